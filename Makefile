@@ -1,0 +1,42 @@
+# The two commands a fresh machine needs:  make run   and   make test
+VENV   ?= .venv
+PYTHON ?= python3
+BIN    := $(VENV)/bin
+# The CPU build of PyTorch for the semantic matcher (tests use the offline MiniLM model).
+TORCH  ?= torch==2.13.0
+
+.PHONY: run test install install-test lint bench-ingest bench-match bench-framing bench-latency clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+run: install                     ## install, migrate SQLite in storage/ and run the daemon on feeds.yaml
+	$(BIN)/watcher --config feeds.yaml run
+
+install-test: $(BIN)/python
+	scripts/install-system-test-deps
+	$(BIN)/pip install -q "$(TORCH)"
+	$(BIN)/pip install -q -e '.[test,dev]'
+
+test: install-test               ## install what the tests need and run the whole suite
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check watcher storage tests bench
+	$(BIN)/mypy watcher storage
+
+bench-ingest:
+	$(BIN)/python bench/ingest.py
+bench-match:
+	$(BIN)/python bench/match.py --data ../shared/data/fnc1
+bench-framing:
+	$(BIN)/python bench/framing.py --data ../shared/data/fnc1
+bench-latency:
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

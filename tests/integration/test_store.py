@@ -1,0 +1,275 @@
+"""Store contract tests, on real SQLite and (when configured) real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.base import DeliveryUpdate, PollOutcome
+from storage.sql import SqlStore, open_store
+from watcher.config import ClaimSpec
+from watcher.domain import (
+    ArticleIn,
+    Claim,
+    ClaimStatus,
+    Cue,
+    DeliveryStatus,
+    Destination,
+    EventDraft,
+    EventType,
+    FeedSpec,
+    Framing,
+    MatchScore,
+    Stance,
+)
+from watcher.errors import NotFoundError, StorageError
+
+T0 = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
+
+
+def spec(n: int, **kw: object) -> FeedSpec:
+    return FeedSpec(url=f"https://feeds{n}.example/rss", outlet=f"Outlet {n}", **kw)  # type: ignore[arg-type]
+
+
+def item(key: str, *, url: str | None = None, chash: str | None = None, title: str = "t") -> ArticleIn:
+    link = url or f"https://news.example/{key}"
+    return ArticleIn(
+        key=key,
+        url=link,
+        canonical_url=link,
+        title=title,
+        text="body",
+        content_hash=chash or f"h-{key}",
+        published_at=T0,
+    )
+
+
+def ok(at: datetime = T0, **kw: object) -> PollOutcome:
+    return PollOutcome(polled_at=at, next_poll_at=at + timedelta(minutes=15), status=200, error=None, **kw)  # type: ignore[arg-type]
+
+
+async def test_sync_feeds_adds_updates_and_disables(store: SqlStore) -> None:
+    r = await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
+    assert (r.added, r.updated, r.disabled) == (2, 0, 0)
+    r = await store.sync_feeds([spec(1, country="UA")], source="config", now=T0)
+    assert (r.added, r.updated, r.disabled) == (0, 1, 1)
+    feeds = await store.list_feeds()
+    assert [(f.url, f.country) for f in feeds] == [(spec(1).url, "UA")]
+    assert len(await store.list_feeds(include_disabled=True)) == 2
+    # Feeds added by other means are not disabled by a config sync.
+    await store.sync_feeds([spec(3)], source="opml", now=T0)
+    await store.sync_feeds([spec(1)], source="config", now=T0)
+    assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(3).url}
+
+
+async def test_lease_due_feeds_hands_each_feed_once(store: SqlStore) -> None:
+    await store.sync_feeds([spec(i) for i in range(5)], source="config", now=T0)
+    first = await store.lease_due_feeds(T0, 3, lease_s=60)
+    second = await store.lease_due_feeds(T0, 10, lease_s=60)
+    assert len(first) == 3 and len(second) == 2
+    assert not {f.id for f in first} & {f.id for f in second}
+    assert await store.lease_due_feeds(T0, 10, lease_s=60) == []
+    # An expired lease (a crashed worker) makes the feed available again.
+    again = await store.lease_due_feeds(T0 + timedelta(seconds=61), 10, lease_s=60)
+    assert len(again) == 5
+
+
+async def test_record_poll_dedupes_and_links_wire_copies(store: SqlStore) -> None:
+    await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
+    f1, f2 = await store.lease_due_feeds(T0, 10, lease_s=60)
+    new = await store.record_poll(f1.id, ok(etag='"v1"'), [item("a"), item("b"), item("a")])
+    assert len(new) == 2
+    assert await store.record_poll(f1.id, ok(etag='"v1"'), [item("a"), item("b")]) == []
+    # Feed 2 carries the same story (same canonical URL) and a copy with the same text under another URL.
+    copies = await store.record_poll(
+        f2.id, ok(), [item("x", url="https://news.example/a"), item("y", chash="h-b"), item("z")]
+    )
+    arts = {a.id: a for a in await store.lease_unprocessed_articles(T0, 50, lease_s=60)}
+    x, y, z = (arts[i] for i in copies)
+    assert x.story_id == new[0] and x.is_copy
+    assert y.story_id == new[1] and y.is_copy
+    assert z.story_id == z.id and not z.is_copy
+    feed = (await store.list_feeds())[0]
+    assert feed.etag == '"v1"' and feed.last_status == 200 and feed.error_count == 0
+    assert all(a.first_seen_at.tzinfo is not None for a in arts.values())
+
+
+async def test_record_poll_errors_count_and_reset(store: SqlStore) -> None:
+    await store.sync_feeds([spec(1)], source="config", now=T0)
+    (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)
+    fail = PollOutcome(polled_at=T0, next_poll_at=T0 + timedelta(hours=1), status=500, error="HTTP 500")
+    await store.record_poll(f.id, fail, [])
+    await store.record_poll(f.id, fail, [])
+    (f,) = await store.list_feeds()
+    assert (f.error_count, f.last_error, f.last_status) == (2, "HTTP 500", 500)
+    await store.record_poll(f.id, ok(new_url="https://moved.example/rss", warning="bozo: mismatched tag"), [])
+    (f,) = await store.list_feeds()
+    assert (f.error_count, f.last_error, f.url) == (0, None, "https://moved.example/rss")
+    assert f.last_warning == "bozo: mismatched tag"
+
+
+async def test_claims_crud_and_sync(store: SqlStore) -> None:
+    c = await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
+    assert (await store.get_claim("nato-ammo")).id == c.id == (await store.get_claim(str(c.id))).id
+    with pytest.raises(StorageError):
+        await store.add_claim(Claim(id=0, name="nato-ammo", text="again"), now=T0)
+    from dataclasses import replace
+
+    await store.update_claim(replace(c, status=ClaimStatus.PAUSED, keywords=("NATO",)), now=T0)
+    assert [x.name for x in await store.list_claims(status=ClaimStatus.ACTIVE)] == []
+    assert (await store.get_claim(c.id)).keywords == ("NATO",)
+    r = await store.sync_claims([ClaimSpec(name="cfg", text="A claim from the config")], now=T0)
+    assert r.added == 1
+    r = await store.sync_claims([ClaimSpec(name="cfg", text="A claim from the config")], now=T0)
+    assert (r.added, r.updated) == (0, 0)
+    await store.remove_claim(c.id, now=T0)
+    with pytest.raises(NotFoundError):
+        await store.get_claim("nato-ammo")
+    assert (await store.get_claim(c.id, include_deleted=True)).id == c.id
+    # The name is free again after removal.
+    await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
+
+
+async def _one_match(store: SqlStore) -> tuple[int, int]:
+    await store.sync_feeds([spec(1)], source="config", now=T0)
+    (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)
+    (aid,) = await store.record_poll(f.id, ok(), [item("a")])
+    c = await store.add_claim(Claim(id=0, name="c", text="claim text"), now=T0)
+    score = MatchScore(
+        claim_id=c.id, article_id=aid, score=0.9, lexical=0.8, semantic=0.7, evidence=("s1",), matched=True
+    )
+    framing = Framing(
+        stance=Stance.DISPUTES, skepticism=0.7, cues=(Cue(kind="counter_voice", text="denied"),)
+    )
+    assert await store.save_matches([aid], [(score, framing)], T0) == 1
+    assert await store.save_matches([aid], [(score, framing)], T0) == 0  # unique per (claim, article)
+    return c.id, aid
+
+
+async def test_save_matches_is_unique_and_marks_processed(store: SqlStore) -> None:
+    claim_id, aid = await _one_match(store)
+    assert await store.lease_unprocessed_articles(T0 + timedelta(hours=1), 10, lease_s=60) == []
+    (m,) = await store.list_matches(claim_id=claim_id)
+    assert m.article.id == aid and m.stance is Stance.DISPUTES and m.cues[0].text == "denied"
+    assert m.evidence == ("s1",) and m.semantic == 0.7
+
+
+async def test_record_events_once_with_deliveries_per_destination(store: SqlStore) -> None:
+    claim_id, _ = await _one_match(store)
+    (m,) = await store.matches_for_claim(claim_id)
+    dests = [
+        Destination(name="slack", kind="slack", url="https://hooks.example/x"),
+        Destination(
+            name="cms", kind="webhook", url="https://cms.example/x", events=(EventType.FRAMING_SHIFT,)
+        ),
+    ]
+    await store.sync_destinations(dests)
+    claims = await store.lease_claims_to_detect(T0, lease_s=60)
+    assert [c.id for c in claims] == [claim_id]
+    draft = EventDraft(
+        type=EventType.FIRST_SEEN,
+        claim_id=claim_id,
+        dedupe_key="first_seen",
+        summary="First coverage",
+        details={"n": 1},
+        match_ids=(m.id,),
+        created_at=T0,
+    )
+    (event,) = await store.record_events(claim_id, [draft], dests, T0)
+    assert event.id.startswith("evt_")
+    assert await store.record_events(claim_id, [draft], dests, T0) == []  # dedupe key: never twice
+    assert await store.lease_claims_to_detect(T0, lease_s=60) == []  # matches marked detected
+    deliveries = await store.list_deliveries()
+    assert [(d.destination, d.status) for d in deliveries] == [("slack", DeliveryStatus.PENDING)]
+    assert (await store.get_event(event.id)).details == {"n": 1}
+
+
+async def test_delivery_lease_update_disable_and_retry(store: SqlStore) -> None:
+    claim_id, _ = await _one_match(store)
+    dests = [Destination(name="hook", kind="webhook", url="https://cms.example/x")]
+    await store.sync_destinations(dests)
+    drafts = [
+        EventDraft(
+            type=EventType.FIRST_SEEN,
+            claim_id=claim_id,
+            dedupe_key=f"k{i}",
+            summary="s",
+            details={},
+            match_ids=(),
+            created_at=T0,
+        )
+        for i in range(3)
+    ]
+    await store.record_events(claim_id, drafts, dests, T0)
+    a = await store.lease_due_deliveries(T0, 2, lease_s=30)
+    b = await store.lease_due_deliveries(T0, 10, lease_s=600)
+    assert len(a) == 2 and len(b) == 1
+    await store.update_delivery(
+        a[0].id,
+        DeliveryUpdate(
+            status=DeliveryStatus.DELIVERED,
+            attempts=1,
+            next_attempt_at=None,
+            last_error=None,
+            last_status=200,
+            delivered_at=T0,
+        ),
+    )
+    await store.update_delivery(
+        a[1].id,
+        DeliveryUpdate(
+            status=DeliveryStatus.PENDING,
+            attempts=1,
+            next_attempt_at=T0 + timedelta(minutes=5),
+            last_error="HTTP 503",
+            last_status=503,
+        ),
+    )
+    assert await store.lease_due_deliveries(T0 + timedelta(minutes=1), 10, lease_s=30) == []
+    assert [d.id for d in await store.lease_due_deliveries(T0 + timedelta(minutes=6), 10, lease_s=30)] == [
+        a[1].id
+    ]
+    assert await store.disable_destination("hook", "HTTP 410 Gone", T0) == 2
+    assert {d.status for d in await store.list_deliveries(status=DeliveryStatus.CANCELLED)} == {
+        DeliveryStatus.CANCELLED
+    }
+    retried = await store.retry_delivery(b[0].id, T0)
+    assert retried.status is DeliveryStatus.PENDING
+
+
+async def test_state_and_counts(store: SqlStore) -> None:
+    await store.set_state("last_cycle_at", "x", T0)
+    await store.set_state("last_cycle_at", "y", T0)
+    assert await store.get_state("last_cycle_at") == "y"
+    counts = await store.counts()
+    assert counts["feeds"] == 0 and counts["articles_pending"] == 0
+
+
+async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        await store.set_state("k", "v", datetime(2025, 1, 1))
+
+
+@pytest.mark.postgres
+async def test_concurrent_workers_never_lease_the_same_feed(postgres_url: str) -> None:
+    """Three stores (three pools, as three processes would have) racing for 200 due feeds."""
+    stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
+    try:
+        await stores[0].purge_for_tests()
+        await stores[0].sync_feeds([spec(i) for i in range(200)], source="config", now=T0)
+
+        async def worker(s: SqlStore) -> list[int]:
+            got: list[int] = []
+            while batch := await s.lease_due_feeds(T0, 7, lease_s=60):
+                got.extend(f.id for f in batch)
+            return got
+
+        results = await asyncio.gather(*(worker(s) for s in stores))
+        leased = [i for r in results for i in r]
+        assert len(leased) == 200 and len(set(leased)) == 200
+        assert all(results), "every worker got a share"
+    finally:
+        for s in stores:
+            await s.close()

@@ -1,0 +1,441 @@
+"""feeds.yaml and WATCHER_* environment: load, interpolate ${ENV}, validate into frozen Settings."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from watcher.domain import LEANINGS, OWNERSHIPS, Destination, EventType, FeedSpec
+from watcher.errors import ConfigError
+
+DEFAULT_CONFIG = "feeds.yaml"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
+
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"`` or ``"2d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 15m, 1h or 30s")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        m = _DURATION_RE.match(str(value))
+        if not m:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 15m, 1h, 2d)")
+        seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Defaults(_Model):
+    interval: float = 900.0
+    country: str = "ZZ"
+    language: str = "und"
+    leaning: str = "unknown"
+    ownership: str = "unknown"
+
+    _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
+
+
+class _Feed(_Model):
+    url: str
+    outlet: str | None = None
+    country: str | None = None
+    language: str | None = None
+    leaning: Literal["left", "lean-left", "center", "lean-right", "right", "unknown"] | None = None
+    ownership: Literal["private", "public", "state", "unknown"] | None = None
+    interval: float | None = None
+
+    _interval = field_validator("interval", mode="before")(lambda v: None if v is None else parse_duration(v))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.strip()
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z]{2}", v):
+            raise ValueError("must be an ISO 3166 alpha-2 code such as US, UA or RU")
+        return None if v is None else v.upper()
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
+            raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
+        return None if v is None else re.split(r"[-_]", v)[0].lower()
+
+
+class _Destination(_Model):
+    name: str = Field(min_length=1)
+    kind: Literal["slack", "webhook"]
+    url: str
+    secret: str | None = None
+    events: list[EventType] | None = None
+    digest: float = 0.0  # seconds; 0 = one message per event
+    allow_private: bool = False
+
+    _digest = field_validator("digest", mode="before")(lambda v: 0.0 if v in (0, None, "0") else parse_duration(v))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        # The URL is a secret: never echo it back in the message.
+        if not re.match(r"^https?://[^\s/]+", v.strip()):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.strip()
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("whsec_"):
+            raise ValueError('must be a Standard Webhooks secret starting with "whsec_"')
+        return v
+
+
+class _Claim(_Model):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    text: str = Field(min_length=3)
+    keywords: list[str] = []
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    status: Literal["active", "paused"] = "active"
+
+
+class _Http(_Model):
+    total_timeout: float = 20.0
+    connect_timeout: float = 10.0
+    max_body_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
+    concurrency: int = Field(default=100, gt=0)
+    per_host: int = Field(default=4, gt=0)
+    allow_private: bool = False
+    full_fetch_every: float = 86400.0
+
+    _durations = field_validator("total_timeout", "connect_timeout", "full_fetch_every", mode="before")(
+        lambda v: parse_duration(v)
+    )
+
+
+class _Matching(_Model):
+    model: str | None = "sentence-transformers/all-MiniLM-L6-v2"
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    batch_size: int = Field(default=200, gt=0)
+
+
+class _Server(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    enabled: bool = True
+
+
+class _Daemon(_Model):
+    tick: float = 10.0
+    feed_batch: int = Field(default=500, gt=0)
+    lease: float = 300.0
+    shutdown_timeout: float = 8.0
+    server: _Server = _Server()
+
+    _durations = field_validator("tick", "lease", "shutdown_timeout", mode="before")(lambda v: parse_duration(v))
+
+
+class _File(_Model):
+    database: str | None = None
+    defaults: _Defaults = _Defaults()
+    feeds: list[_Feed] = []
+    destinations: list[_Destination] = []
+    claims: list[_Claim] = []
+    http: _Http = _Http()
+    matching: _Matching = _Matching()
+    shifts: dict[str, float | int | str] = {}
+    daemon: _Daemon = _Daemon()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimSpec:
+    """A claim declared in feeds.yaml (synced into the database on start)."""
+
+    name: str
+    text: str
+    keywords: tuple[str, ...] = ()
+    threshold: float | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpConfig:
+    total_timeout_s: float = 20.0
+    connect_timeout_s: float = 10.0
+    max_body_bytes: int = 15 * 1024 * 1024
+    concurrency: int = 100
+    per_host: int = 4
+    allow_private: bool = False
+    full_fetch_every_s: float = 86400.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchingConfig:
+    model: str | None = "sentence-transformers/all-MiniLM-L6-v2"
+    threshold: float | None = None
+    batch_size: int = 200
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonConfig:
+    tick_s: float = 10.0
+    feed_batch: int = 500
+    lease_s: float = 300.0
+    shutdown_timeout_s: float = 8.0
+    server_host: str = "127.0.0.1"
+    server_port: int = 8080
+    server_enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the daemon and CLI need, validated once at start-up and passed explicitly."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    config_path: Path | None = None
+    feeds: tuple[FeedSpec, ...] = ()
+    destinations: tuple[Destination, ...] = ()
+    claims: tuple[ClaimSpec, ...] = ()
+    http: HttpConfig = HttpConfig()
+    matching: MatchingConfig = MatchingConfig()
+    shifts: Mapping[str, Any] = field(default_factory=dict)
+    daemon: DaemonConfig = DaemonConfig()
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+
+def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    if node is None:
+        return {}, None
+    loader = yaml.SafeLoader("")
+    try:
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | None:
+    """The deepest YAML node on ``loc`` (a pydantic error location), for its line number."""
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == key), None)
+            if nxt is None:
+                # An unknown key: point at the key itself.
+                nxt = next((k for k, _ in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            nxt = node.value[key]
+        else:
+            nxt = None
+        if nxt is None:
+            return node
+        node = nxt
+    return node
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _interpolate(data: Any, node: yaml.Node | None, environ: Mapping[str, str], path: Path, loc: tuple[Any, ...] = ()) -> Any:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable is an error."""
+    if isinstance(data, dict):
+        return {k: _interpolate(v, node, environ, path, (*loc, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_interpolate(v, node, environ, path, (*loc, i)) for i, v in enumerate(data)]
+    if not isinstance(data, str) or "${" not in data:
+        return data
+
+    def repl(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        at = _node_at(node, loc)
+        line = f":{at.start_mark.line + 1}" if at is not None else ""
+        raise ConfigError(f"{path}{line}: {_dotted(loc)}: environment variable {name} is not set")
+
+    return _ENV_RE.sub(repl, data)
+
+
+def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
+        at = _node_at(node, loc)
+        line = f":{at.start_mark.line + 1}" if at is not None else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        # Never echo destination values: they hold secrets.
+        value = "" if "destinations" in loc or err["type"] == "missing" else f" (got {err['input']!r:.60})"
+        lines.append(f"{path}{line}: {_dotted(loc)}: {msg}{value}")
+    return "\n".join(lines)
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+
+def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
+    d = doc.defaults
+    seen: set[str] = set()
+    specs = []
+    for i, f in enumerate(doc.feeds):
+        if f.url in seen:
+            raise ConfigError(f"{path}: feeds[{i}].url: duplicate feed {f.url}")
+        seen.add(f.url)
+        specs.append(
+            FeedSpec(
+                url=f.url,
+                outlet=f.outlet or _host(f.url),
+                country=f.country or d.country,
+                language=f.language or d.language,
+                leaning=f.leaning or d.leaning,
+                ownership=f.ownership or d.ownership,
+                interval_s=round(f.interval or d.interval),
+            )
+        )
+    return tuple(specs)
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or url
+
+
+def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
+    names = [d.name for d in doc.destinations]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"{path}: destinations: duplicate name {sorted(dup)[0]!r}")
+    return tuple(
+        Destination(
+            name=d.name,
+            kind=d.kind,
+            url=d.url,
+            secret=d.secret,
+            events=tuple(d.events) if d.events is not None else None,
+            digest_minutes=round(d.digest / 60),
+            allow_private=d.allow_private,
+        )
+        for d in doc.destinations
+    )
+
+
+def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
+    names = [c.name for c in doc.claims]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"{path}: claims: duplicate name {sorted(dup)[0]!r}")
+    return tuple(
+        ClaimSpec(name=c.name, text=c.text, keywords=tuple(c.keywords), threshold=c.threshold, status=c.status)
+        for c in doc.claims
+    )
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    database_url: str | None = None,
+    required: bool = False,
+) -> Settings:
+    """Load settings from ``path`` (else $WATCHER_CONFIG, else ./feeds.yaml) and WATCHER_* variables.
+
+    A missing default config file yields empty settings unless ``required``; an explicitly named one must
+    exist. ``database_url`` (the --database flag) beats $WATCHER_DATABASE_URL, which beats the file.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path is not None or "WATCHER_CONFIG" in env
+    cfg_path = Path(path if path is not None else env.get("WATCHER_CONFIG", DEFAULT_CONFIG))
+    if cfg_path.exists():
+        try:
+            text = cfg_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
+        raw, node = _compose(text, cfg_path)
+    elif explicit or required:
+        raise ConfigError(f"{cfg_path}: config file not found")
+    else:
+        raw, node = {}, None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cfg_path}:1: the top level must be a mapping (database, feeds, claims, ...)")
+    raw = _interpolate(raw, node, env, cfg_path)
+    try:
+        doc = _File.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, node, cfg_path)) from None
+    url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
+    h, m, dm = doc.http, doc.matching, doc.daemon
+    return Settings(
+        database_url=url,
+        config_path=cfg_path if cfg_path.exists() else None,
+        feeds=_feed_specs(doc, cfg_path),
+        destinations=_destinations(doc, cfg_path),
+        claims=_claims(doc, cfg_path),
+        http=HttpConfig(
+            total_timeout_s=h.total_timeout,
+            connect_timeout_s=h.connect_timeout,
+            max_body_bytes=h.max_body_bytes,
+            concurrency=h.concurrency,
+            per_host=h.per_host,
+            allow_private=h.allow_private,
+            full_fetch_every_s=h.full_fetch_every,
+        ),
+        matching=MatchingConfig(model=m.model, threshold=m.threshold, batch_size=m.batch_size),
+        shifts=dict(doc.shifts),
+        daemon=DaemonConfig(
+            tick_s=dm.tick,
+            feed_batch=dm.feed_batch,
+            lease_s=dm.lease,
+            shutdown_timeout_s=dm.shutdown_timeout,
+            server_host=dm.server.host,
+            server_port=dm.server.port,
+            server_enabled=dm.server.enabled,
+        ),
+    )
+
+
+__all__ = [
+    "LEANINGS",
+    "OWNERSHIPS",
+    "ClaimSpec",
+    "DaemonConfig",
+    "HttpConfig",
+    "MatchingConfig",
+    "Settings",
+    "load",
+    "parse_duration",
+]

@@ -1,0 +1,226 @@
+"""Domain records shared by every stage; plain frozen dataclasses, no project imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Stance(StrEnum):
+    SUPPORTS = "supports"
+    NEUTRAL = "neutral"
+    DISPUTES = "disputes"
+
+
+class EventType(StrEnum):
+    FIRST_SEEN = "first_seen"
+    COVERAGE_SPIKE = "coverage_spike"
+    NEW_SEGMENT = "new_segment"
+    FRAMING_SHIFT = "framing_shift"
+
+
+class ClaimStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (first try or a retry)
+    DELIVERED = "delivered"
+    DEAD = "dead"  # out of retries, or a permanent failure
+    CANCELLED = "cancelled"  # destination disabled (HTTP 410) or removed
+
+
+LEANINGS = ("left", "lean-left", "center", "lean-right", "right", "unknown")
+OWNERSHIPS = ("private", "public", "state", "unknown")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedSpec:
+    """A feed as configured in feeds.yaml."""
+
+    url: str
+    outlet: str
+    country: str = "ZZ"  # ISO 3166 alpha-2; ZZ = unknown
+    language: str = "und"  # ISO 639-1; und = undetermined
+    leaning: str = "unknown"
+    ownership: str = "unknown"
+    interval_s: int = 900
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feed:
+    """A feed as stored, with its polling state."""
+
+    id: int
+    url: str
+    outlet: str
+    country: str
+    language: str
+    leaning: str
+    ownership: str
+    interval_s: int
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_full_fetch_at: datetime | None = None
+    last_status: int | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    last_warning: str | None = None
+    last_new_items: int = 0
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleIn:
+    """An entry parsed from a feed, not yet stored."""
+
+    key: str  # stable per feed: GUID, else canonical link, else content hash
+    url: str
+    canonical_url: str
+    title: str
+    text: str  # plain text of summary/content, HTML stripped
+    content_hash: str  # sha256 of normalised title + text
+    published_at: datetime | None
+    language: str | None = None
+    guid: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article:
+    """A stored article with its feed's outlet metadata."""
+
+    id: int
+    feed_id: int
+    story_id: int  # id of the first article of the same story (itself if original)
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    content_hash: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    language: str
+    outlet: str
+    country: str
+    leaning: str
+    ownership: str
+
+    @property
+    def is_copy(self) -> bool:
+        return self.story_id != self.id
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    id: int
+    name: str
+    text: str
+    keywords: tuple[str, ...] = ()
+    threshold: float | None = None  # None = the matcher's default
+    status: ClaimStatus = ClaimStatus.ACTIVE
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cue:
+    """One framing cue found in the text: kind (e.g. distancing_verb) and the words."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Framing:
+    stance: Stance
+    skepticism: float  # 0..1
+    cues: tuple[Cue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchScore:
+    """Output of the matcher for one (claim, article) pair."""
+
+    claim_id: int
+    article_id: int
+    score: float  # calibrated 0..1
+    lexical: float
+    semantic: float | None  # None when the semantic stage did not run
+    evidence: tuple[str, ...]
+    matched: bool  # score >= the claim's threshold
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Match:
+    """A stored match with its framing, as ``matches list`` shows it."""
+
+    id: int
+    claim_id: int
+    claim_name: str
+    article: Article
+    score: float
+    lexical: float
+    semantic: float | None
+    stance: Stance
+    skepticism: float
+    cues: tuple[Cue, ...]
+    evidence: tuple[str, ...]
+    matched_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventDraft:
+    """An event produced by shift detection, before it is stored."""
+
+    type: EventType
+    claim_id: int
+    dedupe_key: str  # unique per claim: a re-run never raises the same event twice
+    summary: str
+    details: dict[str, Any]
+    match_ids: tuple[int, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    id: str  # "evt_..."
+    type: EventType
+    claim_id: int
+    dedupe_key: str
+    summary: str
+    details: dict[str, Any]
+    match_ids: tuple[int, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Destination:
+    name: str
+    kind: str  # slack | webhook
+    url: str
+    secret: str | None = None
+    events: tuple[EventType, ...] | None = None  # None = all types
+    digest_minutes: int = 0  # 0 = send each event on its own
+    allow_private: bool = False
+
+    def wants(self, event_type: EventType) -> bool:
+        return self.events is None or event_type in self.events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    id: int
+    event_id: str
+    destination: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_status: int | None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
