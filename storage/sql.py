@@ -774,13 +774,13 @@ class SqlStore:
         return _delivery(row)
 
     async def retry_delivery(self, delivery_id: int, now: datetime) -> Delivery:
-        """Make a dead, cancelled or pending delivery due now (attempt count kept)."""
+        """Make a dead, cancelled or pending delivery due now, with a fresh retry schedule."""
         await self.get_delivery(delivery_id)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(deliveries_t)
                 .where(deliveries_t.c.id == delivery_id, deliveries_t.c.status != DeliveryStatus.DELIVERED.value)
-                .values(status=DeliveryStatus.PENDING.value, next_attempt_at=now, leased_until=None)
+                .values(status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, leased_until=None)
             )
         return await self.get_delivery(delivery_id)
 

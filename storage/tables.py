@@ -97,7 +97,7 @@ class ArticleRow(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(600))
+    key: Mapped[str] = mapped_column(String(600))  # at most ~530 chars (long GUIDs are hashed)
     guid: Mapped[str | None] = mapped_column(String(2048))
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2048), index=True)

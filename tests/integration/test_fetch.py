@@ -1,0 +1,469 @@
+"""Fetching feeds from a real local HTTP server: validators, redirects, limits, hints, address guard."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import time
+import tracemalloc
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from pytest_aiohttp import AiohttpServer
+
+from watcher.domain import Feed
+from watcher.fetch import (
+    MAX_DELAY,
+    FetchResult,
+    error_count_after,
+    fetch_feed,
+    next_poll_at,
+    parse_max_age,
+    parse_retry_after,
+)
+from watcher.http import (
+    AddressRefusedError,
+    HttpSettings,
+    PublicOnlyResolver,
+    is_public_address,
+    make_session,
+)
+
+if TYPE_CHECKING:
+    from feed_server import FeedServer, Route, gzip_bomb, redirect
+else:
+    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
+        from feed_server import FeedServer, Route, gzip_bomb, redirect
+    except ImportError:
+        from tests.integration.feed_server import FeedServer, Route, gzip_bomb, redirect
+
+NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
+RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+ETAG = '"v1"'
+LAST_MODIFIED = "Wed, 05 Nov 2025 10:00:00 GMT"
+# Tests reach the server on 127.0.0.1, which the production guard refuses.
+LOCAL = HttpSettings(allow_private=True)
+
+
+def make_feed(url: str, **changes: Any) -> Feed:
+    feed = Feed(
+        id=7, url=url, outlet="Test", country="ZZ", language="en", leaning="unknown", ownership="unknown",
+        interval_s=900,
+    )  # fmt: skip
+    return replace(feed, **changes)
+
+
+async def fetch(feed: Feed, settings: HttpSettings = LOCAL, **kwargs: Any) -> FetchResult:
+    async with make_session(settings) as session:
+        return await fetch_feed(session, feed, settings, now=kwargs.pop("now", NOW), **kwargs)
+
+
+@pytest.fixture
+async def server(aiohttp_server: AiohttpServer) -> FeedServer:
+    feeds = FeedServer()
+    await feeds.start_under(aiohttp_server)
+    return feeds
+
+
+# -- conditional GET ------------------------------------------------------------------------------
+
+
+async def test_200_then_304_with_etag_and_last_modified(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=RSS, etag=ETAG, last_modified=LAST_MODIFIED)
+    feed = make_feed(server.url("/rss"))
+
+    first = await fetch(feed)
+    assert first.ok and first.status == 200 and first.body == RSS
+    assert (first.etag, first.last_modified) == (ETAG, LAST_MODIFIED)
+    assert first.unconditional  # never fetched in full before
+    assert first.content_type == "application/rss+xml; charset=utf-8"
+    assert first.final_url == feed.url
+
+    feed = replace(feed, etag=first.etag, last_modified=first.last_modified, last_full_fetch_at=NOW)
+    second = await fetch(feed)
+    assert second.ok and second.status == 304 and second.not_modified
+    assert second.body is None
+    assert (second.etag, second.last_modified) == (ETAG, LAST_MODIFIED)
+    assert not second.unconditional
+    sent = server.last("/rss").headers
+    assert sent["If-None-Match"] == ETAG
+    assert sent["If-Modified-Since"] == LAST_MODIFIED
+
+
+async def test_304_by_last_modified_alone_keeps_the_stored_validators(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=RSS, last_modified=LAST_MODIFIED)
+    feed = make_feed(server.url("/rss"), etag='"old"', last_modified=LAST_MODIFIED, last_full_fetch_at=NOW)
+
+    result = await fetch(feed)
+
+    assert result.not_modified
+    assert (result.etag, result.last_modified) == ('"old"', LAST_MODIFIED)
+
+
+async def test_periodic_unconditional_fetch(server: FeedServer) -> None:
+    # A server whose validators never change would answer 304 forever; a daily full GET gets the body.
+    server.routes["/rss"] = Route(body=RSS, etag=ETAG)
+    feed = make_feed(server.url("/rss"), etag=ETAG, last_full_fetch_at=NOW - timedelta(hours=1))
+
+    assert (await fetch(feed)).not_modified
+    stale = await fetch(replace(feed, last_full_fetch_at=NOW - timedelta(hours=25)))
+    forced = await fetch(feed, force_full=True)
+
+    for result in (stale, forced):
+        assert result.status == 200 and result.body == RSS and result.unconditional
+    assert all("If-None-Match" not in r.headers for r in server.requests[1:])
+
+
+# -- redirects ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 308])
+async def test_permanent_redirect_reports_the_new_url(server: FeedServer, status: int) -> None:
+    server.routes["/old"] = redirect("/new", status)
+    server.routes["/new"] = Route(body=RSS)
+
+    result = await fetch(make_feed(server.url("/old")))
+
+    assert result.ok and result.body == RSS
+    assert result.new_url == server.url("/new") == result.final_url
+
+
+@pytest.mark.parametrize("status", [302, 303, 307])
+async def test_temporary_redirect_keeps_the_url(server: FeedServer, status: int) -> None:
+    server.routes["/old"] = redirect("/new", status)
+    server.routes["/new"] = Route(body=RSS)
+
+    result = await fetch(make_feed(server.url("/old")))
+
+    assert result.ok and result.body == RSS
+    assert result.new_url is None
+    assert result.final_url == server.url("/new")
+
+
+async def test_only_the_leading_permanent_redirects_count(server: FeedServer) -> None:
+    server.routes["/a"] = redirect("/b", 301)
+    server.routes["/b"] = redirect("/c", 302)
+    server.routes["/c"] = redirect("/d", 301)
+    server.routes["/d"] = Route(body=RSS)
+
+    result = await fetch(make_feed(server.url("/a")))
+
+    assert result.new_url == server.url("/b")
+    assert result.final_url == server.url("/d")
+
+
+async def test_permanent_redirect_to_a_broken_feed_is_not_followed_for_good(server: FeedServer) -> None:
+    server.routes["/old"] = redirect("/gone", 301)
+
+    result = await fetch(make_feed(server.url("/old")))
+
+    assert result.status == 404 and result.new_url is None
+
+
+async def test_redirect_loop(server: FeedServer) -> None:
+    server.routes["/a"] = redirect("/b", 302)
+    server.routes["/b"] = redirect("/a", 302)
+
+    result = await fetch(make_feed(server.url("/a")))
+
+    assert (result.error_kind, result.error) == ("redirect", "redirect loop")
+    assert server.hits("/a") == 1 and server.hits("/b") == 1
+
+
+async def test_too_many_redirects(server: FeedServer) -> None:
+    for i in range(10):
+        server.routes[f"/{i}"] = redirect(f"/{i + 1}", 302)
+
+    result = await fetch(make_feed(server.url("/0")), replace(LOCAL, max_redirects=3))
+
+    assert result.error_kind == "redirect" and result.error == "more than 3 redirects"
+    assert server.hits("/4") == 0
+
+
+async def test_redirect_without_location(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(status=302)
+    result = await fetch(make_feed(server.url("/rss")))
+    assert result.error_kind == "redirect"
+
+
+# -- failures and backoff ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "text"), [(404, "HTTP 404 Not Found"), (500, "HTTP 500 Internal Server Error")]
+)
+async def test_http_errors_back_off(server: FeedServer, status: int, text: str) -> None:
+    server.routes["/rss"] = Route(status=status, body=b"oops")
+    feed = make_feed(server.url("/rss"), etag=ETAG, error_count=2, last_full_fetch_at=NOW)
+
+    result = await fetch(feed)
+
+    assert not result.ok
+    assert (result.status, result.error, result.error_kind, result.body) == (status, text, "http", None)
+    assert result.etag == ETAG  # validators survive a failure
+    assert error_count_after(feed, result) == 3
+    assert next_poll_at(feed, result, NOW) == NOW + timedelta(seconds=900 * 3)
+
+
+async def test_timeout(server: FeedServer) -> None:
+    server.routes["/slow"] = Route(body=RSS, delay_s=5)
+
+    started = time.monotonic()
+    result = await fetch(make_feed(server.url("/slow")), replace(LOCAL, total_timeout_s=0.3))
+
+    assert time.monotonic() - started < 2
+    assert (result.error_kind, result.status) == ("timeout", None)
+    assert result.error == "timed out after 0.3 s"
+
+
+async def test_connection_refused() -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago and nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    result = await fetch(make_feed(f"http://127.0.0.1:{port}/rss"))
+
+    assert result.error_kind == "network"
+    assert result.error is not None and result.error.startswith(f"cannot connect to 127.0.0.1:{port}")
+
+
+async def test_unsupported_scheme() -> None:
+    result = await fetch(make_feed("ftp://example.org/rss"))
+    assert result.error_kind == "refused"
+
+
+async def test_error_text_never_shows_credentials_or_query_values(server: FeedServer) -> None:
+    server.routes["/private"] = redirect("/missing?session=TOKEN123", 302)
+    url = server.url("/private?api_key=TOKEN123").replace("http://", "http://alice:hunter2@")
+
+    results = [
+        await fetch(make_feed(url)),
+        await fetch(make_feed(url), HttpSettings()),  # refused by the address guard
+        await fetch(make_feed("http://bob:hunter2@127.0.0.1:9/rss?api_key=TOKEN123")),  # nothing listens
+    ]
+
+    for result in results:
+        assert result.error is not None
+        assert (
+            "hunter2" not in result.error and "TOKEN123" not in result.error and "alice" not in result.error
+        )
+
+
+# -- body limits ------------------------------------------------------------------------------------
+
+
+async def test_oversized_body_with_content_length(server: FeedServer) -> None:
+    server.routes["/big"] = Route(body=b"x" * 300_000)
+
+    result = await fetch(make_feed(server.url("/big")), replace(LOCAL, max_body_bytes=100_000))
+
+    assert (result.error_kind, result.body, result.status) == ("oversized", None, 200)
+    assert result.error == "body larger than 100000 bytes"
+
+
+async def test_oversized_streamed_body_stops_at_the_cap(server: FeedServer) -> None:
+    sent = 0
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        nonlocal sent
+        response = web.StreamResponse()  # chunked: no Content-Length to reject early
+        await response.prepare(request)
+        try:
+            for _ in range(10_000):
+                await response.write(b"y" * 65_536)
+                sent += 65_536
+        except ConnectionError:
+            pass
+        return response
+
+    server.routes["/endless"] = endless
+
+    result = await fetch(make_feed(server.url("/endless")), replace(LOCAL, max_body_bytes=1_000_000))
+
+    assert result.error_kind == "oversized"
+    assert sent < 100 * 65_536  # the client hung up long before the server was done
+
+
+async def test_gzip_body_is_decompressed(server: FeedServer) -> None:
+    server.routes["/rss.gz"] = Route(body=RSS, gzip=True)
+
+    result = await fetch(make_feed(server.url("/rss.gz")))
+
+    assert result.ok and result.body == RSS
+
+
+async def test_gzip_bomb_stops_at_the_cap_with_bounded_memory(server: FeedServer) -> None:
+    bomb = gzip_bomb(1024 * 1024 * 1024)  # 1 GiB of zeros in about 1 MB
+    server.routes["/bomb"] = Route(body=bomb, headers={"Content-Encoding": "gzip"})
+    cap = 2 * 1024 * 1024
+
+    tracemalloc.start()
+    try:
+        result = await fetch(make_feed(server.url("/bomb")), replace(LOCAL, max_body_bytes=cap))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert len(bomb) < 2 * 1024 * 1024
+    assert result.error_kind == "oversized" and result.body is None
+    # A few buffers of the cap's size, not the gigabyte the body inflates to.
+    assert peak < 8 * cap, f"peak {peak / 2**20:.0f} MiB"
+
+
+# -- Retry-After and Cache-Control --------------------------------------------------------------------
+
+
+async def test_429_with_retry_after_seconds(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(status=429, headers={"Retry-After": "7200"})
+    feed = make_feed(server.url("/rss"))
+
+    result = await fetch(feed)
+
+    assert (result.status, result.error_kind, result.retry_after_s) == (429, "http", 7200)
+    # The backoff alone would say 15 minutes; the server asked for two hours.
+    assert next_poll_at(feed, result, NOW) == NOW + timedelta(hours=2)
+
+
+async def test_503_with_retry_after_http_date(server: FeedServer) -> None:
+    now = datetime.now(UTC)
+    when = format_datetime(now + timedelta(seconds=600), usegmt=True)
+    server.routes["/rss"] = Route(status=503, headers={"Retry-After": when})
+
+    result = await fetch(make_feed(server.url("/rss")), now=now)
+
+    assert result.status == 503
+    assert result.retry_after_s is not None and 597 <= result.retry_after_s <= 601
+
+
+async def test_cache_control_max_age_delays_the_next_poll(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=RSS, headers={"Cache-Control": "public, max-age=3600"})
+    feed = make_feed(server.url("/rss"))
+
+    result = await fetch(feed)
+
+    assert result.ok and result.max_age_s == 3600
+    assert next_poll_at(feed, result, NOW) == NOW + timedelta(hours=1)
+    assert next_poll_at(feed, result, NOW, ttl_s=7200) == NOW + timedelta(hours=2)
+
+
+def test_next_poll_at_success_takes_the_largest_hint_capped_at_a_day() -> None:
+    feed = make_feed("https://example.org/rss", interval_s=600, error_count=4)
+    ok = FetchResult(status=200, body=b"", max_age_s=60, retry_after_s=None)
+
+    assert next_poll_at(feed, ok, NOW) == NOW + timedelta(minutes=10)
+    assert next_poll_at(feed, ok, NOW, ttl_s=1800) == NOW + timedelta(minutes=30)
+    assert next_poll_at(feed, replace(ok, max_age_s=10**9), NOW) == NOW + MAX_DELAY
+    assert error_count_after(feed, ok) == 0  # a success resets the count
+    # An interval configured longer than a day is honoured.
+    assert next_poll_at(replace(feed, interval_s=3 * 86400), ok, NOW) == NOW + timedelta(days=3)
+
+
+def test_backoff_grows_with_the_error_count_and_is_capped_at_24_hours() -> None:
+    failed = FetchResult(status=500, error="HTTP 500", error_kind="http")
+    feed = make_feed("https://example.org/rss", interval_s=3600)
+
+    delays = [next_poll_at(replace(feed, error_count=n), failed, NOW) - NOW for n in (0, 1, 5, 30, 10**6)]
+
+    assert delays == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=6), MAX_DELAY, MAX_DELAY]
+    assert next_poll_at(feed, replace(failed, retry_after_s=10**9), NOW) == NOW + MAX_DELAY
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("120", 120), (" 5 ", 5), ("Thu, 06 Nov 2025 15:10:00 GMT", 600), ("Wed, 05 Nov 2025 15:00:00 GMT", 0),
+     ("soon", None), ("-3", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_parse_retry_after(header: str | None, expected: int | None) -> None:
+    assert parse_retry_after(header, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("max-age=300", 300), ("public, max-age=60, must-revalidate", 60), ('max-age="90"', 90),
+     ("s-maxage=100", None), ("no-cache, max-age=300", None), ("no-store", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_parse_max_age(header: str | None, expected: int | None) -> None:
+    assert parse_max_age(header) == expected
+
+
+# -- identity and the address guard --------------------------------------------------------------------
+
+
+async def test_user_agent_and_accept_are_sent(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=RSS)
+
+    await fetch(make_feed(server.url("/rss")))
+
+    headers = server.last("/rss").headers
+    assert headers["User-Agent"].startswith("watcher/")
+    assert "news claim monitor" in headers["User-Agent"]
+    assert "application/rss+xml" in headers["Accept"]
+
+
+async def test_private_addresses_are_refused_by_default(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=RSS)
+    port = server.url("/").rsplit(":", 1)[1].rstrip("/")
+
+    literal = await fetch(make_feed(server.url("/rss")), HttpSettings())
+    named = await fetch(make_feed(f"http://localhost:{port}/rss"), HttpSettings())
+
+    for result in (literal, named):
+        assert result.error_kind == "refused", result.error
+        assert result.error is not None and "not a public address" in result.error
+    assert server.hits("/rss") == 0
+
+    allowed = await fetch(make_feed(server.url("/rss")), HttpSettings(allow_private=True))
+    assert allowed.ok and server.hits("/rss") == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [("93.184.216.34", True), ("2606:4700::1111", True), ("127.0.0.1", False), ("10.1.2.3", False),
+     ("172.16.0.1", False), ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+     ("0.0.0.0", False), ("224.0.0.1", False), ("240.0.0.1", False), ("255.255.255.255", False),
+     ("::1", False), ("::", False), ("fe80::1%eth0", False), ("fc00::1", False),
+     ("::ffff:127.0.0.1", False), ("::ffff:93.184.216.34", True), ("64:ff9b::a00:1", False),
+     ("2002:7f00:1::", False), ("not-an-ip", False)],
+)  # fmt: skip
+def test_is_public_address(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+class _FixedResolver(AbstractResolver):
+    """Answers from a table, standing in for DNS."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(hostname=host, host=ip, port=port, family=family, proto=0, flags=0)
+            for ip in self.table[host]
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_resolver_drops_private_answers_and_refuses_hosts_with_none_left() -> None:
+    resolver = PublicOnlyResolver(
+        _FixedResolver({"mixed.test": ["10.0.0.5", "93.184.216.34"], "intranet.test": ["10.0.0.5", "::1"]})
+    )
+
+    assert [r["host"] for r in await resolver.resolve("mixed.test", 80)] == ["93.184.216.34"]
+    with pytest.raises(AddressRefusedError, match=r"intranet\.test"):
+        await resolver.resolve("intranet.test", 80)
+
+
+async def test_gzip_bomb_helper_really_inflates() -> None:
+    bomb = gzip_bomb(40 * 1024 * 1024, member_bytes=16 * 1024 * 1024)
+    assert len(gzip.decompress(bomb)) == 40 * 1024 * 1024
+    await asyncio.sleep(0)

@@ -1,0 +1,135 @@
+"""feeds.yaml loading: defaults, ${ENV} interpolation, and errors that name file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watcher.config import DEFAULT_DATABASE_URL, load, parse_duration
+from watcher.domain import EventType
+from watcher.errors import ConfigError
+
+GOOD = """\
+database: sqlite+aiosqlite:///tmp/x.db
+defaults: {interval: 10m, country: GB}
+feeds:
+  - url: https://example.org/rss
+    outlet: Example Times
+    country: us
+    language: en-US
+    leaning: center
+    ownership: private
+    interval: 1h
+  - url: https://other.example/atom
+destinations:
+  - name: newsroom
+    kind: slack
+    url: ${SLACK_URL}
+  - name: cms
+    kind: webhook
+    url: ${CMS_URL:-https://cms.example/hook}
+    secret: ${CMS_SECRET}
+    events: [first_seen, framing_shift]
+claims:
+  - name: nato-ammo
+    text: NATO has surpassed Russia in ammunition production
+    keywords: [NATO]
+shifts:
+  spike_min_stories: 4
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "feeds.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_loads_a_full_config(tmp_path: Path) -> None:
+    env = {"SLACK_URL": "https://hooks.slack.com/services/T/B/secret", "CMS_SECRET": "whsec_dGVzdA=="}
+    s = load(write(tmp_path, GOOD), environ=env)
+    assert s.database_url == "sqlite+aiosqlite:///tmp/x.db"
+    first, second = s.feeds
+    assert (first.country, first.language, first.interval_s, first.outlet) == ("US", "en", 3600, "Example Times")
+    assert (second.country, second.interval_s, second.outlet, second.leaning) == ("GB", 600, "other.example", "unknown")
+    slack, cms = s.destinations
+    assert slack.url == env["SLACK_URL"] and slack.events is None
+    assert cms.url == "https://cms.example/hook" and cms.secret == env["CMS_SECRET"]
+    assert cms.events == (EventType.FIRST_SEEN, EventType.FRAMING_SHIFT)
+    assert s.claims[0].keywords == ("NATO",)
+    assert s.shifts == {"spike_min_stories": 4}
+
+
+def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    with pytest.raises(ConfigError) as err:
+        load(path, environ={"CMS_SECRET": "whsec_x"})
+    assert str(err.value) == f"{path}:15: destinations[0].url: environment variable SLACK_URL is not set"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("feeds:\n  - url: ftp://x.org/rss\n", ":2: feeds[0].url: must be an http:// or https:// URL"),
+        ("feeds:\n  - url: https://x.org/rss\n    leaning: far-out\n", ":3: feeds[0].leaning: Input should be"),
+        ("feeds:\n  - url: https://x.org/rss\n    country: Russia\n", ":3: feeds[0].country: must be an ISO 3166"),
+        ("feeds:\n  - url: https://x.org/rss\n    interval: soon\n", ":3: feeds[0].interval: 'soon' is not a duration"),
+        ("feeds:\n  - url: https://x.org/rss\n    colour: red\n", ":3: feeds[0].colour: Extra inputs are not permitted"),
+        ("feeds:\n  - outlet: X\n", ":2: feeds[0].url: Field required"),
+        ("claims:\n  - name: a b\n    text: something\n", ":2: claims[0].name: String should match pattern"),
+        ("feeds: [\n", ":2: invalid YAML: expected the node content"),
+        ("- just\n- a list\n", ":1: the top level must be a mapping"),
+    ],
+)
+def test_errors_name_the_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load(path, environ={})
+    assert f"{path}{expected}" in str(err.value)
+
+
+def test_destination_errors_never_echo_secrets(tmp_path: Path) -> None:
+    text = "destinations:\n  - name: x\n    kind: webhook\n    url: https://h.example/x?token=SEKRIT\n    secret: SEKRIT2\n"
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, text), environ={})
+    assert "destinations[0].secret" in str(err.value)
+    assert "SEKRIT" not in str(err.value)
+
+
+def test_duplicates_are_refused(tmp_path: Path) -> None:
+    text = "feeds:\n  - url: https://x.org/rss\n  - url: https://x.org/rss\n"
+    with pytest.raises(ConfigError, match="duplicate feed"):
+        load(write(tmp_path, text), environ={})
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, "database: sqlite:///from-file.db\n")
+    assert load(path, environ={}).database_url == "sqlite:///from-file.db"
+    assert load(path, environ={"WATCHER_DATABASE_URL": "postgresql://e/db"}).database_url == "postgresql://e/db"
+    assert load(path, environ={"WATCHER_DATABASE_URL": "x"}, database_url="flag").database_url == "flag"
+    assert load(environ={"WATCHER_CONFIG": str(path)}).database_url == "sqlite:///from-file.db"
+
+
+def test_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load(environ={}).database_url == DEFAULT_DATABASE_URL  # no ./feeds.yaml: defaults
+    with pytest.raises(ConfigError, match="config file not found"):
+        load(tmp_path / "nope.yaml", environ={})
+
+
+def test_the_example_config_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "feeds.yaml"
+    s = load(example, environ={})
+    assert len(s.feeds) >= 5 and s.claims[0].name == "nato-ammo"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("2d", 172800)])
+def test_parse_duration(value: object, seconds: float) -> None:
+    assert parse_duration(value) == seconds
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-5m", 0, True])
+def test_parse_duration_rejects(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(value)

@@ -1,0 +1,60 @@
+"""Outbox delivery: render events for Slack and signed webhooks, send them, and decide what happens next."""
+
+from __future__ import annotations
+
+from watcher.notify.digest import DIGEST_ID_KEY, DigestBatch, plan_digests
+from watcher.notify.payload import (
+    EventBundle,
+    digest_message_id,
+    iso_z,
+    render_digest,
+    render_event,
+    render_match,
+)
+from watcher.notify.retry import (
+    DeliveryUpdate,
+    ErrorKind,
+    Outcome,
+    SendResult,
+    apply_outcome,
+    classify,
+    next_attempt_delay,
+    parse_retry_after,
+)
+from watcher.notify.sender import (
+    RateLimiter,
+    Sender,
+    render_digest_for,
+    render_for,
+    validate_destination,
+)
+from watcher.notify.slack import render_slack, render_slack_digest
+from watcher.notify.webhook import message_id_for
+
+__all__ = [
+    "DIGEST_ID_KEY",
+    "DeliveryUpdate",
+    "DigestBatch",
+    "ErrorKind",
+    "EventBundle",
+    "Outcome",
+    "RateLimiter",
+    "SendResult",
+    "Sender",
+    "apply_outcome",
+    "classify",
+    "digest_message_id",
+    "iso_z",
+    "message_id_for",
+    "next_attempt_delay",
+    "parse_retry_after",
+    "plan_digests",
+    "render_digest",
+    "render_digest_for",
+    "render_event",
+    "render_for",
+    "render_match",
+    "render_slack",
+    "render_slack_digest",
+    "validate_destination",
+]

@@ -1,0 +1,118 @@
+"""JSON renderings of matches, events and digests: the DESIGN.md contracts, shared by the CLI and webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from watcher.domain import Claim, Event, Match
+
+logger = logging.getLogger(__name__)
+
+DIGEST_TYPE = "digest"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventBundle:
+    """An event with the claim and matches needed to render it."""
+
+    event: Event
+    claim: Claim
+    matches: tuple[Match, ...]
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """Format a timestamp as ISO-8601 UTC with a ``Z`` suffix, to the second; naive values count as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        # Storage hands back aware UTC values; a naive one can only be UTC that lost its zone.
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_match(match: Match) -> dict[str, Any]:
+    """One element of ``matches list --json`` (DESIGN.md "A match")."""
+    article = match.article
+    return {
+        "claim": {"id": match.claim_id, "name": match.claim_name},
+        "article": {
+            "id": article.id,
+            "url": article.url,
+            "title": article.title,
+            "outlet": article.outlet,
+            "country": article.country,
+            "language": article.language,
+            "leaning": article.leaning,
+            "ownership": article.ownership,
+            "published_at": iso_z(article.published_at),
+        },
+        "score": round(match.score, 4),
+        "stance": str(match.stance),
+        "skepticism": round(match.skepticism, 4),
+        "cues": [{"kind": cue.kind, "text": cue.text} for cue in match.cues],
+        "evidence": list(match.evidence),
+        "matched_at": iso_z(match.matched_at),
+    }
+
+
+def render_event(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[str, Any]:
+    """The event JSON of DESIGN.md, which is also the body of a generic webhook.
+
+    :param matches: the matches behind the event, rendered in the order given.
+    """
+    return {
+        "id": event.id,
+        "type": str(event.type),
+        "claim": {"id": claim.id, "name": claim.name, "text": claim.text},
+        "summary": event.summary,
+        "details": jsonable(event.details),
+        "articles": [render_match(m) for m in matches],
+        "created_at": iso_z(event.created_at),
+    }
+
+
+def digest_message_id(event_ids: Sequence[str]) -> str:
+    """A stable id for a digest: the same set of events always yields the same id, so retries dedupe."""
+    digest = hashlib.sha256("\n".join(sorted(set(event_ids))).encode()).hexdigest()
+    return f"dig_{digest[:32]}"
+
+
+def render_digest(bundles: Sequence[EventBundle], *, created_at: datetime) -> dict[str, Any]:
+    """A digest webhook body: ``{"id": "dig_...", "type": "digest", "events": [event JSON...], ...}``.
+
+    Only destinations configured with ``digest_minutes`` receive this shape; the id is derived from the
+    event ids so that every retry of the same digest carries the same id.
+    """
+    return {
+        "id": digest_message_id([b.event.id for b in bundles]),
+        "type": DIGEST_TYPE,
+        "events": [render_event(b.event, b.claim, b.matches) for b in bundles],
+        "created_at": iso_z(created_at),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Event details as JSON-safe values: timestamps as ISO-8601 Z, enums by value, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=str)
+    if isinstance(value, datetime):
+        return iso_z(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    # Anything else would make json.dumps fail at send time, turning one odd value into a dead alert.
+    logger.debug("details value of type %s rendered as text", type(value).__name__)
+    return str(value)

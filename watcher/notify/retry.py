@@ -1,0 +1,217 @@
+"""Delivery retry policy: classify an HTTP outcome and schedule the next attempt; pure, no I/O."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from watcher.domain import Delivery, DeliveryStatus
+
+if TYPE_CHECKING:
+    from storage.base import DeliveryUpdate as RowUpdate
+
+logger = logging.getLogger(__name__)
+
+REQUEST_TIMEOUT_S = 15.0
+RETRY_WINDOW = timedelta(days=3)
+JITTER = 0.1  # each delay is scaled by a factor in [1 - JITTER, 1 + JITTER]
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_ERROR_CHARS = 500
+
+_HEAD = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+)
+_TAIL = timedelta(hours=10)
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"  # transient: try again later
+    DEAD = "dead"  # permanent for this delivery
+    DISABLE = "disable"  # the receiver is gone (HTTP 410): cancel everything pending for the destination
+
+
+class ErrorKind(StrEnum):
+    """Why a request produced no HTTP status."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    INVALID = "invalid"  # our side: bad URL, bad secret, body not JSON; retrying cannot help
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendResult:
+    """What one delivery attempt did. ``error`` never contains a URL or a secret.
+
+    ``elapsed_ms`` is the whole attempt, including any wait for Slack pacing.
+    """
+
+    outcome: Outcome
+    status: int | None
+    error: str | None
+    retry_after_s: float | None
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryUpdate:
+    """The new state of a delivery row after one attempt; the outbox loop writes it as is.
+
+    When ``disable_destination`` is true the loop also cancels the destination's other pending deliveries.
+    """
+
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_status: int | None
+    delivered_at: datetime | None
+    disable_destination: bool = False
+
+    @property
+    def delivery(self) -> RowUpdate:
+        """The row fields as ``storage.base.DeliveryUpdate``, ready for ``Store.update_delivery``."""
+        # Imported here: importing storage loads SQLAlchemy, which this pure module does not otherwise need.
+        from storage.base import DeliveryUpdate as RowUpdate
+
+        return RowUpdate(
+            status=self.status,
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            last_error=self.last_error,
+            last_status=self.last_status,
+            delivered_at=self.delivered_at,
+        )
+
+
+def _build_schedule() -> tuple[timedelta, ...]:
+    delays = list(_HEAD)
+    total = sum(delays, timedelta())
+    while total + _TAIL <= RETRY_WINDOW:
+        delays.append(_TAIL)
+        total += _TAIL
+    return tuple(delays)
+
+
+# 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h while the nominal total stays within three days.
+SCHEDULE: tuple[timedelta, ...] = _build_schedule()
+MAX_ATTEMPTS = len(SCHEDULE) + 1
+
+
+def next_attempt_delay(attempt: int, rng: random.Random) -> timedelta | None:
+    """Delay before the next try after ``attempt`` failed attempts (1 = the first try failed).
+
+    Returns None once the schedule is spent: the delivery is dead.
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt counts failed attempts and starts at 1, got {attempt}")
+    if attempt > len(SCHEDULE):
+        return None
+    # Jitter spreads out retries of many deliveries that failed together (a receiver outage).
+    return SCHEDULE[attempt - 1] * rng.uniform(1 - JITTER, 1 + JITTER)
+
+
+def classify(status: int | None, error_kind: ErrorKind | None = None) -> Outcome:
+    """Map an HTTP status, or the kind of error when there was none, to what happens next."""
+    if status is None:
+        return Outcome.DEAD if error_kind is ErrorKind.INVALID else Outcome.RETRY
+    if 200 <= status < 300:
+        return Outcome.DELIVERED
+    if status == 410:
+        return Outcome.DISABLE
+    if status in (408, 429) or status >= 500:
+        return Outcome.RETRY
+    if 300 <= status < 500:
+        # Redirects are not followed (they could point anywhere), so a moved endpoint needs a config fix.
+        return Outcome.DEAD
+    return Outcome.RETRY
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def apply_outcome(
+    delivery: Delivery, result: SendResult, now: datetime, rng: random.Random
+) -> DeliveryUpdate:
+    """The delivery's state after ``result``: delivered, rescheduled, dead, or cancelled (410)."""
+    attempts = delivery.attempts + 1
+    error = _clip(result.error)
+    if result.outcome is Outcome.DELIVERED:
+        return DeliveryUpdate(
+            status=DeliveryStatus.DELIVERED,
+            attempts=attempts,
+            next_attempt_at=None,
+            last_error=None,
+            last_status=result.status,
+            delivered_at=now,
+        )
+    if result.outcome is Outcome.DISABLE:
+        return _final(DeliveryStatus.CANCELLED, attempts, error, result, disable=True)
+    if result.outcome is Outcome.DEAD:
+        return _final(DeliveryStatus.DEAD, attempts, error, result)
+    delay = _retry_delay(attempts, result, rng)
+    if delay is None:
+        return _final(
+            DeliveryStatus.DEAD, attempts, _clip(f"gave up after {attempts} attempts: {error}"), result
+        )
+    return DeliveryUpdate(
+        status=DeliveryStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=now + delay,
+        last_error=error,
+        last_status=result.status,
+        delivered_at=None,
+    )
+
+
+def _retry_delay(attempts: int, result: SendResult, rng: random.Random) -> timedelta | None:
+    delay = next_attempt_delay(attempts, rng)
+    if delay is None or result.retry_after_s is None:
+        return delay
+    asked = timedelta(seconds=result.retry_after_s)
+    if asked > RETRY_WINDOW:
+        # A receiver asking us to wait longer than we keep retrying anything is as good as a refusal.
+        return None
+    return max(delay, asked)
+
+
+def _final(
+    status: DeliveryStatus, attempts: int, error: str | None, result: SendResult, *, disable: bool = False
+) -> DeliveryUpdate:
+    return DeliveryUpdate(
+        status=status,
+        attempts=attempts,
+        next_attempt_at=None,
+        last_error=error,
+        last_status=result.status,
+        delivered_at=None,
+        disable_destination=disable,
+    )
+
+
+def _clip(error: str | None) -> str | None:
+    if error is None or len(error) <= MAX_ERROR_CHARS:
+        return error
+    return error[: MAX_ERROR_CHARS - 1] + "…"

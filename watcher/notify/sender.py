@@ -1,0 +1,349 @@
+"""Delivery of one rendered alert over HTTP: Slack or signed webhook, with timeouts and per-URL pacing."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+import yarl
+
+from watcher import __version__
+from watcher.domain import Claim, Destination, Event, Match
+from watcher.errors import NotifyError
+from watcher.notify import webhook
+from watcher.notify.payload import EventBundle, render_digest, render_event
+from watcher.notify.retry import (
+    REQUEST_TIMEOUT_S,
+    RETRY_AFTER_STATUSES,
+    ErrorKind,
+    Outcome,
+    SendResult,
+    classify,
+    parse_retry_after,
+)
+from watcher.notify.slack import render_slack, render_slack_digest
+
+logger = logging.getLogger(__name__)
+
+SLACK = "slack"
+WEBHOOK = "webhook"
+KINDS = (SLACK, WEBHOOK)
+SLACK_INTERVAL_S = 1.0  # Slack allows about one message per second per incoming webhook
+MAX_SNIPPET_BYTES = 300
+REDACTED = "[redacted]"
+
+
+def render_for(
+    destination: Destination, event: Event, claim: Claim, matches: Sequence[Match]
+) -> dict[str, Any]:
+    """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise."""
+    if destination.kind == SLACK:
+        return render_slack(event, claim, matches)
+    return render_event(event, claim, matches)
+
+
+def render_digest_for(destination: Destination, bundles: Sequence[EventBundle]) -> dict[str, Any]:
+    """The body of a digest of ``bundles`` for ``destination``; stable for the same events."""
+    # The newest event's time, not the clock, so that a retried digest has the same body.
+    created_at = max(b.event.created_at for b in bundles)
+    if destination.kind == SLACK:
+        return render_slack_digest(bundles, created_at=created_at)
+    return render_digest(bundles, created_at=created_at)
+
+
+def validate_destination(destination: Destination) -> None:
+    """Raise NotifyError if ``destination`` can never be delivered to; the message names it, not its URL."""
+    if destination.kind not in KINDS:
+        raise NotifyError(f"destination {destination.name}: kind must be one of {', '.join(KINDS)}")
+    try:
+        _check_url(yarl.URL(destination.url))
+        if destination.secret:
+            webhook.decode_secret(destination.secret)
+    except (NotifyError, ValueError) as exc:
+        raise NotifyError(f"destination {destination.name}: {_message(exc)}") from None
+
+
+@dataclass(slots=True)
+class _Slot:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_at: float = 0.0
+
+
+class RateLimiter:
+    """Spaces the starts of requests sharing a key at least ``interval_s`` apart, first come first served."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self._slots: dict[str, _Slot] = {}
+
+    async def wait(self, key: str) -> float:
+        """Wait for ``key``'s turn; returns the seconds waited."""
+        slot = self._slots.setdefault(key, _Slot())
+        async with slot.lock:
+            delay = max(0.0, slot.next_at - time.monotonic())
+            if delay > 0:
+                await asyncio.sleep(delay)
+            slot.next_at = time.monotonic() + self.interval_s
+        return delay
+
+
+class _Failure(Exception):
+    """A send that ended without an HTTP status: kind and a message safe to log."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class Sender:
+    """Posts rendered alerts; one per process, sharing one ``aiohttp.ClientSession``.
+
+    ``send`` never raises for delivery problems: every outcome comes back as a ``SendResult`` for
+    ``retry.apply_outcome``. Logs and errors name the destination, never its URL or secret.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout_s: float = REQUEST_TIMEOUT_S,
+        slack_interval_s: float = SLACK_INTERVAL_S,
+        user_agent: str = f"watcher/{__version__}",
+        allow_private: bool = False,
+    ) -> None:
+        """:param session: a session to use and leave open; by default the sender makes one and closes it.
+        :param allow_private: allow non-public addresses for every destination, not only for those that
+            set ``allow_private`` themselves.
+        """
+        self._session = session
+        self._allow_private = allow_private
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
+        self._user_agent = user_agent
+        self._slack_limiter = RateLimiter(slack_interval_s)
+        self._warned_unsigned: set[str] = set()
+
+    async def __aenter__(self) -> Sender:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def send(
+        self, destination: Destination, body: Mapping[str, Any], *, message_id: str, now: datetime
+    ) -> SendResult:
+        """POST ``body`` to ``destination`` once.
+
+        :param message_id: the ``webhook-id``; pass the same value on every retry (see ``webhook``).
+        :param now: the time of this attempt, aware UTC; signs the request, plus any wait for Slack pacing.
+        """
+        started = time.monotonic()
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)  # naive means UTC throughout watcher
+        try:
+            status, snippet, retry_after = await self._post(destination, body, message_id, now)
+        except _Failure as failure:
+            return self._failed(destination, message_id, failure, started)
+        except Exception as exc:  # the contract is a result, never an exception
+            # No traceback: exception messages from the HTTP stack can carry the URL, which is a secret.
+            logger.error(
+                "unexpected %s while delivering %s to %s",
+                type(exc).__name__,
+                message_id,
+                destination.name,
+                extra={"destination": destination.name},
+            )
+            unexpected = _Failure(ErrorKind.NETWORK, f"unexpected error: {type(exc).__name__}")
+            return self._failed(destination, message_id, unexpected, started)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        outcome = classify(status)
+        error = (
+            None if outcome is Outcome.DELIVERED else _scrub(f"HTTP {status}: {snippet}".strip(), destination)
+        )
+        result = SendResult(
+            outcome=outcome, status=status, error=error, retry_after_s=retry_after, elapsed_ms=elapsed_ms
+        )
+        _log_result(destination, message_id, result)
+        return result
+
+    async def _post(
+        self, destination: Destination, body: Mapping[str, Any], message_id: str, now: datetime
+    ) -> tuple[int, str, float | None]:
+        data, headers = self._prepare(destination, body)
+        url = await _target(destination, allow_private=self._allow_private or destination.allow_private)
+        waited = 0.0
+        if destination.kind == SLACK:
+            waited = await self._slack_limiter.wait(destination.url)
+        attempt_at = now + timedelta(seconds=waited)
+        if destination.kind == WEBHOOK:
+            headers.update(self._signing_headers(destination, message_id, attempt_at, data))
+        try:
+            async with self._get_session().post(
+                url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
+            ) as response:
+                raw = await response.content.read(MAX_SNIPPET_BYTES)
+                retry_after = None
+                if response.status in RETRY_AFTER_STATUSES:
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempt_at)
+                return response.status, raw.decode("utf-8", "replace"), retry_after
+        except TimeoutError:
+            raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise _Failure(*_describe(exc)) from None
+
+    def _prepare(self, destination: Destination, body: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+        if destination.kind not in KINDS:
+            raise _Failure(ErrorKind.INVALID, f"unknown destination kind {destination.kind!r}")
+        try:
+            data = webhook.encode_body(body)
+        except NotifyError as exc:
+            raise _Failure(ErrorKind.INVALID, str(exc)) from None
+        return data, {"Content-Type": webhook.CONTENT_TYPE, "User-Agent": self._user_agent}
+
+    def _signing_headers(
+        self, destination: Destination, message_id: str, attempt_at: datetime, data: bytes
+    ) -> dict[str, str]:
+        key = None
+        if destination.secret:
+            try:
+                key = webhook.decode_secret(destination.secret)
+            except NotifyError as exc:
+                raise _Failure(ErrorKind.INVALID, str(exc)) from None
+        elif destination.name not in self._warned_unsigned:
+            self._warned_unsigned.add(destination.name)
+            logger.warning(
+                "destination %s has no signing secret: its webhooks are sent unsigned",
+                destination.name,
+                extra={"destination": destination.name},
+            )
+        return webhook.webhook_headers(message_id=message_id, timestamp=attempt_at, body=data, key=key)
+
+    def _failed(
+        self, destination: Destination, message_id: str, failure: _Failure, started: float
+    ) -> SendResult:
+        result = SendResult(
+            outcome=classify(None, failure.kind),
+            status=None,
+            error=_scrub(failure.message, destination),
+            retry_after_s=None,
+            elapsed_ms=(time.monotonic() - started) * 1000,
+        )
+        _log_result(destination, message_id, result)
+        return result
+
+
+async def _target(destination: Destination, *, allow_private: bool) -> yarl.URL:
+    """The URL to post to, after refusing non-http(s) URLs and, unless allowed, non-public addresses."""
+    try:
+        url = yarl.URL(destination.url)
+        _check_url(url)
+    except (NotifyError, ValueError) as exc:
+        raise _Failure(ErrorKind.INVALID, _message(exc)) from None
+    if not allow_private:
+        await _check_public(url)
+    return url
+
+
+def _check_url(url: yarl.URL) -> None:
+    if url.scheme not in ("http", "https"):
+        raise NotifyError("URL must be http or https")
+    if not url.host:
+        raise NotifyError("URL has no host")
+
+
+async def _check_public(url: yarl.URL) -> None:
+    # Alert URLs come from configuration, but a typo or a hostile DNS record should not let alerts reach
+    # the metadata service or an internal admin port. The name is resolved again by aiohttp, so a DNS
+    # answer that changes in between is not caught; this is a guard against mistakes, not a sandbox.
+    host = url.host or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, url.port, type=socket.SOCK_STREAM)
+        except OSError:
+            raise _Failure(ErrorKind.NETWORK, "name resolution failed") from None
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+        if not (mapped or address).is_global:
+            raise _Failure(ErrorKind.INVALID, "address is not public (set allow_private to allow it)")
+
+
+def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
+    """A kind and a message for a client error, built from its type: str(exc) may contain the URL."""
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ErrorKind.INVALID, "invalid URL"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ErrorKind.NETWORK, "TLS certificate verification failed"
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
+        return ErrorKind.NETWORK, "name resolution failed"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        # Only the errno's text: asyncio's own messages repeat the address that was dialled.
+        errno = exc.os_error.errno
+        reason = os.strerror(errno) if errno else type(exc.os_error).__name__
+        return ErrorKind.NETWORK, f"connection failed: {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return ErrorKind.NETWORK, "server disconnected"
+    return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
+
+
+def _message(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, NotifyError) else "invalid URL"
+
+
+def _scrub(text: str, destination: Destination) -> str:
+    """Remove the destination's URL, its path and its secret from text that may echo them back."""
+    secrets = [destination.url]
+    try:
+        url = yarl.URL(destination.url)
+        # A Slack webhook URL is a secret as a whole; its path and its last segment (the token) too.
+        secrets += [url.path_qs, url.path.rstrip("/").rsplit("/", 1)[-1]]
+    except ValueError:
+        pass
+    if destination.secret:
+        secrets += [destination.secret, destination.secret.removeprefix(webhook.SECRET_PREFIX)]
+    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _log_result(destination: Destination, message_id: str, result: SendResult) -> None:
+    extra = {"destination": destination.name, "message_id": message_id, "status": result.status}
+    if result.outcome is Outcome.DELIVERED:
+        logger.info(
+            "delivered %s to %s in %.0f ms", message_id, destination.name, result.elapsed_ms, extra=extra
+        )
+    else:
+        logger.warning(
+            "delivery of %s to %s: %s (%s)",
+            message_id,
+            destination.name,
+            result.outcome,
+            result.error,
+            extra=extra,
+        )

@@ -1,0 +1,184 @@
+"""Slack Block Kit rendering of events and digests, escaped for Slack and kept within its limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from watcher.domain import Claim, Event, Match
+from watcher.notify.payload import EventBundle, iso_z
+
+logger = logging.getLogger(__name__)
+
+# Slack's own limits.
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_HEADER_CHARS = 150
+MAX_FALLBACK_CHARS = 3000
+# Our budgets, chosen so that no composed section can reach MAX_SECTION_CHARS.
+MAX_ARTICLES = 10
+MAX_DIGEST_EVENTS = 20
+MAX_DIGEST_LINKS = 3
+MAX_TITLE_CHARS = 300
+MAX_FIELD_CHARS = 80
+MAX_URL_CHARS = 1000
+MAX_QUOTE_CHARS = 600
+MAX_CLAIM_CHARS = 1500
+MAX_DETAILS = 6
+ELLIPSIS = "…"
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack treats as control characters, and nothing else.
+
+    With ``<`` escaped, text from a feed cannot form ``<!channel>`` or a ``<http://x|link>`` of its own.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_clipped(text: str, limit: int) -> str:
+    """Escape ``text`` and cut it so the escaped result is at most ``limit`` characters, ending in "…".
+
+    Cutting before escaping would overshoot (one ``&`` becomes five characters), and cutting after could
+    split an entity such as ``&amp;`` in two, so the budget is counted per escaped character.
+    """
+    text = " ".join(text.split())  # newlines would break block quotes and list lines
+    full = escape(text)
+    if len(full) <= limit:
+        return full
+    out: list[str] = []
+    used = 0
+    budget = limit - len(ELLIPSIS)
+    for char in text:
+        piece = _ESCAPES.get(char, char)
+        if used + len(piece) > budget:
+            break
+        out.append(piece)
+        used += len(piece)
+    return "".join(out) + ELLIPSIS
+
+
+def link(url: str, label: str, *, label_limit: int = MAX_TITLE_CHARS) -> str:
+    """A mrkdwn link ``<url|label>``; just the escaped label when the URL is not plain http(s) or too long."""
+    text = escape_clipped(label or url, label_limit)
+    if not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL_CHARS:
+        return text
+    # "|" would end the URL early and "<"/">" would end the link; neither may come from a feed unescaped.
+    safe_url = escape("".join(url.split())).replace("|", "%7C")
+    return f"<{safe_url}|{text}>"
+
+
+def render_slack(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[str, Any]:
+    """The Slack incoming-webhook body for one event: Block Kit blocks plus a plain-text fallback."""
+    blocks: list[Block] = [
+        _header(event.summary),
+        _section(f"*Claim* {escape_clipped(claim.name, MAX_FIELD_CHARS)}\n>{_claim_text(claim)}"),
+    ]
+    quote = _evidence_quote(matches)
+    if quote is not None:
+        blocks.append(_section(quote))
+    blocks.append({"type": "divider"})
+    blocks.extend(_section(_article_line(m)) for m in matches[:MAX_ARTICLES])
+    if len(matches) > MAX_ARTICLES:
+        blocks.append(_context(f"{ELLIPSIS} and {len(matches) - MAX_ARTICLES} more articles"))
+    blocks.append(_context(_event_context(event)))
+    return _message(f"{event.summary} (claim: {claim.name})", blocks)
+
+
+def render_slack_digest(bundles: Sequence[EventBundle], *, created_at: datetime) -> dict[str, Any]:
+    """One Slack message for several events (a destination with ``digest_minutes``)."""
+    claims = {b.claim.id for b in bundles}
+    title = f"{len(bundles)} events on {len(claims)} claims"
+    blocks: list[Block] = [_header(title)]
+    blocks.extend(_section(_digest_entry(b)) for b in bundles[:MAX_DIGEST_EVENTS])
+    if len(bundles) > MAX_DIGEST_EVENTS:
+        blocks.append(_context(f"{ELLIPSIS} and {len(bundles) - MAX_DIGEST_EVENTS} more events"))
+    blocks.append(_context(f"digest · {iso_z(created_at)}"))
+    summaries = "; ".join(b.event.summary for b in bundles[:MAX_DIGEST_EVENTS])
+    return _message(f"{title}: {summaries}", blocks)
+
+
+def _message(fallback: str, blocks: list[Block]) -> dict[str, Any]:
+    # The builders above stay well under the block limit; the slice is a last line of defence.
+    return {
+        "text": escape_clipped(fallback, MAX_FALLBACK_CHARS),
+        "blocks": blocks[:MAX_BLOCKS],
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+
+
+def _header(text: str) -> Block:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": escape_clipped(text, MAX_HEADER_CHARS) or "-", "emoji": True},
+    }
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS] or "-"}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS] or "-"}]}
+
+
+def _claim_text(claim: Claim) -> str:
+    return escape_clipped(claim.text, MAX_CLAIM_CHARS)
+
+
+def _evidence_quote(matches: Sequence[Match]) -> str | None:
+    for match in matches:
+        if match.evidence:
+            quote = escape_clipped(match.evidence[0], MAX_QUOTE_CHARS)
+            return f">“{quote}”\n— {_outlet(match)}"
+    return None
+
+
+def _outlet(match: Match) -> str:
+    article = match.article
+    outlet = escape_clipped(article.outlet, MAX_FIELD_CHARS)
+    meta = ", ".join(
+        escape_clipped(v, MAX_FIELD_CHARS) for v in (article.country, article.leaning, article.ownership)
+    )
+    return f"{outlet} ({meta})"
+
+
+def _article_line(match: Match) -> str:
+    title = link(match.article.url, match.article.title)
+    return f"*{title}*\n{_outlet(match)} · *{match.stance}* · score {match.score:.2f}"
+
+
+def _event_context(event: Event) -> str:
+    parts = [str(event.type), iso_z(event.created_at) or "", event.id]
+    parts.extend(_detail_items(event.details))
+    return escape_clipped(" · ".join(p for p in parts if p), MAX_SECTION_CHARS)
+
+
+def _detail_items(details: Mapping[str, Any]) -> list[str]:
+    # Only scalar numbers and words fit a context line; nested structures stay in the webhook body.
+    items = [
+        f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in details.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
+    return [i[:MAX_FIELD_CHARS] for i in items[:MAX_DETAILS]]
+
+
+def _digest_entry(bundle: EventBundle) -> str:
+    event = bundle.event
+    head = (
+        f"*{escape_clipped(event.summary, MAX_TITLE_CHARS)}*\n"
+        f"{escape_clipped(bundle.claim.name, MAX_FIELD_CHARS)} · {event.type} · {iso_z(event.created_at)}"
+    )
+    lines = [
+        f"• {link(m.article.url, m.article.title)} — {_outlet(m)}" for m in bundle.matches[:MAX_DIGEST_LINKS]
+    ]
+    if len(bundle.matches) > MAX_DIGEST_LINKS:
+        lines.append(f"{ELLIPSIS} and {len(bundle.matches) - MAX_DIGEST_LINKS} more")
+    return "\n".join([head, *lines])

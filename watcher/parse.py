@@ -1,0 +1,430 @@
+"""Turn a feed body into ArticleIn records: safe XML handling, plain text, canonical URLs, stable keys."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+from feedparser.encodings import convert_to_utf8
+
+from watcher.domain import ArticleIn
+from watcher.urls import canonicalize, resolve
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 5_000
+MAX_TEXT_CHARS = 20_000
+MAX_TITLE_CHARS = 500
+MAX_KEY_CHARS = 512  # longer GUIDs and links are replaced by their hash in the key
+MAX_WARNING_CHARS = 200
+EARLIEST_PUBLISHED = datetime(1995, 1, 1, tzinfo=UTC)  # before news feeds existed: a zero date
+FUTURE_SLACK = timedelta(days=1)
+
+_HTML_CHUNK = 32 * 1024
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe"})
+_BLOCK_TAGS = frozenset(
+    {
+        "p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
+        "blockquote", "pre", "table", "tr", "td", "th", "section", "article", "header", "footer", "aside",
+        "figure", "figcaption", "address", "main", "nav", "details", "summary",
+    }
+)  # fmt: skip
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_LANGUAGE = re.compile(r"[a-z]{2}")
+_DEPRECATED_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
+# Tokens that matter when finding where a markup declaration ends: quoted literals, comments and
+# processing instructions (which may contain any of the others) and the bracket and end characters.
+_DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.DOTALL)
+_ROOT_START = re.compile(rb"<\w")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParseResult:
+    """What a feed body yielded. ``title`` is None when the body is not a recognisable feed."""
+
+    articles: list[ArticleIn] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ttl_s: int | None = None  # RSS <ttl>, in seconds
+    title: str | None = None
+
+
+def parse_entries(
+    body: bytes,
+    url: str,
+    *,
+    content_type: str | None = None,
+    feed_language: str | None = None,
+    now: datetime | None = None,
+) -> ParseResult:
+    """Parse a feed body into articles; malformed input yields warnings, never an exception.
+
+    :param url: the URL the body came from, the base for relative links.
+    :param feed_language: the configured language, used when the feed declares none.
+    :param now: for rejecting publish dates in the future; defaults to the current time.
+    """
+    now = now or datetime.now(UTC)
+    warnings: list[str] = []
+    data = _to_safe_utf8(body, content_type, warnings)
+    # A BytesIO, never the bytes themselves: feedparser opens a bytes value that names an
+    # existing file (a body of b"/etc/passwd" would be read from disk).
+    parsed = feedparser.parse(
+        io.BytesIO(data),
+        response_headers={"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if parsed.get("bozo"):
+        warnings.append(_short(f"malformed feed: {_describe(parsed.get('bozo_exception'))}"))
+    entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or []
+    channel: Mapping[str, Any] = parsed.get("feed") or {}
+    if not parsed.get("version") and not entries:
+        warnings.append("not a recognised RSS, Atom or RDF feed")
+        return ParseResult(warnings=warnings)
+    if len(entries) > MAX_ITEMS:
+        warnings.append(f"feed has {len(entries)} items; only the first {MAX_ITEMS} were read")
+        entries = entries[:MAX_ITEMS]
+    language = normalize_language(_text_value(channel.get("language"))) or normalize_language(feed_language)
+    drafts = [d for d in (_draft(e, url, language, now) for e in entries) if d is not None]
+    if len(drafts) < len(entries):
+        warnings.append(f"{len(entries) - len(drafts)} empty items skipped")
+    articles = assign_keys(drafts, warnings)
+    return ParseResult(
+        articles=articles,
+        warnings=warnings,
+        ttl_s=_ttl_s(channel),
+        title=_title(channel),
+    )
+
+
+# -- XML safety ---------------------------------------------------------------------------------
+
+
+def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) -> bytes:
+    """The body as UTF-8 with every markup declaration before the root element removed.
+
+    feedparser's loose parser expands entities declared in the DOCTYPE itself, without limits
+    (a 70 KB quadratic-blowup feed yields a title of hundreds of millions of characters), so
+    no DOCTYPE, ENTITY or other declaration may reach it. Decoding first, with feedparser's
+    own detection, means we strip exactly the text feedparser would read, whatever the
+    encoding (UTF-16, EBCDIC, a lying charset).
+    """
+    detected: dict[str, Any] = {}
+    headers = {"content-type": content_type} if content_type else {}
+    data: bytes = convert_to_utf8(headers, body, detected)
+    if detected.get("bozo"):
+        warnings.append(_short(f"encoding: {_describe(detected.get('bozo_exception'))}"))
+    data, removed = strip_declarations(data)
+    if removed:
+        warnings.append("DOCTYPE internal subset or entity declarations removed (not honoured)")
+    return data
+
+
+def strip_declarations(data: bytes) -> tuple[bytes, bool]:
+    """Remove comments and ``<!...>`` declarations before the root element.
+
+    The second value says whether anything beyond a plain DOCTYPE (an internal subset, an
+    ENTITY or another declaration) was removed. The prolog is scanned the way feedparser
+    splits it (up to the first ``<`` followed by a word character), so nothing that
+    feedparser would treat as a declaration survives, even inside a comment.
+    """
+    out = bytearray()
+    pos = 0
+    notable = False
+    while (lt := data.find(b"<", pos)) >= 0:
+        if _ROOT_START.match(data, lt):
+            break
+        out += data[pos:lt]
+        end = _markup_end(data, lt)
+        chunk = data[lt:end]
+        if chunk.startswith(b"<?") and b"<" not in chunk[2:]:
+            out += chunk  # the XML declaration and stylesheet instructions are harmless
+        elif chunk.startswith(b"<!") and not chunk.startswith(b"<!--"):
+            notable = notable or b"[" in chunk or not chunk[2:9].upper().startswith(b"DOCTYPE")
+        pos = end
+    out += data[pos:]
+    return bytes(out), notable
+
+
+def _markup_end(data: bytes, start: int) -> int:
+    """Index just past the comment, processing instruction or declaration at ``start``."""
+    for opener, closer in ((b"<!--", b"-->"), (b"<?", b"?>")):
+        if data.startswith(opener, start):
+            end = data.find(closer, start + len(opener))
+            return len(data) if end < 0 else end + len(closer)
+    if not data.startswith(b"<!", start):
+        return start + 1  # a stray "<" in the prolog: plain text
+    depth = 0
+    for token in _DECLARATION_TOKEN.finditer(data, start + 2):
+        kind = token.group()
+        if kind == b"[":
+            depth += 1
+        elif kind == b"]":
+            depth = max(0, depth - 1)
+        elif kind == b">" and depth == 0:
+            return token.end()
+    return len(data)  # unterminated: everything after it is part of it
+
+
+# -- entries --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    guid: str | None
+    url: str
+    canonical_url: str
+    title: str
+    text: str
+    content_hash: str
+    published_at: datetime | None
+    language: str | None
+
+
+def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime) -> _Draft | None:
+    title = _clean_title(entry.get("title_detail"), entry.get("title"))
+    text = _clean_text(_best_content(entry))
+    link = resolve(_text_value(entry.get("link")) or "", base) or ""
+    if not (title or text or link):
+        return None
+    guid = _clean_line(_text_value(entry.get("id")) or "") or None
+    return _Draft(
+        guid=guid,
+        url=link,
+        canonical_url=(canonicalize(link) or "") if link else "",
+        title=title,
+        text=text,
+        content_hash=content_hash(title, text),
+        published_at=_published(entry, now),
+        language=_entry_language(entry) or feed_language,
+    )
+
+
+def assign_keys(drafts: Sequence[_Draft], warnings: list[str]) -> list[ArticleIn]:
+    """Give every entry a key that is stable across polls and unique within the feed.
+
+    The key is the GUID, else the canonical link, else the content hash. When several entries
+    share a key with different content (a CMS that reuses GUIDs, items that all link to the
+    home page), the earliest published keeps the bare key and the others get
+    ``key#<content hash prefix>``: deterministic for the same feed served again, whatever the
+    order of its items, and an item already stored under the bare key keeps it when a newer
+    one arrives. Exact repeats are dropped.
+    """
+    groups: dict[str, list[tuple[int, _Draft]]] = {}
+    for position, draft in enumerate(drafts):
+        groups.setdefault(_base_key(draft), []).append((position, draft))
+    keyed: list[tuple[int, ArticleIn]] = []
+    repeats = 0
+    for base, members in groups.items():
+        seen: set[str] = set()
+        for rank, (position, draft) in enumerate(sorted(members, key=_seniority)):
+            if draft.content_hash in seen:
+                repeats += 1
+                continue
+            seen.add(draft.content_hash)
+            key = base if rank == 0 else f"{base}#{draft.content_hash[:16]}"
+            keyed.append((position, _article(draft, key)))
+    if repeats:
+        warnings.append(f"{repeats} repeated items dropped")
+    return [article for _, article in sorted(keyed, key=lambda item: item[0])]
+
+
+def _seniority(item: tuple[int, _Draft]) -> tuple[datetime, int, str]:
+    position, draft = item
+    # Undated entries rank after dated ones; among them, later in the document means older,
+    # since feeds list their newest items first.
+    return (draft.published_at or datetime.max.replace(tzinfo=UTC), -position, draft.content_hash)
+
+
+def _base_key(draft: _Draft) -> str:
+    key = draft.guid or draft.canonical_url or f"sha256:{draft.content_hash}"
+    if len(key) > MAX_KEY_CHARS:
+        return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key
+
+
+def _article(draft: _Draft, key: str) -> ArticleIn:
+    return ArticleIn(
+        key=key,
+        url=draft.url,
+        canonical_url=draft.canonical_url,
+        title=draft.title,
+        text=draft.text,
+        content_hash=draft.content_hash,
+        published_at=draft.published_at,
+        language=draft.language,
+        guid=draft.guid,
+    )
+
+
+def content_hash(title: str, text: str) -> str:
+    """sha256 of the case-folded, whitespace-collapsed title and text."""
+    normalised = _collapse(title).casefold() + "\n" + _collapse(text).casefold()
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def normalize_language(value: str | None) -> str | None:
+    """An ISO 639-1 code ("en-US" → "en"), or None for anything that is not one ("und", "eng")."""
+    if not value:
+        return None
+    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
+    primary = _DEPRECATED_LANGUAGES.get(primary, primary)
+    return primary if _LANGUAGE.fullmatch(primary) else None
+
+
+def _best_content(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """(value, type) of the fullest body: the longest of the content elements and the summary."""
+    candidates: list[tuple[str, str]] = []
+    for item in entry.get("content") or []:
+        if isinstance(item, Mapping) and isinstance(item.get("value"), str):
+            candidates.append((item["value"], str(item.get("type") or "text/html")))
+    detail = entry.get("summary_detail")
+    summary = entry.get("summary")
+    if isinstance(summary, str):
+        kind = detail.get("type") if isinstance(detail, Mapping) else None
+        candidates.append((summary, str(kind or "text/html")))
+    return max(candidates, key=lambda c: len(c[0]), default=("", "text/plain"))
+
+
+def _entry_language(entry: Mapping[str, Any]) -> str | None:
+    details: Iterable[Any] = [
+        *(entry.get("content") or []),
+        entry.get("summary_detail"),
+        entry.get("title_detail"),
+    ]
+    for detail in details:
+        if isinstance(detail, Mapping):
+            language = normalize_language(_text_value(detail.get("language")))
+            if language:
+                return language
+    return None
+
+
+def _published(entry: Mapping[str, Any], now: datetime) -> datetime | None:
+    for name in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(name)
+        when = _plausible(value, now) if isinstance(value, time.struct_time) else None
+        if when is not None:
+            return when
+    return None
+
+
+def _plausible(value: time.struct_time, now: datetime) -> datetime | None:
+    # feedparser's *_parsed values are UTC; year 0, 31 February and the like do not convert.
+    try:
+        when = datetime(*value[:5], min(value.tm_sec, 59), tzinfo=UTC)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if when < EARLIEST_PUBLISHED or when > now + FUTURE_SLACK:
+        return None
+    return when
+
+
+def _ttl_s(channel: Mapping[str, Any]) -> int | None:
+    ttl = (_text_value(channel.get("ttl")) or "").strip()
+    if not ttl.isdigit() or int(ttl) <= 0:
+        return None
+    return min(int(ttl), 7 * 24 * 60) * 60  # minutes; a week bounds absurd values
+
+
+def _title(channel: Mapping[str, Any]) -> str:
+    return _clean_title(channel.get("title_detail"), channel.get("title"))
+
+
+# -- text -------------------------------------------------------------------------------------
+
+
+class _TextExtractor(HTMLParser):
+    """Collects the visible text of an HTML fragment, one line per block element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.size = 0
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:  # <br/>, <hr/>; a self-closed <script/> has no content to skip
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+            self.size += len(data)
+
+
+def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Visible text of an HTML fragment: no tags, scripts or styles; entities decoded; one
+    line per block, whitespace collapsed; at most ``limit`` characters."""
+    extractor = _TextExtractor()
+    # Fed in chunks so that a huge body stops being parsed once there is text enough.
+    for start in range(0, len(markup), _HTML_CHUNK):
+        extractor.feed(markup[start : start + _HTML_CHUNK])
+        if extractor.size > 2 * limit:
+            break
+    else:
+        extractor.close()
+    return _tidy("".join(extractor.parts), limit)
+
+
+def _clean_text(content: tuple[str, str]) -> str:
+    value, kind = content
+    if "html" in kind:
+        return html_to_text(value)
+    return _tidy(html.unescape(value), MAX_TEXT_CHARS)
+
+
+def _clean_title(detail: Any, value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    kind = detail.get("type") if isinstance(detail, Mapping) else "text/plain"
+    text = html_to_text(value, MAX_TITLE_CHARS) if "html" in str(kind) else html.unescape(value)
+    return _clean_line(text)[:MAX_TITLE_CHARS].rstrip()
+
+
+def _tidy(text: str, limit: int) -> str:
+    lines = (_collapse(line) for line in _CONTROL.sub("", text).split("\n"))
+    return "\n".join(line for line in lines if line)[:limit].rstrip()
+
+
+def _clean_line(text: str) -> str:
+    return _collapse(_CONTROL.sub("", text))
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _text_value(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _describe(exc: Any) -> str:
+    if exc is None:
+        return "unknown problem"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_WARNING_CHARS else text[: MAX_WARNING_CHARS - 1] + "…"

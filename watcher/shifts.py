@@ -1,0 +1,628 @@
+"""Coverage and framing shift detection: a claim's matches and past events in, new event drafts out."""
+
+from __future__ import annotations
+
+import logging
+import math
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from watcher.domain import Claim, Event, EventDraft, EventType, Match, Stance
+
+logger = logging.getLogger(__name__)
+
+SEGMENT_DIMENSIONS = ("country", "language", "leaning", "ownership")
+# Placeholder values the feed config uses when it does not know; they say nothing about who covers a claim.
+UNKNOWN_SEGMENT_VALUES = frozenset({"", "unknown", "zz", "und"})
+
+# Reasons a framing_shift is raised for; the first two are once-only facts about a claim.
+FIRST_DISPUTES = "first_disputes"
+FIRST_SKEPTICAL = "first_skeptical"
+STANCE_MIX = "stance_mix"
+
+_TYPE_ORDER = {event_type: index for index, event_type in enumerate(EventType)}
+# Slack for float noise, so that a share moving by exactly the minimum (0.6 - 0.35) still counts.
+_EPSILON = 1e-9
+_MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShiftSettings:
+    """Thresholds for :func:`detect_shifts`; field names double as the keys of ``shifts:`` in feeds.yaml.
+
+    Durations are in seconds (``_s``). A cooldown of 0 turns it off. Invalid values raise ``ValueError``
+    naming the field.
+    """
+
+    # coverage_spike: distinct stories in the last spike_window_s against the claim's own rate over the
+    # spike_baseline_s before that window. The rate is averaged over the claim's observed history, but over
+    # no less than spike_min_baseline_s, and is never taken below spike_floor_per_hour (the prior that
+    # keeps a young claim from spiking on its first handful of stories).
+    spike_window_s: int = 3600
+    spike_baseline_s: int = 86400
+    spike_min_baseline_s: int = 21600
+    spike_floor_per_hour: float = 1.0
+    spike_min_stories: int = 5
+    spike_min_ratio: float = 3.0
+    # framing_shift: a story at or above this skepticism counts as markedly skeptical, whatever its stance.
+    skeptical_threshold: float = 0.6
+    # framing_shift (stance mix): the share of a stance in the last framing_window_s against the
+    # framing_baseline_s before it; both windows need framing_min_stories, and the share must move by at
+    # least framing_min_change with a two-proportion z of at least framing_min_z (0 skips the test).
+    framing_window_s: int = 21600
+    framing_baseline_s: int = 604800
+    framing_min_stories: int = 5
+    framing_min_change: float = 0.25
+    framing_min_z: float = 1.96
+    # Cooldowns per (claim, type), measured between the events' trigger times.
+    coverage_spike_cooldown_s: int = 21600
+    framing_shift_cooldown_s: int = 21600
+    new_segment_cooldown_s: int = 0
+    # A coverage_spike or stance-mix framing_shift that triggered longer than this before `now` (say, found
+    # by a backfill) is not raised: it is no longer news. Once-only events are always raised. 0 = no limit.
+    stale_after_s: int = 86400
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def cooldown_s(self, event_type: EventType | str) -> int:
+        """Cooldown in seconds for one event type; first_seen has none (it is raised once anyway)."""
+        value = getattr(self, f"{event_type}_cooldown_s", 0)
+        return int(value)
+
+
+_POSITIVE = frozenset(
+    {
+        "spike_window_s",
+        "spike_baseline_s",
+        "spike_floor_per_hour",
+        "spike_min_stories",
+        "framing_window_s",
+        "framing_baseline_s",
+        "framing_min_stories",
+    }
+)
+_FRACTIONS = frozenset({"skeptical_threshold", "framing_min_change"})
+
+
+def _validate(settings: ShiftSettings) -> None:
+    """Raise ValueError naming the first field that is not a number in its allowed range."""
+    for spec in fields(settings):
+        value = getattr(settings, spec.name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(f"shifts.{spec.name} must be a number, got {value!r}")
+        if spec.name in _POSITIVE and value <= 0:
+            raise ValueError(f"shifts.{spec.name} must be > 0, got {value!r}")
+        if value < 0:
+            raise ValueError(f"shifts.{spec.name} must be >= 0, got {value!r}")
+        if spec.name in _FRACTIONS and value > 1:
+            raise ValueError(f"shifts.{spec.name} must be between 0 and 1, got {value!r}")
+    if settings.spike_min_baseline_s > settings.spike_baseline_s:
+        raise ValueError(
+            "shifts.spike_min_baseline_s must not exceed shifts.spike_baseline_s, "
+            f"got {settings.spike_min_baseline_s!r} > {settings.spike_baseline_s!r}"
+        )
+
+
+DEFAULT_SETTINGS = ShiftSettings()
+
+
+def detect_shifts(
+    claim: Claim,
+    matches: Sequence[Match],
+    previous: Sequence[Event],
+    *,
+    now: datetime,
+    settings: ShiftSettings = DEFAULT_SETTINGS,
+) -> list[EventDraft]:
+    """Return the events the claim's coverage up to ``now`` calls for that ``previous`` does not hold.
+
+    Pure and deterministic. ``matches`` are all of the claim's matches in any order; wire copies and
+    repeats fold into one story each (the earliest first-seen match of an ``article.story_id``), and
+    stories first seen after ``now`` are ignored. ``previous`` are the claim's stored events. No returned
+    draft has a ``dedupe_key`` found in ``previous``, so calling again with the drafts stored returns
+    nothing new. Drafts are sorted by trigger time, then type.
+
+    Every rule is replayed at each story's first-seen time, and that trigger time (``details["trigger_at"]``)
+    is what cooldowns compare, so the events raised do not depend on how often this runs or how late;
+    ``now`` only bounds the replay, ages out stale windowed events and becomes ``created_at``.
+    """
+    now = _utc(now)
+    stories = _stories(claim, matches, now)
+    ledger = _Ledger.from_events(claim.id, previous)
+    fired = _Replay(claim, stories, ledger, settings, now).run()
+    fired.sort(key=lambda candidate: (candidate.at, _TYPE_ORDER[candidate.type], candidate.key))
+    drafts = [candidate.draft(claim.id, now) for candidate in fired]
+    if drafts:
+        logger.debug("claim %s: %d new events from %d stories", claim.id, len(drafts), len(stories))
+    return drafts
+
+
+# --- stories and time -------------------------------------------------------------------------------------
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC datetime; a naive value is taken to be UTC already (the storage convention)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return _utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _seen(match: Match) -> datetime:
+    return _utc(match.article.first_seen_at)
+
+
+def _story_order(match: Match) -> tuple[datetime, int, int]:
+    return (_seen(match), match.article.id, match.id)
+
+
+def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
+    """One match per story (the earliest first seen), first seen by ``now``, in first-seen order."""
+    best: dict[int, Match] = {}
+    for match in matches:
+        if match.claim_id != claim.id:
+            logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
+            continue
+        if _seen(match) > now:
+            continue
+        story = match.article.story_id
+        current = best.get(story)
+        if current is None or _story_order(match) < _story_order(current):
+            best[story] = match
+    return sorted(best.values(), key=_story_order)
+
+
+class _Timeline:
+    """Stories in first-seen order with per-stance prefix counts, so any window is counted in O(log n)."""
+
+    def __init__(self, stories: list[Match]) -> None:
+        self.stories = stories
+        self.times = [_seen(story) for story in stories]
+        self._prefix: dict[Stance, list[int]] = {stance: [0] for stance in Stance}
+        for story in stories:
+            for stance, counts in self._prefix.items():
+                counts.append(counts[-1] + (story.stance == stance))
+
+    def _bounds(self, start: datetime, end: datetime) -> tuple[int, int]:
+        # Windows are half-open, (start, end], so a story at a window's end belongs to it.
+        return bisect_right(self.times, start), bisect_right(self.times, end)
+
+    def count(self, start: datetime, end: datetime) -> int:
+        low, high = self._bounds(start, end)
+        return max(high - low, 0)
+
+    def stance_count(self, stance: Stance, start: datetime, end: datetime) -> int:
+        low, high = self._bounds(start, end)
+        counts = self._prefix[stance]
+        return max(counts[high] - counts[low], 0)
+
+    def between(self, start: datetime, end: datetime) -> list[Match]:
+        low, high = self._bounds(start, end)
+        return self.stories[low:high]
+
+
+# --- what has been raised ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Candidate:
+    """An event a rule asks for at one trigger time, before cooldown and dedupe decide its fate."""
+
+    type: EventType
+    key: str
+    at: datetime
+    summary: str
+    details: dict[str, Any]
+    match_ids: tuple[int, ...]
+    reasons: tuple[str, ...] = ()
+    windowed: bool = False  # describes a window of time rather than a once-only fact
+
+    def draft(self, claim_id: int, now: datetime) -> EventDraft:
+        return EventDraft(
+            type=self.type,
+            claim_id=claim_id,
+            dedupe_key=self.key,
+            summary=self.summary,
+            details={"trigger_at": _iso(self.at), **self.details},
+            match_ids=self.match_ids,
+            created_at=now,
+        )
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """Events raised so far: the stored ones plus those this replay fires (emitted or aged out)."""
+
+    keys: set[str] = field(default_factory=set)
+    fired_at: dict[str, list[datetime]] = field(default_factory=dict)
+    covered: set[str] = field(default_factory=set)  # once-only framing facts already announced
+    first_seen: dict[str, Any] | None = None  # details of the stored first_seen event
+
+    @classmethod
+    def from_events(cls, claim_id: int, events: Sequence[Event]) -> _Ledger:
+        ledger = cls()
+        for event in sorted(events, key=lambda e: (_utc(e.created_at), e.dedupe_key)):
+            if event.claim_id != claim_id:
+                continue
+            ledger.keys.add(event.dedupe_key)
+            ledger.fired_at.setdefault(str(event.type), []).append(_trigger_time(event))
+            if event.type == EventType.FRAMING_SHIFT:
+                ledger.covered.update(_framing_reasons(event))
+            if event.type == EventType.FIRST_SEEN and ledger.first_seen is None:
+                ledger.first_seen = event.details
+        return ledger
+
+    def in_cooldown(self, event_type: EventType, at: datetime, cooldown_s: int) -> bool:
+        # Symmetric on purpose: an event stored with a later trigger (after a backfill, say) blocks an
+        # earlier one just the same, so no two events of a type are ever closer than the cooldown.
+        earlier = self.fired_at.get(str(event_type), [])
+        return cooldown_s > 0 and any(abs((at - other).total_seconds()) < cooldown_s for other in earlier)
+
+    def record(self, candidate: _Candidate) -> None:
+        self.keys.add(candidate.key)
+        self.fired_at.setdefault(str(candidate.type), []).append(candidate.at)
+        self.covered.update(candidate.reasons)
+
+
+def _trigger_time(event: Event) -> datetime:
+    """The trigger time written into details by this module, else the stored creation time."""
+    raw = event.details.get("trigger_at") if isinstance(event.details, dict) else None
+    if isinstance(raw, str):
+        try:
+            return _utc(datetime.fromisoformat(raw))
+        except ValueError:
+            logger.warning("event %s has an unreadable trigger_at %r", event.id, raw)
+    return _utc(event.created_at)
+
+
+def _framing_reasons(event: Event) -> set[str]:
+    reasons = {event.dedupe_key.rsplit(":", 1)[-1]}
+    listed = event.details.get("reasons") if isinstance(event.details, dict) else None
+    if isinstance(listed, list):
+        reasons.update(reason for reason in listed if isinstance(reason, str))
+    return reasons & {FIRST_DISPUTES, FIRST_SKEPTICAL}
+
+
+# --- describing stories -----------------------------------------------------------------------------------
+
+
+def _segment_value(dimension: str, raw: object) -> str | None:
+    """Normalised segment value, or None for a placeholder that says nothing ("unknown", "ZZ", "und")."""
+    if not isinstance(raw, str):
+        return None
+    value = raw.strip()
+    if value.lower() in UNKNOWN_SEGMENT_VALUES:
+        return None
+    return value.upper() if dimension == "country" else value.lower()
+
+
+def _segments(match: Match) -> list[tuple[str, str]]:
+    found = []
+    for dimension in SEGMENT_DIMENSIONS:
+        value = _segment_value(dimension, getattr(match.article, dimension))
+        if value is not None:
+            found.append((dimension, value))
+    return found
+
+
+def _outlet(match: Match) -> str:
+    """The outlet with whichever of its country and ownership are known, e.g. ``RT (RU, state)``."""
+    article = match.article
+    country = _segment_value("country", article.country)
+    ownership = _segment_value("ownership", article.ownership)
+    known = [value for value in (country, ownership) if value is not None]
+    return f"{article.outlet} ({', '.join(known)})" if known else article.outlet
+
+
+def _cue_phrase(match: Match) -> str:
+    if not match.cues:
+        return ""
+    quoted = ", ".join(f'"{cue.text}"' for cue in match.cues[:3])
+    return f" (cues: {quoted})"
+
+
+def _story_details(match: Match) -> dict[str, Any]:
+    article = match.article
+    return {
+        "match_id": match.id,
+        "article_id": article.id,
+        "story_id": article.story_id,
+        "outlet": article.outlet,
+        "url": article.url,
+        "title": article.title,
+        "first_seen_at": _iso(article.first_seen_at),
+        "segments": {dimension: getattr(article, dimension) for dimension in SEGMENT_DIMENSIONS},
+        "stance": str(match.stance),
+        "skepticism": round(float(match.skepticism), 4),
+        "cues": [{"kind": cue.kind, "text": cue.text} for cue in match.cues],
+    }
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)} {unit}"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def _two_proportion_z(hits_a: int, total_a: int, hits_b: int, total_b: int) -> float:
+    """z statistic of share b minus share a under the pooled null hypothesis; 0 when it is undefined."""
+    pooled = (hits_a + hits_b) / (total_a + total_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / total_a + 1 / total_b))
+    return 0.0 if spread == 0 else (hits_b / total_b - hits_a / total_a) / spread
+
+
+_STANCE_VERBS = {
+    "supports": "presents the claim as fact",
+    "neutral": "reports the claim",
+    "disputes": "disputes the claim",
+}
+_SEGMENT_PHRASES = {
+    "country": "First coverage from {value}",
+    "language": "First coverage in language '{value}'",
+    "leaning": "First coverage from a {value} outlet",
+    "ownership": "First coverage from {value} media",
+}
+
+
+# --- the replay -------------------------------------------------------------------------------------------
+
+
+class _Replay:
+    """Walks the stories in first-seen order and fires each rule the moment its condition holds."""
+
+    def __init__(
+        self, claim: Claim, stories: list[Match], ledger: _Ledger, settings: ShiftSettings, now: datetime
+    ) -> None:
+        self.timeline = _Timeline(stories)
+        self.ledger = ledger
+        self.settings = settings
+        self.now = now
+        # The baseline rate of a claim counts from when it was tracked or covered, whichever came first.
+        starts = [*self.timeline.times[:1], *([_utc(claim.created_at)] if claim.created_at else [])]
+        self.coverage_start = min(starts) if starts else now
+        self.initial_segments: set[tuple[str, str]] = set()
+        self.pending_segments: dict[str, tuple[str, str, Match]] = {}
+        self.first_disputes: Match | None = None
+        self.first_skeptical: Match | None = None
+        self.emitted: list[_Candidate] = []
+
+    def run(self) -> list[_Candidate]:
+        stories = self.timeline.stories
+        if not stories:
+            return []
+        self._take_initial(stories[0])
+        for index, story in enumerate(stories):
+            self._absorb(story)
+            # Stories first seen at the same instant arrive together: evaluate once, after the last.
+            if index + 1 < len(stories) and self.timeline.times[index + 1] == self.timeline.times[index]:
+                continue
+            for candidate in self._candidates(self.timeline.times[index]):
+                self._offer(candidate)
+        return self.emitted
+
+    def _take_initial(self, first: Match) -> None:
+        """Segments and framing of the first coverage belong to first_seen, never to later events."""
+        stored = self.ledger.first_seen
+        info = stored if stored is not None and isinstance(stored.get("segments"), dict) else None
+        info = info or _story_details(first)
+        for dimension, raw in info["segments"].items():
+            value = _segment_value(dimension, raw) if dimension in SEGMENT_DIMENSIONS else None
+            if value is not None:
+                self.initial_segments.add((dimension, value))
+        if info.get("stance") == Stance.DISPUTES:
+            self.ledger.covered.add(FIRST_DISPUTES)
+        skepticism = info.get("skepticism")
+        if isinstance(skepticism, int | float) and skepticism >= self.settings.skeptical_threshold:
+            self.ledger.covered.add(FIRST_SKEPTICAL)
+
+    def _absorb(self, story: Match) -> None:
+        for dimension, value in _segments(story):
+            key = f"new_segment:{dimension}:{value}"
+            if (dimension, value) not in self.initial_segments and key not in self.pending_segments:
+                self.pending_segments[key] = (dimension, value, story)
+        if self.first_disputes is None and story.stance == Stance.DISPUTES:
+            self.first_disputes = story
+        if self.first_skeptical is None and story.skepticism >= self.settings.skeptical_threshold:
+            self.first_skeptical = story
+
+    def _candidates(self, at: datetime) -> Iterator[_Candidate]:
+        if "first_seen" not in self.ledger.keys:
+            yield self._first_seen(at)
+        spike = self._coverage_spike(at)
+        if spike is not None:
+            yield spike
+        yield from self._new_segments(at)
+        framing = self._framing_shift(at)
+        if framing is not None:
+            yield framing
+
+    def _cooling(self, event_type: EventType, at: datetime) -> bool:
+        return self.ledger.in_cooldown(event_type, at, self.settings.cooldown_s(event_type))
+
+    def _offer(self, candidate: _Candidate) -> None:
+        if candidate.key in self.ledger.keys:
+            return
+        if self._cooling(candidate.type, candidate.at):
+            return  # once-only facts stay pending and are offered again at the next story
+        self.ledger.record(candidate)
+        # A stale windowed event still counts for cooldowns (so replays agree), it is only not raised.
+        stale_s = self.settings.stale_after_s
+        if candidate.windowed and stale_s > 0 and (self.now - candidate.at).total_seconds() > stale_s:
+            return
+        self.emitted.append(candidate)
+
+    # --- first_seen and new_segment ---
+
+    def _first_seen(self, at: datetime) -> _Candidate:
+        first = self.timeline.stories[0]
+        verb = _STANCE_VERBS.get(str(first.stance), "covers the claim")
+        return _Candidate(
+            type=EventType.FIRST_SEEN,
+            key="first_seen",
+            at=at,
+            summary=f"First coverage: {_outlet(first)} {verb}",
+            details=_story_details(first),
+            match_ids=(first.id,),
+        )
+
+    def _new_segments(self, at: datetime) -> Iterator[_Candidate]:
+        for key, (dimension, value, story) in list(self.pending_segments.items()):
+            if key in self.ledger.keys:
+                del self.pending_segments[key]
+                continue
+            phrase = _SEGMENT_PHRASES[dimension].format(value=value)
+            yield _Candidate(
+                type=EventType.NEW_SEGMENT,
+                key=key,
+                at=at,
+                summary=f"{phrase}: {_outlet(story)}",
+                details={"dimension": dimension, "value": value, "segment": f"{dimension}:{value}"}
+                | {"story": _story_details(story)},
+                match_ids=(story.id,),
+            )
+
+    # --- coverage_spike ---
+
+    def _coverage_spike(self, at: datetime) -> _Candidate | None:
+        settings = self.settings
+        window_start = at - timedelta(seconds=settings.spike_window_s)
+        in_window = self.timeline.count(window_start, at)
+        # Cheap checks first: a busy claim is evaluated at every story of a long history.
+        if in_window < settings.spike_min_stories or self._cooling(EventType.COVERAGE_SPIKE, at):
+            return None
+        baseline_start = window_start - timedelta(seconds=settings.spike_baseline_s)
+        in_baseline = self.timeline.count(baseline_start, window_start)
+        observed_s = (window_start - max(baseline_start, self.coverage_start)).total_seconds()
+        span_s = min(max(observed_s, settings.spike_min_baseline_s), settings.spike_baseline_s)
+        rate = in_baseline / (span_s / 3600) if span_s > 0 else 0.0
+        expected = max(rate, settings.spike_floor_per_hour) * settings.spike_window_s / 3600
+        ratio = in_window / expected
+        if ratio + _EPSILON < settings.spike_min_ratio:
+            return None
+        stories = self.timeline.between(window_start, at)
+        outlets = sorted({story.article.outlet for story in stories})
+        details = {
+            "window": {"start": _iso(window_start), "end": _iso(at)},
+            "baseline": {"start": _iso(baseline_start), "end": _iso(window_start), "span_s": span_s},
+            "stories_in_window": in_window,
+            "stories_in_baseline": in_baseline,
+            "baseline_per_hour": round(rate, 4),
+            "expected_in_window": round(expected, 4),
+            "ratio": round(ratio, 4),
+            "outlets": outlets,
+        }
+        summary = (
+            f"Coverage spike: {in_window} stories from {len(outlets)} outlets in the last "
+            f"{_duration(settings.spike_window_s)}, {ratio:.1f}x the expected {expected:.1f}"
+        )
+        return _Candidate(
+            type=EventType.COVERAGE_SPIKE,
+            key=f"coverage_spike:{_iso(at)}",
+            at=at,
+            summary=summary,
+            details=details,
+            match_ids=tuple(sorted(story.id for story in stories)),
+            windowed=True,
+        )
+
+    # --- framing_shift ---
+
+    def _framing_shift(self, at: datetime) -> _Candidate | None:
+        """One framing_shift per trigger time, carrying every framing reason that is due at it."""
+        if self._cooling(EventType.FRAMING_SHIFT, at):
+            return None
+        facts: list[tuple[str, Match]] = []
+        if self.first_disputes is not None and FIRST_DISPUTES not in self.ledger.covered:
+            facts.append((FIRST_DISPUTES, self.first_disputes))
+        if self.first_skeptical is not None and FIRST_SKEPTICAL not in self.ledger.covered:
+            facts.append((FIRST_SKEPTICAL, self.first_skeptical))
+        mix = self._stance_mix(at)
+        if not facts and mix is None:
+            return None
+        details: dict[str, Any] = {name: _story_details(story) for name, story in facts}
+        match_ids = {story.id for _, story in facts}
+        reasons = [name for name, _ in facts]
+        if mix is not None:
+            mix_details, mix_ids = mix
+            details[STANCE_MIX] = mix_details
+            match_ids.update(mix_ids)
+            reasons.append(STANCE_MIX)
+        key = f"framing_shift:{reasons[0]}" if facts else f"framing_shift:{STANCE_MIX}:{_iso(at)}"
+        return _Candidate(
+            type=EventType.FRAMING_SHIFT,
+            key=key,
+            at=at,
+            summary=self._framing_summary(facts, details.get(STANCE_MIX)),
+            details={"reasons": reasons, **details},
+            match_ids=tuple(sorted(match_ids)),
+            reasons=tuple(reasons),
+            windowed=not facts,
+        )
+
+    def _framing_summary(self, facts: list[tuple[str, Match]], mix: dict[str, Any] | None) -> str:
+        if facts and facts[0][0] == FIRST_DISPUTES:
+            story = facts[0][1]
+            return f"First disputing coverage: {_outlet(story)} disputes the claim{_cue_phrase(story)}"
+        if facts:
+            story = facts[0][1]
+            return (
+                f"First markedly skeptical coverage: {_outlet(story)} presents the claim with skepticism "
+                f"{story.skepticism:.2f}{_cue_phrase(story)}"
+            )
+        assert mix is not None  # _framing_shift returns early when there is neither
+        direction = "rose" if mix["change"] > 0 else "fell"
+        return (
+            f"Stance mix shift: the share of {mix['stance']} coverage {direction} from "
+            f"{mix['share_before']:.0%} to {mix['share_after']:.0%} in the last "
+            f"{_duration(self.settings.framing_window_s)} ({mix['stories_after']} stories against "
+            f"{mix['stories_before']} before)"
+        )
+
+    def _stance_mix(self, at: datetime) -> tuple[dict[str, Any], list[int]] | None:
+        """The stance whose share moved most significantly between the two windows, if any did enough."""
+        settings = self.settings
+        middle = at - timedelta(seconds=settings.framing_window_s)
+        start = middle - timedelta(seconds=settings.framing_baseline_s)
+        before, after = self.timeline.count(start, middle), self.timeline.count(middle, at)
+        if min(before, after) < settings.framing_min_stories:
+            return None
+        best: tuple[float, Stance] | None = None
+        for stance in _MIX_STANCES:
+            hits_before = self.timeline.stance_count(stance, start, middle)
+            hits_after = self.timeline.stance_count(stance, middle, at)
+            z = _two_proportion_z(hits_before, before, hits_after, after)
+            change = hits_after / after - hits_before / before
+            moved = change != 0 and abs(change) + _EPSILON >= settings.framing_min_change
+            if moved and abs(z) >= settings.framing_min_z and (best is None or abs(z) > abs(best[0])):
+                best = (z, stance)
+        if best is None:
+            return None
+        return self._mix_details(best[1], best[0], start, middle, at)
+
+    def _mix_details(
+        self, stance: Stance, z: float, start: datetime, middle: datetime, at: datetime
+    ) -> tuple[dict[str, Any], list[int]]:
+        timeline = self.timeline
+        before, after = timeline.count(start, middle), timeline.count(middle, at)
+        shares_before = {str(s): round(timeline.stance_count(s, start, middle) / before, 4) for s in Stance}
+        shares_after = {str(s): round(timeline.stance_count(s, middle, at) / after, 4) for s in Stance}
+        details = {
+            "stance": str(stance),
+            "window": {"start": _iso(middle), "end": _iso(at)},
+            "before_window": {"start": _iso(start), "end": _iso(middle)},
+            "stories_before": before,
+            "stories_after": after,
+            "share_before": shares_before[str(stance)],
+            "share_after": shares_after[str(stance)],
+            "change": round(shares_after[str(stance)] - shares_before[str(stance)], 4),
+            "z": round(z, 4),
+            "shares_before": shares_before,
+            "shares_after": shares_after,
+        }
+        return details, [story.id for story in timeline.between(middle, at)]

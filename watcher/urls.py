@@ -1,0 +1,107 @@
+"""URL helpers: canonical article URLs for deduplication and redacted URLs for logs and errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+logger = logging.getLogger(__name__)
+
+HTTP_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Query parameters that identify a campaign, a click or a share, never the resource itself.
+# Compared lower-cased; prefixes cover families such as utm_source / utm_medium / utm_campaign.
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+        "igshid", "igsh", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "__hstc", "__hssc",
+        "__hsfp", "hsctatracking", "mkt_tok", "ref", "ref_src", "ref_url", "referrer", "cmpid", "cmp",
+        "icid", "ocid", "s_cid", "spm", "share", "xtor", "ito", "soc_src", "soc_trk", "oly_anon_id",
+        "oly_enc_id", "vero_id", "vero_conv", "wickedid", "rb_clickid", "guccounter", "guce_referrer",
+        "guce_referrer_sig", "sr_share", "smid", "smtyp", "at_medium", "at_campaign",
+    }
+)  # fmt: skip
+_BAD_HOST_CHARS = re.compile(r"[\s<>\"'\\^`{|}]")
+TRACKING_PREFIXES = ("utm_", "ns_", "mtm_", "pk_", "piwik_", "matomo_", "at_custom")
+
+
+def canonicalize(url: str, base: str | None = None) -> str | None:
+    """Return the canonical form of an http(s) URL, or None when it is not one.
+
+    Relative URLs are resolved against ``base``. The canonical form has a lower-case scheme and
+    host, no userinfo, no default port, no fragment, no tracking parameters and the remaining
+    query parameters sorted by name (values keep their original encoding and relative order).
+    """
+    absolute = resolve(url, base)
+    if absolute is None:
+        return None
+    parts = urlsplit(absolute)
+    host = _host(parts.hostname)
+    if not host:
+        return None
+    port = parts.port  # resolve() has rejected malformed ports
+    netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
+
+
+def resolve(url: str, base: str | None = None) -> str | None:
+    """Resolve ``url`` against ``base``; None unless the result is an absolute http(s) URL."""
+    url = url.strip()
+    if not url:
+        return None
+    try:
+        absolute = urljoin(base, url) if base else url
+        parts = urlsplit(absolute)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in HTTP_SCHEMES or not parts.hostname or _BAD_HOST_CHARS.search(parts.hostname):
+        return None
+    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+def redact_url(url: str) -> str:
+    """The URL with its userinfo removed and every query value blanked, for logs and error text.
+
+    Credentials travel in userinfo and API tokens in the query, so neither may reach a log line,
+    the database's last_error or a metrics label.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<invalid URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    query = "&".join(f"{segment.split('=', 1)[0]}=…" for segment in parts.query.split("&") if segment)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def is_tracking_param(name: str) -> bool:
+    """Whether a query parameter name is a known tracking parameter."""
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _host(hostname: str | None) -> str:
+    # urlsplit already lower-cases hostname; a trailing dot names the same host.
+    host = (hostname or "").rstrip(".")
+    return f"[{host}]" if ":" in host else host
+
+
+def _clean_query(query: str) -> str:
+    kept: list[tuple[str, str]] = []
+    for segment in query.split("&"):
+        if not segment:
+            continue
+        name = unquote_plus(segment.split("=", 1)[0])
+        if not is_tracking_param(name):
+            kept.append((name, segment))
+    # A stable sort: repeated parameters (arrays) keep their relative order.
+    kept.sort(key=lambda item: item[0])
+    return "&".join(segment for _, segment in kept)
