@@ -76,17 +76,25 @@ class Store(Protocol):
 
     async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]: ...
 
-    async def lease_due_feeds(self, now: datetime, limit: int, *, lease_s: float, all: bool = False) -> list[Feed]:
+    async def lease_due_feeds(
+        self, now: datetime, limit: int, *, lease_s: float, all: bool = False
+    ) -> list[Feed]:
         """Feeds due by ``next_poll_at`` (or every enabled feed with ``all``), leased to the caller."""
 
-    async def record_poll(self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]) -> list[int]:
+    async def record_poll(
+        self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
+    ) -> list[int]:
         """Store a poll: new articles (deduplicated on (feed, key), linked to their story) and the feed's
         new state, in one transaction; release the lease. Returns the ids of the articles inserted."""
 
     # articles and matching
-    async def lease_unprocessed_articles(self, now: datetime, limit: int, *, lease_s: float) -> list[Article]: ...
+    async def lease_unprocessed_articles(
+        self, now: datetime, limit: int, *, lease_s: float
+    ) -> list[Article]: ...
 
-    async def articles_since(self, since: datetime | None, *, after_id: int = 0, limit: int = 500) -> list[Article]:
+    async def articles_since(
+        self, since: datetime | None, *, after_id: int = 0, limit: int = 500
+    ) -> list[Article]:
         """Stored articles first seen at or after ``since``, by id, for backfills."""
 
     async def save_matches(
@@ -125,7 +133,9 @@ class Store(Protocol):
     async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
         """Mark a destination disabled and cancel its pending deliveries. Returns how many were cancelled."""
 
-    async def list_deliveries(self, *, status: DeliveryStatus | None = None, limit: int = 100) -> list[Delivery]: ...
+    async def list_deliveries(
+        self, *, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[Delivery]: ...
     async def retry_delivery(self, delivery_id: int, now: datetime) -> Delivery: ...
 
     # health and metrics

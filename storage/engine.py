@@ -35,7 +35,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     try:
         parsed = make_url(url)
     except Exception:
-        raise ConfigError("database URL is not valid (expected sqlite+aiosqlite:///path or postgresql+asyncpg://...)") from None
+        raise ConfigError(
+            "database URL is not valid (expected sqlite+aiosqlite:///path or postgresql+asyncpg://...)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         db = parsed.database

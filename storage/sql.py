@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.base import DeliveryUpdate, PollOutcome, SyncReport
 from storage.engine import make_engine
 from storage.tables import (
     ArticleRow,
@@ -27,7 +29,6 @@ from storage.tables import (
     MatchRow,
     StateRow,
 )
-from storage.base import DeliveryUpdate, PollOutcome, SyncReport
 from watcher.domain import (
     Article,
     ArticleIn,
@@ -51,14 +52,14 @@ from watcher.errors import NotFoundError, StorageError
 
 logger = logging.getLogger(__name__)
 
-feeds_t = FeedRow.__table__
-articles_t = ArticleRow.__table__
-claims_t = ClaimRow.__table__
-matches_t = MatchRow.__table__
-events_t = EventRow.__table__
-deliveries_t = DeliveryRow.__table__
-destinations_t = DestinationRow.__table__
-state_t = StateRow.__table__
+feeds_t = cast(Table, FeedRow.__table__)
+articles_t = cast(Table, ArticleRow.__table__)
+claims_t = cast(Table, ClaimRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+events_t = cast(Table, EventRow.__table__)
+deliveries_t = cast(Table, DeliveryRow.__table__)
+destinations_t = cast(Table, DestinationRow.__table__)
+state_t = cast(Table, StateRow.__table__)
 
 _ARTICLE_COLS = [
     articles_t.c.id,
@@ -185,8 +186,25 @@ class SqlStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
+        self._poll_lock: asyncio.Lock | None = None
+        self._poll_lock_loop: asyncio.AbstractEventLoop | None = None
 
     # infrastructure
+
+    def _poll_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """On SQLite, a lock that queues this process's poll transactions in the event loop.
+
+        SQLite has one writer at a time. Without the queue, concurrent polls each hold a pooled
+        connection inside ``BEGIN IMMEDIATE`` and wait in SQLite's busy handler, which sleeps in
+        growing steps (up to 100 ms) rather than waking when the lock is free: throughput collapses
+        and, past the busy timeout, a poll fails with "database is locked".
+        """
+        if self.dialect != "sqlite":
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if self._poll_lock is None or self._poll_lock_loop is not loop:
+            self._poll_lock, self._poll_lock_loop = asyncio.Lock(), loop
+        return self._poll_lock
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -222,8 +240,14 @@ class SqlStore:
                 if row is None:
                     await conn.execute(
                         feeds_t.insert().values(
-                            url=spec.url, source=source, enabled=True, next_poll_at=now, created_at=now,
-                            error_count=0, last_new_items=0, **values,
+                            url=spec.url,
+                            source=source,
+                            enabled=True,
+                            next_poll_at=now,
+                            created_at=now,
+                            error_count=0,
+                            last_new_items=0,
+                            **values,
                         )
                     )
                     added += 1
@@ -234,7 +258,11 @@ class SqlStore:
                     updated += 1
             if source == "config":
                 keep = {s.url for s in specs}
-                stale = [r["id"] for u, r in rows.items() if r["source"] == "config" and r["enabled"] and u not in keep]
+                stale = [
+                    r["id"]
+                    for u, r in rows.items()
+                    if r["source"] == "config" and r["enabled"] and u not in keep
+                ]
                 if stale:
                     await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(stale)).values(enabled=False))
                     disabled = len(stale)
@@ -255,7 +283,9 @@ class SqlStore:
             raise NotFoundError(f"no feed {ref!r}")
         return _feed(row)
 
-    async def lease_due_feeds(self, now: datetime, limit: int, *, lease_s: float, all: bool = False) -> list[Feed]:
+    async def lease_due_feeds(
+        self, now: datetime, limit: int, *, lease_s: float, all: bool = False
+    ) -> list[Feed]:
         free = or_(feeds_t.c.leased_until.is_(None), feeds_t.c.leased_until < now)
         cond = and_(feeds_t.c.enabled.is_(True), free)
         if not all:
@@ -275,11 +305,15 @@ class SqlStore:
             if not ids:
                 return []
             await conn.execute(update(table).where(table.c.id.in_(ids)).values(leased_until=until))
-            rows = (await conn.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))).mappings()
+            rows = (
+                await conn.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.id))
+            ).mappings()
             return list(rows)
 
-    async def record_poll(self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]) -> list[int]:
-        async with self.engine.begin() as conn:
+    async def record_poll(
+        self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
+    ) -> list[int]:
+        async with self._poll_writer(), self.engine.begin() as conn:
             new_ids = await self._add_articles(conn, feed_id, articles, outcome.polled_at) if articles else []
             values: dict[str, Any] = {
                 "last_polled_at": outcome.polled_at,
@@ -326,42 +360,40 @@ class SqlStore:
             for a in {a.key[:600]: a for a in items}.values()
         ]
         stmt = self._insert(articles_t).on_conflict_do_nothing(index_elements=["feed_id", "key"])
-        inserted = (
-            await conn.execute(
-                stmt.returning(articles_t.c.id, articles_t.c.canonical_url, articles_t.c.content_hash), rows
-            )
-        ).all() if self.dialect == "postgresql" else await self._insert_sqlite(conn, stmt, rows)
+        # An executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues"),
+        # one round trip per page of rows on both backends; rows skipped on conflict return nothing.
+        ret = stmt.returning(articles_t.c.id, articles_t.c.canonical_url, articles_t.c.content_hash)
+        inserted = (await conn.execute(ret, rows)).all()
         if not inserted:
             return []
         await self._link_stories(conn, inserted)
         return sorted(r[0] for r in inserted)
 
-    async def _insert_sqlite(self, conn: AsyncConnection, stmt: Any, rows: list[dict[str, Any]]) -> list[Any]:
-        # SQLite cannot RETURNING from an executemany; one statement per row stays fast in one transaction.
-        out = []
-        ret = stmt.returning(articles_t.c.id, articles_t.c.canonical_url, articles_t.c.content_hash)
-        for row in rows:
-            r = (await conn.execute(ret.values(**row))).first()
-            if r is not None:
-                out.append(r)
-        return out
-
     async def _link_stories(self, conn: AsyncConnection, inserted: Sequence[Any]) -> None:
         """Point each new article at the earliest article with the same canonical URL or content."""
         urls = {r[1] for r in inserted}
         hashes = {r[2] for r in inserted}
-        q = select(articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash).where(
-            or_(articles_t.c.canonical_url.in_(urls), articles_t.c.content_hash.in_(hashes))
-        ).order_by(articles_t.c.id)
+        q = (
+            select(
+                articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash
+            )
+            .where(or_(articles_t.c.canonical_url.in_(urls), articles_t.c.content_hash.in_(hashes)))
+            .order_by(articles_t.c.id)
+        )
         by_url: dict[str, int] = {}
         by_hash: dict[str, int] = {}
         for aid, story, url, chash in (await conn.execute(q)).all():
             root = story or aid
             by_url.setdefault(url, root)
             by_hash.setdefault(chash, root)
-        for aid, url, chash in inserted:
-            story = min(by_url.get(url, aid), by_hash.get(chash, aid))
-            await conn.execute(update(articles_t).where(articles_t.c.id == aid).values(story_id=story))
+        links = [
+            {"aid": aid, "story": min(by_url.get(url, aid), by_hash.get(chash, aid))}
+            for aid, url, chash in inserted
+        ]
+        set_story = (
+            update(articles_t).where(articles_t.c.id == bindparam("aid")).values(story_id=bindparam("story"))
+        )
+        await conn.execute(set_story, links)  # one executemany
 
     # articles and matching
 
@@ -390,7 +422,9 @@ class SqlStore:
             raise NotFoundError(f"no article {article_id}")
         return found[0]
 
-    async def articles_since(self, since: datetime | None, *, after_id: int = 0, limit: int = 500) -> list[Article]:
+    async def articles_since(
+        self, since: datetime | None, *, after_id: int = 0, limit: int = 500
+    ) -> list[Article]:
         q = select(*_ARTICLE_COLS).join(feeds_t).where(articles_t.c.id > after_id)
         if since is not None:
             q = q.where(articles_t.c.first_seen_at >= since)
@@ -412,13 +446,17 @@ class SqlStore:
             inserted = 0
             if results:
                 story = dict(
-                    (await conn.execute(
-                        select(articles_t.c.id, articles_t.c.story_id).where(
-                            articles_t.c.id.in_({m.article_id for m, _ in results})
+                    (
+                        await conn.execute(
+                            select(articles_t.c.id, articles_t.c.story_id).where(
+                                articles_t.c.id.in_({m.article_id for m, _ in results})
+                            )
                         )
-                    )).all()
+                    ).all()
                 )
-                stmt = self._insert(matches_t).on_conflict_do_nothing(index_elements=["claim_id", "article_id"])
+                stmt = self._insert(matches_t).on_conflict_do_nothing(
+                    index_elements=["claim_id", "article_id"]
+                )
                 for m, f in results:
                     res = await conn.execute(
                         stmt.values(
@@ -518,7 +556,9 @@ class SqlStore:
                 row = rows.get(s.name)
                 if row is None:
                     await conn.execute(
-                        claims_t.insert().values(name=s.name, source="config", created_at=now, updated_at=now, **values)
+                        claims_t.insert().values(
+                            name=s.name, source="config", created_at=now, updated_at=now, **values
+                        )
                     )
                     added += 1
                 elif row["deleted_at"] is None and any(row[k] != v for k, v in values.items()):
@@ -551,7 +591,11 @@ class SqlStore:
         return await self.get_claim(claim_id)
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
-        cond = claims_t.c.id == int(ref) if isinstance(ref, int) or str(ref).isdigit() else claims_t.c.name == ref
+        cond = (
+            claims_t.c.id == int(ref)
+            if isinstance(ref, int) or str(ref).isdigit()
+            else claims_t.c.name == ref
+        )
         if not include_deleted:
             cond = and_(cond, claims_t.c.deleted_at.is_(None))
         async with self.engine.connect() as conn:
@@ -592,7 +636,9 @@ class SqlStore:
             await conn.execute(
                 update(claims_t)
                 .where(claims_t.c.id == claim_id)
-                .values(deleted_at=now, status=ClaimStatus.PAUSED.value, name=claims_t.c.name + f"~{claim_id}")
+                .values(
+                    deleted_at=now, status=ClaimStatus.PAUSED.value, name=claims_t.c.name + f"~{claim_id}"
+                )
             )
 
     # shift detection and the outbox
@@ -611,12 +657,20 @@ class SqlStore:
             ids = list((await conn.execute(pick)).scalars())
             if not ids:
                 return []
-            await conn.execute(update(claims_t).where(claims_t.c.id.in_(ids)).values(detect_leased_until=until))
-            rows = (await conn.execute(select(claims_t).where(claims_t.c.id.in_(ids)).order_by(claims_t.c.id))).mappings()
+            await conn.execute(
+                update(claims_t).where(claims_t.c.id.in_(ids)).values(detect_leased_until=until)
+            )
+            rows = (
+                await conn.execute(select(claims_t).where(claims_t.c.id.in_(ids)).order_by(claims_t.c.id))
+            ).mappings()
             return [_claim(r) for r in rows]
 
     async def events_for_claim(self, claim_id: int) -> list[Event]:
-        q = select(events_t).where(events_t.c.claim_id == claim_id).order_by(events_t.c.created_at, events_t.c.id)
+        q = (
+            select(events_t)
+            .where(events_t.c.claim_id == claim_id)
+            .order_by(events_t.c.created_at, events_t.c.id)
+        )
         async with self.engine.connect() as conn:
             return [_event(r) for r in (await conn.execute(q)).mappings()]
 
@@ -626,11 +680,16 @@ class SqlStore:
         out: list[Event] = []
         async with self.engine.begin() as conn:
             disabled = set(
-                (await conn.execute(select(destinations_t.c.name).where(destinations_t.c.disabled_at.is_not(None))))
-                .scalars()
+                (
+                    await conn.execute(
+                        select(destinations_t.c.name).where(destinations_t.c.disabled_at.is_not(None))
+                    )
+                ).scalars()
             )
             ev_stmt = self._insert(events_t).on_conflict_do_nothing(index_elements=["claim_id", "dedupe_key"])
-            dl_stmt = self._insert(deliveries_t).on_conflict_do_nothing(index_elements=["event_id", "destination"])
+            dl_stmt = self._insert(deliveries_t).on_conflict_do_nothing(
+                index_elements=["event_id", "destination"]
+            )
             for d in drafts:
                 event_id = new_event_id(d.created_at)
                 res = await conn.execute(
@@ -676,7 +735,9 @@ class SqlStore:
                 .where(matches_t.c.claim_id == claim_id, matches_t.c.detected_at.is_(None))
                 .values(detected_at=now)
             )
-            await conn.execute(update(claims_t).where(claims_t.c.id == claim_id).values(detect_leased_until=None))
+            await conn.execute(
+                update(claims_t).where(claims_t.c.id == claim_id).values(detect_leased_until=None)
+            )
         return out
 
     async def list_events(self, *, claim_id: int | None = None, limit: int = 100) -> list[Event]:
@@ -746,7 +807,9 @@ class SqlStore:
             )
             res = await conn.execute(
                 update(deliveries_t)
-                .where(deliveries_t.c.destination == name, deliveries_t.c.status == DeliveryStatus.PENDING.value)
+                .where(
+                    deliveries_t.c.destination == name, deliveries_t.c.status == DeliveryStatus.PENDING.value
+                )
                 .values(status=DeliveryStatus.CANCELLED.value, last_error=reason, leased_until=None)
             )
             return res.rowcount or 0
@@ -759,7 +822,9 @@ class SqlStore:
                 .values(disabled_at=None, disabled_reason=None)
             )
 
-    async def list_deliveries(self, *, status: DeliveryStatus | None = None, limit: int = 100) -> list[Delivery]:
+    async def list_deliveries(
+        self, *, status: DeliveryStatus | None = None, limit: int = 100
+    ) -> list[Delivery]:
         q = select(deliveries_t).order_by(deliveries_t.c.id.desc()).limit(limit)
         if status is not None:
             q = q.where(deliveries_t.c.status == status.value)
@@ -768,7 +833,11 @@ class SqlStore:
 
     async def get_delivery(self, delivery_id: int) -> Delivery:
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(deliveries_t).where(deliveries_t.c.id == delivery_id))).mappings().first()
+            row = (
+                (await conn.execute(select(deliveries_t).where(deliveries_t.c.id == delivery_id)))
+                .mappings()
+                .first()
+            )
         if row is None:
             raise NotFoundError(f"no delivery {delivery_id}")
         return _delivery(row)
@@ -779,8 +848,12 @@ class SqlStore:
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(deliveries_t)
-                .where(deliveries_t.c.id == delivery_id, deliveries_t.c.status != DeliveryStatus.DELIVERED.value)
-                .values(status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, leased_until=None)
+                .where(
+                    deliveries_t.c.id == delivery_id, deliveries_t.c.status != DeliveryStatus.DELIVERED.value
+                )
+                .values(
+                    status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, leased_until=None
+                )
             )
         return await self.get_delivery(delivery_id)
 
@@ -794,7 +867,9 @@ class SqlStore:
 
     async def get_state(self, key: str) -> str | None:
         async with self.engine.connect() as conn:
-            return (await conn.execute(select(state_t.c.value).where(state_t.c.key == key))).scalar_one_or_none()
+            return (
+                await conn.execute(select(state_t.c.value).where(state_t.c.key == key))
+            ).scalar_one_or_none()
 
     async def counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:
@@ -808,17 +883,25 @@ class SqlStore:
             ):
                 out[name] = int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
             out["feeds_failing"] = int(
-                (await conn.execute(select(func.count()).select_from(feeds_t).where(feeds_t.c.error_count > 0))).scalar_one()
+                (
+                    await conn.execute(
+                        select(func.count()).select_from(feeds_t).where(feeds_t.c.error_count > 0)
+                    )
+                ).scalar_one()
             )
             out["articles_pending"] = int(
                 (
                     await conn.execute(
-                        select(func.count()).select_from(articles_t).where(articles_t.c.processed_at.is_(None))
+                        select(func.count())
+                        .select_from(articles_t)
+                        .where(articles_t.c.processed_at.is_(None))
                     )
                 ).scalar_one()
             )
             for status, n in (
-                await conn.execute(select(deliveries_t.c.status, func.count()).group_by(deliveries_t.c.status))
+                await conn.execute(
+                    select(deliveries_t.c.status, func.count()).group_by(deliveries_t.c.status)
+                )
             ).all():
                 out[f"deliveries_{status}"] = int(n)
             return out
@@ -826,7 +909,16 @@ class SqlStore:
     async def purge_for_tests(self) -> None:
         """Delete every row (tests reuse one schema per session)."""
         async with self.engine.begin() as conn:
-            for table in (deliveries_t, events_t, matches_t, articles_t, claims_t, feeds_t, destinations_t, state_t):
+            for table in (
+                deliveries_t,
+                events_t,
+                matches_t,
+                articles_t,
+                claims_t,
+                feeds_t,
+                destinations_t,
+                state_t,
+            ):
                 await conn.execute(delete(table))
 
 
@@ -843,7 +935,9 @@ async def open_store(url: str, *, upgrade: bool = False, retries: int = 0) -> Sq
         except Exception as exc:
             if attempt == retries:
                 await store.close()
-                raise StorageError(f"cannot reach the database ({type(exc).__name__}: {_safe(exc)})") from None
+                raise StorageError(
+                    f"cannot reach the database ({type(exc).__name__}: {_safe(exc)})"
+                ) from None
             await asyncio.sleep(1)
     if upgrade:
         await store.upgrade()
@@ -861,4 +955,3 @@ def utcnow() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -42,8 +43,6 @@ def _server_url() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    import asyncio
-
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -75,7 +74,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each store test runs on SQLite and, where configured, on PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'watcher.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    url = str(request.getfixturevalue("postgres_url"))
+    asyncio.run(_purge(url))  # one database per session: start each test empty
+    return url
+
+
+async def _purge(url: str) -> None:
+    store = await open_store(url, upgrade=True)
+    try:
+        await store.purge_for_tests()
+    finally:
+        await store.close()
 
 
 @pytest.fixture

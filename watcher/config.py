@@ -95,7 +95,9 @@ class _Destination(_Model):
     digest: float = 0.0  # seconds; 0 = one message per event
     allow_private: bool = False
 
-    _digest = field_validator("digest", mode="before")(lambda v: 0.0 if v in (0, None, "0") else parse_duration(v))
+    _digest = field_validator("digest", mode="before")(
+        lambda v: 0.0 if v in (0, None, "0") else parse_duration(v)
+    )
 
     @field_validator("url")
     @classmethod
@@ -154,7 +156,9 @@ class _Daemon(_Model):
     shutdown_timeout: float = 8.0
     server: _Server = _Server()
 
-    _durations = field_validator("tick", "lease", "shutdown_timeout", mode="before")(lambda v: parse_duration(v))
+    _durations = field_validator("tick", "lease", "shutdown_timeout", mode="before")(
+        lambda v: parse_duration(v)
+    )
 
 
 class _File(_Model):
@@ -269,7 +273,9 @@ def _dotted(loc: Sequence[int | str]) -> str:
     return out or "(top level)"
 
 
-def _interpolate(data: Any, node: yaml.Node | None, environ: Mapping[str, str], path: Path, loc: tuple[Any, ...] = ()) -> Any:
+def _interpolate(
+    data: Any, node: yaml.Node | None, environ: Mapping[str, str], path: Path, loc: tuple[Any, ...] = ()
+) -> Any:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable is an error."""
     if isinstance(data, dict):
         return {k: _interpolate(v, node, environ, path, (*loc, k)) for k, v in data.items()}
@@ -360,9 +366,22 @@ def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
     if dup:
         raise ConfigError(f"{path}: claims: duplicate name {sorted(dup)[0]!r}")
     return tuple(
-        ClaimSpec(name=c.name, text=c.text, keywords=tuple(c.keywords), threshold=c.threshold, status=c.status)
+        ClaimSpec(
+            name=c.name, text=c.text, keywords=tuple(c.keywords), threshold=c.threshold, status=c.status
+        )
         for c in doc.claims
     )
+
+
+def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
+    """daemon.server host and port; WATCHER_SERVER_HOST / WATCHER_SERVER_PORT win (containers bind 0.0.0.0)."""
+    host = env.get("WATCHER_SERVER_HOST") or server.host
+    raw = env.get("WATCHER_SERVER_PORT")
+    if raw is None:
+        return host, server.port
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"WATCHER_SERVER_PORT: {raw!r} is not a TCP port")
+    return host, int(raw)
 
 
 def load(
@@ -399,6 +418,7 @@ def load(
         raise ConfigError(_validation_message(exc, node, cfg_path)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
     h, m, dm = doc.http, doc.matching, doc.daemon
+    host, port = _server_address(dm.server, env)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,
@@ -421,8 +441,8 @@ def load(
             feed_batch=dm.feed_batch,
             lease_s=dm.lease,
             shutdown_timeout_s=dm.shutdown_timeout,
-            server_host=dm.server.host,
-            server_port=dm.server.port,
+            server_host=host,
+            server_port=port,
             server_enabled=dm.server.enabled,
         ),
     )

@@ -41,11 +41,25 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"default": formatter},
-            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default", "stream": "ext://sys.stderr"}},
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": "default",
+                    "stream": "ext://sys.stderr",
+                }
+            },
             "root": {"level": level, "handlers": ["stderr"]},
             "loggers": {
                 name: {"level": "DEBUG" if verbosity >= 2 else "WARNING"}
-                for name in ("apscheduler", "aiohttp.access", "sqlalchemy", "alembic", "sentence_transformers", "httpx", "urllib3")
+                for name in (
+                    "apscheduler",
+                    "aiohttp.access",
+                    "sqlalchemy",
+                    "alembic",
+                    "sentence_transformers",
+                    "httpx",
+                    "urllib3",
+                )
             },
         }
     )

@@ -120,7 +120,13 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
     """
     detected: dict[str, Any] = {}
     headers = {"content-type": content_type} if content_type else {}
-    data: bytes = convert_to_utf8(headers, body, detected)
+    try:
+        data: bytes = convert_to_utf8(headers, body, detected)
+    except (UnicodeError, ValueError, LookupError) as exc:
+        # feedparser's detection itself chokes on some corrupt prologs (bytes that are not UTF-8
+        # inside the XML declaration, NUL characters): read what we can as UTF-8 instead.
+        warnings.append(_short(f"encoding: undecodable prolog ({type(exc).__name__}); read as UTF-8"))
+        data = body.decode("utf-8", errors="replace").replace("\x00", "").encode("utf-8")
     if detected.get("bozo"):
         warnings.append(_short(f"encoding: {_describe(detected.get('bozo_exception'))}"))
     data, removed = strip_declarations(data)

@@ -51,8 +51,18 @@ def test_loads_a_full_config(tmp_path: Path) -> None:
     s = load(write(tmp_path, GOOD), environ=env)
     assert s.database_url == "sqlite+aiosqlite:///tmp/x.db"
     first, second = s.feeds
-    assert (first.country, first.language, first.interval_s, first.outlet) == ("US", "en", 3600, "Example Times")
-    assert (second.country, second.interval_s, second.outlet, second.leaning) == ("GB", 600, "other.example", "unknown")
+    assert (first.country, first.language, first.interval_s, first.outlet) == (
+        "US",
+        "en",
+        3600,
+        "Example Times",
+    )
+    assert (second.country, second.interval_s, second.outlet, second.leaning) == (
+        "GB",
+        600,
+        "other.example",
+        "unknown",
+    )
     slack, cms = s.destinations
     assert slack.url == env["SLACK_URL"] and slack.events is None
     assert cms.url == "https://cms.example/hook" and cms.secret == env["CMS_SECRET"]
@@ -72,10 +82,22 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("feeds:\n  - url: ftp://x.org/rss\n", ":2: feeds[0].url: must be an http:// or https:// URL"),
-        ("feeds:\n  - url: https://x.org/rss\n    leaning: far-out\n", ":3: feeds[0].leaning: Input should be"),
-        ("feeds:\n  - url: https://x.org/rss\n    country: Russia\n", ":3: feeds[0].country: must be an ISO 3166"),
-        ("feeds:\n  - url: https://x.org/rss\n    interval: soon\n", ":3: feeds[0].interval: 'soon' is not a duration"),
-        ("feeds:\n  - url: https://x.org/rss\n    colour: red\n", ":3: feeds[0].colour: Extra inputs are not permitted"),
+        (
+            "feeds:\n  - url: https://x.org/rss\n    leaning: far-out\n",
+            ":3: feeds[0].leaning: Input should be",
+        ),
+        (
+            "feeds:\n  - url: https://x.org/rss\n    country: Russia\n",
+            ":3: feeds[0].country: must be an ISO 3166",
+        ),
+        (
+            "feeds:\n  - url: https://x.org/rss\n    interval: soon\n",
+            ":3: feeds[0].interval: 'soon' is not a duration",
+        ),
+        (
+            "feeds:\n  - url: https://x.org/rss\n    colour: red\n",
+            ":3: feeds[0].colour: Extra inputs are not permitted",
+        ),
         ("feeds:\n  - outlet: X\n", ":2: feeds[0].url: Field required"),
         ("claims:\n  - name: a b\n    text: something\n", ":2: claims[0].name: String should match pattern"),
         ("feeds: [\n", ":2: invalid YAML: expected the node content"),
@@ -106,7 +128,9 @@ def test_duplicates_are_refused(tmp_path: Path) -> None:
 def test_environment_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, "database: sqlite:///from-file.db\n")
     assert load(path, environ={}).database_url == "sqlite:///from-file.db"
-    assert load(path, environ={"WATCHER_DATABASE_URL": "postgresql://e/db"}).database_url == "postgresql://e/db"
+    assert (
+        load(path, environ={"WATCHER_DATABASE_URL": "postgresql://e/db"}).database_url == "postgresql://e/db"
+    )
     assert load(path, environ={"WATCHER_DATABASE_URL": "x"}, database_url="flag").database_url == "flag"
     assert load(environ={"WATCHER_CONFIG": str(path)}).database_url == "sqlite:///from-file.db"
 
@@ -124,7 +148,9 @@ def test_the_example_config_loads() -> None:
     assert len(s.feeds) >= 5 and s.claims[0].name == "nato-ammo"
 
 
-@pytest.mark.parametrize(("value", "seconds"), [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("2d", 172800)])
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(90, 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("2d", 172800)]
+)
 def test_parse_duration(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
 
@@ -133,3 +159,11 @@ def test_parse_duration(value: object, seconds: float) -> None:
 def test_parse_duration_rejects(value: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(value)
+
+
+def test_server_address_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "daemon: {server: {host: 127.0.0.1, port: 8080}}\n")
+    s = load(path, environ={"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090"})
+    assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
+    with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
+        load(path, environ={"WATCHER_SERVER_PORT": "http"})

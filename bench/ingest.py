@@ -1,0 +1,490 @@
+"""Ingest throughput: one cold and one warm (all 304) poll of N local feeds, watcher against newsboat.
+
+Usage: python bench/ingest.py [--feeds 2000] [--items 20] [--concurrency 100] [--database URL]
+
+Three processes, so that each figure belongs to one program: bench/ingest_server.py serves the feeds
+(RSS 2.0 with HTML descriptions, ETag and Last-Modified) on 127.0.0.1; a child of this script runs
+watcher's poll stage (``Pipeline.poll(all=True)``) on a fresh database; newsboat (``-x reload``) then
+polls the same URLs with as many reload threads as watcher has connections. Peak RSS is each
+client process's own ``ru_maxrss``; the server is not counted. Prints figures; asserts nothing
+except that every article was stored exactly once.
+
+All feeds live on one host here, so watcher's per-host connection limit is set to the global
+concurrency (real feed lists spread over many hosts). Logging is at WARNING: at INFO watcher writes
+one line per poll, which measures the terminal rather than the ingest path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import resource
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_CONCURRENCY = 100  # watcher's default http.concurrency
+TARGETS = {"cold_fps": 200.0, "warm_fps": 1000.0, "rss_mb": 200.0}
+
+
+# -- machine --------------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> list[tuple[str, str]]:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        ("platform", platform.platform()),
+        ("cpu", f"{cpu_model()} ({os.cpu_count()} cores visible; load average {load})"),
+        ("python", f"{platform.python_implementation()} {platform.python_version()}"),
+        ("libraries", library_versions()),
+    ]
+
+
+def library_versions() -> str:
+    from importlib.metadata import version
+
+    names = ("aiohttp", "feedparser", "SQLAlchemy", "aiosqlite", "asyncpg")
+    return ", ".join(f"{n} {version(n)}" for n in names)
+
+
+# -- the feed server ------------------------------------------------------------------------------
+
+
+class Server:
+    """bench/ingest_server.py in a child process."""
+
+    def __init__(self, feeds: int, items: int, use_gzip: bool) -> None:
+        cmd = [sys.executable, str(HERE / "ingest_server.py"), "--feeds", str(feeds), "--items", str(items)]
+        if use_gzip:
+            cmd.append("--gzip")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # bodies are built before it listens
+        if not line.startswith("listening "):
+            self.close()
+            raise SystemExit(f"feed server did not start (exit status {self.proc.poll()})")
+        fields = line.split()
+        self.base_url = fields[1]
+        self.body_bytes = int(fields[3].split("=")[1])
+        self.urls = [f"{self.base_url}/feeds/{i:04d}.xml" for i in range(feeds)]
+
+    def stats(self) -> dict[str, int]:
+        with urllib.request.urlopen(f"{self.base_url}/_stats", timeout=30) as response:
+            data: dict[str, int] = json.load(response)
+        return data
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in ("200", "304", "404", "bytes")}
+
+
+@dataclass(slots=True)
+class Phase:
+    """One poll of every feed by one client."""
+
+    wall_s: float
+    feeds: int
+    articles: int  # new articles the client stored
+    failed: int = 0
+    not_modified: int = 0
+    cpu_s: float = 0.0
+    rss_mb: float = 0.0  # the client's peak RSS so far
+    served: dict[str, int] | None = None  # responses the server sent meanwhile
+
+    @property
+    def feeds_per_s(self) -> float:
+        return self.feeds / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def articles_per_s(self) -> float:
+        return self.articles / self.wall_s if self.wall_s else 0.0
+
+
+# -- watcher, in a child process ------------------------------------------------------------------
+
+
+def run_watcher(args: argparse.Namespace, server: Server) -> tuple[dict[str, Any], float]:
+    """Run ``--child`` mode in a fresh process; returns its report and its peak RSS in MB."""
+    cmd = [
+        sys.executable, str(Path(__file__).resolve()), "--child", "--base-url", server.base_url,
+        "--feeds", str(args.feeds), "--items", str(args.items), "--concurrency", str(args.concurrency),
+        "--per-host", str(args.per_host), "--database", args.database or "",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    lines = out.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"watcher run failed (exit status {proc.returncode})")
+    return json.loads(lines[-1]), usage.ru_maxrss / 1024
+
+
+async def child(args: argparse.Namespace) -> dict[str, Any]:
+    """The watcher side: fresh database, feeds registered, then a cold and a warm poll of all of them."""
+    from datetime import UTC, datetime
+
+    from storage.sql import open_store
+    from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
+    from watcher.domain import FeedSpec
+    from watcher.pipeline import CycleReport, Pipeline
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
+        url, drop = await scratch_database(args.database, Path(tmp))
+        try:
+            store = await open_store(url, upgrade=True)
+            settings = Settings(
+                database_url=url,
+                http=HttpConfig(allow_private=True, concurrency=args.concurrency, per_host=args.per_host),
+                matching=MatchingConfig(model=None),
+                daemon=DaemonConfig(),
+            )
+            specs = [
+                FeedSpec(
+                    url=f"{args.base_url}/feeds/{i:04d}.xml",
+                    outlet=f"Outlet {i:04d}",
+                    country="GB",
+                    language="en",
+                )
+                for i in range(args.feeds)
+            ]
+            await store.sync_feeds(specs, source="cli", now=datetime.now(UTC))
+            pipeline = await Pipeline.open(settings, store, load_model=False)
+            out: dict[str, Any] = {"database": store.dialect, "setup_rss_mb": rss_mb()}
+            try:
+                for name in ("cold", "warm"):
+                    before = fetch_stats(args.base_url)
+                    report = CycleReport()
+                    cpu, started = time.process_time(), time.perf_counter()
+                    await pipeline.poll(report, all=True)
+                    wall = time.perf_counter() - started
+                    out[name] = {
+                        "wall_s": wall,
+                        "cpu_s": time.process_time() - cpu,
+                        "feeds": report.feeds_polled,
+                        "failed": report.feeds_failed,
+                        "not_modified": report.not_modified,
+                        "articles": report.new_articles,
+                        "stored": (await store.counts())["articles"],
+                        "rss_mb": rss_mb(),
+                        "served": delta(fetch_stats(args.base_url), before),
+                        "errors": report.errors[:5],
+                        "left_leased": await release_leases(store),
+                    }
+            finally:
+                await pipeline.close()
+                await store.close()
+        finally:
+            await drop()
+    return out
+
+
+async def release_leases(store: Any) -> int:
+    """Clear the leases a poll left behind; returns how many feeds were still leased.
+
+    ``Pipeline.poll(all=True)`` ends with one more lease of every feed (all are eligible again
+    once recorded), which it then drops without polling, so they stay leased for daemon.lease_s
+    and the next poll would find nothing to do. Outside the timed part; a no-op once fixed.
+    """
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select, update
+
+    from storage.tables import FeedRow
+
+    feeds = FeedRow.__table__
+    async with store.engine.begin() as conn:
+        leased = feeds.c.leased_until > datetime.now(UTC)
+        count = (await conn.execute(select(func.count()).select_from(feeds).where(leased))).scalar_one()
+        await conn.execute(update(feeds).values(leased_until=None))
+    return int(count)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fetch_stats(base_url: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{base_url}/_stats", timeout=30) as response:
+        data: dict[str, int] = json.load(response)
+    return data
+
+
+async def scratch_database(url: str | None, tmp: Path) -> tuple[str, Any]:
+    """A fresh, empty database: an SQLite file in ``tmp``, or a new PostgreSQL database that is dropped after."""
+
+    async def nothing() -> None:
+        return None
+
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp / 'watcher.db'}", nothing
+    if url.startswith("sqlite"):
+        raise SystemExit("--database takes a PostgreSQL URL; SQLite runs on a fresh file by default")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(
+        url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://")
+    )
+    name = f"watcher_bench_{os.getpid()}"
+    dsn = base.render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    scratch = base.set(drivername="postgresql+asyncpg", database=name)
+    return scratch.render_as_string(hide_password=False), drop
+
+
+# -- newsboat -------------------------------------------------------------------------------------
+
+
+def run_newsboat(args: argparse.Namespace, server: Server, tmp: Path) -> tuple[dict[str, Phase], str | None]:
+    """Cold, second and warm ``newsboat -x reload`` of the same URLs; returns (phases, why not)."""
+    exe = shutil.which("newsboat")
+    if exe is None:
+        return {}, "newsboat is not installed (Debian: apt-get install newsboat)"
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split(" - ")[0]
+    urls, cache, config = tmp / "urls", tmp / "cache.db", tmp / "config"
+    urls.write_text("".join(u + "\n" for u in server.urls))
+    config.write_text(
+        f"reload-threads {args.concurrency}\n"
+        "download-timeout 60\n"
+        "download-retries 1\n"
+        "max-items 0\n"
+        "show-read-feeds yes\n"
+        "cleanup-on-quit no\n"
+    )
+    env = {**os.environ, "HOME": str(tmp)}  # nothing from the user's own newsboat set-up
+    phases: dict[str, Phase] = {}
+    stored = 0
+    # newsboat 2.21 stores a feed's ETag and Last-Modified only from its second download (the first
+    # creates the feed's row after trying to update it), so the second reload is unconditional too.
+    for name in ("cold", "re-fetch", "warm"):
+        before = server.stats()
+        cmd = [exe, "-x", "reload", "-u", str(urls), "-c", str(cache), "-C", str(config)]
+        log = tmp / f"{name}.log"
+        with log.open("wb") as sink:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            return phases, f"{version} exited with status {code}: {log.read_text(errors='replace')[:300]}"
+        count = newsboat_items(cache)
+        phases[name] = Phase(
+            wall_s=wall,
+            feeds=len(server.urls),
+            articles=count - stored,
+            cpu_s=usage.ru_utime + usage.ru_stime,
+            rss_mb=usage.ru_maxrss / 1024,
+            served=delta(server.stats(), before),
+        )
+        stored = count
+    return phases, None
+
+
+def newsboat_items(cache: Path) -> int:
+    with sqlite3.connect(cache) as db:
+        return int(db.execute("SELECT count(*) FROM rss_item").fetchone()[0])
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def phase_row(client: str, name: str, p: Phase) -> list[str]:
+    served = p.served or {}
+    return [
+        f"{client} {name}",
+        f"{p.wall_s:.2f}",
+        f"{p.feeds_per_s:,.0f}",
+        f"{p.articles_per_s:,.0f}",
+        f"{p.articles:,}",
+        f"{p.cpu_s:.1f}",
+        f"{p.rss_mb:.0f}",
+        f"{served.get('200', 0)}/{served.get('304', 0)}",
+    ]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=20, help="items per feed")
+    parser.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+        help="requests in flight: watcher's http.concurrency and newsboat's reload-threads",
+    )  # fmt: skip
+    parser.add_argument("--per-host", type=int, help="watcher's http.per_host (default: = --concurrency)")
+    parser.add_argument(
+        "--database", help="postgresql+asyncpg://... (a scratch database is created and dropped)"
+    )
+    parser.add_argument("--gzip", action="store_true", help="serve gzip to clients that accept it")
+    parser.add_argument("--no-newsboat", action="store_true", help="skip the newsboat comparison")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.per_host = args.per_host or args.concurrency
+    if args.child:
+        print(json.dumps(asyncio.run(child(args))))
+        return 0
+
+    print("bench/ingest: " + shlex.join([Path(sys.executable).name, *sys.argv]))
+    for key, value in machine():
+        print(f"  {key:10} {value}")
+    print(
+        f"  workload   {args.feeds:,} feeds x {args.items} items on one local server (separate process"
+        f"{', gzip' if args.gzip else ''}); concurrency {args.concurrency} (watcher http.concurrency and"
+        f" per_host={args.per_host}, all feeds share one host; newsboat reload-threads {args.concurrency});"
+        " watcher logging at WARNING"
+    )
+    server = Server(args.feeds, args.items, args.gzip)
+    failures: list[str] = []
+    try:
+        report, peak = run_watcher(args, server)
+        watcher: dict[str, Phase] = {}
+        for name in ("cold", "warm"):
+            r = report[name]
+            watcher[name] = Phase(
+                wall_s=r["wall_s"], feeds=r["feeds"], articles=r["articles"], failed=r["failed"],
+                not_modified=r["not_modified"], cpu_s=r["cpu_s"], rss_mb=r["rss_mb"], served=r["served"],
+            )  # fmt: skip
+        watcher["warm"].rss_mb = peak
+        expected = args.feeds * args.items
+        cold, warm = report["cold"], report["warm"]
+        if cold["stored"] != expected or cold["articles"] != expected or cold["failed"]:
+            failures.append(
+                f"cold: {cold['stored']:,} articles stored, {cold['failed']} feeds failed; expected {expected:,}"
+            )
+        if warm["articles"] or warm["stored"] != expected or warm["not_modified"] != args.feeds:
+            failures.append(
+                f"warm: {warm['articles']} new, {warm['not_modified']} not modified; expected 0 and {args.feeds}"
+            )
+        newsboat: dict[str, Phase] = {}
+        why: str | None = "skipped (--no-newsboat)"
+        if not args.no_newsboat:
+            with tempfile.TemporaryDirectory(prefix="newsboat-bench-") as tmp:
+                newsboat, why = run_newsboat(args, server, Path(tmp))
+    finally:
+        server.close()
+
+    print(f"  served     {server.body_bytes / 1e6:.1f} MB of RSS; watcher database: {report['database']}")
+    print()
+    rows = [
+        [
+            "client, cycle",
+            "wall s",
+            "feeds/s",
+            "articles/s",
+            "new articles",
+            "cpu s",
+            "peak RSS MB",
+            "200/304",
+        ]
+    ]
+    rows += [phase_row("watcher", n, p) for n, p in watcher.items()]
+    rows += [phase_row("newsboat", n, p) for n, p in newsboat.items()]
+    print(table(rows))
+    print()
+    print(
+        "peak RSS is ru_maxrss of the client process (the server is not counted); cpu s is the client's"
+        f" user+system time; watcher's RSS after start-up, before polling: {report['setup_rss_mb']:.0f} MB"
+    )
+    if why:
+        print(f"newsboat: not compared: {why}")
+    else:
+        for name in ("cold", "warm"):
+            ratio = watcher[name].feeds_per_s / newsboat[name].feeds_per_s
+            print(f"watcher / newsboat, {name}: {ratio:.2f}x feeds/s")
+        if newsboat["cold"].articles != args.feeds * args.items:
+            print(f"newsboat: its cache holds {newsboat['cold'].articles:,} items after the cold reload")
+    print()
+    c, w = watcher["cold"], watcher["warm"]
+    peak_mb = max(c.rss_mb, w.rss_mb)
+    print("targets:")
+    print(
+        f"  cold >= {TARGETS['cold_fps']:.0f} feeds/s: {c.feeds_per_s:,.0f}  {verdict(c.feeds_per_s >= TARGETS['cold_fps'])}"
+    )
+    if newsboat:
+        nb = newsboat["cold"].feeds_per_s
+        print(f"  cold >= newsboat ({nb:,.0f} feeds/s): {c.feeds_per_s:,.0f}  {verdict(c.feeds_per_s >= nb)}")
+    print(
+        f"  warm >= {TARGETS['warm_fps']:,.0f} feeds/s: {w.feeds_per_s:,.0f}  {verdict(w.feeds_per_s >= TARGETS['warm_fps'])}"
+    )
+    print(f"  peak RSS <= {TARGETS['rss_mb']:.0f} MB: {peak_mb:.0f}  {verdict(peak_mb <= TARGETS['rss_mb'])}")
+    expected = args.feeds * args.items
+    print(
+        f"correctness: {'ok' if not failures else 'FAILED'} "
+        f"(cold stored {report['cold']['stored']:,} of {expected:,}; warm {report['warm']['not_modified']:,} not modified,"
+        f" {report['warm']['articles']} new)"
+    )
+    for f in failures:
+        print(f"  {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

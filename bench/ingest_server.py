@@ -1,0 +1,241 @@
+"""A feed server for bench/ingest.py: N distinct RSS 2.0 news feeds on 127.0.0.1, with ETag and Last-Modified.
+
+Usage: python bench/ingest_server.py --feeds 2000 --items 20 [--port 0] [--gzip]
+
+Prints ``listening http://127.0.0.1:PORT`` on stdout once it accepts connections, then serves until
+killed. ``/feeds/NNNN.xml`` are the feeds; ``/urls.txt`` lists their URLs; ``/_stats`` returns the
+number of responses per status so far (a client that claims to have fetched can be checked).
+
+Every body is built once at start-up, so serving costs the server as little as possible: it runs
+in its own process and must not be what the benchmark measures. A conditional GET gets a 304:
+If-None-Match is compared with the ETag (any of a list, weak or strong); without it, an
+If-Modified-Since at or after Last-Modified matches (RFC 9110 §13.1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import random
+import sys
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from xml.sax.saxutils import escape
+
+from aiohttp import web
+
+SECTIONS = ("world", "politics", "business", "technology", "science", "health", "europe", "climate", "sport")
+SUBJECTS = (
+    "Parliament", "The central bank", "NATO", "The European Commission", "Ukraine's army", "Regulators",
+    "The health ministry", "Tech giants", "Union leaders", "Scientists", "The UN Security Council",
+    "Investors", "Farmers", "The opposition", "Energy ministers", "Prosecutors", "Climate negotiators",
+    "Airline executives", "The Supreme Court", "Local officials",
+)  # fmt: skip
+VERBS = (
+    "approves", "rejects", "weighs", "delays", "backs", "warns over", "pushes for", "launches probe into",
+    "signals shift on", "agrees deal on", "faces pressure over", "unveils plan for", "raises concerns about",
+)  # fmt: skip
+OBJECTS = (
+    "ammunition production", "interest rates", "grain exports", "a new sanctions package", "AI rules",
+    "the 2026 budget", "gas storage targets", "drone defences", "housing reform", "a ceasefire proposal",
+    "chip subsidies", "emissions caps", "pension changes", "border controls", "vaccine supply",
+    "rail strikes", "data privacy fines", "nuclear power plans", "the trade agreement", "wildfire response",
+)  # fmt: skip
+PLACES = (
+    "Brussels",
+    "Kyiv",
+    "Washington",
+    "Berlin",
+    "Warsaw",
+    "Paris",
+    "London",
+    "Tokyo",
+    "Nairobi",
+    "Brasília",
+)
+SOURCES = ("officials said", "according to people familiar with the matter", "a spokesperson confirmed",
+           "analysts told reporters", "documents seen by reporters show")  # fmt: skip
+FILLER = (
+    "The move follows weeks of negotiations between the main parties and is expected to be challenged.",
+    "Critics argue the measure does not go far enough, while supporters say it strikes the right balance.",
+    "Markets reacted cautiously, with bond yields edging higher in early trading.",
+    "The decision comes as pressure mounts on the government ahead of next year's elections.",
+    "Details of the plan are due to be published later this week, officials said.",
+    "It is the third such announcement this year, and the most far-reaching so far.",
+    "Several member states have already signalled they will seek exemptions.",
+    "The figures, compiled from national statistics offices, have not been independently verified.",
+)  # fmt: skip
+WIRE_SHARE = 0.1  # items that are the same wire story, word for word, in several outlets
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    body: bytes
+    gzipped: bytes
+    etag: str
+    last_modified: str
+    modified_at: datetime
+
+
+def _headline(rng: random.Random) -> str:
+    return f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} in {rng.choice(PLACES)}"
+
+
+def _description(rng: random.Random, headline: str, link: str) -> str:
+    lead = f"<p><strong>{escape(rng.choice(PLACES))}</strong> &ndash; {escape(headline)}, {rng.choice(SOURCES)}.</p>"
+    body = "".join(f"<p>{escape(s)}</p>" for s in rng.sample(FILLER, rng.randint(2, 4)))
+    more = f'<p><a href="{escape(link)}" rel="nofollow">Read more &raquo;</a></p>'
+    image = f'<img src="{escape(link)}.jpg" alt="" width="640" height="360"/>' if rng.random() < 0.5 else ""
+    return image + lead + body + more
+
+
+def _wire_stories(count: int) -> list[tuple[str, str]]:
+    rng = random.Random(7)
+    out = []
+    for _ in range(count):
+        headline = _headline(rng)
+        out.append((headline, _description(rng, headline, "https://wire.example/story")))
+    return out
+
+
+def build_feed(index: int, items: int, base: datetime, wire: list[tuple[str, str]]) -> bytes:
+    """RSS 2.0 for feed ``index``: deterministic, distinct from every other feed."""
+    rng = random.Random(index)
+    host = f"www.outlet{index:04d}.example"
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:atom="http://www.w3.org/2005/Atom">\n<channel>\n'
+        f"<title>Outlet {index:04d} News</title>\n<link>https://{host}/</link>\n"
+        f"<description>Latest news from Outlet {index:04d}</description>\n<language>en-gb</language>\n"
+        f"<lastBuildDate>{format_datetime(base, usegmt=True)}</lastBuildDate>\n"
+    ]
+    for n in range(items):
+        section = rng.choice(SECTIONS)
+        slug_id = rng.randrange(10**6, 10**7)
+        if rng.random() < WIRE_SHARE:
+            headline, description = rng.choice(wire)
+        else:
+            headline = _headline(rng)
+            description = ""
+        slug = "-".join(headline.lower().replace("'", "").split()[:8])
+        link = f"https://{host}/{section}/{slug}-{slug_id}?utm_source=rss&utm_medium=feed"
+        description = description or _description(rng, headline, link.split("?")[0])
+        published = base - timedelta(minutes=n * 37 + rng.randrange(30))
+        parts.append(
+            "<item>\n"
+            f"<title>{escape(headline)}</title>\n<link>{escape(link)}</link>\n"
+            f'<guid isPermaLink="false">{host}:{section}:{slug_id}</guid>\n'
+            f"<pubDate>{format_datetime(published, usegmt=True)}</pubDate>\n"
+            f"<dc:creator>{escape(rng.choice(('Staff', 'Anna Kowalska', 'John Smith', 'Mei Tanaka')))}</dc:creator>\n"
+            f"<category>{section.title()}</category>\n"
+            f"<description><![CDATA[{description}]]></description>\n</item>\n"
+        )
+    parts.append("</channel>\n</rss>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def build_feeds(count: int, items: int, base: datetime) -> list[Feed]:
+    wire = _wire_stories(40)
+    modified = base.replace(microsecond=0)
+    out = []
+    for index in range(count):
+        body = build_feed(index, items, base, wire)
+        out.append(
+            Feed(
+                body=body,
+                gzipped=gzip.compress(body, compresslevel=6),
+                etag=f'"{zlib.crc32(body):08x}-{len(body):x}"',
+                last_modified=format_datetime(modified, usegmt=True),
+                modified_at=modified,
+            )
+        )
+    return out
+
+
+def not_modified(feed: Feed, request: web.Request) -> bool:
+    inm = request.headers.get("If-None-Match")
+    if inm is not None:
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return "*" in tags or feed.etag in tags
+    ims = request.headers.get("If-Modified-Since")
+    if ims:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError, IndexError):
+            return False
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        return since >= feed.modified_at
+    return False
+
+
+def make_app(feeds: list[Feed], *, use_gzip: bool) -> web.Application:
+    stats: Counter[str] = Counter()
+    app = web.Application()
+
+    async def serve(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        index = int(name) if name.isdigit() else -1
+        if not 0 <= index < len(feeds):
+            stats["404"] += 1
+            raise web.HTTPNotFound()
+        feed = feeds[index]
+        validators = {"ETag": feed.etag, "Last-Modified": feed.last_modified, "Cache-Control": "max-age=60"}
+        if not_modified(feed, request):
+            stats["304"] += 1
+            return web.Response(status=304, headers=validators)
+        stats["200"] += 1
+        headers = {
+            **validators,
+            "Content-Type": "application/rss+xml; charset=utf-8",
+            "Vary": "Accept-Encoding",
+        }
+        if use_gzip and "gzip" in request.headers.get("Accept-Encoding", ""):
+            stats["bytes"] += len(feed.gzipped)
+            return web.Response(body=feed.gzipped, headers={**headers, "Content-Encoding": "gzip"})
+        stats["bytes"] += len(feed.body)
+        return web.Response(body=feed.body, headers=headers)
+
+    async def urls(request: web.Request) -> web.Response:
+        base = f"{request.scheme}://{request.host}"
+        return web.Response(text="".join(f"{base}/feeds/{i:04d}.xml\n" for i in range(len(feeds))))
+
+    async def get_stats(request: web.Request) -> web.Response:
+        return web.json_response(dict(stats))
+
+    app.router.add_get("/feeds/{name}.xml", serve)
+    app.router.add_get("/urls.txt", urls)
+    app.router.add_get("/_stats", get_stats)
+    return app
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--gzip", action="store_true", help="gzip bodies for clients that accept it")
+    args = parser.parse_args(argv)
+    feeds = build_feeds(args.feeds, args.items, datetime.now(UTC) - timedelta(minutes=5))
+    runner = web.AppRunner(make_app(feeds, use_gzip=args.gzip), access_log=None, handle_signals=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=4096)
+    await site.start()
+    port = runner.addresses[0][1]
+    size = sum(len(f.body) for f in feeds)
+    print(f"listening http://127.0.0.1:{port} feeds={len(feeds)} bytes={size}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,298 @@
+"""The CLI end to end, as a user runs it: real processes, a local feed server and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.sql import open_store
+from tests.integration.feed_server import FeedServer, Route
+from tests.integration.receivers import Receiver
+from tests.integration.test_pipeline import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Watcher:
+    """Runs ``python -m watcher`` with a config file in a temp dir."""
+
+    def __init__(self, tmp_path: Path, db_url: str) -> None:
+        self.tmp = tmp_path
+        self.config = tmp_path / "feeds.yaml"
+        self.env = {**os.environ, "WATCHER_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+
+    def argv(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "watcher", "--config", str(self.config), *args]
+
+    async def __call__(self, *args: str, stdin: bytes | None = None, wait_s: float = 60) -> Result:
+        proc = await asyncio.create_subprocess_exec(
+            *self.argv(*args),
+            cwd=self.tmp,
+            env=self.env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(stdin), wait_s)
+        assert proc.returncode is not None
+        return Result(proc.returncode, out.decode(), err.decode())
+
+    async def start(self, *args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *self.argv(*args),
+            cwd=self.tmp,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+
+def write_config(
+    w: Watcher, server: FeedServer, *, receiver: Receiver | None = None, extra_feeds: int = 0, port: int = 0
+) -> None:
+    lines = [
+        "http: {allow_private: true, total_timeout: 5s}",
+        "matching: {model: null}",
+        f"daemon: {{tick: 1s, server: {{host: 127.0.0.1, port: {port}, enabled: {'true' if port else 'false'}}}}}",
+        "feeds:",
+        f"  - {{url: '{server.url('/kyiv.xml')}', outlet: Kyiv Post, country: UA, language: en, ownership: private}}",
+        f"  - {{url: '{server.url('/tass.xml')}', outlet: TASS, country: RU, language: en, ownership: state}}",
+    ]
+    lines += [f"  - {{url: '{server.url(f'/x{i}.xml')}', outlet: X{i}}}" for i in range(extra_feeds)]
+    lines += ["claims:", "  - {name: nato-ammo, text: NATO has surpassed Russia in ammunition production}"]
+    if receiver is not None:
+        lines += [
+            "destinations:",
+            f"  - {{name: cms, kind: webhook, url: '{receiver.url('/hook')}', secret: '{SECRET}'}}",
+        ]
+    w.config.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+async def server(aiohttp_server: Any) -> FeedServer:
+    srv = FeedServer(
+        {
+            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]), etag='"k1"'),
+            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED]), etag='"t1"'),
+        }
+    )
+    await srv.start_under(aiohttp_server)
+    return srv
+
+
+@pytest.fixture
+def watcher(tmp_path: Path, sqlite_url: str) -> Watcher:
+    """The CLI on SQLite (the store contract itself is tested on both backends)."""
+    return Watcher(tmp_path, sqlite_url)
+
+
+@pytest.fixture
+def any_watcher(tmp_path: Path, db_url: str) -> Watcher:
+    """The CLI on each backend."""
+    return Watcher(tmp_path, db_url)
+
+
+async def test_poll_once_end_to_end_and_the_listings(server: FeedServer, any_watcher: Watcher) -> None:
+    watcher = any_watcher
+    async with Receiver(secret=SECRET) as receiver:
+        write_config(watcher, server, receiver=receiver)
+        r = await watcher("poll-once", "--all", "--json")
+        assert r.code == 0, r.err
+        report = r.json()
+        assert report["feeds_polled"] == 2 and report["new_articles"] == 3 and report["matches"] == 2
+        assert report["delivered"] == report["events"] >= 1
+        assert len(receiver.processed_ids) == report["events"] and receiver.duplicates == 0
+
+    matches = (await watcher("matches", "list", "--json")).json()
+    assert {m["article"]["outlet"] for m in matches} == {"Kyiv Post", "TASS"}
+    m = matches[0]
+    assert set(m) >= {"claim", "article", "score", "stance", "skepticism", "cues", "evidence", "matched_at"}
+    assert set(m["article"]) >= {
+        "id",
+        "url",
+        "title",
+        "outlet",
+        "country",
+        "language",
+        "leaning",
+        "ownership",
+        "published_at",
+    }
+    events = (await watcher("events", "list", "--claim", "nato-ammo", "--json")).json()
+    assert events and all(e["id"].startswith("evt_") and e["claim"]["name"] == "nato-ammo" for e in events)
+    alerts = (await watcher("alerts", "list", "--status", "delivered", "--json")).json()
+    assert len(alerts) == len(events)
+    feeds = (await watcher("feeds", "list", "--json")).json()
+    assert {f["last_status"] for f in feeds} == {200} and {f["error_count"] for f in feeds} == {0}
+    shown = (await watcher("claims", "show", "nato-ammo", "--json")).json()
+    assert shown["matches"] == 2 and set(shown["outlets"]) == {"Kyiv Post", "TASS"}
+
+
+async def test_claims_admin_commands(server: FeedServer, watcher: Watcher) -> None:
+    write_config(watcher, server)
+    added = await watcher(
+        "claims",
+        "add",
+        "Russia produces three times more shells than NATO",
+        "--name",
+        "shells",
+        "--keyword",
+        "shells",
+        "--threshold",
+        "0.4",
+        "--json",
+    )
+    assert added.code == 0, added.err
+    assert added.json()["keywords"] == ["shells"] and added.json()["threshold"] == 0.4
+    dup = await watcher("claims", "add", "something else", "--name", "shells")
+    assert dup.code == 1 and "already exists" in dup.err
+    assert (await watcher("claims", "edit", "shells", "--threshold", "0.5", "--json")).json()[
+        "threshold"
+    ] == 0.5
+    assert (await watcher("claims", "pause", "shells", "--json")).json()["status"] == "paused"
+    listed = (await watcher("claims", "list", "--status", "active", "--json")).json()
+    assert [c["name"] for c in listed] == ["nato-ammo"]  # declared in feeds.yaml
+    assert (await watcher("claims", "resume", "shells", "--json")).json()["status"] == "active"
+    assert (await watcher("claims", "remove", "shells", "--yes")).code == 0
+    missing = await watcher("claims", "show", "shells")
+    assert missing.code == 2 and "no claim 'shells'" in missing.err
+
+
+async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) -> None:
+    write_config(watcher, server)
+    await watcher("claims", "add", "NATO has surpassed Russia in ammunition production", "--name", "ammo")
+    r = await watcher("claims", "test", "ammo", "--title", DENIAL[1], "--text", DENIAL[2], "--json")
+    assert r.code == 0, r.err
+    out = r.json()
+    assert out["matched"] is True and out["stance"] == "disputes" and out["evidence"]
+    assert any(c["kind"] in {"counter_voice", "contradiction"} for c in out["cues"])
+    page = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"), "--json")
+    assert page.code == 0 and page.json()["matched"] is True
+    off = await watcher("claims", "test", "ammo", "--text", UNRELATED[2], "--json")
+    assert off.json()["matched"] is False
+    assert (await watcher("matches", "list", "--json")).json() == []  # nothing stored
+    both = await watcher("claims", "test", "ammo", "--text", "a", "--url", "http://x")
+    assert both.code == 2
+
+
+async def test_backfill_matches_stored_articles_with_progress(server: FeedServer, watcher: Watcher) -> None:
+    write_config(watcher, server)
+    assert (await watcher("poll-once", "--all")).code == 0
+    await watcher("claims", "add", "The Kremlin dismissed the NATO claim as nonsense", "--name", "kremlin")
+    r = await watcher("claims", "backfill", "kremlin", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["articles"] == 3 and r.json()["new_matches"] >= 1
+    again = await watcher("claims", "backfill", "kremlin", "--since", "2000-01-01", "--json")
+    assert again.json()["new_matches"] == 0  # idempotent
+
+
+async def test_feeds_check_and_import_opml(server: FeedServer, watcher: Watcher, tmp_path: Path) -> None:
+    write_config(watcher, server)
+    ok = await watcher("feeds", "check", server.url("/kyiv.xml"), "--json")
+    assert ok.code == 0 and ok.json()[0]["items"] == 1
+    bad = await watcher("feeds", "check", server.url("/missing.xml"), "--json")
+    assert bad.code == 1 and "404" in bad.json()[0]["error"]
+    opml = tmp_path / "subs.opml"
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><body><outline text="News">'
+        f'<outline text="Kyiv" xmlUrl="{server.url("/kyiv.xml")}"/>'
+        '<outline text="Other" type="rss" xmlUrl="https://other.example/rss"/></outline></body></opml>'
+    )
+    imported = await watcher("feeds", "import-opml", str(opml), "--country", "ua", "--json")
+    assert imported.code == 0 and imported.json()["feeds"] == 2
+    urls = {f["url"]: f for f in (await watcher("feeds", "list", "--json")).json()}
+    assert urls["https://other.example/rss"]["country"] == "UA"
+    broken = tmp_path / "broken.opml"
+    broken.write_text("<opml><body>\n<outline")
+    err = await watcher("feeds", "import-opml", str(broken))
+    assert err.code == 2 and "broken.opml:2" in err.err
+
+
+async def test_bad_config_exits_2_naming_file_line_and_field(server: FeedServer, watcher: Watcher) -> None:
+    watcher.config.write_text("feeds:\n  - url: https://x.example/rss\n    leaning: sideways\n")
+    r = await watcher("feeds", "list")
+    assert r.code == 2
+    assert f"{watcher.config}:3: feeds[0].leaning" in r.err
+
+
+async def test_run_stops_cleanly_on_sigterm_within_10s(server: FeedServer, watcher: Watcher) -> None:
+    write_config(watcher, server)
+    proc = await watcher.start("run")
+    assert proc.stderr is not None
+    # Wait until it has polled once, then ask it to stop.
+    deadline = time.monotonic() + 30
+    seen = b""
+    while b"cycle:" not in seen and time.monotonic() < deadline:
+        seen += await asyncio.wait_for(proc.stderr.readline(), 30)
+    assert b"cycle:" in seen, seen.decode()
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(proc.wait(), 10)
+    assert code == 0 and time.monotonic() - started < 10
+
+
+async def test_killed_mid_poll_loses_nothing_and_duplicates_nothing(
+    aiohttp_server: Any, any_watcher: Watcher, db_url: str
+) -> None:
+    """kill -9 while 40 slow feeds are being fetched and stored; a restart completes the work exactly once."""
+    routes = {
+        f"/x{i}.xml": Route(
+            body=rss(f"X{i}", [(f"x{i}-{j}", f"Story {i}.{j}", "text") for j in range(5)]),
+            delay_s=0.05 * (i % 10),
+        )
+        for i in range(40)
+    }
+    routes["/kyiv.xml"] = Route(body=rss("Kyiv Post", [STRAIGHT]))
+    routes["/tass.xml"] = Route(body=rss("TASS", [DENIAL, UNRELATED]))
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    watcher = any_watcher
+    write_config(watcher, server, extra_feeds=40)
+    # A short lease, so that a restart may take over the killed process's feeds after 2 s (default: 5 min).
+    text = watcher.config.read_text().replace("total_timeout: 5s", "total_timeout: 5s, per_host: 2")
+    watcher.config.write_text(text.replace("tick: 1s", "tick: 1s, lease: 2s"))
+    proc = await watcher.start("poll-once", "--all")
+    # Let it get part of the way through, then kill it hard.
+    deadline = time.monotonic() + 30
+    while sum(server.hits(p) for p in routes) < 10 and time.monotonic() < deadline:  # noqa: ASYNC110 (polling another process)
+        await asyncio.sleep(0.02)
+    proc.kill()
+    await proc.wait()
+    await asyncio.sleep(2.1)
+    r = await watcher("poll-once", "--all", "--json")
+    assert r.code == 0, r.err
+    matches = (await watcher("matches", "list", "--json", "--limit", "1000")).json()
+    assert len(matches) == 2
+    feeds = (await watcher("feeds", "list", "--json")).json()
+    assert len(feeds) == 42 and all(f["last_status"] == 200 for f in feeds)
+    shown = (await watcher("claims", "show", "nato-ammo", "--json")).json()
+    assert shown["matches"] == 2
+    r2 = await watcher("poll-once", "--all", "--json")
+    assert r2.json()["new_articles"] == 0
+    store = await open_store(db_url)
+    try:
+        counts = await store.counts()
+    finally:
+        await store.close()
+    assert counts["articles"] == 40 * 5 + 3 and counts["articles_pending"] == 0
+    events = (await watcher("events", "list", "--json")).json()
+    assert [e["type"] for e in events].count("first_seen") == 1

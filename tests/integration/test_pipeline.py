@@ -1,0 +1,262 @@
+"""The whole pipeline on a real feed server, a real receiver and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from storage.sql import SqlStore, open_store
+from tests.integration.feed_server import FeedServer, Route
+from tests.integration.receivers import Receiver
+from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
+from watcher.pipeline import CycleReport, Pipeline
+
+SECRET = "whsec_" + base64.b64encode(b"pipeline-test-secret-0123456789").decode()
+CLAIM = ClaimSpec(
+    name="nato-ammo", text="NATO has surpassed Russia in ammunition production", keywords=("NATO",)
+)
+
+
+def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
+    """An RSS 2.0 document; items are (guid, title, description)."""
+    body = "".join(
+        f"<item><guid>{g}</guid><title>{t}</title><link>https://news.example/{g}?utm_source=rss</link>"
+        f"<description>{d}</description><pubDate>Thu, 06 Nov 2025 15:02:00 GMT</pubDate></item>"
+        for g, t, d in items
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()
+
+
+STRAIGHT = (
+    "kyiv-1",
+    "NATO has surpassed Russia in ammunition production, Rutte says",
+    "NATO has surpassed Russia in ammunition production, Secretary General Mark Rutte said on Thursday. "
+    "Allied factories now produce more artillery shells than Russia does, he told reporters in Brussels.",
+)
+DENIAL = (
+    "tass-1",
+    "Moscow rejects NATO ammunition claim",
+    "The Kremlin dismissed as nonsense the claim by NATO that it has surpassed Russia in ammunition production. "
+    "There is no evidence for the assertion, a spokesman said, insisting Russian output is far higher.",
+)
+UNRELATED = (
+    "tass-2",
+    "Wheat harvest hits record",
+    "Farmers in the south gathered a record wheat harvest this year.",
+)
+
+
+class Clock:
+    """A clock the test moves forward (feeds fall due, retries fall due)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += timedelta(**kw)
+
+
+def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = None) -> Settings:
+    feeds = (
+        FeedSpec(
+            url=server.url("/kyiv.xml"),
+            outlet="Kyiv Post",
+            country="UA",
+            language="en",
+            leaning="center",
+            ownership="private",
+            interval_s=600,
+        ),
+        FeedSpec(
+            url=server.url("/tass.xml"),
+            outlet="TASS",
+            country="RU",
+            language="en",
+            ownership="state",
+            interval_s=600,
+        ),
+    )
+    dests = (
+        (Destination(name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET),)
+        if receiver
+        else ()
+    )
+    return Settings(
+        database_url=db_url,
+        feeds=feeds,
+        destinations=dests,
+        claims=(CLAIM,),
+        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchingConfig(model=None),
+        daemon=DaemonConfig(server_enabled=False),
+    )
+
+
+@pytest.fixture
+async def server(aiohttp_server: Any) -> FeedServer:
+    srv = FeedServer(
+        {
+            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]), etag='"k1"'),
+            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED]), etag='"t1"'),
+        }
+    )
+    await srv.start_under(aiohttp_server)
+    return srv
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with Receiver(secret=SECRET) as r:
+        yield r
+
+
+@pytest.fixture
+async def make_pipeline(store: SqlStore) -> AsyncIterator[Callable[..., Any]]:
+    opened: list[Pipeline] = []
+
+    async def make(settings: Settings, clock: Clock) -> Pipeline:
+        p = await Pipeline.open(settings, store, clock=clock, load_model=False)
+        await p.sync_config()
+        opened.append(p)
+        return p
+
+    yield make
+    for p in opened:
+        await p.close()
+
+
+async def test_one_cycle_polls_matches_frames_detects_and_delivers(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
+    report = await pipeline.cycle(all=True)
+    assert (report.feeds_polled, report.feeds_failed, report.new_articles) == (2, 0, 3)
+    matches = await store.list_matches()
+    by_outlet = {m.article.outlet: m for m in matches}
+    assert set(by_outlet) == {"Kyiv Post", "TASS"}, "the unrelated article does not match"
+    assert by_outlet["TASS"].stance is Stance.DISPUTES
+    assert by_outlet["Kyiv Post"].stance is not Stance.DISPUTES
+    assert (
+        by_outlet["Kyiv Post"].evidence
+        and by_outlet["Kyiv Post"].article.canonical_url == "https://news.example/kyiv-1"
+    )
+    events = await store.list_events()
+    assert EventType.FIRST_SEEN in {e.type for e in events}
+    assert report.events == len(events) and report.delivered == len(events)
+    # Every event reached the receiver, signed, exactly once.
+    assert all(r.signature_error is None and r.answered == 200 for r in receiver.requests)
+    assert sorted(receiver.processed_ids) == sorted(e.id for e in events) and receiver.duplicates == 0
+    body = receiver.requests[0].json()
+    assert body["claim"]["name"] == "nato-ammo" and body["articles"][0]["claim"]["name"] == "nato-ammo"
+    assert {d.status for d in await store.list_deliveries()} == {DeliveryStatus.DELIVERED}
+
+    # Next cycle: both feeds answer 304; nothing new is stored, raised or sent.
+    clock.advance(minutes=11)
+    again = await pipeline.cycle()
+    assert (again.feeds_polled, again.not_modified, again.new_articles, again.events) == (2, 2, 0, 0)
+    assert server.last("/kyiv.xml").headers.get("If-None-Match") == '"k1"'
+    assert len(receiver.requests) == len(events)
+
+
+async def test_a_new_segment_later_raises_events_and_wire_copies_count_once(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    server.routes["/tass.xml"] = Route(body=rss("TASS", [UNRELATED]), etag='"t0"')
+    pipeline = await make_pipeline(settings_for(server, db_url), clock)
+    await pipeline.cycle(all=True)
+    assert [e.type for e in await store.list_events()] == [EventType.FIRST_SEEN]
+
+    # TASS now runs the Kyiv story word for word (a wire copy under another URL) and its own denial.
+    copy = ("tass-copy", STRAIGHT[1], STRAIGHT[2])
+    server.routes["/tass.xml"] = Route(body=rss("TASS", [UNRELATED, copy, DENIAL]), etag='"t2"')
+    clock.advance(minutes=11)
+    await pipeline.cycle()
+    matches = await store.list_matches()
+    copies = [m for m in matches if m.article.is_copy]
+    assert len(copies) == 1 and copies[0].article.outlet == "TASS"
+    events = await store.list_events()
+    types = sorted(e.type.value for e in events)
+    assert types.count("first_seen") == 1
+    segments = {e.dedupe_key for e in events if e.type is EventType.NEW_SEGMENT}
+    assert {"new_segment:country:RU", "new_segment:ownership:state"} <= segments
+    assert any(e.type is EventType.FRAMING_SHIFT for e in events)
+
+
+async def test_feed_errors_are_contained_and_recorded(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    server.routes["/tass.xml"] = Route(status=500, body=b"oops")
+    server.routes["/kyiv.xml"] = Route(body=b"<html><body>not a feed</body></html>", content_type="text/html")
+    pipeline = await make_pipeline(settings_for(server, db_url), clock)
+    report = await pipeline.cycle(all=True)
+    assert (report.feeds_polled, report.feeds_failed) == (2, 2)
+    feeds = {f.outlet: f for f in await store.list_feeds()}
+    assert feeds["TASS"].error_count == 1 and "500" in (feeds["TASS"].last_error or "")
+    assert feeds["Kyiv Post"].error_count == 1 and "not a feed" in (feeds["Kyiv Post"].last_error or "")
+    # Backoff: a failing feed is not due again after its normal interval … only later.
+    assert feeds["TASS"].next_poll_at is not None and feeds["TASS"].next_poll_at >= clock.now + timedelta(
+        minutes=10
+    )
+
+
+async def test_malformed_feed_ingests_what_parses_and_keeps_the_warning(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    broken = rss("Kyiv Post", [STRAIGHT]).replace(b"</channel></rss>", b"<item><title>cut off")
+    server.routes["/kyiv.xml"] = Route(body=broken)
+    pipeline = await make_pipeline(settings_for(server, db_url), Clock())
+    report = await pipeline.cycle(all=True)
+    feeds = {f.outlet: f for f in await store.list_feeds()}
+    assert feeds["Kyiv Post"].error_count == 0 and feeds["Kyiv Post"].last_warning
+    assert report.new_articles >= 1
+
+
+@pytest.mark.postgres
+async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
+    aiohttp_server: Any, postgres_url: str
+) -> None:
+    routes = {
+        f"/f{i}.xml": Route(body=rss(f"F{i}", [(f"g{i}", f"Story {i}", "text")]), delay_s=0.005)
+        for i in range(200)
+    }
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    feeds = tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600) for p in routes)
+    settings = Settings(
+        database_url=postgres_url,
+        feeds=feeds,
+        http=HttpConfig(allow_private=True, per_host=20),
+        matching=MatchingConfig(model=None),
+        daemon=DaemonConfig(feed_batch=15, server_enabled=False),
+    )
+    stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
+    await stores[0].purge_for_tests()
+    clock = Clock()
+    pipelines = [await Pipeline.open(settings, s, clock=clock, load_model=False) for s in stores]
+    try:
+        await pipelines[0].sync_config()
+        for cycle in range(2):
+            reports = [CycleReport() for _ in pipelines]
+            await asyncio.gather(*(p.poll(r) for p, r in zip(pipelines, reports, strict=True)))
+            assert sum(r.feeds_polled for r in reports) == 200
+            assert all(r.feeds_polled for r in reports), "each worker took a share"
+            assert {server.hits(p) for p in routes} == {cycle + 1}, "every feed exactly once per cycle"
+            clock.advance(minutes=11)
+        assert (await stores[0].counts())["articles"] == 200
+    finally:
+        for p in pipelines:
+            await p.close()
+        for s in stores:
+            await s.close()

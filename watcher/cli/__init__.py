@@ -1,0 +1,169 @@
+"""The admin CLI (``watcher``): a thin layer over the store and the pipeline; DESIGN.md is its contract."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from watcher import __version__
+from watcher.cli.common import Context, emit_json, json_option, pass_ctx, run_async, with_store
+from watcher.errors import WatcherError
+
+if TYPE_CHECKING:
+    from storage.sql import SqlStore
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="watcher")
+@click.option(
+    "--config",
+    envvar="WATCHER_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="feeds.yaml to use [env WATCHER_CONFIG; default ./feeds.yaml].",
+)
+@click.option("--database", envvar="WATCHER_DATABASE_URL", help="Database URL [env WATCHER_DATABASE_URL].")
+@click.option("-v", "--verbose", count=True, help="More logging (-v debug, -vv also libraries).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="WATCHER_LOG_FORMAT",
+    show_default=True,
+    help="Log line format [env WATCHER_LOG_FORMAT].",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, database: str | None, verbose: int, log_format: str) -> None:
+    """watcher: know within minutes when the press picks up a claim, and when its framing shifts."""
+    from watcher import logs
+
+    logs.setup(verbose, log_format)
+    ctx.obj = Context(config, database, verbose, log_format)
+
+
+def main() -> None:
+    cli(prog_name="watcher")
+
+
+# --- daemon and health ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@pass_ctx
+@run_async
+async def run(ctx: Context) -> None:
+    """Run the daemon: poll feeds, match claims, detect shifts and send alerts until stopped.
+
+    Stops cleanly on SIGTERM or SIGINT. Serves /healthz, /metrics and reports (daemon.server in feeds.yaml).
+
+    Example: watcher --config feeds.yaml run
+    """
+    from watcher.daemon import Daemon
+    from watcher.pipeline import Pipeline
+
+    settings = ctx.settings
+    store = await ctx.store()
+    pipeline = await Pipeline.open(settings, store)
+    try:
+        await pipeline.sync_config()
+        await Daemon(settings, store, pipeline).run()
+    finally:
+        await pipeline.close()
+        await store.close()
+
+
+@cli.command("poll-once")
+@click.option("--all", "all_feeds", is_flag=True, help="Poll every enabled feed, not only those due.")
+@json_option
+@pass_ctx
+@run_async
+async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
+    """Run one full cycle (poll, match, detect, deliver) and exit: for cron, tests and debugging.
+
+    Example: watcher poll-once --all
+    """
+    from watcher.pipeline import Pipeline
+
+    store = await ctx.store()
+    pipeline = await Pipeline.open(ctx.settings, store)
+    try:
+        await pipeline.sync_config()
+        report = await pipeline.cycle(all=all_feeds)
+    finally:
+        await pipeline.close()
+        await store.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        click.echo(
+            f"{report.feeds_polled} feeds polled ({report.feeds_failed} failed, {report.not_modified} not modified), "
+            f"{report.new_articles} new articles, {report.matches} matches, {report.events} events, "
+            f"{report.delivered} alerts delivered in {report.elapsed_s:.1f}s"
+        )
+
+
+@cli.command()
+@click.option("--url", default=None, help="Health endpoint [default: the daemon's, from feeds.yaml].")
+@click.option("--db-only", is_flag=True, help="Only check that the database answers.")
+@pass_ctx
+@run_async
+async def check(ctx: Context, url: str | None, db_only: bool) -> None:
+    """Exit 0 if the daemon is healthy, 1 if not: for container healthchecks.
+
+    Example: watcher check
+    """
+    import aiohttp
+
+    if db_only:
+        await with_store(ctx, lambda s: s.ping())
+        click.echo("ok: database reachable")
+        return
+    d = ctx.settings.daemon
+    host = "127.0.0.1" if d.server_host in ("0.0.0.0", "::") else d.server_host
+    target = url or f"http://{host}:{d.server_port}/healthz"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            async with session.get(target) as resp:
+                body = await resp.text()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise WatcherError(f"health endpoint {target} unreachable: {type(exc).__name__}") from None
+    if resp.status != 200:
+        raise WatcherError(f"unhealthy: {body}")
+    click.echo(f"ok: {body}")
+
+
+# --- db ---------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_ctx
+@run_async
+async def db_upgrade(ctx: Context) -> None:
+    """Create or migrate the schema to the latest version (run and poll-once also do this).
+
+    Example: watcher db upgrade
+    """
+    from storage.migrate import current
+
+    async def go(store: SqlStore) -> str | None:
+        return await current(store.engine)
+
+    rev = await with_store(ctx, go)
+    click.echo(f"database at revision {rev}")
+
+
+def _register() -> None:
+    from watcher.cli import claims, feeds, records
+
+    cli.add_command(claims.claims)
+    cli.add_command(feeds.feeds)
+    for command in (records.matches, records.events, records.alerts, records.report):
+        cli.add_command(command)
+
+
+_register()

@@ -1,0 +1,183 @@
+"""``watcher matches|events|alerts|report``: what the pipeline found and sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, utcnow, with_store
+from watcher.domain import Delivery, DeliveryStatus
+
+if TYPE_CHECKING:
+    from storage.sql import SqlStore
+
+
+@click.group()
+def matches() -> None:
+    """Matches of articles to claims, with evidence and framing."""
+
+
+@matches.command("list")
+@click.option("--claim", help="Only this claim (id or name).")
+@click.option("--limit", default=100, show_default=True, help="Newest N matches.")
+@json_option
+@pass_ctx
+@run_async
+async def matches_list(ctx: Context, claim: str | None, limit: int, as_json: bool) -> None:
+    """List matches, newest first.
+
+    Example: watcher matches list --claim nato-ammo --json
+    """
+    from watcher.notify.payload import render_match
+
+    async def go(store: SqlStore) -> list[Any]:
+        claim_id = (await store.get_claim(claim)).id if claim else None
+        return list(await store.list_matches(claim_id=claim_id, limit=limit))
+
+    found = await with_store(ctx, go)
+    if as_json:
+        emit_json([render_match(m) for m in found])
+        return
+    if not found:
+        click.echo("no matches")
+    for m in found:
+        a = m.article
+        click.echo(
+            f"{m.id:>5}  {m.claim_name:<20} {m.score:.2f} {m.stance.value:<9} {a.outlet[:20]:<20} {a.title[:70]}"
+        )
+
+
+@click.group()
+def events() -> None:
+    """Coverage and framing shift events."""
+
+
+@events.command("list")
+@click.option("--claim", help="Only this claim (id or name).")
+@click.option("--limit", default=100, show_default=True, help="Newest N events.")
+@json_option
+@pass_ctx
+@run_async
+async def events_list(ctx: Context, claim: str | None, limit: int, as_json: bool) -> None:
+    """List events, newest first (as JSON: the webhook body of each).
+
+    Example: watcher events list --claim nato-ammo --json
+    """
+    from watcher.notify.payload import render_event
+
+    async def go(store: SqlStore) -> list[dict[str, Any]]:
+        claim_id = (await store.get_claim(claim)).id if claim else None
+        out = []
+        for e in await store.list_events(claim_id=claim_id, limit=limit):
+            c = await store.get_claim(e.claim_id, include_deleted=True)
+            out.append(render_event(e, c, await store.matches_by_id(e.match_ids)))
+        return out
+
+    found = await with_store(ctx, go)
+    if as_json:
+        emit_json(found)
+        return
+    if not found:
+        click.echo("no events")
+    for e in found:
+        click.echo(f"{e['created_at']}  {e['type']:<15} {e['claim']['name']:<20} {e['summary']}")
+
+
+def delivery_json(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event_id": d.event_id,
+        "destination": d.destination,
+        "status": d.status.value,
+        "attempts": d.attempts,
+        "next_attempt_at": iso(d.next_attempt_at),
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "created_at": iso(d.created_at),
+        "delivered_at": iso(d.delivered_at),
+    }
+
+
+@click.group()
+def alerts() -> None:
+    """The outbox: alert deliveries to Slack and webhooks."""
+
+
+@alerts.command("list")
+@click.option(
+    "--status", type=click.Choice([s.value for s in DeliveryStatus]), help="Only deliveries in this state."
+)
+@click.option("--limit", default=100, show_default=True, help="Newest N deliveries.")
+@json_option
+@pass_ctx
+@run_async
+async def alerts_list(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List deliveries with their state, attempts and last error.
+
+    Example: watcher alerts list --status dead
+    """
+    found = await with_store(
+        ctx, lambda s: s.list_deliveries(status=DeliveryStatus(status) if status else None, limit=limit)
+    )
+    if as_json:
+        emit_json([delivery_json(d) for d in found])
+        return
+    if not found:
+        click.echo("no deliveries")
+    for d in found:
+        err = f"  last error: {d.last_error}" if d.last_error else ""
+        click.echo(
+            f"{d.id:>5}  {d.status.value:<9} {d.destination:<16} {d.event_id}  attempts {d.attempts}{err}"
+        )
+
+
+@alerts.command("retry")
+@click.argument("delivery_id", type=int)
+@json_option
+@pass_ctx
+@run_async
+async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
+    """Make a dead or cancelled delivery due again now (the daemon sends it on its next tick).
+
+    Example: watcher alerts retry 42
+    """
+
+    async def go(store: SqlStore) -> Delivery:
+        d = await store.get_delivery(delivery_id)
+        if d.status is DeliveryStatus.CANCELLED:
+            await store.enable_destination(d.destination)
+        return await store.retry_delivery(delivery_id, utcnow())
+
+    d = await with_store(ctx, go)
+    if as_json:
+        emit_json(delivery_json(d))
+    else:
+        click.echo(f"delivery {d.id} to {d.destination} is {d.status.value}, due now")
+
+
+@click.command()
+@click.argument("claim")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the HTML here [default: CLAIM.html].",
+)
+@pass_ctx
+@run_async
+async def report(ctx: Context, claim: str, out: Path | None) -> None:
+    """Write a self-contained HTML coverage report of a claim: timeline by stance and segment, events, matches.
+
+    Example: watcher report nato-ammo --out nato-ammo.html
+    """
+    from watcher.report import build_report
+
+    async def go(store: SqlStore) -> tuple[str, str]:
+        c = await store.get_claim(claim)
+        return c.name, await build_report(store, c.id)
+
+    name, html = await with_store(ctx, go)
+    target = out or Path(f"{name}.html")
+    target.write_text(html, encoding="utf-8")
+    click.echo(f"wrote {target}")

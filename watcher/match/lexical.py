@@ -1,0 +1,279 @@
+"""Lexical stage: claim terms against article sentences, BM25-style, cheap enough for every article."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, KeysView, Sequence
+from dataclasses import dataclass
+
+from watcher.domain import Article, Claim
+from watcher.match.text import (
+    Normalizer,
+    article_language,
+    guess_language,
+    is_title_case,
+    split_sentences,
+    tokens,
+)
+
+logger = logging.getLogger(__name__)
+
+# Term boosts: names and figures are what distinguishes one story from another.
+NUMBER_BOOST = 1.5
+ACRONYM_BOOST = 1.5
+NAME_BOOST = 1.3
+KEYWORD_BOOST = 2.0
+# BM25 saturation and length normalisation, applied per sentence (term frequency is nearly
+# always 1 in a sentence, so only the length part matters in practice).
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Sentences of the lead: a news story states its subject in the title and first sentences.
+LEAD_SENTENCES = 3
+LEAD_MASK = (1 << LEAD_SENTENCES) - 1
+WINDOW = 3
+WINDOW_MASK = (1 << WINDOW) - 1
+MIN_CLAIM_TERMS_FOR_BREADTH = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimQuery:
+    """A claim compiled for the lexical stage: its distinct match keys and their boosts."""
+
+    claim: Claim
+    lang: str
+    terms: tuple[str, ...]
+    boosts: tuple[float, ...]
+    keywords: tuple[tuple[str, ...], ...]  # user key terms as key sequences; one must occur
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnalyzedArticle:
+    """An article split into sentences (the title first) and where each match key occurs."""
+
+    article: Article
+    lang: str
+    sentences: tuple[str, ...]
+    positions: dict[str, int]  # match key -> bit mask of the sentences it occurs in
+    factors: tuple[float, ...]  # BM25 length factor of each sentence
+
+    @property
+    def vocabulary(self) -> KeysView[str]:
+        return self.positions.keys()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LexicalFeatures:
+    """How much of a claim's weighted terms an article covers, overall and locally, each 0..1."""
+
+    coverage: float  # anywhere in the article
+    best: float  # best single sentence, BM25-normalised
+    window: float  # best run of WINDOW consecutive sentences
+    lead: float  # title and first sentences
+    terms: int = 0  # distinct claim terms in the best window
+    claim_terms: int = 0  # distinct terms of the claim
+    sentence_scores: tuple[tuple[int, float], ...] = ()  # (sentence index, score), non-zero only
+
+    @property
+    def empty(self) -> bool:
+        return self.coverage == 0.0
+
+    @property
+    def thin(self) -> bool:
+        """Whether a single term carries the match of a claim that has several: an article that
+        merely names the same country or organisation is not about the claim."""
+        return self.claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH and self.terms < 2
+
+
+NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
+
+
+class CorpusStats:
+    """Document frequencies of match keys over the articles seen, for IDF term weights.
+
+    Counts are halved whenever ``window`` more articles have been seen, so the statistics
+    follow the news of the day and stay bounded in memory. Before any article has been seen
+    every term weighs the same (the prior), which keeps a cold matcher usable.
+    """
+
+    def __init__(self, *, window: int = 20_000, prior_docs: float = 50.0, prior_share: float = 0.02) -> None:
+        self._window = window
+        self._prior_docs = prior_docs
+        self._prior_df = prior_docs * prior_share
+        self._df: dict[str, int] = {}
+        self._docs = 0
+        self.version = 0
+
+    @property
+    def documents(self) -> int:
+        return self._docs
+
+    def observe(self, vocabularies: Iterable[Iterable[str]]) -> None:
+        """Count each vocabulary (the distinct keys of one article) once."""
+        df = self._df
+        for vocabulary in vocabularies:
+            for key in vocabulary:
+                df[key] = df.get(key, 0) + 1
+            self._docs += 1
+            if self._docs >= 2 * self._window:
+                self._decay()
+        self.version += 1
+
+    def idf(self, key: str) -> float:
+        """Smoothed inverse document frequency; always positive."""
+        docs = self._docs + self._prior_docs
+        return math.log(docs / (self._df.get(key, 0) + self._prior_df))
+
+    def _decay(self) -> None:
+        self._df = {k: v // 2 for k, v in self._df.items() if v > 1}
+        self._docs //= 2
+        logger.debug("corpus statistics decayed to %d documents, %d terms", self._docs, len(self._df))
+
+
+def compile_claim(claim: Claim, default_language: str) -> ClaimQuery:
+    """Compile a claim's text and key terms into a :class:`ClaimQuery`."""
+    lang = guess_language(claim.text, default_language)
+    norm = Normalizer(lang)
+    words = tokens(claim.text)
+    title_case = is_title_case(words)
+    boosts: dict[str, float] = {}
+    for position, word in enumerate(words):
+        key = norm.key(word)
+        if key is None:
+            continue
+        boost = _boost(word, position, title_case, norm)
+        boosts[key] = max(boosts.get(key, 0.0), boost)
+    keywords: list[tuple[str, ...]] = []
+    for phrase in claim.keywords:
+        keys = tuple(norm.keys(phrase))
+        if not keys:
+            continue
+        keywords.append(keys)
+        for key in keys:
+            boosts[key] = max(boosts.get(key, 0.0), KEYWORD_BOOST)
+    return ClaimQuery(
+        claim=claim,
+        lang=lang,
+        terms=tuple(boosts),
+        boosts=tuple(boosts.values()),
+        keywords=tuple(keywords),
+    )
+
+
+def _boost(word: str, position: int, title_case: bool, norm: Normalizer) -> float:
+    if word[0].isdigit():
+        return NUMBER_BOOST
+    if len(word) > 1 and word.isupper():
+        return ACRONYM_BOOST
+    # A capital inside a sentence marks a name; at the start (or everywhere, in Title Case)
+    # it marks nothing.
+    if word[0].isupper() and position > 0 and not title_case:
+        return NAME_BOOST
+    return 1.0
+
+
+def analyze_article(article: Article, default_language: str, max_sentences: int) -> AnalyzedArticle:
+    """Split an article into sentences, title first, and compute the match keys of each."""
+    lang = article_language(article.language, default_language)
+    norm = Normalizer(lang)
+    return analyze_with(article, lang, norm, max_sentences)
+
+
+def analyze_with(article: Article, lang: str, norm: Normalizer, max_sentences: int) -> AnalyzedArticle:
+    """:func:`analyze_article` with a caller-held :class:`Normalizer` (whose cache then persists)."""
+    sentences: list[str] = []
+    title = article.title.strip()
+    if title:
+        sentences.append(title)
+    sentences.extend(split_sentences(article.text, lang)[: max(max_sentences - len(sentences), 0)])
+    positions: dict[str, int] = {}
+    lengths: list[int] = []
+    for i, sentence in enumerate(sentences):
+        keys = norm.key_set(sentence)
+        lengths.append(len(keys))
+        bit = 1 << i
+        for key in keys:
+            positions[key] = positions.get(key, 0) | bit
+    avg = max(sum(lengths) / len(lengths), 1.0) if lengths else 1.0
+    return AnalyzedArticle(
+        article=article,
+        lang=lang,
+        sentences=tuple(sentences),
+        positions=positions,
+        factors=tuple(_length_factor(n, avg) for n in lengths),
+    )
+
+
+def claim_weights(query: ClaimQuery, stats: CorpusStats) -> tuple[float, ...]:
+    """The weight of each claim term: its boost times its IDF."""
+    return tuple(b * stats.idf(t) for t, b in zip(query.terms, query.boosts, strict=True))
+
+
+def keywords_found(query: ClaimQuery, doc: AnalyzedArticle) -> bool:
+    """Whether one of the claim's key terms occurs; a phrase must occur within one sentence."""
+    if not query.keywords:
+        return True
+    positions = doc.positions
+    for phrase in query.keywords:
+        mask = -1
+        for key in phrase:
+            mask &= positions.get(key, 0)
+        if mask:
+            return True
+    return False
+
+
+def lexical_features(query: ClaimQuery, weights: Sequence[float], doc: AnalyzedArticle) -> LexicalFeatures:
+    """Score one claim against one analysed article."""
+    total = sum(weights)
+    positions = doc.positions
+    present = [(positions[t], w) for t, w in zip(query.terms, weights, strict=True) if t in positions]
+    if total <= 0.0 or not present or not keywords_found(query, doc):
+        return NO_FEATURES
+    sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
+    found: dict[int, int] = {}  # sentence -> bit mask of the claim terms in it
+    for bit, (mask, weight) in enumerate(present):
+        flag = 1 << bit
+        while mask:
+            low = mask & -mask
+            i = low.bit_length() - 1
+            sums[i] = sums.get(i, 0.0) + weight
+            found[i] = found.get(i, 0) | flag
+            mask ^= low
+    factors = doc.factors
+    scores = tuple((i, min(s / total * factors[i], 1.0)) for i, s in sorted(sums.items()))
+    window, terms = _best_window(found, [w for _, w in present])
+    return LexicalFeatures(
+        coverage=sum(w for _, w in present) / total,
+        best=max(s for _, s in scores),
+        window=window / total,
+        lead=sum(w for m, w in present if m & LEAD_MASK) / total,
+        terms=terms,
+        claim_terms=len(query.terms),
+        sentence_scores=scores,
+    )
+
+
+def _best_window(found: dict[int, int], weights: list[float]) -> tuple[float, int]:
+    """Weight and distinct-term count of the best run of WINDOW sentences.
+
+    :param found: sentence -> bit mask of the claim terms it holds (bits index ``weights``).
+    """
+    memo: dict[int, float] = {}
+    best, best_mask = 0.0, 0
+    for start in {max(i - back, 0) for i in found for back in range(WINDOW)}:
+        union = 0
+        for i in range(start, start + WINDOW):
+            union |= found.get(i, 0)
+        weight = memo.get(union)
+        if weight is None:
+            weight = memo[union] = sum(w for bit, w in enumerate(weights) if union >> bit & 1)
+        if weight > best:
+            best, best_mask = weight, union
+    return best, best_mask.bit_count()
+
+
+def _length_factor(length: int, avg_length: float) -> float:
+    # BM25's term-frequency factor for tf = 1, scaled to 1 for a sentence of average length:
+    # a short sentence that states the claim beats a long one that merely mentions its terms.
+    return (BM25_K1 + 1.0) / (1.0 + BM25_K1 * (1.0 - BM25_B + BM25_B * length / avg_length))

@@ -1,0 +1,361 @@
+"""The claim matcher: every article of a batch against every active claim, lexical then semantic."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from watcher.domain import Article, Claim, ClaimStatus, MatchScore
+from watcher.match import scorer
+from watcher.match.lexical import (
+    NO_FEATURES,
+    AnalyzedArticle,
+    ClaimQuery,
+    CorpusStats,
+    LexicalFeatures,
+    analyze_with,
+    claim_weights,
+    compile_claim,
+    keywords_found,
+    lexical_features,
+)
+from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
+from watcher.match.text import UNDETERMINED, Normalizer, article_language
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchSettings:
+    """Matcher knobs; the defaults are the calibrated ones."""
+
+    model: str | None = DEFAULT_MODEL  # sentence-transformers name or path; None: lexical only
+    threshold: float = scorer.DEFAULT_THRESHOLD  # for claims whose own threshold is None
+    # The semantic stage looks at pairs whose lexical score lies in [candidate_floor,
+    # semantic_ceiling): below, the article shares too little with the claim to be about it;
+    # above, the words settle it. A lower floor catches more paraphrases and embeds more articles.
+    candidate_floor: float = scorer.CANDIDATE_FLOOR
+    semantic_ceiling: float = scorer.SEMANTIC_CEILING
+    batch_size: int = 32  # sentences per encoder batch
+    max_sentences: int = 80  # sentences read per article (the title counts as one)
+    semantic_sentences: int = 16  # sentences embedded per article: the lead, then the best
+    evidence_sentences: int = 3
+    default_language: str = "en"  # for articles whose language is "und"
+    # Send articles in another language than the claim's to the semantic stage even without
+    # shared words; only useful with a multilingual model (see semantic.MULTILINGUAL_MODEL).
+    cross_lingual: bool = False
+    stats_window: int = 20_000  # articles after which term statistics start to decay
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "candidate_floor", "semantic_ceiling"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise MatchError(f"{name} must be within 0..1, got {value}")
+        for name in ("batch_size", "max_sentences", "semantic_sentences", "evidence_sentences"):
+            if getattr(self, name) < 1:
+                raise MatchError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoredPair:
+    """Everything the matcher knows about one (claim, article) pair, for dry runs and calibration."""
+
+    claim: Claim
+    article_id: int
+    features: LexicalFeatures
+    lexical: float  # lexical-only score, 0..1
+    semantic: float | None  # best claim-sentence cosine; None when the stage did not run
+    score: float
+    matched: bool
+    evidence: tuple[str, ...]
+
+    def to_match_score(self) -> MatchScore:
+        return MatchScore(
+            claim_id=self.claim.id,
+            article_id=self.article_id,
+            score=self.score,
+            lexical=round(self.lexical, 4),
+            semantic=round(self.semantic, 4) if self.semantic is not None else None,
+            evidence=self.evidence,
+            matched=self.matched,
+        )
+
+
+@dataclass(slots=True)
+class _Counters:
+    articles_seen: int = 0
+    lexical_candidates: int = 0
+    semantic_runs: int = 0
+    sentences_embedded: int = 0
+    matches: int = 0
+
+
+@dataclass(slots=True)
+class _Pair:
+    """One claim under consideration for one article, filled in stage by stage."""
+
+    query: ClaimQuery
+    features: LexicalFeatures
+    lexical: float
+    cross_lingual: bool = False
+    semantic: float | None = None
+    cosines: dict[int, float] | None = None
+
+
+@dataclass(slots=True)
+class _Doc:
+    analyzed: AnalyzedArticle
+    pairs: list[_Pair] = field(default_factory=list)
+
+
+class Matcher:
+    """Matches articles against claims; pure CPU work, run it in a thread from async code.
+
+    Term statistics are learnt from the articles passed to :meth:`match`, so a long-running
+    matcher weighs rare words above common ones. Not thread-safe: one call at a time.
+    """
+
+    def __init__(
+        self, claims: Sequence[Claim], settings: MatchSettings, embedder: Embedder | None = None
+    ) -> None:
+        self._settings = settings
+        self._embedder = embedder
+        self._claim_vectors = ClaimVectors(embedder) if embedder is not None else None
+        self._stats = CorpusStats(window=settings.stats_window)
+        self._normalizers: dict[str, Normalizer] = {}
+        self._counters = _Counters()
+        self._queries = [
+            compile_claim(c, settings.default_language) for c in claims if c.status != ClaimStatus.PAUSED
+        ]
+        self._weights: list[tuple[float, ...]] = []
+        self._totals: list[float] = []
+        self._index: dict[str, list[tuple[int, float]]] = {}
+        self._floor_logits: list[float] = []
+        self._weights_version = -1
+        if embedder is None:
+            logger.info("matching %d claims lexically (semantic stage off)", len(self._queries))
+        else:
+            logger.info("matching %d claims, semantic model %s", len(self._queries), embedder.name)
+
+    def with_claims(self, claims: Sequence[Claim]) -> Matcher:
+        """A matcher for a new set of claims that keeps this one's term statistics and caches."""
+        other = Matcher(claims, self._settings, self._embedder)
+        other._stats = self._stats
+        other._normalizers = self._normalizers
+        other._claim_vectors = self._claim_vectors
+        return other
+
+    def observe(self, articles: Sequence[Article]) -> None:
+        """Learn term statistics from articles without matching them (to warm up a new matcher)."""
+        self._stats.observe(self._analyze(a).vocabulary for a in articles)
+
+    def match(self, articles: Sequence[Article]) -> list[MatchScore]:
+        """Score a batch of articles against every active claim; return the matched pairs."""
+        return [p.to_match_score() for p in self.score_pairs(articles) if p.matched]
+
+    def score_pairs(self, articles: Sequence[Article]) -> list[ScoredPair]:
+        """:meth:`match`, but every pair that reached the candidate floor, matched or not.
+
+        Pairs left out scored below ``candidate_floor`` (and below any threshold above it).
+        """
+        docs = [_Doc(self._analyze(a)) for a in articles]
+        self._stats.observe(d.analyzed.vocabulary for d in docs)
+        self._refresh_weights()
+        for doc in docs:
+            doc.pairs = self._candidates(doc.analyzed)
+        self._run_semantic(docs)
+        results = [self._finish(pair, doc.analyzed) for doc in docs for pair in doc.pairs]
+        matched = sum(1 for r in results if r.matched)
+        self._counters.articles_seen += len(docs)
+        self._counters.matches += matched
+        logger.debug(
+            "matched %d articles against %d claims: %d matches", len(docs), len(self._queries), matched
+        )
+        return results
+
+    def score(self, claim: Claim, article: Article) -> MatchScore:
+        """Score one pair whatever the claim's status, for dry runs; learns nothing."""
+        query = compile_claim(claim, self._settings.default_language)
+        doc = _Doc(self._analyze(article))
+        features = lexical_features(query, claim_weights(query, self._stats), doc.analyzed)
+        pair = self._pair(query, features, doc.analyzed)
+        if pair is not None:
+            doc.pairs = [pair]
+            self._run_semantic([doc])
+        else:
+            pair = _Pair(query, features, scorer.lexical_probability(features))
+        return self._finish(pair, doc.analyzed).to_match_score()
+
+    def stats(self) -> dict[str, int]:
+        """Counters since creation: articles_seen, lexical_candidates (pairs scored in full),
+        semantic_runs (articles embedded), sentences_embedded, matches."""
+        c = self._counters
+        return {
+            "articles_seen": c.articles_seen,
+            "lexical_candidates": c.lexical_candidates,
+            "semantic_runs": c.semantic_runs,
+            "sentences_embedded": c.sentences_embedded,
+            "matches": c.matches,
+        }
+
+    # -- lexical stage -------------------------------------------------------------------------
+
+    def _analyze(self, article: Article) -> AnalyzedArticle:
+        lang = article_language(article.language, self._settings.default_language)
+        norm = self._normalizers.get(lang)
+        if norm is None:
+            norm = self._normalizers[lang] = Normalizer(lang)
+        return analyze_with(article, lang, norm, self._settings.max_sentences)
+
+    def _refresh_weights(self) -> None:
+        # IDF weights move with the statistics; recomputing them once per batch is cheap
+        # (claims x terms) and leaves dictionary lookups as the per-article work.
+        if self._weights_version == self._stats.version:
+            return
+        self._weights = [claim_weights(q, self._stats) for q in self._queries]
+        self._totals = [sum(w) for w in self._weights]
+        index: dict[str, list[tuple[int, float]]] = {}
+        for qi, (query, weights) in enumerate(zip(self._queries, self._weights, strict=True)):
+            for term, weight in zip(query.terms, weights, strict=True):
+                index.setdefault(term, []).append((qi, weight))
+        self._index = index
+        self._floor_logits = [scorer.logit(self._floor(q)) for q in self._queries]
+        self._weights_version = self._stats.version
+
+    def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:
+        # One pass over the article's vocabulary gives each claim its coverage and number of
+        # terms found, which bound its full score: for most claims the work ends here.
+        covered: dict[int, float] = {}
+        counts: dict[int, int] = {}
+        index = self._index
+        for key in doc.vocabulary:
+            postings = index.get(key)
+            if postings is None:
+                continue
+            for qi, weight in postings:
+                covered[qi] = covered.get(qi, 0.0) + weight
+                counts[qi] = counts.get(qi, 0) + 1
+        cross = self._settings.cross_lingual and self._embedder is not None
+        todo = range(len(self._queries)) if cross else sorted(covered)
+        pairs: list[_Pair] = []
+        for qi in todo:
+            query = self._queries[qi]
+            features = NO_FEATURES
+            share = covered.get(qi, 0.0) / self._totals[qi] if qi in covered else 0.0
+            if share and scorer.lexical_ceiling(share, counts[qi], query) >= self._floor_logits[qi]:
+                features = lexical_features(query, self._weights[qi], doc)
+            pair = self._pair(query, features, doc)
+            if pair is not None:
+                pairs.append(pair)
+        return pairs
+
+    def _floor(self, query: ClaimQuery) -> float:
+        """Lexical score below which a pair is dropped: it cannot match, nor is it worth embedding."""
+        return min(self._settings.candidate_floor, self._threshold(query.claim))
+
+    def _threshold(self, claim: Claim) -> float:
+        return claim.threshold if claim.threshold is not None else self._settings.threshold
+
+    def _pair(self, query: ClaimQuery, features: LexicalFeatures, doc: AnalyzedArticle) -> _Pair | None:
+        """A pair worth finishing: lexically plausible, or in another language than the claim
+        when the semantic stage is asked to bridge languages."""
+        lexical = scorer.lexical_probability(features)
+        if lexical < self._floor(query) and not (
+            self._is_cross_lingual(query, doc) and keywords_found(query, doc)
+        ):
+            return None
+        cross = self._is_cross_lingual(query, doc)
+        self._counters.lexical_candidates += 1
+        return _Pair(query, features, lexical, cross_lingual=cross)
+
+    def _is_cross_lingual(self, query: ClaimQuery, doc: AnalyzedArticle) -> bool:
+        if not self._settings.cross_lingual or self._embedder is None:
+            return False
+        language = doc.article.language
+        return bool(language) and language != UNDETERMINED and doc.lang != query.lang
+
+    # -- semantic stage ------------------------------------------------------------------------
+
+    def _wants_semantic(self, pair: _Pair) -> bool:
+        if pair.cross_lingual:
+            return True
+        return self._settings.candidate_floor <= pair.lexical < self._settings.semantic_ceiling
+
+    def _run_semantic(self, docs: Sequence[_Doc]) -> None:
+        """Embed the chosen sentences of every article that has an undecided pair, in one encoder
+        call, and give each such pair its best claim-sentence cosine."""
+        if self._embedder is None:
+            return
+        todo = [d for d in docs if any(self._wants_semantic(p) for p in d.pairs)]
+        if not todo:
+            return
+        chosen = [self._choose_sentences(d) for d in todo]
+        texts = list(
+            dict.fromkeys(d.analyzed.sentences[i] for d, idx in zip(todo, chosen, strict=True) for i in idx)
+        )
+        vectors = dict(zip(texts, self._embedder.encode(texts), strict=True))
+        self._counters.semantic_runs += len(todo)
+        self._counters.sentences_embedded += len(texts)
+        for doc, indices in zip(todo, chosen, strict=True):
+            self._cosines(doc, indices, vectors)
+
+    def _choose_sentences(self, doc: _Doc) -> list[int]:
+        """The title and lead, then the sentences the lexical stage liked best, up to the cap."""
+        count = len(doc.analyzed.sentences)
+        cap = self._settings.semantic_sentences
+        lead = min(count, 3, cap)
+        best: dict[int, float] = {}
+        for pair in doc.pairs:
+            for i, s in pair.features.sentence_scores:
+                if i >= lead:
+                    best[i] = max(best.get(i, 0.0), s)
+        chosen = list(range(lead)) + sorted(best, key=lambda i: (-best[i], i))[: cap - lead]
+        if len(chosen) < cap:
+            # Without lexical hints (another language), read on from the lead.
+            rest = [i for i in range(lead, count) if i not in best]
+            chosen.extend(rest[: cap - len(chosen)])
+        return sorted(chosen)
+
+    def _cosines(self, doc: _Doc, indices: list[int], vectors: dict[str, NDArray[np.float32]]) -> None:
+        import numpy as np
+
+        assert self._claim_vectors is not None
+        pairs = [p for p in doc.pairs if self._wants_semantic(p)]
+        if not pairs or not indices:
+            return
+        sentences = np.stack([vectors[doc.analyzed.sentences[i]] for i in indices])
+        claims = np.stack(self._claim_vectors.get([p.query.claim.text for p in pairs]))
+        similarity = sentences @ claims.T  # sentences x claims
+        for column, pair in enumerate(pairs):
+            values = similarity[:, column]
+            pair.semantic = float(values.max())
+            pair.cosines = {i: float(v) for i, v in zip(indices, values, strict=True)}
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def _finish(self, pair: _Pair, doc: AnalyzedArticle) -> ScoredPair:
+        if pair.semantic is None:
+            score = pair.lexical
+        elif pair.cross_lingual and pair.features.empty:
+            score = scorer.SEMANTIC_ONLY.probability(NO_FEATURES, pair.semantic)
+        else:
+            score = scorer.HYBRID.probability(pair.features, pair.semantic)
+        score = round(score, 4)  # what is stored and shown is what was compared
+        return ScoredPair(
+            claim=pair.query.claim,
+            article_id=doc.article.id,
+            features=pair.features,
+            lexical=pair.lexical,
+            semantic=pair.semantic,
+            score=score,
+            matched=score >= self._threshold(pair.query.claim),
+            evidence=scorer.evidence(
+                doc.sentences, pair.features.sentence_scores, pair.cosines, self._settings.evidence_sentences
+            ),
+        )

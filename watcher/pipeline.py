@@ -1,0 +1,453 @@
+"""One cycle of the service: poll due feeds → store → match → frame → detect shifts → deliver alerts.
+
+Each stage finds its work in the database (feeds due, articles unprocessed, matches undetected,
+deliveries due), so a crash anywhere loses nothing and a restart repeats nothing a receiver can see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from storage.base import PollOutcome
+from storage.sql import SqlStore
+from watcher import metrics
+from watcher.config import Settings
+from watcher.domain import (
+    Article,
+    Claim,
+    ClaimStatus,
+    Delivery,
+    DeliveryStatus,
+    Destination,
+    Event,
+    Feed,
+    Framing,
+    MatchScore,
+)
+from watcher.errors import NotFoundError, WatcherError
+from watcher.fetch import FetchResult, fetch_feed, next_poll_at
+from watcher.framing import frame
+from watcher.http import HttpSettings, make_session
+from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
+from watcher.notify.retry import apply_outcome
+from watcher.notify.sender import Sender, render_for
+from watcher.parse import parse_entries
+from watcher.shifts import ShiftSettings, detect_shifts
+
+logger = logging.getLogger(__name__)
+
+# Long enough for a paced Slack queue (1 msg/s) of a full batch to drain before anyone else may take it.
+DELIVERY_LEASE_S = 300
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class CycleReport:
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    not_modified: int = 0
+    new_articles: int = 0
+    matches: int = 0
+    events: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
+    elapsed_s: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def http_settings(settings: Settings) -> HttpSettings:
+    h = settings.http
+    return HttpSettings(
+        total_timeout_s=h.total_timeout_s,
+        connect_timeout_s=h.connect_timeout_s,
+        max_body_bytes=h.max_body_bytes,
+        limit=h.concurrency,
+        limit_per_host=h.per_host,
+        allow_private=h.allow_private,
+        full_fetch_every_s=h.full_fetch_every_s,
+    )
+
+
+def shift_settings(settings: Settings) -> ShiftSettings:
+    from watcher.errors import ConfigError
+
+    try:
+        return ShiftSettings(**dict(settings.shifts))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"shifts: {exc}".replace("__init__() ", "")) from None
+
+
+class Pipeline:
+    """The stages of watcher over one store, one HTTP session and one sender."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlStore,
+        *,
+        session: aiohttp.ClientSession,
+        sender: Sender,
+        clock: Clock = utcnow,
+        embedder: Embedder | None = None,
+        load_model: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.session = session
+        self.sender = sender
+        self.clock = clock
+        self.http = http_settings(settings)
+        self.shifts = shift_settings(settings)
+        self.destinations = {d.name: d for d in settings.destinations}
+        self._embedder = embedder
+        self._load_model = load_model and embedder is None
+        self._matcher: Matcher | None = None
+        self._matcher_key: tuple[Any, ...] = ()
+        self._claims: list[Claim] = []
+        self._rng = random.Random()
+        self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
+
+    @classmethod
+    async def open(cls, settings: Settings, store: SqlStore, **kwargs: Any) -> Pipeline:
+        session = make_session(http_settings(settings))
+        sender = Sender(allow_private=settings.http.allow_private)
+        return cls(settings, store, session=session, sender=sender, **kwargs)
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.sender.close()
+
+    async def sync_config(self) -> None:
+        """Bring feeds, claims and destinations declared in feeds.yaml into the database."""
+        now = self.clock()
+        feeds = await self.store.sync_feeds(self.settings.feeds, source="config", now=now)
+        claims = await self.store.sync_claims(self.settings.claims, now=now)
+        await self.store.sync_destinations(self.settings.destinations)
+        logger.info(
+            "config synced: feeds +%d ~%d -%d, claims +%d ~%d, destinations %d",
+            feeds.added,
+            feeds.updated,
+            feeds.disabled,
+            claims.added,
+            claims.updated,
+            len(self.destinations),
+        )
+
+    # -- the cycle --------------------------------------------------------------------------------
+
+    async def cycle(self, *, all: bool = False) -> CycleReport:
+        """Poll due feeds (every feed with ``all``), then match, detect and deliver what is due."""
+        started = time.monotonic()
+        report = CycleReport()
+        await self.poll(report, all=all)
+        await self.process(report)
+        report.elapsed_s = round(time.monotonic() - started, 3)
+        metrics.CYCLE_SECONDS.observe(report.elapsed_s)
+        metrics.LAST_CYCLE.set(time.time())
+        await self.store.set_state("last_cycle_at", self.clock().isoformat(), self.clock())
+        return report
+
+    async def process(self, report: CycleReport) -> None:
+        """The stages after polling; each is safe to run on its own at any time."""
+        report.matches += await self.match_pending()
+        report.events += len(await self.detect())
+        delivered, failed = await self.deliver_due()
+        report.delivered += delivered
+        report.delivery_failures += failed
+
+    # -- poll ---------------------------------------------------------------------------------
+
+    async def poll(self, report: CycleReport, *, all: bool = False) -> None:
+        seen: set[int] = set()
+        while True:
+            feeds = await self.store.lease_due_feeds(
+                self.clock(), self.settings.daemon.feed_batch, lease_s=self.settings.daemon.lease_s, all=all
+            )
+            feeds = [f for f in feeds if f.id not in seen]  # with all=True each feed once per cycle
+            if not feeds:
+                return
+            seen.update(f.id for f in feeds)
+            results = await asyncio.gather(*(self._guarded_refresh(f) for f in feeds))
+            for ok, not_modified, new in results:
+                report.feeds_polled += 1
+                report.feeds_failed += not ok
+                report.not_modified += not_modified
+                report.new_articles += new
+
+    async def _guarded_refresh(self, feed: Feed) -> tuple[bool, bool, int]:
+        async with self._fetch_sem:
+            try:
+                return await self.refresh_feed(feed)
+            except Exception:
+                # Errors are contained at the feed boundary: log, count, carry on with the others.
+                metrics.UNEXPECTED.labels("poll").inc()
+                logger.exception("unexpected error polling feed %s", feed.id, extra={"feed_id": feed.id})
+                return False, False, 0
+
+    async def refresh_feed(self, feed: Feed) -> tuple[bool, bool, int]:
+        """Fetch, parse and store one feed. Returns (succeeded, not modified, new articles)."""
+        now = self.clock()
+        result = await fetch_feed(self.session, feed, self.http, now=now)
+        articles, ttl_s, warning, error = [], None, None, result.error
+        if result.body is not None and error is None:
+            parsed = await asyncio.to_thread(
+                parse_entries,
+                result.body,
+                result.final_url or feed.url,
+                content_type=result.content_type,
+                feed_language=None if feed.language == "und" else feed.language,
+                now=now,
+            )
+            articles, ttl_s = parsed.articles, parsed.ttl_s
+            warning = "; ".join(parsed.warnings)[:1000] or None
+            if not articles and parsed.warnings and not parsed.title:
+                error = f"not a feed: {warning}"
+        outcome = PollOutcome(
+            polled_at=now,
+            next_poll_at=next_poll_at(
+                feed, result if error == result.error else _failed(result, error), now, ttl_s=ttl_s
+            ),
+            status=result.status,
+            error=error,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            new_url=result.new_url,
+            full_fetch=result.unconditional and error is None,
+            warning=warning,
+        )
+        new_ids = await self.store.record_poll(feed.id, outcome, articles)
+        self._log_poll(feed, result, error, len(articles), len(new_ids))
+        metrics.ARTICLES.inc(len(new_ids))
+        return error is None, result.not_modified, len(new_ids)
+
+    def _log_poll(self, feed: Feed, result: FetchResult, error: str | None, items: int, new: int) -> None:
+        outcome = "error" if error else ("not_modified" if result.not_modified else "ok")
+        metrics.FEEDS_POLLED.labels(outcome).inc()
+        if error:
+            metrics.FETCH_ERRORS.labels(result.error_kind or "parse").inc()
+        extra = {
+            "feed_id": feed.id,
+            "feed_url": feed.url,
+            "status": result.status,
+            "items": items,
+            "new_items": new,
+            "ms": result.elapsed_ms,
+            "outcome": outcome,
+        }
+        if error:
+            logger.warning(
+                "poll feed=%s status=%s error=%s ms=%d",
+                feed.id,
+                result.status,
+                error,
+                result.elapsed_ms,
+                extra=extra,
+            )
+        else:
+            logger.info(
+                "poll feed=%s status=%s items=%d new=%d ms=%d",
+                feed.id,
+                result.status,
+                items,
+                new,
+                result.elapsed_ms,
+                extra=extra,
+            )
+
+    # -- match and frame ----------------------------------------------------------------------
+
+    def _embedder_for(self, model: str | None) -> Embedder | None:
+        if self._embedder is None and self._load_model and model:
+            self._load_model = False  # try once; load_embedder logs why it is off
+            self._embedder = load_embedder(model)
+        return self._embedder
+
+    async def matcher(self) -> Matcher:
+        """A Matcher over the active claims, rebuilt only when the claims change."""
+        claims = await self.store.list_claims(status=ClaimStatus.ACTIVE)
+        key = tuple((c.id, c.text, c.keywords, c.threshold) for c in claims)
+        if self._matcher is None or key != self._matcher_key:
+            m = self.settings.matching
+            embedder = await asyncio.to_thread(self._embedder_for, m.model)
+            settings = (
+                MatchSettings(model=m.model)
+                if m.threshold is None
+                else MatchSettings(model=m.model, threshold=m.threshold)
+            )
+            self._matcher = Matcher(claims, settings, embedder)
+            self._matcher_key = key
+            self._claims = claims
+        return self._matcher
+
+    async def match_pending(self) -> int:
+        """Match every unprocessed article against the active claims; returns matches stored."""
+        total = 0
+        while True:
+            batch = await self.store.lease_unprocessed_articles(
+                self.clock(), self.settings.matching.batch_size, lease_s=self.settings.daemon.lease_s
+            )
+            if not batch:
+                return total
+            matcher = await self.matcher()
+            results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
+            stored = await self.store.save_matches([a.id for a in batch], results, self.clock())
+            metrics.MATCHES.inc(stored)
+            total += stored
+
+    # -- detect ---------------------------------------------------------------------------------
+
+    async def detect(self) -> list[Event]:
+        """Run shift detection for every claim with new matches; events and deliveries in one txn."""
+        raised: list[Event] = []
+        for claim in await self.store.lease_claims_to_detect(
+            self.clock(), lease_s=self.settings.daemon.lease_s
+        ):
+            matches = await self.store.matches_for_claim(claim.id)
+            previous = await self.store.events_for_claim(claim.id)
+            now = self.clock()
+            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.shifts)
+            events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
+            for e in events:
+                metrics.EVENTS.labels(e.type.value).inc()
+                logger.info(
+                    "event %s %s claim=%s: %s",
+                    e.id,
+                    e.type.value,
+                    claim.name,
+                    e.summary,
+                    extra={"event_id": e.id},
+                )
+            raised.extend(events)
+        return raised
+
+    # -- deliver --------------------------------------------------------------------------------
+
+    async def deliver_due(self, limit: int = 100) -> tuple[int, int]:
+        """Send every delivery that is due. Returns (delivered, failed attempts).
+
+        Destinations are served concurrently, but each destination's deliveries go one after another:
+        Slack is paced at one message per second per URL and a queue must not outlive its lease.
+        """
+        delivered = failed = 0
+        while True:
+            due = await self.store.lease_due_deliveries(self.clock(), limit, lease_s=DELIVERY_LEASE_S)
+            if not due:
+                return delivered, failed
+            queues: dict[str, list[Delivery]] = {}
+            for d in due:
+                queues.setdefault(d.destination, []).append(d)
+            outcomes = [
+                ok
+                for batch in await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
+                for ok in batch
+            ]
+            delivered += sum(outcomes)
+            failed += len(outcomes) - sum(outcomes)
+            if not any(outcomes):
+                return delivered, failed  # retries are scheduled later; don't spin
+
+    async def _deliver_queue(self, queue: Sequence[Delivery]) -> list[bool]:
+        return [await self._guarded_deliver(d) for d in queue]
+
+    async def _guarded_deliver(self, delivery: Delivery) -> bool:
+        try:
+            return await self.deliver(delivery)
+        except Exception:
+            metrics.UNEXPECTED.labels("deliver").inc()
+            logger.exception(
+                "unexpected error delivering %s", delivery.id, extra={"delivery_id": delivery.id}
+            )
+            return False
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        """Send one delivery and record the outcome (retry schedule, dead, or destination disabled)."""
+        dest = self.destinations.get(delivery.destination)
+        if dest is None:
+            await self.store.disable_destination(
+                delivery.destination, "no longer in the configuration", self.clock()
+            )
+            return False
+        event = await self.store.get_event(delivery.event_id)
+        claim = await self.store.get_claim(event.claim_id, include_deleted=True)
+        matches = await self.store.matches_by_id(event.match_ids)
+        body = render_for(dest, event, claim, matches)
+        result = await self.sender.send(dest, body, message_id=event.id, now=self.clock())
+        update = apply_outcome(delivery, result, self.clock(), self._rng)
+        await self.store.update_delivery(delivery.id, update.delivery)
+        metrics.DELIVERIES.labels(update.status.value).inc()
+        extra = {
+            "delivery_id": delivery.id,
+            "destination": dest.name,
+            "status": result.status,
+            "attempt": update.attempts,
+        }
+        if update.status is DeliveryStatus.DELIVERED:
+            logger.info("delivered %s to %s (attempt %d)", event.id, dest.name, update.attempts, extra=extra)
+            if matches:
+                first = min(m.article.first_seen_at for m in matches)
+                metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
+            return True
+        logger.warning(
+            "delivery %s to %s failed (attempt %d, now %s): %s",
+            event.id,
+            dest.name,
+            update.attempts,
+            update.status.value,
+            update.last_error,
+            extra=extra,
+        )
+        if update.disable_destination:
+            n = await self.store.disable_destination(dest.name, update.last_error or "disabled", self.clock())
+            logger.error(
+                "destination %s disabled (HTTP 410 Gone); %d pending deliveries cancelled", dest.name, n
+            )
+        return False
+
+
+def match_and_frame(
+    matcher: Matcher, claims: Sequence[Claim], articles: Sequence[Article]
+) -> list[tuple[MatchScore, Framing]]:
+    """CPU work of the match stage (runs in a thread): scores, then the framing of each match."""
+    by_id = {a.id: a for a in articles}
+    texts = {c.id: c.text for c in claims}
+    out = []
+    for score in matcher.match(articles):
+        article = by_id[score.article_id]
+        framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
+        out.append((score, framing))
+    return out
+
+
+def _failed(result: FetchResult, error: str | None) -> FetchResult:
+    """The fetch result as a failure (a body that did not parse backs off like a fetch error)."""
+    from dataclasses import replace
+
+    return replace(result, error=error, error_kind="parse")
+
+
+__all__ = [
+    "Claim",
+    "CycleReport",
+    "Destination",
+    "NotFoundError",
+    "Pipeline",
+    "WatcherError",
+    "match_and_frame",
+]

@@ -1,0 +1,691 @@
+"""Coverage report of one claim: a self-contained HTML page (inline CSS and SVG, no scripts, no network)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from string import Template
+from typing import Protocol
+
+from watcher import __version__
+from watcher.domain import LEANINGS, OWNERSHIPS, Claim, ClaimStatus, Event, Match, Stance
+
+logger = logging.getLogger(__name__)
+
+STANCES = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
+STANCE_COLORS = {Stance.SUPPORTS: "#2f6db3", Stance.NEUTRAL: "#a9b1bc", Stance.DISPUTES: "#e0701f"}
+LEANING_COLORS = {
+    "left": "#1d4e9e",
+    "lean-left": "#74a0dc",
+    "center": "#8e7cc3",
+    "lean-right": "#e58e8e",
+    "right": "#b3282d",
+    "unknown": "#c9ced6",
+}
+OWNERSHIP_COLORS = {"private": "#4e79a7", "public": "#59a14f", "state": "#d1495b", "unknown": "#c9ced6"}
+# Tableau 10 without its grey, which stays for "other".
+COUNTRY_PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7")
+OTHER_COLOR = "#c9ced6"
+EVENT_LABELS = {
+    "first_seen": "First seen",
+    "coverage_spike": "Coverage spike",
+    "new_segment": "New segment",
+    "framing_shift": "Framing shift",
+}
+
+MIN_BUCKETS = 12  # a lone article still gets some time around it, not one bar across the page
+MAX_OUTLETS = 12
+MAX_ROWS = 2000  # the newest; beyond that a page gets slow to open and nobody scrolls that far
+# Nothing can load or run: the page is meant to be mailed around and opened from disk.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+_SAFE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
+
+# Chart geometry, in SVG user units (the SVG scales to the page width).
+_W, _H = 960, 270
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 16, 30, 40
+
+
+class ReportSource(Protocol):
+    """What a report reads from the store (``storage.sql.SqlStore`` provides it)."""
+
+    async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim: ...
+    async def matches_for_claim(self, claim_id: int) -> list[Match]: ...
+    async def events_for_claim(self, claim_id: int) -> list[Event]: ...
+
+
+async def build_report(store: ReportSource, claim_ref: str | int) -> str:
+    """The HTML report of a claim by id or name; raises NotFoundError for an unknown claim.
+
+    Removed claims are still reported: their history stays in the database for exactly this.
+    """
+    claim = await store.get_claim(claim_ref, include_deleted=True)
+    matches = await store.matches_for_claim(claim.id)
+    events = await store.events_for_claim(claim.id)
+    logger.debug("report for claim %s: %d matches, %d events", claim.name, len(matches), len(events))
+    return render_report(claim, matches, events, now=datetime.now(UTC))
+
+
+def render_report(claim: Claim, matches: Sequence[Match], events: Sequence[Event], *, now: datetime) -> str:
+    """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only."""
+    stories = group_stories(matches)
+    ordered_events = sorted(events, key=lambda e: (_utc(e.created_at), e.id))
+    buckets = choose_buckets([s.seen_at for s in stories] + [_utc(e.created_at) for e in ordered_events], now)
+    return _PAGE.substitute(
+        title=_e(f"{claim.name} — coverage report"),
+        header=_header(claim, stories),
+        figures=_figures(matches, stories, ordered_events),
+        timeline=_timeline(stories, ordered_events, buckets),
+        events=_events_list(ordered_events),
+        outlets=_outlets(matches),
+        table=_table(matches),
+        footer=_footer(now, buckets),
+        css=_CSS,
+        csp=CSP,
+    )
+
+
+# --- records -> numbers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One story as matched: wire copies of an article (same ``story_id``) count once, at the first seen."""
+
+    first: Match
+
+    @property
+    def seen_at(self) -> datetime:
+        return _utc(self.first.article.first_seen_at)
+
+
+def group_stories(matches: Sequence[Match]) -> list[Story]:
+    """Matches grouped by story, oldest first."""
+    groups: dict[int, list[Match]] = {}
+    for m in matches:
+        groups.setdefault(m.article.story_id, []).append(m)
+    stories = [
+        Story(first=min(ms, key=lambda m: (_utc(m.article.first_seen_at), m.article.id)))
+        for ms in groups.values()
+    ]
+    return sorted(stories, key=lambda s: (s.seen_at, s.first.article.id))
+
+
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """The timeline's time axis: ``count`` buckets of ``step`` from ``start`` (UTC)."""
+
+    unit: str  # hour | day | week
+    start: datetime
+    step: timedelta
+    count: int
+
+    def index(self, t: datetime) -> int:
+        return min(self.count - 1, max(0, int((_utc(t) - self.start) / self.step)))
+
+    def at(self, i: int) -> datetime:
+        return self.start + i * self.step
+
+
+def choose_buckets(times: Sequence[datetime], now: datetime) -> Buckets | None:
+    """Hourly buckets for up to three days of coverage, daily up to half a year, weekly beyond."""
+    if not times:
+        return None
+    first, last = min(times), max(times)
+    span = last - first
+    unit = "hour" if span <= timedelta(days=3) else "day" if span <= timedelta(days=183) else "week"
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[unit]
+    start, end = _floor(first, unit), _floor(last, unit)
+    count = int((end - start) / step) + 1
+    if count < MIN_BUCKETS:
+        # Pad forward up to now (never into the future), the rest backwards.
+        ahead = max(0, min(MIN_BUCKETS - count, int((_floor(_utc(now), unit) - end) / step)))
+        start -= (MIN_BUCKETS - count - ahead) * step
+        count = MIN_BUCKETS
+    return Buckets(unit=unit, start=start, step=step, count=count)
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    key: str
+    label: str
+    color: str
+    counts: tuple[int, ...]  # stories per bucket
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    key: str  # stance | country | leaning | ownership
+    label: str
+    series: tuple[Series, ...]  # stacked bottom to top
+
+
+def build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
+    """The timeline four ways: by stance, and by the outlet's country, leaning and ownership."""
+    return [
+        _view("stance", "Stance", stories, buckets, lambda m: m.stance.value,
+              [(s.value, s.value.capitalize(), STANCE_COLORS[s]) for s in STANCES]),
+        _country_view(stories, buckets),
+        _view("leaning", "Leaning", stories, buckets, lambda m: _known(m.article.leaning, LEANINGS),
+              [(k, k, LEANING_COLORS[k]) for k in LEANINGS]),
+        _view("ownership", "Ownership", stories, buckets, lambda m: _known(m.article.ownership, OWNERSHIPS),
+              [(k, k, OWNERSHIP_COLORS[k]) for k in OWNERSHIPS]),
+    ]  # fmt: skip
+
+
+def _view(
+    key: str,
+    label: str,
+    stories: Sequence[Story],
+    buckets: Buckets,
+    segment: Callable[[Match], str],
+    keys: Sequence[tuple[str, str, str]],
+) -> View:
+    counts = {k: [0] * buckets.count for k, _, _ in keys}
+    for s in stories:
+        counts[segment(s.first)][buckets.index(s.seen_at)] += 1
+    # Segments nobody covered would only clutter the legend.
+    series = tuple(Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k]))
+    return View(key, label, series)
+
+
+def _country_view(stories: Sequence[Story], buckets: Buckets) -> View:
+    ranked = [c for c, _ in Counter(_country_of(s.first) for s in stories).most_common()]
+    # With one country more than colours, naming it beats an "other" of one.
+    top = ranked if len(ranked) <= len(COUNTRY_PALETTE) + 1 else ranked[: len(COUNTRY_PALETTE)]
+    palette = (*COUNTRY_PALETTE, OTHER_COLOR)
+    keys = [(c, "unknown" if c == "ZZ" else c, palette[i]) for i, c in enumerate(top)]
+
+    def segment(m: Match) -> str:
+        c = _country_of(m)
+        return c if c in top else "other"
+
+    return _view("country", "Country", stories, buckets, segment, [*keys, ("other", "other", OTHER_COLOR)])
+
+
+def _country_of(m: Match) -> str:
+    return (m.article.country or "ZZ").upper()
+
+
+def _known(value: str, allowed: Sequence[str]) -> str:
+    return value if value in allowed else "unknown"
+
+
+# --- HTML sections ----------------------------------------------------------------------------------------
+
+
+def _header(claim: Claim, stories: Sequence[Story]) -> str:
+    badge = ' <span class="badge paused">paused</span>' if claim.status is ClaimStatus.PAUSED else ""
+    meta = []
+    if claim.keywords:
+        meta.append("Keywords: " + ", ".join(_e(k) for k in claim.keywords))
+    if claim.created_at is not None:
+        meta.append(f"tracked since {_fmt(claim.created_at, '%d %b %Y')}")
+    if stories:
+        first, last = (_fmt(s.seen_at, "%d %b %Y %H:%M") for s in (stories[0], stories[-1]))
+        meta.append(f"coverage {first} – {last} UTC")
+    return (
+        '<header class="top">'
+        '<p class="kicker">Claim coverage report</p>'
+        f"<h1>{_e(claim.name)}{badge}</h1>"
+        f'<p class="claim-text">“{_e(claim.text)}”</p>'
+        f'<p class="meta">{" · ".join(meta)}</p>'
+        "</header>"
+    )
+
+
+def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequence[Event]) -> str:
+    outlets = Counter(m.article.outlet for m in matches)
+    countries = Counter(_country_of(m) for m in matches)
+    stance = Counter(s.first.stance for s in stories)
+    n = len(stories)
+    copies = len(matches) - n
+    disputing = f"{stance[Stance.DISPUTES] / n:.0%}" if n else "–"
+    top_outlet = f"most: {_e(outlets.most_common(1)[0][0])}" if outlets else "none yet"
+    top_countries = ", ".join(_e(c) for c, _ in countries.most_common(4)) if countries else "none yet"
+    last_event = f"last: {_event_label(events[-1])}" if events else "none yet"
+    wire = f"{len(matches)} articles, {copies} wire {'copy' if copies == 1 else 'copies'}"
+    cards = [
+        ("stories", "Stories", str(n), wire),
+        ("outlets", "Outlets", str(len(outlets)), top_outlet),
+        ("countries", "Countries", str(len(countries)), top_countries),
+        ("disputing", "Disputing", disputing, f"{stance[Stance.DISPUTES]} of {n} stories"),
+        ("events", "Events", str(len(events)), last_event),
+    ]
+    items = "".join(
+        f'<div class="figure" data-figure="{key}"><span class="label">{label}</span>'
+        f'<span class="value">{value}</span><span class="sub">{sub}</span></div>'
+        for key, label, value, sub in cards
+    )
+    return f'<section class="figures">{items}</section>{_stance_mix(stance, n)}'
+
+
+def _stance_mix(stance: Counter[Stance], n: int) -> str:
+    if not n:
+        return ""
+    parts = "".join(
+        f'<span class="seg s-{s.value}" style="flex-grow:{stance[s]}" title="{s.value}: {stance[s]} of {n}">'
+        "</span>"
+        for s in STANCES
+        if stance[s]
+    )
+    legend = " · ".join(
+        f'<span class="key"><i class="dot s-{s.value}"></i>{s.value} {stance[s] / n:.0%}</span>'
+        for s in STANCES
+    )
+    return f'<div class="mix"><div class="mixbar">{parts}</div><div class="mixlegend">{legend}</div></div>'
+
+
+def _timeline(stories: Sequence[Story], events: Sequence[Event], buckets: Buckets | None) -> str:
+    head = '<section class="card timeline"><h2>Coverage timeline</h2>'
+    if buckets is None or not stories:
+        return head + '<p class="empty">No coverage yet: no article has matched this claim.</p></section>'
+    views = build_views(stories, buckets)
+    per = buckets.unit
+    tabs = "".join(
+        f'<input type="radio" name="view" id="view-{v.key}" value="{v.key}"{" checked" if i == 0 else ""}>'
+        f'<label for="view-{v.key}">{v.label}</label>'
+        for i, v in enumerate(views)
+    )
+    charts = "".join(
+        f'<figure class="chart" id="chart-{v.key}" data-view="{v.key}">{_svg(v, buckets, events, per)}'
+        f"{_legend(v, bool(events))}</figure>"
+        for v in views
+    )
+    note = f'<p class="note">Stories per {per} (UTC); wire copies count once, at their first appearance.</p>'
+    views_html = f'<div class="views"><span class="viewlabel">Stack by</span>{tabs}{charts}</div>'
+    return f"{head}{note}{views_html}</section>"
+
+
+def _svg(view: View, buckets: Buckets, events: Sequence[Event], per: str) -> str:
+    totals = [sum(s.counts[i] for s in view.series) for i in range(buckets.count)]
+    top, tick = _nice_axis(max(totals, default=0))
+    plot_h = _H - _TOP - _BOTTOM
+    slot = (_W - _LEFT - _RIGHT) / buckets.count
+    parts = [_y_axis(top, tick)]
+    for i in range(buckets.count):
+        parts.append(_stack(view, buckets, i, top, slot, plot_h))
+    parts.append(_x_axis(buckets, slot))
+    parts.extend(_marker(n, e, buckets, slot) for n, e in enumerate(events, 1))
+    label = f"Stories per {per} by {view.label.lower()}"
+    return (
+        f'<svg class="plot" viewBox="0 0 {_W} {_H}" role="img" aria-label="{label}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+
+
+def _stack(view: View, buckets: Buckets, i: int, top: int, slot: float, plot_h: float) -> str:
+    bar_w = min(slot * 0.78, 48.0)
+    x = _LEFT + i * slot + (slot - bar_w) / 2
+    y = float(_TOP + plot_h)
+    total = sum(s.counts[i] for s in view.series)
+    when = _bucket_label(buckets, i)
+    out = []
+    for s in view.series:
+        n = s.counts[i]
+        if not n:
+            continue
+        h = n / top * plot_h
+        y -= h
+        out.append(
+            f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+            f'fill="{s.color}" data-key="{_e(s.key)}" data-bucket="{i}" data-count="{n}">'
+            f"<title>{_e(when)}\n{_e(s.label)}: {n} of {total}</title></rect>"
+        )
+    return "".join(out)
+
+
+def _y_axis(top: int, tick: int) -> str:
+    plot_h = _H - _TOP - _BOTTOM
+    out = []
+    for v in range(0, top + 1, tick):
+        y = _TOP + plot_h - v / top * plot_h
+        out.append(
+            f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{v}</text>'
+        )
+    out.append(f'<text class="axis" x="4" y="{_TOP - 16}">stories</text>')
+    return "".join(out)
+
+
+def _x_axis(buckets: Buckets, slot: float) -> str:
+    every = max(1, math.ceil(buckets.count / 10))
+    base = _H - _BOTTOM
+    out = [f'<line class="baseline" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{base}" y2="{base}"/>']
+    prev_day = ""
+    for i in range(0, buckets.count, every):
+        t = buckets.at(i)
+        x = _LEFT + (i + 0.5) * slot
+        out.append(f'<line class="tickmark" x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 4}"/>')
+        if buckets.unit == "hour":
+            day = t.strftime("%d %b")
+            second = f'<tspan x="{x:.1f}" dy="13">{day}</tspan>' if day != prev_day else ""
+            prev_day = day
+            text = f"{t:%H:%M}{second}"
+        else:
+            text = f"{t:%d %b}"
+        out.append(f'<text class="tick" x="{x:.1f}" y="{base + 16}" text-anchor="middle">{text}</text>')
+    return "".join(out)
+
+
+def _marker(n: int, event: Event, buckets: Buckets, slot: float) -> str:
+    offset = (_utc(event.created_at) - buckets.start) / buckets.step
+    x = min(_W - _RIGHT, max(_LEFT, _LEFT + offset * slot))
+    kind = event.type.value
+    y = 12 if n % 2 else 26  # neighbours alternate rows so close events stay readable
+    title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event.created_at)} UTC\n{event.summary}"
+    return (
+        f'<g class="event t-{_e(kind)}" data-type="{_e(kind)}" data-event="{_e(event.id)}">'
+        f"<title>{_e(title)}</title>"
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y + 8}" y2="{_H - _BOTTOM}"/>'
+        f'<circle cx="{x:.1f}" cy="{y}" r="8"/>'
+        f'<text x="{x:.1f}" y="{y + 4}" text-anchor="middle">{n}</text></g>'
+    )
+
+
+def _legend(view: View, with_events: bool) -> str:
+    items = [
+        f'<li><i class="sw" style="background:{s.color}"></i>{_e(s.label)} <b>{sum(s.counts)}</b></li>'
+        for s in view.series
+    ]
+    if with_events:
+        items.append('<li><i class="sw event-sw"></i>event (hover for details)</li>')
+    return f'<ul class="legend">{"".join(items)}</ul>'
+
+
+def _nice_axis(peak: int) -> tuple[int, int]:
+    """The axis maximum and tick step: whole stories, about four gridlines."""
+    if peak <= 4:
+        return max(peak, 1), 1
+    raw = peak / 4
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return math.ceil(peak / step) * step, step
+
+
+def _events_list(events: Sequence[Event]) -> str:
+    head = '<section class="card"><h2>Events</h2>'
+    if not events:
+        return head + '<p class="empty">No events yet.</p></section>'
+    items = "".join(
+        f'<li class="t-{_e(e.type.value)}" id="event-{n}"><span class="num">{n}</span>'
+        f'<time datetime="{_iso(e.created_at)}">{_fmt(e.created_at)}</time>'
+        f'<span class="etype">{_event_label(e)}</span>'
+        f'<span class="summary">{_e(e.summary)}</span></li>'
+        for n, e in enumerate(events, 1)
+    )
+    return f'{head}<ol class="events">{items}</ol></section>'
+
+
+def _outlets(matches: Sequence[Match]) -> str:
+    if not matches:
+        return ""
+    by_outlet: dict[str, list[Match]] = {}
+    for m in matches:
+        by_outlet.setdefault(m.article.outlet, []).append(m)
+    ranked = sorted(by_outlet.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
+    rows = "".join(_outlet_row(name, ms) for name, ms in ranked[:MAX_OUTLETS])
+    more = len(ranked) - MAX_OUTLETS
+    tail = f'<p class="note">and {more} more outlets in the table below.</p>' if more > 0 else ""
+    return (
+        '<section class="card"><h2>Who covers it, and how</h2>'
+        '<table class="outlets"><thead><tr><th>Outlet</th><th>Country</th><th>Leaning</th>'
+        '<th>Ownership</th><th class="num">Articles</th><th>Stance</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>{tail}</section>"
+    )
+
+
+def _outlet_row(name: str, ms: Sequence[Match]) -> str:
+    a = ms[0].article
+    stance = Counter(m.stance for m in ms)
+    bar = "".join(
+        f'<span class="seg s-{s.value}" style="flex-grow:{stance[s]}"></span>' for s in STANCES if stance[s]
+    )
+    text = " · ".join(f"{stance[s]} {s.value}" for s in STANCES if stance[s])
+    return (
+        f"<tr><td>{_e(name)}</td><td>{_e(a.country)}</td><td>{_e(a.leaning)}</td><td>{_e(a.ownership)}</td>"
+        f'<td class="num">{len(ms)}</td><td><div class="mixbar small">{bar}</div>'
+        f'<span class="mixtext">{text}</span></td></tr>'
+    )
+
+
+def _table(matches: Sequence[Match]) -> str:
+    head = f'<section class="card"><h2>Matched articles <span class="count">{len(matches)}</span></h2>'
+    if not matches:
+        return (
+            f'{head}<p class="empty">No coverage yet: articles appear here once feeds carry it.</p></section>'
+        )
+    ordered = sorted(matches, key=lambda m: (_utc(m.article.first_seen_at), m.article.id), reverse=True)
+    cols = ("Seen (UTC)", "Outlet", "Country", "Leaning", "Ownership", "Stance", "Skepticism", "Score",
+            "Article", "Best evidence", "Cues")  # fmt: skip
+    ths = "".join(f"<th{' class=num' if c in ('Skepticism', 'Score') else ''}>{c}</th>" for c in cols)
+    rows = "".join(_row(m) for m in ordered[:MAX_ROWS])
+    more = len(ordered) - MAX_ROWS
+    tail = f'<p class="note">and {more} older articles: <code>watcher matches list</code> shows them all.</p>'
+    return (
+        f'{head}<div class="scroll"><table class="matches"><thead><tr>{ths}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>{tail if more > 0 else ''}</section>"
+    )
+
+
+def _row(m: Match) -> str:
+    a = m.article
+    copy = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
+    copy = copy if a.is_copy else ""
+    evidence = m.evidence[0] if m.evidence else ""
+    short = evidence if len(evidence) <= 280 else evidence[:277].rstrip() + "…"
+    cues = "".join(
+        f'<span class="cue" title="{_e(c.kind.replace("_", " "))}">{_e(c.text)}</span>' for c in m.cues
+    )
+    skepticism = max(0.0, min(1.0, m.skepticism))
+    return (
+        f'<tr class="match" data-stance="{m.stance.value}">'
+        f'<td class="nowrap"><time datetime="{_iso(a.first_seen_at)}">{_fmt(a.first_seen_at)}</time></td>'
+        f"<td>{_e(a.outlet)}</td><td>{_e(a.country)}</td><td>{_e(a.leaning)}</td><td>{_e(a.ownership)}</td>"
+        f'<td><span class="pill s-{m.stance.value}">{m.stance.value}</span></td>'
+        f'<td class="num">{skepticism:.2f}{_meter(skepticism)}</td>'
+        f'<td class="num">{m.score:.2f}</td>'
+        f'<td class="title">{_link(a.url, a.title or a.url)}{copy}</td>'
+        f'<td class="evidence" title="{_e(evidence)}">{_e(short)}</td>'
+        f'<td class="cues">{cues}</td></tr>'
+    )
+
+
+def _footer(now: datetime, buckets: Buckets | None) -> str:
+    per = f" · timeline in {buckets.unit}ly buckets" if buckets else ""
+    return (
+        f"<footer>Generated {_fmt(now, '%d %b %Y %H:%M')} UTC by watcher {_e(__version__)} · "
+        f"times in UTC{per} · stance: supports = the article presents the claim as true, "
+        "neutral = it reports or attributes it, disputes = it questions or contradicts it.</footer>"
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------------------
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _link(url: str, text: str) -> str:
+    """A link only for http(s) URLs: a feed can carry javascript: or data: links."""
+    label = _e(text)
+    if not _SAFE_URL.match(url or ""):
+        return f'<span class="nolink">{label}</span>'
+    return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow" target="_blank">{label}</a>'
+
+
+def _meter(value: float) -> str:
+    return f'<span class="meter"><i style="width:{value:.0%}"></i></span>'
+
+
+def _event_label(event: Event) -> str:
+    return _e(EVENT_LABELS.get(event.type.value, event.type.value))
+
+
+def _utc(t: datetime) -> datetime:
+    # The store returns aware UTC; records built by hand may be naive, which we read as UTC.
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _floor(t: datetime, unit: str) -> datetime:
+    t = _utc(t)
+    if unit == "hour":
+        return t.replace(minute=0, second=0, microsecond=0)
+    day = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if unit == "day" else day - timedelta(days=day.weekday())
+
+
+def _fmt(t: datetime, fmt: str = "%d %b %H:%M") -> str:
+    return _utc(t).strftime(fmt)
+
+
+def _iso(t: datetime) -> str:
+    return _utc(t).isoformat().replace("+00:00", "Z")
+
+
+def _bucket_label(buckets: Buckets, i: int) -> str:
+    t = buckets.at(i)
+    if buckets.unit == "hour":
+        return f"{t:%d %b %H:%M}–{t + buckets.step:%H:%M} UTC"
+    if buckets.unit == "day":
+        return f"{t:%a %d %b %Y}"
+    return f"week of {t:%d %b %Y}"
+
+
+# --- page -------------------------------------------------------------------------------------------------
+
+# No scripts at all: the view switch is CSS (radio buttons), tooltips are SVG <title>s. The CSP makes that a
+# guarantee: even a feed title that slipped past escaping could not run or load anything.
+_PAGE = Template(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="$csp">
+<meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
+<title>$title</title>
+<style>$css</style>
+</head>
+<body>
+<main>
+$header
+$figures
+$timeline
+$events
+$outlets
+$table
+$footer
+</main>
+</body>
+</html>
+"""
+)
+
+_CSS = """
+:root{--ink:#1b2430;--muted:#5f6b7a;--line:#e3e7ec;--bg:#f4f6f8;--card:#fff;--accent:#e0701f;
+--supports:#2f6db3;--neutral:#a9b1bc;--disputes:#e0701f}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);
+font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Liberation Sans",sans-serif}
+main{max-width:1240px;margin:0 auto;padding:28px 24px 40px}
+h1{font-size:28px;margin:2px 0 6px;letter-spacing:-.01em}
+h2{font-size:16px;margin:0 0 12px}
+.kicker{margin:0;color:var(--muted);text-transform:uppercase;font-size:12px;letter-spacing:.08em;font-weight:600}
+.claim-text{font-size:18px;margin:0 0 6px;max-width:60em}
+.meta{color:var(--muted);margin:0 0 18px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 20px;
+margin:0 0 18px}
+.empty{color:var(--muted);font-style:italic;margin:4px 0}
+.note{color:var(--muted);margin:-6px 0 10px;font-size:13px}
+.count{color:var(--muted);font-weight:400}
+.badge{display:inline-block;font-size:11px;font-weight:600;padding:1px 6px;border-radius:9px;
+vertical-align:middle;background:#eef1f4;color:var(--muted)}
+.badge.paused{background:#fff3e0;color:#a35400}
+.figures{display:grid;grid-template-columns:repeat(5,1fr);gap:12px;margin:0 0 18px}
+.figure{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}
+.figure .label{display:block;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.06em}
+.figure .value{display:block;font-size:30px;font-weight:700;line-height:1.2}
+.figure .sub{display:block;color:var(--muted);font-size:12px;white-space:nowrap;overflow:hidden;
+text-overflow:ellipsis}
+.figure[data-figure=disputing] .value{color:var(--accent)}
+.mix{margin:-8px 0 18px}
+.mixbar{display:flex;height:10px;border-radius:5px;overflow:hidden;background:#eef1f4}
+.mixbar.small{height:8px;width:140px;display:inline-flex;vertical-align:middle;margin-right:8px}
+.mixbar .seg{flex-basis:0}
+.mixlegend{color:var(--muted);font-size:12px;margin-top:5px}
+.mixtext{color:var(--muted);font-size:12px}
+.s-supports{background:var(--supports)}.s-neutral{background:var(--neutral)}.s-disputes{background:var(--disputes)}
+.dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:4px;vertical-align:baseline}
+.views{position:relative}
+.viewlabel{color:var(--muted);font-size:12px;margin-right:8px}
+.views input{position:absolute;opacity:0;pointer-events:none}
+.views label{display:inline-block;padding:4px 12px;border:1px solid var(--line);margin-right:-1px;
+cursor:pointer;font-size:13px;background:#fafbfc;color:var(--ink)}
+.views label:first-of-type{border-radius:6px 0 0 6px}
+.views label:last-of-type{border-radius:0 6px 6px 0}
+.views input:checked+label{background:var(--ink);border-color:var(--ink);color:#fff}
+.views input:focus-visible+label{outline:2px solid var(--supports);outline-offset:1px}
+.chart{display:none;margin:12px 0 0}
+#view-stance:checked~#chart-stance,#view-country:checked~#chart-country,
+#view-leaning:checked~#chart-leaning,#view-ownership:checked~#chart-ownership{display:block}
+svg.plot{width:100%;height:auto;display:block}
+svg .grid{stroke:#edf0f3}
+svg .baseline{stroke:#9aa4b1}
+svg .tickmark{stroke:#9aa4b1}
+svg .tick,svg .axis{fill:var(--muted);font-size:11px}
+svg .bar:hover{opacity:.8}
+svg .event line{stroke:#3c4654;stroke-dasharray:3 3}
+svg .event circle{fill:#3c4654}
+svg .event text{fill:#fff;font-size:10px;font-weight:700}
+svg .event.t-framing_shift line{stroke:#c0392b}svg .event.t-framing_shift circle{fill:#c0392b}
+svg .event.t-coverage_spike circle{fill:#7b4ea3}svg .event.t-coverage_spike line{stroke:#7b4ea3}
+svg .event.t-new_segment circle{fill:#1f8a70}svg .event.t-new_segment line{stroke:#1f8a70}
+svg .event:hover circle{r:10}
+.legend{list-style:none;padding:0;margin:8px 0 0 44px;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px}
+.legend b{font-weight:600;color:var(--muted)}
+.sw{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:6px;vertical-align:-1px}
+.event-sw{width:0;border-left:2px dashed #3c4654;border-radius:0;height:14px;margin:0 8px 0 4px}
+.events{list-style:none;padding:0;margin:0}
+.events li{display:grid;grid-template-columns:28px 100px 130px 1fr;gap:10px;align-items:baseline;
+padding:7px 0;border-top:1px solid var(--line)}
+.events li:first-child{border-top:0}
+.events .num{display:inline-block;width:20px;height:20px;border-radius:50%;background:#3c4654;color:#fff;
+font-size:11px;font-weight:700;text-align:center;line-height:20px}
+.events .t-framing_shift .num{background:#c0392b}.events .t-coverage_spike .num{background:#7b4ea3}
+.events .t-new_segment .num{background:#1f8a70}
+.events time{color:var(--muted);font-variant-numeric:tabular-nums}
+.events .etype{font-weight:600}
+table{border-collapse:collapse;width:100%}
+th{text-align:left;font-size:12px;color:var(--muted);font-weight:600;border-bottom:1px solid var(--line);
+padding:6px;white-space:nowrap}
+td{padding:7px 6px;border-bottom:1px solid var(--line);vertical-align:top}
+tbody tr:hover{background:#fafbfc}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.nowrap{white-space:nowrap}
+.scroll{overflow-x:auto}
+.matches td{font-size:13px}
+.matches .title{min-width:180px;font-weight:600}
+.matches .title a{color:#1a4f8b;text-decoration:none}
+.matches .title a:hover{text-decoration:underline}
+.matches .evidence{min-width:200px;color:#37414d}
+.matches .cues{min-width:100px}
+.pill{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
+.pill.s-neutral{color:#1b2430}
+.meter{display:block;height:4px;background:#eef1f4;border-radius:2px;margin-top:4px;min-width:40px}
+.meter i{display:block;height:4px;background:#8d6e63;border-radius:2px}
+.cue{display:inline-block;background:#f1f3f6;border:1px solid var(--line);border-radius:4px;padding:0 5px;
+margin:0 4px 3px 0;font-size:12px;white-space:nowrap}
+footer{color:var(--muted);font-size:12px;margin-top:8px}
+@media (max-width:800px){.figures{grid-template-columns:repeat(2,1fr)}
+.events li{grid-template-columns:28px 1fr}.events .summary{grid-column:2}}
+@media print{body{background:#fff}.card,.figure{border-color:#ccc}.views label,.viewlabel{display:none}
+.chart{display:block!important}}
+"""
