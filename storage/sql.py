@@ -173,6 +173,7 @@ def _delivery(r: RowMapping) -> Delivery:
         last_status=r["last_status"],
         created_at=r["created_at"],
         delivered_at=r["delivered_at"],
+        extra={"digest_id": r["digest_id"]} if r["digest_id"] else {},
     )
 
 
@@ -767,20 +768,62 @@ class SqlStore:
             rows = (await conn.execute(select(destinations_t.c.name, destinations_t.c.disabled_reason))).all()
         return {name: reason for name, reason in rows}
 
-    async def lease_due_deliveries(self, now: datetime, limit: int, *, lease_s: float) -> list[Delivery]:
+    async def lease_due_deliveries(
+        self, now: datetime, limit: int, *, lease_s: float, exclude: Sequence[str] = ()
+    ) -> list[Delivery]:
+        """Pending deliveries due by ``now`` (but those to the ``exclude`` destinations), leased."""
         free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        cond = and_(
+            deliveries_t.c.status == DeliveryStatus.PENDING.value,
+            deliveries_t.c.next_attempt_at <= now,
+            free,
+        )
+        if exclude:
+            cond = and_(cond, deliveries_t.c.destination.not_in(exclude))
         pick = (
             select(deliveries_t.c.id)
-            .where(
-                deliveries_t.c.status == DeliveryStatus.PENDING.value,
-                deliveries_t.c.next_attempt_at <= now,
-                free,
-            )
+            .where(cond)
             .order_by(deliveries_t.c.next_attempt_at, deliveries_t.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return [_delivery(r) for r in await self._lease(deliveries_t, pick, now + timedelta(seconds=lease_s))]
+
+    async def pending_deliveries(self, destinations: Sequence[str], now: datetime) -> list[Delivery]:
+        """Pending, unleased deliveries to ``destinations`` (due or not), for digest planning."""
+        free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        q = (
+            select(deliveries_t)
+            .where(
+                deliveries_t.c.status == DeliveryStatus.PENDING.value,
+                deliveries_t.c.destination.in_(destinations),
+                free,
+            )
+            .order_by(deliveries_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [_delivery(r) for r in (await conn.execute(q)).mappings()]
+
+    async def lease_digest(
+        self, ids: Sequence[int], digest_id: str, now: datetime, *, lease_s: float
+    ) -> bool:
+        """Lease every delivery of a digest and pin them to ``digest_id``; False if another worker has any."""
+        free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        pick = (
+            select(deliveries_t.c.id)
+            .where(deliveries_t.c.id.in_(ids), deliveries_t.c.status == DeliveryStatus.PENDING.value, free)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.engine.begin() as conn:
+            got = set((await conn.execute(pick)).scalars())
+            if got != set(ids):
+                return False
+            await conn.execute(
+                update(deliveries_t)
+                .where(deliveries_t.c.id.in_(ids))
+                .values(leased_until=now + timedelta(seconds=lease_s), digest_id=digest_id)
+            )
+        return True
 
     async def update_delivery(self, delivery_id: int, upd: DeliveryUpdate) -> None:
         async with self.engine.begin() as conn:

@@ -196,6 +196,7 @@ class DeliveryRow(Base):
     leased_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status: Mapped[int | None] = mapped_column(Integer)
+    digest_id: Mapped[str | None] = mapped_column(String(80))  # the digest it first went out in, if any
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
 

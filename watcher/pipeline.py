@@ -38,15 +38,16 @@ from watcher.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.framing import frame
 from watcher.http import HttpSettings, make_session
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
-from watcher.notify.retry import apply_outcome
-from watcher.notify.sender import Sender, render_for
+from watcher.notify.digest import plan_digests
+from watcher.notify.payload import EventBundle
+from watcher.notify.retry import SendResult, apply_outcome
+from watcher.notify.sender import Sender, render_digest_for, render_for
 from watcher.parse import parse_entries
 from watcher.shifts import ShiftSettings, detect_shifts
+from watcher.urls import redact_url
 
 logger = logging.getLogger(__name__)
 
-# Long enough for a paced Slack queue (1 msg/s) of a full batch to drain before anyone else may take it.
-DELIVERY_LEASE_S = 300
 
 Clock = Callable[[], datetime]
 
@@ -244,7 +245,7 @@ class Pipeline:
             metrics.FETCH_ERRORS.labels(result.error_kind or "parse").inc()
         extra = {
             "feed_id": feed.id,
-            "feed_url": feed.url,
+            "feed_url": redact_url(feed.url),
             "status": result.status,
             "items": items,
             "new_items": new,
@@ -344,24 +345,68 @@ class Pipeline:
 
         Destinations are served concurrently, but each destination's deliveries go one after another:
         Slack is paced at one message per second per URL and a queue must not outlive its lease.
+        Destinations with a digest get their due events batched into one message.
         """
-        delivered = failed = 0
+        delivered, failed = await self.deliver_digests()
+        digests = [d.name for d in self.destinations.values() if d.digest_minutes > 0]
         while True:
-            due = await self.store.lease_due_deliveries(self.clock(), limit, lease_s=DELIVERY_LEASE_S)
+            due = await self.store.lease_due_deliveries(
+                self.clock(), limit, lease_s=self.settings.daemon.lease_s, exclude=digests
+            )
             if not due:
                 return delivered, failed
             queues: dict[str, list[Delivery]] = {}
             for d in due:
                 queues.setdefault(d.destination, []).append(d)
-            outcomes = [
-                ok
-                for batch in await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
-                for ok in batch
-            ]
+            results = await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
+            outcomes = [ok for batch in results for ok in batch]
             delivered += sum(outcomes)
             failed += len(outcomes) - sum(outcomes)
             if not any(outcomes):
                 return delivered, failed  # retries are scheduled later; don't spin
+
+    async def deliver_digests(self) -> tuple[int, int]:
+        """Send the digests that are due (see notify.digest.plan_digests). Returns (delivered, failed)."""
+        digest_dests = {n: d for n, d in self.destinations.items() if d.digest_minutes > 0}
+        if not digest_dests:
+            return 0, 0
+        now = self.clock()
+        pending = await self.store.pending_deliveries(list(digest_dests), now)
+        delivered = failed = 0
+        for batch in plan_digests(pending, digest_dests, now):
+            ids = [d.id for d in batch.deliveries]
+            if not await self.store.lease_digest(
+                ids, batch.digest_id, now, lease_s=self.settings.daemon.lease_s
+            ):
+                continue  # another worker is sending it
+            try:
+                ok = await self._send_digest(
+                    digest_dests[batch.destination], batch.digest_id, batch.deliveries
+                )
+            except Exception:
+                metrics.UNEXPECTED.labels("deliver").inc()
+                logger.exception("unexpected error sending digest %s", batch.digest_id)
+                ok = False
+            delivered += len(ids) if ok else 0
+            failed += 0 if ok else len(ids)
+        return delivered, failed
+
+    async def _send_digest(self, dest: Destination, digest_id: str, deliveries: Sequence[Delivery]) -> bool:
+        bundles = []
+        for d in deliveries:
+            event = await self.store.get_event(d.event_id)
+            claim = await self.store.get_claim(event.claim_id, include_deleted=True)
+            bundles.append(
+                EventBundle(
+                    event=event, claim=claim, matches=tuple(await self.store.matches_by_id(event.match_ids))
+                )
+            )
+        body = render_digest_for(dest, bundles)
+        result = await self.sender.send(dest, body, message_id=digest_id, now=utcnow())
+        ok = True
+        for d in deliveries:
+            ok = await self._record_outcome(d, dest, result, label=f"digest {digest_id}") and ok
+        return ok
 
     async def _deliver_queue(self, queue: Sequence[Delivery]) -> list[bool]:
         return [await self._guarded_deliver(d) for d in queue]
@@ -388,7 +433,17 @@ class Pipeline:
         claim = await self.store.get_claim(event.claim_id, include_deleted=True)
         matches = await self.store.matches_by_id(event.match_ids)
         body = render_for(dest, event, claim, matches)
-        result = await self.sender.send(dest, body, message_id=event.id, now=self.clock())
+        # Signatures carry the real time of the attempt (receivers check it against their clocks).
+        result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
+        ok = await self._record_outcome(delivery, dest, result, label=event.id)
+        if ok and matches:
+            first = min(m.article.first_seen_at for m in matches)
+            metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
+        return ok
+
+    async def _record_outcome(
+        self, delivery: Delivery, dest: Destination, result: SendResult, *, label: str
+    ) -> bool:
         update = apply_outcome(delivery, result, self.clock(), self._rng)
         await self.store.update_delivery(delivery.id, update.delivery)
         metrics.DELIVERIES.labels(update.status.value).inc()
@@ -399,14 +454,11 @@ class Pipeline:
             "attempt": update.attempts,
         }
         if update.status is DeliveryStatus.DELIVERED:
-            logger.info("delivered %s to %s (attempt %d)", event.id, dest.name, update.attempts, extra=extra)
-            if matches:
-                first = min(m.article.first_seen_at for m in matches)
-                metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
+            logger.info("delivered %s to %s (attempt %d)", label, dest.name, update.attempts, extra=extra)
             return True
         logger.warning(
             "delivery %s to %s failed (attempt %d, now %s): %s",
-            event.id,
+            label,
             dest.name,
             update.attempts,
             update.status.value,

@@ -260,3 +260,26 @@ async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
             await p.close()
         for s in stores:
             await s.close()
+
+
+async def test_digest_destination_gets_one_message_after_its_window(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    from dataclasses import replace
+
+    clock = Clock()
+    settings = settings_for(server, db_url, receiver)
+    settings = replace(settings, destinations=(replace(settings.destinations[0], digest_minutes=30),))
+    pipeline = await make_pipeline(settings, clock)
+    report = await pipeline.cycle(all=True)
+    assert report.events >= 2 and report.delivered == 0 and receiver.requests == []  # window still open
+    clock.advance(minutes=31)
+    delivered, failed = await pipeline.deliver_due()
+    assert (delivered, failed) == (report.events, 0)
+    (request,) = receiver.requests
+    assert request.signature_error is None and request.headers["webhook-id"].startswith("dig_")
+    body = request.json()
+    assert sorted(e["id"] for e in body["events"]) == sorted(e.id for e in await store.list_events())
+    rows = await store.list_deliveries()
+    assert {d.status for d in rows} == {DeliveryStatus.DELIVERED}
+    assert {d.extra["digest_id"] for d in rows} == {request.headers["webhook-id"]}

@@ -150,6 +150,7 @@ def upgrade() -> None:
         sa.Column("leased_until", storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("digest_id", sa.String(length=80), nullable=True),
         sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("delivered_at", storage.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
