@@ -97,6 +97,9 @@ class Store(Protocol):
     ) -> list[Article]:
         """Stored articles first seen at or after ``since``, by id, for backfills."""
 
+    async def recent_articles(self, limit: int) -> list[Article]:
+        """The most recently stored articles, newest first."""
+
     async def save_matches(
         self, article_ids: Sequence[int], results: Sequence[tuple[MatchScore, Framing]], now: datetime
     ) -> int:
@@ -137,7 +140,14 @@ class Store(Protocol):
     ) -> bool:
         """Lease all deliveries of one digest message (or none, if another worker holds any)."""
 
-    async def update_delivery(self, delivery_id: int, update: DeliveryUpdate) -> None: ...
+    async def claim_delivery(self, delivery: Delivery, now: datetime, *, lease_s: float) -> datetime | None:
+        """Renew the caller's lease just before a send; None if it is no longer the caller's to send."""
+
+    async def update_delivery(
+        self, delivery_id: int, update: DeliveryUpdate, *, lease: datetime | None = None
+    ) -> bool:
+        """Record an attempt on a delivery that is still pending (and still under ``lease``)."""
+
     async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
         """Mark a destination disabled and cancel its pending deliveries. Returns how many were cancelled."""
 

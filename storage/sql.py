@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -173,6 +173,7 @@ def _delivery(r: RowMapping) -> Delivery:
         last_status=r["last_status"],
         created_at=r["created_at"],
         delivered_at=r["delivered_at"],
+        leased_until=r["leased_until"],
         extra={"digest_id": r["digest_id"]} if r["digest_id"] else {},
     )
 
@@ -187,25 +188,9 @@ class SqlStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.worker = f"{os.uname().nodename}:{os.getpid()}"
-        self._poll_lock: asyncio.Lock | None = None
-        self._poll_lock_loop: asyncio.AbstractEventLoop | None = None
+        self._poll_writer: _GroupCommit | None = None
 
     # infrastructure
-
-    def _poll_writer(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """On SQLite, a lock that queues this process's poll transactions in the event loop.
-
-        SQLite has one writer at a time. Without the queue, concurrent polls each hold a pooled
-        connection inside ``BEGIN IMMEDIATE`` and wait in SQLite's busy handler, which sleeps in
-        growing steps (up to 100 ms) rather than waking when the lock is free: throughput collapses
-        and, past the busy timeout, a poll fails with "database is locked".
-        """
-        if self.dialect != "sqlite":
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()
-        if self._poll_lock is None or self._poll_lock_loop is not loop:
-            self._poll_lock, self._poll_lock_loop = asyncio.Lock(), loop
-        return self._poll_lock
 
     def _insert(self, table: Any) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -314,39 +299,58 @@ class SqlStore:
     async def record_poll(
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
     ) -> list[int]:
-        async with self._poll_writer(), self.engine.begin() as conn:
-            new_ids = await self._add_articles(conn, feed_id, articles, outcome.polled_at) if articles else []
-            values: dict[str, Any] = {
-                "last_polled_at": outcome.polled_at,
-                "next_poll_at": outcome.next_poll_at,
-                "last_status": outcome.status,
-                "leased_until": None,
-                "last_new_items": len(new_ids),
-                "last_warning": outcome.warning[:2000] if outcome.warning else None,
-            }
-            if outcome.error is None:
-                values.update(error_count=0, last_error=None)
-                if outcome.status != 304:
-                    values.update(etag=outcome.etag, last_modified=outcome.last_modified)
-                if outcome.full_fetch:
-                    values["last_full_fetch_at"] = outcome.polled_at
-            else:
-                values.update(error_count=feeds_t.c.error_count + 1, last_error=outcome.error[:2000])
-            if outcome.new_url:
-                clash = await conn.execute(select(feeds_t.c.id).where(feeds_t.c.url == outcome.new_url))
-                if clash.first() is None:
-                    values["url"] = outcome.new_url
-                else:
-                    logger.warning("feed %s redirects permanently to a feed already stored", feed_id)
-            await conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+        poll = _Poll(feed_id, outcome, articles, asyncio.get_running_loop().create_future())
+        if self.dialect == "sqlite":
+            return await self._group_commit().submit(poll)
+        async with self.engine.begin() as conn:
+            return (await self._record_polls(conn, [poll]))[0]
+
+    def _group_commit(self) -> _GroupCommit:
+        loop = asyncio.get_running_loop()
+        if self._poll_writer is None or self._poll_writer.loop is not loop:
+            self._poll_writer = _GroupCommit(self, loop)
+        return self._poll_writer
+
+    async def _record_polls(self, conn: AsyncConnection, polls: Sequence[_Poll]) -> list[list[int]]:
+        """Write polls of distinct feeds in ``conn``'s transaction, exactly as one after another.
+
+        Returns the ids of each poll's new articles. A handful of statements serve every poll.
+        """
+        new_ids = await self._add_articles(conn, polls)
+        grouped: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for poll, ids in zip(polls, new_ids, strict=True):
+            values = _feed_values(poll.outcome, len(ids))
+            failed = poll.outcome.error is not None
+            if poll.outcome.new_url:  # rare: checked and written on its own, in order
+                await self._move_feed(conn, poll.feed_id, poll.outcome.new_url, values, failed=failed)
+                continue
+            grouped.setdefault((failed, tuple(values)), []).append(
+                {"feed": poll.feed_id, **{f"v_{k}": v for k, v in values.items()}}
+            )
+        for (failed, keys), params in grouped.items():
+            set_values: dict[str, Any] = {k: bindparam(f"v_{k}") for k in keys}
+            if failed:
+                set_values["error_count"] = feeds_t.c.error_count + 1
+            stmt = update(feeds_t).where(feeds_t.c.id == bindparam("feed")).values(set_values)
+            await conn.execute(stmt, params)  # one executemany per shape of update
         return new_ids
 
-    async def _add_articles(
-        self, conn: AsyncConnection, feed_id: int, items: Sequence[ArticleIn], now: datetime
-    ) -> list[int]:
+    async def _move_feed(
+        self, conn: AsyncConnection, feed_id: int, new_url: str, values: dict[str, Any], *, failed: bool
+    ) -> None:
+        clash = await conn.execute(select(feeds_t.c.id).where(feeds_t.c.url == new_url))
+        if clash.first() is None:
+            values["url"] = new_url
+        else:
+            logger.warning("feed %s redirects permanently to a feed already stored", feed_id)
+        if failed:
+            values["error_count"] = feeds_t.c.error_count + 1
+        await conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+
+    async def _add_articles(self, conn: AsyncConnection, polls: Sequence[_Poll]) -> list[list[int]]:
         rows = [
             {
-                "feed_id": feed_id,
+                "feed_id": poll.feed_id,
                 "key": a.key[:600],
                 "guid": a.guid[:2048] if a.guid else None,
                 "url": a.url,
@@ -356,45 +360,71 @@ class SqlStore:
                 "content_hash": a.content_hash,
                 "language": a.language or "und",
                 "published_at": a.published_at,
-                "first_seen_at": now,
+                "first_seen_at": poll.outcome.polled_at,
             }
-            for a in {a.key[:600]: a for a in items}.values()
+            for poll in polls
+            for a in {a.key[:600]: a for a in poll.articles}.values()
         ]
+        if not rows:
+            return [[] for _ in polls]
         stmt = self._insert(articles_t).on_conflict_do_nothing(index_elements=["feed_id", "key"])
         # An executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues"),
         # one round trip per page of rows on both backends; rows skipped on conflict return nothing.
-        ret = stmt.returning(articles_t.c.id, articles_t.c.canonical_url, articles_t.c.content_hash)
-        inserted = (await conn.execute(ret, rows)).all()
-        if not inserted:
-            return []
-        await self._link_stories(conn, inserted)
-        return sorted(r[0] for r in inserted)
+        # Ids grow in the order rows are inserted: by poll, then by item.
+        ret = stmt.returning(
+            articles_t.c.id, articles_t.c.feed_id, articles_t.c.canonical_url, articles_t.c.content_hash
+        )
+        inserted = sorted(tuple(r) for r in (await conn.execute(ret, rows)).all())
+        if inserted:
+            await self._link_stories(conn, inserted)
+        by_feed: dict[int, list[int]] = {}
+        for aid, feed_id, _, _ in inserted:
+            by_feed.setdefault(feed_id, []).append(aid)
+        return [by_feed.get(poll.feed_id, []) for poll in polls]
 
-    async def _link_stories(self, conn: AsyncConnection, inserted: Sequence[Any]) -> None:
-        """Point each new article at the earliest article with the same canonical URL or content."""
-        urls = {r[1] for r in inserted}
-        hashes = {r[2] for r in inserted}
+    async def _link_stories(
+        self, conn: AsyncConnection, inserted: Sequence[tuple[int, int, str, str]]
+    ) -> None:
+        """Point each new article at the earliest article with the same canonical URL or content.
+
+        ``inserted``: (id, feed id, canonical URL, content hash) by id. The links are those that
+        linking each poll's articles right after inserting them would make: an article of an
+        earlier poll in the batch counts with its own link, one of the same poll as itself.
+        """
         q = (
             select(
                 articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash
             )
-            .where(or_(articles_t.c.canonical_url.in_(urls), articles_t.c.content_hash.in_(hashes)))
+            .where(
+                or_(
+                    articles_t.c.canonical_url.in_({r[2] for r in inserted}),
+                    articles_t.c.content_hash.in_({r[3] for r in inserted}),
+                )
+            )
             .order_by(articles_t.c.id)
         )
-        by_url: dict[str, int] = {}
-        by_hash: dict[str, int] = {}
+        first_by_url: dict[str, tuple[int, int | None]] = {}
+        first_by_hash: dict[str, tuple[int, int | None]] = {}
         for aid, story, url, chash in (await conn.execute(q)).all():
-            root = story or aid
-            by_url.setdefault(url, root)
-            by_hash.setdefault(chash, root)
-        links = [
-            {"aid": aid, "story": min(by_url.get(url, aid), by_hash.get(chash, aid))}
-            for aid, url, chash in inserted
-        ]
+            first_by_url.setdefault(url, (aid, story))
+            first_by_hash.setdefault(chash, (aid, story))
+        feed_of = {aid: feed_id for aid, feed_id, _, _ in inserted}
+        story_of: dict[int, int] = {}
+
+        def root(first: tuple[int, int | None], feed_id: int) -> int:
+            aid, story = first
+            if aid in feed_of:  # new: already linked if an earlier poll's, unlinked (itself) if this one's
+                return story_of[aid] if feed_of[aid] != feed_id else aid
+            return story or aid
+
+        for aid, feed_id, url, chash in inserted:
+            story_of[aid] = min(root(first_by_url[url], feed_id), root(first_by_hash[chash], feed_id))
         set_story = (
             update(articles_t).where(articles_t.c.id == bindparam("aid")).values(story_id=bindparam("story"))
         )
-        await conn.execute(set_story, links)  # one executemany
+        await conn.execute(
+            set_story, [{"aid": a, "story": s} for a, s in story_of.items()]
+        )  # one executemany
 
     # articles and matching
 
@@ -430,6 +460,12 @@ class SqlStore:
         if since is not None:
             q = q.where(articles_t.c.first_seen_at >= since)
         q = q.order_by(articles_t.c.id).limit(limit)
+        async with self.engine.connect() as conn:
+            return [_article(r) for r in (await conn.execute(q)).mappings()]
+
+    async def recent_articles(self, limit: int) -> list[Article]:
+        """The ``limit`` most recently stored articles (to warm up the matcher's term statistics)."""
+        q = select(*_ARTICLE_COLS).join(feeds_t).order_by(articles_t.c.id.desc()).limit(limit)
         async with self.engine.connect() as conn:
             return [_article(r) for r in (await conn.execute(q)).mappings()]
 
@@ -825,11 +861,35 @@ class SqlStore:
             )
         return True
 
-    async def update_delivery(self, delivery_id: int, upd: DeliveryUpdate) -> None:
+    async def claim_delivery(self, delivery: Delivery, now: datetime, *, lease_s: float) -> datetime | None:
+        """Renew our lease on a pending delivery just before sending it.
+
+        Returns the new lease end, or None when the lease is no longer ours (it ran out and another
+        worker took the delivery) or the delivery is no longer pending (e.g. its destination was
+        disabled): the caller must not send it then.
+        """
+        until = now + timedelta(seconds=lease_s)
+        cond = [deliveries_t.c.id == delivery.id, deliveries_t.c.status == DeliveryStatus.PENDING.value]
+        if delivery.leased_until is not None:
+            cond.append(deliveries_t.c.leased_until == delivery.leased_until)
         async with self.engine.begin() as conn:
-            await conn.execute(
+            res = await conn.execute(update(deliveries_t).where(*cond).values(leased_until=until))
+        return until if res.rowcount == 1 else None
+
+    async def update_delivery(
+        self, delivery_id: int, upd: DeliveryUpdate, *, lease: datetime | None = None
+    ) -> bool:
+        """Record an attempt's outcome on a pending delivery (held under ``lease``, when given).
+
+        Returns False, changing nothing, when the delivery is no longer pending or no longer ours.
+        """
+        cond = [deliveries_t.c.id == delivery_id, deliveries_t.c.status == DeliveryStatus.PENDING.value]
+        if lease is not None:
+            cond.append(deliveries_t.c.leased_until == lease)
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
                 update(deliveries_t)
-                .where(deliveries_t.c.id == delivery_id)
+                .where(*cond)
                 .values(
                     status=upd.status.value,
                     attempts=upd.attempts,
@@ -840,6 +900,7 @@ class SqlStore:
                     leased_until=None,
                 )
             )
+        return res.rowcount == 1
 
     async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
         async with self.engine.begin() as conn:
@@ -963,6 +1024,118 @@ class SqlStore:
                 state_t,
             ):
                 await conn.execute(delete(table))
+
+
+# --- poll writes ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Poll:
+    """One record_poll call waiting to be written; ``done`` gets its new article ids."""
+
+    feed_id: int
+    outcome: PollOutcome
+    articles: Sequence[ArticleIn]
+    done: asyncio.Future[list[int]]
+
+
+def _feed_values(outcome: PollOutcome, new_items: int) -> dict[str, Any]:
+    """The feed row's new values after a poll (error_count + 1 on failure is added by the caller)."""
+    values: dict[str, Any] = {
+        "last_polled_at": outcome.polled_at,
+        "next_poll_at": outcome.next_poll_at,
+        "last_status": outcome.status,
+        "leased_until": None,
+        "last_new_items": new_items,
+        "last_warning": outcome.warning[:2000] if outcome.warning else None,
+    }
+    if outcome.error is None:
+        values.update(error_count=0, last_error=None)
+        if outcome.status != 304:
+            values.update(etag=outcome.etag, last_modified=outcome.last_modified)
+        if outcome.full_fetch:
+            values["last_full_fetch_at"] = outcome.polled_at
+    else:
+        values["last_error"] = outcome.error[:2000]
+    return values
+
+
+class _GroupCommit:
+    """SQLite: this process's concurrent record_poll calls share transactions.
+
+    SQLite has one writer at a time. Polls that each open their own transaction only queue in
+    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) instead of waking when the
+    lock is free: throughput collapses and, past the busy timeout, polls fail with "database is
+    locked". Here polls queue in the event loop; whoever holds the lock writes every poll queued
+    so far (up to a bound) in one transaction of a few statements. A batch that fails is written
+    again one poll per transaction, so a bad poll fails alone, as it would have.
+    """
+
+    MAX_POLLS = 200
+    MAX_ARTICLES = 4_000  # keeps the story-link query under SQLite's 32,766 bound parameters
+
+    def __init__(self, store: SqlStore, loop: asyncio.AbstractEventLoop) -> None:
+        self.store = store
+        self.loop = loop
+        self.lock = asyncio.Lock()
+        self.queue: list[_Poll] = []
+
+    async def submit(self, poll: _Poll) -> list[int]:
+        self.queue.append(poll)
+        try:
+            async with self.lock:
+                while not poll.done.done():
+                    batch = self._take()
+                    try:
+                        await self._write(batch)
+                    except BaseException:
+                        # Cancelled mid-batch: the transaction rolled back; the others still wait.
+                        self.queue[:0] = [p for p in batch if not p.done.done()]
+                        raise
+        except BaseException:
+            poll.done.cancel()  # no-op once written; otherwise no later batch writes it
+            raise
+        return poll.done.result()
+
+    def _take(self) -> list[_Poll]:
+        """The longest run of queued polls that one transaction may write as if one by one."""
+        queue = [poll for poll in self.queue if not poll.done.done()]  # done: caller cancelled
+        feeds: set[int] = set()
+        articles = taken = 0
+        for poll in queue:
+            articles += len(poll.articles)
+            full = taken >= self.MAX_POLLS or articles > self.MAX_ARTICLES
+            if poll.feed_id in feeds or (taken and full):
+                break  # a feed's second poll starts the next transaction
+            feeds.add(poll.feed_id)
+            taken += 1
+        self.queue = queue[taken:]
+        return queue[:taken]
+
+    async def _write(self, batch: list[_Poll]) -> None:
+        try:
+            async with self.store.engine.begin() as conn:
+                results = await self.store._record_polls(conn, batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0].done, exc=exc)
+                return
+            for poll in batch:
+                await self._write([poll])
+            return
+        for poll, ids in zip(batch, results, strict=True):
+            _settle(poll.done, ids)
+
+
+def _settle(
+    done: asyncio.Future[list[int]], ids: list[int] | None = None, exc: BaseException | None = None
+) -> None:
+    if done.done():
+        return  # the caller was cancelled meanwhile
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(ids or [])
 
 
 async def open_store(url: str, *, upgrade: bool = False, retries: int = 0) -> SqlStore:

@@ -68,8 +68,11 @@ class Daemon:
             logger.info(
                 "stopping: waiting up to %.0fs for work in flight", self.settings.daemon.shutdown_timeout_s
             )
-            scheduler.shutdown(wait=False)
+            # Stop starting jobs, let those running finish (up to shutdown_timeout), then shut down:
+            # APScheduler's shutdown would cancel running jobs at once.
+            scheduler.pause()
             await self._drain()
+            scheduler.shutdown(wait=False)
             if server is not None:
                 await server.cleanup()
             if self.install_signal_handlers:

@@ -223,4 +223,5 @@ class Delivery:
     last_status: int | None
     created_at: datetime
     delivered_at: datetime | None = None
+    leased_until: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -50,16 +50,19 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
             },
             "root": {"level": level, "handlers": ["stderr"]},
             "loggers": {
-                name: {"level": "DEBUG" if verbosity >= 2 else "WARNING"}
-                for name in (
-                    "apscheduler",
-                    "aiohttp.access",
-                    "sqlalchemy",
-                    "alembic",
-                    "sentence_transformers",
-                    "httpx",
-                    "urllib3",
-                )
+                # APScheduler warns on every tick that finds the previous run still going: expected here.
+                "apscheduler": {"level": "DEBUG" if verbosity >= 2 else "ERROR"},
+                **{
+                    name: {"level": "DEBUG" if verbosity >= 2 else "WARNING"}
+                    for name in (
+                        "aiohttp.access",
+                        "sqlalchemy",
+                        "alembic",
+                        "sentence_transformers",
+                        "httpx",
+                        "urllib3",
+                    )
+                },
             },
         }
     )

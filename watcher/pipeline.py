@@ -48,6 +48,8 @@ from watcher.urls import redact_url
 
 logger = logging.getLogger(__name__)
 
+WARM_UP_ARTICLES = 2000  # recent articles a new matcher learns term statistics from
+
 
 Clock = Callable[[], datetime]
 
@@ -122,6 +124,7 @@ class Pipeline:
         self._matcher: Matcher | None = None
         self._matcher_key: tuple[Any, ...] = ()
         self._claims: list[Claim] = []
+        self._deliver_lock = asyncio.Lock()
         self._rng = random.Random()
         self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
 
@@ -281,21 +284,27 @@ class Pipeline:
         return self._embedder
 
     async def matcher(self) -> Matcher:
-        """A Matcher over the active claims, rebuilt only when the claims change."""
+        """A Matcher over the active claims, rebuilt only when the claims change.
+
+        A new matcher first learns term statistics from recent articles, so that the first
+        articles after a start are not scored against an empty vocabulary.
+        """
         claims = await self.store.list_claims(status=ClaimStatus.ACTIVE)
         key = tuple((c.id, c.text, c.keywords, c.threshold) for c in claims)
-        if self._matcher is None or key != self._matcher_key:
+        if self._matcher is not None and key == self._matcher_key:
+            return self._matcher
+        if self._matcher is None:
             m = self.settings.matching
             embedder = await asyncio.to_thread(self._embedder_for, m.model)
-            settings = (
-                MatchSettings(model=m.model)
-                if m.threshold is None
-                else MatchSettings(model=m.model, threshold=m.threshold)
-            )
-            self._matcher = Matcher(claims, settings, embedder)
-            self._matcher_key = key
-            self._claims = claims
-        return self._matcher
+            settings = MatchSettings(model=m.model)
+            if m.threshold is not None:
+                settings = MatchSettings(model=m.model, threshold=m.threshold)
+            matcher = Matcher(claims, settings, embedder)
+            await asyncio.to_thread(matcher.observe, await self.store.recent_articles(WARM_UP_ARTICLES))
+        else:
+            matcher = self._matcher.with_claims(claims)
+        self._matcher, self._matcher_key, self._claims = matcher, key, claims
+        return matcher
 
     async def match_pending(self) -> int:
         """Match every unprocessed article against the active claims; returns matches stored."""
@@ -347,6 +356,12 @@ class Pipeline:
         Slack is paced at one message per second per URL and a queue must not outlive its lease.
         Destinations with a digest get their due events batched into one message.
         """
+        if self._deliver_lock.locked():
+            return 0, 0  # the other delivery job of this process is at it
+        async with self._deliver_lock:
+            return await self._deliver_due(limit)
+
+    async def _deliver_due(self, limit: int) -> tuple[int, int]:
         delivered, failed = await self.deliver_digests()
         digests = [d.name for d in self.destinations.values() if d.digest_minutes > 0]
         while True:
@@ -429,23 +444,37 @@ class Pipeline:
                 delivery.destination, "no longer in the configuration", self.clock()
             )
             return False
+        lease = await self.store.claim_delivery(delivery, self.clock(), lease_s=self.settings.daemon.lease_s)
+        if lease is None:
+            # Our lease ran out and another worker took it, or the destination was disabled meanwhile.
+            logger.info(
+                "delivery %s skipped: no longer ours to send", delivery.id, extra={"delivery_id": delivery.id}
+            )
+            return False
         event = await self.store.get_event(delivery.event_id)
         claim = await self.store.get_claim(event.claim_id, include_deleted=True)
         matches = await self.store.matches_by_id(event.match_ids)
         body = render_for(dest, event, claim, matches)
         # Signatures carry the real time of the attempt (receivers check it against their clocks).
         result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
-        ok = await self._record_outcome(delivery, dest, result, label=event.id)
+        ok = await self._record_outcome(delivery, dest, result, label=event.id, lease=lease)
         if ok and matches:
             first = min(m.article.first_seen_at for m in matches)
             metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
         return ok
 
     async def _record_outcome(
-        self, delivery: Delivery, dest: Destination, result: SendResult, *, label: str
+        self,
+        delivery: Delivery,
+        dest: Destination,
+        result: SendResult,
+        *,
+        label: str,
+        lease: datetime | None = None,
     ) -> bool:
         update = apply_outcome(delivery, result, self.clock(), self._rng)
-        await self.store.update_delivery(delivery.id, update.delivery)
+        if not await self.store.update_delivery(delivery.id, update.delivery, lease=lease):
+            logger.warning("delivery %s: outcome not recorded, the delivery changed meanwhile", delivery.id)
         metrics.DELIVERIES.labels(update.status.value).inc()
         extra = {
             "delivery_id": delivery.id,

@@ -275,12 +275,18 @@ async def claims_test(
     sources = [s for s in (text, file, url) if s]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
-    c = await with_store(ctx, lambda s: s.get_claim(claim))
+
+    async def load(store: SqlStore) -> tuple[Claim, list[Any]]:
+        from watcher.pipeline import WARM_UP_ARTICLES
+
+        return await store.get_claim(claim), await store.recent_articles(WARM_UP_ARTICLES)
+
+    c, recent = await with_store(ctx, load)
     if url:
         title, body = await _fetch_page(ctx, url, title)
     else:
         body = text if text is not None else file.read()
-    result = await _dry_run(ctx, c, title, body, lexical_only)
+    result = await _dry_run(ctx, c, title, body, lexical_only, recent)
     if as_json:
         emit_json(result)
         return
@@ -319,7 +325,9 @@ async def _fetch_page(ctx: Context, url: str, title: str) -> tuple[str, str]:
     return title, html_to_text(html)
 
 
-async def _dry_run(ctx: Context, claim: Claim, title: str, body: str, lexical_only: bool) -> dict[str, Any]:
+async def _dry_run(
+    ctx: Context, claim: Claim, title: str, body: str, lexical_only: bool, recent: list[Any]
+) -> dict[str, Any]:
     import asyncio
 
     from watcher.framing import frame
@@ -334,6 +342,7 @@ async def _dry_run(ctx: Context, claim: Claim, title: str, body: str, lexical_on
     )
     embedder = await asyncio.to_thread(load_embedder, model)
     matcher = Matcher([replace(claim, status=ClaimStatus.ACTIVE)], settings, embedder)
+    await asyncio.to_thread(matcher.observe, recent)  # score against the vocabulary the daemon has seen
     article = _scratch_article(title, body)
     score = await asyncio.to_thread(matcher.score, claim, article)
     framing = frame(claim.text, title, body, score.evidence)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,20 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
                 out["error"] = "not a feed: " + "; ".join(parsed.warnings)
         return out
 
-    async with make_session(http) as session:
-        results = await asyncio.gather(*(check_one(session, f) for f in targets))
+    from tqdm import tqdm
+
+    # Progress on stderr for long checks (stdout stays one JSON document with --json).
+    with tqdm(
+        total=len(targets), unit="feed", desc="checking", file=sys.stderr, disable=len(targets) < 10 or None
+    ) as bar:
+
+        async def checked(session: Any, feed: Feed) -> dict[str, Any]:
+            result = await check_one(session, feed)
+            bar.update(1)
+            return result
+
+        async with make_session(http) as session:
+            results = await asyncio.gather(*(checked(session, f) for f in targets))
     if as_json:
         emit_json(results)
     else:
