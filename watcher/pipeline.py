@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage.base import PollOutcome
 from storage.sql import SqlStore
@@ -199,6 +200,14 @@ class Pipeline:
         async with self._fetch_sem:
             try:
                 return await self.refresh_feed(feed)
+            except SQLAlchemyError as exc:
+                # The database refused this feed's write (disk full, locked, restarting): nothing of it was
+                # committed, and the feed is polled again once its lease runs out.
+                metrics.UNEXPECTED.labels("poll").inc()
+                logger.error(
+                    "storing feed %s failed: %s", feed.id, _db_error(exc), extra={"feed_id": feed.id}
+                )
+                return False, False, 0
             except Exception:
                 # Errors are contained at the feed boundary: log, count, carry on with the others.
                 metrics.UNEXPECTED.labels("poll").inc()
@@ -237,16 +246,19 @@ class Pipeline:
             warning=warning,
         )
         new_ids = await self.store.record_poll(feed.id, outcome, articles)
-        self._log_poll(feed, result, error, len(articles), len(new_ids))
+        self._log_poll(feed, result, error, warning, len(articles), len(new_ids))
         metrics.ARTICLES.inc(len(new_ids))
         return error is None, result.not_modified, len(new_ids)
 
-    def _log_poll(self, feed: Feed, result: FetchResult, error: str | None, items: int, new: int) -> None:
+    def _log_poll(
+        self, feed: Feed, result: FetchResult, error: str | None, warning: str | None, items: int, new: int
+    ) -> None:
+        """One structured line per poll: feed, status, items, new items, milliseconds (and what went wrong)."""
         outcome = "error" if error else ("not_modified" if result.not_modified else "ok")
         metrics.FEEDS_POLLED.labels(outcome).inc()
         if error:
             metrics.FETCH_ERRORS.labels(result.error_kind or "parse").inc()
-        extra = {
+        extra: dict[str, Any] = {
             "feed_id": feed.id,
             "feed_url": redact_url(feed.url),
             "status": result.status,
@@ -256,12 +268,25 @@ class Pipeline:
             "outcome": outcome,
         }
         if error:
+            extra["error"] = error
             logger.warning(
                 "poll feed=%s status=%s error=%s ms=%d",
                 feed.id,
                 result.status,
                 error,
                 result.elapsed_ms,
+                extra=extra,
+            )
+        elif warning:
+            extra["warning"] = warning
+            logger.warning(
+                "poll feed=%s status=%s items=%d new=%d ms=%d warning=%s",
+                feed.id,
+                result.status,
+                items,
+                new,
+                result.elapsed_ms,
+                warning,
                 extra=extra,
             )
         else:
@@ -514,6 +539,12 @@ def match_and_frame(
         framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
         out.append((score, framing))
     return out
+
+
+def _db_error(exc: SQLAlchemyError) -> str:
+    """The driver's own message (e.g. "database or disk is full"), without SQL or parameters."""
+    orig = getattr(exc, "orig", None)
+    return f"{type(orig or exc).__name__}: {str(orig or exc).splitlines()[0][:200]}"
 
 
 def _failed(result: FetchResult, error: str | None) -> FetchResult:

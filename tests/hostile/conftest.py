@@ -1,0 +1,212 @@
+"""Shared by the hostile-input and fault tests: a ledger of what is stored, memory figures, log lookups.
+
+The ledger reads the tables directly, so that "exactly once" is checked on what the database holds
+rather than on what the store API chooses to return: every article, match, event and delivery, with
+the natural keys a duplicate would share (feed and content, claim and article, claim and dedupe key,
+event and destination).
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+
+from storage.sql import SqlStore
+from storage.tables import ArticleRow, ClaimRow, DeliveryRow, EventRow, FeedRow, MatchRow
+
+feeds_t = cast(Table, FeedRow.__table__)
+articles_t = cast(Table, ArticleRow.__table__)
+claims_t = cast(Table, ClaimRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+events_t = cast(Table, EventRow.__table__)
+deliveries_t = cast(Table, DeliveryRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    feed_url: str
+    key: str
+    guid: str | None
+    title: str
+    text: str
+    content_hash: str
+    published_at: datetime | None
+    processed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMatch:
+    claim: str
+    feed_url: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    claim: str
+    type: str
+    dedupe_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDelivery:
+    event_id: str
+    destination: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """Everything stored, as plain tuples a test can count."""
+
+    articles: list[StoredArticle]
+    matches: list[StoredMatch]
+    events: list[StoredEvent]
+    deliveries: list[StoredDelivery]
+
+    def articles_of(self, feed_url: str) -> list[StoredArticle]:
+        return [a for a in self.articles if a.feed_url == feed_url]
+
+    def matches_of(self, claim: str) -> list[StoredMatch]:
+        return [m for m in self.matches if m.claim == claim]
+
+    def duplicates(self) -> list[str]:
+        """Every natural key held more than once; empty when nothing is duplicated."""
+        found: list[str] = []
+        found += _repeated("article (feed, key)", ((a.feed_url, a.key) for a in self.articles))
+        found += _repeated("article (feed, content)", ((a.feed_url, a.content_hash) for a in self.articles))
+        found += _repeated("match (claim, article)", ((m.claim, m.feed_url, m.key) for m in self.matches))
+        found += _repeated("event (claim, dedupe key)", ((e.claim, e.dedupe_key) for e in self.events))
+        found += _repeated(
+            "delivery (event, destination)", ((d.event_id, d.destination) for d in self.deliveries)
+        )
+        return found
+
+    def orphans(self) -> list[str]:
+        """Rows whose parent is missing, and events without one delivery per destination."""
+        event_ids = {e.id for e in self.events}
+        out = [
+            f"delivery for missing event {d.event_id}" for d in self.deliveries if d.event_id not in event_ids
+        ]
+        keys = {(a.feed_url, a.key) for a in self.articles}
+        out += [f"match on missing article {m}" for m in self.matches if (m.feed_url, m.key) not in keys]
+        return out
+
+
+def _repeated(what: str, keys: Iterable[tuple[Any, ...]]) -> list[str]:
+    return [f"{what} {key} stored {n} times" for key, n in Counter(keys).items() if n > 1]
+
+
+async def read_ledger(store: SqlStore) -> Ledger:
+    """Snapshot every article, match, event and delivery in ``store``."""
+    async with store.engine.connect() as conn:
+        article_rows = await conn.execute(
+            select(
+                feeds_t.c.url,
+                articles_t.c.key,
+                articles_t.c.guid,
+                articles_t.c.title,
+                articles_t.c.text,
+                articles_t.c.content_hash,
+                articles_t.c.published_at,
+                articles_t.c.processed_at,
+            )
+            .select_from(articles_t)
+            .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
+        )
+        articles = [StoredArticle(*row[:7], processed=row[7] is not None) for row in article_rows]
+        match_rows = await conn.execute(
+            select(claims_t.c.name, feeds_t.c.url, articles_t.c.key)
+            .select_from(matches_t)
+            .join(claims_t, claims_t.c.id == matches_t.c.claim_id)
+            .join(articles_t, articles_t.c.id == matches_t.c.article_id)
+            .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
+        )
+        matches = [StoredMatch(*row) for row in match_rows]
+        event_rows = await conn.execute(
+            select(events_t.c.id, claims_t.c.name, events_t.c.type, events_t.c.dedupe_key)
+            .select_from(events_t)
+            .join(claims_t, claims_t.c.id == events_t.c.claim_id)
+        )
+        events = [StoredEvent(*row) for row in event_rows]
+        delivery_rows = await conn.execute(
+            select(
+                deliveries_t.c.event_id,
+                deliveries_t.c.destination,
+                deliveries_t.c.status,
+                deliveries_t.c.attempts,
+                deliveries_t.c.last_error,
+            )
+        )
+        deliveries = [StoredDelivery(*row) for row in delivery_rows]
+    return Ledger(articles, matches, events, deliveries)
+
+
+# -- memory -----------------------------------------------------------------------------------------
+
+
+def current_rss_mb() -> float:
+    """Resident set size now, from /proc (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def peak_rss_mb() -> float:
+    """The highest resident set size this process has reached (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_peak_rss_mb(pid: int) -> float | None:
+    """Another process's peak RSS (VmHWM), or None once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+# -- logs -------------------------------------------------------------------------------------------
+
+
+def records_about(
+    records: Sequence[logging.LogRecord], *, feed_id: int | None = None, text: str | None = None
+) -> list[logging.LogRecord]:
+    """Log records tied to a feed (its id in the record's ``feed_id`` extra) and/or containing ``text``.
+
+    ``text`` is looked for, case-insensitively, in the message, in any string extra and in the
+    formatted exception, so that a record qualifies whichever of them names the problem.
+    """
+    out = []
+    for record in records:
+        if feed_id is not None and getattr(record, "feed_id", None) != feed_id:
+            continue
+        if text is not None and text.lower() not in record_text(record).lower():
+            continue
+        out.append(record)
+    return out
+
+
+def record_text(record: logging.LogRecord) -> str:
+    parts = [record.getMessage()]
+    parts += [str(v) for k, v in vars(record).items() if k not in _STANDARD and isinstance(v, str)]
+    if record.exc_info and record.exc_info[1] is not None:
+        parts.append(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
+    if record.exc_text:
+        parts.append(record.exc_text)
+    return "\n".join(parts)
+
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
