@@ -10,7 +10,6 @@ from watcher.match.text import (
     Normalizer,
     article_language,
     guess_language,
-    is_title_case,
     lemma_language,
     number_key,
     split_sentences,
@@ -95,8 +94,3 @@ def test_split_sentences_handles_abbreviations_and_whitespace() -> None:
         "Did it?",
     ]
     assert split_sentences("Erste Aussage. Zweite Aussage.", "xx") == ["Erste Aussage.", "Zweite Aussage."]
-
-
-def test_title_case_is_detected() -> None:
-    assert is_title_case(tokens("NATO Has Surpassed Russia In Ammunition Production"))
-    assert not is_title_case(tokens("NATO has surpassed Russia in ammunition production"))

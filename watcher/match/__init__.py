@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from watcher.match.matcher import Matcher, MatchSettings
+from watcher.match.matcher import Matcher, MatchSettings, ScoredPair
 from watcher.match.scorer import DEFAULT_THRESHOLD
 from watcher.match.semantic import (
     DEFAULT_MODEL,
@@ -25,6 +25,7 @@ __all__ = [
     "MatchError",
     "MatchSettings",
     "Matcher",
+    "ScoredPair",
     "SentenceTransformerEmbedder",
     "load_embedder",
 ]

@@ -2,38 +2,52 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
-from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from watcher.domain import Article, Claim
 from watcher.match.text import (
     Normalizer,
-    article_language,
     guess_language,
-    is_title_case,
     split_sentences,
     tokens,
 )
 
 logger = logging.getLogger(__name__)
 
-# Term boosts: names and figures are what distinguishes one story from another.
+# Term boosts. Figures tell one story from another. Names do too, but the IDF already weighs
+# them, and boosting capitalised words made articles that merely name the same country or
+# organisation score higher (measured on FNC-1 and on the realistic mix of bench/match.py).
 NUMBER_BOOST = 1.5
-ACRONYM_BOOST = 1.5
-NAME_BOOST = 1.3
 KEYWORD_BOOST = 2.0
 # BM25 saturation and length normalisation, applied per sentence (term frequency is nearly
 # always 1 in a sentence, so only the length part matters in practice).
 BM25_K1 = 1.2
 BM25_B = 0.75
 # Sentences of the lead: a news story states its subject in the title and first sentences.
+# Dampened term frequency (1 + ln tf) by the number of sentences holding a key.
+TF = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
+_TF_SQUARED = tuple(t * t for t in TF)
+_TF_TOP = len(TF) - 1
+# The cosine of a claim with a short article (a brief, a headline) is high whatever the article
+# is about: its norm counts as at least that of a short news story (the first quartile of the
+# FNC-1 bodies, with the reference statistics).
+DOC_NORM_FLOOR = 40.0
 LEAD_SENTENCES = 3
 LEAD_MASK = (1 << LEAD_SENTENCES) - 1
 WINDOW = 3
 WINDOW_MASK = (1 << WINDOW) - 1
 MIN_CLAIM_TERMS_FOR_BREADTH = 2
+# Document frequencies of English match keys in a reference corpus, shipped with the package
+# (written by ``bench/match.py --write-df``), so that a matcher weighs rare words above common
+# ones before it has seen a single article.
+REFERENCE_DF = Path(__file__).with_name("df.json")
+REFRESH_SHARE = 0.01
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,13 +84,11 @@ class LexicalFeatures:
     best: float  # best single sentence, BM25-normalised
     window: float  # best run of WINDOW consecutive sentences
     lead: float  # title and first sentences
+    cosine: float = 0.0  # TF-IDF cosine of the whole claim and the whole article
+    share: float = 0.0  # unweighted share of the claim's terms found anywhere
     terms: int = 0  # distinct claim terms in the best window
     claim_terms: int = 0  # distinct terms of the claim
     sentence_scores: tuple[tuple[int, float], ...] = ()  # (sentence index, score), non-zero only
-
-    @property
-    def empty(self) -> bool:
-        return self.coverage == 0.0
 
     @property
     def thin(self) -> bool:
@@ -88,25 +100,58 @@ class LexicalFeatures:
 NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """Document frequencies from a reference corpus: ``docs`` documents, ``df`` key -> count."""
+
+    docs: int
+    df: Mapping[str, int]
+
+
+NO_REFERENCE = Reference(0, {})
+
+
+@functools.cache
+def reference_frequencies(path: Path = REFERENCE_DF) -> Reference:
+    """The shipped reference document frequencies; empty (and logged) when the file is missing."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Reference(int(raw["docs"]), {str(k): int(v) for k, v in raw["df"].items()})
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("no reference term statistics (%s): term weights start flat", exc)
+        return NO_REFERENCE
+
+
 class CorpusStats:
     """Document frequencies of match keys over the articles seen, for IDF term weights.
 
-    Counts are halved whenever ``window`` more articles have been seen, so the statistics
-    follow the news of the day and stay bounded in memory. Before any article has been seen
-    every term weighs the same (the prior), which keeps a cold matcher usable.
+    The counts start from a reference corpus (:func:`reference_frequencies`) and add the
+    articles seen. Stream counts are halved whenever ``window`` more articles have been seen,
+    so the statistics follow the news of the day and stay bounded in memory; the reference
+    counts stay. A small prior keeps every weight finite and positive.
+
+    Weights move once the articles seen since the last move reach REFRESH_SHARE of the documents
+    counted (``version`` then changes): a batch or two hardly changes an IDF, and weights that
+    hold still let the matcher and this class keep them cached.
     """
 
-    def __init__(self, *, window: int = 20_000, prior_docs: float = 50.0, prior_share: float = 0.02) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 20_000,
+        prior_docs: float = 50.0,
+        prior_share: float = 0.02,
+        reference: Reference | None = None,
+    ) -> None:
         self._window = window
-        self._prior_docs = prior_docs
+        self._reference = reference_frequencies() if reference is None else reference
+        self._prior_docs = prior_docs + self._reference.docs
         self._prior_df = prior_docs * prior_share
         self._df: dict[str, int] = {}
         self._docs = 0
+        self._idf: dict[str, float] = {}
+        self._pending = 0  # articles counted since the weights last moved
         self.version = 0
-
-    @property
-    def documents(self) -> int:
-        return self._docs
 
     def observe(self, vocabularies: Iterable[Iterable[str]]) -> None:
         """Count each vocabulary (the distinct keys of one article) once."""
@@ -115,14 +160,29 @@ class CorpusStats:
             for key in vocabulary:
                 df[key] = df.get(key, 0) + 1
             self._docs += 1
+            self._pending += 1
             if self._docs >= 2 * self._window:
                 self._decay()
-        self.version += 1
+        if self._pending and self._pending >= REFRESH_SHARE * (self._docs + self._prior_docs):
+            self._pending = 0
+            self._idf = {}
+            self.version += 1
+
+    @property
+    def cached_idf(self) -> Mapping[str, float]:
+        """The weights computed so far at this version, for callers that look many keys up."""
+        return self._idf
 
     def idf(self, key: str) -> float:
         """Smoothed inverse document frequency; always positive."""
-        docs = self._docs + self._prior_docs
-        return math.log(docs / (self._df.get(key, 0) + self._prior_df))
+        found = self._idf.get(key)
+        if found is None:
+            if len(self._idf) >= 500_000:
+                self._idf.clear()
+            docs = self._docs + self._prior_docs
+            df = self._df.get(key, 0) + self._reference.df.get(key, 0) + self._prior_df
+            found = self._idf[key] = math.log(docs / df)
+        return found
 
     def _decay(self) -> None:
         self._df = {k: v // 2 for k, v in self._df.items() if v > 1}
@@ -134,15 +194,12 @@ def compile_claim(claim: Claim, default_language: str) -> ClaimQuery:
     """Compile a claim's text and key terms into a :class:`ClaimQuery`."""
     lang = guess_language(claim.text, default_language)
     norm = Normalizer(lang)
-    words = tokens(claim.text)
-    title_case = is_title_case(words)
     boosts: dict[str, float] = {}
-    for position, word in enumerate(words):
+    for word in tokens(claim.text):
         key = norm.key(word)
-        if key is None:
-            continue
-        boost = _boost(word, position, title_case, norm)
-        boosts[key] = max(boosts.get(key, 0.0), boost)
+        if key is not None:
+            boost = NUMBER_BOOST if word[0].isdigit() else 1.0
+            boosts[key] = max(boosts.get(key, 0.0), boost)
     keywords: list[tuple[str, ...]] = []
     for phrase in claim.keywords:
         keys = tuple(norm.keys(phrase))
@@ -160,27 +217,12 @@ def compile_claim(claim: Claim, default_language: str) -> ClaimQuery:
     )
 
 
-def _boost(word: str, position: int, title_case: bool, norm: Normalizer) -> float:
-    if word[0].isdigit():
-        return NUMBER_BOOST
-    if len(word) > 1 and word.isupper():
-        return ACRONYM_BOOST
-    # A capital inside a sentence marks a name; at the start (or everywhere, in Title Case)
-    # it marks nothing.
-    if word[0].isupper() and position > 0 and not title_case:
-        return NAME_BOOST
-    return 1.0
+def analyze_article(article: Article, norm: Normalizer, max_sentences: int) -> AnalyzedArticle:
+    """Split an article into sentences, title first, and find where each match key occurs.
 
-
-def analyze_article(article: Article, default_language: str, max_sentences: int) -> AnalyzedArticle:
-    """Split an article into sentences, title first, and compute the match keys of each."""
-    lang = article_language(article.language, default_language)
-    norm = Normalizer(lang)
-    return analyze_with(article, lang, norm, max_sentences)
-
-
-def analyze_with(article: Article, lang: str, norm: Normalizer, max_sentences: int) -> AnalyzedArticle:
-    """:func:`analyze_article` with a caller-held :class:`Normalizer` (whose cache then persists)."""
+    :param norm: the normaliser of the article's language; the caller keeps it, and its cache.
+    """
+    lang = norm.lang
     sentences: list[str] = []
     title = article.title.strip()
     if title:
@@ -223,8 +265,26 @@ def keywords_found(query: ClaimQuery, doc: AnalyzedArticle) -> bool:
     return False
 
 
-def lexical_features(query: ClaimQuery, weights: Sequence[float], doc: AnalyzedArticle) -> LexicalFeatures:
-    """Score one claim against one analysed article."""
+def document_norm(doc: AnalyzedArticle, stats: CorpusStats) -> float:
+    """Euclidean norm of the article's TF-IDF vector (term frequency: sentences holding the key,
+    dampened), the denominator of :attr:`LexicalFeatures.cosine`; at least DOC_NORM_FLOOR."""
+    cached = stats.cached_idf
+    total = 0.0
+    for key, mask in doc.positions.items():
+        idf = cached.get(key)
+        if idf is None:
+            idf = stats.idf(key)
+        total += idf * idf * _TF_SQUARED[min(mask.bit_count(), _TF_TOP)]
+    return max(math.sqrt(total), DOC_NORM_FLOOR)
+
+
+def lexical_features(
+    query: ClaimQuery, weights: Sequence[float], doc: AnalyzedArticle, doc_norm: float = 0.0
+) -> LexicalFeatures:
+    """Score one claim against one analysed article.
+
+    :param doc_norm: :func:`document_norm` of the article; 0 leaves the cosine out.
+    """
     total = sum(weights)
     positions = doc.positions
     present = [(positions[t], w) for t, w in zip(query.terms, weights, strict=True) if t in positions]
@@ -243,11 +303,17 @@ def lexical_features(query: ClaimQuery, weights: Sequence[float], doc: AnalyzedA
     factors = doc.factors
     scores = tuple((i, min(s / total * factors[i], 1.0)) for i, s in sorted(sums.items()))
     window, terms = _best_window(found, [w for _, w in present])
+    cosine = 0.0
+    if doc_norm > 0.0:
+        dot = sum(w * w * TF[min(m.bit_count(), len(TF) - 1)] for m, w in present)
+        cosine = min(dot / (math.sqrt(sum(w * w for w in weights)) * doc_norm), 1.0)
     return LexicalFeatures(
         coverage=sum(w for _, w in present) / total,
         best=max(s for _, s in scores),
         window=window / total,
         lead=sum(w for m, w in present if m & LEAD_MASK) / total,
+        cosine=cosine,
+        share=len(present) / len(query.terms),
         terms=terms,
         claim_terms=len(query.terms),
         sentence_scores=scores,
@@ -261,7 +327,7 @@ def _best_window(found: dict[int, int], weights: list[float]) -> tuple[float, in
     """
     memo: dict[int, float] = {}
     best, best_mask = 0.0, 0
-    for start in {max(i - back, 0) for i in found for back in range(WINDOW)}:
+    for start in sorted({max(i - back, 0) for i in found for back in range(WINDOW)}):
         union = 0
         for i in range(start, start + WINDOW):
             union |= found.get(i, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,13 +12,15 @@ from watcher.domain import Article, Claim, ClaimStatus, MatchScore
 from watcher.match import scorer
 from watcher.match.lexical import (
     NO_FEATURES,
+    TF,
     AnalyzedArticle,
     ClaimQuery,
     CorpusStats,
     LexicalFeatures,
-    analyze_with,
+    analyze_article,
     claim_weights,
     compile_claim,
+    document_norm,
     keywords_found,
     lexical_features,
 )
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
+
+SEMANTIC_TOP = 3  # sentences averaged for ScoredPair.semantic_mean
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +79,7 @@ class ScoredPair:
     score: float
     matched: bool
     evidence: tuple[str, ...]
+    semantic_mean: float | None = None  # claim against the mean of its best sentences
 
     def to_match_score(self) -> MatchScore:
         return MatchScore(
@@ -105,6 +111,7 @@ class _Pair:
     lexical: float
     cross_lingual: bool = False
     semantic: float | None = None
+    semantic_mean: float | None = None
     cosines: dict[int, float] | None = None
 
 
@@ -135,6 +142,7 @@ class Matcher:
         ]
         self._weights: list[tuple[float, ...]] = []
         self._totals: list[float] = []
+        self._norms: list[float] = []  # Euclidean norm of each claim's weights
         self._index: dict[str, list[tuple[int, float]]] = {}
         self._floor_logits: list[float] = []
         self._weights_version = -1
@@ -169,21 +177,26 @@ class Matcher:
         self._refresh_weights()
         for doc in docs:
             doc.pairs = self._candidates(doc.analyzed)
-        self._run_semantic(docs)
+        embedded, sentences = self._run_semantic(docs)
         results = [self._finish(pair, doc.analyzed) for doc in docs for pair in doc.pairs]
         matched = sum(1 for r in results if r.matched)
-        self._counters.articles_seen += len(docs)
-        self._counters.matches += matched
+        counters = self._counters
+        counters.articles_seen += len(docs)
+        counters.lexical_candidates += len(results)
+        counters.semantic_runs += embedded
+        counters.sentences_embedded += sentences
+        counters.matches += matched
         logger.debug(
             "matched %d articles against %d claims: %d matches", len(docs), len(self._queries), matched
         )
         return results
 
     def score(self, claim: Claim, article: Article) -> MatchScore:
-        """Score one pair whatever the claim's status, for dry runs; learns nothing."""
+        """Score one pair whatever the claim's status, for dry runs; learns and counts nothing."""
         query = compile_claim(claim, self._settings.default_language)
         doc = _Doc(self._analyze(article))
-        features = lexical_features(query, claim_weights(query, self._stats), doc.analyzed)
+        norm = document_norm(doc.analyzed, self._stats)
+        features = lexical_features(query, claim_weights(query, self._stats), doc.analyzed, norm)
         pair = self._pair(query, features, doc.analyzed)
         if pair is not None:
             doc.pairs = [pair]
@@ -193,8 +206,8 @@ class Matcher:
         return self._finish(pair, doc.analyzed).to_match_score()
 
     def stats(self) -> dict[str, int]:
-        """Counters since creation: articles_seen, lexical_candidates (pairs scored in full),
-        semantic_runs (articles embedded), sentences_embedded, matches."""
+        """Counters since creation: articles_seen, lexical_candidates (pairs that reached the
+        candidate floor), semantic_runs (articles embedded), sentences_embedded, matches."""
         c = self._counters
         return {
             "articles_seen": c.articles_seen,
@@ -211,7 +224,7 @@ class Matcher:
         norm = self._normalizers.get(lang)
         if norm is None:
             norm = self._normalizers[lang] = Normalizer(lang)
-        return analyze_with(article, lang, norm, self._settings.max_sentences)
+        return analyze_article(article, norm, self._settings.max_sentences)
 
     def _refresh_weights(self) -> None:
         # IDF weights move with the statistics; recomputing them once per batch is cheap
@@ -220,6 +233,7 @@ class Matcher:
             return
         self._weights = [claim_weights(q, self._stats) for q in self._queries]
         self._totals = [sum(w) for w in self._weights]
+        self._norms = [math.sqrt(sum(x * x for x in w)) for w in self._weights]
         index: dict[str, list[tuple[int, float]]] = {}
         for qi, (query, weights) in enumerate(zip(self._queries, self._weights, strict=True)):
             for term, weight in zip(query.terms, weights, strict=True):
@@ -231,25 +245,39 @@ class Matcher:
     def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:
         # One pass over the article's vocabulary gives each claim its coverage and number of
         # terms found, which bound its full score: for most claims the work ends here.
+        # The same pass gives the numerator of the TF-IDF cosine, which is then exact.
         covered: dict[int, float] = {}
+        dots: dict[int, float] = {}
         counts: dict[int, int] = {}
         index = self._index
-        for key in doc.vocabulary:
+        top = len(TF) - 1
+        for key, mask in doc.positions.items():
             postings = index.get(key)
             if postings is None:
                 continue
+            tf = TF[min(mask.bit_count(), top)]
             for qi, weight in postings:
                 covered[qi] = covered.get(qi, 0.0) + weight
+                dots[qi] = dots.get(qi, 0.0) + weight * weight * tf
                 counts[qi] = counts.get(qi, 0) + 1
+        norm = document_norm(doc, self._stats) if covered else 0.0
         cross = self._settings.cross_lingual and self._embedder is not None
-        todo = range(len(self._queries)) if cross else sorted(covered)
         pairs: list[_Pair] = []
-        for qi in todo:
+        for qi in range(len(self._queries)) if cross else sorted(covered):
             query = self._queries[qi]
+            weight = covered.get(qi, 0.0)
             features = NO_FEATURES
-            share = covered.get(qi, 0.0) / self._totals[qi] if qi in covered else 0.0
-            if share and scorer.lexical_ceiling(share, counts[qi], query) >= self._floor_logits[qi]:
-                features = lexical_features(query, self._weights[qi], doc)
+            share = weight / self._totals[qi] if weight else 0.0
+            if (
+                share
+                and scorer.lexical_ceiling(
+                    share, counts[qi], len(query.terms), dots[qi] / self._norms[qi] / norm
+                )
+                >= self._floor_logits[qi]
+            ):
+                features = lexical_features(query, self._weights[qi], doc, norm)
+            elif not cross:
+                continue  # cannot reach the floor: the common case, kept cheap
             pair = self._pair(query, features, doc)
             if pair is not None:
                 pairs.append(pair)
@@ -266,12 +294,9 @@ class Matcher:
         """A pair worth finishing: lexically plausible, or in another language than the claim
         when the semantic stage is asked to bridge languages."""
         lexical = scorer.lexical_probability(features)
-        if lexical < self._floor(query) and not (
-            self._is_cross_lingual(query, doc) and keywords_found(query, doc)
-        ):
-            return None
         cross = self._is_cross_lingual(query, doc)
-        self._counters.lexical_candidates += 1
+        if lexical < self._floor(query) and not (cross and keywords_found(query, doc)):
+            return None
         return _Pair(query, features, lexical, cross_lingual=cross)
 
     def _is_cross_lingual(self, query: ClaimQuery, doc: AnalyzedArticle) -> bool:
@@ -287,23 +312,25 @@ class Matcher:
             return True
         return self._settings.candidate_floor <= pair.lexical < self._settings.semantic_ceiling
 
-    def _run_semantic(self, docs: Sequence[_Doc]) -> None:
+    def _run_semantic(self, docs: Sequence[_Doc]) -> tuple[int, int]:
         """Embed the chosen sentences of every article that has an undecided pair, in one encoder
-        call, and give each such pair its best claim-sentence cosine."""
+        call, and give each such pair its best claim-sentence cosine.
+
+        Returns the number of articles and of sentences embedded.
+        """
         if self._embedder is None:
-            return
+            return 0, 0
         todo = [d for d in docs if any(self._wants_semantic(p) for p in d.pairs)]
         if not todo:
-            return
+            return 0, 0
         chosen = [self._choose_sentences(d) for d in todo]
         texts = list(
             dict.fromkeys(d.analyzed.sentences[i] for d, idx in zip(todo, chosen, strict=True) for i in idx)
         )
         vectors = dict(zip(texts, self._embedder.encode(texts), strict=True))
-        self._counters.semantic_runs += len(todo)
-        self._counters.sentences_embedded += len(texts)
         for doc, indices in zip(todo, chosen, strict=True):
             self._cosines(doc, indices, vectors)
+        return len(todo), len(texts)
 
     def _choose_sentences(self, doc: _Doc) -> list[int]:
         """The title and lead, then the sentences the lexical stage liked best, up to the cap."""
@@ -332,9 +359,16 @@ class Matcher:
         sentences = np.stack([vectors[doc.analyzed.sentences[i]] for i in indices])
         claims = np.stack(self._claim_vectors.get([p.query.claim.text for p in pairs]))
         similarity = sentences @ claims.T  # sentences x claims
+        top = min(SEMANTIC_TOP, len(indices))
         for column, pair in enumerate(pairs):
             values = similarity[:, column]
             pair.semantic = float(values.max())
+            # The claim against the centroid of its best sentences: one sentence that happens to
+            # resemble the claim weighs less than a passage about it.
+            best = np.argsort(-values)[:top]
+            centroid = sentences[best].mean(axis=0)
+            length = float(np.linalg.norm(centroid))
+            pair.semantic_mean = float(centroid @ claims[column]) / length if length > 0.0 else 0.0
             pair.cosines = {i: float(v) for i, v in zip(indices, values, strict=True)}
 
     # -- scoring -------------------------------------------------------------------------------
@@ -342,17 +376,18 @@ class Matcher:
     def _finish(self, pair: _Pair, doc: AnalyzedArticle) -> ScoredPair:
         if pair.semantic is None:
             score = pair.lexical
-        elif pair.cross_lingual and pair.features.empty:
+        elif pair.cross_lingual:  # shared words mean little across languages
             score = scorer.SEMANTIC_ONLY.probability(NO_FEATURES, pair.semantic)
         else:
-            score = scorer.HYBRID.probability(pair.features, pair.semantic)
-        score = round(score, 4)  # what is stored and shown is what was compared
+            score = scorer.HYBRID.probability(pair.features, pair.semantic, pair.semantic_mean)
+        score = min(round(score, 4), scorer.MAX_SCORE)  # what is stored and shown is what was compared
         return ScoredPair(
             claim=pair.query.claim,
             article_id=doc.article.id,
             features=pair.features,
             lexical=pair.lexical,
             semantic=pair.semantic,
+            semantic_mean=pair.semantic_mean,
             score=score,
             matched=score >= self._threshold(pair.query.claim),
             evidence=scorer.evidence(

@@ -129,8 +129,3 @@ class ClaimVectors:
             for text, vector in zip(missing, self._embedder.encode(missing), strict=True):
                 self._vectors[text] = vector
         return [self._vectors[t] for t in texts]
-
-
-def max_cosines(claim: NDArray[np.float32], sentences: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Cosine of the claim with each sentence (inputs are unit vectors)."""
-    return sentences @ claim

@@ -18,8 +18,6 @@ UNDETERMINED = "und"
 # key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation.
 _TOKEN = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
-# A headline in Title Case capitalises every word, so capitals say nothing about names there.
-_TITLE_CASE_SHARE = 0.6
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
 
@@ -70,20 +68,12 @@ def split_sentences(text: str, lang: str | None) -> list[str]:
     """Split ``text`` into sentences with simplemma's rules for ``lang`` (generic rules if unknown)."""
     code = lemma_language(lang)
     # str.split/join is several times faster than a regular expression here.
-    return [" ".join(s.split()) for s in simplemma.split_sentences(text, lang=code) if not s.isspace()]
+    return [" ".join(s.split()) for s in simplemma.split_sentences(text, lang=code) if s and not s.isspace()]
 
 
 def tokens(text: str) -> list[str]:
     """The word and number tokens of ``text``, as written."""
     return _TOKEN.findall(text)
-
-
-def is_title_case(words: list[str]) -> bool:
-    """Whether most words are capitalised, as in an English headline."""
-    alpha = [w for w in words if w[0].isalpha()]
-    if len(alpha) < 3:
-        return False
-    return sum(1 for w in alpha if w[0].isupper()) / len(alpha) >= _TITLE_CASE_SHARE
 
 
 def _fold(word: str) -> str:

@@ -1,0 +1,108 @@
+"""Short realistic articles and claims shared by the matcher tests (data only, no tests here)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from watcher.domain import Article, Claim
+
+NOW = datetime(2025, 11, 6, 15, 2, tzinfo=UTC)
+
+NATO_AMMO = Claim(id=1, name="nato-ammo", text="NATO has surpassed Russia in ammunition production")
+EGG_PRICES = Claim(id=2, name="egg-prices", text="Egg prices in Germany rose 40% in a year")
+
+
+def article(article_id: int, title: str, text: str, language: str = "en") -> Article:
+    url = f"https://news.example/{article_id}"
+    return Article(
+        id=article_id,
+        feed_id=1,
+        story_id=article_id,
+        url=url,
+        canonical_url=url,
+        title=title,
+        text=text,
+        content_hash=f"h{article_id}",
+        published_at=NOW,
+        first_seen_at=NOW,
+        language=language,
+        outlet="Example Times",
+        country="US",
+        leaning="center",
+        ownership="private",
+    )
+
+
+REPORTS = article(
+    10,
+    "NATO now outproduces Russia in artillery shells",
+    "NATO members have surpassed Russia in ammunition production for the first time since the invasion "
+    "of Ukraine, the alliance's secretary general said on Tuesday. European plants now turn out more "
+    "than two million shells a year, and output is still rising. The figures could not be independently "
+    "verified.",
+)
+DENIES = article(
+    11,
+    "Kremlin rejects claims about Western shell output",
+    "Moscow on Wednesday dismissed reports that NATO has surpassed Russia in ammunition production as "
+    "wishful thinking. Russian factories produce three times more shells than the alliance, a defence "
+    "ministry spokesman said. Western analysts say neither side's figures can be checked.",
+)
+NATO_SUMMIT = article(
+    12,
+    "NATO leaders gather in Vilnius for two-day summit",
+    "Leaders of the 32 NATO members arrived in Vilnius on Tuesday for a summit expected to focus on "
+    "Sweden's accession and on air defence for the Baltic states. The war Russia started in Ukraine hangs "
+    "over the meeting, officials said. The host city has tightened security around the venue.",
+)
+BAKERY = article(
+    13,
+    "Family bakery wins regional bread prize",
+    "A family bakery on Main Street has won the regional bread prize for the third year running. The "
+    "owners said the secret was a sourdough starter kept alive since 1962.",
+)
+FRENCH = article(
+    14,
+    "L'OTAN a dépassé la Russie dans la production de munitions",
+    "Les pays de l'OTAN produisent désormais davantage d'obus d'artillerie que la Russie, selon le "
+    "secrétaire général de l'Alliance. La production européenne dépasse deux millions d'obus par an.",
+    language="fr",
+)
+FRENCH_CLAIM = Claim(
+    id=3, name="otan-munitions", text="L'OTAN a dépassé la Russie dans la production de munitions"
+)
+FRENCH_REPORT = article(
+    15,
+    "Munitions : les alliés devant Moscou",
+    "Selon l'Alliance, les alliés ont dépassé la Russie dans la production de munitions cette année. "
+    "Les usines européennes produisent deux millions d'obus.",
+    language="fr",
+)
+
+# A day of unrelated news, so that term statistics are warm as in a running daemon: the names
+# a claim shares with everyday coverage (NATO, Russia) weigh less than its distinctive words.
+BACKGROUND = [
+    article(100 + i, title, text)
+    for i, (title, text) in enumerate(
+        [
+            (
+                "Russia and Ukraine trade accusations over grain deal",
+                "Russia accused Ukraine of breaking the deal.",
+            ),
+            (
+                "NATO chief visits Kyiv",
+                "The NATO secretary general met President Zelensky in Kyiv on Monday.",
+            ),
+            ("Russia raises interest rates again", "The Russian central bank raised its key rate to 16%."),
+            ("NATO air policing mission extended", "NATO jets will keep patrolling Baltic skies until 2026."),
+            ("Floods hit northern Italy", "Heavy rain flooded villages in Emilia-Romagna on Sunday."),
+            ("Stocks rally as inflation cools", "Shares rose in New York after prices grew more slowly."),
+            ("Sweden joins NATO after long wait", "Sweden became the alliance's 32nd member on Thursday."),
+            ("Russia expels two diplomats", "Moscow ordered two Western diplomats to leave within a week."),
+            ("New museum opens in Lisbon", "The museum shows tiles from five centuries."),
+            ("Election results delayed", "Counting was slowed by a software fault, officials said."),
+            ("Tennis star withdraws from final", "A knee injury forced her out of the tournament."),
+            ("NATO and Russia hold rare talks", "Envoys from NATO and Russia met in Brussels."),
+        ]
+    )
+]

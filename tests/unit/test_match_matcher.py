@@ -1,0 +1,292 @@
+"""The claim matcher without a model: lexical scoring, thresholds, key terms, evidence, counters."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.unit.test_match_articles import (
+    BACKGROUND,
+    BAKERY,
+    DENIES,
+    EGG_PRICES,
+    FRENCH,
+    FRENCH_CLAIM,
+    FRENCH_REPORT,
+    NATO_AMMO,
+    NATO_SUMMIT,
+    REPORTS,
+    article,
+)
+from watcher.domain import Claim, ClaimStatus
+from watcher.errors import WatcherError
+from watcher.match import DEFAULT_THRESHOLD, Matcher, MatchError, MatchSettings, load_embedder, scorer
+from watcher.match import semantic as semantic_module
+from watcher.match.lexical import (
+    CorpusStats,
+    analyze_article,
+    claim_weights,
+    compile_claim,
+    document_norm,
+    lexical_features,
+)
+from watcher.match.text import Normalizer
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+LEXICAL = MatchSettings(model=None)
+
+
+def warm_matcher(claims: list[Claim], settings: MatchSettings = LEXICAL) -> Matcher:
+    matcher = Matcher(claims, settings)
+    matcher.observe(BACKGROUND)
+    return matcher
+
+
+def test_articles_reporting_or_denying_the_claim_match_and_unrelated_ones_do_not() -> None:
+    matcher = warm_matcher([NATO_AMMO, EGG_PRICES])
+    found = {(m.claim_id, m.article_id) for m in matcher.match([REPORTS, DENIES, NATO_SUMMIT, BAKERY])}
+    # Matching is about the subject; whether the article agrees is the framing stage's business.
+    assert found == {(NATO_AMMO.id, REPORTS.id), (NATO_AMMO.id, DENIES.id)}
+
+
+def test_scores_are_calibrated_and_ordered() -> None:
+    matcher = warm_matcher([NATO_AMMO])
+    report, summit, bakery = (matcher.score(NATO_AMMO, a) for a in (REPORTS, NATO_SUMMIT, BAKERY))
+    assert report.score > 0.9
+    assert 0.0 < bakery.score < summit.score < DEFAULT_THRESHOLD
+    assert report.semantic is None and report.lexical == report.score
+
+
+def test_a_match_carries_its_best_sentences_as_evidence() -> None:
+    matcher = warm_matcher([NATO_AMMO])
+    (match,) = matcher.match([REPORTS])
+    assert match.evidence[0].startswith("NATO members have surpassed Russia in ammunition production")
+    assert 1 <= len(match.evidence) <= 3
+    assert "could not be independently verified" not in " ".join(match.evidence)
+    assert matcher.score(NATO_AMMO, BAKERY).evidence == ()
+
+
+def test_the_title_counts_as_a_sentence() -> None:
+    headline_only = article(20, "NATO has surpassed Russia in ammunition production, alliance says", "")
+    match = warm_matcher([NATO_AMMO]).score(NATO_AMMO, headline_only)
+    assert match.matched
+    assert match.evidence == ("NATO has surpassed Russia in ammunition production, alliance says",)
+
+
+def test_a_single_shared_name_is_not_a_match() -> None:
+    only_name = article(21, "NATO opens new office", "NATO opened a liaison office in Geneva on Friday.")
+    assert not warm_matcher([NATO_AMMO]).score(NATO_AMMO, only_name).matched
+
+
+@pytest.mark.parametrize(("threshold", "matched"), [(0.03, True), (None, False), (0.99, False)])
+def test_a_claim_threshold_overrides_the_default(threshold: float | None, matched: bool) -> None:
+    claim = dataclasses.replace(NATO_AMMO, threshold=threshold)
+    matcher = warm_matcher([claim])
+    assert matcher.score(claim, NATO_SUMMIT).matched is matched
+    assert bool(matcher.match([NATO_SUMMIT])) is matched
+
+
+def test_settings_threshold_is_the_default_for_claims_without_one() -> None:
+    matcher = warm_matcher([NATO_AMMO], MatchSettings(model=None, threshold=0.999999))
+    assert matcher.match([REPORTS]) == []
+    assert matcher.score(NATO_AMMO, REPORTS).score > 0.99
+
+
+def test_key_terms_are_required() -> None:
+    claim = dataclasses.replace(NATO_AMMO, keywords=("artillery shells",))
+    matcher = warm_matcher([claim])
+    # REPORTS has the phrase (in its title); DENIES only has "shells", not the phrase.
+    found = {m.article_id for m in matcher.match([REPORTS, DENIES])}
+    assert found == {REPORTS.id}
+    assert matcher.score(claim, DENIES).score < 0.01
+
+
+def test_key_terms_boost_articles_that_use_them() -> None:
+    shells = article(
+        22,
+        "Western shell output climbs",
+        "Factories across the alliance now make more artillery shells than Moscow does, officials said.",
+    )
+    plain = warm_matcher([NATO_AMMO]).score(NATO_AMMO, shells)
+    claim = dataclasses.replace(NATO_AMMO, keywords=("shells", "alliance"))
+    boosted = warm_matcher([claim]).score(claim, shells)
+    assert not plain.matched
+    assert boosted.matched and boosted.score > plain.score
+
+
+def test_paused_claims_are_skipped_but_can_still_be_scored() -> None:
+    paused = dataclasses.replace(NATO_AMMO, status=ClaimStatus.PAUSED)
+    matcher = warm_matcher([paused, EGG_PRICES])
+    assert matcher.match([REPORTS, DENIES]) == []
+    assert matcher.score(paused, REPORTS).matched
+
+
+def test_numbers_match_whatever_their_format() -> None:
+    eggs = article(
+        23,
+        "Eggs cost 40 % more than last year",
+        "In Germany, egg prices rose 40% in a year, the statistics office said, as bird flu cut supply.",
+    )
+    assert warm_matcher([EGG_PRICES]).score(EGG_PRICES, eggs).matched
+
+
+def test_other_languages_are_lemmatised_in_their_own_language() -> None:
+    matcher = warm_matcher([FRENCH_CLAIM])
+    assert matcher.score(FRENCH_CLAIM, FRENCH_REPORT).matched
+    assert not matcher.score(FRENCH_CLAIM, BAKERY).matched
+
+
+def test_an_english_claim_does_not_match_a_french_article_on_words_alone() -> None:
+    # Across languages only names and numbers are shared: that takes the semantic stage with a
+    # multilingual model (MatchSettings.cross_lingual).
+    assert not warm_matcher([NATO_AMMO]).score(NATO_AMMO, FRENCH).matched
+
+
+def test_undetermined_language_is_read_in_the_default_language() -> None:
+    und = dataclasses.replace(REPORTS, id=24, language="und")
+    assert warm_matcher([NATO_AMMO]).score(NATO_AMMO, und).matched
+
+
+def test_stats_count_the_work() -> None:
+    matcher = warm_matcher([NATO_AMMO, EGG_PRICES])
+    matcher.match([REPORTS, DENIES, BAKERY])
+    matcher.score(NATO_AMMO, NATO_SUMMIT)  # a dry run is not part of the stream
+    stats = matcher.stats()
+    assert stats["articles_seen"] == 3
+    assert stats["matches"] == 2
+    assert stats["lexical_candidates"] >= 2
+    assert stats["semantic_runs"] == 0 and stats["sentences_embedded"] == 0
+
+
+def test_match_learns_term_statistics_from_the_stream() -> None:
+    cold = Matcher([NATO_AMMO], LEXICAL)
+    before = cold.score(NATO_AMMO, NATO_SUMMIT).score
+    cold.match(BACKGROUND)
+    assert cold.score(NATO_AMMO, NATO_SUMMIT).score < before
+
+
+def test_with_claims_keeps_what_was_learnt() -> None:
+    matcher = warm_matcher([EGG_PRICES])
+    other = matcher.with_claims([NATO_AMMO])
+    assert (
+        other.score(NATO_AMMO, NATO_SUMMIT).score
+        == warm_matcher([NATO_AMMO]).score(NATO_AMMO, NATO_SUMMIT).score
+    )
+    assert {m.claim_id for m in other.match([REPORTS])} == {NATO_AMMO.id}
+
+
+def test_empty_inputs() -> None:
+    matcher = Matcher([], LEXICAL)
+    assert matcher.match([REPORTS]) == []
+    assert warm_matcher([NATO_AMMO]).match([]) == []
+    blank = article(25, "", "")
+    assert warm_matcher([NATO_AMMO]).score(NATO_AMMO, blank).score < 0.01
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"threshold": 1.5}, {"candidate_floor": -0.1}, {"semantic_sentences": 0}, {"batch_size": 0}],
+)
+def test_settings_are_validated(bad: dict[str, float]) -> None:
+    with pytest.raises(MatchError) as error:
+        MatchSettings(**bad)  # type: ignore[arg-type]
+    assert next(iter(bad)) in str(error.value)
+    assert isinstance(error.value, ValueError) and isinstance(error.value, WatcherError)
+
+
+def test_no_model_means_lexical_only_and_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="watcher.match")
+    semantic_module._logged.clear()
+    assert load_embedder(None) is None
+    assert load_embedder(None) is None
+    assert [r.getMessage() for r in caplog.records].count(
+        "semantic matching is off (no model configured); lexical only"
+    ) == 1
+
+
+def test_missing_extra_means_lexical_only_with_one_warning(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import now raises ImportError
+    semantic_module._logged.clear()
+    caplog.set_level(logging.INFO, logger="watcher.match")
+    assert load_embedder("sentence-transformers/all-MiniLM-L6-v2") is None
+    assert load_embedder("sentence-transformers/all-MiniLM-L6-v2") is None
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "sentence-transformers is not installed" in warnings[0].getMessage()
+    # And the matcher works on words alone.
+    assert {m.article_id for m in warm_matcher([NATO_AMMO]).match([REPORTS, BAKERY])} == {REPORTS.id}
+
+
+class ConceptEmbedder:
+    """A stand-in for a multilingual model: one direction for "NATO out-produces Russia in
+    munitions" in English or French, another for everything else."""
+
+    name = "concepts"
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        import numpy as np
+
+        vectors = np.zeros((len(texts), 2), dtype=np.float32)
+        for row, text in enumerate(texts):
+            low = text.casefold()
+            about = ("nato" in low or "otan" in low) and "munition" in low
+            vectors[row, 0 if about else 1] = 1.0
+        return vectors
+
+
+def test_cross_lingual_sends_other_languages_to_the_semantic_stage() -> None:
+    pytest.importorskip("numpy")
+    french_bakery = article(
+        26, "Une boulangerie primée", "La boulangerie familiale a gagné le prix du pain.", "fr"
+    )
+    off = warm_matcher([NATO_AMMO], MatchSettings(model="concepts"))
+    off_matcher = Matcher([NATO_AMMO], MatchSettings(model="concepts"), ConceptEmbedder())
+    on = Matcher([NATO_AMMO], MatchSettings(model="concepts", cross_lingual=True), ConceptEmbedder())
+    assert not off.score(NATO_AMMO, FRENCH).matched
+    assert not off_matcher.score(NATO_AMMO, FRENCH).matched
+    found = {m.article_id for m in on.match([FRENCH, french_bakery, BAKERY])}
+    assert found == {FRENCH.id}
+    assert on.stats()["semantic_runs"] == 2  # both French articles; the English bakery shares nothing
+    assert on.score(NATO_AMMO, FRENCH).semantic == 1.0
+
+
+def test_a_cold_matcher_weighs_terms_by_the_shipped_reference_frequencies() -> None:
+    # No article seen yet: the reference document frequencies alone keep an article that only
+    # shares the claim's names (NATO, Russia) from matching.
+    cold = Matcher([NATO_AMMO], LEXICAL)
+    summit = cold.score(NATO_AMMO, NATO_SUMMIT)
+    assert not summit.matched
+    assert cold.score(NATO_AMMO, REPORTS).matched
+    assert {m.article_id for m in cold.match([REPORTS, DENIES, NATO_SUMMIT, BAKERY])} == {
+        REPORTS.id,
+        DENIES.id,
+    }
+
+
+def test_the_pruning_bound_is_never_below_the_lexical_logit() -> None:
+    # The matcher skips the sentence scoring of pairs whose bound is below the candidate floor:
+    # a bound below the real logit would silently drop a match.
+    stats = CorpusStats()
+    norm = Normalizer("en")
+    stats.observe(analyze_article(a, norm, 80).vocabulary for a in BACKGROUND)
+    articles = [REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND]
+    for claim in (NATO_AMMO, EGG_PRICES, Claim(id=9, name="x", text="NATO and Russia talks in Brussels")):
+        query = compile_claim(claim, "en")
+        weights = claim_weights(query, stats)
+        for item in articles:
+            doc = analyze_article(item, norm, 80)
+            features = lexical_features(query, weights, doc, document_norm(doc, stats))
+            if not features.claim_terms:
+                continue
+            bound = scorer.lexical_ceiling(
+                features.coverage, round(features.share * len(query.terms)), len(query.terms), features.cosine
+            )
+            assert bound >= scorer.LEXICAL.logit(features) - 1e-9
