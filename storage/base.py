@@ -77,9 +77,16 @@ class Store(Protocol):
     async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]: ...
 
     async def lease_due_feeds(
-        self, now: datetime, limit: int, *, lease_s: float, all: bool = False
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease_s: float,
+        all: bool = False,
+        polled_before: datetime | None = None,
     ) -> list[Feed]:
-        """Feeds due by ``next_poll_at`` (or every enabled feed with ``all``), leased to the caller."""
+        """Feeds due by ``next_poll_at`` (or every enabled feed with ``all``; with ``polled_before``, only
+        those not polled since then), leased to the caller."""
 
     async def record_poll(
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]

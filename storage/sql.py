@@ -270,12 +270,22 @@ class SqlStore:
         return _feed(row)
 
     async def lease_due_feeds(
-        self, now: datetime, limit: int, *, lease_s: float, all: bool = False
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        lease_s: float,
+        all: bool = False,
+        polled_before: datetime | None = None,
     ) -> list[Feed]:
         free = or_(feeds_t.c.leased_until.is_(None), feeds_t.c.leased_until < now)
         cond = and_(feeds_t.c.enabled.is_(True), free)
         if not all:
             cond = and_(cond, feeds_t.c.next_poll_at <= now)
+        if polled_before is not None:
+            cond = and_(
+                cond, or_(feeds_t.c.last_polled_at.is_(None), feeds_t.c.last_polled_at < polled_before)
+            )
         pick = (
             select(feeds_t.c.id)
             .where(cond)
@@ -300,10 +310,7 @@ class SqlStore:
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
     ) -> list[int]:
         poll = _Poll(feed_id, outcome, articles, asyncio.get_running_loop().create_future())
-        if self.dialect == "sqlite":
-            return await self._group_commit().submit(poll)
-        async with self.engine.begin() as conn:
-            return (await self._record_polls(conn, [poll]))[0]
+        return await self._group_commit().submit(poll)
 
     def _group_commit(self) -> _GroupCommit:
         loop = asyncio.get_running_loop()
@@ -391,21 +398,9 @@ class SqlStore:
         linking each poll's articles right after inserting them would make: an article of an
         earlier poll in the batch counts with its own link, one of the same poll as itself.
         """
-        q = (
-            select(
-                articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash
-            )
-            .where(
-                or_(
-                    articles_t.c.canonical_url.in_({r[2] for r in inserted}),
-                    articles_t.c.content_hash.in_({r[3] for r in inserted}),
-                )
-            )
-            .order_by(articles_t.c.id)
-        )
         first_by_url: dict[str, tuple[int, int | None]] = {}
         first_by_hash: dict[str, tuple[int, int | None]] = {}
-        for aid, story, url, chash in (await conn.execute(q)).all():
+        for aid, story, url, chash in await self._same_story_candidates(conn, inserted):
             first_by_url.setdefault(url, (aid, story))
             first_by_hash.setdefault(chash, (aid, story))
         feed_of = {aid: feed_id for aid, feed_id, _, _ in inserted}
@@ -425,6 +420,29 @@ class SqlStore:
         await conn.execute(
             set_story, [{"aid": a, "story": s} for a, s in story_of.items()]
         )  # one executemany
+
+    async def _same_story_candidates(
+        self, conn: AsyncConnection, inserted: Sequence[tuple[int, int, str, str]]
+    ) -> list[Any]:
+        """(id, story id, canonical URL, content hash) of every article sharing a URL or hash with ``inserted``, by id."""
+        cols = (articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash)
+        urls = sorted({r[2] for r in inserted})
+        hashes = sorted({r[3] for r in inserted})
+        # One query, unless that would pass the driver's bound-parameter limit (999 on SQLite before 3.32).
+        limit = self.engine.dialect.insertmanyvalues_max_parameters
+        if len(urls) + len(hashes) <= limit:
+            conditions = [or_(articles_t.c.canonical_url.in_(urls), articles_t.c.content_hash.in_(hashes))]
+        else:
+            conditions = [
+                articles_t.c.canonical_url.in_(urls[i : i + limit]) for i in range(0, len(urls), limit)
+            ]
+            conditions += [
+                articles_t.c.content_hash.in_(hashes[i : i + limit]) for i in range(0, len(hashes), limit)
+            ]
+        rows: dict[int, Any] = {}
+        for condition in conditions:
+            rows.update((row[0], row) for row in (await conn.execute(select(*cols).where(condition))).all())
+        return [rows[aid] for aid in sorted(rows)]
 
     # articles and matching
 
@@ -1061,18 +1079,20 @@ def _feed_values(outcome: PollOutcome, new_items: int) -> dict[str, Any]:
 
 
 class _GroupCommit:
-    """SQLite: this process's concurrent record_poll calls share transactions.
+    """This process's concurrent record_poll calls share transactions (group commit).
 
-    SQLite has one writer at a time. Polls that each open their own transaction only queue in
-    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) instead of waking when the
-    lock is free: throughput collapses and, past the busy timeout, polls fail with "database is
-    locked". Here polls queue in the event loop; whoever holds the lock writes every poll queued
-    so far (up to a bound) in one transaction of a few statements. A batch that fails is written
-    again one poll per transaction, so a bad poll fails alone, as it would have.
+    Through SQLAlchemy's async drivers every statement is a round trip to a driver thread or the
+    server, and a transaction of its own per poll costs several of them. On SQLite it is worse:
+    one writer at a time, and concurrent transactions wait in SQLite's busy handler, which sleeps
+    in growing steps (up to 100 ms) instead of waking when the lock is free, so throughput
+    collapses and, past the busy timeout, polls fail with "database is locked". Here polls queue
+    in the event loop; whoever holds the lock writes every poll queued so far (within bounds) in
+    one transaction of a few statements, with the same result as writing them one by one. A batch
+    that fails is written again one poll per transaction, so a bad poll fails alone, as before.
     """
 
     MAX_POLLS = 200
-    MAX_ARTICLES = 4_000  # keeps the story-link query under SQLite's 32,766 bound parameters
+    MAX_ARTICLES = 4_000
 
     def __init__(self, store: SqlStore, loop: asyncio.AbstractEventLoop) -> None:
         self.store = store

@@ -221,10 +221,12 @@ async def _complete(
     response: aiohttp.ClientResponse, feed: Feed, settings: HttpSettings, now: datetime
 ) -> FetchResult:
     headers = response.headers
-    reference = _date_header(headers.get("Date")) or now
+    retry_after = headers.get("Retry-After")
+    # Only a Retry-After date is read against the server's clock; most responses carry none.
+    reference = (_date_header(headers.get("Date")) or now) if retry_after else now
     common = FetchResult(
         status=response.status,
-        retry_after_s=parse_retry_after(headers.get("Retry-After"), reference),
+        retry_after_s=parse_retry_after(retry_after, reference),
         max_age_s=parse_max_age(headers.get("Cache-Control")),
         final_url=str(response.url),
         content_type=headers.get("Content-Type"),
@@ -323,6 +325,8 @@ def _capped(seconds: int | None) -> timedelta:
 
 
 def _log(feed: Feed, result: FetchResult) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return  # redacting the URL costs more than the rest of a 304
     url = redact_url(feed.url)
     extra = {"feed_id": feed.id, "feed_url": url, "status": result.status, "ms": result.elapsed_ms}
     if result.error is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import io
@@ -40,6 +41,14 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Titles are plain text, but some CMSs put escaped markup in them; one carrying HTML elements is read as HTML.
+_HTML_ELEMENT = re.compile(
+    r"</?(?:a|b|br|div|em|embed|font|form|i|iframe|img|input|link|meta|object|p|script|span|strong|style|svg)"
+    r"\b[^<>]*>",
+    re.IGNORECASE,
+)
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _LANGUAGE = re.compile(r"[a-z]{2}")
 _DEPRECATED_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 # Tokens that matter when finding where a markup declaration ends: quoted literals, comments and
@@ -75,14 +84,7 @@ def parse_entries(
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     data = _to_safe_utf8(body, content_type, warnings)
-    # A BytesIO, never the bytes themselves: feedparser opens a bytes value that names an
-    # existing file (a body of b"/etc/passwd" would be read from disk).
-    parsed = feedparser.parse(
-        io.BytesIO(data),
-        response_headers={"content-type": "application/xml; charset=utf-8"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    parsed = _feedparser(data)
     if parsed.get("bozo"):
         warnings.append(_short(f"malformed feed: {_describe(parsed.get('bozo_exception'))}"))
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or []
@@ -95,6 +97,12 @@ def parse_entries(
         entries = entries[:MAX_ITEMS]
     language = normalize_language(_text_value(channel.get("language"))) or normalize_language(feed_language)
     drafts = [d for d in (_draft(e, url, language, now) for e in entries) if d is not None]
+    undated = sum(1 for e in entries if _date_given(e) and _published(e, now) is None)
+    if undated:
+        warnings.append(
+            f"{undated} items with an unreadable or implausible date (before 1995 or over a day ahead) "
+            "stored without one"
+        )
     if len(drafts) < len(entries):
         warnings.append(f"{len(entries) - len(drafts)} empty items skipped")
     articles = assign_keys(drafts, warnings)
@@ -104,6 +112,23 @@ def parse_entries(
         ttl_s=_ttl_s(channel),
         title=_title(channel),
     )
+
+
+def _feedparser(data: bytes) -> Mapping[str, Any]:
+    try:
+        # A BytesIO, never the bytes themselves: feedparser opens a bytes value that names an
+        # existing file (a body of b"/etc/passwd" would be read from disk).
+        parsed: Mapping[str, Any] = feedparser.parse(
+            io.BytesIO(data),
+            response_headers={"content-type": "application/xml; charset=utf-8"},
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:
+        # feedparser itself fails on some hostile bodies (a namespace URI holding U+0085, which
+        # its SAX layer splits on, ends in "too many values to unpack"): not a readable feed.
+        return {"bozo": True, "bozo_exception": exc, "version": "", "feed": {}, "entries": []}
+    return parsed
 
 
 # -- XML safety ---------------------------------------------------------------------------------
@@ -129,10 +154,35 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
         data = body.decode("utf-8", errors="replace").replace("\x00", "").encode("utf-8")
     if detected.get("bozo"):
         warnings.append(_short(f"encoding: {_describe(detected.get('bozo_exception'))}"))
+    elif conflict := _charset_conflict(body, content_type, detected.get("encoding")):
+        warnings.append(_short(conflict))
     data, removed = strip_declarations(data)
     if removed:
         warnings.append("DOCTYPE internal subset or entity declarations removed (not honoured)")
     return data
+
+
+def _charset_conflict(body: bytes, content_type: str | None, used: str | None) -> str | None:
+    """A warning when the HTTP charset and the XML declaration name different encodings.
+
+    The HTTP charset wins (RFC 7303), so a server that mislabels its feeds garbles every title; this
+    makes the conflict visible on the feed.
+    """
+    said = _HTTP_CHARSET.search(content_type or "")
+    declared = _XML_ENCODING.match(body, 0, 256)
+    if said is None or declared is None:
+        return None
+    http, document = said.group(1), declared.group(1).decode("ascii")
+    if _codec(http) == _codec(document):
+        return None
+    return f"encoding: HTTP says charset={http}, the document says {document}; read as {used or http}"
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
 
 
 def strip_declarations(data: bytes) -> tuple[bytes, bool]:
@@ -181,9 +231,6 @@ def _markup_end(data: bytes, start: int) -> int:
     return len(data)  # unterminated: everything after it is part of it
 
 
-# -- entries --------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class _Draft:
     guid: str | None
@@ -229,7 +276,7 @@ def assign_keys(drafts: Sequence[_Draft], warnings: list[str]) -> list[ArticleIn
     for position, draft in enumerate(drafts):
         groups.setdefault(_base_key(draft), []).append((position, draft))
     keyed: list[tuple[int, ArticleIn]] = []
-    repeats = 0
+    repeats = shared = 0
     for base, members in groups.items():
         seen: set[str] = set()
         for rank, (position, draft) in enumerate(sorted(members, key=_seniority)):
@@ -238,9 +285,14 @@ def assign_keys(drafts: Sequence[_Draft], warnings: list[str]) -> list[ArticleIn
                 continue
             seen.add(draft.content_hash)
             key = base if rank == 0 else f"{base}#{draft.content_hash[:16]}"
+            shared += rank > 0
             keyed.append((position, _article(draft, key)))
     if repeats:
         warnings.append(f"{repeats} repeated items dropped")
+    if shared:
+        warnings.append(
+            f"{shared} items reuse the GUID or link of an item with other content; kept apart by content"
+        )
     return [article for _, article in sorted(keyed, key=lambda item: item[0])]
 
 
@@ -315,6 +367,12 @@ def _entry_language(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _date_given(entry: Mapping[str, Any]) -> bool:
+    return any(
+        isinstance(entry.get(n), str) and entry[n].strip() for n in ("published", "updated", "created")
+    )
+
+
 def _published(entry: Mapping[str, Any], now: datetime) -> datetime | None:
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(name)
@@ -383,6 +441,9 @@ class _TextExtractor(HTMLParser):
 def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
     """Visible text of an HTML fragment: no tags, scripts or styles; entities decoded; one
     line per block, whitespace collapsed; at most ``limit`` characters."""
+    parts = _simple_html_parts(markup, limit)
+    if parts is not None:
+        return _tidy("".join(parts), limit)
     extractor = _TextExtractor()
     # Fed in chunks so that a huge body stops being parsed once there is text enough.
     for start in range(0, len(markup), _HTML_CHUNK):
@@ -392,6 +453,67 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
     else:
         extractor.close()
     return _tidy("".join(extractor.parts), limit)
+
+
+# Markup that is only text, entities and plain tags (quoted or simple attribute values, no
+# comments, declarations or stray "<") is split with one regular expression; _TextExtractor
+# would see exactly these tags and text runs, so the result is the same, many times faster.
+_WS = r"[ \t\n\r\f]"  # what HTMLParser ends a tag name on (\s would also take \v, \x1c, ...)
+_SIMPLE_TAG = re.compile(
+    rf"""<(?:/([a-zA-Z][a-zA-Z0-9]*){_WS}*"""  # an end tag
+    rf"""|([a-zA-Z][a-zA-Z0-9]*)"""  # or a start tag, with attributes whose values are quoted
+    rf"""(?:{_WS}+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:{_WS}*={_WS}*"""
+    rf"""(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`/]+(?=[ \t\n\r\f>])))?)*"""  # or bare, never before "/"
+    rf"""{_WS}*(/?))>"""
+)
+# Elements whose content HTMLParser (in some Python version) does not parse as markup, and
+# those _TextExtractor skips: both need the full parser.
+_RAW_TEXT_TAGS = _SKIP_TAGS | {
+    "script",
+    "style",
+    "title",
+    "textarea",
+    "xmp",
+    "noembed",
+    "noframes",
+    "plaintext",
+}
+_SPACE_OR_SEMICOLON = re.compile(r"[\s;]")
+
+
+def _simple_html_parts(markup: str, limit: int) -> list[str] | None:
+    """What _TextExtractor would collect from ``markup``, or None unless the markup is simple."""
+    if len(markup) > _HTML_CHUNK:
+        return None  # fed in chunks, with an early stop: leave it to the parser
+    parts: list[str] = []
+    size = pos = 0
+    for match in _SIMPLE_TAG.finditer(markup):
+        start = match.start()
+        if start > pos:
+            text = markup[pos:start]
+            if "<" in text:
+                return None
+            data = html.unescape(text)
+            parts.append(data)
+            size += len(data)
+        end_name, start_name = match.group(1, 2)
+        tag = (end_name or start_name).lower()
+        if tag in _RAW_TEXT_TAGS:
+            return None
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+        pos = match.end()
+    if pos < len(markup):
+        tail = markup[pos:]
+        if "<" in tail:
+            return None
+        # HTMLParser holds back trailing text that may end in a cut entity until close(), which
+        # html_to_text skips once it has twice ``limit`` characters.
+        amp = markup.rfind("&", max(pos, len(markup) - 34))
+        held_back = amp >= 0 and not _SPACE_OR_SEMICOLON.search(markup, amp)
+        if not (held_back and size > 2 * limit):
+            parts.append(html.unescape(tail))
+    return parts
 
 
 def _clean_text(content: tuple[str, str]) -> str:
@@ -405,7 +527,10 @@ def _clean_title(detail: Any, value: Any) -> str:
     if not isinstance(value, str):
         return ""
     kind = detail.get("type") if isinstance(detail, Mapping) else "text/plain"
-    text = html_to_text(value, MAX_TITLE_CHARS) if "html" in str(kind) else html.unescape(value)
+    if "html" in str(kind) or _HTML_ELEMENT.search(value):
+        text = html_to_text(value, MAX_TITLE_CHARS)
+    else:
+        text = html.unescape(value)
     return _clean_line(text)[:MAX_TITLE_CHARS].rstrip()
 
 

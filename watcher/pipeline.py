@@ -180,12 +180,19 @@ class Pipeline:
     # -- poll ---------------------------------------------------------------------------------
 
     async def poll(self, report: CycleReport, *, all: bool = False) -> None:
+        """Poll due feeds (every enabled feed with ``all``, each once), in leased batches."""
+        started = self.clock()
         seen: set[int] = set()
         while True:
             feeds = await self.store.lease_due_feeds(
-                self.clock(), self.settings.daemon.feed_batch, lease_s=self.settings.daemon.lease_s, all=all
+                self.clock(),
+                self.settings.daemon.feed_batch,
+                lease_s=self.settings.daemon.lease_s,
+                all=all,
+                polled_before=started if all else None,
             )
-            feeds = [f for f in feeds if f.id not in seen]  # with all=True each feed once per cycle
+            # A feed whose write failed is offered again; it waits for its lease to run out instead.
+            feeds = [f for f in feeds if f.id not in seen]
             if not feeds:
                 return
             seen.update(f.id for f in feeds)

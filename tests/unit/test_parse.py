@@ -146,6 +146,14 @@ def test_truncated_and_corrupted_feeds_never_raise(cut: int, junk: bytes) -> Non
     assert all(len(a.title) <= parse.MAX_TITLE_CHARS for a in result.articles)
 
 
+def test_a_body_that_crashes_feedparser_gives_warnings() -> None:
+    # A stray byte read as Latin-1 puts U+0085 in a namespace URI; feedparser's SAX layer splits
+    # element names on it and fails with "too many values to unpack".
+    body = load("rss2.xml").replace(b'xmlns:content="http', b'xmlns:content="h\x85\x8dp', 1)
+    result = parse_entries(body, FEED_URL, now=NOW)
+    assert result.warnings
+
+
 # -- hostile XML --------------------------------------------------------------------------------
 
 
