@@ -6,7 +6,7 @@ import enum
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,19 +15,12 @@ from watcher.framing_model import FramingModel, load_shipped
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "SHIPPED",
-    "Analysis",
-    "FramingModel",
-    "Hit",
-    "analyse",
-    "frame",
-    "rule_stance",
-]
+__all__ = ["SHIPPED", "Analysis", "FramingModel", "Hit", "analyse", "frame", "rule_stance", "skepticism"]
 
-# Cue kinds. The dispute kinds push towards "disputes", the distancing kinds towards "neutral" and
-# endorsement towards "supports"; attribution ("the minister said") marks a reported claim.
+# Cue kinds (DIRECTIONS says which way each one pushes). attribution ("the minister said") marks a
+# reported claim; negation is the claim's own words denied ("does not have Ebola").
 CONTRADICTION = "contradiction"
+NEGATION = "negation"
 COUNTER_VOICE = "counter_voice"
 SCARE_QUOTES = "scare_quotes"
 HEADLINE_QUESTION = "headline_question"
@@ -36,14 +29,24 @@ DISTANCING_VERB = "distancing_verb"
 HEDGE = "hedge"
 ATTRIBUTION = "attribution"
 ENDORSEMENT = "endorsement"
-NEGATION = "negation"
 
-DISPUTE_KINDS = frozenset(
-    {CONTRADICTION, NEGATION, COUNTER_VOICE, SCARE_QUOTES, HEADLINE_QUESTION, HEADLINE_FRAMING}
-)
-DISTANCE_KINDS = frozenset({DISTANCING_VERB, HEDGE, ATTRIBUTION})
+# Share of each cue's weight that goes to the dispute score (D) and to the distance score (H). A
+# distancing verb does both: "claimed" keeps the claim at arm's length and also casts doubt on it,
+# which is why style guides prefer a plain "said".
+DIRECTIONS: dict[str, tuple[float, float]] = {
+    CONTRADICTION: (1.0, 0.0),
+    NEGATION: (1.0, 0.0),
+    COUNTER_VOICE: (1.0, 0.0),
+    SCARE_QUOTES: (1.0, 0.0),
+    HEADLINE_QUESTION: (1.0, 0.0),
+    HEADLINE_FRAMING: (1.0, 0.0),
+    DISTANCING_VERB: (0.5, 0.5),
+    HEDGE: (0.0, 1.0),
+    ATTRIBUTION: (0.0, 1.0),
+    ENDORSEMENT: (0.0, 0.0),
+}
 
-# How much one cue, at full proximity, counts towards its direction.
+# How much one cue counts, at full proximity, towards its direction.
 STRENGTH: dict[str, float] = {
     CONTRADICTION: 1.0,
     NEGATION: 0.6,
@@ -58,227 +61,64 @@ STRENGTH: dict[str, float] = {
 }
 
 # Proximity: a cue in a sentence that states the claim counts fully, one a few sentences away much
-# less, and one far away hardly at all (it is usually about something else).
+# less, one far away hardly at all (it is usually about something else). The lead frames the whole
+# story, so its sentences are never further than 1 from the claim.
 DECAY = (1.0, 0.7, 0.45, 0.25)
 FAR_WEIGHT = 0.1
 LEAD_SENTENCES = 2
 # Attribution is only worth reporting where it frames the claim itself.
-ATTRIBUTION_MIN_WEIGHT = 0.7
+ATTRIBUTION_MIN_PROXIMITY = 0.7
 
 # Rule thresholds (see rule_stance).
-DISPUTE_MIN = 0.9
+DISPUTE_MIN = 0.7
 DOUBT_MIN = 0.45
 ANCHOR_OVERLAP = 0.5
 STATED_OVERLAP = 0.5
 
-_LEXICON_SOURCE: dict[str, tuple[str, ...]] = {
+# Phrases, "|"-separated, matched on lowercased words; the longest match at a position wins.
+_LEXICON_SOURCE: dict[str, str] = {
     HEDGE: (
-        "reportedly",
-        "allegedly",
-        "according to",
-        "unconfirmed",
-        "unverified",
-        "it is said",
-        "is said to",
-        "are said to",
-        "was said to",
-        "were said to",
-        "it is claimed",
-        "rumor",
-        "rumors",
-        "rumour",
-        "rumours",
-        "rumored",
-        "rumoured",
-        "apparently",
-        "supposedly",
-        "purportedly",
-        "appears to",
-        "appear to",
-        "appeared to",
-        "seems to",
-        "seem to",
-        "seemed to",
-        "may have",
-        "might have",
-        "could have",
-        "believed to",
-        "thought to be",
-        "sources say",
-        "sources said",
-        "speculation",
-        "speculated",
-        "if true",
-        "unclear",
-        "not clear",
-        "not yet clear",
-        "could not be verified",
-        "cannot be verified",
-        "not independently verified",
-        "could not independently verify",
-        "not been verified",
-        "neither confirm nor deny",
-        "would not confirm",
-        "declined to confirm",
-        "not confirmed",
-        "yet to be confirmed",
-        "unsubstantiated",
-        "viral",
-        "circulating",
+        "reportedly|allegedly|according to|unconfirmed|unverified|it is said|is said to|are said to|"
+        "was said to|were said to|it is claimed|rumor|rumors|rumour|rumours|rumored|rumoured|apparently|"
+        "supposedly|purportedly|appears to|appear to|appeared to|seems to|seem to|seemed to|may have|"
+        "might have|could have|believed to|thought to be|sources say|sources said|speculation|speculated|"
+        "if true|unclear|not clear|not yet clear|could not be verified|cannot be verified|"
+        "not independently verified|could not independently verify|not been verified|"
+        "neither confirm nor deny|would not confirm|could not confirm|cannot confirm|unable to confirm|"
+        "declined to confirm|not confirmed|yet to be confirmed|unsubstantiated"
     ),
     DISTANCING_VERB: (
-        "claimed",
-        "claims",
-        "claiming",
-        "alleged",
-        "alleges",
-        "alleging",
-        "asserted",
-        "asserts",
-        "purported",
-        "purports",
-        "insisted",
-        "insists",
-        "contended",
-        "contends",
-        "so-called",
-        "supposed",
+        "claimed|claims|claiming|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
+        "insists|contended|contends|so-called|supposed"
     ),
-    ATTRIBUTION: ("said", "says", "told", "stated", "wrote", "tweeted", "posted"),
+    ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
     COUNTER_VOICE: (
-        "denied",
-        "denies",
-        "deny",
-        "denying",
-        "denial",
-        "dismissed",
-        "dismisses",
-        "dismissing",
-        "rejected",
-        "rejects",
-        "rejecting",
-        "rebuffed",
-        "rebuffs",
-        "refuted",
-        "refutes",
-        "refuting",
-        "disputed",
-        "disputes",
-        "disputing",
-        "pushed back",
-        "pushes back",
-        "played down",
-        "downplayed",
-        "contradicted",
-        "contradicts",
-        "dismissed as nonsense",
-        "called it nonsense",
-        "rejected the claim",
-        "slammed",
+        "denied|denies|deny|denying|denial|dismissed|dismisses|dismissing|rejected|rejects|rejecting|"
+        "rebuffed|rebuffs|refuted|refutes|refuting|disputed|disputes|disputing|pushed back|pushes back|"
+        "played down|downplayed|contradicted|contradicts|dismissed as nonsense|called it nonsense|"
+        "rejected the claim"
     ),
     CONTRADICTION: (
-        "not true",
-        "untrue",
-        "isn't true",
-        "no evidence",
-        "no proof",
-        "false",
-        "falsely",
-        "fake",
-        "faked",
-        "debunked",
-        "debunk",
-        "debunks",
-        "debunking",
-        "hoax",
-        "hoaxes",
-        "myth",
-        "misleading",
-        "baseless",
-        "unfounded",
-        "fabricated",
-        "fabrication",
-        "bogus",
-        "satire",
-        "satirical",
-        "prank",
-        "never happened",
-        "did not happen",
-        "didn't happen",
-        "no truth",
-        "incorrect",
-        "nonsense",
-        "made up",
-        "made-up",
-        "photoshopped",
-        "doctored",
-        "not real",
-        "not the case",
-        "retracted",
-        "inaccurate",
-        "erroneous",
-        "no basis",
-        "a lie",
-        "lies",
-        "scam",
-        "spoof",
-        "parody",
-        "misinformation",
-        "disinformation",
-        "not actually",
-        "in reality",
+        "not true|untrue|isn't true|no evidence|no proof|false|falsely|fake|faked|debunked|debunk|debunks|"
+        "debunking|hoax|hoaxes|myth|misleading|baseless|unfounded|fabricated|fabrication|bogus|satire|"
+        "satirical|prank|never happened|did not happen|didn't happen|no truth|incorrect|nonsense|made up|"
+        "made-up|photoshopped|doctored|not real|not the case|retracted|inaccurate|erroneous|no basis|a lie|"
+        "scam|spoof|parody|misinformation|disinformation|not actually|in reality"
     ),
     ENDORSEMENT: (
-        "confirmed",
-        "confirms",
-        "confirm",
-        "confirming",
-        "confirmation",
-        "indeed",
-        "data show",
-        "data shows",
-        "data showed",
-        "figures show",
-        "figures showed",
-        "statistics show",
-        "records show",
-        "evidence shows",
-        "proved",
-        "proves",
-        "proven",
-        "verified",
-        "it is true",
-        "it's true",
-        "officially",
-        "turns out",
-        "turned out",
-        "authentic",
-        "genuine",
-        "announced",
+        "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"
+        "figures show|figures showed|statistics show|records show|evidence shows|proved|proves|proven|"
+        "verified|it is true|it's true|officially|turns out|turned out"
     ),
 }
 
+# A negator up to NEGATION_WINDOW words before a cue cancels it, unless a clause break comes between.
 NEGATORS = frozenset(
-    {
-        "not",
-        "no",
-        "never",
-        "nor",
-        "without",
-        "hardly",
-        "neither",
-        "cannot",
-        "unable",
-        "declined",
-        "refused",
-        "yet",
-        "nothing",
-    }
+    "not no never nor nobody without hardly neither cannot unable declined refused yet nothing".split()
 )
-# Tokens that end a negation's scope: "not, as reported, ..." does not negate what follows the comma.
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "but", "however"})
 NEGATION_WINDOW = 3
-# Negators that, right before the claim's own words, deny it ("not", "never"; not "without", "unable").
+# Negators that deny the claim's own words right after them ("not", "never"; not "unable", "without").
 CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing"})
 
 STOPWORDS = frozenset(
@@ -287,11 +127,14 @@ STOPWORDS = frozenset(
     "not no will would can could should may might must shall than then there here what which who whom "
     "whose when where why how all any some more most other such only own same so too very s t just over "
     "into out up down about after before again further once also new says said report reports reported "
-    "after amid via".split()
+    "amid via".split()
 )
 QUESTION_OPENERS = frozenset(
     "has have had is are was were do does did can could will would should may might must why how what".split()
 )
+DOUBT_WORDS = frozenset({"really", "actually", "truly", "true", "real"})
+HEADLINE_DOUBTS = frozenset({CONTRADICTION, COUNTER_VOICE, SCARE_QUOTES, DISTANCING_VERB, HEDGE})
+# A claim with figures or a comparison ("surpassed") can be contradicted by contrary figures.
 QUANTITY_WORDS = frozenset(
     "surpass surpassed surpasses overtake overtaken overtook outpace outpaced outnumber outnumbered exceed "
     "exceeded exceeds more less fewer larger bigger higher lower record most least double doubled triple "
@@ -315,31 +158,29 @@ class Hit:
 
     kind: str
     text: str
-    weight: float  # lexicon strength x proximity, 0..1
+    weight: float  # lexicon strength x proximity
     where: str  # "title" | "body"
-    distance: int  # sentences from the nearest sentence that states the claim; 0 in the title
+    distance: int  # sentences to the nearest one stating the claim, up to len(DECAY) (far); 0 in the title
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """Everything the rules (and the learned layer) look at for one claim and article."""
+    """What the rules (and the learned layer) look at for one claim and article."""
 
     hits: tuple[Hit, ...]
+    dispute: float  # D: weighted sum of the dispute cues (see DIRECTIONS)
+    distance: float  # H: weighted sum of the distance cues
+    endorsement: float  # weighted sum of the endorsements
     overlap: float  # best share of the claim's content words found in one body sentence
     coverage: float  # share of the claim's content words found anywhere in the body
     anchors: int  # body sentences that state the claim
     sentences: int
     claim_negative: bool  # the claim itself says something is false or denied ("... is a hoax")
     claim_question: bool
-    claim_hedged: bool  # the claim text itself hedges ("reportedly", "claims")
-    near_words: tuple[str, ...]  # word stems of the sentences that state the claim and their neighbours
-    title_words: tuple[str, ...]
-    claim_words: tuple[str, ...]
-
-    def score(self, kinds: Iterable[str]) -> float:
-        """Weighted sum of the hits of the given kinds."""
-        wanted = frozenset(kinds)
-        return sum(hit.weight for hit in self.hits if hit.kind in wanted)
+    claim_hedged: bool  # the claim itself hedges ("reportedly", "claims")
+    claim_words: frozenset[str]  # word stems of the claim
+    near_words: frozenset[str]  # word stems of the sentences within 1 of the claim
+    body_words: frozenset[str]
 
 
 class _Shipped(enum.Enum):
@@ -357,24 +198,22 @@ class _Phrase:
 
 
 def _build_lexicon() -> dict[str, tuple[_Phrase, ...]]:
-    # Indexed by first word; longest phrases first so "dismissed as nonsense" wins over "dismissed".
+    # Indexed by first word, longest phrases first so "dismissed as nonsense" wins over "dismissed".
     index: dict[str, list[_Phrase]] = {}
     for kind, phrases in _LEXICON_SOURCE.items():
-        for phrase in phrases:
+        for phrase in phrases.split("|"):
             words = tuple(phrase.split())
             index.setdefault(words[0], []).append(_Phrase(kind, words))
-    return {
-        first: tuple(sorted(group, key=lambda p: len(p.words), reverse=True))
-        for first, group in index.items()
-    }
+    return {first: tuple(sorted(group, key=lambda p: -len(p.words))) for first, group in index.items()}
 
 
 LEXICON = _build_lexicon()
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses"."""
-    word = word.lower().replace("’", "'")
+    word = word.lower()
     if word.endswith("'s"):
         word = word[:-2]
     for suffix in ("ing", "ed", "es", "s"):
@@ -384,66 +223,58 @@ def stem(word: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split on paragraph breaks, then after sentence-final punctuation followed by a capital."""
+    """Split on line breaks, then after sentence-final punctuation followed by a capital."""
     sentences: list[str] = []
     for paragraph in text.splitlines():
         sentences.extend(part.strip() for part in _SENTENCE_RE.split(paragraph) if part.strip())
     return sentences
 
 
-def tokenize(sentence: str) -> list[str]:
-    """Words (case kept, curly apostrophes normalised) and the punctuation that bounds clauses."""
-    return [token.replace("’", "'") for token in _TOKEN_RE.findall(sentence)]
+def tokenize(text: str) -> list[str]:
+    """Words (case kept, curly apostrophes made straight) and the punctuation that bounds clauses."""
+    return _TOKEN_RE.findall(text.replace("’", "'"))
 
 
-def content_stems(tokens: Iterable[str]) -> set[str]:
-    return {stem(token) for token in tokens if token[0].isalnum() and token.lower() not in STOPWORDS}
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    text: str
+    tokens: list[str]
+    lowered: list[str]
+    words: frozenset[str]  # stems of every word
+    content: frozenset[str]  # stems of the words that are not stopwords
 
 
-def _negated(lowered: Sequence[str], start: int) -> bool:
-    for token in reversed(lowered[max(0, start - NEGATION_WINDOW) : start]):
-        if token in CLAUSE_BREAKS:
-            return False
-        if token in NEGATORS or token.endswith("n't"):
-            return True
-    return False
+def _sentence(text: str) -> _Sentence:
+    tokens = tokenize(text)
+    lowered = [token.lower() for token in tokens]
+    words = {token for token in lowered if token[0].isalnum()}
+    return _Sentence(
+        text=text,
+        tokens=tokens,
+        lowered=lowered,
+        words=frozenset(map(stem, words)),
+        content=frozenset(map(stem, words - STOPWORDS)),
+    )
+
+
+def _negator(lowered: Sequence[str], start: int) -> int | None:
+    """Index of a negator up to NEGATION_WINDOW words before ``start`` in the same clause, if any."""
+    for i in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
+        if lowered[i] in CLAUSE_BREAKS:
+            return None
+        if lowered[i] in NEGATORS or lowered[i].endswith("n't"):
+            return i
+    return None
 
 
 def _subject(tokens: Sequence[str], start: int) -> str:
-    """Up to two capitalised words right before a verb: "Moscow denied", "the Kremlin denied"."""
+    """Up to two capitalised words right before a verb: "Moscow denied", "(The) Kremlin denied"."""
     words: list[str] = []
     for token in reversed(tokens[max(0, start - 2) : start]):
-        if not token[:1].isupper():
+        if not token[:1].isupper() or token in ("The", "A", "An"):
             break
         words.insert(0, token)
     return " ".join(words)
-
-
-def _scan_phrases(tokens: Sequence[str]) -> list[tuple[str, str]]:
-    """Lexicon cues in one sentence as (kind, text), negation applied.
-
-    A negated hedge, distancing verb, denial or contradiction is dropped ("not a rumour", "did not
-    deny", "not false"); a negated endorsement becomes a hedge ("could not confirm").
-    """
-    lowered = [token.lower() for token in tokens]
-    found: list[tuple[str, str]] = []
-    i = 0
-    while i < len(lowered):
-        phrase = _match_at(lowered, i)
-        if phrase is None:
-            i += 1
-            continue
-        end = i + len(phrase.words)
-        text = " ".join(tokens[i:end])
-        negated = phrase.words[0] not in NEGATORS and _negated(lowered, i)
-        if not negated:
-            if phrase.kind in (COUNTER_VOICE, ATTRIBUTION):
-                text = f"{_subject(tokens, i)} {text}".strip()
-            found.append((phrase.kind, text))
-        elif phrase.kind == ENDORSEMENT:
-            found.append((HEDGE, " ".join(tokens[max(0, i - NEGATION_WINDOW) : end])))
-        i = end
-    return found
 
 
 def _match_at(lowered: Sequence[str], i: int) -> _Phrase | None:
@@ -453,75 +284,117 @@ def _match_at(lowered: Sequence[str], i: int) -> _Phrase | None:
     return None
 
 
-def _scare_quotes(sentence: str, claim: set[str]) -> list[str]:
-    """Short quoted spans that repeat the claim's own words: the "surpassed" of a sceptical report."""
-    found = []
-    for match in _QUOTE_RE.finditer(sentence):
-        quoted = match.group(1) or match.group(2) or ""
-        words = tokenize(quoted)
-        if 0 < len(words) <= SCARE_QUOTE_MAX_WORDS and content_stems(words) & claim:
-            found.append(f'"{quoted.strip()}"')
+def _scan_phrases(sentence: _Sentence) -> list[tuple[str, str]]:
+    """Lexicon cues of one sentence as (kind, text), negation applied.
+
+    A negated hedge, distancing verb, denial or contradiction is dropped ("not a rumour", "did not
+    deny", "not false"); a negated endorsement becomes a hedge ("could not confirm").
+    """
+    tokens, lowered = sentence.tokens, sentence.lowered
+    found: list[tuple[str, str]] = []
+    end = 0
+    # Only words that start a phrase need a look; "end" skips the words of the last match.
+    for i in [i for i, word in enumerate(lowered) if word in LEXICON]:
+        phrase = _match_at(lowered, i) if i >= end else None
+        if phrase is None:
+            continue
+        end = i + len(phrase.words)
+        negator = None if phrase.words[0] in NEGATORS else _negator(lowered, i)
+        if negator is None:
+            text = " ".join(tokens[i:end])
+            if phrase.kind in (COUNTER_VOICE, ATTRIBUTION):
+                text = f"{_subject(tokens, i)} {text}".strip()
+            found.append((phrase.kind, text))
+        elif phrase.kind == ENDORSEMENT:
+            found.append((HEDGE, " ".join(tokens[negator:end])))
     return found
 
 
-def _contrary_figures(sentence: str, lowered: Sequence[str], claim_numbers: set[str]) -> list[str]:
-    """Figures that differ from the claim's, stated with a contrast ("only 1.3 million", "in fact 40")."""
-    if not CONTRAST_WORDS.intersection(lowered):
-        return []
-    numbers = [n for n in _NUMBER_RE.findall(sentence) if n.replace(",", "") not in claim_numbers]
-    # Years say when, not how much.
-    numbers = [n for n in numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
-    return [f"contrary figure {n}" for n in numbers[:1]]
+def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
+    """Short quoted spans that repeat the claim's own words: the "surpassed" of a sceptical report."""
+    found = []
+    for match in _QUOTE_RE.finditer(text):
+        quoted = (match.group(1) or match.group(2) or "").strip()
+        words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
+        if 0 < len(words) <= SCARE_QUOTE_MAX_WORDS and {stem(w) for w in words if w not in STOPWORDS} & claim:
+            found.append(f'"{quoted}"')
+    return found
 
 
 @dataclass(frozen=True, slots=True)
 class _Claim:
-    stems: set[str]
-    numbers: set[str]
-    quantitative: bool
+    sentence: _Sentence
+    stems: frozenset[str]  # content stems
+    numbers: frozenset[str]
+    quantitative: bool  # has figures or a comparison that contrary figures can contradict
 
 
 def _parse_claim(claim_text: str) -> _Claim:
-    tokens = tokenize(claim_text)
-    stems = content_stems(tokens)
-    numbers = {n.replace(",", "") for n in _NUMBER_RE.findall(claim_text)}
-    quantitative = bool(numbers) or bool({t.lower() for t in tokens} & QUANTITY_WORDS)
-    return _Claim(stems=stems, numbers=numbers, quantitative=quantitative)
+    sentence = _sentence(claim_text)
+    numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(claim_text))
+    quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
+    return _Claim(sentence=sentence, stems=sentence.content, numbers=numbers, quantitative=quantitative)
 
 
-def _overlaps(sentences: Sequence[list[str]], claim: set[str]) -> list[float]:
-    if not claim:
-        return [0.0 for _ in sentences]
-    return [len(content_stems(tokens) & claim) / len(claim) for tokens in sentences]
+def _contrary_figures(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"."""
+    if not claim.quantitative or CONTRAST_WORDS.isdisjoint(sentence.lowered):
+        return []
+    for number in _NUMBER_RE.findall(sentence.text):
+        is_year = len(number) == 4 and number.startswith(("19", "20"))  # years say when, not how much
+        if not is_year and number.replace(",", "") not in claim.numbers:
+            return [f"contrary figure {number}"]
+    return []
 
 
-def _normalise(text: str) -> str:
-    return " ".join(token.lower() for token in tokenize(text))
+def _negated_claim(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """A negator right before the claim's own words: "does not have Ebola", "never surpassed"."""
+    lowered = sentence.lowered
+    for i, token in enumerate(lowered):
+        if token not in CLAIM_NEGATORS and not token.endswith("n't"):
+            continue
+        for j in range(i + 1, min(i + 1 + NEGATION_WINDOW, len(lowered))):
+            if lowered[j] in CLAUSE_BREAKS:
+                break
+            if lowered[j] not in STOPWORDS and stem(lowered[j]) in claim.stems:
+                return [" ".join(sentence.tokens[i : j + 1])]
+    return []
 
 
-def _anchor_indexes(
-    sentences: Sequence[str], overlaps: Sequence[float], evidence: Sequence[str]
-) -> list[int]:
+def _sentence_cues(sentence: _Sentence, distance: int, claim: _Claim) -> list[tuple[str, str]]:
+    found = _scan_phrases(sentence)
+    found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim.stems)]
+    if distance <= 1:
+        found += [(NEGATION, text) for text in _negated_claim(sentence, claim)]
+        found += [(CONTRADICTION, text) for text in _contrary_figures(sentence, claim)]
+    if any(kind in (CONTRADICTION, NEGATION) for kind, _ in found):
+        # "confirmed that it does not have Ebola", "proved to be untrue": what is confirmed is the denial.
+        found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
+    return found
+
+
+def _anchors(sentences: Sequence[_Sentence], overlaps: Sequence[float], evidence: Sequence[str]) -> list[int]:
     """Sentences that state the claim: the matcher's evidence, else those sharing most of its words."""
-    wanted = [_normalise(item) for item in evidence if item.strip()]
-    anchors = [
-        i
-        for i, sentence in enumerate(sentences)
-        if any(w and (w in _normalise(sentence) or _normalise(sentence) in w) for w in wanted)
-    ]
-    anchors += [i for i, overlap in enumerate(overlaps) if overlap >= ANCHOR_OVERLAP and i not in anchors]
-    if not anchors and overlaps:
-        best = max(range(len(overlaps)), key=overlaps.__getitem__)
-        # Nothing states the claim clearly: the best sentence and the lead stand in for it.
-        anchors = sorted({0, best})
+    anchors = {i for i, overlap in enumerate(overlaps) if overlap >= ANCHOR_OVERLAP}
+    # Compared as lowercased words, so that the matcher's own sentence splitting and clipping ("...")
+    # still find the sentence: one contains the other.
+    wanted = [joined for joined in (" ".join(_sentence(item).lowered) for item in evidence) if joined]
+    for i, sentence in enumerate(sentences if wanted else ()):
+        joined = " ".join(sentence.lowered)
+        if any(w in joined or joined in w for w in wanted):
+            anchors.add(i)
+    if not anchors and sentences:
+        # Nothing states the claim clearly: the closest sentence stands in for it.
+        anchors.add(max(range(len(overlaps)), key=overlaps.__getitem__))
     return sorted(anchors)
 
 
 def _distances(count: int, anchors: Sequence[int]) -> list[int]:
-    if not anchors:
-        return [0] * count
-    distances = [min(abs(i - a) for a in anchors) for i in range(count)]
-    # The lead frames the whole story, wherever else the claim is restated.
+    """Sentences from each sentence to the nearest anchor; the lead is never further than 1."""
+    distances = [len(DECAY) if anchors else 0] * count
+    for anchor in anchors:
+        for i in range(max(0, anchor - len(DECAY)), min(count, anchor + len(DECAY) + 1)):
+            distances[i] = min(distances[i], abs(i - anchor))
     for i in range(min(LEAD_SENTENCES, count)):
         distances[i] = min(distances[i], 1)
     return distances
@@ -531,128 +404,102 @@ def _proximity(distance: int) -> float:
     return DECAY[distance] if distance < len(DECAY) else FAR_WEIGHT
 
 
-def _negated_claim(tokens: Sequence[str], claim: set[str]) -> list[str]:
-    """A negator right before the claim's own words: "does not have Ebola", "never surpassed"."""
-    lowered = [token.lower() for token in tokens]
-    for i, token in enumerate(lowered):
-        if token not in CLAIM_NEGATORS and not token.endswith("n't"):
-            continue
-        for j in range(i + 1, min(i + 1 + NEGATION_WINDOW, len(lowered))):
-            if lowered[j] in CLAUSE_BREAKS:
-                break
-            if lowered[j] not in STOPWORDS and stem(lowered[j]) in claim:
-                return [" ".join(tokens[i : j + 1])]
-    return []
-
-
-def _sentence_cues(
-    sentence: str, words: Sequence[str], distance: int, claim: _Claim
-) -> list[tuple[str, str]]:
-    found = _scan_phrases(words)
-    found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence, claim.stems)]
-    if distance <= 1:
-        found += [(NEGATION, text) for text in _negated_claim(words, claim.stems)]
-        if claim.quantitative:
-            lowered = [w.lower() for w in words]
-            found += [(CONTRADICTION, text) for text in _contrary_figures(sentence, lowered, claim.numbers)]
-    if any(kind in (CONTRADICTION, NEGATION) for kind, _ in found):
-        # "confirmed that it does not have Ebola", "proved to be untrue": the confirmation is of the denial.
-        found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
-    return found
-
-
-def _body_hits(
-    sentences: Sequence[str], tokens: Sequence[list[str]], distances: Sequence[int], claim: _Claim
-) -> list[Hit]:
+def _body_hits(sentences: Sequence[_Sentence], distances: Sequence[int], claim: _Claim) -> list[Hit]:
     hits: list[Hit] = []
-    for sentence, words, distance in zip(sentences, tokens, distances, strict=True):
+    for sentence, distance in zip(sentences, distances, strict=True):
         proximity = _proximity(distance)
-        for kind, text in _sentence_cues(sentence, words, distance, claim):
-            if kind == ATTRIBUTION and proximity < ATTRIBUTION_MIN_WEIGHT:
+        for kind, text in _sentence_cues(sentence, distance, claim):
+            if kind == ATTRIBUTION and proximity < ATTRIBUTION_MIN_PROXIMITY:
                 continue
             hits.append(Hit(kind, text, round(STRENGTH[kind] * proximity, 4), "body", distance))
     return hits
 
 
+def _is_question(sentence: _Sentence) -> bool:
+    text = sentence.text.rstrip()
+    return text.endswith("?") or (
+        "?" in text and bool(sentence.lowered) and sentence.lowered[0] in QUESTION_OPENERS
+    )
+
+
 def _title_hits(title: str, claim: _Claim, body: Sequence[Hit]) -> list[Hit]:
     """Cues in the headline, plus headline_question and headline_framing.
 
-    headline_framing marks a headline that doubts or distances itself from the claim while the
-    sentences that state the claim in the body do not.
+    headline_framing marks a headline that doubts or distances itself from the claim where the body
+    around the claim does not: a "hoax" headline over a plain report, or "Has NATO really ...?".
     """
-    title = title.strip()
-    if not title:
+    if not title.strip():
         return []
-    tokens = tokenize(title)
-    found = _scan_phrases(tokens) + [(SCARE_QUOTES, text) for text in _scare_quotes(title, claim.stems)]
+    sentence = _sentence(title.strip())
+    found = _scan_phrases(sentence) + [(SCARE_QUOTES, t) for t in _scare_quotes(sentence.text, claim.stems)]
     hits = [Hit(kind, text, STRENGTH[kind], "title", 0) for kind, text in found if kind != ATTRIBUTION]
-    if title.endswith("?") or ("?" in title and tokens and tokens[0].lower() in QUESTION_OPENERS):
-        hits.append(Hit(HEADLINE_QUESTION, title, STRENGTH[HEADLINE_QUESTION], "title", 0))
+    if _is_question(sentence):
+        hits.append(Hit(HEADLINE_QUESTION, sentence.text, STRENGTH[HEADLINE_QUESTION], "title", 0))
     near_body = {hit.kind for hit in body if hit.distance <= 1}
-    for hit in list(hits):
-        doubting = hit.kind in (CONTRADICTION, COUNTER_VOICE, SCARE_QUOTES, DISTANCING_VERB, HEDGE)
-        if doubting and hit.kind not in near_body:
-            hits.append(
-                Hit(HEADLINE_FRAMING, f"headline: {hit.text}", STRENGTH[HEADLINE_FRAMING], "title", 0)
-            )
+    hits += [
+        Hit(HEADLINE_FRAMING, f"headline: {hit.text}", STRENGTH[HEADLINE_FRAMING], "title", 0)
+        for hit in hits
+        if _frames_apart(hit, sentence, near_body)
+    ]
     return hits
 
 
-def _echoes_claim(hit: Hit, claim_lower: str) -> bool:
-    # "Apple denies the bending reports" is supported, not disputed, by a body saying "Apple denied".
+def _frames_apart(hit: Hit, title: _Sentence, near_body: set[str]) -> bool:
+    if hit.kind == HEADLINE_QUESTION:
+        # A plain question may just be a teaser; "really", "actually" make it doubt the claim.
+        doubting_body = any(DIRECTIONS[kind][0] > 0 for kind in near_body)
+        return not DOUBT_WORDS.isdisjoint(title.lowered) and not doubting_body
+    return hit.kind in HEADLINE_DOUBTS and hit.kind not in near_body
+
+
+def _echoes_claim(hit: Hit, claim: _Sentence) -> bool:
+    # A claim that itself says "denies" or "hoax" is repeated, not disputed, by a body that says so.
     if hit.kind not in (CONTRADICTION, COUNTER_VOICE):
         return False
-    words = [w for w in hit.text.lower().split() if w not in STOPWORDS]
-    return bool(words) and stem(words[-1]) in {stem(w) for w in claim_lower.split()}
+    return stem(hit.text.split()[-1].lower()) in claim.words
 
 
 def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()) -> Analysis:
-    """Find the framing cues of an article towards a claim, weighted by proximity to the claim."""
+    """Find the framing cues of an article towards a claim, weighted by their proximity to it."""
     claim = _parse_claim(claim_text)
-    sentences = split_sentences(text)
-    tokens = [tokenize(sentence) for sentence in sentences]
-    overlaps = _overlaps(tokens, claim.stems)
-    distances = _distances(len(sentences), _anchor_indexes(sentences, overlaps, evidence))
-    body = _body_hits(sentences, tokens, distances, claim)
-    claim_scan = _scan_phrases(tokenize(claim_text))
-    claim_kinds = {kind for kind, _ in claim_scan}
-    claim_lower = " ".join(token.lower() for token in tokenize(claim_text))
-    hits = tuple(hit for hit in body + _title_hits(title, claim, body) if not _echoes_claim(hit, claim_lower))
-    body_stems = set().union(*(content_stems(t) for t in tokens)) if tokens else set()
+    claim_sentence = claim.sentence
+    sentences = [_sentence(part) for part in split_sentences(text)]
+    overlaps = [len(s.content & claim.stems) / len(claim.stems) if claim.stems else 0.0 for s in sentences]
+    distances = _distances(len(sentences), _anchors(sentences, overlaps, evidence))
+    body = _body_hits(sentences, distances, claim)
+    hits = [hit for hit in body + _title_hits(title, claim, body) if not _echoes_claim(hit, claim_sentence)]
+    claim_kinds = {kind for kind, _ in _scan_phrases(claim_sentence)}
+    body_words = frozenset().union(*(s.words for s in sentences))
     return Analysis(
-        hits=hits,
+        hits=tuple(hits),
+        dispute=sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in hits),
+        distance=sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in hits),
+        endorsement=sum(hit.weight for hit in hits if hit.kind == ENDORSEMENT),
         overlap=max(overlaps, default=0.0),
-        coverage=len(body_stems & claim.stems) / len(claim.stems) if claim.stems else 0.0,
-        anchors=sum(1 for d in distances if d == 0),
+        coverage=len(body_words & claim.stems) / len(claim.stems) if claim.stems else 0.0,
+        anchors=distances.count(0),
         sentences=len(sentences),
-        claim_negative=bool(claim_kinds & {CONTRADICTION, COUNTER_VOICE}),
-        claim_question=claim_text.strip().endswith("?"),
-        claim_hedged=bool(claim_kinds & {HEDGE, DISTANCING_VERB}),
-        near_words=tuple(
-            stem(w)
-            for words, d in zip(tokens, distances, strict=True)
-            if d <= 1
-            for w in words
-            if w[0].isalnum()
-        ),
-        title_words=tuple(stem(w) for w in tokenize(title) if w[0].isalnum()),
-        claim_words=tuple(stem(w) for w in tokenize(claim_text) if w[0].isalnum()),
+        claim_negative=not claim_kinds.isdisjoint({CONTRADICTION, COUNTER_VOICE}),
+        claim_question=_is_question(claim_sentence),
+        claim_hedged=not claim_kinds.isdisjoint({HEDGE, DISTANCING_VERB}),
+        claim_words=claim_sentence.words,
+        near_words=frozenset().union(*(s.words for s, d in zip(sentences, distances, strict=True) if d <= 1)),
+        body_words=body_words,
     )
 
 
 def rule_stance(analysis: Analysis) -> Stance:
     """The explainable rule: disputes on enough doubt, neutral on distance, supports on a plain statement.
 
-    D = weighted dispute cues (contradiction, counter_voice, scare_quotes, headline_*), H = weighted
-    distancing cues (distancing_verb, hedge, attribution), E = weighted endorsement.
+    D = weighted dispute cues (contradiction, negation, counter_voice, scare_quotes, headline_*, half of
+    distancing_verb), H = weighted distance cues (hedge, attribution, half of distancing_verb), E =
+    weighted endorsement. A weight is the cue's STRENGTH times its proximity to the claim (DECAY):
     - disputes when D >= DISPUTE_MIN and D > E;
-    - neutral when D + H >= DOUBT_MIN and D + H > E (reported, attributed or only mildly doubted);
-    - supports when the body states the claim (a sentence shares >= STATED_OVERLAP of its words)
-      or endorses it; otherwise neutral.
+    - neutral when D + H >= DOUBT_MIN and D + H > E (reported, attributed or mildly doubted);
+    - supports when the body endorses or plainly states the claim (a sentence holds >= STATED_OVERLAP
+      of its words), otherwise neutral.
     """
-    dispute = analysis.score(DISPUTE_KINDS)
-    distance = analysis.score(DISTANCE_KINDS)
-    endorse = analysis.score((ENDORSEMENT,))
+    dispute, distance, endorse = analysis.dispute, analysis.distance, analysis.endorsement
     if dispute >= DISPUTE_MIN and dispute > endorse:
         return Stance.DISPUTES
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
@@ -664,20 +511,16 @@ def rule_stance(analysis: Analysis) -> Stance:
 
 def skepticism(analysis: Analysis) -> float:
     """0..1: how much doubt and distance surround the claim; endorsement lowers it."""
-    dispute = analysis.score(DISPUTE_KINDS)
-    distance = analysis.score(DISTANCE_KINDS)
-    endorse = analysis.score((ENDORSEMENT,))
-    raw = 0.7 * dispute + 0.35 * distance - 0.3 * endorse
-    return round(max(0.0, 1.0 - math.exp(-raw)) if raw > 0 else 0.0, 3)
+    raw = 0.7 * analysis.dispute + 0.35 * analysis.distance - 0.3 * analysis.endorsement
+    return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 
 
 def _cues(analysis: Analysis) -> tuple[Cue, ...]:
-    """Distinct cues, strongest first; cues far from the claim are left out of what people read."""
+    """Distinct cues, strongest first; those far from the claim are left out of what people read."""
     best: dict[tuple[str, str], float] = {}
     for hit in analysis.hits:
         if hit.weight >= STRENGTH[hit.kind] * DECAY[-1]:
-            key = (hit.kind, hit.text)
-            best[key] = max(best.get(key, 0.0), hit.weight)
+            best[(hit.kind, hit.text)] = max(best.get((hit.kind, hit.text), 0.0), hit.weight)
     ordered = sorted(best.items(), key=lambda item: -item[1])
     return tuple(Cue(kind=kind, text=text) for (kind, text), _ in ordered)
 
@@ -697,13 +540,14 @@ def frame(
 ) -> Framing:
     """How an article frames a claim: stance, skepticism (0..1) and the cues found.
 
+    Cues and skepticism always come from the rules. The stance is rule_stance's, or with a model the
+    model's, which weighs the same cues (and the rule's verdict) together with the words around them.
+
     :param evidence: the sentences the matcher found for the claim; cues near them weigh most.
-    :param model: the learned layer; the default is the shipped one, ``None`` uses the rules alone.
+    :param model: the learned layer; by default the shipped one, ``None`` for the rules alone.
     """
     analysis = analyse(claim_text, title, text, evidence)
+    rule = rule_stance(analysis)
     learned = _shipped() if model is SHIPPED else model
-    if isinstance(learned, FramingModel):
-        stance = learned.predict(analysis, rule_stance(analysis))
-    else:
-        stance = rule_stance(analysis)
+    stance = learned.predict(analysis, rule) if isinstance(learned, FramingModel) else rule
     return Framing(stance=stance, skepticism=skepticism(analysis), cues=_cues(analysis))

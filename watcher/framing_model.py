@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,49 +23,45 @@ FORMAT = 1
 SHIPPED_RESOURCE = "models/framing.json"
 CLASSES = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
 
-# Kinds whose weighted sums are features; kept here rather than imported so that the learned layer does
-# not depend on the rule module at import time (the rule module imports this one).
-CUE_KINDS = (
-    "contradiction",
-    "counter_voice",
-    "scare_quotes",
-    "headline_question",
-    "headline_framing",
-    "distancing_verb",
-    "hedge",
-    "attribution",
-    "endorsement",
-    "negation",
-)
-DISPUTE_KINDS = frozenset((*CUE_KINDS[:5], "negation"))
-DISTANCE_KINDS = frozenset(CUE_KINDS[5:8])
+
+# Word features: stems near the claim (w:), in the claim (c:) and anywhere in the body (b:).
+WORD_PREFIXES = ("w:", "c:", "b:")
+
+Vocabulary = Mapping[str, AbstractSet[str]]
+"""The words kept as features, by prefix: {"w:": {...}, "c:": {...}, "b:": {...}}."""
 
 
-def features(analysis: Analysis, rule: Stance, vocabulary: frozenset[str] = frozenset()) -> dict[str, float]:
+def _word_sets(analysis: Analysis) -> tuple[frozenset[str], ...]:
+    return (analysis.near_words, analysis.claim_words, analysis.body_words)
+
+
+def word_features(analysis: Analysis) -> Iterator[tuple[str, str]]:
+    """Every (prefix, word) feature a pair could have, before any vocabulary is applied."""
+    for prefix, words in zip(WORD_PREFIXES, _word_sets(analysis), strict=True):
+        for word in words:
+            yield prefix, word
+
+
+def features(analysis: Analysis, rule: Stance, vocabulary: Vocabulary | None = None) -> dict[str, float]:
     """Sparse features of one analysed pair; training and inference both call this.
 
-    Cue sums by kind and place, the words that carry the cues, how well the body states the claim,
-    the claim's own polarity, the rule's verdict and, when a vocabulary is given, which of its words
-    occur near the claim.
+    Cue sums by kind and place, the cue words themselves, the rule's direction scores and verdict, how
+    well the body states the claim, the claim's own polarity, and the pair's words that are in
+    ``vocabulary`` (none without one).
     """
-    feats: dict[str, float] = {"bias_rule=" + rule.value: 1.0}
+    feats: dict[str, float] = {}
     for hit in analysis.hits:
-        place = "t" if hit.where == "title" else "b"
-        _add(feats, f"k:{place}:{hit.kind}", hit.weight)
+        _add(feats, f"k:{hit.where}:{hit.kind}", hit.weight)
+        _add(feats, f"cw:{hit.kind}:{_head(hit.text)}", hit.weight)
         if hit.distance <= 1:
             _add(feats, f"near:{hit.kind}", 1.0)
-        _add(feats, f"cw:{hit.kind}:{_head(hit.text)}", hit.weight)
-    for name in [k for k in feats if k.startswith(("k:", "near:", "cw:"))]:
-        feats[name] = math.log1p(feats[name])
-    dispute = sum(h.weight for h in analysis.hits if h.kind in DISPUTE_KINDS)
-    distance = sum(h.weight for h in analysis.hits if h.kind in DISTANCE_KINDS)
-    endorse = sum(h.weight for h in analysis.hits if h.kind == "endorsement")
-    feats.update(_scores(dispute, distance, endorse))
-    feats.update(_claim_features(analysis, dispute))
-    for word in set(analysis.near_words) & vocabulary:
-        feats["w:" + word] = 1.0
-    for word in set(analysis.claim_words) & vocabulary:
-        feats["c:" + word] = 1.0
+    # Counts and sums grow with article length; their logarithm keeps long bodies from dominating.
+    feats = {name: math.log1p(value) for name, value in feats.items()}
+    feats["rule=" + rule.value] = 1.0
+    feats.update(_pair_features(analysis))
+    if vocabulary:
+        for prefix, words in zip(WORD_PREFIXES, _word_sets(analysis), strict=True):
+            feats.update((prefix + word, 1.0) for word in words & vocabulary.get(prefix, frozenset()))
     return feats
 
 
@@ -74,25 +71,20 @@ def _add(feats: dict[str, float], name: str, value: float) -> None:
 
 def _head(text: str) -> str:
     # The cue word itself, without the subject a counter_voice carries ("Moscow denied" -> "denied").
-    words = text.lower().replace('"', "").split()
     if text.startswith("contrary figure"):
         return "contrary_figure"
     if text.startswith("headline:"):
         return "headline"
+    words = text.lower().replace('"', "").split()
     return words[-1] if words else ""
 
 
-def _scores(dispute: float, distance: float, endorse: float) -> dict[str, float]:
+def _pair_features(analysis: Analysis) -> dict[str, float]:
     return {
-        "s:dispute": math.log1p(dispute),
-        "s:distance": math.log1p(distance),
-        "s:endorse": math.log1p(endorse),
-        "s:none": 1.0 if dispute + distance + endorse == 0 else 0.0,
-    }
-
-
-def _claim_features(analysis: Analysis, dispute: float) -> dict[str, float]:
-    return {
+        "s:dispute": math.log1p(analysis.dispute),
+        "s:distance": math.log1p(analysis.distance),
+        "s:endorsement": math.log1p(analysis.endorsement),
+        "s:none": float(not analysis.hits),
         "overlap": analysis.overlap,
         "coverage": analysis.coverage,
         "anchors": math.log1p(analysis.anchors),
@@ -101,7 +93,7 @@ def _claim_features(analysis: Analysis, dispute: float) -> dict[str, float]:
         "claim_question": float(analysis.claim_question),
         "claim_hedged": float(analysis.claim_hedged),
         # A body full of "hoax" agrees with a claim that says "hoax".
-        "claim_negative_x_dispute": float(analysis.claim_negative) * math.log1p(dispute),
+        "claim_negative_x_dispute": float(analysis.claim_negative) * math.log1p(analysis.dispute),
     }
 
 
@@ -111,8 +103,16 @@ class FramingModel:
 
     bias: tuple[float, float, float]
     weights: Mapping[str, tuple[float, float, float]]
-    vocabulary: frozenset[str] = frozenset()
     meta: Mapping[str, Any] | None = None
+    # Derived from the weights' names, so that a pair's words are looked up by set intersection.
+    vocabulary: Vocabulary = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        vocabulary = {
+            prefix: frozenset(name[len(prefix) :] for name in self.weights if name.startswith(prefix))
+            for prefix in WORD_PREFIXES
+        }
+        object.__setattr__(self, "vocabulary", vocabulary)
 
     def probabilities(self, analysis: Analysis, rule: Stance) -> dict[Stance, float]:
         """Class probabilities for one analysed pair."""
@@ -120,8 +120,9 @@ class FramingModel:
         for name, value in features(analysis, rule, self.vocabulary).items():
             row = self.weights.get(name)
             if row is not None:
-                for i in range(3):
-                    scores[i] += value * row[i]
+                scores[0] += value * row[0]
+                scores[1] += value * row[1]
+                scores[2] += value * row[2]
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -137,7 +138,6 @@ class FramingModel:
             "classes": [c.value for c in CLASSES],
             "bias": list(self.bias),
             "weights": {name: list(row) for name, row in sorted(self.weights.items())},
-            "vocabulary": sorted(self.vocabulary),
             "meta": dict(self.meta or {}),
         }
 
@@ -148,7 +148,6 @@ class FramingModel:
         return cls(
             bias=_row(data["bias"]),
             weights={str(name): _row(row) for name, row in data["weights"].items()},
-            vocabulary=frozenset(str(word) for word in data.get("vocabulary", ())),
             meta=dict(data.get("meta", {})),
         )
 

@@ -1,0 +1,265 @@
+"""Framing: stance, skepticism and cues on short news passages, with the rules alone and with the model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from watcher.domain import Framing, Stance
+from watcher.framing import SHIPPED, analyse, frame, rule_stance
+from watcher.framing_model import FramingModel, load_shipped
+
+CLAIM = "NATO has surpassed Russia in ammunition production"
+
+STRAIGHT = (
+    "NATO has surpassed Russia in ammunition production, figures show. "
+    "European plants will deliver two million shells this year, up from 300,000 in 2022."
+)
+ATTRIBUTED = (
+    "NATO has surpassed Russia in ammunition production, according to the alliance's secretary general. "
+    "Officials reportedly expect output to rise further next year."
+)
+DISTANCED_DENIED = (
+    "Western officials claimed on Tuesday that NATO has surpassed Russia in ammunition production. "
+    "Moscow denied it, calling the figures propaganda."
+)
+CONTRADICTED = (
+    "Claims that NATO has surpassed Russia in ammunition production are not true. "
+    "NATO countries make only 1.3 million shells a year, while Russia produces about three million."
+)
+SCARE_QUOTED = (
+    'Officials say NATO has "surpassed" Russia in ammunition production. '
+    'The "surpassing" rests on counting orders rather than shells delivered.'
+)
+FAR_AWAY = (
+    "NATO has surpassed Russia in ammunition production, the latest industry figures show. "
+    "Plants in Germany and Poland have added shifts. Orders have been placed for five years. "
+    "Prices for steel rose in the spring. The weather delayed some shipments. "
+    "In an unrelated case, a court dismissed claims that a local contractor had faked safety reports."
+)
+
+
+def rules(title: str, text: str, claim: str = CLAIM) -> Framing:
+    return frame(claim, title, text, model=None)
+
+
+def kinds(framing: Framing) -> set[str]:
+    return {cue.kind for cue in framing.cues}
+
+
+def texts(framing: Framing, kind: str) -> set[str]:
+    return {cue.text for cue in framing.cues if cue.kind == kind}
+
+
+# -- rules alone ------------------------------------------------------------------------------------------
+
+
+def test_straight_report_supports() -> None:
+    framing = rules("NATO now out-produces Russia in shells", STRAIGHT)
+    assert framing.stance is Stance.SUPPORTS
+    assert framing.skepticism == 0.0
+    assert texts(framing, "endorsement") == {"figures show"}
+
+
+def test_attributed_report_is_neutral() -> None:
+    framing = rules("NATO output overtakes Russia's, alliance says", ATTRIBUTED)
+    assert framing.stance is Stance.NEUTRAL
+    assert {"according to", "reportedly"} <= texts(framing, "hedge")
+    assert 0.0 < framing.skepticism < 0.6
+
+
+def test_plain_said_is_attribution_not_distancing() -> None:
+    framing = rules("", "NATO has surpassed Russia in ammunition production, the minister said.")
+    assert "distancing_verb" not in kinds(framing)
+    assert texts(framing, "attribution") == {"said"}
+
+
+def test_distancing_and_denial_dispute() -> None:
+    framing = rules("West says NATO out-produces Russia", DISTANCED_DENIED)
+    assert framing.stance is Stance.DISPUTES
+    assert texts(framing, "distancing_verb") == {"claimed"}
+    assert texts(framing, "counter_voice") == {"Moscow denied"}
+    assert framing.skepticism > 0.4
+
+
+def test_contradiction_with_contrary_figures_disputes() -> None:
+    framing = rules("The myth of NATO's shell surge", CONTRADICTED)
+    assert framing.stance is Stance.DISPUTES
+    assert "not true" in texts(framing, "contradiction")
+    assert "contrary figure 1.3" in texts(framing, "contradiction")
+    assert framing.skepticism >= 0.6
+
+
+def test_scare_quotes_around_the_claims_words() -> None:
+    framing = rules("", SCARE_QUOTED)
+    assert texts(framing, "scare_quotes") == {'"surpassed"', '"surpassing"'}
+    assert framing.stance is Stance.DISPUTES
+
+
+def test_long_quotation_is_not_scare_quotes() -> None:
+    text = 'The minister said: "NATO has now surpassed Russia in ammunition production this year."'
+    assert "scare_quotes" not in kinds(rules("", text))
+
+
+def test_headline_question_with_doubt_frames_apart_from_body() -> None:
+    framing = rules("Has NATO really surpassed Russia in ammunition production?", STRAIGHT)
+    assert "headline_question" in kinds(framing)
+    assert "headline_framing" in kinds(framing)
+    assert framing.stance is Stance.DISPUTES
+
+
+def test_plain_question_headline_is_only_a_question() -> None:
+    framing = rules("Who makes more shells, NATO or Russia?", STRAIGHT)
+    assert "headline_question" in kinds(framing)
+    assert "headline_framing" not in kinds(framing)
+    assert framing.stance is not Stance.DISPUTES
+
+
+def test_disputing_headline_over_plain_body() -> None:
+    framing = rules("Kremlin rejected the claim NATO out-produces it", STRAIGHT)
+    assert "headline: Kremlin rejected the claim" in texts(framing, "headline_framing")
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("It is not a rumour: NATO has surpassed Russia in ammunition production, data show.", "hedge"),
+        ("The report is no longer unconfirmed: NATO has surpassed Russia in ammunition production.", "hedge"),
+        ("NATO has surpassed Russia in ammunition production, and Moscow did not deny it.", "counter_voice"),
+        ("The figures are not false: NATO has surpassed Russia in ammunition production.", "contradiction"),
+        ("No one disputes that NATO has surpassed Russia in ammunition production.", "counter_voice"),
+    ],
+)
+def test_negated_cue_does_not_count(text: str, absent: str) -> None:
+    framing = rules("", text)
+    assert absent not in kinds(framing)
+    assert framing.stance is Stance.SUPPORTS
+
+
+def test_negated_endorsement_becomes_a_hedge() -> None:
+    text = "Officials could not confirm that NATO has surpassed Russia in ammunition production."
+    framing = rules("", text)
+    assert "endorsement" not in kinds(framing)
+    assert texts(framing, "hedge") == {"could not confirm"}
+    assert framing.stance is Stance.NEUTRAL
+
+
+def test_negation_does_not_cross_a_clause_break() -> None:
+    text = "Not everyone expected it, but officials confirmed NATO has surpassed Russia in ammunition production."
+    framing = rules("", text)
+    assert texts(framing, "endorsement") == {"confirmed"}
+    assert framing.stance is Stance.SUPPORTS
+
+
+def test_negated_claim_words_dispute() -> None:
+    text = "NATO has not surpassed Russia in ammunition production, and it will not do so before 2027, data show."
+    framing = rules("", text)
+    assert "not surpassed" in texts(framing, "negation")
+    assert "endorsement" not in kinds(framing)  # what the data show is the denial
+
+
+def test_cues_far_from_the_claim_matter_less() -> None:
+    analysis = analyse(CLAIM, "", FAR_AWAY)
+    far = [hit for hit in analysis.hits if hit.kind in ("contradiction", "counter_voice", "distancing_verb")]
+    assert far and all(hit.weight < 0.2 for hit in far)
+    framing = rules("", FAR_AWAY)
+    assert framing.stance is Stance.SUPPORTS
+    assert not kinds(framing) & {"contradiction", "counter_voice", "distancing_verb"}
+
+
+def test_evidence_sentences_anchor_the_claim() -> None:
+    text = (
+        "The alliance met in Brussels. Ministers discussed budgets. The hoax video was shared widely. "
+        "Western output of shells now exceeds Moscow's, officials confirmed."
+    )
+    claim = "Western shell output exceeds Russia's"
+    near = analyse(claim, "", text, evidence=["The hoax video was shared widely."])
+    far = analyse(claim, "", text, evidence=["Western output of shells now exceeds ..."])  # clipped
+    assert near.dispute > far.dispute
+
+
+def test_claim_that_itself_says_hoax_is_not_disputed_by_hoax() -> None:
+    claim = "The viral shark photo is a hoax"
+    text = "The viral shark photo is a hoax, experts said after tracing the image to a 2005 stock picture."
+    assert "contradiction" not in kinds(rules("", text, claim))
+
+
+def test_empty_article_is_neutral() -> None:
+    framing = rules("", "")
+    assert framing == Framing(stance=Stance.NEUTRAL, skepticism=0.0, cues=())
+
+
+def test_rule_stance_follows_the_cue_scores() -> None:
+    analysis = analyse(CLAIM, "", DISTANCED_DENIED)
+    assert analysis.dispute >= 0.7
+    assert rule_stance(analysis) is Stance.DISPUTES
+
+
+# -- with a learned model -----------------------------------------------------------------------------------
+
+
+def test_shipped_model_loads_and_is_the_default() -> None:
+    model = load_shipped()
+    assert model is not None
+    assert len(model.weights) > 100
+    default = frame(CLAIM, "", CONTRADICTED)
+    assert default == frame(CLAIM, "", CONTRADICTED, model=SHIPPED)
+    assert default == frame(CLAIM, "", CONTRADICTED, model=model)
+
+
+@pytest.mark.parametrize(
+    ("text", "stance"),
+    [(STRAIGHT, Stance.SUPPORTS), (ATTRIBUTED, Stance.NEUTRAL), (CONTRADICTED, Stance.DISPUTES)],
+)
+def test_shipped_model_on_clear_cases(text: str, stance: Stance) -> None:
+    assert frame(CLAIM, "", text).stance is stance
+
+
+def test_shipped_model_reads_both_sides_as_not_supporting() -> None:
+    # The rules call "X claimed ..., Moscow denied it" disputing; FNC-1's annotators, whom the model
+    # learned from, mostly call a report of both sides "discuss". Either way it does not support.
+    framing = frame(CLAIM, "", DISTANCED_DENIED)
+    assert framing.stance is not Stance.SUPPORTS
+    assert framing.cues == rules("", DISTANCED_DENIED).cues
+
+
+def test_model_changes_stance_but_not_cues_or_skepticism() -> None:
+    always_disputes = FramingModel(bias=(0.0, 0.0, 5.0), weights={})
+    learned = frame(CLAIM, "", STRAIGHT, model=always_disputes)
+    rule_only = frame(CLAIM, "", STRAIGHT, model=None)
+    assert learned.stance is Stance.DISPUTES
+    assert rule_only.stance is Stance.SUPPORTS
+    assert (learned.cues, learned.skepticism) == (rule_only.cues, rule_only.skepticism)
+
+
+def test_model_weights_apply_to_features() -> None:
+    model = FramingModel(bias=(0.0, 1.0, 0.0), weights={"rule=supports": (3.0, 0.0, 0.0)})
+    assert frame(CLAIM, "", STRAIGHT, model=model).stance is Stance.SUPPORTS
+    assert frame(CLAIM, "", ATTRIBUTED, model=model).stance is Stance.NEUTRAL
+    probabilities = model.probabilities(analyse(CLAIM, "", STRAIGHT), Stance.SUPPORTS)
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+
+
+def test_model_json_round_trip(tmp_path: Path) -> None:
+    model = FramingModel(bias=(0.1, 0.2, -0.3), weights={"w:hoax": (-1.0, 0.0, 1.5)}, meta={"pairs": 3})
+    path = tmp_path / "framing.json"
+    model.save(path)
+    assert FramingModel.load(path) == model
+
+
+def test_model_of_unknown_format_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unsupported framing model"):
+        FramingModel.from_json({"format": 99, "classes": ["supports", "neutral", "disputes"]})
+
+
+def test_frame_is_fast() -> None:
+    article = " ".join([DISTANCED_DENIED, SCARE_QUOTED, FAR_AWAY, ATTRIBUTED] * 6)  # about 700 words
+    frame(CLAIM, "Has NATO really out-produced Russia?", article)
+    runs = 50
+    started = time.perf_counter()
+    for _ in range(runs):
+        frame(CLAIM, "Has NATO really out-produced Russia?", article)
+    # A typical article takes about 2 ms; the bound leaves room for a busy test machine.
+    assert (time.perf_counter() - started) / runs < 0.02
