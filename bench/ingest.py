@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import scratch_database  # noqa: E402
+
 DEFAULT_CONCURRENCY = 100  # watcher's default http.concurrency
 TARGETS = {"cold_fps": 200.0, "warm_fps": 1000.0, "rss_mb": 200.0}
 
@@ -170,7 +175,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="watcher-bench-") as tmp:
-        url, drop = await scratch_database(args.database, Path(tmp))
+        url, drop = await scratch_database(args.database, Path(tmp), "watcher_bench")
         try:
             store = await open_store(url, upgrade=True)
             settings = Settings(
@@ -247,41 +252,6 @@ def fetch_stats(base_url: str) -> dict[str, int]:
     with urllib.request.urlopen(f"{base_url}/_stats", timeout=30) as response:
         data: dict[str, int] = json.load(response)
     return data
-
-
-async def scratch_database(url: str | None, tmp: Path) -> tuple[str, Any]:
-    """A fresh, empty database: an SQLite file in ``tmp``, or a new PostgreSQL database that is dropped after."""
-
-    async def nothing() -> None:
-        return None
-
-    if not url:
-        return f"sqlite+aiosqlite:///{tmp / 'watcher.db'}", nothing
-    if url.startswith("sqlite"):
-        raise SystemExit("--database takes a PostgreSQL URL; SQLite runs on a fresh file by default")
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(
-        url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://")
-    )
-    name = f"watcher_bench_{os.getpid()}"
-    dsn = base.render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    scratch = base.set(drivername="postgresql+asyncpg", database=name)
-    return scratch.render_as_string(hide_password=False), drop
 
 
 # -- newsboat -------------------------------------------------------------------------------------

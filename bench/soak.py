@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the feed server and the receiver live under tests/
+
+from bench.common import scratch_database  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"soak-webhook-signing-secret-0123").decode()
 SETTLE_TIMEOUT_S = 600.0
@@ -226,42 +228,6 @@ class Daemon:
 # -- the database ---------------------------------------------------------------------------------
 
 
-async def scratch_database(url: str | None, tmp: Path) -> tuple[str, Callable[[], Awaitable[None]]]:
-    """A fresh database: an SQLite file in ``tmp``, or a new PostgreSQL database dropped afterwards."""
-
-    async def nothing() -> None:
-        return None
-
-    if not url:
-        return f"sqlite+aiosqlite:///{tmp / 'watcher.db'}", nothing
-    if url.startswith("sqlite"):
-        raise SystemExit("--database takes a PostgreSQL URL; SQLite runs on a fresh file by default")
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(
-        url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://")
-    )
-    name = f"watcher_soak_{os.getpid()}"
-    dsn = base.render_as_string(hide_password=False)
-    admin = await asyncpg.connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    return base.set(drivername="postgresql+asyncpg", database=name).render_as_string(
-        hide_password=False
-    ), drop
-
-
 @dataclass
 class Stored:
     articles: list[tuple[int, str, str]]  # (feed index, guid, content hash)
@@ -420,7 +386,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
     from tests.integration.receivers import Receiver
 
     rng = random.Random(args.seed)
-    db_url, drop = await scratch_database(args.database, tmp)
+    db_url, drop = await scratch_database(args.database, tmp, "watcher_soak")
     server = FeedServer()
     await server.start()
     receiver = Receiver(secret=SECRET)

@@ -17,7 +17,7 @@ import aiohttp
 from yarl import URL
 
 from watcher.domain import Feed
-from watcher.http import AddressRefusedError, HttpSettings
+from watcher.http import AddressRefusedError, HttpSettings, retry_after_seconds
 from watcher.urls import HTTP_SCHEMES, redact_url
 
 logger = logging.getLogger(__name__)
@@ -137,19 +137,9 @@ def describe_error(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
 
 
 def parse_retry_after(value: str | None, reference: datetime) -> int | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return int(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0, round((when - reference).total_seconds()))
+    """Whole seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    seconds = retry_after_seconds(value, reference)
+    return None if seconds is None else round(seconds)
 
 
 def parse_max_age(cache_control: str | None) -> int | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from watcher.domain import Delivery, DeliveryStatus
+from watcher.http import retry_after_seconds
 
 if TYPE_CHECKING:
     from storage.base import DeliveryUpdate as RowUpdate
@@ -138,18 +138,7 @@ def classify(status: int | None, error_kind: ErrorKind | None = None) -> Outcome
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return retry_after_seconds(value, now)
 
 
 def apply_outcome(

@@ -1,0 +1,45 @@
+"""Helpers the benchmark scripts share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+
+async def scratch_database(
+    url: str | None, tmp: Path, prefix: str
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A fresh, empty database: an SQLite file in ``tmp``, or a new PostgreSQL database that is dropped after."""
+
+    async def nothing() -> None:
+        return None
+
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp / 'watcher.db'}", nothing
+    if url.startswith("sqlite"):
+        raise SystemExit("--database takes a PostgreSQL URL; SQLite runs on a fresh file by default")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(
+        url.replace("postgresql+asyncpg://", "postgresql://").replace("postgres://", "postgresql://")
+    )
+    name = f"{prefix}_{os.getpid()}"
+    dsn = base.render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    return base.set(drivername="postgresql+asyncpg", database=name).render_as_string(
+        hide_password=False
+    ), drop
