@@ -40,9 +40,8 @@ def _server_url() -> str | None:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """Create an empty PostgreSQL database on the server of WATCHER_TEST_POSTGRES_URL; drop it afterwards."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
@@ -50,7 +49,7 @@ def postgres_url() -> Iterator[str]:
     require(base is not None, f"{POSTGRES_ENV} is not set")
     assert base is not None
     url = make_url(base)
-    name = f"watcher_test_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     dsn = url.set(drivername="postgresql", database=url.database or "postgres").render_as_string(
         hide_password=False
     )
@@ -67,6 +66,12 @@ def postgres_url() -> Iterator[str]:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    yield from fresh_postgres_database("watcher_test")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

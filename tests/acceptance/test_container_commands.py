@@ -12,7 +12,6 @@ import http.server
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +26,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.conftest import fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -156,36 +157,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'watcher.db'}"
     else:
-        yield from _fresh_postgres()
-
-
-def _fresh_postgres() -> Iterator[str]:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {POSTGRES_ENV} is not")
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    url = make_url(re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+asyncpg://", base))
-    name = f"watcher_ct_{secrets.token_hex(4)}"
-    admin = url.set(drivername="postgresql", database=url.database or "postgres").render_as_string(
-        hide_password=False
-    )
-
-    async def execute(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # A database of its own: these commands must create the schema from nothing.
+        yield from fresh_postgres_database("watcher_ct")
 
 
 @pytest.fixture

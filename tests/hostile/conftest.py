@@ -15,19 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
-from storage.sql import SqlStore
-from storage.tables import ArticleRow, ClaimRow, DeliveryRow, EventRow, FeedRow, MatchRow
-
-feeds_t = cast(Table, FeedRow.__table__)
-articles_t = cast(Table, ArticleRow.__table__)
-claims_t = cast(Table, ClaimRow.__table__)
-matches_t = cast(Table, MatchRow.__table__)
-events_t = cast(Table, EventRow.__table__)
-deliveries_t = cast(Table, DeliveryRow.__table__)
+from storage.sql import SqlStore, articles_t, claims_t, deliveries_t, events_t, feeds_t, matches_t
 
 
 @dataclass(frozen=True, slots=True)
