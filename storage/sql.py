@@ -1185,9 +1185,3 @@ def _safe(exc: BaseException) -> str:
     import re
 
     return re.sub(r"://[^@/\s]+@", "://***@", str(exc))[:300]
-
-
-def utcnow() -> datetime:
-    from datetime import UTC
-
-    return datetime.now(UTC)

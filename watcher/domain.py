@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,11 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     DEAD = "dead"  # out of retries, or a permanent failure
     CANCELLED = "cancelled"  # destination disabled (HTTP 410) or removed
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only kind watcher stores or compares)."""
+    return datetime.now(UTC)
 
 
 LEANINGS = ("left", "lean-left", "center", "lean-right", "right", "unknown")

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -33,6 +33,7 @@ from watcher.domain import (
     Feed,
     Framing,
     MatchScore,
+    utcnow,
 )
 from watcher.errors import NotFoundError, WatcherError
 from watcher.fetch import FetchResult, fetch_feed, next_poll_at
@@ -53,10 +54,6 @@ WARM_UP_ARTICLES = 2000  # recent articles a new matcher learns term statistics 
 
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

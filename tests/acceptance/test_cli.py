@@ -17,7 +17,14 @@ import pytest
 from storage.sql import open_store
 from tests.integration.feed_server import FeedServer, Route
 from tests.integration.receivers import Receiver
-from tests.integration.test_pipeline import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+from tests.integration.test_pipeline import (  # server: the same feed server fixture
+    DENIAL,
+    SECRET,
+    STRAIGHT,
+    UNRELATED,
+    rss,
+    server,  # noqa: F401
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,18 +92,6 @@ def write_config(
             f"  - {{name: cms, kind: webhook, url: '{receiver.url('/hook')}', secret: '{SECRET}'}}",
         ]
     w.config.write_text("\n".join(lines) + "\n")
-
-
-@pytest.fixture
-async def server(aiohttp_server: Any) -> FeedServer:
-    srv = FeedServer(
-        {
-            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]), etag='"k1"'),
-            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED]), etag='"t1"'),
-        }
-    )
-    await srv.start_under(aiohttp_server)
-    return srv
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, utcnow, with_store
-from watcher.domain import Claim, ClaimStatus
+from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
+from watcher.domain import Claim, ClaimStatus, utcnow
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:

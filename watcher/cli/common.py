@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from watcher.config import Settings, load
+from watcher.domain import utcnow
 from watcher.errors import ConfigError, NotFoundError, WatcherError
 
 T = TypeVar("T")
@@ -102,10 +103,6 @@ def _json_default(value: Any) -> Any:
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, utcnow, with_store
-from watcher.domain import Feed, FeedSpec
+from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
+from watcher.domain import Feed, FeedSpec, utcnow
 from watcher.errors import ConfigError
 
 

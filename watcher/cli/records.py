@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, utcnow, with_store
-from watcher.domain import Delivery, DeliveryStatus
+from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
+from watcher.domain import Delivery, DeliveryStatus, utcnow
 
 if TYPE_CHECKING:
     from storage.sql import SqlStore
