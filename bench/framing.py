@@ -1,6 +1,6 @@
 """Framing accuracy on FNC-1 related pairs (validation bodies): per-class F1, macro-F1 and FNC score.
 
-Usage: python bench/framing.py --data ../shared/data/fnc1 [--model watcher/models/framing.json]
+Usage: python bench/framing.py --data ../shared/data/fnc1 [--model watcher/framing/model.json]
 
 Pairs are split by Body ID (crc32 of the id, one body in five to validation), the same split that
 bench/train_framing.py trains on, so no validation body is ever seen in training.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from watcher.domain import Stance
 from watcher.framing import frame
-from watcher.framing_model import FramingModel, load_shipped
+from watcher.framing.model import FramingModel, load_shipped
 
 logger = logging.getLogger(__name__)
 

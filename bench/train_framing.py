@@ -1,9 +1,9 @@
 """Train the learned framing layer on FNC-1 training bodies and write its weights as JSON.
 
-Usage: python bench/train_framing.py --data ../shared/data/fnc1 [--out watcher/models/framing.json]
+Usage: python bench/train_framing.py --data ../shared/data/fnc1 [--out watcher/framing/model.json]
 
 Only related pairs of the train split are used (crc32 of the Body ID, the split bench/framing.py
-validates on). Features come from watcher.framing_model.features, the function inference uses. The
+validates on). Features come from watcher.framing.model.features, the function inference uses. The
 regularisation, the word vocabulary (how many stories a word must occur in) and the class priors are
 chosen by 5-fold cross-validation grouped by Body ID inside the train split, by macro-F1 plus the FNC
 score; the model is then refitted on the whole train split. Needs numpy and scikit-learn.
@@ -33,11 +33,11 @@ from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
 from watcher.framing import Analysis, analyse, rule_stance
-from watcher.framing_model import FramingModel, Vocabulary, features, word_features
+from watcher.framing.model import FramingModel, Vocabulary, features, word_features
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "watcher" / "models" / "framing.json"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "watcher" / "framing" / "model.json"
 FOLDS = 5
 GRID_C = (0.02, 0.05, 0.1)
 # Extra weight on the rarer classes (supports, neutral, disputes): the macro-F1 rewards finding them,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.base import DeliveryUpdate, PollOutcome, Store, SyncReport
+from storage.base import PollOutcome, Store, SyncReport
 from storage.sql import SqlStore, open_store
 
-__all__ = ["DeliveryUpdate", "PollOutcome", "SqlStore", "Store", "SyncReport", "open_store"]
+__all__ = ["PollOutcome", "SqlStore", "Store", "SyncReport", "open_store"]

@@ -14,6 +14,7 @@ from watcher.domain import (
     ClaimStatus,
     Delivery,
     DeliveryStatus,
+    DeliveryUpdate,
     Destination,
     Event,
     EventDraft,
@@ -38,16 +39,6 @@ class PollOutcome:
     new_url: str | None = None  # after a permanent redirect
     full_fetch: bool = False  # this was an unconditional GET
     warning: str | None = None  # parsed with problems (kept until the next clean poll)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryUpdate:
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime | None
-    last_error: str | None
-    last_status: int | None
-    delivered_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.base import DeliveryUpdate, PollOutcome, SyncReport
+from storage.base import PollOutcome, SyncReport
 from storage.engine import make_engine
 from storage.tables import (
     ArticleRow,
@@ -37,6 +37,7 @@ from watcher.domain import (
     Cue,
     Delivery,
     DeliveryStatus,
+    DeliveryUpdate,
     Destination,
     Event,
     EventDraft,

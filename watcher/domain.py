@@ -230,3 +230,19 @@ class Delivery:
     delivered_at: datetime | None = None
     leased_until: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryUpdate:
+    """The new state of a delivery row after one attempt (``Store.update_delivery`` writes it as is).
+
+    When ``disable_destination`` is true the outbox also cancels the destination's other pending deliveries.
+    """
+
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_status: int | None
+    delivered_at: datetime | None = None
+    disable_destination: bool = False

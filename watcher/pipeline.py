@@ -36,17 +36,17 @@ from watcher.domain import (
     utcnow,
 )
 from watcher.errors import NotFoundError, WatcherError
-from watcher.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.framing import frame
-from watcher.http import HttpSettings, make_session
+from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
+from watcher.ingest.http import HttpSettings, make_session
+from watcher.ingest.parse import parse_entries
+from watcher.ingest.urls import redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.notify.digest import plan_digests
 from watcher.notify.payload import EventBundle
 from watcher.notify.retry import SendResult, apply_outcome
 from watcher.notify.sender import Sender, render_digest_for, render_for
-from watcher.parse import parse_entries
 from watcher.shifts import ShiftSettings, detect_shifts
-from watcher.urls import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -502,7 +502,7 @@ class Pipeline:
         lease: datetime | None = None,
     ) -> bool:
         update = apply_outcome(delivery, result, self.clock(), self._rng)
-        if not await self.store.update_delivery(delivery.id, update.delivery, lease=lease):
+        if not await self.store.update_delivery(delivery.id, update, lease=lease):
             logger.warning("delivery %s: outcome not recorded, the delivery changed meanwhile", delivery.id)
         metrics.DELIVERIES.labels(update.status.value).inc()
         extra = {

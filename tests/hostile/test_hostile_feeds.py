@@ -48,7 +48,7 @@ from tests.integration.receivers import Receiver
 from tests.integration.test_pipeline import DENIAL, SECRET, STRAIGHT, UNRELATED, Clock, rss
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, Feed, FeedSpec
-from watcher.parse import MAX_ITEMS
+from watcher.ingest.parse import MAX_ITEMS
 from watcher.pipeline import CycleReport, Pipeline
 
 DATA = Path(__file__).resolve().parents[1] / "data"

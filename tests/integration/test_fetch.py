@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from pytest_aiohttp import AiohttpServer
 
 from watcher.domain import Feed
-from watcher.fetch import (
+from watcher.ingest.fetch import (
     MAX_DELAY,
     FetchResult,
     error_count_after,
@@ -27,7 +27,7 @@ from watcher.fetch import (
     parse_max_age,
     parse_retry_after,
 )
-from watcher.http import (
+from watcher.ingest.http import (
     AddressRefusedError,
     HttpSettings,
     PublicOnlyResolver,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.base import DeliveryUpdate, PollOutcome
+from storage.base import PollOutcome
 from storage.sql import SqlStore, open_store
 from watcher.config import ClaimSpec
 from watcher.domain import (
@@ -16,6 +16,7 @@ from watcher.domain import (
     ClaimStatus,
     Cue,
     DeliveryStatus,
+    DeliveryUpdate,
     Destination,
     EventDraft,
     EventType,

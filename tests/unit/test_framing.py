@@ -9,7 +9,7 @@ import pytest
 
 from watcher.domain import Framing, Stance
 from watcher.framing import SHIPPED, analyse, frame, rule_stance
-from watcher.framing_model import FramingModel, load_shipped
+from watcher.framing.model import FramingModel, load_shipped
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 

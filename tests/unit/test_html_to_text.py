@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher import parse
-from watcher.parse import html_to_text
+from watcher.ingest import parse
+from watcher.ingest.parse import html_to_text
 
 FRAGMENTS = st.sampled_from(
     [

@@ -10,9 +10,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher import parse
 from watcher.domain import ArticleIn
-from watcher.parse import content_hash, html_to_text, normalize_language, parse_entries, strip_declarations
+from watcher.ingest import parse
+from watcher.ingest.parse import (
+    content_hash,
+    html_to_text,
+    normalize_language,
+    parse_entries,
+    strip_declarations,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FEED_URL = "https://feeds.example.org/world/rss.xml"

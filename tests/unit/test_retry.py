@@ -207,17 +207,3 @@ def test_full_digests_go_out_early_and_retries_keep_their_group() -> None:
     assert plan_digests(retry, DESTS, NOW) == []
     [batch] = plan_digests(retry, DESTS, NOW + timedelta(hours=1))
     assert batch.digest_id == "dig_x" and len(batch.deliveries) == 2
-
-
-def test_update_converts_to_the_store_row() -> None:
-    from storage.base import DeliveryUpdate as RowUpdate
-
-    update = apply_outcome(delivery(), result(503, Outcome.RETRY), NOW, random.Random(0))
-    assert update.delivery == RowUpdate(
-        status=DeliveryStatus.PENDING,
-        attempts=1,
-        next_attempt_at=update.next_attempt_at,
-        last_error="e",
-        last_status=503,
-        delivered_at=None,
-    )

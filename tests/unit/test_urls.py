@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.urls import canonicalize, is_tracking_param, redact_url, resolve
+from watcher.ingest.urls import canonicalize, is_tracking_param, redact_url, resolve
 
 BASE = "https://feeds.example.org/world/rss.xml"
 

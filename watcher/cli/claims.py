@@ -306,8 +306,8 @@ async def claims_test(
 async def _fetch_page(ctx: Context, url: str, title: str) -> tuple[str, str]:
     import aiohttp
 
-    from watcher.http import make_session
-    from watcher.parse import html_to_text
+    from watcher.ingest.http import make_session
+    from watcher.ingest.parse import html_to_text
     from watcher.pipeline import http_settings
 
     async with make_session(http_settings(ctx.settings)) as session:

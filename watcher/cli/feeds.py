@@ -82,9 +82,9 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
 
     Example: watcher feeds check https://example.org/rss
     """
-    from watcher.fetch import fetch_feed
-    from watcher.http import make_session
-    from watcher.parse import parse_entries
+    from watcher.ingest.fetch import fetch_feed
+    from watcher.ingest.http import make_session
+    from watcher.ingest.parse import parse_entries
     from watcher.pipeline import http_settings
 
     targets: list[Feed]

@@ -12,7 +12,6 @@ from watcher.notify.payload import (
     render_match,
 )
 from watcher.notify.retry import (
-    DeliveryUpdate,
     ErrorKind,
     Outcome,
     SendResult,
@@ -33,7 +32,6 @@ from watcher.notify.webhook import message_id_for
 
 __all__ = [
     "DIGEST_ID_KEY",
-    "DeliveryUpdate",
     "DigestBatch",
     "ErrorKind",
     "EventBundle",

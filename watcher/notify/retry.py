@@ -7,13 +7,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from watcher.domain import Delivery, DeliveryStatus
-from watcher.http import retry_after_seconds
-
-if TYPE_CHECKING:
-    from storage.base import DeliveryUpdate as RowUpdate
+from watcher.domain import Delivery, DeliveryStatus, DeliveryUpdate
+from watcher.ingest.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -60,37 +56,6 @@ class SendResult:
     error: str | None
     retry_after_s: float | None
     elapsed_ms: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeliveryUpdate:
-    """The new state of a delivery row after one attempt; the outbox loop writes it as is.
-
-    When ``disable_destination`` is true the loop also cancels the destination's other pending deliveries.
-    """
-
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: datetime | None
-    last_error: str | None
-    last_status: int | None
-    delivered_at: datetime | None
-    disable_destination: bool = False
-
-    @property
-    def delivery(self) -> RowUpdate:
-        """The row fields as ``storage.base.DeliveryUpdate``, ready for ``Store.update_delivery``."""
-        # Imported here: importing storage loads SQLAlchemy, which this pure module does not otherwise need.
-        from storage.base import DeliveryUpdate as RowUpdate
-
-        return RowUpdate(
-            status=self.status,
-            attempts=self.attempts,
-            next_attempt_at=self.next_attempt_at,
-            last_error=self.last_error,
-            last_status=self.last_status,
-            delivered_at=self.delivered_at,
-        )
 
 
 def _build_schedule() -> tuple[timedelta, ...]:

@@ -1,8 +1,7 @@
-"""Stance toward a claim and the framing cues behind it: explainable rules plus an optional learned layer."""
+"""The explainable rules of framing: cues, their proximity to the claim, a rule stance and skepticism."""
 
 from __future__ import annotations
 
-import enum
 import logging
 import math
 import re
@@ -10,12 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from watcher.domain import Cue, Framing, Stance
-from watcher.framing_model import FramingModel, load_shipped
+from watcher.domain import Cue, Stance
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SHIPPED", "Analysis", "FramingModel", "Hit", "analyse", "frame", "rule_stance", "skepticism"]
+__all__ = ["Analysis", "Hit", "analyse", "rule_stance", "skepticism"]
 
 # Cue kinds (DIRECTIONS says which way each one pushes). attribution ("the minister said") marks a
 # reported claim; negation is the claim's own words denied ("does not have Ebola").
@@ -181,14 +179,6 @@ class Analysis:
     claim_words: frozenset[str]  # word stems of the claim
     near_words: frozenset[str]  # word stems of the sentences within 1 of the claim
     body_words: frozenset[str]
-
-
-class _Shipped(enum.Enum):
-    MODEL = "shipped"
-
-
-SHIPPED = _Shipped.MODEL
-"""Default for ``frame(model=...)``: the model shipped in watcher/models/framing.json."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,7 +505,7 @@ def skepticism(analysis: Analysis) -> float:
     return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 
 
-def _cues(analysis: Analysis) -> tuple[Cue, ...]:
+def cues(analysis: Analysis) -> tuple[Cue, ...]:
     """Distinct cues, strongest first; those far from the claim are left out of what people read."""
     best: dict[tuple[str, str], float] = {}
     for hit in analysis.hits:
@@ -523,31 +513,3 @@ def _cues(analysis: Analysis) -> tuple[Cue, ...]:
             best[(hit.kind, hit.text)] = max(best.get((hit.kind, hit.text), 0.0), hit.weight)
     ordered = sorted(best.items(), key=lambda item: -item[1])
     return tuple(Cue(kind=kind, text=text) for (kind, text), _ in ordered)
-
-
-@lru_cache(maxsize=1)
-def _shipped() -> FramingModel | None:
-    return load_shipped()
-
-
-def frame(
-    claim_text: str,
-    title: str,
-    text: str,
-    evidence: Sequence[str] = (),
-    *,
-    model: FramingModel | _Shipped | None = SHIPPED,
-) -> Framing:
-    """How an article frames a claim: stance, skepticism (0..1) and the cues found.
-
-    Cues and skepticism always come from the rules. The stance is rule_stance's, or with a model the
-    model's, which weighs the same cues (and the rule's verdict) together with the words around them.
-
-    :param evidence: the sentences the matcher found for the claim; cues near them weigh most.
-    :param model: the learned layer; by default the shipped one, ``None`` for the rules alone.
-    """
-    analysis = analyse(claim_text, title, text, evidence)
-    rule = rule_stance(analysis)
-    learned = _shipped() if model is SHIPPED else model
-    stance = learned.predict(analysis, rule) if isinstance(learned, FramingModel) else rule
-    return Framing(stance=stance, skepticism=skepticism(analysis), cues=_cues(analysis))

@@ -17,8 +17,8 @@ import aiohttp
 from yarl import URL
 
 from watcher.domain import Feed
-from watcher.http import AddressRefusedError, HttpSettings, retry_after_seconds
-from watcher.urls import HTTP_SCHEMES, redact_url
+from watcher.ingest.http import AddressRefusedError, HttpSettings, retry_after_seconds
+from watcher.ingest.urls import HTTP_SCHEMES, redact_url
 
 logger = logging.getLogger(__name__)
 

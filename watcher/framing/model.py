@@ -10,17 +10,15 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from watcher.domain import Stance
-
-if TYPE_CHECKING:
-    from watcher.framing import Analysis
+from watcher.framing.rules import Analysis
 
 logger = logging.getLogger(__name__)
 
 FORMAT = 1
-SHIPPED_RESOURCE = "models/framing.json"
+SHIPPED_RESOURCE = "framing/model.json"
 CLASSES = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
 
 

@@ -19,7 +19,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
-from watcher.urls import canonicalize, resolve
+from watcher.ingest.urls import canonicalize, resolve
 
 logger = logging.getLogger(__name__)
 

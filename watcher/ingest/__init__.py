@@ -1,0 +1,1 @@
+"""Ingest: one HTTP stack, fetch, parse (RSS/Atom/RDF), canonical URLs."""
