@@ -235,7 +235,7 @@ async def release_leases(store: Any) -> int:
 
     from sqlalchemy import func, select, update
 
-    from storage.sql import feeds_t as feeds
+    from storage.tables import feeds_t as feeds
 
     async with store.engine.begin() as conn:
         leased = feeds.c.leased_until > datetime.now(UTC)

@@ -11,6 +11,7 @@ from watcher.domain import (
     Article,
     ArticleIn,
     Claim,
+    ClaimSpec,
     ClaimStatus,
     Delivery,
     DeliveryStatus,
@@ -43,29 +44,52 @@ class PollOutcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncReport:
+    """What a ``sync_*`` call changed: rows added, updated, and (feeds only) disabled."""
+
     added: int = 0
     updated: int = 0
     disabled: int = 0
 
 
 class Store(Protocol):
-    """Persistence for watcher. Every method is one transaction; records in, records out (no ORM rows).
+    """Everything watcher reads and writes, as records in and records out (never ORM rows).
 
-    Leasing methods (``lease_*``) hand each row to one caller until ``lease_s`` passes or the row is
-    written back, so several workers on PostgreSQL share work without doing any item twice
-    (``FOR UPDATE SKIP LOCKED``); on SQLite a single writer makes this trivially true.
+    Each method writes in one transaction, so a call that fails changes nothing. Times are
+    timezone-aware UTC; a naive datetime is refused. Lookups of one record raise ``NotFoundError``
+    when there is none.
+
+    Leases. The ``lease_*`` methods hand each row to one caller until ``lease_s`` seconds pass or the
+    caller writes the row back (``record_poll``, ``save_matches``, ``record_events``,
+    ``update_delivery``), so several workers on one PostgreSQL database share the work without doing
+    any item twice (``FOR UPDATE SKIP LOCKED``); on SQLite the single writer makes this trivially true.
+    A lease that runs out makes the row available again: a worker that crashed loses nothing.
+
+    Idempotency. Feeds are unique by URL, articles by (feed, key), matches by (claim, article), events
+    by (claim, dedupe key) and deliveries by (event, destination): writing the same thing twice stores
+    it once, so a stage that is repeated after a crash repeats nothing a receiver can see.
     """
 
-    async def upgrade(self) -> None:
-        """Create or migrate the schema to the latest revision."""
+    async def close(self) -> None:
+        """Release the database connections; the store is not used afterwards."""
 
-    async def close(self) -> None: ...
+    async def ping(self) -> None:
+        """One round trip to the database; raises if it cannot be reached."""
+
+    async def schema_revision(self) -> str | None:
+        """The migration revision the database is at; None before the schema was first created."""
 
     # feeds
-    async def sync_feeds(self, specs: Sequence[FeedSpec], *, source: str, now: datetime) -> SyncReport:
-        """Insert or update feeds by URL; with source="config", config feeds no longer listed are disabled."""
 
-    async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]: ...
+    async def sync_feeds(self, specs: Sequence[FeedSpec], *, source: str, now: datetime) -> SyncReport:
+        """Insert or update feeds by URL (idempotent).
+
+        New feeds are enabled and due at ``now``; a known feed whose metadata changed, or that was
+        disabled, is updated and enabled. With ``source="config"``, feeds that came from the config
+        and are no longer in ``specs`` are disabled (never deleted: their articles stay).
+        """
+
+    async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]:
+        """The enabled feeds (or all of them), by id."""
 
     async def lease_due_feeds(
         self,
@@ -76,85 +100,177 @@ class Store(Protocol):
         all: bool = False,
         polled_before: datetime | None = None,
     ) -> list[Feed]:
-        """Feeds due by ``next_poll_at`` (or every enabled feed with ``all``; with ``polled_before``, only
-        those not polled since then), leased to the caller."""
+        """Lease up to ``limit`` enabled, unleased feeds that are due (``next_poll_at <= now``), most
+        overdue first; returned by id.
+
+        :param all: every enabled feed, due or not.
+        :param polled_before: only feeds never polled or last polled before this time.
+        """
 
     async def record_poll(
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
     ) -> list[int]:
-        """Store a poll: new articles (deduplicated on (feed, key), linked to their story) and the feed's
-        new state, in one transaction; release the lease. Returns the ids of the articles inserted."""
+        """Store one poll of a feed: its new articles and the feed's new state; releases its lease.
 
-    # articles and matching
-    async def lease_unprocessed_articles(
-        self, now: datetime, limit: int, *, lease_s: float
-    ) -> list[Article]: ...
+        Articles already stored for the feed (same key) are skipped; each new one is linked to its
+        story (the first article with the same canonical URL or content). On success the error count
+        resets and the validators are kept; on failure the error count grows. A permanent redirect
+        moves the feed to ``new_url`` unless another feed has that URL. Concurrent calls in one
+        process may share a transaction (group commit), with the same result as one after another; a
+        poll that fails to write fails alone. Returns the ids of the articles inserted, in order.
+        """
+
+    # articles
+
+    async def lease_unprocessed_articles(self, now: datetime, limit: int, *, lease_s: float) -> list[Article]:
+        """Lease up to ``limit`` articles not yet matched (``save_matches`` marks them), by id."""
 
     async def articles_since(
         self, since: datetime | None, *, after_id: int = 0, limit: int = 500
     ) -> list[Article]:
-        """Stored articles first seen at or after ``since``, by id, for backfills."""
+        """Up to ``limit`` articles first seen at or after ``since`` (any time with None) whose id is
+        above ``after_id``, by id: page through them by passing the last id back."""
 
     async def recent_articles(self, limit: int) -> list[Article]:
-        """The most recently stored articles, newest first."""
+        """The ``limit`` most recently stored articles, newest first."""
+
+    async def count_articles_since(self, since: datetime | None) -> int:
+        """How many articles were first seen at or after ``since`` (all of them with None)."""
+
+    # matches
 
     async def save_matches(
         self, article_ids: Sequence[int], results: Sequence[tuple[MatchScore, Framing]], now: datetime
     ) -> int:
-        """Insert matches (unique per claim and article) and mark the articles processed. Returns inserts."""
+        """Store matches with their framing, and mark ``article_ids`` processed (releasing their lease).
 
-    async def list_matches(self, *, claim_id: int | None = None, limit: int = 100) -> list[Match]: ...
+        A match already stored for the same claim and article is skipped. Returns how many were inserted.
+        """
 
-    async def matches_for_claim(self, claim_id: int) -> list[Match]: ...
+    async def list_matches(self, *, claim_id: int | None = None, limit: int = 100) -> list[Match]:
+        """The ``limit`` newest matches, of one claim or of all."""
+
+    async def matches_for_claim(self, claim_id: int) -> list[Match]:
+        """Every match of a claim (removed claims included), oldest first."""
+
+    async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
+        """The matches with these ids, by id; unknown ids are left out."""
 
     # claims
-    async def sync_claims(self, specs: Sequence[object], *, now: datetime) -> SyncReport: ...
-    async def add_claim(self, claim: Claim, *, now: datetime, source: str = "cli") -> Claim: ...
-    async def get_claim(self, ref: str | int) -> Claim:
-        """A claim by id or name; raises NotFoundError."""
 
-    async def list_claims(self, *, status: ClaimStatus | None = None) -> list[Claim]: ...
-    async def update_claim(self, claim: Claim, *, now: datetime) -> Claim: ...
-    async def remove_claim(self, claim_id: int, *, now: datetime) -> None: ...
+    async def sync_claims(self, specs: Sequence[ClaimSpec], *, now: datetime) -> SyncReport:
+        """Claims from feeds.yaml, by name: added if new, updated if their text, keywords, threshold or
+        status changed (idempotent). Never removes a claim; a removed claim is not brought back."""
 
-    # shift detection and the outbox
-    async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]: ...
-    async def events_for_claim(self, claim_id: int) -> list[Event]: ...
+    async def add_claim(self, claim: Claim, *, now: datetime, source: str = "cli") -> Claim:
+        """Insert a claim (``claim.id`` is ignored); returns it as stored.
+
+        Raises StorageError when a claim of that name exists.
+        """
+
+    async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
+        """A claim by id (an int or a string of digits) or by name; removed claims only with
+        ``include_deleted``. Raises NotFoundError."""
+
+    async def list_claims(self, *, status: ClaimStatus | None = None) -> list[Claim]:
+        """Claims not removed, by id, optionally only those of one status."""
+
+    async def update_claim(self, claim: Claim, *, now: datetime) -> Claim:
+        """Write the name, text, keywords, threshold and status of claim ``claim.id``; returns it as stored.
+
+        Raises StorageError when another claim has the name, NotFoundError when the claim is gone.
+        """
+
+    async def remove_claim(self, claim_id: int, *, now: datetime) -> None:
+        """Soft delete: the claim is paused and renamed ``name~id`` (freeing its name), and leaves
+        listings, matching and detection; its matches and events stay for reports."""
+
+    async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]:
+        """Lease every claim (not removed) that has matches not yet through shift detection, by id.
+
+        ``record_events`` releases the lease.
+        """
+
+    # events and destinations
+
+    async def events_for_claim(self, claim_id: int) -> list[Event]:
+        """Every event of a claim, oldest first."""
+
     async def record_events(
         self, claim_id: int, drafts: Sequence[EventDraft], destinations: Sequence[Destination], now: datetime
     ) -> list[Event]:
-        """Insert events (unique per claim and dedupe key), one delivery per (event, destination that wants
-        it), and mark the claim's matches detected, in one transaction. Returns the events inserted."""
+        """Store the events detection raised for a claim, each with one delivery (due at ``now``) per
+        destination that wants its type and is not disabled; mark the claim's matches detected and
+        release its lease; all in one transaction.
 
-    async def list_events(self, *, claim_id: int | None = None, limit: int = 100) -> list[Event]: ...
-    async def get_event(self, event_id: str) -> Event: ...
-    async def sync_destinations(self, destinations: Sequence[Destination]) -> None: ...
+        A draft whose dedupe key the claim already has is skipped: a re-run never raises an event
+        twice. Returns the events inserted.
+        """
+
+    async def list_events(self, *, claim_id: int | None = None, limit: int = 100) -> list[Event]:
+        """The ``limit`` newest events, of one claim or of all."""
+
+    async def get_event(self, event_id: str) -> Event:
+        """An event by id; raises NotFoundError."""
+
+    async def sync_destinations(self, destinations: Sequence[Destination]) -> None:
+        """Register destinations not known yet (by name); known ones, disabled or not, stay as they are."""
+
+    async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
+        """Mark a destination disabled (no new deliveries go to it) and cancel its pending deliveries
+        with ``reason`` as their error. Returns how many were cancelled."""
+
+    async def enable_destination(self, name: str) -> None:
+        """Clear a destination's disabled mark; its cancelled deliveries stay cancelled."""
+
+    # deliveries (the outbox)
+
     async def lease_due_deliveries(
         self, now: datetime, limit: int, *, lease_s: float, exclude: Sequence[str] = ()
-    ) -> list[Delivery]: ...
-    async def pending_deliveries(self, destinations: Sequence[str], now: datetime) -> list[Delivery]: ...
+    ) -> list[Delivery]:
+        """Lease up to ``limit`` pending deliveries due by ``now``, most overdue first, except those to
+        the ``exclude`` destinations; returned by id."""
+
+    async def pending_deliveries(self, destinations: Sequence[str], now: datetime) -> list[Delivery]:
+        """Pending, unleased deliveries to ``destinations``, due or not, by id (for planning digests)."""
+
     async def lease_digest(
         self, ids: Sequence[int], digest_id: str, now: datetime, *, lease_s: float
     ) -> bool:
-        """Lease all deliveries of one digest message (or none, if another worker holds any)."""
+        """Lease all of these deliveries and pin them to one digest message (``extra["digest_id"]``), or
+        none: False when any of them is no longer pending or another worker holds it."""
 
     async def claim_delivery(self, delivery: Delivery, now: datetime, *, lease_s: float) -> datetime | None:
-        """Renew the caller's lease just before a send; None if it is no longer the caller's to send."""
+        """Renew the caller's lease just before a send; returns the new lease end.
+
+        None when the delivery is no longer the caller's (its lease ran out and another worker took it)
+        or no longer pending (e.g. its destination was disabled): the caller must not send it then.
+        """
 
     async def update_delivery(
-        self, delivery_id: int, update: DeliveryUpdate, *, lease: datetime | None = None
+        self, delivery_id: int, outcome: DeliveryUpdate, *, lease: datetime | None = None
     ) -> bool:
-        """Record an attempt on a delivery that is still pending (and still under ``lease``)."""
-
-    async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
-        """Mark a destination disabled and cancel its pending deliveries. Returns how many were cancelled."""
+        """Write the outcome of an attempt and release the lease, if the delivery is still pending (and
+        still held under ``lease``, when given). Returns False, changing nothing, otherwise."""
 
     async def list_deliveries(
         self, *, status: DeliveryStatus | None = None, limit: int = 100
-    ) -> list[Delivery]: ...
-    async def retry_delivery(self, delivery_id: int, now: datetime) -> Delivery: ...
+    ) -> list[Delivery]:
+        """The ``limit`` newest deliveries, optionally only those of one status."""
+
+    async def get_delivery(self, delivery_id: int) -> Delivery:
+        """A delivery by id; raises NotFoundError."""
+
+    async def retry_delivery(self, delivery_id: int, now: datetime) -> Delivery:
+        """Make a dead, cancelled or pending delivery due at ``now`` with a fresh retry schedule
+        (delivered ones stay as they are); returns it as stored. Raises NotFoundError."""
 
     # health and metrics
-    async def set_state(self, key: str, value: str, now: datetime) -> None: ...
-    async def get_state(self, key: str) -> str | None: ...
-    async def counts(self) -> dict[str, int]: ...
+
+    async def set_state(self, key: str, value: str, now: datetime) -> None:
+        """Store a value under ``key`` (insert or replace)."""
+
+    async def counts(self) -> dict[str, int]:
+        """Row counts for health and metrics: ``feeds``, ``articles``, ``claims``, ``matches``,
+        ``events``, ``feeds_failing`` (error count above 0), ``articles_pending`` (not yet matched) and
+        ``deliveries_<status>`` for each delivery status present."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -209,3 +210,14 @@ class StateRow(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+# Core handles of the same tables, for the queries in storage/sql/ (SQLAlchemy Core, no ORM sessions).
+feeds_t = cast(Table, FeedRow.__table__)
+articles_t = cast(Table, ArticleRow.__table__)
+claims_t = cast(Table, ClaimRow.__table__)
+matches_t = cast(Table, MatchRow.__table__)
+events_t = cast(Table, EventRow.__table__)
+deliveries_t = cast(Table, DeliveryRow.__table__)
+destinations_t = cast(Table, DestinationRow.__table__)
+state_t = cast(Table, StateRow.__table__)

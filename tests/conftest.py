@@ -4,68 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from storage.sql import SqlStore, open_store
-
-POSTGRES_ENV = "WATCHER_TEST_POSTGRES_URL"
-IN_CI = bool(os.environ.get("CI"))
+from tests.support.database import fresh_postgres_database, purge
 
 # Model weights can't be downloaded in tests; the semantic tests use the offline MiniLM package.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip when a test's prerequisite is missing, but fail under CI: CI must run what tests claim."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI is set but {reason}")
-    pytest.skip(reason)
-
-
-def _server_url() -> str | None:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        return None
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            url = "postgresql+asyncpg://" + url[len(plain) :]
-    return url
-
-
-def fresh_postgres_database(prefix: str) -> Iterator[str]:
-    """Create an empty PostgreSQL database on the server of WATCHER_TEST_POSTGRES_URL; drop it afterwards."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = _server_url()
-    require(base is not None, f"{POSTGRES_ENV} is not set")
-    assert base is not None
-    url = make_url(base)
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    dsn = url.set(drivername="postgresql", database=url.database or "postgres").render_as_string(
-        hide_password=False
-    )
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +36,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 async def _purge(url: str) -> None:
     store = await open_store(url, upgrade=True)
+    assert isinstance(store, SqlStore)
     try:
-        await store.purge_for_tests()
+        await purge(store)
     finally:
         await store.close()
 
@@ -99,8 +50,10 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def store(db_url: str) -> AsyncIterator[SqlStore]:
+    """The concrete store (tests may read its tables), empty, on each backend of ``db_url``."""
     s = await open_store(db_url, upgrade=True)
-    await s.purge_for_tests()
+    assert isinstance(s, SqlStore)
+    await purge(s)
     try:
         yield s
     finally:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from watcher.domain import LEANINGS, OWNERSHIPS, Destination, EventType, FeedSpec
+from watcher.domain import LEANINGS, OWNERSHIPS, ClaimSpec, Destination, EventType, FeedSpec
 from watcher.errors import ConfigError
 
 DEFAULT_CONFIG = "feeds.yaml"
@@ -171,17 +171,6 @@ class _File(_Model):
     matching: _Matching = _Matching()
     shifts: dict[str, float | int | str] = {}
     daemon: _Daemon = _Daemon()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClaimSpec:
-    """A claim declared in feeds.yaml (synced into the database on start)."""
-
-    name: str
-    text: str
-    keywords: tuple[str, ...] = ()
-    threshold: float | None = None
-    status: str = "active"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

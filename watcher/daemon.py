@@ -11,7 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from storage.sql import SqlStore
+from storage.base import Store
 from watcher import metrics
 from watcher.config import Settings
 from watcher.pipeline import CycleReport, Pipeline
@@ -29,7 +29,7 @@ class Daemon:
     """
 
     def __init__(
-        self, settings: Settings, store: SqlStore, pipeline: Pipeline, *, install_signal_handlers: bool = True
+        self, settings: Settings, store: Store, pipeline: Pipeline, *, install_signal_handlers: bool = True
     ) -> None:
         self.settings = settings
         self.store = store

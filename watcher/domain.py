@@ -121,6 +121,17 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimSpec:
+    """A claim declared in feeds.yaml (synced into the database on start)."""
+
+    name: str
+    text: str
+    keywords: tuple[str, ...] = ()
+    threshold: float | None = None
+    status: str = "active"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     id: int
     name: str

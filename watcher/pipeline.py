@@ -18,8 +18,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.base import PollOutcome
-from storage.sql import SqlStore
+from storage.base import PollOutcome, Store
 from watcher import metrics
 from watcher.config import Settings
 from watcher.domain import (
@@ -101,7 +100,7 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        store: SqlStore,
+        store: Store,
         *,
         session: aiohttp.ClientSession,
         sender: Sender,
@@ -127,7 +126,7 @@ class Pipeline:
         self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
 
     @classmethod
-    async def open(cls, settings: Settings, store: SqlStore, **kwargs: Any) -> Pipeline:
+    async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
         session = make_session(http_settings(settings))
         sender = Sender(allow_private=settings.http.allow_private)
         return cls(settings, store, session=session, sender=sender, **kwargs)

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.sql import SqlStore, articles_t, claims_t, deliveries_t, events_t, feeds_t, matches_t
+from storage.sql import SqlStore
+from storage.tables import articles_t, claims_t, deliveries_t, events_t, feeds_t, matches_t
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,6 @@ from sqlalchemy import event, func, select
 
 from storage.engine import make_engine
 from storage.sql import SqlStore, open_store
-from tests.conftest import require
 from tests.hostile.conftest import (
     Ledger,
     deliveries_t,
@@ -44,6 +43,7 @@ from tests.hostile.conftest import (
 from tests.integration.feed_server import FeedServer, Route
 from tests.integration.receivers import Receiver
 from tests.integration.test_pipeline import SECRET, STRAIGHT, UNRELATED, Clock, rss
+from tests.support.database import purge, require
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, FeedSpec
 from watcher.pipeline import Pipeline
@@ -268,7 +268,7 @@ async def test_postgres_restart_mid_cycle_is_survived(
     )
     assert cluster is not None
     store = await open_store(postgres_url, upgrade=True)
-    await store.purge_for_tests()
+    await purge(store)
     # Slow feeds (0.3 s each, three at a time) keep a cycle in flight most of the time.
     paths = [f"/pg{i}.xml" for i in range(12)]
     server = FeedServer()

@@ -17,6 +17,7 @@ from storage.base import PollOutcome
 from storage.sql import SqlStore, open_store
 from tests.integration.receivers import Receiver
 from tests.integration.test_pipeline import SECRET, Clock
+from tests.support.database import destination_states
 from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import (
     ArticleIn,
@@ -242,7 +243,7 @@ async def test_410_disables_the_destination_and_cancels_its_pending_deliveries(
         assert gone.requests and gone.requests[0].answered == 410 and not gone.processed_ids
         assert sorted(live.processed_ids) == sorted(e.id for e in events), "other destinations unaffected"
 
-        states = await store.destination_states()
+        states = await destination_states(store)
         assert states["cms"] and "410" in states["cms"] and states["archive"] is None
         cancelled = await store.list_deliveries(status=DeliveryStatus.CANCELLED)
         assert len(cancelled) == 5 and {d.destination for d in cancelled} == {"cms"}

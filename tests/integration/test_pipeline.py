@@ -13,6 +13,7 @@ import pytest
 from storage.sql import SqlStore, open_store
 from tests.integration.feed_server import FeedServer, Route
 from tests.integration.receivers import Receiver
+from tests.support.database import purge
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
 from watcher.pipeline import CycleReport, Pipeline
@@ -242,7 +243,7 @@ async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
         daemon=DaemonConfig(feed_batch=15, server_enabled=False),
     )
     stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
-    await stores[0].purge_for_tests()
+    await purge(stores[0])
     clock = Clock()
     pipelines = [await Pipeline.open(settings, s, clock=clock, load_model=False) for s in stores]
     try:

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.base import PollOutcome
+from storage.base import PollOutcome, Store
 from storage.sql import SqlStore, open_store
-from watcher.config import ClaimSpec
+from tests.support.database import get_state, purge
 from watcher.domain import (
     ArticleIn,
     Claim,
+    ClaimSpec,
     ClaimStatus,
     Cue,
     DeliveryStatus,
@@ -51,7 +52,7 @@ def ok(at: datetime = T0, **kw: object) -> PollOutcome:
     return PollOutcome(polled_at=at, next_poll_at=at + timedelta(minutes=15), status=200, error=None, **kw)  # type: ignore[arg-type]
 
 
-async def test_sync_feeds_adds_updates_and_disables(store: SqlStore) -> None:
+async def test_sync_feeds_adds_updates_and_disables(store: Store) -> None:
     r = await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
     assert (r.added, r.updated, r.disabled) == (2, 0, 0)
     r = await store.sync_feeds([spec(1, country="UA")], source="config", now=T0)
@@ -65,7 +66,7 @@ async def test_sync_feeds_adds_updates_and_disables(store: SqlStore) -> None:
     assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(3).url}
 
 
-async def test_lease_due_feeds_hands_each_feed_once(store: SqlStore) -> None:
+async def test_lease_due_feeds_hands_each_feed_once(store: Store) -> None:
     await store.sync_feeds([spec(i) for i in range(5)], source="config", now=T0)
     first = await store.lease_due_feeds(T0, 3, lease_s=60)
     second = await store.lease_due_feeds(T0, 10, lease_s=60)
@@ -77,7 +78,7 @@ async def test_lease_due_feeds_hands_each_feed_once(store: SqlStore) -> None:
     assert len(again) == 5
 
 
-async def test_record_poll_dedupes_and_links_wire_copies(store: SqlStore) -> None:
+async def test_record_poll_dedupes_and_links_wire_copies(store: Store) -> None:
     await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
     f1, f2 = await store.lease_due_feeds(T0, 10, lease_s=60)
     new = await store.record_poll(f1.id, ok(etag='"v1"'), [item("a"), item("b"), item("a")])
@@ -97,7 +98,7 @@ async def test_record_poll_dedupes_and_links_wire_copies(store: SqlStore) -> Non
     assert all(a.first_seen_at.tzinfo is not None for a in arts.values())
 
 
-async def test_record_poll_errors_count_and_reset(store: SqlStore) -> None:
+async def test_record_poll_errors_count_and_reset(store: Store) -> None:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)
     fail = PollOutcome(polled_at=T0, next_poll_at=T0 + timedelta(hours=1), status=500, error="HTTP 500")
@@ -111,7 +112,7 @@ async def test_record_poll_errors_count_and_reset(store: SqlStore) -> None:
     assert f.last_warning == "bozo: mismatched tag"
 
 
-async def test_claims_crud_and_sync(store: SqlStore) -> None:
+async def test_claims_crud_and_sync(store: Store) -> None:
     c = await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
     assert (await store.get_claim("nato-ammo")).id == c.id == (await store.get_claim(str(c.id))).id
     with pytest.raises(StorageError):
@@ -133,7 +134,7 @@ async def test_claims_crud_and_sync(store: SqlStore) -> None:
     await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
 
 
-async def _one_match(store: SqlStore) -> tuple[int, int]:
+async def _one_match(store: Store) -> tuple[int, int]:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)
     (aid,) = await store.record_poll(f.id, ok(), [item("a")])
@@ -149,7 +150,7 @@ async def _one_match(store: SqlStore) -> tuple[int, int]:
     return c.id, aid
 
 
-async def test_save_matches_is_unique_and_marks_processed(store: SqlStore) -> None:
+async def test_save_matches_is_unique_and_marks_processed(store: Store) -> None:
     claim_id, aid = await _one_match(store)
     assert await store.lease_unprocessed_articles(T0 + timedelta(hours=1), 10, lease_s=60) == []
     (m,) = await store.list_matches(claim_id=claim_id)
@@ -157,7 +158,7 @@ async def test_save_matches_is_unique_and_marks_processed(store: SqlStore) -> No
     assert m.evidence == ("s1",) and m.semantic == 0.7
 
 
-async def test_record_events_once_with_deliveries_per_destination(store: SqlStore) -> None:
+async def test_record_events_once_with_deliveries_per_destination(store: Store) -> None:
     claim_id, _ = await _one_match(store)
     (m,) = await store.matches_for_claim(claim_id)
     dests = [
@@ -187,7 +188,7 @@ async def test_record_events_once_with_deliveries_per_destination(store: SqlStor
     assert (await store.get_event(event.id)).details == {"n": 1}
 
 
-async def test_delivery_lease_update_disable_and_retry(store: SqlStore) -> None:
+async def test_delivery_lease_update_disable_and_retry(store: Store) -> None:
     claim_id, _ = await _one_match(store)
     dests = [Destination(name="hook", kind="webhook", url="https://cms.example/x")]
     await store.sync_destinations(dests)
@@ -243,12 +244,12 @@ async def test_delivery_lease_update_disable_and_retry(store: SqlStore) -> None:
 async def test_state_and_counts(store: SqlStore) -> None:
     await store.set_state("last_cycle_at", "x", T0)
     await store.set_state("last_cycle_at", "y", T0)
-    assert await store.get_state("last_cycle_at") == "y"
+    assert await get_state(store, "last_cycle_at") == "y"
     counts = await store.counts()
     assert counts["feeds"] == 0 and counts["articles_pending"] == 0
 
 
-async def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         await store.set_state("k", "v", datetime(2025, 1, 1))
 
@@ -258,10 +259,11 @@ async def test_concurrent_workers_never_lease_the_same_feed(postgres_url: str) -
     """Three stores (three pools, as three processes would have) racing for 200 due feeds."""
     stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
     try:
-        await stores[0].purge_for_tests()
+        assert isinstance(stores[0], SqlStore)
+        await purge(stores[0])
         await stores[0].sync_feeds([spec(i) for i in range(200)], source="config", now=T0)
 
-        async def worker(s: SqlStore) -> list[int]:
+        async def worker(s: Store) -> list[int]:
             got: list[int] = []
             while batch := await s.lease_due_feeds(T0, 7, lease_s=60):
                 got.extend(f.id for f in batch)

@@ -11,7 +11,7 @@ from watcher.cli.common import Context, emit_json, json_option, pass_ctx, run_as
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
-    from storage.sql import SqlStore
+    from storage.base import Store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -148,10 +148,9 @@ async def db_upgrade(ctx: Context) -> None:
 
     Example: watcher db upgrade
     """
-    from storage.migrate import current
 
-    async def go(store: SqlStore) -> str | None:
-        return await current(store.engine)
+    async def go(store: Store) -> str | None:
+        return await store.schema_revision()
 
     rev = await with_store(ctx, go)
     click.echo(f"database at revision {rev}")

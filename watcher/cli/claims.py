@@ -16,7 +16,7 @@ from watcher.domain import Claim, ClaimStatus, utcnow
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
-    from storage.sql import SqlStore
+    from storage.base import Store
 
 
 def claim_json(c: Claim, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,7 +116,7 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
     Example: watcher claims show nato-ammo
     """
 
-    async def go(store: SqlStore) -> dict[str, Any]:
+    async def go(store: Store) -> dict[str, Any]:
         c = await store.get_claim(claim)
         matches = await store.matches_for_claim(c.id)
         events = await store.events_for_claim(c.id)
@@ -170,7 +170,7 @@ async def claims_edit(
     Example: watcher claims edit nato-ammo --threshold 0.6 --keyword ammunition
     """
 
-    async def go(store: SqlStore) -> Claim:
+    async def go(store: Store) -> Claim:
         c = await store.get_claim(claim)
         changes: dict[str, Any] = {}
         if text:
@@ -198,7 +198,7 @@ def _set_status(status: ClaimStatus) -> Callable[..., None]:
     @pass_ctx
     @run_async
     async def command(ctx: Context, claim: str, as_json: bool) -> None:
-        async def go(store: SqlStore) -> Claim:
+        async def go(store: Store) -> Claim:
             c = await store.get_claim(claim)
             return await store.update_claim(replace(c, status=status), now=utcnow())
 
@@ -232,7 +232,7 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
     Example: watcher claims remove nato-ammo --yes
     """
 
-    async def go(store: SqlStore) -> Claim:
+    async def go(store: Store) -> Claim:
         c = await store.get_claim(claim)
         if not yes and sys.stdin.isatty() and not click.confirm(f"remove claim {c.name!r}?"):
             raise WatcherError("not removed")
@@ -276,7 +276,7 @@ async def claims_test(
     if len(sources) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
 
-    async def load(store: SqlStore) -> tuple[Claim, list[Any]]:
+    async def load(store: Store) -> tuple[Claim, list[Any]]:
         from watcher.pipeline import WARM_UP_ARTICLES
 
         return await store.get_claim(claim), await store.recent_articles(WARM_UP_ARTICLES)

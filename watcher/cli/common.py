@@ -20,7 +20,7 @@ T = TypeVar("T")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 if TYPE_CHECKING:
-    from storage.sql import SqlStore
+    from storage.base import Store
 
 
 class Context:
@@ -39,7 +39,7 @@ class Context:
             self._settings = load(self.config, database_url=self.database)
         return self._settings
 
-    async def store(self) -> SqlStore:
+    async def store(self) -> Store:
         """The store, migrated, with the feeds and claims of feeds.yaml synced (idempotent)."""
         from storage.sql import open_store
 
@@ -83,7 +83,7 @@ def _fail(message: str, code: int) -> click.exceptions.Exit:
     return click.exceptions.Exit(code)
 
 
-async def with_store(ctx: Context, func: Callable[[SqlStore], Awaitable[T]]) -> T:
+async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]]) -> T:
     store = await ctx.store()
     try:
         return await func(store)

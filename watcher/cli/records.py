@@ -11,7 +11,7 @@ from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, r
 from watcher.domain import Delivery, DeliveryStatus, utcnow
 
 if TYPE_CHECKING:
-    from storage.sql import SqlStore
+    from storage.base import Store
 
 
 @click.group()
@@ -32,7 +32,7 @@ async def matches_list(ctx: Context, claim: str | None, limit: int, as_json: boo
     """
     from watcher.notify.payload import render_match
 
-    async def go(store: SqlStore) -> list[Any]:
+    async def go(store: Store) -> list[Any]:
         claim_id = (await store.get_claim(claim)).id if claim else None
         return list(await store.list_matches(claim_id=claim_id, limit=limit))
 
@@ -67,7 +67,7 @@ async def events_list(ctx: Context, claim: str | None, limit: int, as_json: bool
     """
     from watcher.notify.payload import render_event
 
-    async def go(store: SqlStore) -> list[dict[str, Any]]:
+    async def go(store: Store) -> list[dict[str, Any]]:
         claim_id = (await store.get_claim(claim)).id if claim else None
         out = []
         for e in await store.list_events(claim_id=claim_id, limit=limit):
@@ -144,7 +144,7 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
     Example: watcher alerts retry 42
     """
 
-    async def go(store: SqlStore) -> Delivery:
+    async def go(store: Store) -> Delivery:
         d = await store.get_delivery(delivery_id)
         if d.status is DeliveryStatus.CANCELLED:
             await store.enable_destination(d.destination)
@@ -173,7 +173,7 @@ async def report(ctx: Context, claim: str, out: Path | None) -> None:
     """
     from watcher.report import build_report
 
-    async def go(store: SqlStore) -> tuple[str, str]:
+    async def go(store: Store) -> tuple[str, str]:
         c = await store.get_claim(claim)
         return c.name, await build_report(store, c.id)
 
