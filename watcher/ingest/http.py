@@ -7,8 +7,6 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
@@ -156,19 +154,3 @@ def make_session(settings: HttpSettings) -> aiohttp.ClientSession:
         trust_env=False,
         raise_for_status=False,
     )
-
-
-def retry_after_seconds(value: str | None, reference: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - reference).total_seconds())

@@ -18,7 +18,6 @@ from watcher.notify.retry import (
     apply_outcome,
     classify,
     next_attempt_delay,
-    parse_retry_after,
 )
 from watcher.notify.sender import (
     RateLimiter,
@@ -45,7 +44,6 @@ __all__ = [
     "iso_z",
     "message_id_for",
     "next_attempt_delay",
-    "parse_retry_after",
     "plan_digests",
     "render_digest",
     "render_digest_for",

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from watcher.domain import Delivery, DeliveryStatus, DeliveryUpdate
-from watcher.ingest.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +98,6 @@ def classify(status: int | None, error_kind: ErrorKind | None = None) -> Outcome
         # Redirects are not followed (they could point anywhere), so a moved endpoint needs a config fix.
         return Outcome.DEAD
     return Outcome.RETRY
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
-    return retry_after_seconds(value, now)
 
 
 def apply_outcome(

@@ -29,9 +29,9 @@ from watcher.notify.retry import (
     Outcome,
     SendResult,
     classify,
-    parse_retry_after,
 )
 from watcher.notify.slack import render_slack, render_slack_digest
+from watcher.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class Sender:
                 raw = await response.content.read(MAX_SNIPPET_BYTES)
                 retry_after = None
                 if response.status in RETRY_AFTER_STATUSES:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempt_at)
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
                 return response.status, raw.decode("utf-8", "replace"), retry_after
         except TimeoutError:
             raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
