@@ -30,7 +30,6 @@ from watcher.errors import NotifyError
 from watcher.notify import (
     EventBundle,
     Outcome,
-    Sender,
     apply_outcome,
     message_id_for,
     render_digest_for,
@@ -38,6 +37,7 @@ from watcher.notify import (
     validate_destination,
 )
 from watcher.notify.retry import SCHEDULE
+from watcher.sender import Sender
 
 if TYPE_CHECKING:
     from receivers import Receiver, verify_standard_webhook

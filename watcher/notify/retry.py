@@ -12,7 +12,6 @@ from watcher.domain import Delivery, DeliveryStatus, DeliveryUpdate
 
 logger = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 15.0
 RETRY_WINDOW = timedelta(days=3)
 JITTER = 0.1  # each delay is scaled by a factor in [1 - JITTER, 1 + JITTER]
 RETRY_AFTER_STATUSES = frozenset({429, 503})

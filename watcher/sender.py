@@ -1,4 +1,4 @@
-"""Delivery of one rendered alert over HTTP: Slack or signed webhook, with timeouts and per-URL pacing."""
+"""Sending one rendered alert over HTTP: Slack or signed webhook, with timeouts and per-URL pacing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -18,59 +18,19 @@ import aiohttp
 import yarl
 
 from watcher import __version__
-from watcher.domain import Claim, Destination, Event, Match
+from watcher.domain import Destination
 from watcher.errors import NotifyError
 from watcher.notify import webhook
-from watcher.notify.payload import EventBundle, render_digest, render_event
-from watcher.notify.retry import (
-    REQUEST_TIMEOUT_S,
-    RETRY_AFTER_STATUSES,
-    ErrorKind,
-    Outcome,
-    SendResult,
-    classify,
-)
-from watcher.notify.slack import render_slack, render_slack_digest
+from watcher.notify.render import KINDS, SLACK, WEBHOOK, check_url, url_error
+from watcher.notify.retry import RETRY_AFTER_STATUSES, ErrorKind, Outcome, SendResult, classify
 from watcher.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-SLACK = "slack"
-WEBHOOK = "webhook"
-KINDS = (SLACK, WEBHOOK)
+REQUEST_TIMEOUT_S = 15.0
 SLACK_INTERVAL_S = 1.0  # Slack allows about one message per second per incoming webhook
 MAX_SNIPPET_BYTES = 300
 REDACTED = "[redacted]"
-
-
-def render_for(
-    destination: Destination, event: Event, claim: Claim, matches: Sequence[Match]
-) -> dict[str, Any]:
-    """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise."""
-    if destination.kind == SLACK:
-        return render_slack(event, claim, matches)
-    return render_event(event, claim, matches)
-
-
-def render_digest_for(destination: Destination, bundles: Sequence[EventBundle]) -> dict[str, Any]:
-    """The body of a digest of ``bundles`` for ``destination``; stable for the same events."""
-    # The newest event's time, not the clock, so that a retried digest has the same body.
-    created_at = max(b.event.created_at for b in bundles)
-    if destination.kind == SLACK:
-        return render_slack_digest(bundles, created_at=created_at)
-    return render_digest(bundles, created_at=created_at)
-
-
-def validate_destination(destination: Destination) -> None:
-    """Raise NotifyError if ``destination`` can never be delivered to; the message names it, not its URL."""
-    if destination.kind not in KINDS:
-        raise NotifyError(f"destination {destination.name}: kind must be one of {', '.join(KINDS)}")
-    try:
-        _check_url(yarl.URL(destination.url))
-        if destination.secret:
-            webhook.decode_secret(destination.secret)
-    except (NotifyError, ValueError) as exc:
-        raise NotifyError(f"destination {destination.name}: {_message(exc)}") from None
 
 
 @dataclass(slots=True)
@@ -110,7 +70,7 @@ class Sender:
     """Posts rendered alerts; one per process, sharing one ``aiohttp.ClientSession``.
 
     ``send`` never raises for delivery problems: every outcome comes back as a ``SendResult`` for
-    ``retry.apply_outcome``. Logs and errors name the destination, never its URL or secret.
+    ``notify.retry.apply_outcome``. Logs and errors name the destination, never its URL or secret.
     """
 
     def __init__(
@@ -260,19 +220,12 @@ async def _target(destination: Destination, *, allow_private: bool) -> yarl.URL:
     """The URL to post to, after refusing non-http(s) URLs and, unless allowed, non-public addresses."""
     try:
         url = yarl.URL(destination.url)
-        _check_url(url)
+        check_url(url)
     except (NotifyError, ValueError) as exc:
-        raise _Failure(ErrorKind.INVALID, _message(exc)) from None
+        raise _Failure(ErrorKind.INVALID, url_error(exc)) from None
     if not allow_private:
         await _check_public(url)
     return url
-
-
-def _check_url(url: yarl.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise NotifyError("URL must be http or https")
-    if not url.host:
-        raise NotifyError("URL has no host")
 
 
 async def _check_public(url: yarl.URL) -> None:
@@ -310,10 +263,6 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return ErrorKind.NETWORK, "server disconnected"
     return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
-
-
-def _message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, NotifyError) else "invalid URL"
 
 
 def _scrub(text: str, destination: Destination) -> str:
