@@ -1,4 +1,4 @@
-"""The process-wide aiohttp session: identity, timeouts, connection limits and the private-address guard."""
+"""aiohttp sessions for feeds and destinations: identity, timeouts, connection limits, the private-address guard."""
 
 from __future__ import annotations
 
@@ -127,11 +127,11 @@ def public_socket(addr_info: AddrInfoType) -> socket.socket:
 
 
 def make_session(settings: HttpSettings) -> aiohttp.ClientSession:
-    """Create the one ClientSession the process shares; call it inside the running event loop.
+    """Create a ClientSession that refuses non-public addresses at connect time, unless ``allow_private``.
 
-    Close it with ``await session.close()``. The total timeout also counts time spent waiting for
-    a free connection, so callers should not queue many more requests per host than
-    ``limit_per_host``.
+    Call it inside the running event loop; the feeds share one, the alert sender makes its own. Close it
+    with ``await session.close()``. The total timeout also counts time spent waiting for a free
+    connection, so callers should not queue many more requests per host than ``limit_per_host``.
     """
     guarded = not settings.allow_private
     connector = aiohttp.TCPConnector(
