@@ -131,7 +131,7 @@ class Daemon:
             )
 
     async def _deliver(self) -> None:
-        await self.pipeline.deliver_due()
+        await self.pipeline.outbox.deliver_due()
 
     async def _start_server(self) -> Any:
         if not self.settings.daemon.server_enabled:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +24,6 @@ from watcher.domain import (
     Article,
     Claim,
     ClaimStatus,
-    Delivery,
-    DeliveryStatus,
     Destination,
     Event,
     Feed,
@@ -41,10 +38,8 @@ from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.parse import parse_entries
 from watcher.ingest.urls import redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
-from watcher.notify.digest import plan_digests
-from watcher.notify.payload import EventBundle
-from watcher.notify.retry import SendResult, apply_outcome
-from watcher.notify.sender import Sender, render_digest_for, render_for
+from watcher.outbox import Outbox
+from watcher.sender import Sender
 from watcher.shifts import ShiftSettings, detect_shifts
 
 logger = logging.getLogger(__name__)
@@ -95,7 +90,7 @@ def shift_settings(settings: Settings) -> ShiftSettings:
 
 
 class Pipeline:
-    """The stages of watcher over one store, one HTTP session and one sender."""
+    """The stages of watcher over one store and one HTTP session; delivery is its ``outbox``'s."""
 
     def __init__(
         self,
@@ -121,8 +116,7 @@ class Pipeline:
         self._matcher: Matcher | None = None
         self._matcher_key: tuple[Any, ...] = ()
         self._claims: list[Claim] = []
-        self._deliver_lock = asyncio.Lock()
-        self._rng = random.Random()
+        self.outbox = Outbox(store, sender, settings.destinations, clock, lease_s=settings.daemon.lease_s)
         self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
 
     @classmethod
@@ -169,7 +163,7 @@ class Pipeline:
         """The stages after polling; each is safe to run on its own at any time."""
         report.matches += await self.match_pending()
         report.events += len(await self.detect())
-        delivered, failed = await self.deliver_due()
+        delivered, failed = await self.outbox.deliver_due()
         report.delivered += delivered
         report.delivery_failures += failed
 
@@ -374,160 +368,6 @@ class Pipeline:
                 )
             raised.extend(events)
         return raised
-
-    # -- deliver --------------------------------------------------------------------------------
-
-    async def deliver_due(self, limit: int = 100) -> tuple[int, int]:
-        """Send every delivery that is due. Returns (delivered, failed attempts).
-
-        Destinations are served concurrently, but each destination's deliveries go one after another:
-        Slack is paced at one message per second per URL and a queue must not outlive its lease.
-        Destinations with a digest get their due events batched into one message.
-        """
-        if self._deliver_lock.locked():
-            return 0, 0  # the other delivery job of this process is at it
-        async with self._deliver_lock:
-            return await self._deliver_due(limit)
-
-    async def _deliver_due(self, limit: int) -> tuple[int, int]:
-        delivered, failed = await self.deliver_digests()
-        digests = [d.name for d in self.destinations.values() if d.digest_minutes > 0]
-        while True:
-            due = await self.store.lease_due_deliveries(
-                self.clock(), limit, lease_s=self.settings.daemon.lease_s, exclude=digests
-            )
-            if not due:
-                return delivered, failed
-            queues: dict[str, list[Delivery]] = {}
-            for d in due:
-                queues.setdefault(d.destination, []).append(d)
-            results = await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
-            outcomes = [ok for batch in results for ok in batch]
-            delivered += sum(outcomes)
-            failed += len(outcomes) - sum(outcomes)
-            if not any(outcomes):
-                return delivered, failed  # retries are scheduled later; don't spin
-
-    async def deliver_digests(self) -> tuple[int, int]:
-        """Send the digests that are due (see notify.digest.plan_digests). Returns (delivered, failed)."""
-        digest_dests = {n: d for n, d in self.destinations.items() if d.digest_minutes > 0}
-        if not digest_dests:
-            return 0, 0
-        now = self.clock()
-        pending = await self.store.pending_deliveries(list(digest_dests), now)
-        delivered = failed = 0
-        for batch in plan_digests(pending, digest_dests, now):
-            ids = [d.id for d in batch.deliveries]
-            if not await self.store.lease_digest(
-                ids, batch.digest_id, now, lease_s=self.settings.daemon.lease_s
-            ):
-                continue  # another worker is sending it
-            try:
-                ok = await self._send_digest(
-                    digest_dests[batch.destination], batch.digest_id, batch.deliveries
-                )
-            except Exception:
-                metrics.UNEXPECTED.labels("deliver").inc()
-                logger.exception("unexpected error sending digest %s", batch.digest_id)
-                ok = False
-            delivered += len(ids) if ok else 0
-            failed += 0 if ok else len(ids)
-        return delivered, failed
-
-    async def _send_digest(self, dest: Destination, digest_id: str, deliveries: Sequence[Delivery]) -> bool:
-        bundles = []
-        for d in deliveries:
-            event = await self.store.get_event(d.event_id)
-            claim = await self.store.get_claim(event.claim_id, include_deleted=True)
-            bundles.append(
-                EventBundle(
-                    event=event, claim=claim, matches=tuple(await self.store.matches_by_id(event.match_ids))
-                )
-            )
-        body = render_digest_for(dest, bundles)
-        result = await self.sender.send(dest, body, message_id=digest_id, now=utcnow())
-        ok = True
-        for d in deliveries:
-            ok = await self._record_outcome(d, dest, result, label=f"digest {digest_id}") and ok
-        return ok
-
-    async def _deliver_queue(self, queue: Sequence[Delivery]) -> list[bool]:
-        return [await self._guarded_deliver(d) for d in queue]
-
-    async def _guarded_deliver(self, delivery: Delivery) -> bool:
-        try:
-            return await self.deliver(delivery)
-        except Exception:
-            metrics.UNEXPECTED.labels("deliver").inc()
-            logger.exception(
-                "unexpected error delivering %s", delivery.id, extra={"delivery_id": delivery.id}
-            )
-            return False
-
-    async def deliver(self, delivery: Delivery) -> bool:
-        """Send one delivery and record the outcome (retry schedule, dead, or destination disabled)."""
-        dest = self.destinations.get(delivery.destination)
-        if dest is None:
-            await self.store.disable_destination(
-                delivery.destination, "no longer in the configuration", self.clock()
-            )
-            return False
-        lease = await self.store.claim_delivery(delivery, self.clock(), lease_s=self.settings.daemon.lease_s)
-        if lease is None:
-            # Our lease ran out and another worker took it, or the destination was disabled meanwhile.
-            logger.info(
-                "delivery %s skipped: no longer ours to send", delivery.id, extra={"delivery_id": delivery.id}
-            )
-            return False
-        event = await self.store.get_event(delivery.event_id)
-        claim = await self.store.get_claim(event.claim_id, include_deleted=True)
-        matches = await self.store.matches_by_id(event.match_ids)
-        body = render_for(dest, event, claim, matches)
-        # Signatures carry the real time of the attempt (receivers check it against their clocks).
-        result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
-        ok = await self._record_outcome(delivery, dest, result, label=event.id, lease=lease)
-        if ok and matches:
-            first = min(m.article.first_seen_at for m in matches)
-            metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
-        return ok
-
-    async def _record_outcome(
-        self,
-        delivery: Delivery,
-        dest: Destination,
-        result: SendResult,
-        *,
-        label: str,
-        lease: datetime | None = None,
-    ) -> bool:
-        update = apply_outcome(delivery, result, self.clock(), self._rng)
-        if not await self.store.update_delivery(delivery.id, update, lease=lease):
-            logger.warning("delivery %s: outcome not recorded, the delivery changed meanwhile", delivery.id)
-        metrics.DELIVERIES.labels(update.status.value).inc()
-        extra = {
-            "delivery_id": delivery.id,
-            "destination": dest.name,
-            "status": result.status,
-            "attempt": update.attempts,
-        }
-        if update.status is DeliveryStatus.DELIVERED:
-            logger.info("delivered %s to %s (attempt %d)", label, dest.name, update.attempts, extra=extra)
-            return True
-        logger.warning(
-            "delivery %s to %s failed (attempt %d, now %s): %s",
-            label,
-            dest.name,
-            update.attempts,
-            update.status.value,
-            update.last_error,
-            extra=extra,
-        )
-        if update.disable_destination:
-            n = await self.store.disable_destination(dest.name, update.last_error or "disabled", self.clock())
-            logger.error(
-                "destination %s disabled (HTTP 410 Gone); %d pending deliveries cancelled", dest.name, n
-            )
-        return False
 
 
 def match_and_frame(

@@ -39,7 +39,7 @@ KILLS = 3
 SEED = 20251106
 LEASE = "4s"  # daemon.lease: how long a killed process's leased deliveries wait before a restart sends them
 RECEIVER_DELAY_S = 0.02  # a slightly slow receiver: 200 alerts take several seconds
-# The daemon runs deliver_due from two jobs (poll cycle and deliver tick), each with at most one request
+# The daemon runs Outbox.deliver_due from two jobs (poll cycle and deliver tick), each with at most one request
 # in flight per destination: a kill can repeat at most that many sends.
 IN_FLIGHT_PER_KILL = 2
 WAIT_S = 90.0

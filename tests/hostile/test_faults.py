@@ -629,7 +629,7 @@ async def test_receiver_down_for_an_hour_keeps_the_backlog_then_delivers_once(
 
             async def step(**advance: float) -> None:
                 clock.advance(**advance)
-                await p.deliver_due()
+                await p.outbox.deliver_due()
                 d = (await store.list_deliveries())[0]
                 attempts.append(((clock.now - start).total_seconds() / 60, d.attempts, d.last_error))
 
@@ -646,9 +646,9 @@ async def test_receiver_down_for_an_hour_keeps_the_backlog_then_delivers_once(
             back.behave()  # the receiver is healthy again
             due = max(d.next_attempt_at for d in pending if d.next_attempt_at is not None)
             clock.now = due + timedelta(seconds=1)
-            delivered, failed = await p.deliver_due()
+            delivered, failed = await p.outbox.deliver_due()
             clock.advance(hours=12)
-            again = await p.deliver_due()
+            again = await p.outbox.deliver_due()
         final = await store.list_deliveries()
         received, duplicates = list(back.processed_ids), back.duplicates
     finally:

@@ -30,7 +30,6 @@ from watcher.errors import NotifyError
 from watcher.notify import (
     EventBundle,
     Outcome,
-    Sender,
     apply_outcome,
     message_id_for,
     render_digest_for,
@@ -38,6 +37,7 @@ from watcher.notify import (
     validate_destination,
 )
 from watcher.notify.retry import SCHEDULE
+from watcher.sender import Sender
 
 if TYPE_CHECKING:
     from receivers import Receiver, verify_standard_webhook
@@ -307,6 +307,24 @@ async def test_private_addresses_need_allow_private(serve: Any, sender: Sender) 
     assert h.receiver.requests == []
     async with Sender(allow_private=True) as permissive:  # the process-wide switch
         assert (await send_event(permissive, blocked)).outcome is Outcome.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",  # a name: refused when resolved, as for feeds
+        "[64:ff9b::7f00:1]",  # 127.0.0.1 behind the NAT64 prefix
+        "[2002:7f00:1::1]",  # 127.0.0.1 inside a 6to4 address
+    ],
+)
+async def test_destinations_share_the_feeds_connect_time_guard(serve: Any, sender: Sender, host: str) -> None:
+    h = await serve()
+    url = f"http://{host}:{h.server.port}/hook"
+    blocked = Destination(name="cms", kind="webhook", url=url, secret=SECRET)
+    result = await send_event(sender, blocked)
+    assert (result.outcome, result.status) == (Outcome.DEAD, None)
+    assert result.error == "address is not public (set allow_private to allow it)"
+    assert h.receiver.requests == []
 
 
 def free_port() -> int:

@@ -1,7 +1,7 @@
-"""The outbox through the pipeline: concurrent workers, retries with a stable webhook-id, 410 Gone.
+"""The outbox: concurrent workers, retries with a stable webhook-id, 410 Gone, leases, cancellation.
 
 Deliveries are prepared through the Store API (feed → articles → matches → events with their outbox
-rows in one transaction, as detection writes them) and sent by ``Pipeline.deliver_due`` to real local
+rows in one transaction, as detection writes them) and sent by ``Outbox.deliver_due`` to real local
 receivers that verify Standard Webhooks signatures and record every webhook-id they process.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,6 @@ from storage.sql import SqlStore, open_store
 from tests.integration.receivers import Receiver
 from tests.integration.test_pipeline import SECRET, Clock
 from tests.support.database import destination_states
-from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import (
     ArticleIn,
     Claim,
@@ -33,9 +33,11 @@ from watcher.domain import (
     Framing,
     MatchScore,
     Stance,
+    utcnow,
 )
 from watcher.notify.retry import JITTER
-from watcher.pipeline import Pipeline
+from watcher.outbox import Outbox, requeue
+from watcher.sender import Sender
 
 CLAIM_TEXT = "NATO has surpassed Russia in ammunition production"
 EVENT_TYPES = (EventType.FIRST_SEEN, EventType.COVERAGE_SPIKE, EventType.NEW_SEGMENT, EventType.FRAMING_SHIFT)
@@ -114,16 +116,6 @@ def webhook(name: str, receiver: Receiver) -> Destination:
     return Destination(name=name, kind="webhook", url=receiver.url(f"/{name}"), secret=SECRET)
 
 
-def settings_for(db_url: str, destinations: Sequence[Destination], *, lease_s: float = 300.0) -> Settings:
-    return Settings(
-        database_url=db_url,
-        destinations=tuple(destinations),
-        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False, lease_s=lease_s),
-    )
-
-
 async def all_deliveries(store: SqlStore) -> list[Delivery]:
     return await store.list_deliveries(limit=10_000)
 
@@ -135,35 +127,41 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def pipelines() -> AsyncIterator[list[Pipeline]]:
-    """Pipelines opened by a test, closed after it."""
-    opened: list[Pipeline] = []
+async def outboxes() -> AsyncIterator[list[Outbox]]:
+    """Outboxes opened by a test; their senders are closed after it."""
+    opened: list[Outbox] = []
     yield opened
-    for p in opened:
-        await p.close()
+    for o in opened:
+        await o.sender.close()
 
 
-async def open_pipeline(
-    opened: list[Pipeline], settings: Settings, store: SqlStore, clock: Clock | None = None
-) -> Pipeline:
-    p = await Pipeline.open(settings, store, load_model=False, **({"clock": clock} if clock else {}))
-    opened.append(p)
-    return p
+def open_outbox(
+    opened: list[Outbox],
+    store: SqlStore,
+    destinations: Sequence[Destination],
+    clock: Clock | None = None,
+    *,
+    lease_s: float = 300.0,
+) -> Outbox:
+    sender = Sender(allow_private=True)  # the receivers listen on 127.0.0.1
+    o = Outbox(store, sender, destinations, clock or utcnow, lease_s=lease_s)
+    opened.append(o)
+    return o
 
 
 # -- two workers -------------------------------------------------------------------------------------
 
 
 async def test_two_workers_deliver_100_alerts_each_exactly_once(
-    db_url: str, receiver: Receiver, pipelines: list[Pipeline]
+    db_url: str, receiver: Receiver, outboxes: list[Outbox]
 ) -> None:
-    """Two pipelines with their own stores (two connection pools, as two processes have) race for 100."""
+    """Two outboxes with their own stores (two connection pools, as two processes have) race for 100."""
     receiver.behave(delay_s=0.005)
     dest = webhook("cms", receiver)
     stores = [await open_store(db_url, upgrade=True) for _ in range(2)]
     try:
         events = await seed_events(stores[0], [dest], 100, datetime.now(UTC))
-        workers = [await open_pipeline(pipelines, settings_for(db_url, [dest]), s) for s in stores]
+        workers = [open_outbox(outboxes, s, [dest]) for s in stores]
         # Small batches, so that the workers interleave: each lease takes ten of what is left.
         results = await asyncio.gather(*(w.deliver_due(limit=10) for w in workers))
         assert [failed for _, failed in results] == [0, 0]
@@ -186,32 +184,32 @@ async def test_two_workers_deliver_100_alerts_each_exactly_once(
 
 
 async def test_503_twice_then_delivered_with_the_same_webhook_id(
-    store: SqlStore, db_url: str, receiver: Receiver, pipelines: list[Pipeline]
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox]
 ) -> None:
     clock = Clock()
     receiver.behave(fail_times=2, fail_status=503)
     dest = webhook("cms", receiver)
     (event,) = await seed_events(store, [dest], 1, clock.now)
-    pipeline = await open_pipeline(pipelines, settings_for(db_url, [dest]), store, clock)
+    outbox = open_outbox(outboxes, store, [dest], clock)
 
-    assert await pipeline.deliver_due() == (0, 1)
+    assert await outbox.deliver_due() == (0, 1)
     (row,) = await all_deliveries(store)
     assert (row.status, row.attempts, row.last_status) == (DeliveryStatus.PENDING, 1, 503)
     assert row.next_attempt_at is not None
     first_wait = row.next_attempt_at - clock.now
     assert timedelta(seconds=5 * (1 - JITTER)) <= first_wait <= timedelta(seconds=5 * (1 + JITTER))
-    assert await pipeline.deliver_due() == (0, 0), "not due again before next_attempt_at"
+    assert await outbox.deliver_due() == (0, 0), "not due again before next_attempt_at"
     assert len(receiver.requests) == 1
 
     clock.now = row.next_attempt_at + timedelta(milliseconds=1)
-    assert await pipeline.deliver_due() == (0, 1)
+    assert await outbox.deliver_due() == (0, 1)
     (row,) = await all_deliveries(store)
     assert (row.status, row.attempts, row.last_status) == (DeliveryStatus.PENDING, 2, 503)
     assert row.next_attempt_at is not None
     assert row.next_attempt_at - clock.now >= timedelta(minutes=5 * (1 - JITTER)), "backs off"
 
     clock.now = row.next_attempt_at + timedelta(milliseconds=1)
-    assert await pipeline.deliver_due() == (1, 0)
+    assert await outbox.deliver_due() == (1, 0)
     (row,) = await all_deliveries(store)
     assert (row.status, row.attempts, row.last_status) == (DeliveryStatus.DELIVERED, 3, 200)
     assert row.delivered_at == clock.now and row.last_error is None and row.next_attempt_at is None
@@ -222,23 +220,23 @@ async def test_503_twice_then_delivered_with_the_same_webhook_id(
     assert len({r.body for r in receiver.requests}) == 1, "the same body every time"
     assert all(r.signature_error is None for r in receiver.requests)
     assert receiver.processed_ids == [event.id] and receiver.duplicates == 0
-    assert await pipeline.deliver_due() == (0, 0)
+    assert await outbox.deliver_due() == (0, 0)
 
 
 # -- 410 Gone ----------------------------------------------------------------------------------------
 
 
 async def test_410_disables_the_destination_and_cancels_its_pending_deliveries(
-    store: SqlStore, db_url: str, pipelines: list[Pipeline]
+    store: SqlStore, outboxes: list[Outbox]
 ) -> None:
     clock = Clock()
     async with Receiver(secret=SECRET) as gone, Receiver(secret=SECRET) as live:
         gone.behave(status=410, body="gone")
         dests = [webhook("cms", gone), webhook("archive", live)]
         events = await seed_events(store, dests, 5, clock.now)
-        pipeline = await open_pipeline(pipelines, settings_for(db_url, dests), store, clock)
+        outbox = open_outbox(outboxes, store, dests, clock)
 
-        delivered, failed = await pipeline.deliver_due()
+        delivered, failed = await outbox.deliver_due()
         assert delivered == 5 and failed >= 1
         assert gone.requests and gone.requests[0].answered == 410 and not gone.processed_ids
         assert sorted(live.processed_ids) == sorted(e.id for e in events), "other destinations unaffected"
@@ -270,20 +268,20 @@ async def test_410_disables_the_destination_and_cancels_its_pending_deliveries(
             dests,
             clock.now,
         )
-        assert await pipeline.deliver_due() == (1, 0)
+        assert await outbox.deliver_due() == (1, 0)
         assert len(gone.requests) == sent_before and live.processed_ids[-1] == later.id
 
 
 async def test_nothing_more_is_sent_to_a_destination_after_its_410(
-    store: SqlStore, db_url: str, pipelines: list[Pipeline]
+    store: SqlStore, outboxes: list[Outbox]
 ) -> None:
     clock = Clock()
     async with Receiver(secret=SECRET) as gone:
         gone.behave(status=410, body="gone")
         dest = webhook("cms", gone)
         await seed_events(store, [dest], 5, clock.now)
-        pipeline = await open_pipeline(pipelines, settings_for(db_url, [dest]), store, clock)
-        await pipeline.deliver_due()
+        outbox = open_outbox(outboxes, store, [dest], clock)
+        await outbox.deliver_due()
         assert len(gone.requests) == 1, f"{len(gone.requests)} requests to a destination that said 410 Gone"
 
 
@@ -291,20 +289,72 @@ async def test_nothing_more_is_sent_to_a_destination_after_its_410(
 
 
 async def test_a_batch_that_outlives_its_lease_is_not_sent_twice(
-    store: SqlStore, db_url: str, pipelines: list[Pipeline]
+    store: SqlStore, outboxes: list[Outbox]
 ) -> None:
     """The daemon runs deliver_due from two jobs (poll cycle, deliver tick); a slow batch must not overlap."""
     async with Receiver(secret=SECRET) as slow:
         slow.behave(delay_s=0.1)
         dest = webhook("cms", slow)
         await seed_events(store, [dest], 10, datetime.now(UTC))
-        pipeline = await open_pipeline(pipelines, settings_for(db_url, [dest], lease_s=0.5), store)
+        outbox = open_outbox(outboxes, store, [dest], lease_s=0.5)
 
         async def second_job() -> tuple[int, int]:
             await asyncio.sleep(0.7)  # the first batch (10 x 0.1 s) is still being sent; its lease ran out
-            return await pipeline.deliver_due()
+            return await outbox.deliver_due()
 
-        await asyncio.gather(pipeline.deliver_due(), second_job())
+        await asyncio.gather(outbox.deliver_due(), second_job())
         rows = await all_deliveries(store)
         assert {d.status for d in rows} == {DeliveryStatus.DELIVERED}
         assert slow.duplicates == 0 and len(slow.requests) == 10
+
+
+# -- cancellation ------------------------------------------------------------------------------------
+
+
+async def test_a_send_cancelled_while_its_outcome_is_written_is_still_recorded(
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown that cancels delivery after the request went out must not lose its outcome."""
+    dest = webhook("cms", receiver)
+    await seed_events(store, [dest], 1, datetime.now(UTC))
+    outbox = open_outbox(outboxes, store, [dest])
+    writing, release = asyncio.Event(), asyncio.Event()
+    update_delivery = store.update_delivery
+
+    async def slow_update(*args: Any, **kwargs: Any) -> bool:
+        writing.set()
+        await release.wait()
+        return await update_delivery(*args, **kwargs)
+
+    monkeypatch.setattr(store, "update_delivery", slow_update)
+    job = asyncio.create_task(outbox.deliver_due())
+    await asyncio.wait_for(writing.wait(), 10)
+    job.cancel()
+    await asyncio.sleep(0.05)
+    assert not job.done(), "the cancellation waits for the outcome write"
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    (row,) = await all_deliveries(store)
+    assert (row.status, row.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert len(receiver.requests) == 1
+
+
+# -- requeue (alerts retry) --------------------------------------------------------------------------
+
+
+async def test_requeue_makes_a_cancelled_delivery_due_and_enables_its_destination(
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox]
+) -> None:
+    clock = Clock()
+    dest = webhook("cms", receiver)
+    await seed_events(store, [dest], 1, clock.now)
+    assert await store.disable_destination("cms", "HTTP 410: gone", clock.now) == 1
+    (cancelled,) = await all_deliveries(store)
+    assert cancelled.status is DeliveryStatus.CANCELLED
+
+    clock.advance(minutes=5)
+    again = await requeue(store, cancelled.id, clock.now)
+    assert (again.status, again.next_attempt_at) == (DeliveryStatus.PENDING, clock.now)
+    assert (await store.destination_states())["cms"] is None
+    assert await open_outbox(outboxes, store, [dest], clock).deliver_due() == (1, 0)

@@ -275,7 +275,7 @@ async def test_digest_destination_gets_one_message_after_its_window(
     report = await pipeline.cycle(all=True)
     assert report.events >= 2 and report.delivered == 0 and receiver.requests == []  # window still open
     clock.advance(minutes=31)
-    delivered, failed = await pipeline.deliver_due()
+    delivered, failed = await pipeline.outbox.deliver_due()
     assert (delivered, failed) == (report.events, 0)
     (request,) = receiver.requests
     assert request.signature_error is None and request.headers["webhook-id"].startswith("dig_")

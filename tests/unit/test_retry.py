@@ -19,10 +19,10 @@ from watcher.notify import (
     classify,
     digest_message_id,
     next_attempt_delay,
-    parse_retry_after,
     plan_digests,
 )
 from watcher.notify.retry import JITTER, MAX_ATTEMPTS, MAX_ERROR_CHARS, SCHEDULE
+from watcher.retry_after import retry_after_seconds
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 
@@ -109,14 +109,14 @@ def test_classify(status: int | None, kind: ErrorKind | None, expected: Outcome)
     assert classify(status, kind) is expected
 
 
-def test_parse_retry_after() -> None:
-    assert parse_retry_after("120", NOW) == 120.0
-    assert parse_retry_after(" 0 ", NOW) == 0.0
-    assert parse_retry_after("Thu, 06 Nov 2025 15:10:00 GMT", NOW) == 600.0
-    assert parse_retry_after("Thu, 06 Nov 2025 14:00:00 GMT", NOW) == 0.0
-    assert parse_retry_after("soon", NOW) is None
-    assert parse_retry_after("-5", NOW) is None
-    assert parse_retry_after(None, NOW) is None
+def test_retry_after_seconds() -> None:
+    assert retry_after_seconds("120", NOW) == 120.0
+    assert retry_after_seconds(" 0 ", NOW) == 0.0
+    assert retry_after_seconds("Thu, 06 Nov 2025 15:10:00 GMT", NOW) == 600.0
+    assert retry_after_seconds("Thu, 06 Nov 2025 14:00:00 GMT", NOW) == 0.0
+    assert retry_after_seconds("soon", NOW) is None
+    assert retry_after_seconds("-5", NOW) is None
+    assert retry_after_seconds(None, NOW) is None
 
 
 def test_delivered() -> None:

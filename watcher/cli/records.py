@@ -143,14 +143,9 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
 
     Example: watcher alerts retry 42
     """
+    from watcher.outbox import requeue
 
-    async def go(store: Store) -> Delivery:
-        d = await store.get_delivery(delivery_id)
-        if d.status is DeliveryStatus.CANCELLED:
-            await store.enable_destination(d.destination)
-        return await store.retry_delivery(delivery_id, utcnow())
-
-    d = await with_store(ctx, go)
+    d = await with_store(ctx, lambda store: requeue(store, delivery_id, utcnow()))
     if as_json:
         emit_json(delivery_json(d))
     else:

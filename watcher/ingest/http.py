@@ -1,4 +1,4 @@
-"""The process-wide aiohttp session: identity, timeouts, connection limits and the private-address guard."""
+"""aiohttp sessions for feeds and destinations: identity, timeouts, connection limits, the private-address guard."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
@@ -129,11 +127,11 @@ def public_socket(addr_info: AddrInfoType) -> socket.socket:
 
 
 def make_session(settings: HttpSettings) -> aiohttp.ClientSession:
-    """Create the one ClientSession the process shares; call it inside the running event loop.
+    """Create a ClientSession that refuses non-public addresses at connect time, unless ``allow_private``.
 
-    Close it with ``await session.close()``. The total timeout also counts time spent waiting for
-    a free connection, so callers should not queue many more requests per host than
-    ``limit_per_host``.
+    Call it inside the running event loop; the feeds share one, the alert sender makes its own. Close it
+    with ``await session.close()``. The total timeout also counts time spent waiting for a free
+    connection, so callers should not queue many more requests per host than ``limit_per_host``.
     """
     guarded = not settings.allow_private
     connector = aiohttp.TCPConnector(
@@ -156,19 +154,3 @@ def make_session(settings: HttpSettings) -> aiohttp.ClientSession:
         trust_env=False,
         raise_for_status=False,
     )
-
-
-def retry_after_seconds(value: str | None, reference: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - reference).total_seconds())

@@ -1,4 +1,7 @@
-"""Outbox delivery: render events for Slack and signed webhooks, send them, and decide what happens next."""
+"""What alerts look like and what happens after a send: payloads, Slack, webhook signing, digests, retry policy.
+
+Pure: no storage, no I/O. The outbox (``watcher.outbox``) sends with ``watcher.sender`` and records outcomes.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from watcher.notify.payload import (
     render_event,
     render_match,
 )
+from watcher.notify.render import render_digest_for, render_for, validate_destination
 from watcher.notify.retry import (
     ErrorKind,
     Outcome,
@@ -18,14 +22,6 @@ from watcher.notify.retry import (
     apply_outcome,
     classify,
     next_attempt_delay,
-    parse_retry_after,
-)
-from watcher.notify.sender import (
-    RateLimiter,
-    Sender,
-    render_digest_for,
-    render_for,
-    validate_destination,
 )
 from watcher.notify.slack import render_slack, render_slack_digest
 from watcher.notify.webhook import message_id_for
@@ -36,16 +32,13 @@ __all__ = [
     "ErrorKind",
     "EventBundle",
     "Outcome",
-    "RateLimiter",
     "SendResult",
-    "Sender",
     "apply_outcome",
     "classify",
     "digest_message_id",
     "iso_z",
     "message_id_for",
     "next_attempt_delay",
-    "parse_retry_after",
     "plan_digests",
     "render_digest",
     "render_digest_for",

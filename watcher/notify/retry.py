@@ -9,11 +9,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from watcher.domain import Delivery, DeliveryStatus, DeliveryUpdate
-from watcher.ingest.http import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 15.0
 RETRY_WINDOW = timedelta(days=3)
 JITTER = 0.1  # each delay is scaled by a factor in [1 - JITTER, 1 + JITTER]
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -99,11 +97,6 @@ def classify(status: int | None, error_kind: ErrorKind | None = None) -> Outcome
         # Redirects are not followed (they could point anywhere), so a moved endpoint needs a config fix.
         return Outcome.DEAD
     return Outcome.RETRY
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None when absent or invalid."""
-    return retry_after_seconds(value, now)
 
 
 def apply_outcome(

@@ -1,14 +1,13 @@
-"""Delivery of one rendered alert over HTTP: Slack or signed webhook, with timeouts and per-URL pacing."""
+"""Sending one rendered alert over HTTP: Slack or signed webhook, with timeouts and per-URL pacing."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -18,59 +17,21 @@ import aiohttp
 import yarl
 
 from watcher import __version__
-from watcher.domain import Claim, Destination, Event, Match
+from watcher.domain import Destination
 from watcher.errors import NotifyError
+from watcher.ingest.http import AddressRefusedError, HttpSettings, make_session
 from watcher.notify import webhook
-from watcher.notify.payload import EventBundle, render_digest, render_event
-from watcher.notify.retry import (
-    REQUEST_TIMEOUT_S,
-    RETRY_AFTER_STATUSES,
-    ErrorKind,
-    Outcome,
-    SendResult,
-    classify,
-    parse_retry_after,
-)
-from watcher.notify.slack import render_slack, render_slack_digest
+from watcher.notify.render import KINDS, SLACK, WEBHOOK, check_url, url_error
+from watcher.notify.retry import RETRY_AFTER_STATUSES, ErrorKind, Outcome, SendResult, classify
+from watcher.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-SLACK = "slack"
-WEBHOOK = "webhook"
-KINDS = (SLACK, WEBHOOK)
+REQUEST_TIMEOUT_S = 15.0
 SLACK_INTERVAL_S = 1.0  # Slack allows about one message per second per incoming webhook
 MAX_SNIPPET_BYTES = 300
 REDACTED = "[redacted]"
-
-
-def render_for(
-    destination: Destination, event: Event, claim: Claim, matches: Sequence[Match]
-) -> dict[str, Any]:
-    """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise."""
-    if destination.kind == SLACK:
-        return render_slack(event, claim, matches)
-    return render_event(event, claim, matches)
-
-
-def render_digest_for(destination: Destination, bundles: Sequence[EventBundle]) -> dict[str, Any]:
-    """The body of a digest of ``bundles`` for ``destination``; stable for the same events."""
-    # The newest event's time, not the clock, so that a retried digest has the same body.
-    created_at = max(b.event.created_at for b in bundles)
-    if destination.kind == SLACK:
-        return render_slack_digest(bundles, created_at=created_at)
-    return render_digest(bundles, created_at=created_at)
-
-
-def validate_destination(destination: Destination) -> None:
-    """Raise NotifyError if ``destination`` can never be delivered to; the message names it, not its URL."""
-    if destination.kind not in KINDS:
-        raise NotifyError(f"destination {destination.name}: kind must be one of {', '.join(KINDS)}")
-    try:
-        _check_url(yarl.URL(destination.url))
-        if destination.secret:
-            webhook.decode_secret(destination.secret)
-    except (NotifyError, ValueError) as exc:
-        raise NotifyError(f"destination {destination.name}: {_message(exc)}") from None
+NOT_PUBLIC = "address is not public (set allow_private to allow it)"
 
 
 @dataclass(slots=True)
@@ -107,28 +68,25 @@ class _Failure(Exception):
 
 
 class Sender:
-    """Posts rendered alerts; one per process, sharing one ``aiohttp.ClientSession``.
+    """Posts rendered alerts; one per process, over the feeds' HTTP stack (``ingest.http.make_session``).
 
     ``send`` never raises for delivery problems: every outcome comes back as a ``SendResult`` for
-    ``retry.apply_outcome``. Logs and errors name the destination, never its URL or secret.
+    ``notify.retry.apply_outcome``. Logs and errors name the destination, never its URL or secret.
     """
 
     def __init__(
         self,
         *,
-        session: aiohttp.ClientSession | None = None,
         timeout_s: float = REQUEST_TIMEOUT_S,
         slack_interval_s: float = SLACK_INTERVAL_S,
         user_agent: str = f"watcher/{__version__}",
         allow_private: bool = False,
     ) -> None:
-        """:param session: a session to use and leave open; by default the sender makes one and closes it.
-        :param allow_private: allow non-public addresses for every destination, not only for those that
-            set ``allow_private`` themselves.
+        """:param allow_private: allow non-public addresses for every destination, not only for those that
+        set ``allow_private`` themselves.
         """
-        self._session = session
         self._allow_private = allow_private
-        self._owns_session = session is None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by "may reach non-public addresses"
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
         self._user_agent = user_agent
@@ -144,14 +102,22 @@ class Sender:
         await self.close()
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
+    def _session_for(self, destination: Destination) -> aiohttp.ClientSession:
+        """The session for ``destination``: made by ``make_session``, so non-public addresses are refused at
+        connect time (DNS rebinding included) unless the destination or the process allows them."""
+        allow_private = self._allow_private or destination.allow_private
+        session = self._sessions.get(allow_private)
+        if session is None:
+            # No per-host cap: several Slack destinations share one host, and each is paced on its own.
+            settings = HttpSettings(
+                user_agent=self._user_agent, allow_private=allow_private, limit_per_host=0
+            )
+            session = self._sessions[allow_private] = make_session(settings)
+        return session
 
     async def send(
         self, destination: Destination, body: Mapping[str, Any], *, message_id: str, now: datetime
@@ -194,7 +160,7 @@ class Sender:
         self, destination: Destination, body: Mapping[str, Any], message_id: str, now: datetime
     ) -> tuple[int, str, float | None]:
         data, headers = self._prepare(destination, body)
-        url = await _target(destination, allow_private=self._allow_private or destination.allow_private)
+        url = _target(destination)
         waited = 0.0
         if destination.kind == SLACK:
             waited = await self._slack_limiter.wait(destination.url)
@@ -202,13 +168,13 @@ class Sender:
         if destination.kind == WEBHOOK:
             headers.update(self._signing_headers(destination, message_id, attempt_at, data))
         try:
-            async with self._get_session().post(
+            async with self._session_for(destination).post(
                 url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
                 raw = await response.content.read(MAX_SNIPPET_BYTES)
                 retry_after = None
                 if response.status in RETRY_AFTER_STATUSES:
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"), attempt_at)
+                    retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
                 return response.status, raw.decode("utf-8", "replace"), retry_after
         except TimeoutError:
             raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
@@ -222,7 +188,7 @@ class Sender:
             data = webhook.encode_body(body)
         except NotifyError as exc:
             raise _Failure(ErrorKind.INVALID, str(exc)) from None
-        return data, {"Content-Type": webhook.CONTENT_TYPE, "User-Agent": self._user_agent}
+        return data, {"Content-Type": webhook.CONTENT_TYPE}
 
     def _signing_headers(
         self, destination: Destination, message_id: str, attempt_at: datetime, data: bytes
@@ -256,48 +222,22 @@ class Sender:
         return result
 
 
-async def _target(destination: Destination, *, allow_private: bool) -> yarl.URL:
-    """The URL to post to, after refusing non-http(s) URLs and, unless allowed, non-public addresses."""
+def _target(destination: Destination) -> yarl.URL:
+    """The URL to post to, after refusing non-http(s) URLs (the session refuses non-public addresses)."""
     try:
         url = yarl.URL(destination.url)
-        _check_url(url)
+        check_url(url)
     except (NotifyError, ValueError) as exc:
-        raise _Failure(ErrorKind.INVALID, _message(exc)) from None
-    if not allow_private:
-        await _check_public(url)
+        raise _Failure(ErrorKind.INVALID, url_error(exc)) from None
     return url
-
-
-def _check_url(url: yarl.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise NotifyError("URL must be http or https")
-    if not url.host:
-        raise NotifyError("URL has no host")
-
-
-async def _check_public(url: yarl.URL) -> None:
-    # Alert URLs come from configuration, but a typo or a hostile DNS record should not let alerts reach
-    # the metadata service or an internal admin port. The name is resolved again by aiohttp, so a DNS
-    # answer that changes in between is not caught; this is a guard against mistakes, not a sandbox.
-    host = url.host or ""
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, url.port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise _Failure(ErrorKind.NETWORK, "name resolution failed") from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-        if not (mapped or address).is_global:
-            raise _Failure(ErrorKind.INVALID, "address is not public (set allow_private to allow it)")
 
 
 def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     """A kind and a message for a client error, built from its type: str(exc) may contain the URL."""
     if isinstance(exc, aiohttp.InvalidURL):
         return ErrorKind.INVALID, "invalid URL"
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, AddressRefusedError):
+        return ErrorKind.INVALID, NOT_PUBLIC
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ErrorKind.NETWORK, "TLS certificate verification failed"
     if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
@@ -310,10 +250,6 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return ErrorKind.NETWORK, "server disconnected"
     return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
-
-
-def _message(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, NotifyError) else "invalid URL"
 
 
 def _scrub(text: str, destination: Destination) -> str:

@@ -1,0 +1,227 @@
+"""The outbox: send the deliveries that are due, and digests, and record what each send did."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from storage import Store
+from watcher import metrics
+from watcher.domain import Delivery, DeliveryStatus, Destination, utcnow
+from watcher.notify.digest import plan_digests
+from watcher.notify.payload import EventBundle
+from watcher.notify.render import render_digest_for, render_for
+from watcher.notify.retry import SendResult, apply_outcome
+from watcher.sender import Sender
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Outbox:
+    """Delivers what detection queued: due deliveries and digests, each sent and its outcome recorded.
+
+    At least once, with a stable id: a delivery is leased, then claimed right before its send, and the
+    outcome is written only on a row that is still ours. The outcome write runs to its end even when the
+    caller is cancelled, so a shutdown never loses the record of a send that happened.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        destinations: Iterable[Destination],
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        lease_s: float,
+    ) -> None:
+        """:param lease_s: how long a worker holds the deliveries it leased before another may take them."""
+        self.store = store
+        self.sender = sender
+        self.destinations = {d.name: d for d in destinations}
+        self.clock = clock
+        self.lease_s = lease_s
+        self._lock = asyncio.Lock()
+        self._rng = random.Random()
+
+    async def deliver_due(self, limit: int = 100) -> tuple[int, int]:
+        """Send every delivery that is due. Returns (delivered, failed attempts).
+
+        Destinations are served concurrently, but each destination's deliveries go one after another:
+        Slack is paced at one message per second per URL and a queue must not outlive its lease.
+        Destinations with a digest get their due events batched into one message.
+        """
+        if self._lock.locked():
+            return 0, 0  # the other delivery job of this process is at it
+        async with self._lock:
+            return await self._deliver_due(limit)
+
+    async def _deliver_due(self, limit: int) -> tuple[int, int]:
+        delivered, failed = await self.deliver_digests()
+        digests = [d.name for d in self.destinations.values() if d.digest_minutes > 0]
+        while True:
+            due = await self.store.lease_due_deliveries(
+                self.clock(), limit, lease_s=self.lease_s, exclude=digests
+            )
+            if not due:
+                return delivered, failed
+            queues: dict[str, list[Delivery]] = {}
+            for d in due:
+                queues.setdefault(d.destination, []).append(d)
+            results = await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
+            outcomes = [ok for batch in results for ok in batch]
+            delivered += sum(outcomes)
+            failed += len(outcomes) - sum(outcomes)
+            if not any(outcomes):
+                return delivered, failed  # retries are scheduled later; don't spin
+
+    async def deliver_digests(self) -> tuple[int, int]:
+        """Send the digests that are due (see notify.digest.plan_digests). Returns (delivered, failed)."""
+        digest_dests = {n: d for n, d in self.destinations.items() if d.digest_minutes > 0}
+        if not digest_dests:
+            return 0, 0
+        now = self.clock()
+        pending = await self.store.pending_deliveries(list(digest_dests), now)
+        delivered = failed = 0
+        for batch in plan_digests(pending, digest_dests, now):
+            ids = [d.id for d in batch.deliveries]
+            if not await self.store.lease_digest(ids, batch.digest_id, now, lease_s=self.lease_s):
+                continue  # another worker is sending it
+            try:
+                ok = await self._send_digest(
+                    digest_dests[batch.destination], batch.digest_id, batch.deliveries
+                )
+            except Exception:
+                metrics.UNEXPECTED.labels("deliver").inc()
+                logger.exception("unexpected error sending digest %s", batch.digest_id)
+                ok = False
+            delivered += len(ids) if ok else 0
+            failed += 0 if ok else len(ids)
+        return delivered, failed
+
+    async def _send_digest(self, dest: Destination, digest_id: str, deliveries: Sequence[Delivery]) -> bool:
+        bundles = []
+        for d in deliveries:
+            event = await self.store.get_event(d.event_id)
+            claim = await self.store.get_claim(event.claim_id, include_deleted=True)
+            bundles.append(
+                EventBundle(
+                    event=event, claim=claim, matches=tuple(await self.store.matches_by_id(event.match_ids))
+                )
+            )
+        body = render_digest_for(dest, bundles)
+        result = await self.sender.send(dest, body, message_id=digest_id, now=utcnow())
+
+        async def record_all() -> bool:
+            ok = True
+            for d in deliveries:
+                ok = await self._record_outcome(d, dest, result, label=f"digest {digest_id}") and ok
+            return ok
+
+        return await _finish_even_if_cancelled(record_all())
+
+    async def _deliver_queue(self, queue: Sequence[Delivery]) -> list[bool]:
+        return [await self._guarded_deliver(d) for d in queue]
+
+    async def _guarded_deliver(self, delivery: Delivery) -> bool:
+        try:
+            return await self.deliver(delivery)
+        except Exception:
+            metrics.UNEXPECTED.labels("deliver").inc()
+            logger.exception(
+                "unexpected error delivering %s", delivery.id, extra={"delivery_id": delivery.id}
+            )
+            return False
+
+    async def deliver(self, delivery: Delivery) -> bool:
+        """Send one delivery and record the outcome (retry schedule, dead, or destination disabled)."""
+        dest = self.destinations.get(delivery.destination)
+        if dest is None:
+            await self.store.disable_destination(
+                delivery.destination, "no longer in the configuration", self.clock()
+            )
+            return False
+        lease = await self.store.claim_delivery(delivery, self.clock(), lease_s=self.lease_s)
+        if lease is None:
+            # Our lease ran out and another worker took it, or the destination was disabled meanwhile.
+            logger.info(
+                "delivery %s skipped: no longer ours to send", delivery.id, extra={"delivery_id": delivery.id}
+            )
+            return False
+        event = await self.store.get_event(delivery.event_id)
+        claim = await self.store.get_claim(event.claim_id, include_deleted=True)
+        matches = await self.store.matches_by_id(event.match_ids)
+        body = render_for(dest, event, claim, matches)
+        # Signatures carry the real time of the attempt (receivers check it against their clocks).
+        result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
+        ok = await _finish_even_if_cancelled(
+            self._record_outcome(delivery, dest, result, label=event.id, lease=lease)
+        )
+        if ok and matches:
+            first = min(m.article.first_seen_at for m in matches)
+            metrics.DELIVERY_LATENCY.observe((self.clock() - first).total_seconds())
+        return ok
+
+    async def _record_outcome(
+        self,
+        delivery: Delivery,
+        dest: Destination,
+        result: SendResult,
+        *,
+        label: str,
+        lease: datetime | None = None,
+    ) -> bool:
+        update = apply_outcome(delivery, result, self.clock(), self._rng)
+        if not await self.store.update_delivery(delivery.id, update, lease=lease):
+            logger.warning("delivery %s: outcome not recorded, the delivery changed meanwhile", delivery.id)
+        metrics.DELIVERIES.labels(update.status.value).inc()
+        extra = {
+            "delivery_id": delivery.id,
+            "destination": dest.name,
+            "status": result.status,
+            "attempt": update.attempts,
+        }
+        if update.status is DeliveryStatus.DELIVERED:
+            logger.info("delivered %s to %s (attempt %d)", label, dest.name, update.attempts, extra=extra)
+            return True
+        logger.warning(
+            "delivery %s to %s failed (attempt %d, now %s): %s",
+            label,
+            dest.name,
+            update.attempts,
+            update.status.value,
+            update.last_error,
+            extra=extra,
+        )
+        if update.disable_destination:
+            n = await self.store.disable_destination(dest.name, update.last_error or "disabled", self.clock())
+            logger.error(
+                "destination %s disabled (HTTP 410 Gone); %d pending deliveries cancelled", dest.name, n
+            )
+        return False
+
+
+async def requeue(store: Store, delivery_id: int, now: datetime) -> Delivery:
+    """Make a delivery due again at ``now``; a cancelled one re-enables its destination first."""
+    delivery = await store.get_delivery(delivery_id)
+    if delivery.status is DeliveryStatus.CANCELLED:
+        await store.enable_destination(delivery.destination)
+    return await store.retry_delivery(delivery_id, now)
+
+
+async def _finish_even_if_cancelled(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end: a cancellation waits for it to finish, then goes on.
+
+    The send it records has happened; losing its outcome would send it again after the lease.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
