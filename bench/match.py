@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 from watcher.domain import Article, Claim
 from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, load_embedder, scorer
 from watcher.match.lexical import analyze_article
-from watcher.match.text import Normalizer
+from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
     import numpy as np

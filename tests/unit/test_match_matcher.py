@@ -34,7 +34,7 @@ from watcher.match.lexical import (
     document_norm,
     lexical_features,
 )
-from watcher.match.text import Normalizer
+from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
     import numpy as np

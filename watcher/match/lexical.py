@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.domain import Article, Claim
-from watcher.match.text import (
-    Normalizer,
-    guess_language,
-    split_sentences,
-    tokens,
-)
+from watcher.text.language import guess_language
+from watcher.text.normalize import Normalizer
+from watcher.text.sentences import split_sentences
+from watcher.text.tokens import tokens
 
 logger = logging.getLogger(__name__)
 
