@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from storage.sql import SqlStore
 from watcher import metrics
 from watcher.config import Settings
-from watcher.pipeline import CycleReport, Pipeline
+from watcher.pipeline import Pipeline
 from watcher.web import start_server
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ class Daemon:
         self.pipeline = pipeline
         self.install_signal_handlers = install_signal_handlers
         self.stop_event = asyncio.Event()
-        self.last_cycle: CycleReport | None = None
         self.last_cycle_monotonic: float | None = None
         self.started_monotonic = time.monotonic()
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -121,7 +120,6 @@ class Daemon:
 
     async def _poll(self) -> None:
         report = await self.pipeline.cycle()
-        self.last_cycle = report
         self.last_cycle_monotonic = time.monotonic()
         if report.feeds_polled or report.matches or report.events or report.delivered:
             logger.info(

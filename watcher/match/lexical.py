@@ -39,7 +39,6 @@ DOC_NORM_FLOOR = 40.0
 LEAD_SENTENCES = 3
 LEAD_MASK = (1 << LEAD_SENTENCES) - 1
 WINDOW = 3
-WINDOW_MASK = (1 << WINDOW) - 1
 MIN_CLAIM_TERMS_FOR_BREADTH = 2
 # Document frequencies of English match keys in a reference corpus, shipped with the package
 # (written by ``bench/match.py --write-df``), so that a matcher weighs rare words above common
