@@ -48,8 +48,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import machine, scratch_database, verdict  # noqa: E402
-from tests.integration.feed_server import RSS_TYPE, FeedServer  # noqa: E402
-from tests.integration.receivers import Receiver  # noqa: E402
+from tests.support.feed_server import RSS_TYPE, FeedServer  # noqa: E402
+from tests.support.receivers import Receiver  # noqa: E402
 
 logger = logging.getLogger("bench.latency")
 

@@ -2,8 +2,8 @@
 
 Usage: python bench/soak.py [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
 
-This process serves the feeds (tests/integration/feed_server.py) and a signature-checking webhook
-receiver (tests/integration/receivers.py) on 127.0.0.1, and runs the daemon as a child process
+This process serves the feeds (tests/support/feed_server.py) and a signature-checking webhook
+receiver (tests/support/receivers.py) on 127.0.0.1, and runs the daemon as a child process
 (``python -m watcher --log-format json run``) on a fresh database: an SQLite file by default, a new
 PostgreSQL database with ``--database postgresql+asyncpg://...`` (dropped afterwards).
 
@@ -128,7 +128,7 @@ def path_of(feed: int) -> str:
 
 
 def refresh_route(server: Any, feeds: Feeds, feed: int, *, slow: bool) -> None:
-    from tests.integration.feed_server import Route
+    from tests.support.feed_server import Route
 
     now = time.monotonic()
     if feeds.failing_until.get(feed, 0) > now:
@@ -382,8 +382,8 @@ class World:
 
 async def soak(args: argparse.Namespace, tmp: Path) -> int:
     from storage.sql import open_store
-    from tests.integration.feed_server import FeedServer
-    from tests.integration.receivers import Receiver
+    from tests.support.feed_server import FeedServer
+    from tests.support.receivers import Receiver
 
     rng = random.Random(args.seed)
     db_url, drop = await scratch_database(args.database, tmp, "watcher_soak")

@@ -12,6 +12,8 @@ import pytest
 
 from storage.sql import SqlStore, open_store
 
+pytest_plugins = ["tests.support.fixtures"]
+
 POSTGRES_ENV = "WATCHER_TEST_POSTGRES_URL"
 IN_CI = bool(os.environ.get("CI"))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.unit.test_match_articles import (
+from tests.support.match_corpus import (
     BACKGROUND,
     BAKERY,
     DENIES,
