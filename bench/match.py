@@ -1,8 +1,8 @@
 """Claim matcher on FNC-1: related/unrelated accuracy, throughput, semantic share and memory.
 
-Usage: python bench/match.py --data ../shared/data/fnc1 [--limit N] [--model PATH_OR_NAME] [--cache DIR]
-       python bench/match.py --data ../shared/data/fnc1 --write-df watcher/match/df.json
-       python bench/match.py --data ../shared/data/fnc1 --fit [--model PATH_OR_NAME]
+Usage: python -m bench.match --data ../shared/data/fnc1 [--limit N] [--model PATH_OR_NAME] [--cache DIR]
+       python -m bench.match --data ../shared/data/fnc1 --write-df watcher/match/df.json
+       python -m bench.match --data ../shared/data/fnc1 --fit [--model PATH_OR_NAME]
 
 Headlines are claims and bodies are articles. Bodies are split by crc32 of the Body ID into a
 calibration half and a validation half: thresholds (and, with --fit, the scorer's coefficients)

@@ -1,6 +1,6 @@
 """Soak: ``watcher run`` for a long stretch under kill -9, with feeds that keep changing; prints what survived.
 
-Usage: python bench/soak.py [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
+Usage: python -m bench.soak [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
 
 This process serves the feeds (tests/support/feed_server.py) and a signature-checking webhook
 receiver (tests/support/receivers.py) on 127.0.0.1, and runs the daemon as a child process
@@ -40,12 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the feed server and the receiver live under tests/
-
-from bench.common import scratch_database  # noqa: E402
+from bench.common import scratch_database
+from storage.sql import open_store
+from tests.support.feed_server import FeedServer, Route
+from tests.support.receivers import Receiver
+from tests.support.stored import Stored, read_stored
 
 SECRET = "whsec_" + base64.b64encode(b"soak-webhook-signing-secret-0123").decode()
 SETTLE_TIMEOUT_S = 600.0
@@ -128,8 +127,6 @@ def path_of(feed: int) -> str:
 
 
 def refresh_route(server: Any, feeds: Feeds, feed: int, *, slow: bool) -> None:
-    from tests.support.feed_server import Route
-
     now = time.monotonic()
     if feeds.failing_until.get(feed, 0) > now:
         server.routes[path_of(feed)] = Route(status=503, body=b"maintenance", headers={"Retry-After": "5"})
@@ -226,60 +223,6 @@ class Daemon:
 
 
 # -- the database ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Stored:
-    articles: list[tuple[int, str, str]]  # (feed index, guid, content hash)
-    matches: list[tuple[str, str]]  # (claim, guid)
-    events: list[tuple[str, str, str, str]]  # (id, claim, type, dedupe key)
-    deliveries: list[tuple[str, str, str, int]]  # (event id, destination, status, attempts)
-    pending_articles: int
-    undetected: int
-    feed_errors: list[tuple[str, int]]  # (last error, feeds) for feeds failing at the end
-
-
-async def read_stored(store: Any) -> Stored:
-    from sqlalchemy import func, select
-
-    from storage.tables import ArticleRow, ClaimRow, DeliveryRow, EventRow, FeedRow, MatchRow
-
-    a, f, c, m, e, d = (t.__table__ for t in (ArticleRow, FeedRow, ClaimRow, MatchRow, EventRow, DeliveryRow))
-    async with store.engine.connect() as conn:
-        rows = await conn.execute(select(f.c.url, a.c.guid, a.c.content_hash, a.c.processed_at).join(f))
-        articles, pending = [], 0
-        for url, guid, chash, processed in rows:
-            articles.append((int(url.rsplit("/", 1)[1].split(".")[0]), guid, chash))
-            pending += processed is None
-        matches = [
-            (claim, guid)
-            for claim, guid in await conn.execute(
-                select(c.c.name, a.c.guid)
-                .select_from(m)
-                .join(c, c.c.id == m.c.claim_id)
-                .join(a, a.c.id == m.c.article_id)
-            )
-        ]
-        events = [
-            tuple(r)
-            for r in await conn.execute(
-                select(e.c.id, c.c.name, e.c.type, e.c.dedupe_key)
-                .select_from(e)
-                .join(c, c.c.id == e.c.claim_id)
-            )
-        ]
-        deliveries = [
-            tuple(r)
-            for r in await conn.execute(select(d.c.event_id, d.c.destination, d.c.status, d.c.attempts))
-        ]
-        undetected = (
-            await conn.execute(select(func.count()).select_from(m).where(m.c.detected_at.is_(None)))
-        ).scalar_one()
-        errors = await conn.execute(
-            select(f.c.last_error, func.count()).where(f.c.error_count > 0).group_by(f.c.last_error)
-        )
-        feed_errors = [(str(err), int(n)) for err, n in errors]
-    return Stored(articles, matches, events, deliveries, pending, int(undetected), feed_errors)
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -381,9 +324,6 @@ class World:
 
 
 async def soak(args: argparse.Namespace, tmp: Path) -> int:
-    from storage.sql import open_store
-    from tests.support.feed_server import FeedServer
-    from tests.support.receivers import Receiver
 
     rng = random.Random(args.seed)
     db_url, drop = await scratch_database(args.database, tmp, "watcher_soak")
