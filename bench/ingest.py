@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import platform
-import resource
 import shlex
 import shutil
 import sqlite3
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import scratch_database
+from tests.support.memory import peak_rss_mb
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             ]
             await store.sync_feeds(specs, source="cli", now=datetime.now(UTC))
             pipeline = await Pipeline.open(settings, store, load_model=False)
-            out: dict[str, Any] = {"database": store.dialect, "setup_rss_mb": rss_mb()}
+            out: dict[str, Any] = {"database": store.dialect, "setup_rss_mb": peak_rss_mb()}
             try:
                 for name in ("cold", "warm"):
                     before = fetch_stats(args.base_url)
@@ -208,7 +208,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                         "not_modified": report.not_modified,
                         "articles": report.new_articles,
                         "stored": (await store.counts())["articles"],
-                        "rss_mb": rss_mb(),
+                        "rss_mb": peak_rss_mb(),
                         "served": delta(fetch_stats(args.base_url), before),
                         "errors": report.errors[:5],
                     }
@@ -218,10 +218,6 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await drop()
     return out
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def fetch_stats(base_url: str) -> dict[str, int]:

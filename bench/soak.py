@@ -29,7 +29,6 @@ import os
 import platform
 import random
 import re
-import resource
 import signal
 import sys
 import tempfile
@@ -43,8 +42,9 @@ from typing import Any
 from bench.common import scratch_database
 from storage.sql import open_store
 from tests.support.feed_server import FeedServer, Route
+from tests.support.ledger import Ledger, read_ledger
+from tests.support.memory import peak_rss_mb, process_peak_rss_mb
 from tests.support.receivers import Receiver
-from tests.support.stored import Stored, read_stored
 
 SECRET = "whsec_" + base64.b64encode(b"soak-webhook-signing-secret-0123").decode()
 SETTLE_TIMEOUT_S = 600.0
@@ -183,13 +183,8 @@ class Daemon:
     def sample(self) -> None:
         if self.proc is None or self.proc.returncode is not None:
             return
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return
-        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        if found:
-            mb = int(found.group(1)) / 1024
+        mb = process_peak_rss_mb(self.proc.pid)
+        if mb is not None:
             self.peak_by_run[-1] = max(self.peak_by_run[-1], mb)
             self.peak_rss_mb = max(self.peak_rss_mb, mb)
 
@@ -310,13 +305,13 @@ class World:
         matches = sum(1 for claim in self.feeds.about.values() if claim is not None)
         while time.monotonic() - started < SETTLE_TIMEOUT_S:
             self.daemon.sample()
-            stored = await read_stored(self.store)
+            stored = await read_ledger(self.store)
             if (
-                len({g for _, g, _ in stored.articles}) >= len(self.feeds.about)
-                and stored.pending_articles == 0
+                len({a.guid for a in stored.articles}) >= len(self.feeds.about)
+                and all(a.processed for a in stored.articles)
                 and stored.undetected == 0
                 and len(stored.matches) >= matches
-                and all(status == "delivered" for _, _, status, _ in stored.deliveries)
+                and all(d.status == "delivered" for d in stored.deliveries)
             ):
                 break
             await asyncio.sleep(2.0)
@@ -352,7 +347,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
         settled = await world.settle()
         await asyncio.sleep(2.0)
         code = await world.daemon.stop()
-        stored = await read_stored(store)
+        stored = await read_ledger(store)
         requests, processed = list(receiver.requests), list(receiver.processed_ids)
     finally:
         daemon = world.daemon
@@ -368,7 +363,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
 
 def report(
     feeds: Feeds,
-    stored: Stored,
+    stored: Ledger,
     daemon: Daemon,
     requests: Sequence[Any],
     processed: Sequence[str],
@@ -377,16 +372,16 @@ def report(
     code: int,
 ) -> int:
     published = feeds.about
-    guids = Counter(g for _, g, _ in stored.articles)
-    content = Counter((f, h) for f, _, h in stored.articles)
+    guids = Counter(a.guid for a in stored.articles)
+    content = Counter((a.feed_url, a.content_hash) for a in stored.articles)
     missing = set(published) - set(guids)
     expected_matches = {(claim, g) for g, claim in published.items() if claim is not None}
-    match_keys = Counter(stored.matches)
-    events = Counter((claim, key) for _, claim, _, key in stored.events)
-    deliveries = Counter((event, dest) for event, dest, _, _ in stored.deliveries)
-    event_ids = {e[0] for e in stored.events}
-    by_status = Counter(status for _, _, status, _ in stored.deliveries)
-    by_type = Counter(t for _, _, t, _ in stored.events)
+    match_keys = Counter((m.claim, m.guid) for m in stored.matches)
+    events = Counter((e.claim, e.dedupe_key) for e in stored.events)
+    deliveries = Counter((d.event_id, d.destination) for d in stored.deliveries)
+    event_ids = {e.id for e in stored.events}
+    by_status = Counter(d.status for d in stored.deliveries)
+    by_type = Counter(e.type for e in stored.events)
     resent = sum(1 for r in requests if r.answered == 200) - len(processed)
     problems = {
         "articles lost": len(missing),
@@ -400,7 +395,7 @@ def report(
         "events without a delivery": len(event_ids - {e for e, _ in deliveries}),
         "deliveries not delivered": sum(n for s, n in by_status.items() if s != "delivered"),
         "events never received": len(event_ids - set(processed)),
-        "articles left unmatched": stored.pending_articles,
+        "articles left unmatched": sum(not a.processed for a in stored.articles),
     }
     rows = [
         ("published items", f"{len(published):,}"),
@@ -418,7 +413,7 @@ def report(
         ),
         ("soak / settle time", f"{soaked / 60:.1f} min / {settled:.0f} s"),
         ("final shutdown (SIGTERM) exit status", str(code)),
-        ("this process's peak RSS", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"),
+        ("this process's peak RSS", f"{peak_rss_mb():.0f} MB"),
     ]
     print()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")

@@ -30,19 +30,13 @@ import pytest
 from sqlalchemy import event, func, select
 
 from storage.engine import make_engine
-from storage.sql import SqlStore, open_store
+from storage.sql import SqlStore, deliveries_t, matches_t, open_store
 from tests.conftest import require
-from tests.hostile.conftest import (
-    Ledger,
-    deliveries_t,
-    matches_t,
-    process_peak_rss_mb,
-    read_ledger,
-    record_text,
-    records_about,
-)
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
+from tests.support.ledger import Ledger, read_ledger
+from tests.support.logs import record_text, records_about
+from tests.support.memory import process_peak_rss_mb
 from tests.support.receivers import Receiver
 from tests.support.stories import SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
