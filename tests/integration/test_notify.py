@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import logging
 import random
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
+from tests.support.net import free_port
 from tests.support.receivers import Receiver, verify_standard_webhook
 from tests.support.records import T0, make_article, make_claim, make_delivery, make_event, make_match
 from watcher.domain import (
@@ -259,12 +259,6 @@ async def test_private_addresses_need_allow_private(serve: Any, sender: Sender) 
     assert h.receiver.requests == []
     async with Sender(allow_private=True) as permissive:  # the process-wide switch
         assert (await send_event(permissive, blocked)).outcome is Outcome.DELIVERED
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_connection_refused_is_retried(sender: Sender) -> None:

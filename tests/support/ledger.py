@@ -70,9 +70,6 @@ class Ledger:
     def articles_of(self, feed_url: str) -> list[StoredArticle]:
         return [a for a in self.articles if a.feed_url == feed_url]
 
-    def matches_of(self, claim: str) -> list[StoredMatch]:
-        return [m for m in self.matches if m.claim == claim]
-
     def duplicates(self) -> list[str]:
         """Every natural key held more than once; empty when nothing is duplicated."""
         found: list[str] = []
