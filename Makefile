@@ -30,13 +30,13 @@ lint:
 	$(BIN)/mypy watcher storage
 
 bench-ingest:
-	$(BIN)/python bench/ingest.py
+	$(BIN)/python -m bench.ingest
 bench-match:
-	$(BIN)/python bench/match.py --data ../shared/data/fnc1
+	$(BIN)/python -m bench.match --data ../shared/data/fnc1
 bench-framing:
-	$(BIN)/python bench/framing.py --data ../shared/data/fnc1
+	$(BIN)/python -m bench.framing --data ../shared/data/fnc1
 bench-latency:
-	$(BIN)/python bench/latency.py
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """Framing accuracy on FNC-1 related pairs (validation bodies): per-class F1, macro-F1 and FNC score.
 
-Usage: python bench/framing.py --data ../shared/data/fnc1 [--model watcher/framing/model.json]
+Usage: python -m bench.framing --data ../shared/data/fnc1 [--model watcher/framing/model.json]
 
 Pairs are split by Body ID (crc32 of the id, one body in five to validation), the same split that
 bench/train_framing.py trains on, so no validation body is ever seen in training.

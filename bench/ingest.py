@@ -1,6 +1,6 @@
 """Ingest throughput: a cold and a warm (all 304) poll of N local feeds, watcher beside newsboat.
 
-Usage: python bench/ingest.py [--feeds 2000] [--items 20] [--concurrency 100] [--per-host N]
+Usage: python -m bench.ingest [--feeds 2000] [--items 20] [--concurrency 100] [--per-host N]
                               [--database postgresql+asyncpg://...] [--gzip] [--no-newsboat]
 
 Three processes, so that each figure belongs to one program: bench/ingest_server.py serves the
@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import platform
-import resource
 import shlex
 import shutil
 import sqlite3
@@ -38,14 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import scratch_database
+from tests.support.memory import peak_rss_mb
+
 logger = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import scratch_database  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_CONCURRENCY = 100  # watcher's default http.concurrency
 TARGETS = {"cold_fps": 200.0, "warm_fps": 1000.0, "rss_mb": 200.0}
@@ -88,10 +85,10 @@ class Server:
     """bench/ingest_server.py in a child process."""
 
     def __init__(self, feeds: int, items: int, use_gzip: bool) -> None:
-        cmd = [sys.executable, str(HERE / "ingest_server.py"), "--feeds", str(feeds), "--items", str(items)]
+        cmd = [sys.executable, "-m", "bench.ingest_server", "--feeds", str(feeds), "--items", str(items)]
         if use_gzip:
             cmd.append("--gzip")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # bodies are built before it listens
         if not line.startswith("listening "):
@@ -149,7 +146,7 @@ class Phase:
 def run_watcher(args: argparse.Namespace, server: Server) -> tuple[dict[str, Any], float]:
     """Run ``--child`` mode in a fresh process; returns its report and its peak RSS in MB."""
     cmd = [
-        sys.executable, str(Path(__file__).resolve()), "--child", "--base-url", server.base_url,
+        sys.executable, "-m", "bench.ingest", "--child", "--base-url", server.base_url,
         "--feeds", str(args.feeds), "--items", str(args.items), "--concurrency", str(args.concurrency),
         "--per-host", str(args.per_host), "--database", args.database or "",
     ]  # fmt: skip
@@ -195,7 +192,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             ]
             await store.sync_feeds(specs, source="cli", now=datetime.now(UTC))
             pipeline = await Pipeline.open(settings, store, load_model=False)
-            out: dict[str, Any] = {"database": store.dialect, "setup_rss_mb": rss_mb()}
+            out: dict[str, Any] = {"database": store.dialect, "setup_rss_mb": peak_rss_mb()}
             try:
                 for name in ("cold", "warm"):
                     before = fetch_stats(args.base_url)
@@ -211,10 +208,9 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                         "not_modified": report.not_modified,
                         "articles": report.new_articles,
                         "stored": (await store.counts())["articles"],
-                        "rss_mb": rss_mb(),
+                        "rss_mb": peak_rss_mb(),
                         "served": delta(fetch_stats(args.base_url), before),
                         "errors": report.errors[:5],
-                        "left_leased": await release_leases(store),
                     }
             finally:
                 await pipeline.close()
@@ -222,30 +218,6 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await drop()
     return out
-
-
-async def release_leases(store: Any) -> int:
-    """Clear the leases a poll left behind; returns how many feeds were still leased.
-
-    ``Pipeline.poll(all=True)`` ends with one more lease of every feed (all are eligible again
-    once recorded), which it then drops without polling, so they stay leased for daemon.lease_s
-    and the next poll would find nothing to do. Outside the timed part; a no-op once fixed.
-    """
-    from datetime import UTC, datetime
-
-    from sqlalchemy import func, select, update
-
-    from storage.tables import feeds_t as feeds
-
-    async with store.engine.begin() as conn:
-        leased = feeds.c.leased_until > datetime.now(UTC)
-        count = (await conn.execute(select(func.count()).select_from(feeds).where(leased))).scalar_one()
-        await conn.execute(update(feeds).values(leased_until=None))
-    return int(count)
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def fetch_stats(base_url: str) -> dict[str, int]:
@@ -416,11 +388,6 @@ def print_report(
     print(f"    watcher's after start-up, before the first poll: {report['setup_rss_mb']:.0f} MB")
     print("  cpu ms/feed: the client's user+system time over the cycle, per feed (all its threads)")
     print("  200/304: responses the server sent during the cycle")
-    if report["cold"]["left_leased"]:
-        print(
-            f"  Pipeline.poll(all=True) left {report['cold']['left_leased']:,} feeds leased after the cold cycle;"
-            " the bench released them before the warm one (untimed)"
-        )
     if why_not:
         print(f"  newsboat not compared: {why_not}")
     else:

@@ -1,6 +1,6 @@
 """A feed server for bench/ingest.py: N distinct RSS 2.0 news feeds on 127.0.0.1, with ETag and Last-Modified.
 
-Usage: python bench/ingest_server.py --feeds 2000 --items 20 [--port 0] [--gzip]
+Usage: python -m bench.ingest_server --feeds 2000 --items 20 [--port 0] [--gzip]
 
 Prints ``listening http://127.0.0.1:PORT`` on stdout once it accepts connections, then serves until
 killed. ``/feeds/NNNN.xml`` are the feeds; ``/urls.txt`` lists their URLs; ``/_stats`` returns the

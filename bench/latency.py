@@ -1,6 +1,6 @@
 """Alert latency: a matching item appears on a polled feed; how long until the webhook receiver has it.
 
-Usage: python bench/latency.py [--items 50] [--feeds 4] [--interval 10] [--seed 7] [--semantic]
+Usage: python -m bench.latency [--items 50] [--feeds 4] [--interval 10] [--seed 7] [--semantic]
                                [--database postgresql+asyncpg://...]
 
 The real daemon (``python -m watcher run``, a child process) polls ``--feeds`` feeds on a local feed
@@ -43,13 +43,10 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.ingest import machine, scratch_database, verdict  # noqa: E402
-from tests.integration.feed_server import RSS_TYPE, FeedServer  # noqa: E402
-from tests.integration.receivers import Receiver  # noqa: E402
+from bench.common import scratch_database
+from bench.ingest import machine, verdict
+from tests.support.feed_server import RSS_TYPE, FeedServer
+from tests.support.receivers import Receiver
 
 logger = logging.getLogger("bench.latency")
 
@@ -383,7 +380,7 @@ def report(args: argparse.Namespace, database: str, results: Results) -> int:
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="watcher-latency-") as name:
         tmp = Path(name)
-        database, drop = await scratch_database(args.database, tmp)
+        database, drop = await scratch_database(args.database, tmp, "watcher_latency")
         try:
             results = await measure(args, tmp, database)
         finally:

@@ -1,8 +1,8 @@
 """Claim matcher on FNC-1: related/unrelated accuracy, throughput, semantic share and memory.
 
-Usage: python bench/match.py --data ../shared/data/fnc1 [--limit N] [--model PATH_OR_NAME] [--cache DIR]
-       python bench/match.py --data ../shared/data/fnc1 --write-df watcher/match/df.json
-       python bench/match.py --data ../shared/data/fnc1 --fit [--model PATH_OR_NAME]
+Usage: python -m bench.match --data ../shared/data/fnc1 [--limit N] [--model PATH_OR_NAME] [--cache DIR]
+       python -m bench.match --data ../shared/data/fnc1 --write-df watcher/match/df.json
+       python -m bench.match --data ../shared/data/fnc1 --fit [--model PATH_OR_NAME]
 
 Headlines are claims and bodies are articles. Bodies are split by crc32 of the Body ID into a
 calibration half and a validation half: thresholds (and, with --fit, the scorer's coefficients)
@@ -38,7 +38,6 @@ import math
 import os
 import platform
 import random
-import resource
 import shlex
 import sys
 import time
@@ -50,10 +49,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tests.support.memory import peak_rss_mb
 from watcher.domain import Article, Claim
 from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, load_embedder, scorer
 from watcher.match.lexical import analyze_article
-from watcher.match.text import Normalizer
+from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -550,10 +550,6 @@ def report_mix(name: str, totals: MixTotals, draws: int) -> None:
 # -- main -------------------------------------------------------------------------------------
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -622,7 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     fnc_threshold = fnc_accuracy("lexical", data, halves, claims, lexical, None, args.errors)
     report_mix("lexical", run_mixes(data, halves, seeds, lexical, None), len(seeds))
-    print(f"\npeak RSS, lexical only: {peak_rss_mib():.0f} MiB")
+    print(f"\npeak RSS, lexical only: {peak_rss_mb():.0f} MiB")
     if args.no_semantic:
         return 0
     loaded = load_embedder(settings.model)
@@ -634,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hybrid(args, data, halves, claims, settings, embedder, seeds, fnc_threshold)
     finally:
         embedder.save()
-    print(f"\npeak RSS, with the model: {peak_rss_mib():.0f} MiB")
+    print(f"\npeak RSS, with the model: {peak_rss_mb():.0f} MiB")
     return 0
 
 

@@ -1,9 +1,9 @@
 """Soak: ``watcher run`` for a long stretch under kill -9, with feeds that keep changing; prints what survived.
 
-Usage: python bench/soak.py [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
+Usage: python -m bench.soak [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
 
-This process serves the feeds (tests/integration/feed_server.py) and a signature-checking webhook
-receiver (tests/integration/receivers.py) on 127.0.0.1, and runs the daemon as a child process
+This process serves the feeds (tests/support/feed_server.py) and a signature-checking webhook
+receiver (tests/support/receivers.py) on 127.0.0.1, and runs the daemon as a child process
 (``python -m watcher --log-format json run``) on a fresh database: an SQLite file by default, a new
 PostgreSQL database with ``--database postgresql+asyncpg://...`` (dropped afterwards).
 
@@ -29,7 +29,6 @@ import os
 import platform
 import random
 import re
-import resource
 import signal
 import sys
 import tempfile
@@ -40,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # the feed server and the receiver live under tests/
-
-from bench.common import scratch_database  # noqa: E402
+from bench.common import scratch_database
+from storage.sql import open_store
+from tests.support.feed_server import FeedServer, Route
+from tests.support.ledger import Ledger, read_ledger
+from tests.support.memory import peak_rss_mb, process_peak_rss_mb
+from tests.support.receivers import Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"soak-webhook-signing-secret-0123").decode()
 SETTLE_TIMEOUT_S = 600.0
@@ -128,8 +127,6 @@ def path_of(feed: int) -> str:
 
 
 def refresh_route(server: Any, feeds: Feeds, feed: int, *, slow: bool) -> None:
-    from tests.integration.feed_server import Route
-
     now = time.monotonic()
     if feeds.failing_until.get(feed, 0) > now:
         server.routes[path_of(feed)] = Route(status=503, body=b"maintenance", headers={"Retry-After": "5"})
@@ -186,13 +183,8 @@ class Daemon:
     def sample(self) -> None:
         if self.proc is None or self.proc.returncode is not None:
             return
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        except OSError:
-            return
-        found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        if found:
-            mb = int(found.group(1)) / 1024
+        mb = process_peak_rss_mb(self.proc.pid)
+        if mb is not None:
             self.peak_by_run[-1] = max(self.peak_by_run[-1], mb)
             self.peak_rss_mb = max(self.peak_rss_mb, mb)
 
@@ -226,60 +218,6 @@ class Daemon:
 
 
 # -- the database ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Stored:
-    articles: list[tuple[int, str, str]]  # (feed index, guid, content hash)
-    matches: list[tuple[str, str]]  # (claim, guid)
-    events: list[tuple[str, str, str, str]]  # (id, claim, type, dedupe key)
-    deliveries: list[tuple[str, str, str, int]]  # (event id, destination, status, attempts)
-    pending_articles: int
-    undetected: int
-    feed_errors: list[tuple[str, int]]  # (last error, feeds) for feeds failing at the end
-
-
-async def read_stored(store: Any) -> Stored:
-    from sqlalchemy import func, select
-
-    from storage.tables import ArticleRow, ClaimRow, DeliveryRow, EventRow, FeedRow, MatchRow
-
-    a, f, c, m, e, d = (t.__table__ for t in (ArticleRow, FeedRow, ClaimRow, MatchRow, EventRow, DeliveryRow))
-    async with store.engine.connect() as conn:
-        rows = await conn.execute(select(f.c.url, a.c.guid, a.c.content_hash, a.c.processed_at).join(f))
-        articles, pending = [], 0
-        for url, guid, chash, processed in rows:
-            articles.append((int(url.rsplit("/", 1)[1].split(".")[0]), guid, chash))
-            pending += processed is None
-        matches = [
-            (claim, guid)
-            for claim, guid in await conn.execute(
-                select(c.c.name, a.c.guid)
-                .select_from(m)
-                .join(c, c.c.id == m.c.claim_id)
-                .join(a, a.c.id == m.c.article_id)
-            )
-        ]
-        events = [
-            tuple(r)
-            for r in await conn.execute(
-                select(e.c.id, c.c.name, e.c.type, e.c.dedupe_key)
-                .select_from(e)
-                .join(c, c.c.id == e.c.claim_id)
-            )
-        ]
-        deliveries = [
-            tuple(r)
-            for r in await conn.execute(select(d.c.event_id, d.c.destination, d.c.status, d.c.attempts))
-        ]
-        undetected = (
-            await conn.execute(select(func.count()).select_from(m).where(m.c.detected_at.is_(None)))
-        ).scalar_one()
-        errors = await conn.execute(
-            select(f.c.last_error, func.count()).where(f.c.error_count > 0).group_by(f.c.last_error)
-        )
-        feed_errors = [(str(err), int(n)) for err, n in errors]
-    return Stored(articles, matches, events, deliveries, pending, int(undetected), feed_errors)
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -367,13 +305,13 @@ class World:
         matches = sum(1 for claim in self.feeds.about.values() if claim is not None)
         while time.monotonic() - started < SETTLE_TIMEOUT_S:
             self.daemon.sample()
-            stored = await read_stored(self.store)
+            stored = await read_ledger(self.store)
             if (
-                len({g for _, g, _ in stored.articles}) >= len(self.feeds.about)
-                and stored.pending_articles == 0
+                len({a.guid for a in stored.articles}) >= len(self.feeds.about)
+                and all(a.processed for a in stored.articles)
                 and stored.undetected == 0
                 and len(stored.matches) >= matches
-                and all(status == "delivered" for _, _, status, _ in stored.deliveries)
+                and all(d.status == "delivered" for d in stored.deliveries)
             ):
                 break
             await asyncio.sleep(2.0)
@@ -381,9 +319,6 @@ class World:
 
 
 async def soak(args: argparse.Namespace, tmp: Path) -> int:
-    from storage.sql import open_store
-    from tests.integration.feed_server import FeedServer
-    from tests.integration.receivers import Receiver
 
     rng = random.Random(args.seed)
     db_url, drop = await scratch_database(args.database, tmp, "watcher_soak")
@@ -412,7 +347,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
         settled = await world.settle()
         await asyncio.sleep(2.0)
         code = await world.daemon.stop()
-        stored = await read_stored(store)
+        stored = await read_ledger(store)
         requests, processed = list(receiver.requests), list(receiver.processed_ids)
     finally:
         daemon = world.daemon
@@ -428,7 +363,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
 
 def report(
     feeds: Feeds,
-    stored: Stored,
+    stored: Ledger,
     daemon: Daemon,
     requests: Sequence[Any],
     processed: Sequence[str],
@@ -437,16 +372,16 @@ def report(
     code: int,
 ) -> int:
     published = feeds.about
-    guids = Counter(g for _, g, _ in stored.articles)
-    content = Counter((f, h) for f, _, h in stored.articles)
+    guids = Counter(a.guid for a in stored.articles)
+    content = Counter((a.feed_url, a.content_hash) for a in stored.articles)
     missing = set(published) - set(guids)
     expected_matches = {(claim, g) for g, claim in published.items() if claim is not None}
-    match_keys = Counter(stored.matches)
-    events = Counter((claim, key) for _, claim, _, key in stored.events)
-    deliveries = Counter((event, dest) for event, dest, _, _ in stored.deliveries)
-    event_ids = {e[0] for e in stored.events}
-    by_status = Counter(status for _, _, status, _ in stored.deliveries)
-    by_type = Counter(t for _, _, t, _ in stored.events)
+    match_keys = Counter((m.claim, m.guid) for m in stored.matches)
+    events = Counter((e.claim, e.dedupe_key) for e in stored.events)
+    deliveries = Counter((d.event_id, d.destination) for d in stored.deliveries)
+    event_ids = {e.id for e in stored.events}
+    by_status = Counter(d.status for d in stored.deliveries)
+    by_type = Counter(e.type for e in stored.events)
     resent = sum(1 for r in requests if r.answered == 200) - len(processed)
     problems = {
         "articles lost": len(missing),
@@ -460,7 +395,7 @@ def report(
         "events without a delivery": len(event_ids - {e for e, _ in deliveries}),
         "deliveries not delivered": sum(n for s, n in by_status.items() if s != "delivered"),
         "events never received": len(event_ids - set(processed)),
-        "articles left unmatched": stored.pending_articles,
+        "articles left unmatched": sum(not a.processed for a in stored.articles),
     }
     rows = [
         ("published items", f"{len(published):,}"),
@@ -478,7 +413,7 @@ def report(
         ),
         ("soak / settle time", f"{soaked / 60:.1f} min / {settled:.0f} s"),
         ("final shutdown (SIGTERM) exit status", str(code)),
-        ("this process's peak RSS", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"),
+        ("this process's peak RSS", f"{peak_rss_mb():.0f} MB"),
     ]
     print()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")

@@ -1,6 +1,6 @@
 """Train the learned framing layer on FNC-1 training bodies and write its weights as JSON.
 
-Usage: python bench/train_framing.py --data ../shared/data/fnc1 [--out watcher/framing/model.json]
+Usage: python -m bench.train_framing --data ../shared/data/fnc1 [--out watcher/framing/model.json]
 
 Only related pairs of the train split are used (crc32 of the Body ID, the split bench/framing.py
 validates on). Features come from watcher.framing.model.features, the function inference uses. The
@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from framing import ORDER, Pair, evaluate, load_pairs, split
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from threadpoolctl import threadpool_limits
 
+from bench.framing import ORDER, Pair, evaluate, load_pairs, split
 from watcher.framing import Analysis, analyse, rule_stance
 from watcher.framing.model import FramingModel, Vocabulary, features, word_features
 

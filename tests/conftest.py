@@ -12,6 +12,8 @@ import pytest
 from storage.sql import SqlStore, open_store
 from tests.support.database import fresh_postgres_database, purge
 
+pytest_plugins = ["tests.support.fixtures"]
+
 # Model weights can't be downloaded in tests; the semantic tests use the offline MiniLM package.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

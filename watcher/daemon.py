@@ -9,12 +9,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from storage.base import Store
 from watcher import metrics
 from watcher.config import Settings
-from watcher.pipeline import CycleReport, Pipeline
+from watcher.pipeline import Pipeline
+from watcher.web import start_server
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +38,15 @@ class Daemon:
         self.pipeline = pipeline
         self.install_signal_handlers = install_signal_handlers
         self.stop_event = asyncio.Event()
-        self.last_cycle: CycleReport | None = None
         self.last_cycle_monotonic: float | None = None
         self.started_monotonic = time.monotonic()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
+
+    @property
+    def scheduler_running(self) -> bool:
+        """Whether the scheduler has started and not shut down."""
+        return self._scheduler is not None and bool(self._scheduler.running)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -114,7 +120,6 @@ class Daemon:
 
     async def _poll(self) -> None:
         report = await self.pipeline.cycle()
-        self.last_cycle = report
         self.last_cycle_monotonic = time.monotonic()
         if report.feeds_polled or report.matches or report.events or report.delivered:
             logger.info(
@@ -133,12 +138,11 @@ class Daemon:
     async def _deliver(self) -> None:
         await self.pipeline.outbox.deliver_due()
 
-    async def _start_server(self) -> Any:
-        if not self.settings.daemon.server_enabled:
+    async def _start_server(self) -> web.AppRunner | None:
+        d = self.settings.daemon
+        if not d.server_enabled:
             return None
-        from watcher.web import start_server
-
-        return await start_server(self)
+        return await start_server(self, host=d.server_host, port=d.server_port, tick_s=d.tick_s)
 
 
 def _now() -> Any:

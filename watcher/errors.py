@@ -14,14 +14,6 @@ class ConfigError(WatcherError):
     """The configuration is not valid."""
 
 
-class FetchError(WatcherError):
-    """A feed could not be fetched."""
-
-
-class ParseError(WatcherError):
-    """A feed could not be parsed."""
-
-
 class StorageError(WatcherError):
     """The database refused the operation."""
 

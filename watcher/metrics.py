@@ -10,9 +10,6 @@ FEEDS_POLLED = Counter("watcher_feeds_polled", "Feed polls by outcome", ["outcom
 FETCH_ERRORS = Counter("watcher_fetch_errors", "Feed fetch errors by kind", ["kind"], registry=REGISTRY)
 ARTICLES = Counter("watcher_articles_stored", "New articles stored", registry=REGISTRY)
 MATCHES = Counter("watcher_matches", "Matches stored", registry=REGISTRY)
-SEMANTIC_RUNS = Counter(
-    "watcher_semantic_articles", "Articles that reached the semantic stage", registry=REGISTRY
-)
 EVENTS = Counter("watcher_events", "Events raised by type", ["type"], registry=REGISTRY)
 DELIVERIES = Counter("watcher_deliveries", "Delivery attempts by outcome", ["outcome"], registry=REGISTRY)
 DELIVERY_STATUS = Gauge(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,49 +12,65 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from watcher import metrics
 from watcher.domain import DeliveryStatus
 from watcher.errors import NotFoundError
-
-if TYPE_CHECKING:
-    from watcher.daemon import Daemon
+from watcher.report import ReportSource, build_report
 
 logger = logging.getLogger(__name__)
 
-DAEMON_KEY = web.AppKey("daemon", object)
+
+class WebStore(ReportSource, Protocol):
+    """What the endpoints read from the store, besides a report's records."""
+
+    async def ping(self) -> None: ...
+    async def counts(self) -> dict[str, int]: ...
 
 
-def _daemon(request: web.Request) -> Daemon:
-    return request.app[DAEMON_KEY]  # type: ignore[return-value]
+class DaemonState(Protocol):
+    """What the endpoints read from the running daemon (``watcher.daemon.Daemon`` provides it)."""
+
+    @property
+    def store(self) -> WebStore: ...
+    @property
+    def scheduler_running(self) -> bool: ...
+    @property
+    def last_cycle_monotonic(self) -> float | None:
+        """``time.monotonic()`` when the last poll cycle finished; None before the first."""
+
+    @property
+    def started_monotonic(self) -> float: ...
 
 
-async def health(daemon: Daemon) -> tuple[bool, dict[str, Any]]:
-    """Database reachable, scheduler ticking, and the last cycle recent enough."""
+STATE_KEY = web.AppKey("daemon", DaemonState)
+TICK_KEY = web.AppKey("tick_s", float)
+
+
+async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
+    """Database reachable, scheduler ticking, and the last cycle recent enough (six ticks, at least 60 s)."""
     checks: dict[str, Any] = {}
     try:
-        await daemon.store.ping()
+        await state.store.ping()
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    sched = daemon._scheduler
-    checks["scheduler"] = "running" if sched is not None and sched.running else "stopped"
-    limit = max(60.0, daemon.settings.daemon.tick_s * 6)
-    last = daemon.last_cycle_monotonic
+    checks["scheduler"] = "running" if state.scheduler_running else "stopped"
+    limit = max(60.0, tick_s * 6)
+    last = state.last_cycle_monotonic
     age = None if last is None else round(time.monotonic() - last, 1)
     checks["last_cycle_age_s"] = age
     fresh = (age is not None and age <= limit) or (
-        age is None and time.monotonic() - daemon.started_monotonic < limit
+        age is None and time.monotonic() - state.started_monotonic < limit
     )
     ok = checks["database"] == "ok" and checks["scheduler"] == "running" and fresh
     return ok, {"status": "ok" if ok else "unhealthy", **checks}
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ok, body = await health(_daemon(request))
+    ok, body = await health(request.app[STATE_KEY], request.app[TICK_KEY])
     return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    daemon = _daemon(request)
     try:
-        counts = await daemon.store.counts()
+        counts = await request.app[STATE_KEY].store.counts()
         for status in DeliveryStatus:
             metrics.DELIVERY_STATUS.labels(status.value).set(counts.get(f"deliveries_{status.value}", 0))
     except Exception:
@@ -64,30 +80,29 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 async def report_view(request: web.Request) -> web.Response:
-    from watcher.report import build_report
-
-    daemon = _daemon(request)
     try:
-        html = await build_report(daemon.store, request.match_info["claim"])
+        html = await build_report(request.app[STATE_KEY].store, request.match_info["claim"])
     except NotFoundError as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
     return web.Response(text=html, content_type="text/html")
 
 
-def make_app(daemon: Daemon) -> web.Application:
+def make_app(state: DaemonState, *, tick_s: float) -> web.Application:
+    """The endpoints over ``state``; ``tick_s`` is the daemon's poll interval, which /healthz judges by."""
     app = web.Application()
-    app[DAEMON_KEY] = daemon
+    app[STATE_KEY] = state
+    app[TICK_KEY] = tick_s
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/claims/{claim}/report", report_view)
     return app
 
 
-async def start_server(daemon: Daemon) -> web.AppRunner:
-    runner = web.AppRunner(make_app(daemon), access_log=None)
+async def start_server(state: DaemonState, *, host: str, port: int, tick_s: float) -> web.AppRunner:
+    """Serve the endpoints on ``host:port`` until the returned runner is cleaned up."""
+    runner = web.AppRunner(make_app(state, tick_s=tick_s), access_log=None)
     await runner.setup()
-    d = daemon.settings.daemon
-    site = web.TCPSite(runner, d.server_host, d.server_port)
+    site = web.TCPSite(runner, host, port)
     await site.start()
-    logger.info("serving /healthz, /metrics and reports on http://%s:%d", d.server_host, d.server_port)
+    logger.info("serving /healthz, /metrics and reports on http://%s:%d", host, port)
     return runner

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ import pytest
 import yaml
 
 from tests.support.database import fresh_postgres_database
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -187,13 +187,6 @@ def feed_url() -> Iterator[str]:
         server.server_close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _write_config(tmp_path: Path, feed_url: str, port: int) -> Path:
     config = {
         "database": "sqlite+aiosqlite:///unused.db",  # WATCHER_DATABASE_URL wins, as in the containers
@@ -243,7 +236,7 @@ def _run(
 
 
 def test_container_commands(tmp_path: Path, database_url: str, feed_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     config = _write_config(tmp_path, feed_url, port)
 
     # migrate: `watcher db upgrade`, twice, as every `docker compose up` does.

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from storage.sql import SqlStore
-from tests.acceptance.test_cli import Watcher
-from tests.integration.feed_server import FeedServer, Route
-from tests.integration.receivers import Receiver, Recorded
-from tests.integration.test_outbox import seed_events
-from tests.integration.test_pipeline import SECRET, UNRELATED, rss
+from tests.support.cli import Watcher
+from tests.support.feed_server import FeedServer, Route
+from tests.support.outbox import seed_events
+from tests.support.receivers import Receiver, Recorded
+from tests.support.stories import SECRET, UNRELATED, rss
 from watcher.domain import DeliveryStatus, Destination, FeedSpec
 
 EVENTS = 200

@@ -31,19 +31,15 @@ from sqlalchemy import event, func, select
 
 from storage.engine import make_engine
 from storage.sql import SqlStore, open_store
-from tests.hostile.conftest import (
-    Ledger,
-    deliveries_t,
-    matches_t,
-    process_peak_rss_mb,
-    read_ledger,
-    record_text,
-    records_about,
-)
-from tests.integration.feed_server import FeedServer, Route
-from tests.integration.receivers import Receiver
-from tests.integration.test_pipeline import SECRET, STRAIGHT, UNRELATED, Clock, rss
+from storage.tables import deliveries_t, matches_t
+from tests.support.clock import Clock
 from tests.support.database import purge, require
+from tests.support.feed_server import FeedServer, Route
+from tests.support.ledger import Ledger, read_ledger
+from tests.support.logs import record_text, records_about
+from tests.support.memory import process_peak_rss_mb
+from tests.support.receivers import Receiver
+from tests.support.stories import SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, FeedSpec
 from watcher.pipeline import Pipeline

@@ -35,17 +35,13 @@ import pytest
 from aiohttp import web
 
 from storage.sql import open_store
-from tests.hostile.conftest import (
-    Ledger,
-    current_rss_mb,
-    peak_rss_mb,
-    read_ledger,
-    record_text,
-    records_about,
-)
-from tests.integration.feed_server import FeedServer, Route, redirect
-from tests.integration.receivers import Receiver
-from tests.integration.test_pipeline import DENIAL, SECRET, STRAIGHT, UNRELATED, Clock, rss
+from tests.support.clock import Clock
+from tests.support.feed_server import FeedServer, Route, redirect
+from tests.support.ledger import Ledger, read_ledger
+from tests.support.logs import record_text, records_about
+from tests.support.memory import current_rss_mb, peak_rss_mb
+from tests.support.receivers import Receiver
+from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, Feed, FeedSpec
 from watcher.ingest.parse import MAX_ITEMS

@@ -10,13 +10,14 @@ import tracemalloc
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from pytest_aiohttp import AiohttpServer
 
+from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 from watcher.domain import Feed
 from watcher.ingest.fetch import (
     MAX_DELAY,
@@ -34,14 +35,6 @@ from watcher.ingest.http import (
     is_public_address,
     make_session,
 )
-
-if TYPE_CHECKING:
-    from feed_server import FeedServer, Route, gzip_bomb, redirect
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from feed_server import FeedServer, Route, gzip_bomb, redirect
-    except ImportError:
-        from tests.integration.feed_server import FeedServer, Route, gzip_bomb, redirect
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'

@@ -6,23 +6,22 @@ import asyncio
 import itertools
 import logging
 import random
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
+from tests.support.net import free_port
+from tests.support.receivers import Receiver, verify_standard_webhook
+from tests.support.records import T0, make_article, make_claim, make_delivery, make_event, make_match
 from watcher.domain import (
-    Article,
-    Claim,
     Delivery,
     DeliveryStatus,
     Destination,
     Event,
-    EventType,
     Match,
     Stance,
 )
@@ -39,69 +38,32 @@ from watcher.notify import (
 from watcher.notify.retry import SCHEDULE
 from watcher.sender import Sender
 
-if TYPE_CHECKING:
-    from receivers import Receiver, verify_standard_webhook
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from receivers import Receiver, verify_standard_webhook
-    except ImportError:
-        from tests.integration.receivers import Receiver, verify_standard_webhook
-
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_PATH = "/services/T0000/B0000/XXXXsecrettokenXXXX"
-T0 = datetime(2025, 11, 6, 15, 2, tzinfo=UTC)
-CLAIM = Claim(id=1, name="nato-ammo", text="NATO has surpassed Russia in ammunition production")
+CLAIM = make_claim()
 ServerFactory = Callable[..., Awaitable[TestServer]]
 
 
-def make_match() -> Match:
-    article = Article(
+def notify_match() -> Match:
+    article = make_article(
         id=7,
-        feed_id=1,
-        story_id=7,
-        url="https://news.example/7",
         title="NATO <!channel> ammunition",
-        canonical_url="https://news.example/7",
-        text="...",
         content_hash="h",
-        published_at=T0,
-        first_seen_at=T0,
-        language="en",
         outlet="RT",
         country="RU",
         leaning="unknown",
         ownership="state",
     )
-    return Match(
-        id=1,
-        claim_id=1,
-        claim_name="nato-ammo",
-        article=article,
-        score=0.8,
-        lexical=0.8,
-        semantic=None,
-        stance=Stance.DISPUTES,
-        skepticism=0.7,
-        cues=(),
-        evidence=("so-called surpassing",),
-        matched_at=T0,
+    return make_match(
+        article=article, stance=Stance.DISPUTES, skepticism=0.7, evidence=("so-called surpassing",)
     )
 
 
-def make_event(event_id: str = "evt_abc") -> Event:
-    return Event(
-        id=event_id,
-        type=EventType.FIRST_SEEN,
-        claim_id=1,
-        dedupe_key=event_id,
-        summary="First coverage: RT (RU, state)",
-        details={"count": 1},
-        match_ids=(1,),
-        created_at=T0,
-    )
+def notify_event(event_id: str = "evt_abc") -> Event:
+    return make_event(id=event_id, summary="First coverage: RT (RU, state)", details={"count": 1})
 
 
-EVENT = make_event()
+EVENT = notify_event()
 
 
 def now() -> datetime:
@@ -149,21 +111,11 @@ async def sender() -> AsyncIterator[Sender]:
 
 
 def delivery(attempts: int = 0, status: DeliveryStatus = DeliveryStatus.PENDING) -> Delivery:
-    return Delivery(
-        id=1,
-        event_id=EVENT.id,
-        destination="cms",
-        status=status,
-        attempts=attempts,
-        next_attempt_at=T0,
-        last_error=None,
-        last_status=None,
-        created_at=T0,
-    )
+    return make_delivery(event_id=EVENT.id, status=status, attempts=attempts)
 
 
 async def send_event(sender: Sender, destination: Destination, event: Event = EVENT) -> Any:
-    body = render_for(destination, event, CLAIM, [make_match()])
+    body = render_for(destination, event, CLAIM, [notify_match()])
     return await sender.send(destination, body, message_id=message_id_for(event), now=now())
 
 
@@ -178,7 +130,7 @@ async def test_signed_webhook_is_delivered_and_verifies(serve: Any, sender: Send
     assert abs(int(request.headers["webhook-timestamp"]) - now().timestamp()) < 5
     # ... and so does the reference library
     assert Webhook(SECRET).verify(request.body, request.headers) == request.json()
-    assert request.json() == render_for(h.webhook(), EVENT, CLAIM, [make_match()])
+    assert request.json() == render_for(h.webhook(), EVENT, CLAIM, [notify_match()])
     assert request.json()["articles"][0]["article"]["title"] == "NATO <!channel> ammunition"
 
 
@@ -327,12 +279,6 @@ async def test_destinations_share_the_feeds_connect_time_guard(serve: Any, sende
     assert h.receiver.requests == []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_connection_refused_is_retried(sender: Sender) -> None:
     url = f"http://127.0.0.1:{free_port()}/hook"
     destination = Destination(name="cms", kind="webhook", url=url, secret=SECRET, allow_private=True)
@@ -345,7 +291,12 @@ async def test_digest_is_one_signed_message_with_a_stable_id(serve: Any, sender:
     h = await serve()
     destination = h.webhook()
     bundles = [
-        EventBundle(event=make_event(f"evt_{i}"), claim=CLAIM, matches=(make_match(),)) for i in range(3)
+        EventBundle(
+            event=notify_event(f"evt_{i}"),
+            claim=CLAIM,
+            matches=(notify_match(),),
+        )
+        for i in range(3)
     ]
     body = render_digest_for(destination, bundles)
     assert body == render_digest_for(destination, bundles[::-1]) | {"events": body["events"]}

@@ -14,102 +14,23 @@ from typing import Any
 
 import pytest
 
-from storage.base import PollOutcome
 from storage.sql import SqlStore, open_store
-from tests.integration.receivers import Receiver
-from tests.integration.test_pipeline import SECRET, Clock
+from tests.support.clock import Clock
 from tests.support.database import destination_states
+from tests.support.outbox import seed_events
+from tests.support.receivers import Receiver
+from tests.support.stories import SECRET
 from watcher.domain import (
-    ArticleIn,
-    Claim,
-    Cue,
     Delivery,
     DeliveryStatus,
     Destination,
-    Event,
     EventDraft,
     EventType,
-    FeedSpec,
-    Framing,
-    MatchScore,
-    Stance,
     utcnow,
 )
 from watcher.notify.retry import JITTER
 from watcher.outbox import Outbox, requeue
 from watcher.sender import Sender
-
-CLAIM_TEXT = "NATO has surpassed Russia in ammunition production"
-EVENT_TYPES = (EventType.FIRST_SEEN, EventType.COVERAGE_SPIKE, EventType.NEW_SEGMENT, EventType.FRAMING_SHIFT)
-DEFAULT_FEED = FeedSpec(url="https://feeds.example/kyiv.xml", outlet="Kyiv Post", country="UA", language="en")
-
-
-def _article(i: int, now: datetime) -> ArticleIn:
-    url = f"https://news.example/ammo-{i}"
-    return ArticleIn(
-        key=url,
-        url=url,
-        canonical_url=url,
-        title=f"{CLAIM_TEXT}, report {i} says",
-        text=f"{CLAIM_TEXT}, officials said on Thursday.",
-        content_hash=f"ammo-{i}",
-        published_at=now,
-    )
-
-
-async def seed_events(
-    store: SqlStore,
-    destinations: Sequence[Destination],
-    count: int,
-    now: datetime,
-    *,
-    feed: FeedSpec = DEFAULT_FEED,
-    articles: int = 10,
-    claim_name: str = "nato-ammo",
-) -> list[Event]:
-    """``count`` events for one claim, each with a pending delivery to every destination.
-
-    Builds what the stages before delivery would have stored: a polled feed, matched articles, a claim.
-    """
-    await store.sync_feeds([feed], source="config", now=now)
-    (leased,) = await store.lease_due_feeds(now, 1, lease_s=60, all=True)
-    outcome = PollOutcome(polled_at=now, next_poll_at=now, status=200, error=None)
-    article_ids = await store.record_poll(leased.id, outcome, [_article(i, now) for i in range(articles)])
-    claim = await store.add_claim(Claim(id=0, name=claim_name, text=CLAIM_TEXT), now=now)
-    framing = Framing(stance=Stance.SUPPORTS, skepticism=0.1, cues=(Cue(kind="attribution", text="said"),))
-    results = [
-        (
-            MatchScore(
-                claim_id=claim.id,
-                article_id=aid,
-                score=0.9,
-                lexical=0.9,
-                semantic=None,
-                evidence=(f"{CLAIM_TEXT}.",),
-                matched=True,
-            ),
-            framing,
-        )
-        for aid in article_ids
-    ]
-    await store.save_matches(article_ids, results, now)
-    match_ids = [m.id for m in await store.matches_for_claim(claim.id)]
-    await store.sync_destinations(destinations)
-    drafts = [
-        EventDraft(
-            type=EVENT_TYPES[i % len(EVENT_TYPES)],
-            claim_id=claim.id,
-            dedupe_key=f"outbox:{i}",
-            summary=f"Event {i} of {count}",
-            details={"n": i},
-            match_ids=(match_ids[i % len(match_ids)],),
-            created_at=now + timedelta(milliseconds=i),
-        )
-        for i in range(count)
-    ]
-    events = await store.record_events(claim.id, drafts, destinations, now)
-    assert len(events) == count
-    return events
 
 
 def webhook(name: str, receiver: Receiver) -> Destination:
@@ -118,12 +39,6 @@ def webhook(name: str, receiver: Receiver) -> Destination:
 
 async def all_deliveries(store: SqlStore) -> list[Delivery]:
     return await store.list_deliveries(limit=10_000)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver(secret=SECRET) as r:
-        yield r
 
 
 @pytest.fixture

@@ -3,67 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from storage.sql import SqlStore, open_store
-from tests.integration.feed_server import FeedServer, Route
-from tests.integration.receivers import Receiver
+from tests.support.clock import Clock
 from tests.support.database import purge
-from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
+from tests.support.feed_server import FeedServer, Route
+from tests.support.receivers import Receiver
+from tests.support.stories import CLAIM, DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
 from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
 from watcher.pipeline import CycleReport, Pipeline
-
-SECRET = "whsec_" + base64.b64encode(b"pipeline-test-secret-0123456789").decode()
-CLAIM = ClaimSpec(
-    name="nato-ammo", text="NATO has surpassed Russia in ammunition production", keywords=("NATO",)
-)
-
-
-def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
-    """An RSS 2.0 document; items are (guid, title, description)."""
-    body = "".join(
-        f"<item><guid>{g}</guid><title>{t}</title><link>https://news.example/{g}?utm_source=rss</link>"
-        f"<description>{d}</description><pubDate>Thu, 06 Nov 2025 15:02:00 GMT</pubDate></item>"
-        for g, t, d in items
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()
-
-
-STRAIGHT = (
-    "kyiv-1",
-    "NATO has surpassed Russia in ammunition production, Rutte says",
-    "NATO has surpassed Russia in ammunition production, Secretary General Mark Rutte said on Thursday. "
-    "Allied factories now produce more artillery shells than Russia does, he told reporters in Brussels.",
-)
-DENIAL = (
-    "tass-1",
-    "Moscow rejects NATO ammunition claim",
-    "The Kremlin dismissed as nonsense the claim by NATO that it has surpassed Russia in ammunition production. "
-    "There is no evidence for the assertion, a spokesman said, insisting Russian output is far higher.",
-)
-UNRELATED = (
-    "tass-2",
-    "Wheat harvest hits record",
-    "Farmers in the south gathered a record wheat harvest this year.",
-)
-
-
-class Clock:
-    """A clock the test moves forward (feeds fall due, retries fall due)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
 
 
 def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = None) -> Settings:
@@ -100,24 +54,6 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         matching=MatchingConfig(model=None),
         daemon=DaemonConfig(server_enabled=False),
     )
-
-
-@pytest.fixture
-async def server(aiohttp_server: Any) -> FeedServer:
-    srv = FeedServer(
-        {
-            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]), etag='"k1"'),
-            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED]), etag='"t1"'),
-        }
-    )
-    await srv.start_under(aiohttp_server)
-    return srv
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver(secret=SECRET) as r:
-        yield r
 
 
 @pytest.fixture

@@ -8,19 +8,12 @@ import shutil
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
+from tests.support.report_samples import NOW, sample_claim, sample_events, sample_matches
 from watcher.report import render_report
-
-if TYPE_CHECKING:
-    from test_report import NOW, sample_claim, sample_events, sample_matches
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from test_report import NOW, sample_claim, sample_events, sample_matches
-    except ImportError:
-        from tests.integration.test_report import NOW, sample_claim, sample_events, sample_matches
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.unit.test_match_articles import (
+from tests.support.match_corpus import (
     BACKGROUND,
     BAKERY,
     DENIES,
@@ -34,7 +34,7 @@ from watcher.match.lexical import (
     document_norm,
     lexical_features,
 )
-from watcher.match.text import Normalizer
+from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
     import numpy as np

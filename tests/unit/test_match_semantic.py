@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.unit.test_match_articles import (
+from tests.support.match_corpus import (
     BACKGROUND,
     BAKERY,
     EGG_PRICES,

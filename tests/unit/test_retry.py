@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.records import make_delivery
 from watcher.domain import Delivery, DeliveryStatus, Destination
 from watcher.notify import (
     DIGEST_ID_KEY,
@@ -28,19 +29,7 @@ NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 
 
 def delivery(attempts: int = 0, **kw: object) -> Delivery:
-    fields: dict[str, object] = {
-        "id": 1,
-        "event_id": "evt_1",
-        "destination": "cms",
-        "status": DeliveryStatus.PENDING,
-        "attempts": attempts,
-        "next_attempt_at": NOW,
-        "last_error": None,
-        "last_status": None,
-        "created_at": NOW,
-    }
-    fields.update(kw)
-    return Delivery(**fields)  # type: ignore[arg-type]
+    return make_delivery(**({"attempts": attempts, "next_attempt_at": NOW, "created_at": NOW} | kw))
 
 
 def result(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from watcher.domain import Article, Claim, Cue, Event, EventType, Match, Stance
+from tests.support.records import T0, make_article, make_claim, make_event, make_match
+from watcher.domain import Cue, Event, EventType, Match, Stance
 from watcher.notify import (
     EventBundle,
     digest_message_id,
@@ -24,7 +25,6 @@ from watcher.notify import (
 from watcher.notify.slack import escape, escape_clipped, link
 
 SNAPSHOT = Path(__file__).parent.parent / "data" / "snapshots" / "slack_hostile.json"
-T0 = datetime(2025, 11, 6, 15, 2, tzinfo=UTC)
 HOSTILE_TITLES = [
     "<!channel> NATO ammo output tops Russia",
     "Read this <http://evil.example|click here> now",
@@ -35,32 +35,18 @@ HOSTILE_TITLES = [
 ]
 
 
-def make_article(i: int, *, title: str = "", url: str = "") -> Article:
-    return Article(
+def slack_match(i: int, *, title: str = "", url: str = "", evidence: str = "") -> Match:
+    article = make_article(
         id=i,
-        feed_id=1,
-        story_id=i,
         url=url or f"https://news.example/{i}?a=1&b=2",
-        canonical_url=f"https://news.example/{i}",
         title=title or f"Article {i}",
-        text="...",
-        content_hash=f"h{i}",
         published_at=T0 - timedelta(hours=1),
-        first_seen_at=T0,
-        language="en",
         outlet=f"Outlet <{i}>",
         country="UA",
-        leaning="center",
-        ownership="private",
     )
-
-
-def make_match(i: int, *, title: str = "", url: str = "", evidence: str = "") -> Match:
-    return Match(
+    return make_match(
         id=100 + i,
-        claim_id=1,
-        claim_name="nato-ammo",
-        article=make_article(i, title=title, url=url),
+        article=article,
         score=0.83,
         lexical=0.7,
         semantic=0.9,
@@ -68,30 +54,27 @@ def make_match(i: int, *, title: str = "", url: str = "", evidence: str = "") ->
         skepticism=0.1,
         cues=(Cue(kind="distancing_verb", text="claimed"),),
         evidence=(evidence or "NATO has now surpassed Russia in ammunition production <!channel>",),
-        matched_at=T0,
     )
 
 
-CLAIM = Claim(id=1, name="nato-ammo", text="NATO has surpassed Russia in ammunition production")
+CLAIM = make_claim()
 
 
-def make_event(n_matches: int, *, event_id: str = "evt_1", summary: str = "") -> Event:
-    return Event(
+def slack_event(n_matches: int, *, event_id: str = "evt_1", summary: str = "") -> Event:
+    return make_event(
         id=event_id,
         type=EventType.FRAMING_SHIFT,
-        claim_id=1,
         dedupe_key="k",
         summary=summary or "First disputing coverage: RT (RU, state) <!channel> frames the claim",
         details={"before": 3, "after": 7, "share": 0.4285714, "window": "24h", "nested": {"a": [1, 2]}},
         match_ids=tuple(range(100, 100 + n_matches)),
-        created_at=T0,
     )
 
 
 def hostile_matches() -> list[Match]:
-    matches = [make_match(i, title=t) for i, t in enumerate(HOSTILE_TITLES)]
-    matches.append(make_match(50, title="bad scheme", url="javascript:alert(1)"))
-    matches.append(make_match(51, title="pipe url", url="https://x.example/a|b>c"))
+    matches = [slack_match(i, title=t) for i, t in enumerate(HOSTILE_TITLES)]
+    matches.append(slack_match(50, title="bad scheme", url="javascript:alert(1)"))
+    matches.append(slack_match(51, title="pipe url", url="https://x.example/a|b>c"))
     return matches
 
 
@@ -128,14 +111,14 @@ def assert_no_injection(message: dict[str, Any]) -> None:
 
 
 def test_slack_message_matches_snapshot() -> None:
-    message = render_slack(make_event(8), CLAIM, hostile_matches())
+    message = render_slack(slack_event(8), CLAIM, hostile_matches())
     if os.environ.get("WATCHER_UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(message, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     assert message == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
 
 
 def test_hostile_feed_text_cannot_mention_or_link() -> None:
-    message = render_slack(make_event(8), CLAIM, hostile_matches())
+    message = render_slack(slack_event(8), CLAIM, hostile_matches())
     assert_slack_limits(message)
     assert_no_injection(message)
     joined = "\n".join(texts(message))
@@ -145,7 +128,7 @@ def test_hostile_feed_text_cannot_mention_or_link() -> None:
 
 
 def test_unsafe_urls_are_not_linked() -> None:
-    message = render_slack(make_event(8), CLAIM, hostile_matches())
+    message = render_slack(slack_event(8), CLAIM, hostile_matches())
     joined = "\n".join(texts(message))
     assert "javascript:" not in joined
     assert "<https://x.example/a%7Cb&gt;c|pipe url>" in joined
@@ -153,8 +136,8 @@ def test_unsafe_urls_are_not_linked() -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 10, 11, 200])
 def test_many_articles_stay_within_slack_limits(n: int) -> None:
-    matches = [make_match(i, title=HOSTILE_TITLES[i % len(HOSTILE_TITLES)]) for i in range(n)]
-    message = render_slack(make_event(n, summary="&<>" * 200), CLAIM, matches)
+    matches = [slack_match(i, title=HOSTILE_TITLES[i % len(HOSTILE_TITLES)]) for i in range(n)]
+    message = render_slack(slack_event(n, summary="&<>" * 200), CLAIM, matches)
     assert_slack_limits(message)
     assert_no_injection(message)
     if n > 10:
@@ -178,9 +161,9 @@ def test_escape_touches_only_three_characters() -> None:
 def test_slack_digest_stays_within_limits() -> None:
     bundles = [
         EventBundle(
-            event=make_event(5, event_id=f"evt_{i}"),
+            event=slack_event(5, event_id=f"evt_{i}"),
             claim=CLAIM,
-            matches=tuple(make_match(j, title=HOSTILE_TITLES[j % 6]) for j in range(5)),
+            matches=tuple(slack_match(j, title=HOSTILE_TITLES[j % 6]) for j in range(5)),
         )
         for i in range(100)
     ]
@@ -191,7 +174,7 @@ def test_slack_digest_stays_within_limits() -> None:
 
 
 def test_render_match_is_the_design_contract() -> None:
-    assert render_match(make_match(7, title="T")) == {
+    assert render_match(slack_match(7, title="T")) == {
         "claim": {"id": 1, "name": "nato-ammo"},
         "article": {
             "id": 7,
@@ -214,8 +197,8 @@ def test_render_match_is_the_design_contract() -> None:
 
 
 def test_render_event_is_the_design_contract_and_serialises() -> None:
-    event = make_event(2)
-    body = render_event(event, CLAIM, [make_match(1), make_match(2)])
+    event = slack_event(2)
+    body = render_event(event, CLAIM, [slack_match(1), slack_match(2)])
     assert list(body) == ["id", "type", "claim", "summary", "details", "articles", "created_at"]
     assert body["id"] == "evt_1" and body["type"] == "framing_shift"
     assert body["claim"] == {"id": 1, "name": "nato-ammo", "text": CLAIM.text}
@@ -250,7 +233,7 @@ def test_details_with_odd_types_become_json() -> None:
 
 def test_digest_id_is_stable_and_order_independent() -> None:
     bundles = [
-        EventBundle(event=make_event(0, event_id=f"evt_{i}"), claim=CLAIM, matches=()) for i in range(3)
+        EventBundle(event=slack_event(0, event_id=f"evt_{i}"), claim=CLAIM, matches=()) for i in range(3)
     ]
     body = render_digest(bundles, created_at=T0)
     assert body["type"] == "digest" and len(body["events"]) == 3

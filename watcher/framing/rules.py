@@ -7,9 +7,12 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from watcher.domain import Cue, Stance
+from watcher.text.normalize import light_stem
+from watcher.text.sentences import split_plain_sentences
+from watcher.text.stopwords import ENGLISH_CORE
+from watcher.text.tokens import clause_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +122,6 @@ NEGATION_WINDOW = 3
 # Negators that deny the claim's own words right after them ("not", "never"; not "unable", "without").
 CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing"})
 
-STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been being has have had "
-    "do does did this that these those it its it's he she they them his her their we our you your i me my "
-    "not no will would can could should may might must shall than then there here what which who whom "
-    "whose when where why how all any some more most other such only own same so too very s t just over "
-    "into out up down about after before again further once also new says said report reports reported "
-    "amid via".split()
-)
 QUESTION_OPENERS = frozenset(
     "has have had is are was were do does did can could will would should may might must why how what".split()
 )
@@ -143,8 +138,6 @@ CONTRAST_WORDS = frozenset(
     "still behind short".split()
 )
 
-_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*|[,;:()?]")
-_SENTENCE_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
 SCARE_QUOTE_MAX_WORDS = 4
@@ -200,31 +193,6 @@ def _build_lexicon() -> dict[str, tuple[_Phrase, ...]]:
 LEXICON = _build_lexicon()
 
 
-@lru_cache(maxsize=1 << 16)
-def stem(word: str) -> str:
-    """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses"."""
-    word = word.lower()
-    if word.endswith("'s"):
-        word = word[:-2]
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split on line breaks, then after sentence-final punctuation followed by a capital."""
-    sentences: list[str] = []
-    for paragraph in text.splitlines():
-        sentences.extend(part.strip() for part in _SENTENCE_RE.split(paragraph) if part.strip())
-    return sentences
-
-
-def tokenize(text: str) -> list[str]:
-    """Words (case kept, curly apostrophes made straight) and the punctuation that bounds clauses."""
-    return _TOKEN_RE.findall(text.replace("’", "'"))
-
-
 @dataclass(frozen=True, slots=True)
 class _Sentence:
     text: str
@@ -235,15 +203,15 @@ class _Sentence:
 
 
 def _sentence(text: str) -> _Sentence:
-    tokens = tokenize(text)
+    tokens = clause_tokens(text)
     lowered = [token.lower() for token in tokens]
     words = {token for token in lowered if token[0].isalnum()}
     return _Sentence(
         text=text,
         tokens=tokens,
         lowered=lowered,
-        words=frozenset(map(stem, words)),
-        content=frozenset(map(stem, words - STOPWORDS)),
+        words=frozenset(map(light_stem, words)),
+        content=frozenset(map(light_stem, words - ENGLISH_CORE)),
     )
 
 
@@ -305,8 +273,11 @@ def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
     found = []
     for match in _QUOTE_RE.finditer(text):
         quoted = (match.group(1) or match.group(2) or "").strip()
-        words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
-        if 0 < len(words) <= SCARE_QUOTE_MAX_WORDS and {stem(w) for w in words if w not in STOPWORDS} & claim:
+        words = [w.lower() for w in clause_tokens(quoted) if w[0].isalnum()]
+        if (
+            0 < len(words) <= SCARE_QUOTE_MAX_WORDS
+            and {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim
+        ):
             found.append(f'"{quoted}"')
     return found
 
@@ -346,7 +317,7 @@ def _negated_claim(sentence: _Sentence, claim: _Claim) -> list[str]:
         for j in range(i + 1, min(i + 1 + NEGATION_WINDOW, len(lowered))):
             if lowered[j] in CLAUSE_BREAKS:
                 break
-            if lowered[j] not in STOPWORDS and stem(lowered[j]) in claim.stems:
+            if lowered[j] not in ENGLISH_CORE and light_stem(lowered[j]) in claim.stems:
                 return [" ".join(sentence.tokens[i : j + 1])]
     return []
 
@@ -446,14 +417,14 @@ def _echoes_claim(hit: Hit, claim: _Sentence) -> bool:
     # A claim that itself says "denies" or "hoax" is repeated, not disputed, by a body that says so.
     if hit.kind not in (CONTRADICTION, COUNTER_VOICE):
         return False
-    return stem(hit.text.split()[-1].lower()) in claim.words
+    return light_stem(hit.text.split()[-1].lower()) in claim.words
 
 
 def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()) -> Analysis:
     """Find the framing cues of an article towards a claim, weighted by their proximity to it."""
     claim = _parse_claim(claim_text)
     claim_sentence = claim.sentence
-    sentences = [_sentence(part) for part in split_sentences(text)]
+    sentences = [_sentence(part) for part in split_plain_sentences(text)]
     overlaps = [len(s.content & claim.stems) / len(claim.stems) if claim.stems else 0.0 for s in sentences]
     distances = _distances(len(sentences), _anchors(sentences, overlaps, evidence))
     body = _body_hits(sentences, distances, claim)

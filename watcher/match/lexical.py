@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.domain import Article, Claim
-from watcher.match.text import (
-    Normalizer,
-    guess_language,
-    split_sentences,
-    tokens,
-)
+from watcher.text.language import guess_language
+from watcher.text.normalize import Normalizer
+from watcher.text.sentences import split_sentences
+from watcher.text.tokens import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +39,6 @@ DOC_NORM_FLOOR = 40.0
 LEAD_SENTENCES = 3
 LEAD_MASK = (1 << LEAD_SENTENCES) - 1
 WINDOW = 3
-WINDOW_MASK = (1 << WINDOW) - 1
 MIN_CLAIM_TERMS_FOR_BREADTH = 2
 # Document frequencies of English match keys in a reference corpus, shipped with the package
 # (written by ``bench/match.py --write-df``), so that a matcher weighs rare words above common

@@ -25,7 +25,8 @@ from watcher.match.lexical import (
     lexical_features,
 )
 from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
-from watcher.match.text import UNDETERMINED, Normalizer, article_language
+from watcher.text.language import UNDETERMINED, article_language
+from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,4 +1,4 @@
-"""Function words per language, dropped before matching so that only content terms count."""
+"""Function words: per language for matching, and the short English list the framing rules use."""
 
 from __future__ import annotations
 
@@ -98,5 +98,19 @@ EMPTY: frozenset[str] = frozenset()
 
 
 def stopwords(lang: str) -> frozenset[str]:
-    """The function words of ``lang`` (ISO 639-1), empty for a language without a list."""
+    """The function words of ``lang`` (ISO 639-1) that matching drops, empty for a language without a list."""
     return STOPWORDS.get(lang, EMPTY)
+
+
+# The framing rules compare the claim's content words with each sentence's, on light stems. Their
+# list is shorter than STOPWORDS["en"] (it keeps "according", "told", "year", ...) and the shipped
+# framing model's word features were learned with it, so the two lists stay apart.
+ENGLISH_CORE = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being has have had "
+    "do does did this that these those it its it's he she they them his her their we our you your i me my "
+    "not no will would can could should may might must shall than then there here what which who whom "
+    "whose when where why how all any some more most other such only own same so too very s t just over "
+    "into out up down about after before again further once also new says said report reports reported "
+    "amid via".split()
+)
+"""English function words left out of the framing rules' content words (matched on lowercased words)."""

@@ -1,79 +1,20 @@
-"""Text normalisation for matching: sentences, tokens and language-aware match keys."""
+"""Normalisation: match keys (lemma, casefold, accents stripped), number keys, and framing's light stems."""
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
+from functools import lru_cache
 
 import simplemma
 
-from watcher.match.stopwords import STOPWORDS, stopwords
+from watcher.text.language import lemma_language
+from watcher.text.stopwords import stopwords
+from watcher.text.tokens import WORD_OR_NUMBER
 
-logger = logging.getLogger(__name__)
-
-UNDETERMINED = "und"
-
-# Numbers keep their value whatever the grouping convention ("1,000", "1.000" and "1000" are one
-# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation.
-_TOKEN = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
-
-_supported: dict[str, bool] = {}
-
-
-def lemma_language(lang: str | None) -> str | None:
-    """The language simplemma should lemmatise ``lang`` with, or None when it has no dictionary."""
-    if not lang or lang == UNDETERMINED:
-        return None
-    code = lang.split("-")[0].casefold()
-    known = _supported.get(code)
-    if known is None:
-        try:
-            simplemma.lemmatize("a", lang=code)
-        except ValueError:
-            known = False
-            logger.info("no lemmatiser for language %s; matching its words as written", code)
-        else:
-            known = True
-        _supported[code] = known
-    return code if known else None
-
-
-def article_language(lang: str | None, default: str) -> str:
-    """The language to analyse an article in: its own, or ``default`` when undetermined."""
-    if not lang or lang == UNDETERMINED:
-        return default
-    return lang.split("-")[0].casefold()
-
-
-def guess_language(text: str, default: str) -> str:
-    """Guess the language of a short text (a claim) from its function words.
-
-    Claims carry no language field; their function words are a cheap and, for a whole sentence,
-    reliable tell. Ties and texts with none fall back to ``default``.
-    """
-    words = [w.casefold() for w in _TOKEN.findall(text)]
-    best, best_hits = default, 0
-    for lang, stop in STOPWORDS.items():
-        hits = sum(1 for w in words if w in stop)
-        if hits > best_hits or (hits == best_hits and hits and lang == default):
-            best, best_hits = lang, hits
-    return best
-
-
-def split_sentences(text: str, lang: str | None) -> list[str]:
-    """Split ``text`` into sentences with simplemma's rules for ``lang`` (generic rules if unknown)."""
-    code = lemma_language(lang)
-    # str.split/join is several times faster than a regular expression here.
-    return [" ".join(s.split()) for s in simplemma.split_sentences(text, lang=code) if s and not s.isspace()]
-
-
-def tokens(text: str) -> list[str]:
-    """The word and number tokens of ``text``, as written."""
-    return _TOKEN.findall(text)
 
 
 def _fold(word: str) -> str:
@@ -110,7 +51,7 @@ class Normalizer:
 
     def keys(self, text: str) -> list[str]:
         """The match keys of ``text`` in order, stopwords left out."""
-        words = _TOKEN.findall(text)
+        words = WORD_OR_NUMBER.findall(text)
         cache = self._cache
         found = [cache.get(w) for w in words]
         if None in found:
@@ -119,7 +60,7 @@ class Normalizer:
 
     def key_set(self, text: str) -> set[str]:
         """The distinct match keys of ``text`` (the common case, and faster than :meth:`keys`)."""
-        words = _TOKEN.findall(text)
+        words = WORD_OR_NUMBER.findall(text)
         found = set(map(self._cache.get, words))
         if None in found:
             found = {self.key(w) for w in words}
@@ -152,3 +93,19 @@ def number_key(token: str) -> str:
     if _GROUPED.fullmatch(token):
         return re.sub(r"[.,\u00a0\u202f]", "", token)
     return token.replace(",", ".")
+
+
+@lru_cache(maxsize=1 << 16)
+def light_stem(word: str) -> str:
+    """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses".
+
+    Lowercases, drops a final "'s", then one of "ing", "ed", "es", "s" where four letters remain. The
+    framing rules and the shipped framing model's word features are built on these stems.
+    """
+    word = word.lower()
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word

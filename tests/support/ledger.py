@@ -1,4 +1,4 @@
-"""Shared by the hostile-input and fault tests: a ledger of what is stored, memory figures, log lookups.
+"""A ledger of what is stored, for the hostile-input and fault tests and the soak benchmark.
 
 The ledger reads the tables directly, so that "exactly once" is checked on what the database holds
 rather than on what the store API chooses to return: every article, match, event and delivery, with
@@ -8,16 +8,13 @@ event and destination).
 
 from __future__ import annotations
 
-import logging
-import resource
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.sql import SqlStore
 from storage.tables import articles_t, claims_t, deliveries_t, events_t, feeds_t, matches_t
@@ -40,6 +37,7 @@ class StoredMatch:
     claim: str
     feed_url: str
     key: str
+    guid: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +65,11 @@ class Ledger:
     matches: list[StoredMatch]
     events: list[StoredEvent]
     deliveries: list[StoredDelivery]
+    undetected: int  # matches that shift detection has not looked at yet
+    feed_errors: list[tuple[str, int]]  # (last error, feeds) of the feeds failing now
 
     def articles_of(self, feed_url: str) -> list[StoredArticle]:
         return [a for a in self.articles if a.feed_url == feed_url]
-
-    def matches_of(self, claim: str) -> list[StoredMatch]:
-        return [m for m in self.matches if m.claim == claim]
 
     def duplicates(self) -> list[str]:
         """Every natural key held more than once; empty when nothing is duplicated."""
@@ -120,7 +117,7 @@ async def read_ledger(store: SqlStore) -> Ledger:
         )
         articles = [StoredArticle(*row[:7], processed=row[7] is not None) for row in article_rows]
         match_rows = await conn.execute(
-            select(claims_t.c.name, feeds_t.c.url, articles_t.c.key)
+            select(claims_t.c.name, feeds_t.c.url, articles_t.c.key, articles_t.c.guid)
             .select_from(matches_t)
             .join(claims_t, claims_t.c.id == matches_t.c.claim_id)
             .join(articles_t, articles_t.c.id == matches_t.c.article_id)
@@ -143,63 +140,13 @@ async def read_ledger(store: SqlStore) -> Ledger:
             )
         )
         deliveries = [StoredDelivery(*row) for row in delivery_rows]
-    return Ledger(articles, matches, events, deliveries)
-
-
-# -- memory -----------------------------------------------------------------------------------------
-
-
-def current_rss_mb() -> float:
-    """Resident set size now, from /proc (Linux)."""
-    pages = int(Path("/proc/self/statm").read_text().split()[1])
-    return pages * resource.getpagesize() / 2**20
-
-
-def peak_rss_mb() -> float:
-    """The highest resident set size this process has reached (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def process_peak_rss_mb(pid: int) -> float | None:
-    """Another process's peak RSS (VmHWM), or None once it has gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-# -- logs -------------------------------------------------------------------------------------------
-
-
-def records_about(
-    records: Sequence[logging.LogRecord], *, feed_id: int | None = None, text: str | None = None
-) -> list[logging.LogRecord]:
-    """Log records tied to a feed (its id in the record's ``feed_id`` extra) and/or containing ``text``.
-
-    ``text`` is looked for, case-insensitively, in the message, in any string extra and in the
-    formatted exception, so that a record qualifies whichever of them names the problem.
-    """
-    out = []
-    for record in records:
-        if feed_id is not None and getattr(record, "feed_id", None) != feed_id:
-            continue
-        if text is not None and text.lower() not in record_text(record).lower():
-            continue
-        out.append(record)
-    return out
-
-
-def record_text(record: logging.LogRecord) -> str:
-    parts = [record.getMessage()]
-    parts += [str(v) for k, v in vars(record).items() if k not in _STANDARD and isinstance(v, str)]
-    if record.exc_info and record.exc_info[1] is not None:
-        parts.append(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
-    if record.exc_text:
-        parts.append(record.exc_text)
-    return "\n".join(parts)
-
-
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+        undetected = await conn.scalar(
+            select(func.count()).select_from(matches_t).where(matches_t.c.detected_at.is_(None))
+        )
+        error_rows = await conn.execute(
+            select(feeds_t.c.last_error, func.count())
+            .where(feeds_t.c.error_count > 0)
+            .group_by(feeds_t.c.last_error)
+        )
+        feed_errors = [(str(error), int(n)) for error, n in error_rows]
+    return Ledger(articles, matches, events, deliveries, int(undetected or 0), feed_errors)

@@ -1,9 +1,10 @@
-"""Short realistic articles and claims shared by the matcher tests (data only, no tests here)."""
+"""Short realistic articles and claims shared by the matcher tests (data only)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.support.records import make_article
 from watcher.domain import Article, Claim
 
 NOW = datetime(2025, 11, 6, 15, 2, tzinfo=UTC)
@@ -13,23 +14,8 @@ EGG_PRICES = Claim(id=2, name="egg-prices", text="Egg prices in Germany rose 40%
 
 
 def article(article_id: int, title: str, text: str, language: str = "en") -> Article:
-    url = f"https://news.example/{article_id}"
-    return Article(
-        id=article_id,
-        feed_id=1,
-        story_id=article_id,
-        url=url,
-        canonical_url=url,
-        title=title,
-        text=text,
-        content_hash=f"h{article_id}",
-        published_at=NOW,
-        first_seen_at=NOW,
-        language=language,
-        outlet="Example Times",
-        country="US",
-        leaning="center",
-        ownership="private",
+    return make_article(
+        id=article_id, title=title, text=text, language=language, published_at=NOW, first_seen_at=NOW
     )
 
 

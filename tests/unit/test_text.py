@@ -1,4 +1,4 @@
-"""Text normalisation for matching: tokens, numbers, lemmas per language, sentences."""
+"""The text toolkit: tokens, numbers, lemmas and light stems, stopwords, sentences, language."""
 
 from __future__ import annotations
 
@@ -6,19 +6,51 @@ import logging
 
 import pytest
 
-from watcher.match.text import (
-    Normalizer,
-    article_language,
-    guess_language,
-    lemma_language,
-    number_key,
-    split_sentences,
-    tokens,
-)
+from watcher.text.language import article_language, guess_language, lemma_language
+from watcher.text.normalize import Normalizer, light_stem, number_key
+from watcher.text.sentences import split_plain_sentences, split_sentences
+from watcher.text.stopwords import ENGLISH_CORE, stopwords
+from watcher.text.tokens import clause_tokens, tokens
 
 
 def test_tokens_keep_numbers_whole_and_split_words_at_punctuation() -> None:
     assert tokens("Kim Jong-un's 1,500 shells (3.5%)") == ["Kim", "Jong", "un", "s", "1,500", "shells", "3.5"]
+
+
+def test_clause_tokens_keep_inner_punctuation_and_clause_breaks() -> None:
+    assert clause_tokens("Kim Jong-un’s so-called 1,500 shells (denied)?") == [
+        "Kim",
+        "Jong-un's",
+        "so-called",
+        "1",
+        ",",
+        "500",
+        "shells",
+        "(",
+        "denied",
+        ")",
+        "?",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("surpassed", "surpass"),
+        ("Surpasses", "surpass"),
+        ("NATO's", "nato"),
+        ("uses", "uses"),
+        ("sing", "sing"),
+    ],
+)
+def test_light_stem_strips_one_suffix_where_four_letters_remain(word: str, stem: str) -> None:
+    assert light_stem(word) == stem
+
+
+def test_matching_and_framing_keep_their_own_english_stopwords() -> None:
+    assert "according" in stopwords("en") and "according" not in ENGLISH_CORE
+    assert "it's" in ENGLISH_CORE
+    assert stopwords("tlh") == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -59,7 +91,7 @@ def test_accents_are_folded_so_spellings_meet() -> None:
 
 
 def test_unknown_language_falls_back_to_the_words_as_written(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="watcher.match.text")
+    caplog.set_level(logging.INFO, logger="watcher.text.language")
     assert lemma_language("tlh-Latn") is None
     assert Normalizer("tlh").keys("Qapla' batlh") == ["qapla", "batlh"]
     assert lemma_language("en-GB") == "en"
@@ -94,3 +126,14 @@ def test_split_sentences_handles_abbreviations_and_whitespace() -> None:
         "Did it?",
     ]
     assert split_sentences("Erste Aussage. Zweite Aussage.", "xx") == ["Erste Aussage.", "Zweite Aussage."]
+
+
+def test_plain_sentences_split_on_lines_and_before_capitals() -> None:
+    text = 'Mr. Smith said "It grew." then left.\nOutput  rose. 2025 was a record! (And more.)'
+    assert split_plain_sentences(text) == [
+        "Mr.",
+        'Smith said "It grew." then left.',
+        "Output  rose.",
+        "2025 was a record!",
+        "(And more.)",
+    ]

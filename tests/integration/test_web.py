@@ -1,0 +1,68 @@
+"""The daemon's endpoints over a real store: /healthz, /metrics and the claim report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from pytest_aiohttp import AiohttpClient
+
+from storage.sql import SqlStore, open_store
+from watcher.web import make_app
+
+
+@dataclass
+class State:
+    """A daemon as the endpoints see it."""
+
+    store: SqlStore
+    scheduler_running: bool = True
+    last_cycle_monotonic: float | None = None
+    started_monotonic: float = 0.0
+
+
+@pytest.fixture
+async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
+    s = await open_store(sqlite_url, upgrade=True)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:
+    state = State(store=sqlite_store, started_monotonic=time.monotonic())
+    client = await aiohttp_client(make_app(state, tick_s=10.0))
+    resp = await client.get("/healthz")
+    assert resp.status == 200
+    assert await resp.json() == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "running",
+        "last_cycle_age_s": None,
+    }
+    state.scheduler_running = False
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    assert (await resp.json())["scheduler"] == "stopped"
+
+
+async def test_healthz_fails_when_the_last_cycle_is_stale(
+    sqlite_store: SqlStore, aiohttp_client: AiohttpClient
+) -> None:
+    state = State(store=sqlite_store, last_cycle_monotonic=time.monotonic() - 120)
+    client = await aiohttp_client(make_app(state, tick_s=10.0))
+    resp = await client.get("/healthz")
+    assert resp.status == 503
+    assert (await resp.json())["last_cycle_age_s"] >= 120
+
+
+async def test_metrics_and_unknown_report(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(make_app(State(store=sqlite_store), tick_s=10.0))
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert "watcher_deliveries_by_status" in await resp.text()
+    resp = await client.get("/claims/nope/report")
+    assert resp.status == 404

@@ -1,0 +1,22 @@
+"""Tokenisers: word and number tokens for matching, words and clause punctuation for framing."""
+
+from __future__ import annotations
+
+import re
+
+# Numbers keep their value whatever the grouping convention ("1,000", "1.000" and "1000" are one
+# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation.
+WORD_OR_NUMBER = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?|[^\W\d_]+")
+# ASCII words that keep their inner hyphens and apostrophes ("so-called", "isn't"), and the
+# punctuation that bounds a clause.
+_CLAUSE_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*|[,;:()?]")
+
+
+def tokens(text: str) -> list[str]:
+    """The word and number tokens of ``text``, as written."""
+    return WORD_OR_NUMBER.findall(text)
+
+
+def clause_tokens(text: str) -> list[str]:
+    """Words (case kept, curly apostrophes made straight) and the punctuation that bounds clauses."""
+    return _CLAUSE_TOKEN.findall(text.replace("’", "'"))
