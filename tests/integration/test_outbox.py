@@ -271,5 +271,5 @@ async def test_requeue_makes_a_cancelled_delivery_due_and_enables_its_destinatio
     clock.advance(minutes=5)
     again = await requeue(store, cancelled.id, clock.now)
     assert (again.status, again.next_attempt_at) == (DeliveryStatus.PENDING, clock.now)
-    assert (await store.destination_states())["cms"] is None
+    assert (await destination_states(store))["cms"] is None
     assert await open_outbox(outboxes, store, [dest], clock).deliver_due() == (1, 0)
