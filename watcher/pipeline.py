@@ -38,15 +38,15 @@ from watcher.domain import (
 from watcher.errors import NotFoundError, WatcherError
 from watcher.framing import frame
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
-from watcher.ingest.http import HttpSettings, make_session
+from watcher.ingest.http import make_session
 from watcher.ingest.parse import parse_entries
 from watcher.ingest.urls import redact_url
-from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
+from watcher.match import Embedder, Matcher, load_embedder
 from watcher.notify.digest import plan_digests
 from watcher.notify.payload import EventBundle
 from watcher.notify.retry import SendResult, apply_outcome
 from watcher.notify.sender import Sender, render_digest_for, render_for
-from watcher.shifts import ShiftSettings, detect_shifts
+from watcher.shifts import detect_shifts
 
 logger = logging.getLogger(__name__)
 
@@ -73,28 +73,6 @@ class CycleReport:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
-def http_settings(settings: Settings) -> HttpSettings:
-    h = settings.http
-    return HttpSettings(
-        total_timeout_s=h.total_timeout_s,
-        connect_timeout_s=h.connect_timeout_s,
-        max_body_bytes=h.max_body_bytes,
-        limit=h.concurrency,
-        limit_per_host=h.per_host,
-        allow_private=h.allow_private,
-        full_fetch_every_s=h.full_fetch_every_s,
-    )
-
-
-def shift_settings(settings: Settings) -> ShiftSettings:
-    from watcher.errors import ConfigError
-
-    try:
-        return ShiftSettings(**dict(settings.shifts))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"shifts: {exc}".replace("__init__() ", "")) from None
-
-
 class Pipeline:
     """The stages of watcher over one store, one HTTP session and one sender."""
 
@@ -114,8 +92,6 @@ class Pipeline:
         self.session = session
         self.sender = sender
         self.clock = clock
-        self.http = http_settings(settings)
-        self.shifts = shift_settings(settings)
         self.destinations = {d.name: d for d in settings.destinations}
         self._embedder = embedder
         self._load_model = load_model and embedder is None
@@ -124,11 +100,11 @@ class Pipeline:
         self._claims: list[Claim] = []
         self._deliver_lock = asyncio.Lock()
         self._rng = random.Random()
-        self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
+        self._fetch_sem = asyncio.Semaphore(settings.http.limit)
 
     @classmethod
     async def open(cls, settings: Settings, store: SqlStore, **kwargs: Any) -> Pipeline:
-        session = make_session(http_settings(settings))
+        session = make_session(settings.http)
         sender = Sender(allow_private=settings.http.allow_private)
         return cls(settings, store, session=session, sender=sender, **kwargs)
 
@@ -221,7 +197,7 @@ class Pipeline:
     async def refresh_feed(self, feed: Feed) -> tuple[bool, bool, int]:
         """Fetch, parse and store one feed. Returns (succeeded, not modified, new articles)."""
         now = self.clock()
-        result = await fetch_feed(self.session, feed, self.http, now=now)
+        result = await fetch_feed(self.session, feed, self.settings.http, now=now)
         articles, ttl_s, warning, error = [], None, None, result.error
         if result.body is not None and error is None:
             parsed = await asyncio.to_thread(
@@ -325,10 +301,7 @@ class Pipeline:
         if self._matcher is None:
             m = self.settings.matching
             embedder = await asyncio.to_thread(self._embedder_for, m.model)
-            settings = MatchSettings(model=m.model)
-            if m.threshold is not None:
-                settings = MatchSettings(model=m.model, threshold=m.threshold)
-            matcher = Matcher(claims, settings, embedder)
+            matcher = Matcher(claims, m, embedder)
             await asyncio.to_thread(matcher.observe, await self.store.recent_articles(WARM_UP_ARTICLES))
         else:
             matcher = self._matcher.with_claims(claims)
@@ -340,7 +313,7 @@ class Pipeline:
         total = 0
         while True:
             batch = await self.store.lease_unprocessed_articles(
-                self.clock(), self.settings.matching.batch_size, lease_s=self.settings.daemon.lease_s
+                self.clock(), self.settings.daemon.match_batch, lease_s=self.settings.daemon.lease_s
             )
             if not batch:
                 return total
@@ -361,7 +334,7 @@ class Pipeline:
             matches = await self.store.matches_for_claim(claim.id)
             previous = await self.store.events_for_claim(claim.id)
             now = self.clock()
-            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.shifts)
+            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.settings.shifts)
             events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
             for e in events:
                 metrics.EVENTS.labels(e.type.value).inc()

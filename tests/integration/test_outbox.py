@@ -17,7 +17,7 @@ from storage.base import PollOutcome
 from storage.sql import SqlStore, open_store
 from tests.integration.receivers import Receiver
 from tests.integration.test_pipeline import SECRET, Clock
-from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import (
     ArticleIn,
     Claim,
@@ -117,9 +117,9 @@ def settings_for(db_url: str, destinations: Sequence[Destination], *, lease_s: f
     return Settings(
         database_url=db_url,
         destinations=tuple(destinations),
-        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False, lease_s=lease_s),
+        http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False, lease_s=lease_s),
     )
 
 

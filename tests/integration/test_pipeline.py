@@ -13,7 +13,7 @@ import pytest
 from storage.sql import SqlStore, open_store
 from tests.integration.feed_server import FeedServer, Route
 from tests.integration.receivers import Receiver
-from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.config import ClaimSpec, DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
 from watcher.pipeline import CycleReport, Pipeline
 
@@ -95,9 +95,9 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         feeds=feeds,
         destinations=dests,
         claims=(CLAIM,),
-        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False),
+        http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
     )
 
 
@@ -237,9 +237,9 @@ async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
     settings = Settings(
         database_url=postgres_url,
         feeds=feeds,
-        http=HttpConfig(allow_private=True, per_host=20),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(feed_batch=15, server_enabled=False),
+        http=HttpSettings(allow_private=True, limit_per_host=20),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(feed_batch=15, server_enabled=False),
     )
     stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
     await stores[0].purge_for_tests()

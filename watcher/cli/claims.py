@@ -308,9 +308,8 @@ async def _fetch_page(ctx: Context, url: str, title: str) -> tuple[str, str]:
 
     from watcher.ingest.http import make_session
     from watcher.ingest.parse import html_to_text
-    from watcher.pipeline import http_settings
 
-    async with make_session(http_settings(ctx.settings)) as session:
+    async with make_session(ctx.settings.http) as session:
         try:
             async with session.get(url) as resp:
                 if resp.status != 200:
@@ -331,16 +330,10 @@ async def _dry_run(
     import asyncio
 
     from watcher.framing import frame
-    from watcher.match import Matcher, MatchSettings, load_embedder
+    from watcher.match import Matcher, load_embedder
 
-    m = ctx.settings.matching
-    model = None if lexical_only else m.model
-    settings = (
-        MatchSettings(model=model)
-        if m.threshold is None
-        else MatchSettings(model=model, threshold=m.threshold)
-    )
-    embedder = await asyncio.to_thread(load_embedder, model)
+    settings = replace(ctx.settings.matching, model=None) if lexical_only else ctx.settings.matching
+    embedder = await asyncio.to_thread(load_embedder, settings.model)
     matcher = Matcher([replace(claim, status=ClaimStatus.ACTIVE)], settings, embedder)
     await asyncio.to_thread(matcher.observe, recent)  # score against the vocabulary the daemon has seen
     article = _scratch_article(title, body)

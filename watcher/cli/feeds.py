@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
-from watcher.domain import Feed, FeedSpec, utcnow
+from watcher.domain import LEANINGS, OWNERSHIPS, Feed, FeedSpec, utcnow
 from watcher.errors import ConfigError
 
 
@@ -85,15 +85,14 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
     from watcher.ingest.fetch import fetch_feed
     from watcher.ingest.http import make_session
     from watcher.ingest.parse import parse_entries
-    from watcher.pipeline import http_settings
 
     targets: list[Feed]
     if url:
         targets = [_scratch_feed(url)]
     else:
         targets = await with_store(ctx, lambda s: s.list_feeds())
-    http = http_settings(ctx.settings)
-    sem = asyncio.Semaphore(ctx.settings.http.concurrency)
+    http = ctx.settings.http
+    sem = asyncio.Semaphore(http.limit)
 
     async def check_one(session: Any, feed: Feed) -> dict[str, Any]:
         async with sem:
@@ -186,10 +185,10 @@ def _host(url: str) -> str:
 @click.option("--language", default="und", help="ISO 639-1 code for the imported feeds.")
 @click.option(
     "--leaning",
-    type=click.Choice(["left", "lean-left", "center", "lean-right", "right", "unknown"]),
+    type=click.Choice(LEANINGS),
     default="unknown",
 )
-@click.option("--ownership", type=click.Choice(["private", "public", "state", "unknown"]), default="unknown")
+@click.option("--ownership", type=click.Choice(OWNERSHIPS), default="unknown")
 @click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
 @json_option
 @pass_ctx
