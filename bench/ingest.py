@@ -166,7 +166,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from storage.sql import open_store
-    from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
+    from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
     from watcher.domain import FeedSpec
     from watcher.pipeline import CycleReport, Pipeline
 
@@ -177,9 +177,9 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             store = await open_store(url, upgrade=True)
             settings = Settings(
                 database_url=url,
-                http=HttpConfig(allow_private=True, concurrency=args.concurrency, per_host=args.per_host),
-                matching=MatchingConfig(model=None),
-                daemon=DaemonConfig(),
+                http=HttpSettings(allow_private=True, limit=args.concurrency, limit_per_host=args.per_host),
+                matching=MatchSettings(model=None),
+                daemon=DaemonSettings(),
             )
             specs = [
                 FeedSpec(

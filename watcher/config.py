@@ -5,15 +5,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
-from watcher.domain import LEANINGS, OWNERSHIPS, ClaimSpec, Destination, EventType, FeedSpec
+from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
 from watcher.errors import ConfigError
+from watcher.ingest.http import HttpSettings
+from watcher.ingest.urls import outlet_of
+from watcher.match.matcher import MatchSettings
+from watcher.shifts import ShiftSettingError, ShiftSettings
 
 DEFAULT_CONFIG = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
@@ -39,16 +51,35 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def _default(cls: type[Any], name: str) -> Any:
+    """A dataclass field's default: the one source the YAML models take theirs from."""
+    return cls.__dataclass_fields__[name].default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonSettings:
+    """How the service schedules its work. Times are seconds."""
+
+    tick_s: float = 10.0  # between polls of due feeds
+    feed_batch: int = 500  # feeds leased per poll batch
+    match_batch: int = 200  # articles leased per match batch (matching.batch_size)
+    lease_s: float = 300.0  # how long a leased feed, article, claim or delivery stays ours
+    shutdown_timeout_s: float = 8.0
+    server_host: str = "127.0.0.1"
+    server_port: int = 8080
+    server_enabled: bool = True
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _Defaults(_Model):
-    interval: float = 900.0
-    country: str = "ZZ"
-    language: str = "und"
-    leaning: str = "unknown"
-    ownership: str = "unknown"
+    interval: float = _default(FeedSpec, "interval_s")
+    country: str = _default(FeedSpec, "country")
+    language: str = _default(FeedSpec, "language")
+    leaning: Leaning = _default(FeedSpec, "leaning")
+    ownership: Ownership = _default(FeedSpec, "ownership")
 
     _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
 
@@ -58,8 +89,8 @@ class _Feed(_Model):
     outlet: str | None = None
     country: str | None = None
     language: str | None = None
-    leaning: Literal["left", "lean-left", "center", "lean-right", "right", "unknown"] | None = None
-    ownership: Literal["private", "public", "state", "unknown"] | None = None
+    leaning: Leaning | None = None
+    ownership: Ownership | None = None
     interval: float | None = None
 
     _interval = field_validator("interval", mode="before")(lambda v: None if v is None else parse_duration(v))
@@ -124,40 +155,65 @@ class _Claim(_Model):
 
 
 class _Http(_Model):
-    total_timeout: float = 20.0
-    connect_timeout: float = 10.0
-    max_body_bytes: int = Field(default=15 * 1024 * 1024, gt=0)
-    concurrency: int = Field(default=100, gt=0)
-    per_host: int = Field(default=4, gt=0)
-    allow_private: bool = False
-    full_fetch_every: float = 86400.0
+    """``http:`` in feeds.yaml; validated into :class:`HttpSettings` (field names as aliases)."""
 
-    _durations = field_validator("total_timeout", "connect_timeout", "full_fetch_every", mode="before")(
+    total_timeout_s: float = Field(default=_default(HttpSettings, "total_timeout_s"), alias="total_timeout")
+    connect_timeout_s: float = Field(
+        default=_default(HttpSettings, "connect_timeout_s"), alias="connect_timeout"
+    )
+    max_body_bytes: int = Field(default=_default(HttpSettings, "max_body_bytes"), gt=0)
+    limit: int = Field(default=_default(HttpSettings, "limit"), gt=0, alias="concurrency")
+    limit_per_host: int = Field(default=_default(HttpSettings, "limit_per_host"), gt=0, alias="per_host")
+    allow_private: bool = _default(HttpSettings, "allow_private")
+    full_fetch_every_s: float = Field(
+        default=_default(HttpSettings, "full_fetch_every_s"), alias="full_fetch_every"
+    )
+
+    _durations = field_validator("total_timeout_s", "connect_timeout_s", "full_fetch_every_s", mode="before")(
         lambda v: parse_duration(v)
     )
 
 
 class _Matching(_Model):
-    model: str | None = "sentence-transformers/all-MiniLM-L6-v2"
-    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    batch_size: int = Field(default=200, gt=0)
+    model: str | None = _default(MatchSettings, "model")
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
+    batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
 
 
 class _Server(_Model):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
-    enabled: bool = True
+    host: str = _default(DaemonSettings, "server_host")
+    port: int = Field(default=_default(DaemonSettings, "server_port"), ge=0, le=65535)
+    enabled: bool = _default(DaemonSettings, "server_enabled")
 
 
 class _Daemon(_Model):
-    tick: float = 10.0
-    feed_batch: int = Field(default=500, gt=0)
-    lease: float = 300.0
-    shutdown_timeout: float = 8.0
+    tick: float = _default(DaemonSettings, "tick_s")
+    feed_batch: int = Field(default=_default(DaemonSettings, "feed_batch"), gt=0)
+    lease: float = _default(DaemonSettings, "lease_s")
+    shutdown_timeout: float = _default(DaemonSettings, "shutdown_timeout_s")
     server: _Server = _Server()
 
     _durations = field_validator("tick", "lease", "shutdown_timeout", mode="before")(
         lambda v: parse_duration(v)
+    )
+
+
+def _number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return value
+
+
+if TYPE_CHECKING:
+
+    class _Shifts(_Model): ...
+
+else:
+    # ``shifts:`` takes exactly the fields of ShiftSettings, as numbers; ShiftSettings checks their ranges.
+    _Shifts = create_model(
+        "_Shifts",
+        __base__=_Model,
+        **{f.name: (Annotated[Any, AfterValidator(_number)], f.default) for f in fields(ShiftSettings)},
     )
 
 
@@ -169,52 +225,27 @@ class _File(_Model):
     claims: list[_Claim] = []
     http: _Http = _Http()
     matching: _Matching = _Matching()
-    shifts: dict[str, float | int | str] = {}
+    shifts: _Shifts = _Shifts()
     daemon: _Daemon = _Daemon()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HttpConfig:
-    total_timeout_s: float = 20.0
-    connect_timeout_s: float = 10.0
-    max_body_bytes: int = 15 * 1024 * 1024
-    concurrency: int = 100
-    per_host: int = 4
-    allow_private: bool = False
-    full_fetch_every_s: float = 86400.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MatchingConfig:
-    model: str | None = "sentence-transformers/all-MiniLM-L6-v2"
-    threshold: float | None = None
-    batch_size: int = 200
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonConfig:
-    tick_s: float = 10.0
-    feed_batch: int = 500
-    lease_s: float = 300.0
-    shutdown_timeout_s: float = 8.0
-    server_host: str = "127.0.0.1"
-    server_port: int = 8080
-    server_enabled: bool = True
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """Everything the daemon and CLI need, validated once at start-up and passed explicitly."""
+    """Everything the daemon and CLI need, validated once at start-up and passed explicitly.
+
+    Each stage takes its own part as is: ``http`` the ingest session and fetches, ``matching`` the matcher,
+    ``shifts`` shift detection, ``daemon`` the scheduling of the pipeline and the daemon.
+    """
 
     database_url: str = DEFAULT_DATABASE_URL
     config_path: Path | None = None
     feeds: tuple[FeedSpec, ...] = ()
     destinations: tuple[Destination, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
-    http: HttpConfig = HttpConfig()
-    matching: MatchingConfig = MatchingConfig()
-    shifts: Mapping[str, Any] = field(default_factory=dict)
-    daemon: DaemonConfig = DaemonConfig()
+    http: HttpSettings = field(default_factory=HttpSettings)
+    matching: MatchSettings = field(default_factory=MatchSettings)
+    shifts: ShiftSettings = field(default_factory=ShiftSettings)
+    daemon: DaemonSettings = DaemonSettings()
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -255,6 +286,10 @@ def _node_at(node: yaml.Node | None, loc: Sequence[int | str]) -> yaml.Node | No
     return node
 
 
+def _line(node: yaml.Node | None) -> str:
+    return f":{node.start_mark.line + 1}" if node is not None else ""
+
+
 def _dotted(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
@@ -279,9 +314,9 @@ def _interpolate(
             return environ[name]
         if default is not None:
             return default
-        at = _node_at(node, loc)
-        line = f":{at.start_mark.line + 1}" if at is not None else ""
-        raise ConfigError(f"{path}{line}: {_dotted(loc)}: environment variable {name} is not set")
+        raise ConfigError(
+            f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: environment variable {name} is not set"
+        )
 
     return _ENV_RE.sub(repl, data)
 
@@ -290,12 +325,10 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
     lines = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
-        at = _node_at(node, loc)
-        line = f":{at.start_mark.line + 1}" if at is not None else ""
         msg = err["msg"].removeprefix("Value error, ")
         # Never echo destination values: they hold secrets.
         value = "" if "destinations" in loc or err["type"] == "missing" else f" (got {err['input']!r:.60})"
-        lines.append(f"{path}{line}: {_dotted(loc)}: {msg}{value}")
+        lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
     return "\n".join(lines)
 
 
@@ -313,7 +346,7 @@ def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
         specs.append(
             FeedSpec(
                 url=f.url,
-                outlet=f.outlet or _host(f.url),
+                outlet=f.outlet or outlet_of(f.url),
                 country=f.country or d.country,
                 language=f.language or d.language,
                 leaning=f.leaning or d.leaning,
@@ -322,12 +355,6 @@ def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
             )
         )
     return tuple(specs)
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname or url
 
 
 def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
@@ -373,6 +400,36 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
     return host, int(raw)
 
 
+def _match_settings(m: _Matching) -> MatchSettings:
+    if m.threshold is None:
+        return MatchSettings(model=m.model)
+    return MatchSettings(model=m.model, threshold=m.threshold)
+
+
+def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
+    """ShiftSettings from ``shifts:``; a value out of range is an error naming its line and key."""
+    try:
+        return ShiftSettings(**doc.shifts.model_dump())
+    except ShiftSettingError as exc:
+        at = _node_at(node, ("shifts", exc.field))
+        raise ConfigError(f"{path}{_line(at)}: shifts.{exc.field}: {exc.problem}") from None
+
+
+def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
+    d = doc.daemon
+    host, port = _server_address(d.server, env)
+    return DaemonSettings(
+        tick_s=d.tick,
+        feed_batch=d.feed_batch,
+        match_batch=doc.matching.batch_size,
+        lease_s=d.lease,
+        shutdown_timeout_s=d.shutdown_timeout,
+        server_host=host,
+        server_port=port,
+        server_enabled=d.server.enabled,
+    )
+
+
 def load(
     path: str | Path | None = None,
     *,
@@ -406,45 +463,26 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, node, cfg_path)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
-    h, m, dm = doc.http, doc.matching, doc.daemon
-    host, port = _server_address(dm.server, env)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,
         feeds=_feed_specs(doc, cfg_path),
         destinations=_destinations(doc, cfg_path),
         claims=_claims(doc, cfg_path),
-        http=HttpConfig(
-            total_timeout_s=h.total_timeout,
-            connect_timeout_s=h.connect_timeout,
-            max_body_bytes=h.max_body_bytes,
-            concurrency=h.concurrency,
-            per_host=h.per_host,
-            allow_private=h.allow_private,
-            full_fetch_every_s=h.full_fetch_every,
-        ),
-        matching=MatchingConfig(model=m.model, threshold=m.threshold, batch_size=m.batch_size),
-        shifts=dict(doc.shifts),
-        daemon=DaemonConfig(
-            tick_s=dm.tick,
-            feed_batch=dm.feed_batch,
-            lease_s=dm.lease,
-            shutdown_timeout_s=dm.shutdown_timeout,
-            server_host=host,
-            server_port=port,
-            server_enabled=dm.server.enabled,
-        ),
+        http=HttpSettings(**doc.http.model_dump()),
+        matching=_match_settings(doc.matching),
+        shifts=_shift_settings(doc, node, cfg_path),
+        daemon=_daemon_settings(doc, env),
     )
 
 
 __all__ = [
-    "LEANINGS",
-    "OWNERSHIPS",
     "ClaimSpec",
-    "DaemonConfig",
-    "HttpConfig",
-    "MatchingConfig",
+    "DaemonSettings",
+    "HttpSettings",
+    "MatchSettings",
     "Settings",
+    "ShiftSettings",
     "load",
     "parse_duration",
 ]

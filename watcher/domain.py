@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 class Stance(StrEnum):
@@ -38,8 +38,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-LEANINGS = ("left", "lean-left", "center", "lean-right", "right", "unknown")
-OWNERSHIPS = ("private", "public", "state", "unknown")
+Leaning = Literal["left", "lean-left", "center", "lean-right", "right", "unknown"]
+Ownership = Literal["private", "public", "state", "unknown"]
+LEANINGS: tuple[str, ...] = get_args(Leaning)
+OWNERSHIPS: tuple[str, ...] = get_args(Ownership)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from watcher.domain import (
     Destination,
     Event,
     Feed,
+    FeedSpec,
     Framing,
     MatchScore,
     utcnow,
@@ -35,12 +37,12 @@ from watcher.errors import NotFoundError, WatcherError
 from watcher.framing import frame
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
-from watcher.ingest.parse import parse_entries
+from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
 from watcher.ingest.urls import redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.sender import Sender
-from watcher.shifts import ShiftSettings, detect_shifts
+from watcher.shifts import detect_shifts
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(slots=True)
 class CycleReport:
+    """What one cycle did (``poll-once --json`` prints it); ``errors``: one "OUTLET (feed ID): ERROR" per failed feed."""
+
     feeds_polled: int = 0
     feeds_failed: int = 0
     not_modified: int = 0
@@ -67,26 +71,101 @@ class CycleReport:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
-def http_settings(settings: Settings) -> HttpSettings:
-    h = settings.http
-    return HttpSettings(
-        total_timeout_s=h.total_timeout_s,
-        connect_timeout_s=h.connect_timeout_s,
-        max_body_bytes=h.max_body_bytes,
-        limit=h.concurrency,
-        limit_per_host=h.per_host,
-        allow_private=h.allow_private,
-        full_fetch_every_s=h.full_fetch_every_s,
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedCheck:
+    """One feed fetched and parsed, before anything is stored.
+
+    ``error`` is the fetch error, or "not a feed: ..." when a body parsed to no entries, no title and only
+    warnings; ``warning`` joins the parse warnings. ``parsed`` is None when there was no body to parse.
+    """
+
+    feed: Feed
+    result: FetchResult
+    parsed: ParseResult | None
+    error: str | None
+    warning: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DryRun:
+    """How the match and frame stages see one text against one claim (``claims test``)."""
+
+    claim: Claim
+    score: MatchScore
+    framing: Framing
+    threshold: float  # the one the claim is held to
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BackfillProgress:
+    """Where a backfill stands: articles scanned of ``total``, and new matches stored so far."""
+
+    claim: Claim
+    scanned: int
+    total: int
+    new_matches: int
+
+
+async def check_feed(
+    session: aiohttp.ClientSession, feed: Feed, http: HttpSettings, *, now: datetime, force_full: bool = False
+) -> FeedCheck:
+    """Fetch and parse one feed: the first half of refresh_feed, shared with ``feeds check``."""
+    result = await fetch_feed(session, feed, http, now=now, force_full=force_full)
+    if result.body is None or result.error is not None:
+        return FeedCheck(feed=feed, result=result, parsed=None, error=result.error, warning=None)
+    parsed = await asyncio.to_thread(
+        parse_entries,
+        result.body,
+        result.final_url or feed.url,
+        content_type=result.content_type,
+        feed_language=None if feed.language == "und" else feed.language,
+        now=now,
     )
+    warning = "; ".join(parsed.warnings)[:1000] or None
+    error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
+    return FeedCheck(feed=feed, result=result, parsed=parsed, error=error, warning=warning)
 
 
-def shift_settings(settings: Settings) -> ShiftSettings:
-    from watcher.errors import ConfigError
+async def check_feeds(
+    http: HttpSettings,
+    feeds: Sequence[Feed],
+    *,
+    on_checked: Callable[[FeedCheck], None] | None = None,
+    clock: Clock = utcnow,
+) -> list[FeedCheck]:
+    """Fetch and parse every feed now, unconditionally, in its own session; stores nothing."""
+    sem = asyncio.Semaphore(http.limit)
 
-    try:
-        return ShiftSettings(**dict(settings.shifts))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"shifts: {exc}".replace("__init__() ", "")) from None
+    async def one(session: aiohttp.ClientSession, feed: Feed) -> FeedCheck:
+        async with sem:
+            checked = await check_feed(session, feed, http, now=clock(), force_full=True)
+        if on_checked is not None:
+            on_checked(checked)
+        return checked
+
+    async with make_session(http) as session:
+        return list(await asyncio.gather(*(one(session, f) for f in feeds)))
+
+
+async def feeds_to_check(store: Store, specs: Sequence[FeedSpec]) -> list[Feed]:
+    """The enabled feeds in the store, then those of ``specs`` not there (yet): what ``feeds check`` checks."""
+    stored = await store.list_feeds()
+    known = {f.url for f in stored}
+    return stored + [unsaved_feed(spec) for spec in specs if spec.url not in known]
+
+
+def unsaved_feed(spec: FeedSpec) -> Feed:
+    """A feed record for a URL or a configured feed that is not (or not yet) in the store."""
+    return Feed(
+        id=0,
+        url=spec.url,
+        outlet=spec.outlet,
+        country=spec.country,
+        language=spec.language,
+        leaning=spec.leaning,
+        ownership=spec.ownership,
+        interval_s=spec.interval_s,
+    )
 
 
 class Pipeline:
@@ -108,8 +187,6 @@ class Pipeline:
         self.session = session
         self.sender = sender
         self.clock = clock
-        self.http = http_settings(settings)
-        self.shifts = shift_settings(settings)
         self.destinations = {d.name: d for d in settings.destinations}
         self._embedder = embedder
         self._load_model = load_model and embedder is None
@@ -117,11 +194,11 @@ class Pipeline:
         self._matcher_key: tuple[Any, ...] = ()
         self._claims: list[Claim] = []
         self.outbox = Outbox(store, sender, settings.destinations, clock, lease_s=settings.daemon.lease_s)
-        self._fetch_sem = asyncio.Semaphore(settings.http.concurrency)
+        self._fetch_sem = asyncio.Semaphore(settings.http.limit)
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
-        session = make_session(http_settings(settings))
+        session = make_session(settings.http)
         sender = Sender(allow_private=settings.http.allow_private)
         return cls(settings, store, session=session, sender=sender, **kwargs)
 
@@ -187,13 +264,15 @@ class Pipeline:
                 return
             seen.update(f.id for f in feeds)
             results = await asyncio.gather(*(self._guarded_refresh(f) for f in feeds))
-            for ok, not_modified, new in results:
+            for feed, (error, not_modified, new) in zip(feeds, results, strict=True):
                 report.feeds_polled += 1
-                report.feeds_failed += not ok
                 report.not_modified += not_modified
                 report.new_articles += new
+                if error is not None:
+                    report.feeds_failed += 1
+                    report.errors.append(f"{feed.outlet} (feed {feed.id}): {error}")
 
-    async def _guarded_refresh(self, feed: Feed) -> tuple[bool, bool, int]:
+    async def _guarded_refresh(self, feed: Feed) -> tuple[str | None, bool, int]:
         async with self._fetch_sem:
             try:
                 return await self.refresh_feed(feed)
@@ -201,34 +280,22 @@ class Pipeline:
                 # The database refused this feed's write (disk full, locked, restarting): nothing of it was
                 # committed, and the feed is polled again once its lease runs out.
                 metrics.UNEXPECTED.labels("poll").inc()
-                logger.error(
-                    "storing feed %s failed: %s", feed.id, _db_error(exc), extra={"feed_id": feed.id}
-                )
-                return False, False, 0
-            except Exception:
+                error = _db_error(exc)
+                logger.error("storing feed %s failed: %s", feed.id, error, extra={"feed_id": feed.id})
+                return f"storing failed: {error}", False, 0
+            except Exception as exc:
                 # Errors are contained at the feed boundary: log, count, carry on with the others.
                 metrics.UNEXPECTED.labels("poll").inc()
                 logger.exception("unexpected error polling feed %s", feed.id, extra={"feed_id": feed.id})
-                return False, False, 0
+                return f"unexpected error: {type(exc).__name__}", False, 0
 
-    async def refresh_feed(self, feed: Feed) -> tuple[bool, bool, int]:
-        """Fetch, parse and store one feed. Returns (succeeded, not modified, new articles)."""
+    async def refresh_feed(self, feed: Feed) -> tuple[str | None, bool, int]:
+        """Fetch, parse and store one feed. Returns (the error or None, not modified, new articles)."""
         now = self.clock()
-        result = await fetch_feed(self.session, feed, self.http, now=now)
-        articles, ttl_s, warning, error = [], None, None, result.error
-        if result.body is not None and error is None:
-            parsed = await asyncio.to_thread(
-                parse_entries,
-                result.body,
-                result.final_url or feed.url,
-                content_type=result.content_type,
-                feed_language=None if feed.language == "und" else feed.language,
-                now=now,
-            )
-            articles, ttl_s = parsed.articles, parsed.ttl_s
-            warning = "; ".join(parsed.warnings)[:1000] or None
-            if not articles and parsed.warnings and not parsed.title:
-                error = f"not a feed: {warning}"
+        checked = await check_feed(self.session, feed, self.settings.http, now=now)
+        result, warning, error = checked.result, checked.warning, checked.error
+        articles = checked.parsed.articles if checked.parsed else []
+        ttl_s = checked.parsed.ttl_s if checked.parsed else None
         outcome = PollOutcome(
             polled_at=now,
             next_poll_at=next_poll_at(
@@ -245,7 +312,7 @@ class Pipeline:
         new_ids = await self.store.record_poll(feed.id, outcome, articles)
         self._log_poll(feed, result, error, warning, len(articles), len(new_ids))
         metrics.ARTICLES.inc(len(new_ids))
-        return error is None, result.not_modified, len(new_ids)
+        return error, result.not_modified, len(new_ids)
 
     def _log_poll(
         self, feed: Feed, result: FetchResult, error: str | None, warning: str | None, items: int, new: int
@@ -316,16 +383,16 @@ class Pipeline:
         if self._matcher is not None and key == self._matcher_key:
             return self._matcher
         if self._matcher is None:
-            m = self.settings.matching
-            embedder = await asyncio.to_thread(self._embedder_for, m.model)
-            settings = MatchSettings(model=m.model)
-            if m.threshold is not None:
-                settings = MatchSettings(model=m.model, threshold=m.threshold)
-            matcher = Matcher(claims, settings, embedder)
-            await asyncio.to_thread(matcher.observe, await self.store.recent_articles(WARM_UP_ARTICLES))
+            matcher = await self._new_matcher(claims, self.settings.matching)
         else:
             matcher = self._matcher.with_claims(claims)
         self._matcher, self._matcher_key, self._claims = matcher, key, claims
+        return matcher
+
+    async def _new_matcher(self, claims: Sequence[Claim], settings: MatchSettings) -> Matcher:
+        embedder = await asyncio.to_thread(self._embedder_for, settings.model)
+        matcher = Matcher(claims, settings, embedder)
+        await asyncio.to_thread(matcher.observe, await self.store.recent_articles(WARM_UP_ARTICLES))
         return matcher
 
     async def match_pending(self) -> int:
@@ -333,7 +400,7 @@ class Pipeline:
         total = 0
         while True:
             batch = await self.store.lease_unprocessed_articles(
-                self.clock(), self.settings.matching.batch_size, lease_s=self.settings.daemon.lease_s
+                self.clock(), self.settings.daemon.match_batch, lease_s=self.settings.daemon.lease_s
             )
             if not batch:
                 return total
@@ -342,6 +409,95 @@ class Pipeline:
             stored = await self.store.save_matches([a.id for a in batch], results, self.clock())
             metrics.MATCHES.inc(stored)
             total += stored
+
+    async def dry_run(
+        self,
+        claim: str,
+        *,
+        title: str = "",
+        text: str | None = None,
+        url: str | None = None,
+        lexical_only: bool = False,
+    ) -> DryRun:
+        """Score and frame ``text`` (or the page at ``url``) against a claim as the match stage would; stores nothing.
+
+        The claim is looked up in the store, else among the claims of feeds.yaml. The matcher is built as
+        :meth:`matcher` builds it (the vocabulary the daemon has seen included); ``lexical_only`` skips the
+        semantic stage.
+        """
+        found = await self._claim_to_try(claim)
+        if url is not None:
+            title, text = await self._fetch_page(url, title)
+        body = text or ""
+        settings = replace(self.settings.matching, model=None) if lexical_only else self.settings.matching
+        matcher = await self._new_matcher([replace(found, status=ClaimStatus.ACTIVE)], settings)
+        score = await asyncio.to_thread(matcher.score, found, _unsaved_article(title, body))
+        framing = frame(found.text, title, body, score.evidence)
+        threshold = found.threshold if found.threshold is not None else settings.threshold
+        return DryRun(claim=found, score=score, framing=framing, threshold=threshold)
+
+    async def _claim_to_try(self, ref: str) -> Claim:
+        try:
+            return await self.store.get_claim(ref)
+        except NotFoundError:
+            spec = next((c for c in self.settings.claims if c.name == ref), None)
+            if spec is None:
+                raise
+        return Claim(
+            id=0,
+            name=spec.name,
+            text=spec.text,
+            keywords=spec.keywords,
+            threshold=spec.threshold,
+            status=ClaimStatus(spec.status),
+        )
+
+    async def _fetch_page(self, url: str, title: str) -> tuple[str, str]:
+        """The title (unless given) and plain text of a web page."""
+        try:
+            async with self.session.get(url) as resp:
+                if resp.status != 200:
+                    raise WatcherError(f"{url}: HTTP {resp.status}")
+                raw = await resp.content.read(self.settings.http.max_body_bytes)
+                html = raw.decode(resp.charset or "utf-8", errors="replace")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise WatcherError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+        if not title:
+            m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
+            title = html_to_text(m.group(1)) if m else ""
+        return title, html_to_text(html)
+
+    async def backfill(
+        self,
+        claim: str,
+        since: datetime | None,
+        *,
+        batch: int = 500,
+        progress: Callable[[BackfillProgress], None] | None = None,
+    ) -> BackfillProgress:
+        """Match the stored articles first seen since ``since`` (all with None) against one claim.
+
+        Matches already stored are kept, so running it again stores nothing new; shift detection then
+        picks the new matches up. ``progress`` is called before the first batch and after each one.
+        """
+        found = await self.store.get_claim(claim)
+        total = await self.store.count_articles_since(since)
+        active = [replace(found, status=ClaimStatus.ACTIVE)]
+        matcher = (await self.matcher()).with_claims(active)
+        state = BackfillProgress(claim=found, scanned=0, total=total, new_matches=0)
+        after = 0
+        if progress is not None:
+            progress(state)
+        while articles := await self.store.articles_since(since, after_id=after, limit=batch):
+            results = await asyncio.to_thread(match_and_frame, matcher, active, articles)
+            stored = await self.store.save_matches([], results, utcnow())
+            state = replace(
+                state, scanned=state.scanned + len(articles), new_matches=state.new_matches + stored
+            )
+            after = articles[-1].id
+            if progress is not None:
+                progress(state)
+        return state
 
     # -- detect ---------------------------------------------------------------------------------
 
@@ -354,7 +510,7 @@ class Pipeline:
             matches = await self.store.matches_for_claim(claim.id)
             previous = await self.store.events_for_claim(claim.id)
             now = self.clock()
-            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.shifts)
+            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.settings.shifts)
             events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
             for e in events:
                 metrics.EVENTS.labels(e.type.value).inc()
@@ -384,6 +540,26 @@ def match_and_frame(
     return out
 
 
+def _unsaved_article(title: str, text: str) -> Article:
+    return Article(
+        id=0,
+        feed_id=0,
+        story_id=0,
+        url="",
+        canonical_url="",
+        title=title,
+        text=text,
+        content_hash="",
+        published_at=None,
+        first_seen_at=utcnow(),
+        language="und",
+        outlet="",
+        country="ZZ",
+        leaning="unknown",
+        ownership="unknown",
+    )
+
+
 def _db_error(exc: SQLAlchemyError) -> str:
     """The driver's own message (e.g. "database or disk is full"), without SQL or parameters."""
     orig = getattr(exc, "orig", None)
@@ -392,17 +568,22 @@ def _db_error(exc: SQLAlchemyError) -> str:
 
 def _failed(result: FetchResult, error: str | None) -> FetchResult:
     """The fetch result as a failure (a body that did not parse backs off like a fetch error)."""
-    from dataclasses import replace
-
     return replace(result, error=error, error_kind="parse")
 
 
 __all__ = [
+    "BackfillProgress",
     "Claim",
     "CycleReport",
     "Destination",
+    "DryRun",
+    "FeedCheck",
     "NotFoundError",
     "Pipeline",
     "WatcherError",
+    "check_feed",
+    "check_feeds",
+    "feeds_to_check",
     "match_and_frame",
+    "unsaved_feed",
 ]

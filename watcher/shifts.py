@@ -33,8 +33,8 @@ _MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
 class ShiftSettings:
     """Thresholds for :func:`detect_shifts`; field names double as the keys of ``shifts:`` in feeds.yaml.
 
-    Durations are in seconds (``_s``). A cooldown of 0 turns it off. Invalid values raise ``ValueError``
-    naming the field.
+    Durations are in seconds (``_s``). A cooldown of 0 turns it off. Invalid values raise
+    :class:`ShiftSettingError` (a ``ValueError``) naming the field.
     """
 
     # coverage_spike: distinct stories in the last spike_window_s against the claim's own rate over the
@@ -88,22 +88,32 @@ _POSITIVE = frozenset(
 _FRACTIONS = frozenset({"skeptical_threshold", "framing_min_change"})
 
 
+class ShiftSettingError(ValueError):
+    """A ShiftSettings value out of its range: ``field`` names it, ``problem`` says what is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"shifts.{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
 def _validate(settings: ShiftSettings) -> None:
-    """Raise ValueError naming the first field that is not a number in its allowed range."""
+    """Raise ShiftSettingError naming the first field that is not a number in its allowed range."""
     for spec in fields(settings):
         value = getattr(settings, spec.name)
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise ValueError(f"shifts.{spec.name} must be a number, got {value!r}")
+            raise ShiftSettingError(spec.name, f"must be a number, got {value!r}")
         if spec.name in _POSITIVE and value <= 0:
-            raise ValueError(f"shifts.{spec.name} must be > 0, got {value!r}")
+            raise ShiftSettingError(spec.name, f"must be > 0, got {value!r}")
         if value < 0:
-            raise ValueError(f"shifts.{spec.name} must be >= 0, got {value!r}")
+            raise ShiftSettingError(spec.name, f"must be >= 0, got {value!r}")
         if spec.name in _FRACTIONS and value > 1:
-            raise ValueError(f"shifts.{spec.name} must be between 0 and 1, got {value!r}")
+            raise ShiftSettingError(spec.name, f"must be between 0 and 1, got {value!r}")
     if settings.spike_min_baseline_s > settings.spike_baseline_s:
-        raise ValueError(
-            "shifts.spike_min_baseline_s must not exceed shifts.spike_baseline_s, "
-            f"got {settings.spike_min_baseline_s!r} > {settings.spike_baseline_s!r}"
+        raise ShiftSettingError(
+            "spike_min_baseline_s",
+            "must not exceed shifts.spike_baseline_s, "
+            f"got {settings.spike_min_baseline_s!r} > {settings.spike_baseline_s!r}",
         )
 
 

@@ -168,6 +168,29 @@ async def test_feeds_check_and_import_opml(server: FeedServer, watcher: Watcher,
     assert err.code == 2 and "broken.opml:2" in err.err
 
 
+async def test_dry_runs_store_nothing_and_poll_once_lists_feed_errors(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server, extra_feeds=1)  # /x0.xml is not served
+    checked = await watcher("feeds", "check", "--json")
+    assert checked.code == 1 and len(checked.json()) == 3  # the feeds of feeds.yaml, not yet in the database
+    tried = await watcher(
+        "claims", "test", "nato-ammo", "--title", STRAIGHT[1], "--text", STRAIGHT[2], "--json"
+    )
+    assert tried.code == 0, tried.err
+    assert tried.json()["claim"]["name"] == "nato-ammo"  # declared in feeds.yaml only
+    store = await open_store(watcher.env["WATCHER_DATABASE_URL"])
+    try:
+        assert await store.list_feeds(include_disabled=True) == [] and await store.list_claims() == []
+    finally:
+        await store.close()
+    r = await watcher("poll-once", "--all", "--json")
+    assert r.code == 0, r.err
+    report = r.json()
+    assert report["feeds_failed"] == 1 and len(report["errors"]) == 1
+    assert report["errors"][0].startswith("X0 (feed ") and "404" in report["errors"][0]
+
+
 async def test_bad_config_exits_2_naming_file_line_and_field(server: FeedServer, watcher: Watcher) -> None:
     watcher.config.write_text("feeds:\n  - url: https://x.example/rss\n    leaning: sideways\n")
     r = await watcher("feeds", "list")

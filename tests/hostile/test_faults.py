@@ -40,7 +40,7 @@ from tests.support.logs import record_text, records_about
 from tests.support.memory import process_peak_rss_mb
 from tests.support.receivers import Receiver
 from tests.support.stories import SECRET, STRAIGHT, UNRELATED, rss
-from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.config import ClaimSpec, DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, FeedSpec
 from watcher.pipeline import Pipeline
 
@@ -391,9 +391,9 @@ def _settings(db_url: str, feeds: dict[str, str], hook: str | None, **daemon: An
         ),
         destinations=(Destination(name="cms", kind="webhook", url=hook, secret=SECRET),) if hook else (),
         claims=CLAIMS,
-        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False, **daemon),
+        http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False, **daemon),
     )
 
 

@@ -42,7 +42,7 @@ from tests.support.logs import record_text, records_about
 from tests.support.memory import current_rss_mb, peak_rss_mb
 from tests.support.receivers import Receiver
 from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
-from watcher.config import ClaimSpec, DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.config import ClaimSpec, DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, Feed, FeedSpec
 from watcher.ingest.parse import MAX_ITEMS
 from watcher.pipeline import CycleReport, Pipeline
@@ -52,7 +52,7 @@ CLAIM = ClaimSpec(
     name="nato-ammo", text="NATO has surpassed Russia in ammunition production", keywords=("NATO",)
 )
 TOTAL_TIMEOUT_S = 3.0
-MAX_BODY = HttpConfig().max_body_bytes  # the production default: 15 MiB
+MAX_BODY = HttpSettings().max_body_bytes  # the production default: 15 MiB
 HUGE_BYTES = 100 * 2**20
 BOMB_BYTES = 10 * 2**30  # inflates to 10 GiB from about 10 MB on the wire
 BULK_ITEMS = 100_000
@@ -409,14 +409,14 @@ def _settings(db_url: str, urls: dict[str, str], webhook: Receiver, slack: Recei
             Destination(name="newsroom", kind="slack", url=slack.url("/services/T000/B000/slack-token")),
         ),
         claims=(CLAIM,),
-        http=HttpConfig(
+        http=HttpSettings(
             allow_private=True,
             total_timeout_s=TOTAL_TIMEOUT_S,
             connect_timeout_s=1.0,
-            per_host=64,
+            limit_per_host=64,
         ),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
     )
 
 
@@ -749,18 +749,18 @@ async def test_private_addresses_are_refused_unless_allowed(
                 database_url=db_url,
                 feeds=feeds,
                 claims=(CLAIM,),
-                http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-                matching=MatchingConfig(model=None),
-                daemon=DaemonConfig(server_enabled=False),
+                http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+                matching=MatchSettings(model=None),
+                daemon=DaemonSettings(server_enabled=False),
             )
             guarded = Settings(
                 database_url=db_url,
                 feeds=feeds,
                 destinations=destinations,
                 claims=(CLAIM,),
-                http=HttpConfig(total_timeout_s=5, connect_timeout_s=2),  # allow_private defaults to False
-                matching=MatchingConfig(model=None),
-                daemon=DaemonConfig(server_enabled=False),
+                http=HttpSettings(total_timeout_s=5, connect_timeout_s=2),  # allow_private defaults to False
+                matching=MatchSettings(model=None),
+                daemon=DaemonSettings(server_enabled=False),
             )
             first = await Pipeline.open(allowed, store, clock=clock, load_model=False)
             try:

@@ -15,7 +15,7 @@ from tests.support.database import purge
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
 from tests.support.stories import CLAIM, DENIAL, SECRET, STRAIGHT, UNRELATED, rss
-from watcher.config import DaemonConfig, HttpConfig, MatchingConfig, Settings
+from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
 from watcher.pipeline import CycleReport, Pipeline
 
@@ -50,9 +50,9 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         feeds=feeds,
         destinations=dests,
         claims=(CLAIM,),
-        http=HttpConfig(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(server_enabled=False),
+        http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
     )
 
 
@@ -174,9 +174,9 @@ async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
     settings = Settings(
         database_url=postgres_url,
         feeds=feeds,
-        http=HttpConfig(allow_private=True, per_host=20),
-        matching=MatchingConfig(model=None),
-        daemon=DaemonConfig(feed_batch=15, server_enabled=False),
+        http=HttpSettings(allow_private=True, limit_per_host=20),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(feed_batch=15, server_enabled=False),
     )
     stores = [await open_store(postgres_url, upgrade=True) for _ in range(3)]
     await purge(stores[0])

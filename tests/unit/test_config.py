@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import DEFAULT_DATABASE_URL, load, parse_duration
+from watcher.config import (
+    DEFAULT_DATABASE_URL,
+    DaemonSettings,
+    HttpSettings,
+    MatchSettings,
+    ShiftSettings,
+    load,
+    parse_duration,
+)
 from watcher.domain import EventType
 from watcher.errors import ConfigError
 
@@ -68,7 +76,18 @@ def test_loads_a_full_config(tmp_path: Path) -> None:
     assert cms.url == "https://cms.example/hook" and cms.secret == env["CMS_SECRET"]
     assert cms.events == (EventType.FIRST_SEEN, EventType.FRAMING_SHIFT)
     assert s.claims[0].keywords == ("NATO",)
-    assert s.shifts == {"spike_min_stories": 4}
+    assert s.shifts.spike_min_stories == 4 and s.shifts.spike_window_s == 3600
+
+
+def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
+    s = load(
+        write(tmp_path, "http: {concurrency: 7, per_host: 2, total_timeout: 1m}\nmatching: {model: null}\n")
+    )
+    assert s.http == HttpSettings(limit=7, limit_per_host=2, total_timeout_s=60.0)
+    assert s.matching == MatchSettings(model=None)
+    assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
+    empty = load(write(tmp_path, "{}\n"), environ={})
+    assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings())
 
 
 def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
@@ -100,6 +119,17 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
         ),
         ("feeds:\n  - outlet: X\n", ":2: feeds[0].url: Field required"),
         ("claims:\n  - name: a b\n    text: something\n", ":2: claims[0].name: String should match pattern"),
+        (
+            "shifts:\n  spike_min_stories: 4\n  spike_windw_s: 60\n",
+            ":3: shifts.spike_windw_s: Extra inputs are not",
+        ),
+        ("shifts:\n  spike_window_s: 0\n", ":2: shifts.spike_window_s: must be > 0, got 0"),
+        ("shifts:\n  spike_min_ratio: yes\n", ":2: shifts.spike_min_ratio: must be a number (got True)"),
+        (
+            "shifts: {spike_baseline_s: 3600}\n",
+            ":1: shifts.spike_min_baseline_s: must not exceed shifts.spike_baseline_s",
+        ),
+        ("http:\n  per_host: 0\n", ":2: http.per_host: Input should be greater than 0"),
         ("feeds: [\n", ":2: invalid YAML: expected the node content"),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 import click
 
 from watcher import __version__
-from watcher.cli.common import Context, emit_json, json_option, pass_ctx, run_async, with_store
+from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_pipeline, with_store
+from watcher.cli.render import cycle_line, emit_json
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
     from storage.base import Store
+    from watcher.pipeline import CycleReport, Pipeline
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,17 +61,12 @@ async def run(ctx: Context) -> None:
     Example: watcher --config feeds.yaml run
     """
     from watcher.daemon import Daemon
-    from watcher.pipeline import Pipeline
 
-    settings = ctx.settings
-    store = await ctx.store()
-    pipeline = await Pipeline.open(settings, store)
-    try:
+    async def go(pipeline: Pipeline) -> None:
         await pipeline.sync_config()
-        await Daemon(settings, store, pipeline).run()
-    finally:
-        await pipeline.close()
-        await store.close()
+        await Daemon(ctx.settings, pipeline.store, pipeline).run()
+
+    await with_pipeline(ctx, go, sync=False)
 
 
 @cli.command("poll-once")
@@ -82,24 +79,16 @@ async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
 
     Example: watcher poll-once --all
     """
-    from watcher.pipeline import Pipeline
 
-    store = await ctx.store()
-    pipeline = await Pipeline.open(ctx.settings, store)
-    try:
+    async def go(pipeline: Pipeline) -> CycleReport:
         await pipeline.sync_config()
-        report = await pipeline.cycle(all=all_feeds)
-    finally:
-        await pipeline.close()
-        await store.close()
+        return await pipeline.cycle(all=all_feeds)
+
+    report = await with_pipeline(ctx, go, sync=False)
     if as_json:
         emit_json(report.as_dict())
     else:
-        click.echo(
-            f"{report.feeds_polled} feeds polled ({report.feeds_failed} failed, {report.not_modified} not modified), "
-            f"{report.new_articles} new articles, {report.matches} matches, {report.events} events, "
-            f"{report.delivered} alerts delivered in {report.elapsed_s:.1f}s"
-        )
+        click.echo(cycle_line(report))
 
 
 @cli.command()
@@ -115,7 +104,7 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
     import aiohttp
 
     if db_only:
-        await with_store(ctx, lambda s: s.ping())
+        await with_store(ctx, lambda s: s.ping(), sync=False)
         click.echo("ok: database reachable")
         return
     d = ctx.settings.daemon
@@ -152,7 +141,7 @@ async def db_upgrade(ctx: Context) -> None:
     async def go(store: Store) -> str | None:
         return await store.schema_revision()
 
-    rev = await with_store(ctx, go)
+    rev = await with_store(ctx, go, sync=False)
     click.echo(f"database at revision {rev}")
 
 

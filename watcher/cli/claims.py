@@ -11,25 +11,25 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
+from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_pipeline, with_store
+from watcher.cli.render import (
+    backfill_json,
+    backfill_line,
+    claim_json,
+    claim_line,
+    claim_summary_json,
+    dry_run_json,
+    dry_run_lines,
+    emit_json,
+    emit_lines,
+    summary_lines,
+)
 from watcher.domain import Claim, ClaimStatus, utcnow
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
     from storage.base import Store
-
-
-def claim_json(c: Claim, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "name": c.name,
-        "text": c.text,
-        "keywords": list(c.keywords),
-        "threshold": c.threshold,
-        "status": c.status.value,
-        "created_at": iso(c.created_at),
-        **(extra or {}),
-    }
+    from watcher.pipeline import BackfillProgress
 
 
 def slugify(text: str, max_words: int = 6) -> str:
@@ -99,10 +99,7 @@ async def claims_list(ctx: Context, status: str | None, as_json: bool) -> None:
     if as_json:
         emit_json([claim_json(c) for c in found])
         return
-    if not found:
-        click.echo("no claims; add one with: watcher claims add TEXT")
-    for c in found:
-        click.echo(f"{c.id:>4}  {c.status.value:<7} {c.name:<24} {c.text}")
+    emit_lines([claim_line(c) for c in found], empty="no claims; add one with: watcher claims add TEXT")
 
 
 @claims.command("show")
@@ -118,29 +115,13 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
 
     async def go(store: Store) -> dict[str, Any]:
         c = await store.get_claim(claim)
-        matches = await store.matches_for_claim(c.id)
-        events = await store.events_for_claim(c.id)
-        stances: dict[str, int] = {}
-        for m in matches:
-            stances[m.stance.value] = stances.get(m.stance.value, 0) + 1
-        return claim_json(
-            c,
-            {
-                "matches": len(matches),
-                "stories": len({m.article.story_id for m in matches}),
-                "outlets": sorted({m.article.outlet for m in matches}),
-                "stances": stances,
-                "events": len(events),
-                "last_event": events[-1].summary if events else None,
-            },
-        )
+        return claim_summary_json(c, await store.matches_for_claim(c.id), await store.events_for_claim(c.id))
 
     data = await with_store(ctx, go)
     if as_json:
         emit_json(data)
-        return
-    for key, value in data.items():
-        click.echo(f"{key:>10}: {', '.join(value) if isinstance(value, list) else value}")
+    else:
+        emit_lines(summary_lines(data))
 
 
 @claims.command("edit")
@@ -275,112 +256,16 @@ async def claims_test(
     sources = [s for s in (text, file, url) if s]
     if len(sources) != 1:
         raise click.UsageError("give exactly one of --text, --file or --url")
-
-    async def load(store: Store) -> tuple[Claim, list[Any]]:
-        from watcher.pipeline import WARM_UP_ARTICLES
-
-        return await store.get_claim(claim), await store.recent_articles(WARM_UP_ARTICLES)
-
-    c, recent = await with_store(ctx, load)
-    if url:
-        title, body = await _fetch_page(ctx, url, title)
-    else:
-        body = text if text is not None else file.read()
-    result = await _dry_run(ctx, c, title, body, lexical_only, recent)
+    body = None if url else (text if text is not None else file.read())
+    run = await with_pipeline(
+        ctx,
+        lambda p: p.dry_run(claim, title=title, text=body, url=url, lexical_only=lexical_only),
+        sync=False,
+    )
     if as_json:
-        emit_json(result)
-        return
-    click.echo(f"claim:      {c.name}: {c.text}")
-    click.echo(
-        f"score:      {result['score']:.3f} (threshold {result['threshold']:.2f}) -> "
-        f"{'MATCH' if result['matched'] else 'no match'}"
-    )
-    click.echo(f"lexical:    {result['lexical']:.3f}   semantic: {result['semantic']}")
-    click.echo(f"stance:     {result['stance']}   skepticism: {result['skepticism']:.2f}")
-    for cue in result["cues"]:
-        click.echo(f"cue:        {cue['kind']}: {cue['text']}")
-    for sentence in result["evidence"]:
-        click.echo(f"evidence:   {sentence}")
-
-
-async def _fetch_page(ctx: Context, url: str, title: str) -> tuple[str, str]:
-    import aiohttp
-
-    from watcher.ingest.http import make_session
-    from watcher.ingest.parse import html_to_text
-    from watcher.pipeline import http_settings
-
-    async with make_session(http_settings(ctx.settings)) as session:
-        try:
-            async with session.get(url) as resp:
-                if resp.status != 200:
-                    raise WatcherError(f"{url}: HTTP {resp.status}")
-                raw = await resp.content.read(ctx.settings.http.max_body_bytes)
-                html = raw.decode(resp.charset or "utf-8", errors="replace")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WatcherError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
-    if not title:
-        m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
-        title = html_to_text(m.group(1)) if m else ""
-    return title, html_to_text(html)
-
-
-async def _dry_run(
-    ctx: Context, claim: Claim, title: str, body: str, lexical_only: bool, recent: list[Any]
-) -> dict[str, Any]:
-    import asyncio
-
-    from watcher.framing import frame
-    from watcher.match import Matcher, MatchSettings, load_embedder
-
-    m = ctx.settings.matching
-    model = None if lexical_only else m.model
-    settings = (
-        MatchSettings(model=model)
-        if m.threshold is None
-        else MatchSettings(model=model, threshold=m.threshold)
-    )
-    embedder = await asyncio.to_thread(load_embedder, model)
-    matcher = Matcher([replace(claim, status=ClaimStatus.ACTIVE)], settings, embedder)
-    await asyncio.to_thread(matcher.observe, recent)  # score against the vocabulary the daemon has seen
-    article = _scratch_article(title, body)
-    score = await asyncio.to_thread(matcher.score, claim, article)
-    framing = frame(claim.text, title, body, score.evidence)
-    return {
-        "claim": {"id": claim.id, "name": claim.name},
-        "score": round(score.score, 4),
-        "threshold": claim.threshold if claim.threshold is not None else settings.threshold,
-        "matched": score.matched,
-        "lexical": round(score.lexical, 4),
-        "semantic": None if score.semantic is None else round(score.semantic, 4),
-        "stance": framing.stance.value,
-        "skepticism": round(framing.skepticism, 3),
-        "cues": [{"kind": c.kind, "text": c.text} for c in framing.cues],
-        "evidence": list(score.evidence),
-    }
-
-
-def _scratch_article(title: str, text: str) -> Any:
-    from watcher.domain import Article
-
-    now = utcnow()
-    return Article(
-        id=0,
-        feed_id=0,
-        story_id=0,
-        url="",
-        canonical_url="",
-        title=title,
-        text=text,
-        content_hash="",
-        published_at=None,
-        first_seen_at=now,
-        language="und",
-        outlet="",
-        country="ZZ",
-        leaning="unknown",
-        ownership="unknown",
-    )
+        emit_json(dry_run_json(run))
+    else:
+        emit_lines(dry_run_lines(run))
 
 
 @claims.command("backfill")
@@ -403,41 +288,22 @@ async def claims_backfill(ctx: Context, claim: str, since: Any, batch: int, as_j
     """
     from tqdm import tqdm
 
-    from watcher.pipeline import Pipeline, match_and_frame
-
     start = since.replace(tzinfo=UTC) if since else None
-    store = await ctx.store()
-    pipeline = await Pipeline.open(ctx.settings, store)
-    scanned = stored = 0
-    try:
-        c = await store.get_claim(claim)
-        total = await store.count_articles_since(start)
-        active = [replace(c, status=ClaimStatus.ACTIVE)]
-        matcher = (await pipeline.matcher()).with_claims(active)
-        after = 0
-        with tqdm(
-            total=total, unit="article", desc=f"backfill {c.name}", file=sys.stderr, disable=None
-        ) as bar:
-            while articles := await store.articles_since(start, after_id=after, limit=batch):
-                import asyncio
+    bars: list[tqdm[Any]] = []
 
-                results = await asyncio.to_thread(match_and_frame, matcher, active, articles)
-                stored += await store.save_matches([], results, utcnow())
-                scanned += len(articles)
-                after = articles[-1].id
-                bar.update(len(articles))
-                bar.set_postfix(matches=stored)
+    def show(state: BackfillProgress) -> None:
+        if not bars:
+            desc = f"backfill {state.claim.name}"
+            bars.append(tqdm(total=state.total, unit="article", desc=desc, file=sys.stderr, disable=None))
+        bars[0].update(state.scanned - bars[0].n)
+        bars[0].set_postfix(matches=state.new_matches)
+
+    try:
+        done = await with_pipeline(ctx, lambda p: p.backfill(claim, start, batch=batch, progress=show))
     finally:
-        await pipeline.close()
-        await store.close()
+        for bar in bars:
+            bar.close()
     if as_json:
-        emit_json(
-            {
-                "claim": {"id": c.id, "name": c.name},
-                "articles": scanned,
-                "new_matches": stored,
-                "since": iso(start),
-            }
-        )
+        emit_json(backfill_json(done, start))
     else:
-        click.echo(f"backfill {c.name}: {scanned} articles scanned, {stored} new matches")
+        click.echo(backfill_line(done))

@@ -1,12 +1,10 @@
-"""What every CLI command shares: context, async runner, error-to-exit-code mapping, JSON output."""
+"""What every CLI command shares: context, async runner, error-to-exit-code mapping."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -21,10 +19,11 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 if TYPE_CHECKING:
     from storage.base import Store
+    from watcher.pipeline import Pipeline
 
 
 class Context:
-    """What every command gets: how to load settings and open the store."""
+    """What every command gets: how to load settings and open the store and the pipeline."""
 
     def __init__(self, config: str | None, database: str | None, verbose: int, log_format: str) -> None:
         self.config = config
@@ -39,11 +38,17 @@ class Context:
             self._settings = load(self.config, database_url=self.database)
         return self._settings
 
-    async def store(self) -> Store:
-        """The store, migrated, with the feeds and claims of feeds.yaml synced (idempotent)."""
+    async def store(self, *, sync: bool = True) -> Store:
+        """The store, migrated; with ``sync``, the feeds and claims of feeds.yaml are synced into it first.
+
+        Commands that read or change what feeds.yaml declares sync (idempotent), so that a claim or feed
+        named in the file is there to address; commands that store nothing do not.
+        """
         from storage.sql import open_store
 
         store = await open_store(self.settings.database_url, upgrade=True)
+        if not sync:
+            return store
         try:
             now = utcnow()
             if self.settings.feeds:
@@ -54,6 +59,11 @@ class Context:
             await store.close()
             raise
         return store
+
+    async def pipeline(self, store: Store) -> Pipeline:
+        from watcher.pipeline import Pipeline
+
+        return await Pipeline.open(self.settings, store)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -83,26 +93,26 @@ def _fail(message: str, code: int) -> click.exceptions.Exit:
     return click.exceptions.Exit(code)
 
 
-async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]]) -> T:
-    store = await ctx.store()
+async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]], *, sync: bool = True) -> T:
+    """Run ``func`` on the store (see :meth:`Context.store` for ``sync``), then close it."""
+    store = await ctx.store(sync=sync)
     try:
         return await func(store)
     finally:
         await store.close()
 
 
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]], *, sync: bool = True) -> T:
+    """Run ``func`` on a pipeline over the store (see :meth:`Context.store` for ``sync``), then close both."""
+    store = await ctx.store(sync=sync)
+    try:
+        pipeline = await ctx.pipeline(store)
+        try:
+            return await func(pipeline)
+        finally:
+            await pipeline.close()
+    finally:
+        await store.close()
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, emit_json, iso, json_option, pass_ctx, run_async, with_store
-from watcher.domain import Delivery, DeliveryStatus, utcnow
+from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_store
+from watcher.cli.render import delivery_json, delivery_line, emit_json, emit_lines, event_line, match_line
+from watcher.domain import DeliveryStatus, utcnow
 
 if TYPE_CHECKING:
     from storage.base import Store
@@ -40,13 +41,7 @@ async def matches_list(ctx: Context, claim: str | None, limit: int, as_json: boo
     if as_json:
         emit_json([render_match(m) for m in found])
         return
-    if not found:
-        click.echo("no matches")
-    for m in found:
-        a = m.article
-        click.echo(
-            f"{m.id:>5}  {m.claim_name:<20} {m.score:.2f} {m.stance.value:<9} {a.outlet[:20]:<20} {a.title[:70]}"
-        )
+    emit_lines([match_line(m) for m in found], empty="no matches")
 
 
 @click.group()
@@ -79,25 +74,7 @@ async def events_list(ctx: Context, claim: str | None, limit: int, as_json: bool
     if as_json:
         emit_json(found)
         return
-    if not found:
-        click.echo("no events")
-    for e in found:
-        click.echo(f"{e['created_at']}  {e['type']:<15} {e['claim']['name']:<20} {e['summary']}")
-
-
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "event_id": d.event_id,
-        "destination": d.destination,
-        "status": d.status.value,
-        "attempts": d.attempts,
-        "next_attempt_at": iso(d.next_attempt_at),
-        "last_status": d.last_status,
-        "last_error": d.last_error,
-        "created_at": iso(d.created_at),
-        "delivered_at": iso(d.delivered_at),
-    }
+    emit_lines([event_line(e) for e in found], empty="no events")
 
 
 @click.group()
@@ -124,13 +101,7 @@ async def alerts_list(ctx: Context, status: str | None, limit: int, as_json: boo
     if as_json:
         emit_json([delivery_json(d) for d in found])
         return
-    if not found:
-        click.echo("no deliveries")
-    for d in found:
-        err = f"  last error: {d.last_error}" if d.last_error else ""
-        click.echo(
-            f"{d.id:>5}  {d.status.value:<9} {d.destination:<16} {d.event_id}  attempts {d.attempts}{err}"
-        )
+    emit_lines([delivery_line(d) for d in found], empty="no deliveries")
 
 
 @alerts.command("retry")

@@ -88,6 +88,11 @@ def is_tracking_param(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+def outlet_of(url: str) -> str:
+    """The name a feed without a configured outlet goes by: its URL's host."""
+    return urlsplit(url).hostname or url
+
+
 def _host(hostname: str | None) -> str:
     # urlsplit already lower-cases hostname; a trailing dot names the same host.
     host = (hostname or "").rstrip(".")
