@@ -41,7 +41,7 @@ from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
 from watcher.ingest.urls import redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
-from watcher.sender import Sender
+from watcher.outbox.sender import Sender
 from watcher.shifts import detect_shifts
 
 logger = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from watcher.notify import (
     validate_destination,
 )
 from watcher.notify.retry import SCHEDULE
-from watcher.sender import Sender
+from watcher.outbox.sender import Sender
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SLACK_PATH = "/services/T0000/B0000/XXXXsecrettokenXXXX"

@@ -30,7 +30,7 @@ from watcher.domain import (
 )
 from watcher.notify.retry import JITTER
 from watcher.outbox import Outbox, requeue
-from watcher.sender import Sender
+from watcher.outbox.sender import Sender
 
 
 def webhook(name: str, receiver: Receiver) -> Destination:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.support.records import make_delivery
 from watcher.domain import Delivery, DeliveryStatus, Destination
+from watcher.ingest.retry_after import retry_after_seconds
 from watcher.notify import (
     DIGEST_ID_KEY,
     ErrorKind,
@@ -23,7 +24,6 @@ from watcher.notify import (
     plan_digests,
 )
 from watcher.notify.retry import JITTER, MAX_ATTEMPTS, MAX_ERROR_CHARS, SCHEDULE
-from watcher.retry_after import retry_after_seconds
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 

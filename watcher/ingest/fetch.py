@@ -18,8 +18,8 @@ from yarl import URL
 
 from watcher.domain import Feed
 from watcher.ingest.http import AddressRefusedError, HttpSettings
+from watcher.ingest.retry_after import retry_after_seconds
 from watcher.ingest.urls import HTTP_SCHEMES, redact_url
-from watcher.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What alerts look like and what happens after a send: payloads, Slack, webhook signing, digests, retry policy.
 
-Pure: no storage, no I/O. The outbox (``watcher.outbox``) sends with ``watcher.sender`` and records outcomes.
+Pure: no storage, no I/O. The outbox (``watcher.outbox``) sends with ``watcher.outbox.sender`` and records outcomes.
 """
 
 from __future__ import annotations

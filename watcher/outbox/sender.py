@@ -20,10 +20,10 @@ from watcher import __version__
 from watcher.domain import Destination
 from watcher.errors import NotifyError
 from watcher.ingest.http import AddressRefusedError, HttpSettings, make_session
+from watcher.ingest.retry_after import retry_after_seconds
 from watcher.notify import webhook
 from watcher.notify.render import KINDS, SLACK, WEBHOOK, check_url, url_error
 from watcher.notify.retry import RETRY_AFTER_STATUSES, ErrorKind, Outcome, SendResult, classify
-from watcher.retry_after import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from watcher.notify.digest import plan_digests
 from watcher.notify.payload import EventBundle
 from watcher.notify.render import render_digest_for, render_for
 from watcher.notify.retry import SendResult, apply_outcome
-from watcher.sender import Sender
+from watcher.outbox.sender import Sender
 
 logger = logging.getLogger(__name__)
 
