@@ -7,14 +7,14 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from string import Template
-from typing import Protocol
+from typing import Literal, Protocol
 
 from watcher import __version__
-from watcher.domain import LEANINGS, OWNERSHIPS, Claim, ClaimStatus, Event, Match, Stance
+from watcher.domain import LEANINGS, OWNERSHIPS, Article, Claim, ClaimStatus, Event, Match, Stance
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,27 @@ MAX_ROWS = 2000  # the newest; beyond that a page gets slow to open and nobody s
 # Nothing can load or run: the page is meant to be mailed around and opened from disk.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 _SAFE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
+# Explicit bidi embeddings, overrides and isolates, and the LRM/RLM marks: in feed text they only serve to make
+# "report\u202efdp.exe" read as "reportexe.pdf". They are dropped from everything the page shows; right-to-left
+# text itself still renders, each feed string isolated in <bdi> so it cannot reorder its neighbours.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+SKEPTICISM_NOTE = (
+    "Skepticism, 0–1: how much distancing and doubt surround the claim in an article (attribution, hedges, "
+    "scare quotes, denials); 0 = stated plainly."
+)
+# A quote in a cue matches straight and curly quotes alike.
+_QUOTES = {'"': '["“”„«»]', "'": "['‘’]"}
+UNTITLED_WORDS = 12  # an untitled article shows this many words of its text
+EVIDENCE_CHARS = 280
 
-# Chart geometry, in SVG user units (the SVG scales to the page width).
-_W, _H = 960, 270
-_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 16, 30, 40
+# Chart geometry, in SVG user units (the SVG scales to the page width). The space above the plot grows with
+# the number of marker lanes the events need.
+_W, _PLOT_H = 960, 200
+_LEFT, _RIGHT, _BOTTOM = 44, 16, 40
+_R = 8  # event marker radius
+_LANE = 2 * _R + 4  # vertical distance between marker lanes
+_GAP = 2 * _R + 3  # least horizontal distance between two markers in one lane
+MAX_LANES = 4  # beyond that a crowded marker moves right rather than up, while the plot has room
 
 
 class ReportSource(Protocol):
@@ -75,13 +92,12 @@ def render_report(claim: Claim, matches: Sequence[Match], events: Sequence[Event
     """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only."""
     stories = group_stories(matches)
     ordered_events = sorted(events, key=lambda e: (_utc(e.created_at), e.id))
-    buckets = choose_buckets([s.seen_at for s in stories] + [_utc(e.created_at) for e in ordered_events], now)
+    buckets = choose_buckets([s.at for s in stories] + [_utc(e.created_at) for e in ordered_events], now)
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
         header=_header(claim, stories),
         figures=_figures(matches, stories, ordered_events),
         timeline=_timeline(stories, ordered_events, buckets),
-        events=_events_list(ordered_events),
         outlets=_outlets(matches),
         table=_table(matches),
         footer=_footer(now, buckets),
@@ -94,26 +110,51 @@ def render_report(claim: Claim, matches: Sequence[Match], events: Sequence[Event
 
 
 @dataclass(frozen=True, slots=True)
+class Dated:
+    """When an article counts as published, and on what basis.
+
+    ``basis`` is "published" (the feed's date), "clamped" (the feed's date was later than when watcher first
+    saw the article, so first seen is used) or "undated" (no date in the feed: first seen).
+    """
+
+    at: datetime
+    basis: Literal["published", "clamped", "undated"]
+    feed_date: datetime | None = None
+
+
+def publication_time(article: Article) -> Dated:
+    """The article's publication time as the report uses it: ``published_at`` clamped to no later than
+    ``first_seen_at``, else ``first_seen_at``."""
+    seen = _utc(article.first_seen_at)
+    if article.published_at is None:
+        return Dated(seen, "undated")
+    published = _utc(article.published_at)
+    if published > seen:
+        return Dated(seen, "clamped", published)
+    return Dated(published, "published", published)
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
-    """One story as matched: wire copies of an article (same ``story_id``) count once, at the first seen."""
+    """One story as matched: wire copies of an article (same ``story_id``) count once, at the first published."""
 
     first: Match
 
     @property
-    def seen_at(self) -> datetime:
-        return _utc(self.first.article.first_seen_at)
+    def at(self) -> datetime:
+        return publication_time(self.first.article).at
 
 
 def group_stories(matches: Sequence[Match]) -> list[Story]:
-    """Matches grouped by story, oldest first."""
+    """Matches grouped by story, oldest publication first."""
     groups: dict[int, list[Match]] = {}
     for m in matches:
         groups.setdefault(m.article.story_id, []).append(m)
     stories = [
-        Story(first=min(ms, key=lambda m: (_utc(m.article.first_seen_at), m.article.id)))
+        Story(first=min(ms, key=lambda m: (publication_time(m.article).at, m.article.id)))
         for ms in groups.values()
     ]
-    return sorted(stories, key=lambda s: (s.seen_at, s.first.article.id))
+    return sorted(stories, key=lambda s: (s.at, s.first.article.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +229,7 @@ def _view(
 ) -> View:
     counts = {k: [0] * buckets.count for k, _, _ in keys}
     for s in stories:
-        counts[segment(s.first)][buckets.index(s.seen_at)] += 1
+        counts[segment(s.first)][buckets.index(s.at)] += 1
     # Segments nobody covered would only clutter the legend.
     series = tuple(Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k]))
     return View(key, label, series)
@@ -216,6 +257,106 @@ def _known(value: str, allowed: Sequence[str]) -> str:
     return value if value in allowed else "unknown"
 
 
+def place_markers(xs: Sequence[float], right: float = _W - _RIGHT) -> list[tuple[float, int]]:
+    """Where the event markers go, as (x, lane) for marker positions ``xs`` in ascending order.
+
+    No two markers overlap: a marker takes the lowest lane where it clears the last marker by ``_GAP``; with
+    ``MAX_LANES`` taken it moves right of the lane that frees first, and where that would leave the plot
+    (``right``) it opens one more lane. Its stem still points at the true time.
+    """
+    lanes: list[float] = []
+    placed = []
+    for x in xs:
+        free = next((i for i, last in enumerate(lanes) if x - last >= _GAP), None)
+        if free is None and len(lanes) >= MAX_LANES:
+            soonest = min(range(len(lanes)), key=lanes.__getitem__)
+            if lanes[soonest] + _GAP <= right:
+                free, x = soonest, lanes[soonest] + _GAP
+        if free is None:
+            lanes.append(x)
+            free = len(lanes) - 1
+        lanes[free] = x
+        placed.append((x, free))
+    return placed
+
+
+# --- text rules -------------------------------------------------------------------------------------------
+
+
+def strip_bidi(text: str) -> str:
+    """The text without bidi embedding, override and isolate controls or LRM/RLM marks."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def display_title(article: Article) -> tuple[str, bool]:
+    """What the report shows as an article's title, and whether it stands in for a missing one.
+
+    An untitled article shows the first ``UNTITLED_WORDS`` words of its text (else its URL), never nothing.
+    """
+    title = " ".join(strip_bidi(article.title).split())
+    if title:
+        return title, False
+    words = strip_bidi(article.text).split()
+    if not words:
+        return strip_bidi(article.url).strip() or "no text", True
+    more = "…" if len(words) > UNTITLED_WORDS else ""
+    return " ".join(words[:UNTITLED_WORDS]) + more, True
+
+
+def highlight(sentence: str, spans: Iterable[str]) -> str:
+    """The sentence as escaped HTML with each span in ``<mark>``: case-insensitive, whole words, any run of
+    whitespace between words, straight or curly quotes alike. Overlapping or touching hits merge into one
+    mark, so marks never nest; spans not in the sentence are ignored."""
+    text = strip_bidi(sentence)
+    hits = sorted(h for span in spans if (p := _span_pattern(span)) for h in _finds(p, text))
+    merged: list[list[int]] = []
+    for start, end in hits:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out.append(f"{_e(text[pos:start])}<mark>{_e(text[start:end])}</mark>")
+        pos = end
+    out.append(_e(text[pos:]))
+    return "".join(out)
+
+
+def excerpt(sentence: str, spans: Iterable[str], limit: int = EVIDENCE_CHARS) -> str:
+    """The sentence cut to about ``limit`` characters, keeping its first cue in view (bidi controls dropped)."""
+    text = strip_bidi(sentence)
+    if len(text) <= limit:
+        return text
+    hits = [h for span in spans if (p := _span_pattern(span)) for h in _finds(p, text)]
+    start = max(0, min(hits)[0] - limit // 3) if hits else 0
+    if start == 0:
+        return text[: limit - 1].rstrip() + "…"
+    if len(text) - start < limit:
+        return "…" + text[len(text) - limit + 1 :].lstrip()
+    return "…" + text[start : start + limit - 2].strip() + "…"
+
+
+def _span_pattern(span: str) -> re.Pattern[str] | None:
+    # Cues are tokens joined by spaces ("Moscow denied", "claims , without"): words need whitespace between
+    # them, punctuation may sit right against a word.
+    tokens = strip_bidi(span).split()
+    if not tokens:
+        return None
+    parts = []
+    for i, token in enumerate(tokens):
+        if i:
+            parts.append(r"\s+" if tokens[i - 1][-1].isalnum() and token[0].isalnum() else r"\s*")
+        parts.append("".join(_QUOTES.get(ch) or re.escape(ch) for ch in token))
+    head = r"(?<!\w)" if tokens[0][0].isalnum() else ""
+    tail = r"(?!\w)" if tokens[-1][-1].isalnum() else ""
+    return re.compile(head + "".join(parts) + tail, re.IGNORECASE)
+
+
+def _finds(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in pattern.finditer(text) if m.end() > m.start()]
+
+
 # --- HTML sections ----------------------------------------------------------------------------------------
 
 
@@ -227,8 +368,8 @@ def _header(claim: Claim, stories: Sequence[Story]) -> str:
     if claim.created_at is not None:
         meta.append(f"tracked since {_fmt(claim.created_at, '%d %b %Y')}")
     if stories:
-        first, last = (_fmt(s.seen_at, "%d %b %Y %H:%M") for s in (stories[0], stories[-1]))
-        meta.append(f"coverage {first} – {last} UTC")
+        first, last = (_fmt(s.at, "%d %b %Y %H:%M") for s in (stories[0], stories[-1]))
+        meta.append(f'<span class="coverage">coverage {first} – {last} UTC, by publication time</span>')
     return (
         '<header class="top">'
         '<p class="kicker">Claim coverage report</p>'
@@ -246,7 +387,7 @@ def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequenc
     n = len(stories)
     copies = len(matches) - n
     disputing = f"{stance[Stance.DISPUTES] / n:.0%}" if n else "–"
-    top_outlet = f"most: {_e(outlets.most_common(1)[0][0])}" if outlets else "none yet"
+    top_outlet = f"most: {_feed(outlets.most_common(1)[0][0])}" if outlets else "none yet"
     top_countries = ", ".join(_e(c) for c, _ in countries.most_common(4)) if countries else "none yet"
     last_event = f"last: {_event_label(events[-1])}" if events else "none yet"
     wire = f"{len(matches)} articles, {copies} wire {'copy' if copies == 1 else 'copies'}"
@@ -283,8 +424,10 @@ def _stance_mix(stance: Counter[Stance], n: int) -> str:
 
 def _timeline(stories: Sequence[Story], events: Sequence[Event], buckets: Buckets | None) -> str:
     head = '<section class="card timeline"><h2>Coverage timeline</h2>'
+    events_html = _events_list(events)
     if buckets is None or not stories:
-        return head + '<p class="empty">No coverage yet: no article has matched this claim.</p></section>'
+        empty = '<p class="empty">No coverage yet: no article has matched this claim.</p>'
+        return f"{head}{empty}{events_html}</section>"
     views = build_views(stories, buckets)
     per = buckets.unit
     tabs = "".join(
@@ -297,32 +440,49 @@ def _timeline(stories: Sequence[Story], events: Sequence[Event], buckets: Bucket
         f"{_legend(v, bool(events))}</figure>"
         for v in views
     )
-    note = f'<p class="note">Stories per {per} (UTC); wire copies count once, at their first appearance.</p>'
+    fallback = sum(publication_time(s.first.article).basis != "published" for s in stories)
+    undated = (
+        f" Without a usable feed date, {fallback} of {len(stories)} sit at first seen." if fallback else ""
+    )
+    note = (
+        f'<p class="note">Stories per {per} (UTC) by publication time; wire copies count once, at their first '
+        f"publication.{undated}</p>"
+    )
     views_html = f'<div class="views"><span class="viewlabel">Stack by</span>{tabs}{charts}</div>'
-    return f"{head}{note}{views_html}</section>"
+    return f"{head}{note}{views_html}{events_html}</section>"
 
 
 def _svg(view: View, buckets: Buckets, events: Sequence[Event], per: str) -> str:
     totals = [sum(s.counts[i] for s in view.series) for i in range(buckets.count)]
     top, tick = _nice_axis(max(totals, default=0))
-    plot_h = _H - _TOP - _BOTTOM
     slot = (_W - _LEFT - _RIGHT) / buckets.count
-    parts = [_y_axis(top, tick)]
+    xs = [_event_x(e, buckets, slot) for e in events]
+    heads = place_markers([min(_W - _RIGHT - _R, max(_LEFT + _R, x)) for x in xs])
+    lanes = 1 + max((lane for _, lane in heads), default=-1)
+    plot_top = 14 + lanes * _LANE
+    height = plot_top + _PLOT_H + _BOTTOM
+    parts = [_y_axis(top, tick, plot_top)]
     for i in range(buckets.count):
-        parts.append(_stack(view, buckets, i, top, slot, plot_h))
-    parts.append(_x_axis(buckets, slot))
-    parts.extend(_marker(n, e, buckets, slot) for n, e in enumerate(events, 1))
+        parts.append(_stack(view, buckets, i, top, slot, plot_top))
+    parts.append(_x_axis(buckets, slot, plot_top + _PLOT_H))
+    # Every stem first, then every head, so a stem never crosses a numbered circle.
+    stems, markers = [], []
+    for n, (e, x, (hx, lane)) in enumerate(zip(events, xs, heads, strict=True), 1):
+        hy = plot_top - 6 - _R - lane * _LANE
+        stems.append(_stem(e, x, hx, hy, plot_top))
+        markers.append(_marker(n, e, x, hx, hy))
+    parts += stems + markers
     label = f"Stories per {per} by {view.label.lower()}"
     return (
-        f'<svg class="plot" viewBox="0 0 {_W} {_H}" role="img" aria-label="{label}" '
+        f'<svg class="plot" viewBox="0 0 {_W} {height}" role="img" aria-label="{label}" '
         f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
     )
 
 
-def _stack(view: View, buckets: Buckets, i: int, top: int, slot: float, plot_h: float) -> str:
+def _stack(view: View, buckets: Buckets, i: int, top: int, slot: float, plot_top: float) -> str:
     bar_w = min(slot * 0.78, 48.0)
     x = _LEFT + i * slot + (slot - bar_w) / 2
-    y = float(_TOP + plot_h)
+    y = float(plot_top + _PLOT_H)
     total = sum(s.counts[i] for s in view.series)
     when = _bucket_label(buckets, i)
     out = []
@@ -330,7 +490,7 @@ def _stack(view: View, buckets: Buckets, i: int, top: int, slot: float, plot_h: 
         n = s.counts[i]
         if not n:
             continue
-        h = n / top * plot_h
+        h = n / top * _PLOT_H
         y -= h
         out.append(
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
@@ -340,22 +500,20 @@ def _stack(view: View, buckets: Buckets, i: int, top: int, slot: float, plot_h: 
     return "".join(out)
 
 
-def _y_axis(top: int, tick: int) -> str:
-    plot_h = _H - _TOP - _BOTTOM
+def _y_axis(top: int, tick: int, plot_top: float) -> str:
     out = []
     for v in range(0, top + 1, tick):
-        y = _TOP + plot_h - v / top * plot_h
+        y = plot_top + _PLOT_H - v / top * _PLOT_H
         out.append(
             f'<line class="grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{_LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{v}</text>'
         )
-    out.append(f'<text class="axis" x="4" y="{_TOP - 16}">stories</text>')
+    out.append(f'<text class="axis" x="4" y="{plot_top - 14}">stories</text>')
     return "".join(out)
 
 
-def _x_axis(buckets: Buckets, slot: float) -> str:
+def _x_axis(buckets: Buckets, slot: float, base: float) -> str:
     every = max(1, math.ceil(buckets.count / 10))
-    base = _H - _BOTTOM
     out = [f'<line class="baseline" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{base}" y2="{base}"/>']
     prev_day = ""
     for i in range(0, buckets.count, every):
@@ -373,18 +531,28 @@ def _x_axis(buckets: Buckets, slot: float) -> str:
     return "".join(out)
 
 
-def _marker(n: int, event: Event, buckets: Buckets, slot: float) -> str:
+def _event_x(event: Event, buckets: Buckets, slot: float) -> float:
     offset = (_utc(event.created_at) - buckets.start) / buckets.step
-    x = min(_W - _RIGHT, max(_LEFT, _LEFT + offset * slot))
+    return min(_W - _RIGHT, max(_LEFT, _LEFT + offset * slot))
+
+
+def _stem(event: Event, x: float, hx: float, hy: float, plot_top: float) -> str:
+    """The dashed line from a marker's head down to its time on the axis."""
+    base = plot_top + _PLOT_H
+    return (
+        f'<polyline class="stem t-{_e(event.type.value)}" '
+        f'points="{hx:.1f},{hy:.1f} {x:.1f},{plot_top:.1f} {x:.1f},{base:.1f}"/>'
+    )
+
+
+def _marker(n: int, event: Event, x: float, hx: float, hy: float) -> str:
     kind = event.type.value
-    y = 12 if n % 2 else 26  # neighbours alternate rows so close events stay readable
     title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event.created_at)} UTC\n{event.summary}"
     return (
-        f'<g class="event t-{_e(kind)}" data-type="{_e(kind)}" data-event="{_e(event.id)}">'
+        f'<g class="event t-{_e(kind)}" data-type="{_e(kind)}" data-event="{_e(event.id)}" data-x="{x:.1f}">'
         f"<title>{_e(title)}</title>"
-        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y + 8}" y2="{_H - _BOTTOM}"/>'
-        f'<circle cx="{x:.1f}" cy="{y}" r="8"/>'
-        f'<text x="{x:.1f}" y="{y + 4}" text-anchor="middle">{n}</text></g>'
+        f'<circle cx="{hx:.1f}" cy="{hy:.1f}" r="{_R}"/>'
+        f'<text x="{hx:.1f}" y="{hy + 3.5:.1f}" text-anchor="middle">{n}</text></g>'
     )
 
 
@@ -394,7 +562,7 @@ def _legend(view: View, with_events: bool) -> str:
         for s in view.series
     ]
     if with_events:
-        items.append('<li><i class="sw event-sw"></i>event (hover for details)</li>')
+        items.append('<li><i class="sw event-sw"></i>numbered event: see the list below</li>')
     return f'<ul class="legend">{"".join(items)}</ul>'
 
 
@@ -409,17 +577,18 @@ def _nice_axis(peak: int) -> tuple[int, int]:
 
 
 def _events_list(events: Sequence[Event]) -> str:
-    head = '<section class="card"><h2>Events</h2>'
+    """The numbered list that keys the chart's markers: same numbers, same colours, right under the chart."""
+    head = f'<div class="eventlist"><h3>Events <span class="count">{len(events)}</span></h3>'
     if not events:
-        return head + '<p class="empty">No events yet.</p></section>'
+        return head + '<p class="empty">No events yet.</p></div>'
     items = "".join(
         f'<li class="t-{_e(e.type.value)}" id="event-{n}"><span class="num">{n}</span>'
         f'<time datetime="{_iso(e.created_at)}">{_fmt(e.created_at)}</time>'
         f'<span class="etype">{_event_label(e)}</span>'
-        f'<span class="summary">{_e(e.summary)}</span></li>'
+        f'<span class="summary">{_feed(e.summary)}</span></li>'
         for n, e in enumerate(events, 1)
     )
-    return f'{head}<ol class="events">{items}</ol></section>'
+    return f'{head}<ol class="events">{items}</ol></div>'
 
 
 def _outlets(matches: Sequence[Match]) -> str:
@@ -434,8 +603,10 @@ def _outlets(matches: Sequence[Match]) -> str:
     tail = f'<p class="note">and {more} more outlets in the table below.</p>' if more > 0 else ""
     return (
         '<section class="card"><h2>Who covers it, and how</h2>'
-        '<table class="outlets"><thead><tr><th>Outlet</th><th>Country</th><th>Leaning</th>'
-        '<th>Ownership</th><th class="num">Articles</th><th>Stance</th></tr></thead>'
+        f'<p class="note skepticism-note">{_e(SKEPTICISM_NOTE)}</p>'
+        '<table class="outlets"><thead><tr><th class="outlet">Outlet</th><th>Country</th><th>Leaning</th>'
+        '<th>Ownership</th><th class="num">Articles</th><th>Stance</th>'
+        '<th class="num">Skepticism</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>{tail}</section>"
     )
 
@@ -447,10 +618,15 @@ def _outlet_row(name: str, ms: Sequence[Match]) -> str:
         f'<span class="seg s-{s.value}" style="flex-grow:{stance[s]}"></span>' for s in STANCES if stance[s]
     )
     text = " · ".join(f"{stance[s]} {s.value}" for s in STANCES if stance[s])
+    levels = [_clamp01(m.skepticism) for m in ms]
+    mean = sum(levels) / len(levels)
+    spread = f"mean of {len(levels)} articles, {min(levels):.2f}–{max(levels):.2f}"
     return (
-        f"<tr><td>{_e(name)}</td><td>{_e(a.country)}</td><td>{_e(a.leaning)}</td><td>{_e(a.ownership)}</td>"
+        f'<tr class="outlet"><td class="outlet">{_feed(name)}</td><td>{_e(a.country)}</td>'
+        f"<td>{_e(a.leaning)}</td><td>{_e(a.ownership)}</td>"
         f'<td class="num">{len(ms)}</td><td><div class="mixbar small">{bar}</div>'
-        f'<span class="mixtext">{text}</span></td></tr>'
+        f'<span class="mixtext">{text}</span></td>'
+        f'<td class="num skepticism" title="{spread}">{mean:.2f}{_meter(mean)}</td></tr>'
     )
 
 
@@ -460,40 +636,98 @@ def _table(matches: Sequence[Match]) -> str:
         return (
             f'{head}<p class="empty">No coverage yet: articles appear here once feeds carry it.</p></section>'
         )
-    ordered = sorted(matches, key=lambda m: (_utc(m.article.first_seen_at), m.article.id), reverse=True)
-    cols = ("Seen (UTC)", "Outlet", "Country", "Leaning", "Ownership", "Stance", "Skepticism", "Score",
-            "Article", "Best evidence", "Cues")  # fmt: skip
-    ths = "".join(f"<th{' class=num' if c in ('Skepticism', 'Score') else ''}>{c}</th>" for c in cols)
-    rows = "".join(_row(m) for m in ordered[:MAX_ROWS])
+    ordered = sorted(matches, key=lambda m: (publication_time(m.article).at, m.article.id), reverse=True)
+    # The match score only tells an editor something when it tells articles apart: with one article, or all
+    # scores equal at two decimals, the column would repeat one number on every row, so it becomes one line
+    # of the note instead. Where scores differ it stays, small and muted: a qualifier, not a headline.
+    scores = {f"{m.score:.2f}" for m in matches}
+    show_score = len(scores) > 1
+    cols = ["Published (UTC)", "Outlet", "Stance", "Skepticism", *(["Score"] if show_score else []),
+            "Article", "Evidence and cues"]  # fmt: skip
+    ths = "".join(f'<th class="{_column_class(c)}"{_column_title(c)}>{c}</th>' for c in cols)
+    rows = "".join(_row(m, show_score) for m in ordered[:MAX_ROWS])
     more = len(ordered) - MAX_ROWS
+    notes = ["Newest first, by publication time; highlighted words carry the stance."]
+    if not show_score:
+        notes.append(f"Match score {scores.pop()} for every article.")
     tail = f'<p class="note">and {more} older articles: <code>watcher matches list</code> shows them all.</p>'
     return (
-        f'{head}<div class="scroll"><table class="matches"><thead><tr>{ths}</tr></thead>'
+        f'{head}<p class="note">{" ".join(notes)}</p>'
+        f'<div class="scroll"><table class="matches"><thead><tr>{ths}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>{tail if more > 0 else ''}</section>"
     )
 
 
-def _row(m: Match) -> str:
+def _column_class(column: str) -> str:
+    classes = {"Published (UTC)": "when", "Skepticism": "num", "Score": "num score", "Article": "title"}
+    return classes.get(column, column.split()[0].lower())
+
+
+def _column_title(column: str) -> str:
+    titles = {
+        "Skepticism": SKEPTICISM_NOTE,
+        "Score": "How closely the article matches the claim, 0–1",
+        "Published (UTC)": "The feed's date, never later than when watcher first saw the article",
+    }
+    return f' title="{_e(titles[column])}"' if column in titles else ""
+
+
+def _row(m: Match, show_score: bool) -> str:
     a = m.article
-    copy = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
-    copy = copy if a.is_copy else ""
-    evidence = m.evidence[0] if m.evidence else ""
-    short = evidence if len(evidence) <= 280 else evidence[:277].rstrip() + "…"
-    cues = "".join(
-        f'<span class="cue" title="{_e(c.kind.replace("_", " "))}">{_e(c.text)}</span>' for c in m.cues
-    )
-    skepticism = max(0.0, min(1.0, m.skepticism))
+    skepticism = _clamp01(m.skepticism)
+    score = f'<td class="num score">{m.score:.2f}</td>' if show_score else ""
     return (
         f'<tr class="match" data-stance="{m.stance.value}">'
-        f'<td class="nowrap"><time datetime="{_iso(a.first_seen_at)}">{_fmt(a.first_seen_at)}</time></td>'
-        f"<td>{_e(a.outlet)}</td><td>{_e(a.country)}</td><td>{_e(a.leaning)}</td><td>{_e(a.ownership)}</td>"
+        f"{_published_cell(a)}"
+        f'<td class="outlet">{_feed(a.outlet)}'
+        f'<span class="segment">{_e(a.country)} · {_e(a.leaning)} · {_e(a.ownership)}</span></td>'
         f'<td><span class="pill s-{m.stance.value}">{m.stance.value}</span></td>'
         f'<td class="num">{skepticism:.2f}{_meter(skepticism)}</td>'
-        f'<td class="num">{m.score:.2f}</td>'
-        f'<td class="title">{_link(a.url, a.title or a.url)}{copy}</td>'
-        f'<td class="evidence" title="{_e(evidence)}">{_e(short)}</td>'
-        f'<td class="cues">{cues}</td></tr>'
+        f"{score}{_title_cell(a)}{_evidence_cell(m)}</tr>"
     )
+
+
+def _published_cell(a: Article) -> str:
+    dated = publication_time(a)
+    flag = ""
+    if dated.basis == "undated":
+        flag = (
+            '<span class="dateflag" title="The feed gave no date: this is when watcher first saw the article">'
+            "no date: first seen</span>"
+        )
+    elif dated.basis == "clamped" and dated.feed_date is not None:
+        flag = (
+            f'<span class="dateflag" title="The feed dated it {_fmt(dated.feed_date, "%d %b %Y %H:%M")} UTC, '
+            'later than watcher first saw it: shown at first seen">date clamped</span>'
+        )
+    return (
+        f'<td class="when" data-basis="{dated.basis}"><time datetime="{_iso(dated.at)}">'
+        f"{_fmt(dated.at, '%d %b %Y')}<br>{_fmt(dated.at, '%H:%M')}</time>{flag}</td>"
+    )
+
+
+def _title_cell(a: Article) -> str:
+    """The article's headline, linked; the place for its versions once revisions are tracked."""
+    title, untitled = display_title(a)
+    label = f'<span class="untitled">(untitled)</span> {_feed(title)}' if untitled else _feed(title)
+    copy = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
+    return f'<td class="title">{_link(a.url, label)}{copy if a.is_copy else ""}</td>'
+
+
+def _evidence_cell(m: Match) -> str:
+    """The best evidence sentence, and the first other one that carries a cue, with the cues marked."""
+    spans = [c.text for c in m.cues]
+    shown = list(m.evidence[:1])
+    shown += [s for s in m.evidence[1:] if "<mark>" in highlight(s, spans)][:1]
+    sentences = "".join(
+        f'<p class="quote" title="{_e(s)}"><bdi>{highlight(excerpt(s, spans), spans)}</bdi></p>'
+        for s in shown
+    )
+    cues = "".join(
+        f'<span class="cue" title="{_e(c.kind.replace("_", " "))}">{_feed(c.text)}</span>' for c in m.cues
+    )
+    cues_html = f'<div class="cues">{cues}</div>' if cues else ""
+    return f'<td class="evidence">{sentences}{cues_html}</td>'
 
 
 def _footer(now: datetime, buckets: Buckets | None) -> str:
@@ -509,15 +743,24 @@ def _footer(now: datetime, buckets: Buckets | None) -> str:
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """Escaped for HTML text and attributes, bidi controls dropped."""
+    return html.escape(strip_bidi(str(text)), quote=True)
 
 
-def _link(url: str, text: str) -> str:
-    """A link only for http(s) URLs: a feed can carry javascript: or data: links."""
-    label = _e(text)
+def _feed(text: str) -> str:
+    """A string from a feed (a title, an outlet): escaped and isolated, so right-to-left text stays put."""
+    return f"<bdi>{_e(text)}</bdi>"
+
+
+def _link(url: str, label: str) -> str:
+    """``label`` (HTML) as a link only for http(s) URLs: a feed can carry javascript: or data: links."""
     if not _SAFE_URL.match(url or ""):
         return f'<span class="nolink">{label}</span>'
     return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow" target="_blank">{label}</a>'
+
+
+def _clamp01(value: float) -> float:
+    return max(0.0, min(1.0, value))
 
 
 def _meter(value: float) -> str:
@@ -579,7 +822,6 @@ _PAGE = Template(
 $header
 $figures
 $timeline
-$events
 $outlets
 $table
 $footer
@@ -595,9 +837,10 @@ _CSS = """
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);
 font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Liberation Sans",sans-serif}
-main{max-width:1240px;margin:0 auto;padding:28px 24px 40px}
+main{max-width:1240px;margin:0 auto;padding:28px 24px 40px;overflow-wrap:anywhere}
 h1{font-size:28px;margin:2px 0 6px;letter-spacing:-.01em}
 h2{font-size:16px;margin:0 0 12px}
+h3{font-size:14px;margin:18px 0 8px}
 .kicker{margin:0;color:var(--muted);text-transform:uppercase;font-size:12px;letter-spacing:.08em;font-weight:600}
 .claim-text{font-size:18px;margin:0 0 6px;max-width:60em}
 .meta{color:var(--muted);margin:0 0 18px}
@@ -609,8 +852,8 @@ margin:0 0 18px}
 .badge{display:inline-block;font-size:11px;font-weight:600;padding:1px 6px;border-radius:9px;
 vertical-align:middle;background:#eef1f4;color:var(--muted)}
 .badge.paused{background:#fff3e0;color:#a35400}
-.figures{display:grid;grid-template-columns:repeat(5,1fr);gap:12px;margin:0 0 18px}
-.figure{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}
+.figures{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:12px;margin:0 0 18px}
+.figure{min-width:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 16px}
 .figure .label{display:block;color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.06em}
 .figure .value{display:block;font-size:30px;font-weight:700;line-height:1.2}
 .figure .sub{display:block;color:var(--muted);font-size:12px;white-space:nowrap;overflow:hidden;
@@ -642,19 +885,19 @@ svg .baseline{stroke:#9aa4b1}
 svg .tickmark{stroke:#9aa4b1}
 svg .tick,svg .axis{fill:var(--muted);font-size:11px}
 svg .bar:hover{opacity:.8}
-svg .event line{stroke:#3c4654;stroke-dasharray:3 3}
+svg .stem{fill:none;stroke:#3c4654;stroke-dasharray:3 3}
 svg .event circle{fill:#3c4654}
 svg .event text{fill:#fff;font-size:10px;font-weight:700}
-svg .event.t-framing_shift line{stroke:#c0392b}svg .event.t-framing_shift circle{fill:#c0392b}
-svg .event.t-coverage_spike circle{fill:#7b4ea3}svg .event.t-coverage_spike line{stroke:#7b4ea3}
-svg .event.t-new_segment circle{fill:#1f8a70}svg .event.t-new_segment line{stroke:#1f8a70}
-svg .event:hover circle{r:10}
+svg .stem.t-framing_shift{stroke:#c0392b}svg .event.t-framing_shift circle{fill:#c0392b}
+svg .event.t-coverage_spike circle{fill:#7b4ea3}svg .stem.t-coverage_spike{stroke:#7b4ea3}
+svg .event.t-new_segment circle{fill:#1f8a70}svg .stem.t-new_segment{stroke:#1f8a70}
+svg .event:hover circle{stroke:#fff;stroke-width:2}
 .legend{list-style:none;padding:0;margin:8px 0 0 44px;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px}
 .legend b{font-weight:600;color:var(--muted)}
 .sw{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:6px;vertical-align:-1px}
 .event-sw{width:0;border-left:2px dashed #3c4654;border-radius:0;height:14px;margin:0 8px 0 4px}
 .events{list-style:none;padding:0;margin:0}
-.events li{display:grid;grid-template-columns:28px 100px 130px 1fr;gap:10px;align-items:baseline;
+.events li{display:grid;grid-template-columns:28px 100px 130px minmax(0,1fr);gap:10px;align-items:baseline;
 padding:7px 0;border-top:1px solid var(--line)}
 .events li:first-child{border-top:0}
 .events .num{display:inline-block;width:20px;height:20px;border-radius:50%;background:#3c4654;color:#fff;
@@ -668,21 +911,31 @@ th{text-align:left;font-size:12px;color:var(--muted);font-weight:600;border-bott
 padding:6px;white-space:nowrap}
 td{padding:7px 6px;border-bottom:1px solid var(--line);vertical-align:top}
 tbody tr:hover{background:#fafbfc}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-.nowrap{white-space:nowrap}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .scroll{overflow-x:auto}
 .matches td{font-size:13px}
+.matches .when{min-width:92px;white-space:nowrap}
+.matches .outlet{min-width:110px}
 .matches .title{min-width:180px;font-weight:600}
 .matches .title a{color:#1a4f8b;text-decoration:none}
 .matches .title a:hover{text-decoration:underline}
-.matches .evidence{min-width:200px;color:#37414d}
-.matches .cues{min-width:100px}
-.pill{display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
+.matches .evidence{min-width:240px;color:#37414d}
+.matches .score{color:var(--muted);font-size:12px}
+.quote{margin:0 0 4px}
+.quote mark{background:#ffe9a8;color:inherit;border-radius:2px;padding:0 1px}
+.segment,.dateflag{display:block;color:var(--muted);font-size:11px;font-weight:400}
+.dateflag{font-style:italic;white-space:normal}
+.untitled{color:var(--muted);font-weight:400;font-style:italic}
+.outlets td{white-space:nowrap}
+.outlets td.outlet{white-space:normal;min-width:120px}
+.outlets+.note{margin:8px 0 0}
+.pill{white-space:nowrap;overflow-wrap:normal;
+display:inline-block;padding:1px 8px;border-radius:9px;color:#fff;font-size:12px;font-weight:600}
 .pill.s-neutral{color:#1b2430}
 .meter{display:block;height:4px;background:#eef1f4;border-radius:2px;margin-top:4px;min-width:40px}
 .meter i{display:block;height:4px;background:#8d6e63;border-radius:2px}
 .cue{display:inline-block;background:#f1f3f6;border:1px solid var(--line);border-radius:4px;padding:0 5px;
-margin:0 4px 3px 0;font-size:12px;white-space:nowrap}
+margin:0 4px 3px 0;font-size:12px}
 footer{color:var(--muted);font-size:12px;margin-top:8px}
 @media (max-width:800px){.figures{grid-template-columns:repeat(2,1fr)}
 .events li{grid-template-columns:28px 1fr}.events .summary{grid-column:2}}

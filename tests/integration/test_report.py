@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import os
+import re
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -14,14 +19,20 @@ from storage.base import PollOutcome
 from storage.sql import SqlStore
 from tests.support.records import CLAIM_TEXT, make_article_in, make_match_score
 from tests.support.report_samples import (
+    BACKDATED,
+    CLAMPED,
     HOSTILE_TITLE,
     HOSTILE_URL,
     NOW,
     T0,
+    UNDATED,
+    UNTITLED_TEXT,
+    long_strings_page,
     sample_claim,
     sample_events,
     sample_matches,
 )
+from watcher import __version__
 from watcher.domain import (
     ArticleIn,
     Claim,
@@ -35,7 +46,18 @@ from watcher.domain import (
     Stance,
 )
 from watcher.errors import NotFoundError
-from watcher.report import build_report, choose_buckets, group_stories, render_report
+from watcher.report import (
+    build_report,
+    choose_buckets,
+    display_title,
+    excerpt,
+    group_stories,
+    highlight,
+    place_markers,
+    publication_time,
+    render_report,
+    strip_bidi,
+)
 
 # --- a small DOM for assertions ------------------------------------------------------------------------
 
@@ -114,7 +136,8 @@ def page() -> str:
 def test_stance_chart_counts_each_story_once(page: str) -> None:
     matches = sample_matches()
     stories = {
-        m.article.story_id: m for m in sorted(matches, key=lambda m: m.article.first_seen_at, reverse=True)
+        m.article.story_id: m
+        for m in sorted(matches, key=lambda m: publication_time(m.article).at, reverse=True)
     }
     assert len(stories) == len(matches) - 3  # three wire copies
     doc = parse(page)
@@ -125,8 +148,8 @@ def test_stance_chart_counts_each_story_once(page: str) -> None:
         by_stance[bar.attrs["data-key"]] += int(bar.attrs["data-count"])
     expected = Counter(m.stance.value for m in stories.values())
     assert by_stance == expected
-    # One rect per non-empty (hour, stance) cell: hourly buckets over 33 hours.
-    cells = {(int(m.article.first_seen_at.timestamp() // 3600), m.stance) for m in stories.values()}
+    # One rect per non-empty (hour, stance) cell: hourly buckets of publication time over 33 hours.
+    cells = {(int(publication_time(m.article).at.timestamp() // 3600), m.stance) for m in stories.values()}
     assert len(bars) == len(cells)
     assert all(float(b.attrs["height"]) > 0 and float(b.attrs["width"]) > 0 for b in bars)
 
@@ -165,11 +188,14 @@ def test_events_are_marked_on_every_chart_and_listed(page: str) -> None:
         assert "7 stories in 3 hours" in titles[1]
         assert 'Disputing share rose to 60% <after> "RT" coverage' in titles[3]  # unescaped by the parser
     # Markers sit in time order from left to right.
-    xs = [float(m.find_all("line")[0].attrs["x1"]) for m in doc.by_id("chart-stance").find_all("g", "event")]
+    xs = [float(m.attrs["data-x"]) for m in doc.by_id("chart-stance").find_all("g", "event")]
     assert xs == sorted(xs) and xs[0] < xs[-1]
-    items = doc.find_all("ol", "events")[0].find_all("li")
+    # The numbered list is the chart's key: in the same card, right under the charts.
+    timeline = doc.find_all("section", "timeline")[0]
+    items = timeline.find_all("ol", "events")[0].find_all("li")
     assert len(items) == 4
     assert "Framing shift" in items[3].all_text()
+    assert [i.find_all("span", "num")[0].text for i in items] == ["1", "2", "3", "4"]
     assert "&lt;after&gt;" in page and "<after>" not in page
 
 
@@ -192,13 +218,51 @@ def test_table_lists_every_article_newest_first(page: str) -> None:
     assert len(doc.find_all("span", "copy")) == 3
     first = rows[0]
     cells = [td.all_text().strip() for td in first.find_all("td")]
-    assert cells[1:6] == ["Deutsche Welle", "DE", "center", "public", "neutral"]
-    assert cells[6].startswith("0.30") and cells[7] == "0.65"
+    assert cells[0] == "07 Nov 202516:54"  # date over time: published 6 minutes before it was first seen
+    assert first.find_all("bdi")[0].text == "Deutsche Welle"
+    assert first.find_all("span", "segment")[0].text == "DE · center · public"
+    assert cells[2] == "neutral"
+    assert cells[3].startswith("0.30") and cells[4] == "0.65"  # scores differ: the column stays
     link = first.find_all("a")[0]
     assert link.attrs["href"] == "https://deutschewelle.example/news/115"
     assert link.attrs["rel"] == "noopener noreferrer nofollow"
-    assert "Deutsche Welle reports" in cells[9]
-    assert [c.text for c in first.find_all("span", "cue")] == ["claims", "Moscow denied"]
+    assert "Deutsche Welle reports" in cells[6]
+    assert [c.all_text() for c in first.find_all("span", "cue")] == ["claims", "Moscow denied"]
+    # The stance-carrying words are marked in both evidence sentences shown.
+    assert [m.text for m in first.find_all("mark")] == ["claims", "Moscow DENIED"]
+    assert len(first.find_all("p", "quote")) == 2
+
+
+def test_every_article_has_a_publication_date_and_flags_the_substitutes(page: str) -> None:
+    rows = parse(page).find_all("tr", "match")
+    cells = {r.find_all("a")[0].attrs["href"].rsplit("/", 1)[-1]: r.find_all("td", "when")[0] for r in rows
+             if r.find_all("a")}  # fmt: skip
+    assert all(c.find_all("time")[0].all_text().strip() for c in cells.values())
+    assert cells[str(100 + UNDATED)].attrs["data-basis"] == "undated"
+    assert "no date: first seen" in cells[str(100 + UNDATED)].all_text()
+    clamped = cells[str(100 + CLAMPED)]
+    assert clamped.attrs["data-basis"] == "clamped" and "date clamped" in clamped.all_text()
+    assert clamped.find_all("time")[0].attrs["datetime"] == "2025-11-06T13:00:00Z"  # first seen, not 16:00
+    backdated = cells[str(100 + BACKDATED)]
+    assert backdated.attrs["data-basis"] == "published"
+    assert backdated.find_all("time")[0].attrs["datetime"] == "2025-11-06T22:00:00Z"  # not first seen (04:00)
+    flagged = [c for c in cells.values() if c.find_all("span", "dateflag")]
+    assert len(flagged) == 2
+    # The header and the timeline go by publication time too.
+    assert "coverage 06 Nov 2025 08:06 – 07 Nov 2025 16:54 UTC, by publication time" in page
+    # France 24's undated copy is no story of its own: only Fox News's clamped date counts.
+    assert "Without a usable feed date, 1 of 13 sit at first seen." in page
+
+
+def test_publication_time_is_clamped_to_first_seen() -> None:
+    m = sample_matches()
+    assert publication_time(m[0].article).at == T0 + timedelta(hours=0.1)
+    assert publication_time(m[0].article).basis == "published"
+    assert publication_time(m[UNDATED].article).at == m[UNDATED].article.first_seen_at
+    assert publication_time(m[UNDATED].article).basis == "undated"
+    clamped = publication_time(m[CLAMPED].article)
+    assert (clamped.at, clamped.basis) == (m[CLAMPED].article.first_seen_at, "clamped")
+    assert clamped.feed_date == T0 + timedelta(hours=8)
 
 
 def test_hostile_feed_text_is_escaped_and_unsafe_links_dropped(page: str) -> None:
@@ -211,7 +275,7 @@ def test_hostile_feed_text_is_escaped_and_unsafe_links_dropped(page: str) -> Non
     hostile = [r for r in doc.find_all("tr", "match") if "pwned" in r.all_text()]
     assert len(hostile) == 1
     assert hostile[0].find_all("a") == []  # shown, but not as a link
-    assert hostile[0].find_all("span", "nolink")[0].text == HOSTILE_TITLE
+    assert hostile[0].find_all("span", "nolink")[0].all_text() == HOSTILE_TITLE
     # Every link on the page is an article link over http(s).
     assert all(a.attrs["href"].startswith("https://") for a in doc.find_all("a"))
 
@@ -287,10 +351,181 @@ def test_daily_report_over_weeks() -> None:
 
 
 def _shift(m: Match, *, days: int) -> Match:
-    from dataclasses import replace
-
-    a = replace(m.article, first_seen_at=m.article.first_seen_at + timedelta(days=days))
+    published = m.article.published_at and m.article.published_at + timedelta(days=days)
+    a = replace(
+        m.article, first_seen_at=m.article.first_seen_at + timedelta(days=days), published_at=published
+    )
     return replace(m, article=a)
+
+
+# --- snapshots --------------------------------------------------------------------------------------------
+
+SNAPSHOTS = Path(__file__).parent.parent / "data" / "snapshots"
+
+
+@pytest.mark.parametrize(
+    ("name", "render"),
+    [
+        (
+            "report_sample.html",
+            lambda: render_report(sample_claim(), sample_matches(), sample_events(), now=NOW),
+        ),
+        ("report_long_strings.html", long_strings_page),
+    ],
+)
+def test_page_matches_snapshot(name: str, render: Callable[[], str]) -> None:
+    """The whole page, byte for byte; ``WATCHER_UPDATE_SNAPSHOTS=1`` rewrites the stored files after a change
+    meant to alter the page (then read the diff). The version is the only volatile part: ``now`` is fixed."""
+    page = render().replace(f"by watcher {__version__} ·", "by watcher VERSION ·")
+    snapshot = SNAPSHOTS / name
+    if os.environ.get("WATCHER_UPDATE_SNAPSHOTS") or not snapshot.exists():
+        snapshot.write_text(page, encoding="utf-8")
+    assert page == snapshot.read_text(encoding="utf-8")
+
+
+# --- text rules -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sentence", "spans", "expected"),
+    [
+        # case-insensitive, whole words only
+        ("He claimed; she disclaims CLAIMS.", ["claims"], "He claimed; she disclaims <mark>CLAIMS</mark>."),
+        # escaped inside and outside the marks; a quoted cue matches curly quotes too
+        (
+            '<b>NATO</b> “surpassed” & "more"',
+            ['"surpassed"', "more"],
+            "&lt;b&gt;NATO&lt;/b&gt; <mark>“surpassed”</mark> &amp; &quot;<mark>more</mark>&quot;",
+        ),
+        # overlapping cues merge into one mark, never nested; any whitespace between words
+        (
+            "Moscow\n  denied the claims",
+            ["Moscow denied", "denied the", "claims"],
+            "<mark>Moscow\n  denied the</mark> <mark>claims</mark>",
+        ),
+        # cues are tokens joined by spaces: punctuation may touch a word in the text
+        (
+            "It claims, without proof, that",
+            ["claims , without"],
+            "It <mark>claims, without</mark> proof, that",
+        ),
+        # touching hits merge too; regex characters are literal; empty and absent spans change nothing
+        ("a+b(c)", ["a+b", "(c)", "", "zzz"], "<mark>a+b(c)</mark>"),
+        ("no cue here", [], "no cue here"),
+        # bidi overrides are dropped before matching and from the output
+        ("NATO \u202eclaims\u202c it", ["claims"], "NATO <mark>claims</mark> it"),
+    ],
+)
+def test_highlight(sentence: str, spans: list[str], expected: str) -> None:
+    assert highlight(sentence, spans) == expected
+
+
+def test_long_evidence_is_cut_around_its_first_cue() -> None:
+    sentence = f"See https://example.org/{'x' * 400} for the figures NATO claims, officials said."
+    cut = excerpt(sentence, ["claims"], limit=120)
+    assert len(cut) <= 120 and cut.startswith("…") and cut.endswith("officials said.")
+    assert "<mark>claims</mark>" in highlight(cut, ["claims"])
+    assert excerpt("x" * 300, [], limit=100) == "x" * 99 + "…"
+    assert excerpt("short", ["claims"]) == "short"
+
+
+def test_highlight_never_nests_marks() -> None:
+    out = highlight(
+        "Officials said the claims were denied, officials said.", ["said", "officials said", "the"]
+    )
+    depth = 0
+    for tag in re.findall(r"</?mark>", out):
+        depth += 1 if tag == "<mark>" else -1
+        assert depth in (0, 1)
+    assert depth == 0 and out.count("<mark>") == 3
+
+
+def test_strip_bidi_drops_every_override_and_keeps_right_to_left_text() -> None:
+    controls = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+    assert strip_bidi(f"a{controls}b") == "ab"
+    assert strip_bidi("שלום עולם \u200d👩\u200d💻") == "שלום עולם \u200d👩\u200d💻"  # letters and ZWJ stay
+
+
+def test_bidi_overrides_cannot_spoof_the_page() -> None:
+    page = long_strings_page()
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", page)
+    row = next(r for r in parse(page).find_all("tr", "match") if "gpj.exe" in r.all_text())
+    # Shown as stored, in order, each feed string isolated from its neighbours.
+    assert row.find_all("a")[0].find_all("bdi")[0].text == "invoicegpj.exe NATO figures"
+    assert row.find_all("td", "outlet")[0].find_all("bdi")[0].text == "Evil TV"
+    assert row.find_all("mark")[0].text == "claims"
+
+
+def test_untitled_articles_show_their_first_words() -> None:
+    a = sample_matches()[0].article
+    assert display_title(replace(a, title=" \u202e ", text=UNTITLED_TEXT)) == (
+        "NATO has now overtaken Russia in the production of artillery shells, the…",  # twelve words
+        True,
+    )
+    assert display_title(replace(a, title="", text="Short text.")) == ("Short text.", True)
+    assert display_title(replace(a, title="", text="")) == (a.url, True)
+    assert display_title(a) == (a.title, False)
+    row = next(
+        r for r in parse(long_strings_page()).find_all("tr", "match") if r.find_all("span", "untitled")
+    )
+    title = row.find_all("td", "title")[0]
+    assert title.find_all("span", "untitled")[0].text == "(untitled)"
+    assert "NATO has now overtaken Russia" in title.all_text()
+    assert [m.text for m in row.find_all("mark")] == ["claims"]
+
+
+def test_score_column_only_where_scores_differ(page: str) -> None:
+    assert [th.text for th in parse(page).find_all("th", "score")] == ["Score"]
+    for matches in (sample_matches()[:1], [replace(m, score=0.8) for m in sample_matches()]):
+        lone = render_report(sample_claim(), matches, [], now=NOW)
+        doc = parse(lone)
+        assert doc.find_all("th", "score") == [] and doc.find_all("td", "score") == []
+        assert f"Match score {matches[0].score:.2f} for every article." in lone
+
+
+def test_skepticism_is_explained_and_given_per_outlet(page: str) -> None:
+    doc = parse(page)
+    assert (
+        page.count("Skepticism, 0–1: how much distancing and doubt") == 1 + 1
+    )  # the note and the header tip
+    rows = {
+        r.find_all("bdi")[0].text: r for r in doc.find_all("table", "outlets")[0].find_all("tr", "outlet")
+    }
+    assert rows["RT"].find_all("td", "skepticism")[0].all_text() == "0.80"  # mean of 0.9 and 0.7
+    assert rows["RT"].find_all("td", "skepticism")[0].attrs["title"] == "mean of 2 articles, 0.70–0.90"
+    assert rows["Fox News"].find_all("td", "skepticism")[0].all_text() == "0.00"
+
+
+# --- event markers ----------------------------------------------------------------------------------------
+
+
+def _apart(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return math.dist(a, b) >= 2 * 8
+
+
+def test_place_markers_never_overlaps() -> None:
+    placed = place_markers([100.0] * 9 + [105.0, 400.0] + [941.0] * 6)
+    lanes = 20  # the lane height: heads in different lanes never touch
+    heads = [(x, lane * lanes) for x, lane in placed]
+    assert all(_apart(a, b) for i, a in enumerate(heads) for b in heads[i + 1 :])
+    assert placed[4] == (119.0, 0)  # four lanes taken: the fifth moves right, by a marker and a gap
+    assert placed[10] == (400.0, 0)  # room again: back in the first lane, at its own time
+    assert placed[-2:] == [(941.0, 4), (941.0, 5)]  # no room to the right at the edge: more lanes
+
+
+def test_crowded_events_get_distinct_markers_that_point_at_their_time() -> None:
+    doc = parse(long_strings_page())
+    chart = doc.by_id("chart-stance")
+    markers = chart.find_all("g", "event")
+    assert [m.find_all("text")[0].text for m in markers] == [str(n) for n in range(1, 11)]
+    heads = [(float(c.attrs["cx"]), float(c.attrs["cy"])) for m in markers for c in m.find_all("circle")]
+    assert all(_apart(a, b) for i, a in enumerate(heads) for b in heads[i + 1 :])
+    stems = chart.find_all("polyline", "stem")
+    for marker, stem in zip(markers, stems, strict=True):
+        bottom = stem.attrs["points"].split()[-1]
+        assert float(bottom.split(",")[0]) == float(marker.attrs["data-x"])
+    same_minute = [m.attrs["data-x"] for m in markers[4:6]]
+    assert same_minute[0] == same_minute[1]  # one time, two markers, both visible
 
 
 # --- from a real store ------------------------------------------------------------------------------------

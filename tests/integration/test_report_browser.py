@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import struct
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.report_samples import NOW, sample_claim, sample_events, sample_matches
+from tests.support.report_samples import NOW, long_strings_page, sample_claim, sample_events, sample_matches
 from watcher.report import render_report
 
 pytestmark = pytest.mark.browser
@@ -137,6 +138,48 @@ def test_empty_report_renders(driver: Any, tmp_path: Path) -> None:
     assert _severe(driver) == []
 
 
+def test_long_strings_wrap_without_horizontal_overflow(driver: Any, tmp_path: Path) -> None:
+    """A 500-character title, a 300-character outlet, long URLs and a long claim, all at 1280 px."""
+    _open(driver, tmp_path, long_strings_page())
+    assert driver.execute_script("return innerWidth") <= 1280
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 1280
+    # Nothing hides behind an inner scrollbar either: every table fits its card.
+    wide = driver.execute_script(
+        "return [...document.querySelectorAll('table')]"
+        ".filter(t => t.getBoundingClientRect().right > t.closest('section').getBoundingClientRect().right + 1)"
+        ".map(t => t.className)"
+    )
+    assert wide == []
+    _shoot(driver, SCREENSHOT.with_name(SCREENSHOT.stem + "-long" + SCREENSHOT.suffix))
+    assert _severe(driver) == []
+
+
+def test_event_markers_are_distinct_and_dates_present(driver: Any, tmp_path: Path) -> None:
+    """Ten events, six of them in one hour and two at the same minute: every numbered marker stays visible."""
+    from selenium.webdriver.common.by import By
+
+    _open(driver, tmp_path, long_strings_page())
+    boxes = driver.execute_script(
+        "return [...document.querySelectorAll('#chart-stance g.event circle')]"
+        ".map(c => c.getBoundingClientRect()).map(r => [r.left, r.top, r.right, r.bottom])"
+    )
+    assert len(boxes) == 10
+    for i, a in enumerate(boxes):
+        assert a[2] - a[0] > 8 and a[3] - a[1] > 8
+        for b in boxes[i + 1 :]:
+            overlap = min(a[2], b[2]) - max(a[0], b[0]) > 0 and min(a[3], b[3]) - max(a[1], b[1]) > 0
+            assert not overlap, (a, b)
+    numbers = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#chart-stance g.event text")]
+    assert numbers == [str(n) for n in range(1, 11)]
+    listed = driver.find_elements(By.CSS_SELECTOR, "section.timeline ol.events li .num")
+    assert [n.text for n in listed] == numbers  # the key to the markers, in the same card
+    # Every article shows its publication date, and the header gives the coverage span.
+    dates = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "table.matches td.when time")]
+    assert len(dates) == 19 and all(re.fullmatch(r"\d\d [A-Z][a-z]{2} \d{4}\n\d\d:\d\d", d) for d in dates)
+    assert "coverage 06 Nov 2025" in driver.find_element(By.CSS_SELECTOR, "header .meta").text
+    assert _severe(driver) == []
+
+
 def test_screenshot_is_a_real_page(driver: Any, tmp_path: Path, report_page: str) -> None:
     _open(driver, tmp_path, report_page)
     png = driver.get_screenshot_as_png()
@@ -146,20 +189,23 @@ def test_screenshot_is_a_real_page(driver: Any, tmp_path: Path, report_page: str
     assert (width, height) == tuple(driver.execute_script("return [innerWidth, innerHeight]"))
     assert len(png) > 40_000, f"suspiciously small screenshot ({len(png)} bytes)"
 
-    # A full-page rendering for people to look at.
-    full = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(int(full) + 40, 4000))
-    try:
-        SCREENSHOT.write_bytes(driver.get_screenshot_as_png())
-    except OSError:
-        pass  # a read-only /tmp must not fail the suite
-    finally:
-        driver.set_window_size(1280, 1000)
-
+    _shoot(driver, SCREENSHOT)
     stats = _pixel_stats(driver, png)
     # A blank or single-colour page has a handful of colours and no ink; text and a chart have hundreds.
     assert stats["colours"] > 200, stats
     assert 0.01 < stats["ink"] < 0.5, stats
+
+
+def _shoot(driver: Any, path: Path) -> None:
+    """A full-page rendering for people to look at."""
+    full = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(full) + 40, 6000))
+    try:
+        path.write_bytes(driver.get_screenshot_as_png())
+    except OSError:
+        pass  # a read-only /tmp must not fail the suite
+    finally:
+        driver.set_window_size(1280, 1000)
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.support.records import make_article, make_claim, make_event, make_match
 from watcher.domain import Claim, Cue, Event, EventType, Match, Stance
+from watcher.report import render_report
 
 T0 = datetime(2025, 11, 6, 8, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=40)
@@ -60,10 +62,22 @@ def sample_claim() -> Claim:
     return make_claim(keywords=("NATO", "ammunition"), created_at=T0 - timedelta(days=2))
 
 
+# Feed dates that are not simply a few minutes before first seen: {index in COVERAGE: hours after T0 or None}.
+UNDATED = 4  # France 24's wire copy: the feed gave no date
+CLAMPED = 8  # Fox News dates its story three hours after watcher saw it
+BACKDATED = 13  # The Guardian's analysis was published six hours before it reached its feed
+PUBLISHED: dict[int, float | None] = {UNDATED: None, CLAMPED: 8.0, BACKDATED: 14.0}
+
+
 def sample_matches() -> list[Match]:
-    """Sixteen matched articles over 33 hours, three of them wire copies, one with a hostile title and URL."""
+    """Sixteen matched articles over 33 hours, three of them wire copies, one with a hostile title and URL.
+
+    Most feed dates sit six minutes before first seen; one is missing, one is later than first seen (clamped)
+    and one is six hours earlier (a backdated item).
+    """
     out: list[Match] = []
     for i, (hours, outlet, stance, skepticism, original, title) in enumerate(COVERAGE):
+        published = PUBLISHED.get(i, hours - 0.1)
         article_id = 100 + i
         country, leaning, ownership = OUTLETS[outlet]
         hostile = title == HOSTILE_TITLE
@@ -75,7 +89,7 @@ def sample_matches() -> list[Match]:
             if hostile
             else f"https://{outlet.lower().replace(' ', '')}.example/news/{article_id}",
             title=title,
-            published_at=T0 + timedelta(hours=hours - 0.1),
+            published_at=None if published is None else T0 + timedelta(hours=published),
             first_seen_at=T0 + timedelta(hours=hours),
             outlet=outlet,
             country=country,
@@ -97,6 +111,11 @@ def sample_matches() -> list[Match]:
                     ('NATO "has surpassed" Russia <b>in ammunition</b> production, the alliance said.',)
                     if hostile
                     else (f"{outlet} reports that NATO now produces more artillery shells than Russia.",)
+                    if stance is Stance.SUPPORTS
+                    else (
+                        f"{outlet} reports that NATO claims it now produces more shells than Russia.",
+                        "Moscow DENIED the figures, calling them propaganda.",
+                    )
                 ),
                 matched_at=article.first_seen_at + timedelta(seconds=30),
             )
@@ -121,3 +140,82 @@ def sample_events() -> list[Event]:
         event(3, EventType.NEW_SEGMENT, 9.6, "First coverage from RU (state-owned): TASS"),
         event(4, EventType.FRAMING_SHIFT, 10.5, 'Disputing share rose to 60% <after> "RT" coverage'),
     ]
+
+
+def crowded_events() -> list[Event]:
+    """The sample events and six more in one hour, two of them at the very same minute."""
+    extra = [
+        (EventType.COVERAGE_SPIKE, 10.55, "5 stories in 1 hour, 4.0x the usual rate"),
+        (EventType.NEW_SEGMENT, 10.55, "First coverage from a right-leaning outlet: RT"),
+        (EventType.FRAMING_SHIFT, 10.6, "Disputing share rose to 70%"),
+        (EventType.NEW_SEGMENT, 10.65, "First coverage from QA: Al Jazeera"),
+        (EventType.COVERAGE_SPIKE, 10.7, "6 stories in 1 hour, 4.5x the usual rate"),
+        (EventType.FIRST_SEEN, 10.8, f"First coverage from {LONG_OUTLET}"),
+    ]
+    crowd = [
+        make_event(
+            id=f"evt_{n:04d}",
+            type=type_,
+            dedupe_key=f"{type_.value}:{n}",
+            summary=summary,
+            match_ids=(),
+            created_at=T0 + timedelta(hours=hours),
+        )
+        for n, (type_, hours, summary) in enumerate(extra, 10)
+    ]
+    return [*sample_events(), *crowd]
+
+
+LONG_TITLE = "NATO" + "Ammunition" * 50  # 504 characters, not one space
+LONG_OUTLET = "Outlet" * 50  # 300 characters
+LONG_URL = "https://long.example/" + "segment/" * 250
+SPOOFED_TITLE = "invoice\u202egpj.exe NATO figures"
+UNTITLED_TEXT = (
+    "NATO has now overtaken Russia in the production of artillery shells, the alliance's secretary general "
+    "said on Thursday in Brussels."
+)
+
+
+def long_string_claim() -> Claim:
+    return replace(
+        sample_claim(), text="NATO has surpassed Russia in " + "ammunition" * 40, keywords=("k" * 200,)
+    )
+
+
+def long_string_matches() -> list[Match]:
+    """The sample plus hostile lengths and characters: a 500-character unbroken title, a 300-character outlet
+    name, a 2,000-character URL, evidence with a long URL in it, an untitled item and bidi overrides."""
+    first = sample_matches()[0]
+
+    def variant(n: int, evidence: tuple[str, ...] | None = None, **article: str) -> Match:
+        a = replace(
+            first.article,
+            id=200 + n,
+            story_id=200 + n,
+            first_seen_at=T0 + timedelta(hours=12 + n),
+            published_at=T0 + timedelta(hours=11.5 + n),
+            **article,
+        )
+        cues = (Cue(kind="distancing_verb", text="claims"),)
+        return replace(first, id=200 + n, article=a, evidence=evidence or first.evidence, cues=cues)
+
+    return [
+        *sample_matches(),
+        variant(0, title=LONG_TITLE, outlet=LONG_OUTLET, url=LONG_URL),
+        variant(
+            1,
+            (f"See https://example.org/{'x' * 400} for the figures NATO claims.",),
+            title="",
+            text=UNTITLED_TEXT,
+        ),
+        variant(
+            2,
+            ("NATO \u202eclaims\u202c it leads \u200fnow\u200e.",),
+            title=SPOOFED_TITLE,
+            outlet="\u2067Evil\u2069 TV",
+        ),
+    ]
+
+
+def long_strings_page() -> str:
+    return render_report(long_string_claim(), long_string_matches(), crowded_events(), now=NOW)
