@@ -204,7 +204,7 @@ class Store(Protocol):
         release its lease; all in one transaction.
 
         A draft whose dedupe key the claim already has is skipped: a re-run never raises an event
-        twice. Returns the events inserted.
+        twice. A ``backfill`` draft is stored without deliveries. Returns the events inserted.
         """
 
     async def list_events(self, *, claim_id: int | None = None, limit: int = 100) -> list[Event]:

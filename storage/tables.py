@@ -110,7 +110,8 @@ class ArticleRow(Base):
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     language: Mapped[str] = mapped_column(String(8), default="und")
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]  # the feed's date clamped to first seen, else first seen
+    published_at_basis: Mapped[str] = mapped_column(String(16), default="published")  # | clamped | first_seen
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     # The first stored article of the same story (same canonical URL or same content); itself if original.
     story_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), index=True)
@@ -168,6 +169,7 @@ class EventRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     match_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False)  # found in a backlog: never delivered
 
 
 class DestinationRow(Base):

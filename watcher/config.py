@@ -68,6 +68,9 @@ class DaemonSettings:
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     server_enabled: bool = True
+    # Where people reach this daemon's web server (e.g. https://watcher.example.org); alerts then link to
+    # the claim's report page. None: alerts carry no link.
+    public_url: str | None = None
 
 
 class _Model(BaseModel):
@@ -184,6 +187,17 @@ class _Server(_Model):
     host: str = _default(DaemonSettings, "server_host")
     port: int = Field(default=_default(DaemonSettings, "server_port"), ge=0, le=65535)
     enabled: bool = _default(DaemonSettings, "server_enabled")
+    public_url: str | None = _default(DaemonSettings, "public_url")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        url = v.strip()
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url, re.IGNORECASE):
+            raise ValueError("must be an http(s) URL such as https://watcher.example.org")
+        return url.rstrip("/")
 
 
 class _Daemon(_Model):
@@ -204,6 +218,10 @@ def _number(value: object) -> object:
     return value
 
 
+def _optional_duration(value: object) -> object:
+    return value if value is None else 0.0 if value in (0, "0") else parse_duration(value)
+
+
 if TYPE_CHECKING:
 
     class _Shifts(_Model): ...
@@ -214,6 +232,8 @@ else:
         "_Shifts",
         __base__=_Model,
         **{f.name: (Annotated[Any, AfterValidator(_number)], f.default) for f in fields(ShiftSettings)},
+        # ``fresh_window: 24h`` is fresh_window_s as a duration (0 turns it off).
+        fresh_window=(Annotated[Any, AfterValidator(_optional_duration)], None),
     )
 
 
@@ -408,8 +428,12 @@ def _match_settings(m: _Matching) -> MatchSettings:
 
 def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
     """ShiftSettings from ``shifts:``; a value out of range is an error naming its line and key."""
+    values = doc.shifts.model_dump()
+    fresh_window = values.pop("fresh_window")
+    if fresh_window is not None:
+        values["fresh_window_s"] = round(fresh_window)
     try:
-        return ShiftSettings(**doc.shifts.model_dump())
+        return ShiftSettings(**values)
     except ShiftSettingError as exc:
         at = _node_at(node, ("shifts", exc.field))
         raise ConfigError(f"{path}{_line(at)}: shifts.{exc.field}: {exc.problem}") from None
@@ -427,6 +451,7 @@ def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
         server_host=host,
         server_port=port,
         server_enabled=d.server.enabled,
+        public_url=d.server.public_url,
     )
 
 

@@ -116,10 +116,20 @@ class Article:
     country: str
     leaning: str
     ownership: str
+    # How published_at was found: "published" (the feed's date), "clamped" (the feed's date was later than
+    # first seen, so first seen stands in) or "first_seen" (no date at all).
+    published_at_basis: str = "published"
 
     @property
     def is_copy(self) -> bool:
         return self.story_id != self.id
+
+    @property
+    def published(self) -> datetime:
+        """Publication time: the stored one, never later than first seen (first seen when unknown)."""
+        if self.published_at is None or self.published_at > self.first_seen_at:
+            return self.first_seen_at
+        return self.published_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +211,7 @@ class EventDraft:
     details: dict[str, Any]
     match_ids: tuple[int, ...]
     created_at: datetime
+    backfill: bool = False  # found in a backlog (published before shifts.fresh_window): stored, not delivered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +224,7 @@ class Event:
     details: dict[str, Any]
     match_ids: tuple[int, ...]
     created_at: datetime
+    backfill: bool = False  # found in a backlog: recorded, never delivered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -193,7 +193,14 @@ class Pipeline:
         self._matcher: Matcher | None = None
         self._matcher_key: tuple[Any, ...] = ()
         self._claims: list[Claim] = []
-        self.outbox = Outbox(store, sender, settings.destinations, clock, lease_s=settings.daemon.lease_s)
+        self.outbox = Outbox(
+            store,
+            sender,
+            settings.destinations,
+            clock,
+            lease_s=settings.daemon.lease_s,
+            public_url=settings.daemon.public_url,
+        )
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
 
     @classmethod

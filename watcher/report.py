@@ -91,8 +91,8 @@ async def build_report(store: ReportSource, claim_ref: str | int) -> str:
 def render_report(claim: Claim, matches: Sequence[Match], events: Sequence[Event], *, now: datetime) -> str:
     """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only."""
     stories = group_stories(matches)
-    ordered_events = sorted(events, key=lambda e: (_utc(e.created_at), e.id))
-    buckets = choose_buckets([s.at for s in stories] + [_utc(e.created_at) for e in ordered_events], now)
+    ordered_events = sorted(events, key=lambda e: (event_time(e), e.id))
+    buckets = choose_buckets([s.at for s in stories] + [event_time(e) for e in ordered_events], now)
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
         header=_header(claim, stories),
@@ -126,11 +126,13 @@ def publication_time(article: Article) -> Dated:
     """The article's publication time as the report uses it: ``published_at`` clamped to no later than
     ``first_seen_at``, else ``first_seen_at``."""
     seen = _utc(article.first_seen_at)
-    if article.published_at is None:
+    if article.published_at is None or article.published_at_basis == "first_seen":
         return Dated(seen, "undated")
     published = _utc(article.published_at)
     if published > seen:
         return Dated(seen, "clamped", published)
+    if article.published_at_basis == "clamped":  # stored clamped: the feed's own date is not kept
+        return Dated(seen, "clamped")
     return Dated(published, "published", published)
 
 
@@ -531,8 +533,19 @@ def _x_axis(buckets: Buckets, slot: float, base: float) -> str:
     return "".join(out)
 
 
+def event_time(event: Event) -> datetime:
+    """Where an event sits on the timeline: the publication time that triggered it, else when it was raised."""
+    raw = event.details.get("trigger_at")
+    if isinstance(raw, str):
+        try:
+            return _utc(datetime.fromisoformat(raw))
+        except ValueError:
+            pass
+    return _utc(event.created_at)
+
+
 def _event_x(event: Event, buckets: Buckets, slot: float) -> float:
-    offset = (_utc(event.created_at) - buckets.start) / buckets.step
+    offset = (event_time(event) - buckets.start) / buckets.step
     return min(_W - _RIGHT, max(_LEFT, _LEFT + offset * slot))
 
 
@@ -547,7 +560,7 @@ def _stem(event: Event, x: float, hx: float, hy: float, plot_top: float) -> str:
 
 def _marker(n: int, event: Event, x: float, hx: float, hy: float) -> str:
     kind = event.type.value
-    title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event.created_at)} UTC\n{event.summary}"
+    title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event_time(event))} UTC\n{event.summary}"
     return (
         f'<g class="event t-{_e(kind)}" data-type="{_e(kind)}" data-event="{_e(event.id)}" data-x="{x:.1f}">'
         f"<title>{_e(title)}</title>"
@@ -583,12 +596,18 @@ def _events_list(events: Sequence[Event]) -> str:
         return head + '<p class="empty">No events yet.</p></div>'
     items = "".join(
         f'<li class="t-{_e(e.type.value)}" id="event-{n}"><span class="num">{n}</span>'
-        f'<time datetime="{_iso(e.created_at)}">{_fmt(e.created_at)}</time>'
-        f'<span class="etype">{_event_label(e)}</span>'
+        f'<time datetime="{_iso(event_time(e))}">{_fmt(event_time(e))}</time>'
+        f'<span class="etype">{_event_label(e)}</span>{_BACKFILL if e.backfill else ""}'
         f'<span class="summary">{_feed(e.summary)}</span></li>'
         for n, e in enumerate(events, 1)
     )
     return f'{head}<ol class="events">{items}</ol></div>'
+
+
+_BACKFILL = (
+    '<span class="badge backfill" title="Found while importing older coverage (a new feed\'s first poll or '
+    'a backfill): recorded, not delivered">backfill</span>'
+)
 
 
 def _outlets(matches: Sequence[Match]) -> str:
@@ -695,9 +714,10 @@ def _published_cell(a: Article) -> str:
             '<span class="dateflag" title="The feed gave no date: this is when watcher first saw the article">'
             "no date: first seen</span>"
         )
-    elif dated.basis == "clamped" and dated.feed_date is not None:
+    elif dated.basis == "clamped":
+        when = f" {_fmt(dated.feed_date, '%d %b %Y %H:%M')} UTC" if dated.feed_date is not None else ""
         flag = (
-            f'<span class="dateflag" title="The feed dated it {_fmt(dated.feed_date, "%d %b %Y %H:%M")} UTC, '
+            f'<span class="dateflag" title="The feed dated it{when}, '
             'later than watcher first saw it: shown at first seen">date clamped</span>'
         )
     return (

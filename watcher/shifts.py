@@ -64,6 +64,10 @@ class ShiftSettings:
     # A coverage_spike or stance-mix framing_shift that triggered longer than this before `now` (say, found
     # by a backfill) is not raised: it is no longer news. Once-only events are always raised. 0 = no limit.
     stale_after_s: int = 86400
+    # An event whose trigger (the publication time of the story that made it) is older than this before
+    # `now` is backlog, not news (a new feed's first poll, `claims backfill`, a backdated item): it is
+    # recorded with backfill=True and never delivered. 0 = every event is delivered.
+    fresh_window_s: int = 86400
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -131,21 +135,24 @@ def detect_shifts(
     """Return the events the claim's coverage up to ``now`` calls for that ``previous`` does not hold.
 
     Pure and deterministic. ``matches`` are all of the claim's matches in any order; wire copies and
-    repeats fold into one story each (the earliest first-seen match of an ``article.story_id``), and
-    stories first seen after ``now`` are ignored. ``previous`` are the claim's stored events. No returned
+    repeats fold into one story each (the earliest published match of an ``article.story_id``), and
+    stories first seen after ``now`` are ignored. Time is publication time (``Article.published``: the
+    feed's date, never later than first seen), so a backdated item lands in the windows of its date.
+    ``previous`` are the claim's stored events. No returned
     draft has a ``dedupe_key`` found in ``previous``, so calling again with the drafts stored returns
     nothing new. Drafts are sorted by trigger time, then type.
 
-    Every rule is replayed at each story's first-seen time, and that trigger time (``details["trigger_at"]``)
+    Every rule is replayed at each story's publication time, and that trigger time (``details["trigger_at"]``)
     is what cooldowns compare, so the events raised do not depend on how often this runs or how late;
-    ``now`` only bounds the replay, ages out stale windowed events and becomes ``created_at``.
+    ``now`` only bounds the replay, ages out stale windowed events, marks drafts triggered more than
+    ``fresh_window_s`` before it as ``backfill`` and becomes ``created_at``.
     """
     now = _utc(now)
     stories = _stories(claim, matches, now)
     ledger = _Ledger.from_events(claim.id, previous)
     fired = _Replay(claim, stories, ledger, settings, now).run()
     fired.sort(key=lambda candidate: (candidate.at, _TYPE_ORDER[candidate.type], candidate.key))
-    drafts = [candidate.draft(claim.id, now) for candidate in fired]
+    drafts = [candidate.draft(claim.id, now, settings.fresh_window_s) for candidate in fired]
     if drafts:
         logger.debug("claim %s: %d new events from %d stories", claim.id, len(drafts), len(stories))
     return drafts
@@ -164,7 +171,8 @@ def _iso(value: datetime) -> str:
 
 
 def _seen(match: Match) -> datetime:
-    return _utc(match.article.first_seen_at)
+    """A story's time on the timeline: its publication time, clamped to first seen."""
+    return _utc(match.article.published)
 
 
 def _story_order(match: Match) -> tuple[datetime, int, int]:
@@ -172,13 +180,13 @@ def _story_order(match: Match) -> tuple[datetime, int, int]:
 
 
 def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
-    """One match per story (the earliest first seen), first seen by ``now``, in first-seen order."""
+    """One match per story (the earliest published), first seen by ``now``, in publication order."""
     best: dict[int, Match] = {}
     for match in matches:
         if match.claim_id != claim.id:
             logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
             continue
-        if _seen(match) > now:
+        if _utc(match.article.first_seen_at) > now:
             continue
         story = match.article.story_id
         current = best.get(story)
@@ -188,7 +196,7 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
 
 
 class _Timeline:
-    """Stories in first-seen order with per-stance prefix counts, so any window is counted in O(log n)."""
+    """Stories in publication order with per-stance prefix counts, so any window is counted in O(log n)."""
 
     def __init__(self, stories: list[Match]) -> None:
         self.stories = stories
@@ -232,7 +240,8 @@ class _Candidate:
     reasons: tuple[str, ...] = ()
     windowed: bool = False  # describes a window of time rather than a once-only fact
 
-    def draft(self, claim_id: int, now: datetime) -> EventDraft:
+    def draft(self, claim_id: int, now: datetime, fresh_window_s: int = 0) -> EventDraft:
+        backfill = fresh_window_s > 0 and (now - self.at).total_seconds() > fresh_window_s
         return EventDraft(
             type=self.type,
             claim_id=claim_id,
@@ -241,6 +250,7 @@ class _Candidate:
             details={"trigger_at": _iso(self.at), **self.details},
             match_ids=self.match_ids,
             created_at=now,
+            backfill=backfill,
         )
 
 
@@ -345,6 +355,8 @@ def _story_details(match: Match) -> dict[str, Any]:
         "outlet": article.outlet,
         "url": article.url,
         "title": article.title,
+        "published_at": _iso(article.published),
+        "published_at_basis": article.published_at_basis,
         "first_seen_at": _iso(article.first_seen_at),
         "segments": {dimension: getattr(article, dimension) for dimension in SEGMENT_DIMENSIONS},
         "stance": str(match.stance),
@@ -384,7 +396,7 @@ _SEGMENT_PHRASES = {
 
 
 class _Replay:
-    """Walks the stories in first-seen order and fires each rule the moment its condition holds."""
+    """Walks the stories in publication order and fires each rule the moment its condition holds."""
 
     def __init__(
         self, claim: Claim, stories: list[Match], ledger: _Ledger, settings: ShiftSettings, now: datetime
@@ -409,7 +421,7 @@ class _Replay:
         self._take_initial(stories[0])
         for index, story in enumerate(stories):
             self._absorb(story)
-            # Stories first seen at the same instant arrive together: evaluate once, after the last.
+            # Stories published at the same instant arrive together: evaluate once, after the last.
             if index + 1 < len(stories) and self.timeline.times[index + 1] == self.timeline.times[index]:
                 continue
             for candidate in self._candidates(self.timeline.times[index]):

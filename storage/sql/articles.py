@@ -32,7 +32,7 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
             "text": a.text,
             "content_hash": a.content_hash,
             "language": a.language or "und",
-            "published_at": a.published_at,
+            **publication(a.published_at, seen_at),
             "first_seen_at": seen_at,
         }
         for feed_id, seen_at, articles in polls
@@ -54,6 +54,15 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
     for aid, feed_id, _, _ in inserted:
         by_feed.setdefault(feed_id, []).append(aid)
     return [by_feed.get(feed_id, []) for feed_id, _, _ in polls]
+
+
+def publication(published_at: datetime | None, seen_at: datetime) -> dict[str, Any]:
+    """published_at and its basis: the feed's date, clamped to no later than first seen, else first seen."""
+    if published_at is None:
+        return {"published_at": seen_at, "published_at_basis": "first_seen"}
+    if published_at > seen_at:
+        return {"published_at": seen_at, "published_at_basis": "clamped"}
+    return {"published_at": published_at, "published_at_basis": "published"}
 
 
 async def _link_stories(conn: AsyncConnection, inserted: Sequence[tuple[int, int, str, str]]) -> None:

@@ -71,11 +71,12 @@ class OutboxQueries(SqlBase):
                         details=d.details,
                         match_ids=list(d.match_ids),
                         created_at=d.created_at,
+                        backfill=d.backfill,
                     )
                 )
                 if not res.rowcount:
                     continue  # raised before: a re-run never raises an event twice
-                for dest in destinations:
+                for dest in () if d.backfill else destinations:  # backlog events are recorded only
                     if dest.wants(d.type) and dest.name not in disabled:
                         await conn.execute(
                             dl_stmt.values(
@@ -97,6 +98,7 @@ class OutboxQueries(SqlBase):
                         details=d.details,
                         match_ids=d.match_ids,
                         created_at=d.created_at,
+                        backfill=d.backfill,
                     )
                 )
             await conn.execute(

@@ -30,6 +30,7 @@ ARTICLE_COLS = [
     articles_t.c.text,
     articles_t.c.content_hash,
     articles_t.c.published_at,
+    articles_t.c.published_at_basis,
     articles_t.c.first_seen_at,
     articles_t.c.language,
     feeds_t.c.outlet,
@@ -85,6 +86,7 @@ def to_article(r: RowMapping) -> Article:
         country=r["country"],
         leaning=r["leaning"],
         ownership=r["ownership"],
+        published_at_basis=r["published_at_basis"],
     )
 
 
@@ -128,6 +130,7 @@ def to_event(r: RowMapping) -> Event:
         details=dict(r["details"] or {}),
         match_ids=tuple(r["match_ids"] or ()),
         created_at=r["created_at"],
+        backfill=bool(r["backfill"]),
     )
 
 

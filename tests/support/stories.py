@@ -15,11 +15,15 @@ CLAIM = ClaimSpec(
 )
 
 
-def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
-    """An RSS 2.0 document; items are (guid, title, description)."""
+def rss(title: str, items: list[tuple[str, str, str]], *, pub_date: str | None = None) -> bytes:
+    """An RSS 2.0 document; items are (guid, title, description), dated ``pub_date`` (RFC 822) if given.
+
+    Undated items count as published when first seen: news whatever the test clock says.
+    """
+    date = f"<pubDate>{pub_date}</pubDate>" if pub_date else ""
     body = "".join(
         f"<item><guid>{g}</guid><title>{t}</title><link>https://news.example/{g}?utm_source=rss</link>"
-        f"<description>{d}</description><pubDate>Thu, 06 Nov 2025 15:02:00 GMT</pubDate></item>"
+        f"<description>{d}</description>{date}</item>"
         for g, t, d in items
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()

@@ -130,6 +130,11 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             ":1: shifts.spike_min_baseline_s: must not exceed shifts.spike_baseline_s",
         ),
         ("http:\n  per_host: 0\n", ":2: http.per_host: Input should be greater than 0"),
+        ("shifts:\n  fresh_window: soon\n", ":2: shifts.fresh_window: 'soon' is not a duration"),
+        (
+            "daemon:\n  server:\n    public_url: ftp://watcher.example\n",
+            ":3: daemon.server.public_url: must be an http(s) URL",
+        ),
         ("feeds: [\n", ":2: invalid YAML: expected the node content"),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],
@@ -197,3 +202,13 @@ def test_server_address_from_the_environment(tmp_path: Path) -> None:
     assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
     with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
         load(path, environ={"WATCHER_SERVER_PORT": "http"})
+
+
+def test_fresh_window_and_public_url(tmp_path: Path) -> None:
+    text = "shifts: {fresh_window: 12h}\ndaemon:\n  server: {public_url: 'https://watcher.example.org/'}\n"
+    settings = load(write(tmp_path, text), environ={})
+    assert settings.shifts.fresh_window_s == 12 * 3600
+    assert settings.daemon.public_url == "https://watcher.example.org"
+    defaults = load(write(tmp_path, "feeds: []\n"), environ={})
+    assert defaults.shifts.fresh_window_s == 86400 and defaults.daemon.public_url is None
+    assert load(write(tmp_path, "shifts: {fresh_window: 0}\n"), environ={}).shifts.fresh_window_s == 0

@@ -53,7 +53,7 @@ class Timeline:
             title=f"Story {article_id}",
             text="NATO has now surpassed Russia in ammunition production.",
             content_hash=f"hash-{article_id}",
-            published_at=at(minute) - timedelta(minutes=30),
+            published_at=at(minute),  # the story's time on the timeline is its publication time
             first_seen_at=at(minute),
             language=language,
             outlet=outlet,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.records import T0, make_article, make_claim, make_event, make_match
-from watcher.domain import Cue, Event, EventType, Match, Stance
+from watcher.domain import Cue, Destination, Event, EventType, Match, Stance
 from watcher.notify import (
     EventBundle,
     digest_message_id,
@@ -22,6 +23,8 @@ from watcher.notify import (
     render_slack,
     render_slack_digest,
 )
+from watcher.notify.payload import report_url
+from watcher.notify.render import render_for
 from watcher.notify.slack import escape, escape_clipped, link
 
 SNAPSHOT = Path(__file__).parent.parent / "data" / "snapshots" / "slack_hostile.json"
@@ -186,6 +189,7 @@ def test_render_match_is_the_design_contract() -> None:
             "leaning": "center",
             "ownership": "private",
             "published_at": "2025-11-06T14:02:00Z",
+            "published_at_basis": "published",
         },
         "score": 0.83,
         "stance": "disputes",
@@ -199,7 +203,8 @@ def test_render_match_is_the_design_contract() -> None:
 def test_render_event_is_the_design_contract_and_serialises() -> None:
     event = slack_event(2)
     body = render_event(event, CLAIM, [slack_match(1), slack_match(2)])
-    assert list(body) == ["id", "type", "claim", "summary", "details", "articles", "created_at"]
+    assert list(body) == ["id", "type", "claim", "summary", "details", "articles", "created_at", "backfill"]
+    assert body["backfill"] is False
     assert body["id"] == "evt_1" and body["type"] == "framing_shift"
     assert body["claim"] == {"id": 1, "name": "nato-ammo", "text": CLAIM.text}
     assert body["created_at"] == "2025-11-06T15:02:00Z"
@@ -243,3 +248,29 @@ def test_digest_id_is_stable_and_order_independent() -> None:
         == render_digest(bundles[::-1], created_at=T0)["id"]
     )
     assert body["id"] != digest_message_id(["evt_0", "evt_1"])
+
+
+def test_alerts_link_to_the_claim_report_when_the_public_url_is_set() -> None:
+    event = slack_event(2)
+    matches = [slack_match(1)]
+    slack = Destination(name="newsroom", kind="slack", url="https://hooks.slack.example/x")
+    hook = Destination(name="cms", kind="webhook", url="https://cms.example/hook")
+    url = "https://watcher.example.org/claims/nato-ammo/report"
+    body = render_for(hook, event, CLAIM, matches, public_url="https://watcher.example.org/")
+    assert body["report_url"] == url
+    assert "report_url" not in render_for(hook, event, CLAIM, matches)
+    message = render_for(slack, event, CLAIM, matches, public_url="https://watcher.example.org")
+    assert f"<{url}|Open the claim's report>" in texts(message)
+    assert not any("report" in t for t in texts(render_for(slack, event, CLAIM, matches)))
+    assert (
+        report_url("https://w.example", replace(CLAIM, name="a/b c"))
+        == "https://w.example/claims/a%2Fb%20c/report"
+    )
+
+
+def test_slack_names_what_changed_and_quotes_the_evidence_with_outlet_and_stance() -> None:
+    message = render_slack(slack_event(2), CLAIM, [slack_match(1)])
+    lines = texts(message)
+    assert message["blocks"][0]["text"]["text"] == escape(slack_event(2).summary)
+    quote = next(t for t in lines if t.startswith(">“"))
+    assert "NATO has now surpassed Russia" in quote and "Outlet &lt;1&gt;" in quote and "*disputes*" in quote

@@ -196,7 +196,8 @@ def match_line(m: Match) -> str:
 
 def event_line(e: dict[str, Any]) -> str:
     """One line of ``events list``, from the event's webhook body."""
-    return f"{e['created_at']}  {e['type']:<15} {e['claim']['name']:<20} {e['summary']}"
+    backlog = " (backfill, not delivered)" if e.get("backfill") else ""
+    return f"{e['created_at']}  {e['type']:<15} {e['claim']['name']:<20} {e['summary']}{backlog}"
 
 
 def delivery_json(d: Delivery) -> dict[str, Any]:

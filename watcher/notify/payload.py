@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -51,6 +52,7 @@ def render_match(match: Match) -> dict[str, Any]:
             "leaning": article.leaning,
             "ownership": article.ownership,
             "published_at": iso_z(article.published_at),
+            "published_at_basis": article.published_at_basis,
         },
         "score": round(match.score, 4),
         "stance": str(match.stance),
@@ -61,12 +63,22 @@ def render_match(match: Match) -> dict[str, Any]:
     }
 
 
-def render_event(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[str, Any]:
+def report_url(public_url: str | None, claim: Claim) -> str | None:
+    """The claim's report page under the daemon's ``public_url``; None without one."""
+    if not public_url:
+        return None
+    return f"{public_url.rstrip('/')}/claims/{urllib.parse.quote(claim.name, safe='')}/report"
+
+
+def render_event(
+    event: Event, claim: Claim, matches: Sequence[Match], *, report: str | None = None
+) -> dict[str, Any]:
     """The event JSON of DESIGN.md, which is also the body of a generic webhook.
 
     :param matches: the matches behind the event, rendered in the order given.
+    :param report: the claim's report page (``report_url``); the body has a ``report_url`` when given.
     """
-    return {
+    body = {
         "id": event.id,
         "type": str(event.type),
         "claim": {"id": claim.id, "name": claim.name, "text": claim.text},
@@ -74,7 +86,11 @@ def render_event(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[s
         "details": jsonable(event.details),
         "articles": [render_match(m) for m in matches],
         "created_at": iso_z(event.created_at),
+        "backfill": event.backfill,
     }
+    if report is not None:
+        body["report_url"] = report
+    return body
 
 
 def digest_message_id(event_ids: Sequence[str]) -> str:

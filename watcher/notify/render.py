@@ -10,7 +10,7 @@ import yarl
 from watcher.domain import Claim, Destination, Event, Match
 from watcher.errors import NotifyError
 from watcher.notify import webhook
-from watcher.notify.payload import EventBundle, render_digest, render_event
+from watcher.notify.payload import EventBundle, render_digest, render_event, report_url
 from watcher.notify.slack import render_slack, render_slack_digest
 
 SLACK = "slack"
@@ -19,12 +19,21 @@ KINDS = (SLACK, WEBHOOK)
 
 
 def render_for(
-    destination: Destination, event: Event, claim: Claim, matches: Sequence[Match]
+    destination: Destination,
+    event: Event,
+    claim: Claim,
+    matches: Sequence[Match],
+    *,
+    public_url: str | None = None,
 ) -> dict[str, Any]:
-    """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise."""
+    """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise.
+
+    With the daemon's ``public_url`` both link to the claim's report page.
+    """
+    report = report_url(public_url, claim)
     if destination.kind == SLACK:
-        return render_slack(event, claim, matches)
-    return render_event(event, claim, matches)
+        return render_slack(event, claim, matches, report=report)
+    return render_event(event, claim, matches, report=report)
 
 
 def render_digest_for(destination: Destination, bundles: Sequence[EventBundle]) -> dict[str, Any]:

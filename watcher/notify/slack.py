@@ -73,8 +73,14 @@ def link(url: str, label: str, *, label_limit: int = MAX_TITLE_CHARS) -> str:
     return f"<{safe_url}|{text}>"
 
 
-def render_slack(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[str, Any]:
-    """The Slack incoming-webhook body for one event: Block Kit blocks plus a plain-text fallback."""
+def render_slack(
+    event: Event, claim: Claim, matches: Sequence[Match], *, report: str | None = None
+) -> dict[str, Any]:
+    """The Slack incoming-webhook body for one event: Block Kit blocks plus a plain-text fallback.
+
+    What changed (the summary), the claim, the evidence quoted with its outlet and stance, the articles,
+    and a link to the claim's report page when ``report`` is given.
+    """
     blocks: list[Block] = [
         _header(event.summary),
         _section(f"*Claim* {escape_clipped(claim.name, MAX_FIELD_CHARS)}\n>{_claim_text(claim)}"),
@@ -86,6 +92,8 @@ def render_slack(event: Event, claim: Claim, matches: Sequence[Match]) -> dict[s
     blocks.extend(_section(_article_line(m)) for m in matches[:MAX_ARTICLES])
     if len(matches) > MAX_ARTICLES:
         blocks.append(_context(f"{ELLIPSIS} and {len(matches) - MAX_ARTICLES} more articles"))
+    if report is not None:
+        blocks.append(_section(link(report, "Open the claim's report")))
     blocks.append(_context(_event_context(event)))
     return _message(f"{event.summary} (claim: {claim.name})", blocks)
 
@@ -136,7 +144,7 @@ def _evidence_quote(matches: Sequence[Match]) -> str | None:
     for match in matches:
         if match.evidence:
             quote = escape_clipped(match.evidence[0], MAX_QUOTE_CHARS)
-            return f">“{quote}”\n— {_outlet(match)}"
+            return f">“{quote}”\n— {_outlet(match)} · *{match.stance}*"
     return None
 
 

@@ -39,13 +39,16 @@ class Outbox:
         clock: Callable[[], datetime] = utcnow,
         *,
         lease_s: float,
+        public_url: str | None = None,
     ) -> None:
-        """:param lease_s: how long a worker holds the deliveries it leased before another may take them."""
+        """:param lease_s: how long a worker holds the deliveries it leased before another may take them.
+        :param public_url: the daemon's address for people; alerts then link to the claim's report."""
         self.store = store
         self.sender = sender
         self.destinations = {d.name: d for d in destinations}
         self.clock = clock
         self.lease_s = lease_s
+        self.public_url = public_url
         self._lock = asyncio.Lock()
         self._rng = random.Random()
 
@@ -156,7 +159,7 @@ class Outbox:
         event = await self.store.get_event(delivery.event_id)
         claim = await self.store.get_claim(event.claim_id, include_deleted=True)
         matches = await self.store.matches_by_id(event.match_ids)
-        body = render_for(dest, event, claim, matches)
+        body = render_for(dest, event, claim, matches, public_url=self.public_url)
         # Signatures carry the real time of the attempt (receivers check it against their clocks).
         result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
         ok = await _finish_even_if_cancelled(
