@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of PyTorch for the semantic matcher (tests use the offline MiniLM model).
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test install install-test lint bench-ingest bench-match bench-framing bench-latency clean
+.PHONY: run test install install-test lint bench-ingest bench-match bench-match-eval bench-stance bench-latency clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,10 @@ bench-ingest:
 	$(BIN)/python -m bench.ingest
 bench-match:
 	$(BIN)/python -m bench.match --data ../shared/data/fnc1
-bench-framing:
-	$(BIN)/python -m bench.framing --data ../shared/data/fnc1
+bench-match-eval:
+	$(BIN)/python -m bench.match_eval --fnc ../shared/data/fnc1 --arc ../shared/data/arc
+bench-stance:
+	$(BIN)/python -m bench.stance --fnc ../shared/data/fnc1 --arc ../shared/data/arc
 bench-latency:
 	$(BIN)/python -m bench.latency
 

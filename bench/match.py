@@ -2,11 +2,10 @@
 
 Usage: python -m bench.match --data ../shared/data/fnc1 [--limit N] [--model PATH_OR_NAME] [--cache DIR]
        python -m bench.match --data ../shared/data/fnc1 --write-df watcher/match/df.json
-       python -m bench.match --data ../shared/data/fnc1 --fit [--model PATH_OR_NAME]
 
 Headlines are claims and bodies are articles. Bodies are split by crc32 of the Body ID into a
-calibration half and a validation half: thresholds (and, with --fit, the scorer's coefficients)
-come from the calibration half only; every reported figure comes from the validation half.
+calibration half and a validation half: thresholds come from the calibration half only; every
+reported figure comes from the validation half.
 
 Two settings are measured. FNC pairs: the labelled (headline, body) pairs, 27% related. The
 realistic mix: 100 claims (up to 5 headlines from each of ~20 stories) against every validation
@@ -19,9 +18,8 @@ on FNC pairs (27% related, a far lower operating threshold) the hybrid run moves
 in log-odds, to the lexical FNC threshold chosen on the calibration half, and prints both.
 
 --write-df writes the reference document frequencies the matcher ships with (the bodies of the
-calibration half are the reference corpus); --fit fits the scorer's logistic models on the
-calibration half's pairs and writes them to watcher/match/weights.json. Both exit after writing:
-run the benchmark again to measure what they wrote.
+calibration half are the reference corpus) and exits. The scorer's models and operating points are
+fitted by bench/match_train.py and measured end to end by bench/match_eval.py.
 
 Sentence embeddings are cached on disk under --cache, so a second run does not re-encode; the
 no-cache throughput is then estimated from the encoder speed measured on this machine.
@@ -65,7 +63,6 @@ BATCH = 64  # articles per match() call, as the daemon batches them
 MIX_CLAIMS = 100
 MIX_HEADLINES_PER_STORY = 5
 DF_TERMS = 50_000  # keys kept in the reference table, most frequent first
-LEXICAL_FEATURES = ("coverage", "best", "window", "lead", "cosine", "share")
 THRESHOLDS = [1.0 / (1.0 + math.exp(-z / 10.0)) for z in range(-90, 91)]  # logit-spaced
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -360,76 +357,6 @@ def show_errors(
             print(f"    {score:.3f} [{detail}{sem}] {p.headline!r} <- {p.body_id}: {body!r}")
 
 
-# -- calibration (--fit) ----------------------------------------------------------------------
-
-
-def fit_logistic(
-    rows: list[list[float]], labels: list[bool], offset: list[float] | None = None
-) -> list[float]:
-    """Logistic regression by Newton's method with a small ridge; [intercept, *coefficients]."""
-    import numpy as np
-
-    x = np.column_stack([np.ones(len(rows)), np.array(rows, dtype=float)])
-    y = np.array(labels, dtype=float)
-    off = np.zeros(len(rows)) if offset is None else np.array(offset)
-    w = np.zeros(x.shape[1])
-    ridge = 1e-3 * np.eye(x.shape[1])
-    ridge[0, 0] = 0.0
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(x @ w + off)))
-        step = np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x + ridge, x.T @ (p - y) + ridge @ w)
-        w -= step
-        if float(np.abs(step).max()) < 1e-9:
-            break
-    return [round(float(v), 3) for v in w]
-
-
-def fit(
-    data: Data, cal: Sequence[int], claims: dict[str, Claim], embedder: Embedder | None
-) -> dict[str, dict[str, float]]:
-    """Scorer coefficients fitted on the calibration half's FNC pairs (every pair sharing a term
-    with its headline, the semantic stage on all of them), intercepts before the prior shift."""
-    settings = MatchSettings(model=None, candidate_floor=0.0, semantic_ceiling=1.0, threshold=0.0)
-    base = Matcher([], settings, embedder)
-    base.observe([article(b, data.bodies[b]) for b in cal])
-    scored = score_fnc_pairs(base, data, cal, claims)
-    rows, thin, semantic, labels = [], [], [], []
-    for p in data.pairs:
-        found = scored.get((p.headline, p.body_id))
-        if found is None:
-            continue
-        f = found.features
-        rows.append([getattr(f, name) for name in LEXICAL_FEATURES])
-        thin.append(1.0 if f.thin else 0.0)
-        semantic.append([found.semantic or 0.0, found.semantic_mean or 0.0])
-        labels.append(p.related)
-    print(f"fit on {len(rows)} calibration-half pairs sharing a term, {sum(labels)} related")
-    lexical = fit_logistic(rows, labels, offset=[scorer.LEXICAL_THIN * t for t in thin])
-    out = {"lexical": dict(zip(("intercept", *LEXICAL_FEATURES), lexical, strict=True))}
-    print("fit lexical:", out["lexical"])
-    if embedder is None:
-        return out
-    names = ("intercept", *LEXICAL_FEATURES, "thin", "semantic", "semantic_mean")
-    hybrid = fit_logistic([[*r, t, *s] for r, t, s in zip(rows, thin, semantic, strict=True)], labels)
-    out["hybrid"] = dict(zip(names, hybrid, strict=True))
-    print("fit hybrid:", out["hybrid"])
-    only = fit_logistic([[s[0]] for s in semantic], labels)
-    out["semantic_only"] = dict(zip(("intercept", "semantic"), only, strict=True))
-    print("fit semantic_only:", out["semantic_only"])
-    return out
-
-
-def write_weights(fitted: dict[str, dict[str, float]], path: Path = scorer.WEIGHTS) -> None:
-    """Store fitted models; a model not fitted this time (no embedder) keeps its stored values."""
-    current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    current.update(fitted)
-    current["_fitted_on"] = (
-        "FNC-1 train split, calibration half (crc32(Body ID) even), by bench/match.py --fit"
-    )
-    path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
-
-
 def write_df(data: Data, cal: Sequence[int], path: Path) -> None:
     """Write the reference document frequencies: the calibration half's bodies as the corpus."""
     norm = Normalizer("en")
@@ -568,9 +495,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--floor", type=float, default=None, help="override MatchSettings.candidate_floor")
     parser.add_argument("--ceiling", type=float, default=None, help="override MatchSettings.semantic_ceiling")
     parser.add_argument(
-        "--fit", action="store_true", help="fit the scorer on the calibration half, write weights.json, exit"
-    )
-    parser.add_argument(
         "--write-df", type=Path, default=None, help="write reference document frequencies to this file, exit"
     )
     parser.add_argument("--errors", type=int, default=0, help="print N false matches and N misses")
@@ -606,15 +530,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     lexical = replace(settings, model=None)
     if args.write_df is not None:
         write_df(data, halves[0], args.write_df)
-        return 0
-    if args.fit:
-        loaded = None if args.no_semantic else load_embedder(settings.model)
-        cached = CachingEmbedder(loaded, args.cache) if loaded is not None else None
-        try:
-            write_weights(fit(data, halves[0], claims, cached))
-        finally:
-            if cached is not None:
-                cached.save()
         return 0
     fnc_threshold = fnc_accuracy("lexical", data, halves, claims, lexical, None, args.errors)
     report_mix("lexical", run_mixes(data, halves, seeds, lexical, None), len(seeds))

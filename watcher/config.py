@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -180,6 +180,7 @@ class _Http(_Model):
 class _Matching(_Model):
     model: str | None = _default(MatchSettings, "model")
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
+    precision: Literal["recall", "high"] = "recall"  # high: the flood-safe operating point
     batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
 
 
@@ -421,9 +422,12 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
 
 
 def _match_settings(m: _Matching) -> MatchSettings:
+    settings = MatchSettings(model=m.model)
+    if m.precision == "high":
+        settings = settings.flood_safe()
     if m.threshold is None:
-        return MatchSettings(model=m.model)
-    return MatchSettings(model=m.model, threshold=m.threshold)
+        return settings
+    return replace(settings, threshold=m.threshold)
 
 
 def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:

@@ -34,7 +34,7 @@ from watcher.domain import (
     utcnow,
 )
 from watcher.errors import NotFoundError, WatcherError
-from watcher.framing import frame
+from watcher.framing import explain, shown_evidence
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
@@ -439,9 +439,10 @@ class Pipeline:
         settings = replace(self.settings.matching, model=None) if lexical_only else self.settings.matching
         matcher = await self._new_matcher([replace(found, status=ClaimStatus.ACTIVE)], settings)
         score = await asyncio.to_thread(matcher.score, found, _unsaved_article(title, body))
-        framing = frame(found.text, title, body, score.evidence)
+        explanation = explain(found.text, title, body, score.evidence)
+        score = replace(score, evidence=shown_evidence(explanation, score.evidence))
         threshold = found.threshold if found.threshold is not None else settings.threshold
-        return DryRun(claim=found, score=score, framing=framing, threshold=threshold)
+        return DryRun(claim=found, score=score, framing=explanation.framing, threshold=threshold)
 
     async def _claim_to_try(self, ref: str) -> Claim:
         try:
@@ -542,8 +543,10 @@ def match_and_frame(
     out = []
     for score in matcher.match(articles):
         article = by_id[score.article_id]
-        framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
-        out.append((score, framing))
+        explanation = explain(texts[score.claim_id], article.title, article.text, score.evidence)
+        # A disputing article shows its disputing sentence first, the claim sentence beside it.
+        shown = replace(score, evidence=shown_evidence(explanation, score.evidence))
+        out.append((shown, explanation.framing))
     return out
 
 

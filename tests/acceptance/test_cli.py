@@ -67,6 +67,9 @@ async def test_poll_once_end_to_end_and_the_listings(server: FeedServer, any_wat
     assert {m["article"]["outlet"] for m in matches} == {"Kyiv Post", "TASS"}
     m = matches[0]
     assert set(m) >= {"claim", "article", "score", "stance", "skepticism", "cues", "evidence", "matched_at"}
+    denial = next(m for m in matches if m["article"]["outlet"] == "TASS")
+    assert denial["stance"] == "disputes" and "dismissed as nonsense" in denial["evidence"][0]
+    assert {"kind": "counter_voice", "text": "dismissed as nonsense"} in denial["cues"]
     assert set(m["article"]) >= {
         "id",
         "url",
@@ -126,6 +129,11 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     out = r.json()
     assert out["matched"] is True and out["stance"] == "disputes" and out["evidence"]
     assert any(c["kind"] in {"counter_voice", "contradiction"} for c in out["cues"])
+    claimed = "NATO has surpassed Russia in ammunition production, the alliance said on Monday."
+    disputed = "Moscow rejected the figures as misleading."
+    r = await watcher("claims", "test", "ammo", "--text", f"{claimed} {disputed}", "--json")
+    # The disputing sentence is shown first, the sentence that states the claim beside it.
+    assert r.json()["stance"] == "disputes" and r.json()["evidence"][:2] == [disputed, claimed]
     page = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"), "--json")
     assert page.code == 0 and page.json()["matched"] is True
     off = await watcher("claims", "test", "ammo", "--text", UNRELATED[2], "--json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,10 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     empty = load(write(tmp_path, "{}\n"), environ={})
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings())
+    strict = load(write(tmp_path, "matching: {model: null, precision: high}\n"), environ={})
+    assert strict.matching == MatchSettings(model=None).flood_safe()
+    pinned = load(write(tmp_path, "matching: {precision: high, threshold: 0.9}\n"), environ={})
+    assert pinned.matching == dataclasses.replace(MatchSettings().flood_safe(), threshold=0.9)
 
 
 def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:

@@ -1,15 +1,24 @@
-"""Framing: stance, skepticism and cues on short news passages, with the rules alone and with the model."""
+"""Stance: cues, scope and the dispute guard on short news passages, the reported failures and the probe set."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from watcher.domain import Framing, Stance
-from watcher.framing import SHIPPED, analyse, frame, rule_stance
-from watcher.framing.model import FramingModel, load_shipped
+from watcher.framing import (
+    SHIPPED,
+    StanceModel,
+    analyse,
+    explain,
+    frame,
+    load_shipped,
+    resolve,
+    rule_stance,
+    shown_evidence,
+)
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 
@@ -80,7 +89,7 @@ def test_distancing_and_denial_dispute() -> None:
     framing = rules("West says NATO out-produces Russia", DISTANCED_DENIED)
     assert framing.stance is Stance.DISPUTES
     assert texts(framing, "distancing_verb") == {"claimed"}
-    assert texts(framing, "counter_voice") == {"Moscow denied"}
+    assert texts(framing, "counter_voice") == {"denied"}  # the words that carry the stance
     assert framing.skepticism > 0.4
 
 
@@ -88,7 +97,7 @@ def test_contradiction_with_contrary_figures_disputes() -> None:
     framing = rules("The myth of NATO's shell surge", CONTRADICTED)
     assert framing.stance is Stance.DISPUTES
     assert "not true" in texts(framing, "contradiction")
-    assert "contrary figure 1.3" in texts(framing, "contradiction")
+    assert "contrary figure 1.3" in texts(framing, "counter_evidence")
     assert framing.skepticism >= 0.6
 
 
@@ -103,23 +112,25 @@ def test_long_quotation_is_not_scare_quotes() -> None:
     assert "scare_quotes" not in kinds(rules("", text))
 
 
-def test_headline_question_with_doubt_frames_apart_from_body() -> None:
+def test_headline_question_frames_apart_from_body() -> None:
     framing = rules("Has NATO really surpassed Russia in ammunition production?", STRAIGHT)
     assert "headline_question" in kinds(framing)
-    assert "headline_framing" in kinds(framing)
-    assert framing.stance is Stance.DISPUTES
+    # A questioning headline weighs against the body's endorsement; it does not govern the claim by itself
+    # ("Would Microsoft really buy Nintendo?" reports a rumour).
+    assert framing.stance is not Stance.DISPUTES and framing.skepticism > 0.0
 
 
 def test_plain_question_headline_is_only_a_question() -> None:
     framing = rules("Who makes more shells, NATO or Russia?", STRAIGHT)
     assert "headline_question" in kinds(framing)
-    assert "headline_framing" not in kinds(framing)
+    assert "doubt" not in kinds(framing)
     assert framing.stance is not Stance.DISPUTES
 
 
 def test_disputing_headline_over_plain_body() -> None:
     framing = rules("Kremlin rejected the claim NATO out-produces it", STRAIGHT)
-    assert "headline: Kremlin rejected the claim" in texts(framing, "headline_framing")
+    assert texts(framing, "counter_voice") == {"rejected the claim"}
+    assert framing.stance is Stance.DISPUTES
 
 
 @pytest.mark.parametrize(
@@ -226,7 +237,7 @@ def test_shipped_model_reads_both_sides_as_not_supporting() -> None:
 
 
 def test_model_changes_stance_but_not_cues_or_skepticism() -> None:
-    always_disputes = FramingModel(bias=(0.0, 0.0, 5.0), weights={})
+    always_disputes = StanceModel(bias=(0.0, 0.0, 5.0), weights={})
     learned = frame(CLAIM, "", STRAIGHT, model=always_disputes)
     rule_only = frame(CLAIM, "", STRAIGHT, model=None)
     assert learned.stance is Stance.DISPUTES
@@ -235,7 +246,7 @@ def test_model_changes_stance_but_not_cues_or_skepticism() -> None:
 
 
 def test_model_weights_apply_to_features() -> None:
-    model = FramingModel(bias=(0.0, 1.0, 0.0), weights={"rule=supports": (3.0, 0.0, 0.0)})
+    model = StanceModel(bias=(0.0, 1.0, 0.0), weights={"rule=supports": (3.0, 0.0, 0.0)})
     assert frame(CLAIM, "", STRAIGHT, model=model).stance is Stance.SUPPORTS
     assert frame(CLAIM, "", ATTRIBUTED, model=model).stance is Stance.NEUTRAL
     probabilities = model.probabilities(analyse(CLAIM, "", STRAIGHT), Stance.SUPPORTS)
@@ -243,23 +254,139 @@ def test_model_weights_apply_to_features() -> None:
 
 
 def test_model_json_round_trip(tmp_path: Path) -> None:
-    model = FramingModel(bias=(0.1, 0.2, -0.3), weights={"w:hoax": (-1.0, 0.0, 1.5)}, meta={"pairs": 3})
+    model = StanceModel(bias=(0.1, 0.2, -0.3), weights={"w:hoax": (-1.0, 0.0, 1.5)}, meta={"pairs": 3})
     path = tmp_path / "framing.json"
     model.save(path)
-    assert FramingModel.load(path) == model
+    assert StanceModel.load(path) == model
 
 
 def test_model_of_unknown_format_is_rejected() -> None:
-    with pytest.raises(ValueError, match="unsupported framing model"):
-        FramingModel.from_json({"format": 99, "classes": ["supports", "neutral", "disputes"]})
+    with pytest.raises(ValueError, match="unsupported stance model"):
+        StanceModel.from_json({"format": 99, "classes": ["supports", "neutral", "disputes"]})
 
 
-def test_frame_is_fast() -> None:
-    article = " ".join([DISTANCED_DENIED, SCARE_QUOTED, FAR_AWAY, ATTRIBUTED] * 6)  # about 700 words
-    frame(CLAIM, "Has NATO really out-produced Russia?", article)
-    runs = 50
-    started = time.perf_counter()
-    for _ in range(runs):
-        frame(CLAIM, "Has NATO really out-produced Russia?", article)
-    # A typical article takes about 2 ms; the bound leaves room for a busy test machine.
-    assert (time.perf_counter() - started) / runs < 0.02
+# -- the reported failures, scope, the guard and the probe set ------------------------------------------
+
+SHELLS = "NATO now out-produces Russia in artillery shells"
+PROBE = Path(__file__).resolve().parents[1] / "data" / "stance_probe.yaml"
+PROBE_FLOOR = 0.80  # the shipped default's measured accuracy (bench/stance.py) minus a margin
+
+DISPUTING = [
+    ("", "Moscow dismissed as nonsense NATO's claim that it now out-produces Russia in shells."),
+    ("", "It is false that NATO has surpassed Russia in ammunition production."),
+    ("", "Russia denies that NATO now out-produces it in artillery shells."),
+    ("", "Several researchers doubt the claim that NATO now out-produces Russia in shells."),
+    ("", "NATO has not surpassed Russia in artillery shell production, officials said."),
+    (
+        "Analysts question Rutte's claim that NATO now out-produces Russia in shells",
+        "The numbers do not add up, analysts say. The production gap has not been reversed.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "text"), DISPUTING)
+@pytest.mark.parametrize("model", [SHIPPED, None])
+@pytest.mark.parametrize("claim", [SHELLS, CLAIM])  # the claim as worded here and in the README
+def test_reported_failures_dispute(title: str, text: str, model: object, claim: str) -> None:
+    framing = frame(claim, title, text, model=model)  # type: ignore[arg-type]
+    assert framing.stance is Stance.DISPUTES
+    assert framing.skepticism > 0.3
+
+
+def test_cue_span_is_the_stance_words() -> None:
+    framing = frame(
+        SHELLS, "", "On Wednesday Moscow dismissed as nonsense NATO's claim that it out-produces Russia."
+    )
+    assert "dismissed as nonsense" in {cue.text for cue in framing.cues}
+
+
+def test_disputing_sentence_is_returned_beside_the_claim_sentence() -> None:
+    text = (
+        "NATO now out-produces Russia in artillery shells, the alliance said on Monday. "
+        "Moscow rejected the figures as misleading."
+    )
+    explanation = explain(SHELLS, "", text)
+    assert explanation.framing.stance is Stance.DISPUTES
+    assert explanation.disputing_sentence == "Moscow rejected the figures as misleading."
+    assert explanation.claim_sentence.startswith("NATO now out-produces")
+
+
+def test_denial_far_from_the_claim_does_not_govern_it() -> None:
+    text = (
+        "NATO now out-produces Russia in artillery shells, figures show. Output rose again in May. "
+        "Plants in Germany and Poland added shifts. The alliance plans more orders next year. "
+        "Separately, a court rejected an appeal by a defence contractor over an unrelated tender."
+    )
+    analysis = analyse(SHELLS, "", text)
+    assert not analysis.governed
+    assert frame(SHELLS, "", text, model=None).stance is Stance.SUPPORTS
+
+
+def test_plain_statement_supports_and_hedged_report_is_neutral() -> None:
+    assert (
+        frame(
+            SHELLS,
+            "NATO now out-produces Russia in shells",
+            "NATO now out-produces Russia in artillery shells, figures show.",
+        ).stance
+        is Stance.SUPPORTS
+    )
+    hedged = "NATO may now out-produce Russia in artillery shells, according to unverified estimates."
+    assert frame(SHELLS, "", hedged).stance is Stance.NEUTRAL
+
+
+def test_governing_dispute_is_never_supports() -> None:
+    text = "NATO now out-produces Russia in artillery shells, figures show. Russia denied it."
+    assert analyse(SHELLS, "NATO has not surpassed Russia in shells", text).governed
+    assert frame(SHELLS, "NATO has not surpassed Russia in shells", text).stance is not Stance.SUPPORTS
+
+
+def test_echo_of_a_negative_claim_agrees() -> None:
+    claim = "The photo of a shark on a flooded highway is a hoax"
+    text = "The photo of a shark on a flooded highway is a hoax, the photographer admitted."
+    assert frame(claim, "", text, model=None).stance is not Stance.DISPUTES
+
+
+def test_model_is_shipped() -> None:
+    assert load_shipped() is not None
+
+
+def test_probe_accuracy_floor() -> None:
+    data = yaml.safe_load(PROBE.read_text(encoding="utf-8"))
+    items = data["items"]
+    right = sum(
+        frame(data["claims"][item["claim"]], item["title"], item["text"]).stance.value == item["stance"]
+        for item in items
+    )
+    assert len(items) >= 60 and len(data["claims"]) >= 10
+    assert right / len(items) >= PROBE_FLOOR
+
+
+def test_resolve_never_supports_under_a_governing_dispute() -> None:
+    weak = {Stance.SUPPORTS: 0.5, Stance.NEUTRAL: 0.3, Stance.DISPUTES: 0.2}
+    assert resolve(weak, False) == (Stance.SUPPORTS, False)
+    assert resolve(weak, True) == (Stance.NEUTRAL, True)
+    floor = {Stance.SUPPORTS: 0.45, Stance.NEUTRAL: 0.3, Stance.DISPUTES: 0.25}
+    assert resolve(floor, True) == (Stance.DISPUTES, True)
+
+
+def test_questioning_headline_over_a_report_disputes_with_its_sentence() -> None:
+    title = "Analysts question Rutte's claim that NATO now out-produces Russia in shells"
+    text = (
+        "NATO secretary general Mark Rutte said on Tuesday that the alliance now out-produces Russia in "
+        "artillery shells. Independent analysts say the numbers do not add up. Russia's output gap has not "
+        "been reversed, one researcher said. On Wednesday a court rejected a contractor's appeal."
+    )
+    explanation = explain(SHELLS, title, text)
+    assert explanation.framing.stance is Stance.DISPUTES
+    assert explanation.disputing_sentence == title
+    assert "rejected" not in {cue.text for cue in explanation.framing.cues}
+
+
+def test_shown_evidence_puts_the_disputing_sentence_first() -> None:
+    claimed = "NATO now out-produces Russia in artillery shells, the alliance said on Monday."
+    disputed = "Moscow rejected the figures as misleading."
+    disputing = explain(SHELLS, "", f"{claimed} {disputed}", [claimed])
+    assert shown_evidence(disputing, [claimed]) == (disputed, claimed)
+    supporting = explain(SHELLS, "", claimed, [claimed])
+    assert shown_evidence(supporting, [claimed]) == (claimed,)

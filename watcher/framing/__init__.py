@@ -1,16 +1,37 @@
-"""Stance toward a claim and the framing cues behind it: explainable rules plus an optional learned layer."""
+"""Stance of an article toward a claim (supports | neutral | disputes), with the cues that explain it."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
-from watcher.domain import Framing
-from watcher.framing.model import FramingModel, load_shipped
-from watcher.framing.rules import Analysis, Hit, analyse, cues, rule_stance, skepticism
+from watcher.domain import Cue, Framing, Stance
+from watcher.framing.lexicon import DIRECTIONS, STRENGTH
+from watcher.framing.model import StanceModel, features, load_shipped
+from watcher.framing.rules import DECAY, Analysis, Hit, analyse, rule_stance, skepticism
 
-__all__ = ["SHIPPED", "Analysis", "FramingModel", "Hit", "analyse", "frame", "rule_stance", "skepticism"]
+__all__ = [
+    "GOVERNED_DISPUTE_FLOOR",
+    "SHIPPED",
+    "Analysis",
+    "Decision",
+    "Explanation",
+    "Hit",
+    "StanceModel",
+    "analyse",
+    "cues",
+    "decide",
+    "explain",
+    "features",
+    "frame",
+    "load_shipped",
+    "resolve",
+    "rule_stance",
+    "shown_evidence",
+    "skepticism",
+]
 
 
 class _Shipped(enum.Enum):
@@ -18,32 +39,119 @@ class _Shipped(enum.Enum):
 
 
 SHIPPED = _Shipped.MODEL
-"""Default for ``frame(model=...)``: the model shipped in watcher/framing/model.json."""
+"""Default for ``model=``: the model shipped beside this package (model.json)."""
+
+ModelChoice = StanceModel | _Shipped | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A stance with what it rests on: the rule's verdict and, with a model, its class probabilities."""
+
+    stance: Stance
+    rule: Stance
+    probabilities: dict[Stance, float] | None  # None: rules only
+    guarded: bool  # a strong dispute cue governing the claim changed the model's choice (see resolve)
+
+
+# Under a governing strong dispute cue the stance is disputes once the model gives it this probability: the
+# headline and claim-sentence cues are what the training data (no titles) teaches least.
+GOVERNED_DISPUTE_FLOOR = 0.25
+
+
+def resolve(
+    probabilities: Mapping[Stance, float], governed: bool, disputed: bool = False
+) -> tuple[Stance, bool]:
+    """The stance from class probabilities, and whether the dispute guard changed it.
+
+    Without ``governed`` or ``disputed``: the most probable class. With ``governed``: disputes when its
+    probability reaches GOVERNED_DISPUTE_FLOOR, else the more probable of neutral and disputes. With
+    ``disputed`` only (the rules call it disputes on cues about the claim): the more probable of neutral
+    and disputes. Either way never supports.
+    """
+    best = max(probabilities, key=probabilities.__getitem__)
+    if not governed and not disputed:
+        return best, False
+    if governed and probabilities[Stance.DISPUTES] >= GOVERNED_DISPUTE_FLOOR:
+        return Stance.DISPUTES, best is not Stance.DISPUTES
+    stance = max((Stance.NEUTRAL, Stance.DISPUTES), key=probabilities.__getitem__)
+    return stance, stance is not best
 
 
 @lru_cache(maxsize=1)
-def _shipped() -> FramingModel | None:
+def _shipped() -> StanceModel | None:
     return load_shipped()
 
 
+def _resolve(model: ModelChoice) -> StanceModel | None:
+    return _shipped() if model is SHIPPED else model if isinstance(model, StanceModel) else None
+
+
+def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
+    """The stance of an analysed pair: the model's when there is one, else the rule's.
+
+    Guarantee: when a strong dispute cue governs the claim sentence or the headline (``analysis.governed``),
+    or the rules call the article disputing, the stance is never ``supports`` (see resolve()).
+    """
+    rule = rule_stance(analysis)
+    learned = _resolve(model)
+    if learned is None:
+        return Decision(rule, rule, None, False)
+    probabilities = learned.probabilities(analysis, rule)
+    stance, guarded = resolve(probabilities, analysis.governed, rule is Stance.DISPUTES)
+    return Decision(stance, rule, probabilities, guarded)
+
+
+def cues(analysis: Analysis) -> tuple[Cue, ...]:
+    """Distinct cues that govern the claim (headline, claim sentence or about it), strongest first."""
+    best: dict[tuple[str, str], float] = {}
+    for hit in analysis.hits:
+        if hit.weight >= STRENGTH[hit.kind] * DECAY[1] - 1e-9:
+            best[(hit.kind, hit.text)] = max(best.get((hit.kind, hit.text), 0.0), hit.weight)
+    ordered = sorted(best.items(), key=lambda item: (-item[1], -DIRECTIONS[item[0][0]][0]))
+    return tuple(Cue(kind=kind, text=text) for (kind, text), _ in ordered)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What a caller shows: the stance, the cues, the claim sentence and the disputing sentence beside it."""
+
+    framing: Framing
+    decision: Decision
+    claim_sentence: str
+    disputing_sentence: str  # "" unless the stance is disputes
+
+
+def explain(
+    claim_text: str, title: str, text: str, evidence: Sequence[str] = (), *, model: ModelChoice = SHIPPED
+) -> Explanation:
+    """frame() with its reasons: the decision and, for a disputing article, the disputing sentence."""
+    analysis = analyse(claim_text, title, text, evidence)
+    decision = decide(analysis, model)
+    framing = Framing(stance=decision.stance, skepticism=skepticism(analysis), cues=cues(analysis))
+    disputing = analysis.disputing_sentence if decision.stance is Stance.DISPUTES else ""
+    return Explanation(framing, decision, analysis.claim_sentence, disputing)
+
+
+def shown_evidence(explanation: Explanation, evidence: Sequence[str]) -> tuple[str, ...]:
+    """The evidence to store and show for a match: the matcher's sentences, except that for a disputing
+    article the disputing sentence comes first with the claim sentence beside it (no sentence twice, at
+    most one more than the matcher gave)."""
+    if not explanation.disputing_sentence:
+        return tuple(evidence)
+    first = [explanation.disputing_sentence, explanation.claim_sentence, *evidence]
+    ordered = list(dict.fromkeys(sentence for sentence in first if sentence))
+    return tuple(ordered[: max(len(evidence) + 1, 2)])
+
+
 def frame(
-    claim_text: str,
-    title: str,
-    text: str,
-    evidence: Sequence[str] = (),
-    *,
-    model: FramingModel | _Shipped | None = SHIPPED,
+    claim_text: str, title: str, text: str, evidence: Sequence[str] = (), *, model: ModelChoice = SHIPPED
 ) -> Framing:
     """How an article frames a claim: stance, skepticism (0..1) and the cues found.
 
-    Cues and skepticism always come from the rules. The stance is rule_stance's, or with a model the
-    model's, which weighs the same cues (and the rule's verdict) together with the words around them.
+    Cues and skepticism always come from the rules; the stance from decide() (the shipped model by
+    default, ``model=None`` for the rules alone).
 
-    :param evidence: the sentences the matcher found for the claim; cues near them weigh most.
-    :param model: the learned layer; by default the shipped one, ``None`` for the rules alone.
+    :param evidence: the sentences the matcher found for the claim; they count as stating it.
     """
-    analysis = analyse(claim_text, title, text, evidence)
-    rule = rule_stance(analysis)
-    learned = _shipped() if model is SHIPPED else model
-    stance = learned.predict(analysis, rule) if isinstance(learned, FramingModel) else rule
-    return Framing(stance=stance, skepticism=skepticism(analysis), cues=cues(analysis))
+    return explain(claim_text, title, text, evidence, model=model).framing

@@ -1,196 +1,150 @@
-"""The explainable rules of framing: cues, their proximity to the claim, a rule stance and skepticism."""
+"""Scoped stance rules: cues found around the sentences that state a claim, weighted by how they govern it."""
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from watcher.domain import Cue, Stance
+from watcher.domain import Stance
+from watcher.framing.lexicon import (
+    ATTRIBUTION,
+    CONTRADICTION,
+    CORRECTION,
+    COUNTER_EVIDENCE,
+    COUNTER_VOICE,
+    DIRECTIONS,
+    DISTANCING_VERB,
+    DOUBT,
+    ENDORSEMENT,
+    HEADLINE_NEGATION,
+    HEADLINE_QUESTION,
+    HEDGE,
+    LEXICON,
+    NEGATION,
+    SCARE_QUOTES,
+    STRENGTH,
+    STRONG_DISPUTE_KINDS,
+    Phrase,
+)
 from watcher.text.normalize import light_stem
 from watcher.text.sentences import split_plain_sentences
 from watcher.text.stopwords import ENGLISH_CORE
-from watcher.text.tokens import clause_tokens
 
-logger = logging.getLogger(__name__)
+__all__ = ["SCOPES", "Analysis", "Hit", "analyse", "rule_stance", "scope_of", "skepticism"]
 
-__all__ = ["Analysis", "Hit", "analyse", "rule_stance", "skepticism"]
-
-# Cue kinds (DIRECTIONS says which way each one pushes). attribution ("the minister said") marks a
-# reported claim; negation is the claim's own words denied ("does not have Ebola").
-CONTRADICTION = "contradiction"
-NEGATION = "negation"
-COUNTER_VOICE = "counter_voice"
-SCARE_QUOTES = "scare_quotes"
-HEADLINE_QUESTION = "headline_question"
-HEADLINE_FRAMING = "headline_framing"
-DISTANCING_VERB = "distancing_verb"
-HEDGE = "hedge"
-ATTRIBUTION = "attribution"
-ENDORSEMENT = "endorsement"
-
-# Share of each cue's weight that goes to the dispute score (D) and to the distance score (H). A
-# distancing verb does both: "claimed" keeps the claim at arm's length and also casts doubt on it,
-# which is why style guides prefer a plain "said".
-DIRECTIONS: dict[str, tuple[float, float]] = {
-    CONTRADICTION: (1.0, 0.0),
-    NEGATION: (1.0, 0.0),
-    COUNTER_VOICE: (1.0, 0.0),
-    SCARE_QUOTES: (1.0, 0.0),
-    HEADLINE_QUESTION: (1.0, 0.0),
-    HEADLINE_FRAMING: (1.0, 0.0),
-    DISTANCING_VERB: (0.5, 0.5),
-    HEDGE: (0.0, 1.0),
-    ATTRIBUTION: (0.0, 1.0),
-    ENDORSEMENT: (0.0, 0.0),
-}
-
-# How much one cue counts, at full proximity, towards its direction.
-STRENGTH: dict[str, float] = {
-    CONTRADICTION: 1.0,
-    NEGATION: 0.6,
-    COUNTER_VOICE: 0.7,
-    SCARE_QUOTES: 0.5,
-    HEADLINE_QUESTION: 0.6,
-    HEADLINE_FRAMING: 0.6,
-    DISTANCING_VERB: 0.5,
-    HEDGE: 0.5,
-    ATTRIBUTION: 0.2,
-    ENDORSEMENT: 0.8,
-}
-
-# Proximity: a cue in a sentence that states the claim counts fully, one a few sentences away much
-# less, one far away hardly at all (it is usually about something else). The lead frames the whole
-# story, so its sentences are never further than 1 from the claim.
-DECAY = (1.0, 0.7, 0.45, 0.25)
-FAR_WEIGHT = 0.1
+# Distance of a sentence from the claim: 0 states it (or is the headline), 1 is about it (refers to the
+# claim, its report, or is next to it), 2 is nearby, 3 is far. DECAY is the weight a cue keeps at each.
+DECAY = (1.0, 0.7, 0.35, 0.1)
+# Model feature scopes: the claim's own text, the headline and sentences stating the claim (distance 0),
+# sentences about it (1), the rest (2+). The headline shares the "claim" scope: FNC-1 and ARC have none.
+SCOPES = ("claimtext", "claim", "near", "far")
 LEAD_SENTENCES = 2
-# Attribution is only worth reporting where it frames the claim itself.
-ATTRIBUTION_MIN_PROXIMITY = 0.7
-
-# Rule thresholds (see rule_stance).
+SHORT_BODY = 3  # a body this short is all about the claim
+ANCHOR_OVERLAP = 0.5
+ABOUT_OVERLAP = 0.25
+ABOUT_REACH = 3
+STATED_OVERLAP = 0.5
+ATTRIBUTION_MAX_DISTANCE = 1
 DISPUTE_MIN = 0.7
 DOUBT_MIN = 0.45
-ANCHOR_OVERLAP = 0.5
-STATED_OVERLAP = 0.5
+STRONG_MIN = 0.6  # weight at which a strong dispute cue governs the claim
+NEGATION_WINDOW = 4  # words from a negator to the claim word it denies
+CUE_NEGATION_WINDOW = 3  # words from a negator to a cue it cancels
 
-# Phrases, "|"-separated, matched on lowercased words; the longest match at a position wins.
-_LEXICON_SOURCE: dict[str, str] = {
-    HEDGE: (
-        "reportedly|allegedly|according to|unconfirmed|unverified|it is said|is said to|are said to|"
-        "was said to|were said to|it is claimed|rumor|rumors|rumour|rumours|rumored|rumoured|apparently|"
-        "supposedly|purportedly|appears to|appear to|appeared to|seems to|seem to|seemed to|may have|"
-        "might have|could have|believed to|thought to be|sources say|sources said|speculation|speculated|"
-        "if true|unclear|not clear|not yet clear|could not be verified|cannot be verified|"
-        "not independently verified|could not independently verify|not been verified|"
-        "neither confirm nor deny|would not confirm|could not confirm|cannot confirm|unable to confirm|"
-        "declined to confirm|not confirmed|yet to be confirmed|unsubstantiated"
-    ),
-    DISTANCING_VERB: (
-        "claimed|claims|claiming|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
-        "insists|contended|contends|so-called|supposed"
-    ),
-    ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
-    COUNTER_VOICE: (
-        "denied|denies|deny|denying|denial|dismissed|dismisses|dismissing|rejected|rejects|rejecting|"
-        "rebuffed|rebuffs|refuted|refutes|refuting|disputed|disputes|disputing|pushed back|pushes back|"
-        "played down|downplayed|contradicted|contradicts|dismissed as nonsense|called it nonsense|"
-        "rejected the claim"
-    ),
-    CONTRADICTION: (
-        "not true|untrue|isn't true|no evidence|no proof|false|falsely|fake|faked|debunked|debunk|debunks|"
-        "debunking|hoax|hoaxes|myth|misleading|baseless|unfounded|fabricated|fabrication|bogus|satire|"
-        "satirical|prank|never happened|did not happen|didn't happen|no truth|incorrect|nonsense|made up|"
-        "made-up|photoshopped|doctored|not real|not the case|retracted|inaccurate|erroneous|no basis|a lie|"
-        "scam|spoof|parody|misinformation|disinformation|not actually|in reality"
-    ),
-    ENDORSEMENT: (
-        "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"
-        "figures show|figures showed|statistics show|records show|evidence shows|proved|proves|proven|"
-        "verified|it is true|it's true|officially|turns out|turned out"
-    ),
-}
-
-# A negator up to NEGATION_WINDOW words before a cue cancels it, unless a clause break comes between.
 NEGATORS = frozenset(
-    "not no never nor nobody without hardly neither cannot unable declined refused yet nothing".split()
+    "not no never nor nobody without hardly neither cannot unable declined refused nothing".split()
 )
-CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "but", "however"})
-NEGATION_WINDOW = 3
-# Negators that deny the claim's own words right after them ("not", "never"; not "unable", "without").
-CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing"})
-
+CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing", "nor", "neither", "cannot"})
+# Two-word negators of a predicate: "no longer", "yet to", "failed to".
+CLAIM_NEGATOR_PAIRS = frozenset({("no", "longer"), ("yet", "to"), ("failed", "to"), ("fails", "to")})
+CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
+# A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
+# "could not confirm whether ..."), not the claim words inside it.
+COMPLEMENTIZERS = frozenset({"that", "whether", "if"})
+# Words before a cue that make it something else: "in question", "no doubt", "the question of".
+BLOCKERS: Mapping[str, frozenset[str]] = {
+    "question": frozenset({"in", "the", "a", "no", "without"}),
+    "questions": frozenset({"answer", "answered", "answering", "the", "asked", "asks"}),
+    "doubt": frozenset({"no", "without", "beyond"}),
+    "doubts": frozenset({"no"}),
+    "wrong": frozenset({"went", "go", "goes", "gone", "going", "what's", "what"}),
+    "dispute": frozenset({"a", "the", "in", "trade", "border", "legal", "contract"}),
+    "may": frozenset({"in", "of", "early", "late", "since", "until", "last", "next", "this", "on", "by"}),
+}
+# Words that make a sentence one about the claim (its report, its figures) when near a claim sentence.
+REFERENCE_WORDS = frozenset(
+    "claim claims claimed report reports story stories rumor rumors rumour rumours allegation "
+    "allegations assertion assertions suggestion idea notion figures numbers statistics estimate "
+    "estimates account accounts video photo photos image images picture pictures post tweet article "
+    "statement statements reports footage this that these it such".split()
+)
 QUESTION_OPENERS = frozenset(
     "has have had is are was were do does did can could will would should may might must why how what".split()
 )
-DOUBT_WORDS = frozenset({"really", "actually", "truly", "true", "real"})
-HEADLINE_DOUBTS = frozenset({CONTRADICTION, COUNTER_VOICE, SCARE_QUOTES, DISTANCING_VERB, HEDGE})
-# A claim with figures or a comparison ("surpassed") can be contradicted by contrary figures.
 QUANTITY_WORDS = frozenset(
-    "surpass surpassed surpasses overtake overtaken overtook outpace outpaced outnumber outnumbered exceed "
-    "exceeded exceeds more less fewer larger bigger higher lower record most least double doubled triple "
-    "tripled percent million billion thousand".split()
+    "surpass surpassed surpasses overtake overtaken overtook outpace outpaced outnumber outnumbered "
+    "exceed exceeded exceeds more less fewer larger bigger higher lower record most least double "
+    "doubled triple tripled percent million billion thousand out-produces out-produce outproduces "
+    "outproduce".split()
 )
 CONTRAST_WORDS = frozenset(
-    "only just actually fact while whereas compared versus vs fewer less lower rather instead merely barely "
-    "still behind short".split()
+    "only just actually fact while whereas compared versus vs fewer less lower rather instead merely "
+    "barely still behind short".split()
 )
-
+# Words (case kept) and the punctuation that bounds clauses and quotes. Unlike watcher.text's
+# clause_tokens it keeps double quotes (scare quotes) and straightens every curly quote.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[,;:()?\"]")
+_STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
 SCARE_QUOTE_MAX_WORDS = 4
 
 
+def tokenize(text: str) -> list[str]:
+    """Words (case kept, curly quotes made straight) and the punctuation that bounds clauses and quotes."""
+    return _TOKEN_RE.findall(text.translate(_STRAIGHT_QUOTES))
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One cue found in the title or body, with the weight its proximity to the claim gives it."""
+    """One cue found in the headline or body, with the weight its scope over the claim gives it."""
 
     kind: str
-    text: str
-    weight: float  # lexicon strength x proximity
+    text: str  # the words that carry the stance ("dismissed as nonsense")
+    weight: float  # STRENGTH x DECAY[distance]
     where: str  # "title" | "body"
-    distance: int  # sentences to the nearest one stating the claim, up to len(DECAY) (far); 0 in the title
+    distance: int  # 0 states the claim (always 0 in the title), 1 about it, 2 nearby, 3 far
+    sentence: int  # index of the body sentence, -1 for the headline
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """What the rules (and the learned layer) look at for one claim and article."""
+    """Everything the rules and the learned layer read for one claim and article.
+
+    ``claim_sentence`` is the body sentence that best states the claim (the headline when the body has
+    none); ``disputing_sentence`` the sentence (headline or body) of the strongest dispute cue, "" if none.
+    ``words`` holds the words by scope (SCOPES) and ``stats`` the numeric pair features.
+    """
 
     hits: tuple[Hit, ...]
-    dispute: float  # D: weighted sum of the dispute cues (see DIRECTIONS)
-    distance: float  # H: weighted sum of the distance cues
-    endorsement: float  # weighted sum of the endorsements
-    overlap: float  # best share of the claim's content words found in one body sentence
-    coverage: float  # share of the claim's content words found anywhere in the body
+    dispute: float  # D: weighted dispute cues
+    distance: float  # H: weighted distance cues (hedges, attribution)
+    endorsement: float  # E: weighted endorsements
+    overlap: float  # best share of the claim's content words in one body sentence
+    coverage: float  # share of the claim's content words anywhere in the body
     anchors: int  # body sentences that state the claim
     sentences: int
     claim_negative: bool  # the claim itself says something is false or denied ("... is a hoax")
+    claim_negated: bool  # the claim negates its own predicate ("X is not dead")
     claim_question: bool
-    claim_hedged: bool  # the claim itself hedges ("reportedly", "claims")
-    claim_words: frozenset[str]  # word stems of the claim
-    near_words: frozenset[str]  # word stems of the sentences within 1 of the claim
-    body_words: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Phrase:
-    kind: str
-    words: tuple[str, ...]
-
-
-def _build_lexicon() -> dict[str, tuple[_Phrase, ...]]:
-    # Indexed by first word, longest phrases first so "dismissed as nonsense" wins over "dismissed".
-    index: dict[str, list[_Phrase]] = {}
-    for kind, phrases in _LEXICON_SOURCE.items():
-        for phrase in phrases.split("|"):
-            words = tuple(phrase.split())
-            index.setdefault(words[0], []).append(_Phrase(kind, words))
-    return {first: tuple(sorted(group, key=lambda p: -len(p.words))) for first, group in index.items()}
-
-
-LEXICON = _build_lexicon()
+    claim_hedged: bool
+    governed: bool  # a strong dispute cue governs the claim sentence or sits in the headline
+    claim_sentence: str
+    disputing_sentence: str
+    words: Mapping[str, frozenset[str]]
+    stats: Mapping[str, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,26 +152,40 @@ class _Sentence:
     text: str
     tokens: list[str]
     lowered: list[str]
-    words: frozenset[str]  # stems of every word
     content: frozenset[str]  # stems of the words that are not stopwords
 
 
 def _sentence(text: str) -> _Sentence:
-    tokens = clause_tokens(text)
+    tokens = tokenize(text)
     lowered = [token.lower() for token in tokens]
-    words = {token for token in lowered if token[0].isalnum()}
-    return _Sentence(
-        text=text,
-        tokens=tokens,
-        lowered=lowered,
-        words=frozenset(map(light_stem, words)),
-        content=frozenset(map(light_stem, words - ENGLISH_CORE)),
-    )
+    content = {light_stem(token) for token in lowered if token[0].isalnum() and token not in ENGLISH_CORE}
+    return _Sentence(text=text, tokens=tokens, lowered=lowered, content=frozenset(content))
 
 
-def _negator(lowered: Sequence[str], start: int) -> int | None:
-    """Index of a negator up to NEGATION_WINDOW words before ``start`` in the same clause, if any."""
-    for i in range(start - 1, max(-1, start - 1 - NEGATION_WINDOW), -1):
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    sentence: _Sentence
+    stems: frozenset[str]
+    numbers: frozenset[str]
+    quantitative: bool
+    negated: frozenset[str]  # claim stems its own negators deny
+    cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
+
+
+def _parse_claim(text: str) -> _Claim:
+    sentence = _sentence(text)
+    numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
+    quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
+    negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
+    cues = {
+        light_stem(word) for kind, words, _ in _scan(sentence) if DIRECTIONS[kind][0] > 0 for word in words
+    }
+    return _Claim(sentence, sentence.content, numbers, quantitative, negated, frozenset(cues))
+
+
+def _negator_before(lowered: Sequence[str], start: int) -> int | None:
+    """Index of a negator up to CUE_NEGATION_WINDOW words before ``start`` in the same clause, if any."""
+    for i in range(start - 1, max(-1, start - 1 - CUE_NEGATION_WINDOW), -1):
         if lowered[i] in CLAUSE_BREAKS:
             return None
         if lowered[i] in NEGATORS or lowered[i].endswith("n't"):
@@ -225,46 +193,63 @@ def _negator(lowered: Sequence[str], start: int) -> int | None:
     return None
 
 
-def _subject(tokens: Sequence[str], start: int) -> str:
-    """Up to two capitalised words right before a verb: "Moscow denied", "(The) Kremlin denied"."""
-    words: list[str] = []
-    for token in reversed(tokens[max(0, start - 2) : start]):
-        if not token[:1].isupper() or token in ("The", "A", "An"):
-            break
-        words.insert(0, token)
-    return " ".join(words)
-
-
-def _match_at(lowered: Sequence[str], i: int) -> _Phrase | None:
+def _match_at(lowered: Sequence[str], i: int) -> Phrase | None:
     for phrase in LEXICON.get(lowered[i], ()):
         if tuple(lowered[i : i + len(phrase.words)]) == phrase.words:
             return phrase
     return None
 
 
-def _scan_phrases(sentence: _Sentence) -> list[tuple[str, str]]:
-    """Lexicon cues of one sentence as (kind, text), negation applied.
+def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
+    """Lexicon cues of one sentence as (kind, matched words, text), negation applied.
 
-    A negated hedge, distancing verb, denial or contradiction is dropped ("not a rumour", "did not
-    deny", "not false"); a negated endorsement becomes a hedge ("could not confirm").
+    A negated cue is dropped ("not a rumour", "did not deny", "no doubt"); a negated endorsement becomes a
+    hedge ("could not confirm").
     """
     tokens, lowered = sentence.tokens, sentence.lowered
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, tuple[str, ...], str]] = []
     end = 0
-    # Only words that start a phrase need a look; "end" skips the words of the last match.
-    for i in [i for i, word in enumerate(lowered) if word in LEXICON]:
-        phrase = _match_at(lowered, i) if i >= end else None
+    for i, word in enumerate(lowered):
+        if i < end or word not in LEXICON:
+            continue
+        phrase = _match_at(lowered, i)
         if phrase is None:
             continue
+        if i > 0 and lowered[i - 1] in BLOCKERS.get(word, frozenset()):
+            continue
         end = i + len(phrase.words)
-        negator = None if phrase.words[0] in NEGATORS else _negator(lowered, i)
+        negator = None if phrase.words[0] in NEGATORS else _negator_before(lowered, i)
         if negator is None:
-            text = " ".join(tokens[i:end])
-            if phrase.kind in (COUNTER_VOICE, ATTRIBUTION):
-                text = f"{_subject(tokens, i)} {text}".strip()
-            found.append((phrase.kind, text))
+            found.append((phrase.kind, phrase.words, " ".join(tokens[i:end])))
         elif phrase.kind == ENDORSEMENT:
-            found.append((HEDGE, " ".join(tokens[negator:end])))
+            found.append((HEDGE, phrase.words, " ".join(tokens[negator:end])))
+    return found
+
+
+def _negations(
+    sentence: _Sentence, stems: frozenset[str], echoed: frozenset[str]
+) -> list[tuple[int, int, str]]:
+    """Negators that deny a claim word within NEGATION_WINDOW in the same clause: (start, end, stem).
+
+    Stems in ``echoed`` (those the claim negates itself) are skipped: repeating them agrees.
+    """
+    lowered = sentence.lowered
+    found: list[tuple[int, int, str]] = []
+    for i, token in enumerate(lowered):
+        pair = (token, lowered[i + 1]) if i + 1 < len(lowered) else ("", "")
+        if pair in CLAIM_NEGATOR_PAIRS:
+            start = i + 2
+        elif token in CLAIM_NEGATORS or token.endswith("n't"):
+            start = i + 1
+        else:
+            continue
+        for j in range(start, min(start + NEGATION_WINDOW, len(lowered))):
+            if lowered[j] in CLAUSE_BREAKS or lowered[j] in COMPLEMENTIZERS:
+                break
+            word = light_stem(lowered[j])
+            if lowered[j] not in ENGLISH_CORE and word in stems and word not in echoed:
+                found.append((i, j + 1, word))
+                break
     return found
 
 
@@ -273,7 +258,7 @@ def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
     found = []
     for match in _QUOTE_RE.finditer(text):
         quoted = (match.group(1) or match.group(2) or "").strip()
-        words = [w.lower() for w in clause_tokens(quoted) if w[0].isalnum()]
+        words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
         if (
             0 < len(words) <= SCARE_QUOTE_MAX_WORDS
             and {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim
@@ -282,98 +267,72 @@ def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Claim:
-    sentence: _Sentence
-    stems: frozenset[str]  # content stems
-    numbers: frozenset[str]
-    quantitative: bool  # has figures or a comparison that contrary figures can contradict
-
-
-def _parse_claim(claim_text: str) -> _Claim:
-    sentence = _sentence(claim_text)
-    numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(claim_text))
-    quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
-    return _Claim(sentence=sentence, stems=sentence.content, numbers=numbers, quantitative=quantitative)
-
-
 def _contrary_figures(sentence: _Sentence, claim: _Claim) -> list[str]:
     """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"."""
     if not claim.quantitative or CONTRAST_WORDS.isdisjoint(sentence.lowered):
         return []
     for number in _NUMBER_RE.findall(sentence.text):
-        is_year = len(number) == 4 and number.startswith(("19", "20"))  # years say when, not how much
+        is_year = len(number) == 4 and number.startswith(("19", "20"))
         if not is_year and number.replace(",", "") not in claim.numbers:
             return [f"contrary figure {number}"]
     return []
 
 
-def _negated_claim(sentence: _Sentence, claim: _Claim) -> list[str]:
-    """A negator right before the claim's own words: "does not have Ebola", "never surpassed"."""
-    lowered = sentence.lowered
-    for i, token in enumerate(lowered):
-        if token not in CLAIM_NEGATORS and not token.endswith("n't"):
+def _sentence_cues(sentence: _Sentence, claim: _Claim, governs: bool) -> list[tuple[str, str]]:
+    """(kind, text) cues of one sentence; claim negation and counter-evidence only where it governs."""
+    found: list[tuple[str, str]] = []
+    for kind, words, text in _scan(sentence):
+        if kind in (CONTRADICTION, COUNTER_VOICE, DOUBT) and light_stem(words[-1]) in claim.cue_words:
+            continue  # the claim says "hoax" itself: a body repeating it agrees
+        if kind == COUNTER_EVIDENCE and not governs:
             continue
-        for j in range(i + 1, min(i + 1 + NEGATION_WINDOW, len(lowered))):
-            if lowered[j] in CLAUSE_BREAKS:
-                break
-            if lowered[j] not in ENGLISH_CORE and light_stem(lowered[j]) in claim.stems:
-                return [" ".join(sentence.tokens[i : j + 1])]
-    return []
-
-
-def _sentence_cues(sentence: _Sentence, distance: int, claim: _Claim) -> list[tuple[str, str]]:
-    found = _scan_phrases(sentence)
+        found.append((kind, text))
     found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim.stems)]
-    if distance <= 1:
-        found += [(NEGATION, text) for text in _negated_claim(sentence, claim)]
-        found += [(CONTRADICTION, text) for text in _contrary_figures(sentence, claim)]
-    if any(kind in (CONTRADICTION, NEGATION) for kind, _ in found):
-        # "confirmed that it does not have Ebola", "proved to be untrue": what is confirmed is the denial.
+    if governs:
+        for start, end, _ in _negations(sentence, claim.stems, claim.negated):
+            found.append((NEGATION, " ".join(sentence.tokens[start:end])))
+        found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim)]
+    if any(kind in (CONTRADICTION, NEGATION, COUNTER_EVIDENCE) for kind, _ in found):
+        # "confirmed that it does not exist": what is confirmed is the denial.
         found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
     return found
 
 
-def _anchors(sentences: Sequence[_Sentence], overlaps: Sequence[float], evidence: Sequence[str]) -> list[int]:
+def _anchors(sentences: Sequence[_Sentence], overlaps: Sequence[float], evidence: Sequence[str]) -> set[int]:
     """Sentences that state the claim: the matcher's evidence, else those sharing most of its words."""
     anchors = {i for i, overlap in enumerate(overlaps) if overlap >= ANCHOR_OVERLAP}
-    # Compared as lowercased words, so that the matcher's own sentence splitting and clipping ("...")
-    # still find the sentence: one contains the other.
-    wanted = [joined for joined in (" ".join(_sentence(item).lowered) for item in evidence) if joined]
+    wanted = [" ".join(_sentence(item).lowered) for item in evidence]
+    wanted = [item for item in wanted if item]
     for i, sentence in enumerate(sentences if wanted else ()):
         joined = " ".join(sentence.lowered)
         if any(w in joined or joined in w for w in wanted):
             anchors.add(i)
     if not anchors and sentences:
-        # Nothing states the claim clearly: the closest sentence stands in for it.
         anchors.add(max(range(len(overlaps)), key=overlaps.__getitem__))
-    return sorted(anchors)
+    return anchors
 
 
-def _distances(count: int, anchors: Sequence[int]) -> list[int]:
-    """Sentences from each sentence to the nearest anchor; the lead is never further than 1."""
-    distances = [len(DECAY) if anchors else 0] * count
-    for anchor in anchors:
-        for i in range(max(0, anchor - len(DECAY)), min(count, anchor + len(DECAY) + 1)):
-            distances[i] = min(distances[i], abs(i - anchor))
-    for i in range(min(LEAD_SENTENCES, count)):
-        distances[i] = min(distances[i], 1)
+def _distances(sentences: Sequence[_Sentence], overlaps: Sequence[float], anchors: set[int]) -> list[int]:
+    """0 for anchors; 1 for the lead, neighbours and nearby sentences about the claim; 2 nearby; 3 far."""
+    count = len(sentences)
+    distances = [3] * count
+    for i in range(count):
+        gap = min((abs(i - a) for a in anchors), default=99)
+        if gap == 0:
+            distances[i] = 0
+        elif (
+            gap == 1
+            or i < LEAD_SENTENCES
+            or count <= SHORT_BODY
+            or (
+                gap <= ABOUT_REACH
+                and (overlaps[i] >= ABOUT_OVERLAP or not REFERENCE_WORDS.isdisjoint(sentences[i].lowered[:6]))
+            )
+        ):
+            distances[i] = 1
+        elif gap <= ABOUT_REACH:
+            distances[i] = 2
     return distances
-
-
-def _proximity(distance: int) -> float:
-    return DECAY[distance] if distance < len(DECAY) else FAR_WEIGHT
-
-
-def _body_hits(sentences: Sequence[_Sentence], distances: Sequence[int], claim: _Claim) -> list[Hit]:
-    hits: list[Hit] = []
-    for sentence, distance in zip(sentences, distances, strict=True):
-        proximity = _proximity(distance)
-        for kind, text in _sentence_cues(sentence, distance, claim):
-            if kind == ATTRIBUTION and proximity < ATTRIBUTION_MIN_PROXIMITY:
-                continue
-            hits.append(Hit(kind, text, round(STRENGTH[kind] * proximity, 4), "body", distance))
-    return hits
 
 
 def _is_question(sentence: _Sentence) -> bool:
@@ -383,85 +342,134 @@ def _is_question(sentence: _Sentence) -> bool:
     )
 
 
-def _title_hits(title: str, claim: _Claim, body: Sequence[Hit]) -> list[Hit]:
-    """Cues in the headline, plus headline_question and headline_framing.
-
-    headline_framing marks a headline that doubts or distances itself from the claim where the body
-    around the claim does not: a "hoax" headline over a plain report, or "Has NATO really ...?".
-    """
-    if not title.strip():
+def _title_hits(title: _Sentence, claim: _Claim) -> list[Hit]:
+    if not title.tokens:
         return []
-    sentence = _sentence(title.strip())
-    found = _scan_phrases(sentence) + [(SCARE_QUOTES, t) for t in _scare_quotes(sentence.text, claim.stems)]
-    hits = [Hit(kind, text, STRENGTH[kind], "title", 0) for kind, text in found if kind != ATTRIBUTION]
-    if _is_question(sentence):
-        hits.append(Hit(HEADLINE_QUESTION, sentence.text, STRENGTH[HEADLINE_QUESTION], "title", 0))
-    near_body = {hit.kind for hit in body if hit.distance <= 1}
-    hits += [
-        Hit(HEADLINE_FRAMING, f"headline: {hit.text}", STRENGTH[HEADLINE_FRAMING], "title", 0)
-        for hit in hits
-        if _frames_apart(hit, sentence, near_body)
-    ]
-    return hits
+    found = [(kind, text) for kind, text in _sentence_cues(title, claim, True) if kind != ATTRIBUTION]
+    found = [(HEADLINE_NEGATION if kind == NEGATION else kind, text) for kind, text in found]
+    if _is_question(title):
+        found.append((HEADLINE_QUESTION, title.text))
+    return [Hit(kind, text, STRENGTH[kind], "title", 0, -1) for kind, text in found]
 
 
-def _frames_apart(hit: Hit, title: _Sentence, near_body: set[str]) -> bool:
-    if hit.kind == HEADLINE_QUESTION:
-        # A plain question may just be a teaser; "really", "actually" make it doubt the claim.
-        doubting_body = any(DIRECTIONS[kind][0] > 0 for kind in near_body)
-        return not DOUBT_WORDS.isdisjoint(title.lowered) and not doubting_body
-    return hit.kind in HEADLINE_DOUBTS and hit.kind not in near_body
-
-
-def _echoes_claim(hit: Hit, claim: _Sentence) -> bool:
-    # A claim that itself says "denies" or "hoax" is repeated, not disputed, by a body that says so.
-    if hit.kind not in (CONTRADICTION, COUNTER_VOICE):
-        return False
-    return light_stem(hit.text.split()[-1].lower()) in claim.words
+def _vocabulary(sentence: _Sentence) -> set[str]:
+    """Every lowercased word ("n't" for any contraction of not); the model keeps only its vocabulary."""
+    return {("n't" if w.endswith("n't") else w) for w in sentence.lowered if w[0].isalpha()}
 
 
 def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()) -> Analysis:
-    """Find the framing cues of an article towards a claim, weighted by their proximity to it."""
+    """Find the stance cues of an article towards a claim, each weighted by its scope over the claim.
+
+    A cue counts fully in the headline and in a sentence that states the claim, less in a sentence about
+    it, little elsewhere. Negation of the claim's own words and counter-evidence are only looked for in
+    the headline and in sentences that state the claim or are about it.
+
+    :param evidence: the sentences the matcher found for the claim; they count as stating it.
+    """
     claim = _parse_claim(claim_text)
-    claim_sentence = claim.sentence
     sentences = [_sentence(part) for part in split_plain_sentences(text)]
-    overlaps = [len(s.content & claim.stems) / len(claim.stems) if claim.stems else 0.0 for s in sentences]
-    distances = _distances(len(sentences), _anchors(sentences, overlaps, evidence))
-    body = _body_hits(sentences, distances, claim)
-    hits = [hit for hit in body + _title_hits(title, claim, body) if not _echoes_claim(hit, claim_sentence)]
-    claim_kinds = {kind for kind, _ in _scan_phrases(claim_sentence)}
-    body_words = frozenset().union(*(s.words for s in sentences))
+    stems = claim.stems
+    overlaps = [len(s.content & stems) / len(stems) if stems else 0.0 for s in sentences]
+    anchors = _anchors(sentences, overlaps, evidence)
+    distances = _distances(sentences, overlaps, anchors)
+    hits: list[Hit] = []
+    for index, (sentence, distance) in enumerate(zip(sentences, distances, strict=True)):
+        for kind, cue in _sentence_cues(sentence, claim, distance <= 1):
+            if kind == ATTRIBUTION and distance > ATTRIBUTION_MAX_DISTANCE:
+                continue
+            hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
+    title_sentence = _sentence(title.strip())
+    hits += _title_hits(title_sentence, claim)
+    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits)
+
+
+def _assemble(
+    claim: _Claim,
+    title: _Sentence,
+    sentences: Sequence[_Sentence],
+    overlaps: Sequence[float],
+    distances: Sequence[int],
+    hits: Sequence[Hit],
+) -> Analysis:
+    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in hits)
+    strong = [
+        h for h in hits if h.kind in STRONG_DISPUTE_KINDS and h.weight >= STRONG_MIN and h.distance == 0
+    ]
+    disputes = sorted((h for h in hits if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)
+    best = max(range(len(sentences)), key=overlaps.__getitem__) if sentences else -1
+    words: dict[str, set[str]] = {scope: set() for scope in SCOPES}
+    words["claimtext"] = _vocabulary(claim.sentence)
+    words["claim"] = _vocabulary(title)
+    for sentence, distance in zip(sentences, distances, strict=True):
+        words[SCOPES[min(distance + 1, 3)]] |= _vocabulary(sentence)
+    body_stems = frozenset().union(*(s.content for s in sentences))
+    claim_kinds = {kind for kind, _, _ in _scan(claim.sentence)}
     return Analysis(
         hits=tuple(hits),
-        dispute=sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in hits),
+        dispute=dispute,
         distance=sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in hits),
         endorsement=sum(hit.weight for hit in hits if hit.kind == ENDORSEMENT),
         overlap=max(overlaps, default=0.0),
-        coverage=len(body_words & claim.stems) / len(claim.stems) if claim.stems else 0.0,
+        coverage=len(body_stems & claim.stems) / len(claim.stems) if claim.stems else 0.0,
         anchors=distances.count(0),
         sentences=len(sentences),
-        claim_negative=not claim_kinds.isdisjoint({CONTRADICTION, COUNTER_VOICE}),
-        claim_question=_is_question(claim_sentence),
+        claim_negative=not claim_kinds.isdisjoint({CONTRADICTION, COUNTER_VOICE, DOUBT, CORRECTION}),
+        claim_negated=bool(claim.negated),
+        claim_question=_is_question(claim.sentence),
         claim_hedged=not claim_kinds.isdisjoint({HEDGE, DISTANCING_VERB}),
-        claim_words=claim_sentence.words,
-        near_words=frozenset().union(*(s.words for s, d in zip(sentences, distances, strict=True) if d <= 1)),
-        body_words=body_words,
+        governed=bool(strong),
+        claim_sentence=sentences[best].text if best >= 0 and overlaps[best] > 0 else title.text,
+        disputing_sentence=_sentence_of(disputes[0], title, sentences) if disputes else "",
+        words={scope: frozenset(found) for scope, found in words.items()},
+        stats=_stats(claim, title, sentences, overlaps, hits),
     )
 
 
-def rule_stance(analysis: Analysis) -> Stance:
-    """The explainable rule: disputes on enough doubt, neutral on distance, supports on a plain statement.
+def _sentence_of(hit: Hit, title: _Sentence, sentences: Sequence[_Sentence]) -> str:
+    return title.text if hit.sentence < 0 else sentences[hit.sentence].text
 
-    D = weighted dispute cues (contradiction, negation, counter_voice, scare_quotes, headline_*, half of
-    distancing_verb), H = weighted distance cues (hedge, attribution, half of distancing_verb), E =
-    weighted endorsement. A weight is the cue's STRENGTH times its proximity to the claim (DECAY):
-    - disputes when D >= DISPUTE_MIN and D > E;
-    - neutral when D + H >= DOUBT_MIN and D + H > E (reported, attributed or mildly doubted);
-    - supports when the body endorses or plainly states the claim (a sentence holds >= STATED_OVERLAP
-      of its words), otherwise neutral.
+
+def _stats(
+    claim: _Claim,
+    title: _Sentence,
+    sentences: Sequence[_Sentence],
+    overlaps: Sequence[float],
+    hits: Sequence[Hit],
+) -> dict[str, float]:
+    """Numeric claim-conditioned features: how fully and how often the article restates the claim."""
+    ranked = sorted(overlaps, reverse=True)
+    lead = sentences[:LEAD_SENTENCES]
+    claim_numbers = claim.numbers
+    body_numbers = {n.replace(",", "") for s in sentences for n in _NUMBER_RE.findall(s.text)}
+    stats = {
+        "top3_overlap": sum(ranked[:3]) / 3,
+        "lead_overlap": max(
+            (len(s.content & claim.stems) / max(1, len(claim.stems)) for s in lead), default=0.0
+        ),
+        "title_overlap": len(title.content & claim.stems) / max(1, len(claim.stems)),
+        "stating_share": sum(1 for o in overlaps if o >= ANCHOR_OVERLAP) / max(1, len(sentences)),
+        "claim_words": math.log1p(len(claim.stems)),
+        "numbers_match": float(bool(claim_numbers & body_numbers)),
+        "numbers_miss": float(bool(claim_numbers) and not claim_numbers & body_numbers),
+        "questions": math.log1p(sum(1 for s in sentences if s.text.rstrip().endswith("?"))),
+        "quotes": math.log1p(sum(s.lowered.count('"') for s in sentences) / 2),
+    }
+    negated_anywhere = sum(1 for h in hits if h.kind in (NEGATION, HEADLINE_NEGATION))
+    stats["negation_x_claim_negated"] = float(bool(claim.negated)) * math.log1p(negated_anywhere)
+    return stats
+
+
+def rule_stance(analysis: Analysis) -> Stance:
+    """The explainable rule: disputes on enough scoped doubt, neutral on distance, supports on a statement.
+
+    D = weighted dispute cues, H = weighted distance cues, E = weighted endorsements (weights are STRENGTH
+    times DECAY at the cue's distance from the claim):
+    - disputes when D >= DISPUTE_MIN and D > E, or when a strong cue governs the claim (``governed``);
+    - neutral when D + H >= DOUBT_MIN and D + H > E;
+    - supports when the body endorses or plainly states the claim, otherwise neutral.
     """
     dispute, distance, endorse = analysis.dispute, analysis.distance, analysis.endorsement
-    if dispute >= DISPUTE_MIN and dispute > endorse:
+    if analysis.governed or (dispute >= DISPUTE_MIN and dispute > endorse):
         return Stance.DISPUTES
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
         return Stance.NEUTRAL
@@ -476,11 +484,6 @@ def skepticism(analysis: Analysis) -> float:
     return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 
 
-def cues(analysis: Analysis) -> tuple[Cue, ...]:
-    """Distinct cues, strongest first; those far from the claim are left out of what people read."""
-    best: dict[tuple[str, str], float] = {}
-    for hit in analysis.hits:
-        if hit.weight >= STRENGTH[hit.kind] * DECAY[-1]:
-            best[(hit.kind, hit.text)] = max(best.get((hit.kind, hit.text), 0.0), hit.weight)
-    ordered = sorted(best.items(), key=lambda item: -item[1])
-    return tuple(Cue(kind=kind, text=text) for (kind, text), _ in ordered)
+def scope_of(hit: Hit) -> str:
+    """The model scope of a hit: claim (headline or distance 0), near (1) or far (2+)."""
+    return SCOPES[min(hit.distance + 1, 3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import math
@@ -40,6 +41,8 @@ LEAD_SENTENCES = 3
 LEAD_MASK = (1 << LEAD_SENTENCES) - 1
 WINDOW = 3
 MIN_CLAIM_TERMS_FOR_BREADTH = 2
+# LexicalFeatures.rare: the claim's heaviest terms (by boost x IDF), which name what it is about.
+RARE_TERMS = 3
 # Document frequencies of English match keys in a reference corpus, shipped with the package
 # (written by ``bench/match.py --write-df``), so that a matcher weighs rare words above common
 # ones before it has seen a single article.
@@ -83,6 +86,8 @@ class LexicalFeatures:
     lead: float  # title and first sentences
     cosine: float = 0.0  # TF-IDF cosine of the whole claim and the whole article
     share: float = 0.0  # unweighted share of the claim's terms found anywhere
+    pairs: float = 0.0  # share of adjacent claim-term pairs found together in one sentence
+    rare: float = 0.0  # share of the weight of the claim's RARE_TERMS heaviest terms found anywhere
     terms: int = 0  # distinct claim terms in the best window
     claim_terms: int = 0  # distinct terms of the claim
     sentence_scores: tuple[tuple[int, float], ...] = ()  # (sentence index, score), non-zero only
@@ -92,6 +97,16 @@ class LexicalFeatures:
         """Whether a single term carries the match of a claim that has several: an article that
         merely names the same country or organisation is not about the claim."""
         return self.claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH and self.terms < 2
+
+    @property
+    def window_share(self) -> float:
+        """Unweighted share of the claim's terms in the best window of sentences."""
+        return self.terms / self.claim_terms if self.claim_terms else 0.0
+
+    @property
+    def inverse_terms(self) -> float:
+        """1 / number of claim terms: a short claim is matched by fewer words, and by chance more often."""
+        return 1.0 / self.claim_terms if self.claim_terms else 0.0
 
 
 NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
@@ -300,6 +315,11 @@ def lexical_features(
     factors = doc.factors
     scores = tuple((i, min(s / total * factors[i], 1.0)) for i, s in sorted(sums.items()))
     window, terms = _best_window(found, [w for _, w in present])
+    masks = [positions.get(t, 0) for t in query.terms]
+    adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+    heavy = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
+    heavy_total = sum(weights[i] for i in heavy)
+    rare = sum(weights[i] for i in heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
     if doc_norm > 0.0:
         dot = sum(w * w * TF[min(m.bit_count(), len(TF) - 1)] for m, w in present)
@@ -311,6 +331,8 @@ def lexical_features(
         lead=sum(w for m, w in present if m & LEAD_MASK) / total,
         cosine=cosine,
         share=len(present) / len(query.terms),
+        pairs=adjacent / (len(masks) - 1) if len(masks) > 1 else 0.0,
+        rare=rare,
         terms=terms,
         claim_terms=len(query.terms),
         sentence_scores=scores,

@@ -18,13 +18,26 @@ EVIDENCE_MAX_CHARS = 400
 EVIDENCE_RELATIVE = 0.75
 
 
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Calibration:
     """A logistic model over the stage features: ``sigmoid(intercept + sum(coef * feature))``.
 
-    The coefficients are fitted by ``bench/match.py --fit`` on the calibration half of FNC-1
-    (split by article body) and the intercept is then moved to a live feed's prior (see below),
-    so a score reads as the probability that the article is about the claim.
+    The coefficients are fitted by ``bench/match_train.py`` (see ``weights.json``) on FNC-1 pairs, every
+    article of the other stories counting as a negative, title-only items included; the
+    intercept is then moved by the operating point chosen by grouped cross-validation (see
+    ``thresholds.json``), so that 0.5 is the threshold for a match in a live feed.
     """
 
     intercept: float
@@ -34,6 +47,10 @@ class Calibration:
     lead: float = 0.0
     cosine: float = 0.0
     share: float = 0.0
+    pairs: float = 0.0
+    rare: float = 0.0
+    window_share: float = 0.0
+    inverse_terms: float = 0.0
     thin: float = 0.0  # added when a single term carries the match (LexicalFeatures.thin)
     semantic: float = 0.0  # best claim-sentence cosine
     semantic_mean: float = 0.0  # claim against the mean of the best sentences
@@ -49,6 +66,10 @@ class Calibration:
             + self.lead * features.lead
             + self.cosine * features.cosine
             + self.share * features.share
+            + self.pairs * features.pairs
+            + self.rare * features.rare
+            + self.window_share * features.window_share
+            + self.inverse_terms * features.inverse_terms
         )
         if features.thin:
             z += self.thin
@@ -69,20 +90,29 @@ class Calibration:
         return cls(**{k: float(v) for k, v in values.items() if k in known})
 
 
-# Coefficients fitted by ``bench/match.py --fit`` on the FNC-1 calibration half, stored in
-# weights.json next to this file. FNC pairs each article with ~30 headlines of which 27% are
-# about it; a newsroom tracks ~100 claims of which an article is about none or one (under 1% of
-# pairs in the calibration-half realistic mix). The intercepts are moved by about the log-odds
-# of that difference in prior (PRIOR_SHIFT), the same for every model so that lexical and hybrid
-# scores read alike: a score is the chance that the article is about the claim in a live feed,
-# and 0.5 is the threshold for one.
-#
-# The thin-match penalty of the lexical model is set, not fitted: FNC pairs an article with
-# random other stories, which rarely share a term by chance, while a live feed is full of
-# articles that name the same country or organisation as a claim without being about it.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatingPoints:
+    """Where the fitted models are cut, in their own log-odds (``thresholds.json``).
+
+    ``lexical`` and ``hybrid``: the match thresholds chosen by grouped cross-validation (the most
+    recall at a bounded rate of false matches per claim among unrelated articles). The semantic
+    stage sees the pairs whose lexical log-odds lie in [semantic_floor, semantic_ceiling): weak
+    but present lexical evidence below the lexical threshold, and a margin above it.
+    """
+
+    lexical: float
+    hybrid: float
+    semantic_only: float
+    semantic_floor: float
+    semantic_ceiling: float
+
+
+# Models fitted by ``bench/match_train.py`` and stored in weights.json next to this file; their operating
+# points, chosen by grouped cross-validation, in thresholds.json. Each model's intercept is
+# moved by its own operating point, so that lexical and hybrid scores read alike and 0.5 is
+# the threshold for a match whichever stage decided.
 WEIGHTS = Path(__file__).with_name("weights.json")
-PRIOR_SHIFT = -4.5
-LEXICAL_THIN = -3.0
+THRESHOLDS = Path(__file__).with_name("thresholds.json")
 
 
 def load_weights(path: Path = WEIGHTS) -> dict[str, Calibration]:
@@ -91,27 +121,40 @@ def load_weights(path: Path = WEIGHTS) -> dict[str, Calibration]:
     return {name: Calibration.from_mapping(raw[name]) for name in ("lexical", "hybrid", "semantic_only")}
 
 
-def _shifted(model: Calibration, **changes: float) -> Calibration:
-    return replace(model, intercept=model.intercept + PRIOR_SHIFT, **changes)
+def load_operating_points(path: Path = THRESHOLDS, prefix: str = "") -> OperatingPoints:
+    """The operating point whose keys in ``path`` start with ``prefix`` ("" the default, "flood_safe_")."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return OperatingPoints(**{f.name: float(raw[prefix + f.name]) for f in fields(OperatingPoints)})
+
+
+def _shifted(model: Calibration, threshold: float) -> Calibration:
+    return replace(model, intercept=model.intercept - threshold)
 
 
 _FITTED = load_weights()
-LEXICAL = _shifted(_FITTED["lexical"], thin=LEXICAL_THIN)
-HYBRID = _shifted(_FITTED["hybrid"], thin=min(_FITTED["hybrid"].thin, 0.0))
-SEMANTIC_ONLY = _shifted(_FITTED["semantic_only"])
+POINTS = load_operating_points()
+LEXICAL = _shifted(_FITTED["lexical"], POINTS.lexical)
+HYBRID = _shifted(_FITTED["hybrid"], POINTS.hybrid)
+SEMANTIC_ONLY = _shifted(_FITTED["semantic_only"], POINTS.semantic_only)
 DEFAULT_THRESHOLD = 0.5
-# The semantic stage looks at pairs whose lexical score lies in [CANDIDATE_FLOOR,
-# SEMANTIC_CEILING): around the live threshold, where the words leave the call open. The floor
-# is set so that about a fifth of the articles of the realistic mix reach the encoder (19% on the
-# bench/match.py mixes); moved to the FNC-1 operating point, the same band in log-odds embeds 4%
-# of the FNC pairs and gives most of what the semantic stage on every pair gives.
-CANDIDATE_FLOOR = 0.15
-SEMANTIC_CEILING = 0.9
+# The semantic band, as lexical scores: pairs from CANDIDATE_FLOOR up to SEMANTIC_CEILING are
+# embedded and scored by the hybrid model; below, dropped; above, the lexical score stands.
+CANDIDATE_FLOOR = round(sigmoid(POINTS.semantic_floor - POINTS.lexical), 6)
+SEMANTIC_CEILING = round(sigmoid(POINTS.semantic_ceiling - POINTS.lexical), 6)
+# The flood-safe operating point (at most 2 false matches per claim per 10,000 unrelated articles on
+# FNC-1, against about 20 for the default) in the default scores' units: the hybrid and lexical-only
+# thresholds and the semantic band that reproduce its cuts (MatchSettings.flood_safe).
+FLOOD_SAFE = load_operating_points(prefix="flood_safe_")
+FLOOD_SAFE_THRESHOLD = round(sigmoid(FLOOD_SAFE.hybrid - POINTS.hybrid), 4)
+FLOOD_SAFE_LEXICAL_THRESHOLD = round(sigmoid(FLOOD_SAFE.lexical - POINTS.lexical), 4)
+FLOOD_SAFE_FLOOR = round(sigmoid(FLOOD_SAFE.semantic_floor - POINTS.lexical), 6)
+FLOOD_SAFE_CEILING = round(sigmoid(FLOOD_SAFE.semantic_ceiling - POINTS.lexical), 6)
 # A score is a probability: never certain, so a claim threshold just below 1 stays meaningful.
 MAX_SCORE = 0.9999
 
 _CEILING_SLOPE = max(LEXICAL.coverage, 0.0) + max(LEXICAL.window, 0.0) + max(LEXICAL.lead, 0.0)
 _CEILING_BEST = max(LEXICAL.best, 0.0)
+_CEILING_FREE = max(LEXICAL.pairs, 0.0) + max(LEXICAL.rare, 0.0)
 
 
 def lexical_probability(features: LexicalFeatures) -> float:
@@ -125,30 +168,25 @@ def lexical_ceiling(coverage: float, terms_found: int, claim_terms: int, cosine:
     the matcher skip scoring the sentences of pairs that cannot reach the candidate floor.
 
     Coverage, window and lead are at most the coverage and ``best`` (whose length factor is
-    below 2) at most twice the coverage; the cosine and the share of terms are exact.
+    below 2) at most twice the coverage; the share of terms, the cosine and the claim's length
+    are exact; a window holds at most the terms found; pairs and rare are bounded by 1.
     """
+    claim_terms = max(claim_terms, 1)
     ceiling = (
         LEXICAL.intercept
         + _CEILING_SLOPE * coverage
         + _CEILING_BEST * min(1.0, 2.0 * coverage)
         + LEXICAL.cosine * min(cosine, 1.0)
-        + LEXICAL.share * terms_found / max(claim_terms, 1)
+        + LEXICAL.share * terms_found / claim_terms
+        + max(LEXICAL.window_share, 0.0) * terms_found / claim_terms
+        + LEXICAL.inverse_terms / claim_terms
+        + _CEILING_FREE
     )
     if terms_found < 2 and claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH:
-        ceiling += min(LEXICAL.thin, 0.0)
+        ceiling += LEXICAL.thin
+    else:
+        ceiling += max(LEXICAL.thin, 0.0)
     return ceiling
-
-
-def sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1.0 - 1e-9)
-    return math.log(p / (1.0 - p))
 
 
 def evidence(

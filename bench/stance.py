@@ -1,0 +1,141 @@
+"""Stance benchmark: claim-grouped validation on FNC-1 and ARC, cross-data-set figures, probe, latency.
+
+Usage: python -m bench.stance --fnc DATA/fnc1 --arc DATA/arc [--cache bench/out/stance-cache]
+       [--probe tests/data/stance_probe.yaml]
+       [--model watcher/framing/model.json] [--folds 5]
+
+Every learned figure is out-of-fold: folds are grouped by claim (connected headline-body story), and the
+hyper-parameters of each outer fold are chosen by inner grouped CV on its training part only
+(train_stance.choose). "+ARC" runs add every ARC pair (weight 0.5) to FNC training folds (and vice versa):
+the other data set never shares a claim with the test fold. Latency is CPU time of frame() (analysis +
+pure-Python model) per article on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+from sklearn.model_selection import GroupKFold
+
+from bench.stance_data import CACHE, Pair, Row, cached_rows, evaluate, format_report, load_pairs
+from bench.train_stance import _weights, choose, fit, predict
+from watcher.domain import Stance
+from watcher.framing import StanceModel, explain, frame, load_shipped
+
+ARC_WEIGHT = 0.5
+PROBE = Path(__file__).resolve().parents[1] / "tests" / "data" / "stance_probe.yaml"
+
+
+def grouped_cv(rows: Sequence[Row], extra: Sequence[Row], folds: int) -> tuple[list[Stance], list[str]]:
+    """Out-of-fold predictions over ``rows`` (``extra`` added to every training fold) and the configs."""
+    predicted: list[Stance | None] = [None] * len(rows)
+    chosen = []
+    weight_of = (
+        {"arc": ARC_WEIGHT} if extra and extra[0].dataset == "arc" else {"fnc": ARC_WEIGHT} if extra else {}
+    )
+    splitter = GroupKFold(n_splits=folds)
+    for train_idx, test_idx in splitter.split(list(range(len(rows))), groups=[r.group for r in rows]):
+        train = [rows[i] for i in train_idx]
+        config, _ = choose(train, extra, weight_of)
+        chosen.append(f"C={config.c} k={config.min_groups} priors={config.priors}")
+        everything = train + list(extra)
+        model = fit(everything, config, _weights(everything, weight_of))
+        for i, stance in zip(test_idx, predict(model, [rows[i] for i in test_idx]), strict=True):
+            predicted[i] = stance
+        print(f"    fold done: {chosen[-1]}", flush=True)
+    return [p if p is not None else Stance.NEUTRAL for p in predicted], chosen
+
+
+def cross(train: Sequence[Row], test: Sequence[Row]) -> tuple[list[Stance], str]:
+    """Train on one data set (hyper-parameters by inner grouped CV on it), predict the other."""
+    config, _ = choose(train)
+    return predict(fit(train, config), test), f"C={config.c} k={config.min_groups} priors={config.priors}"
+
+
+def latency(pairs: Sequence[Pair], model: StanceModel | None) -> tuple[float, float]:
+    """Mean and 95th-percentile CPU ms of frame() per article."""
+    times = []
+    for pair in pairs:
+        start = time.process_time()
+        frame(pair.headline, "", pair.body, model=model)
+        times.append(1000 * (time.process_time() - start))
+    times.sort()
+    return statistics.fmean(times), times[int(0.95 * (len(times) - 1))]
+
+
+def probe(path: Path, model: StanceModel | None) -> tuple[float, list[str]]:
+    """Accuracy on the hand-written probe set and the misses."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    right, misses = 0, []
+    for item in data["items"]:
+        claim = data["claims"][item["claim"]]
+        got = explain(claim, item["title"], item["text"], model=model).framing.stance
+        if got.value == item["stance"]:
+            right += 1
+        else:
+            misses.append(f"{item['claim']}: gold {item['stance']} got {got.value}: {item['title']}")
+    return right / len(data["items"]), misses
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print every figure of the stance benchmark."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--fnc", type=Path, required=True)
+    parser.add_argument("--arc", type=Path, required=True)
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"feature cache folder (default {CACHE})")
+    parser.add_argument("--probe", type=Path, default=PROBE)
+    parser.add_argument("--model", type=Path, help="model JSON for latency and probe (default: shipped)")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--skip-cv", action="store_true", help="only rules, latency and probe")
+    args = parser.parse_args(argv)
+    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print(f"machine: {platform.platform()}, python {platform.python_version()}, {os.cpu_count()} cpus")
+    started = time.time()
+    fnc = cached_rows("fnc", args.fnc, args.cache / "fnc.jsonl.gz")
+    arc = cached_rows("arc", args.arc, args.cache / "arc.jsonl.gz")
+    for name, rows in (("FNC-1", fnc), ("ARC", arc)):
+        print(f"\n{name}: {len(rows)} related pairs, {len({r.group for r in rows})} claim groups")
+        gold = [r.gold for r in rows]
+        print(format_report(f"{name} all discuss (reference)", evaluate(gold, [Stance.NEUTRAL] * len(rows))))
+        print(format_report(f"{name} rules only", evaluate(gold, [r.rule for r in rows])))
+    if not args.skip_cv:
+        runs: tuple[tuple[str, list[Row], list[Row]], ...] = (
+            ("FNC-1 by-story CV, trained FNC-1 + ARC", fnc, arc),
+            ("ARC by-claim CV, trained ARC + FNC-1", arc, fnc),
+        )
+        for name, rows, extra in runs:
+            predicted, _ = grouped_cv(rows, extra, args.folds)
+            print(format_report(name, evaluate([r.gold for r in rows], predicted)), flush=True)
+        for name, train, test in (
+            ("cross: train FNC-1 -> test ARC", fnc, arc),
+            ("cross: train ARC -> test FNC-1", arc, fnc),
+        ):
+            predicted, config = cross(train, test)
+            print(
+                format_report(f"{name} ({config})", evaluate([r.gold for r in test], predicted)), flush=True
+            )
+    model = StanceModel.load(args.model) if args.model else load_shipped()
+    sample = load_pairs("fnc", args.fnc)[::25] + load_pairs("arc", args.arc)[::25]
+    for name, chosen in (("rules only", None), ("rules + model", model)):
+        mean, p95 = latency(sample, chosen)
+        print(
+            f"\nlatency {name}: {mean:.2f} ms mean, {p95:.2f} ms p95 CPU per article ({len(sample)} articles)"
+        )
+        accuracy, misses = probe(args.probe, chosen)
+        print(f"probe {name}: accuracy {accuracy:.3f}")
+        for miss in misses:
+            print("   miss", miss)
+    print(f"\nbench wall time {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

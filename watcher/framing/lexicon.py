@@ -1,0 +1,204 @@
+"""Stance cue lexicon: cue kinds, the phrases of each, and the restricted stance vocabulary the model reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ATTRIBUTION",
+    "CONTRADICTION",
+    "CORRECTION",
+    "COUNTER_EVIDENCE",
+    "COUNTER_VOICE",
+    "DIRECTIONS",
+    "DISPUTE_KINDS",
+    "DISTANCING_VERB",
+    "DOUBT",
+    "ENDORSEMENT",
+    "HEADLINE_NEGATION",
+    "HEADLINE_QUESTION",
+    "HEDGE",
+    "LEXICON",
+    "NEGATION",
+    "SCARE_QUOTES",
+    "STANCE_VOCABULARY",
+    "STRENGTH",
+    "STRONG_DISPUTE_KINDS",
+    "Phrase",
+]
+
+# Cue kinds. negation is the claim's own predicate denied ("has not surpassed"); counter_voice a voice that
+# denies or rejects; doubt a report that questions; contradiction a plain statement of falsehood;
+# counter_evidence a fact that contradicts ("alive and well", "still produces more"); correction a
+# retraction; headline_negation a headline that negates the claim.
+CONTRADICTION = "contradiction"
+NEGATION = "negation"
+COUNTER_VOICE = "counter_voice"
+DOUBT = "doubt"
+COUNTER_EVIDENCE = "counter_evidence"
+CORRECTION = "correction"
+SCARE_QUOTES = "scare_quotes"
+HEADLINE_QUESTION = "headline_question"
+HEADLINE_NEGATION = "headline_negation"
+DISTANCING_VERB = "distancing_verb"
+HEDGE = "hedge"
+ATTRIBUTION = "attribution"
+ENDORSEMENT = "endorsement"
+
+# Share of each cue's weight that goes to the dispute score (D) and to the distance score (H).
+DIRECTIONS: dict[str, tuple[float, float]] = {
+    CONTRADICTION: (1.0, 0.0),
+    NEGATION: (1.0, 0.0),
+    COUNTER_VOICE: (1.0, 0.0),
+    DOUBT: (0.8, 0.2),
+    COUNTER_EVIDENCE: (1.0, 0.0),
+    CORRECTION: (1.0, 0.0),
+    SCARE_QUOTES: (1.0, 0.0),
+    HEADLINE_QUESTION: (0.6, 0.4),
+    HEADLINE_NEGATION: (1.0, 0.0),
+    DISTANCING_VERB: (0.5, 0.5),
+    HEDGE: (0.0, 1.0),
+    ATTRIBUTION: (0.0, 1.0),
+    ENDORSEMENT: (0.0, 0.0),
+}
+
+# How much one cue counts, at full proximity, towards its direction.
+STRENGTH: dict[str, float] = {
+    CONTRADICTION: 1.0,
+    NEGATION: 0.9,
+    COUNTER_VOICE: 0.9,
+    DOUBT: 0.8,
+    COUNTER_EVIDENCE: 0.9,
+    CORRECTION: 0.9,
+    SCARE_QUOTES: 0.5,
+    HEADLINE_QUESTION: 0.6,
+    HEADLINE_NEGATION: 1.0,
+    DISTANCING_VERB: 0.5,
+    HEDGE: 0.5,
+    ATTRIBUTION: 0.2,
+    ENDORSEMENT: 0.8,
+}
+
+DISPUTE_KINDS = frozenset(kind for kind, (dispute, _) in DIRECTIONS.items() if dispute >= 0.8)
+# A cue of these kinds governing the claim sentence (or in the headline) never lets the stance be supports.
+STRONG_DISPUTE_KINDS = frozenset(
+    {CONTRADICTION, NEGATION, COUNTER_VOICE, DOUBT, COUNTER_EVIDENCE, CORRECTION, HEADLINE_NEGATION}
+)
+
+# Phrases, "|"-separated, matched on lowercased tokens; the longest match at a position wins.
+_SOURCE: dict[str, str] = {
+    HEDGE: (
+        "reportedly|allegedly|according to|unconfirmed|unverified|it is said|is said to|are said to|"
+        "was said to|were said to|it is claimed|rumor|rumors|rumour|rumours|rumored|rumoured|apparently|"
+        "supposedly|purportedly|appears to|appear to|appeared to|seems to|seem to|seemed to|may have|"
+        "might have|could have|believed to|thought to be|sources say|sources said|speculation|speculated|"
+        "if true|unclear|not clear|not yet clear|could not be verified|cannot be verified|"
+        "not independently verified|could not independently verify|not been verified|has not been verified|"
+        "neither confirm nor deny|would not confirm|could not confirm|cannot confirm|unable to confirm|"
+        "declined to confirm|declined to comment|not confirmed|yet to be confirmed|unsubstantiated|"
+        "possibly|potentially|perhaps|maybe|suggests|suggested|would appear|too early to say|remains to be seen|"
+        "could|may|might"
+    ),
+    DISTANCING_VERB: (
+        "claimed|claims|claiming|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
+        "insists|contended|contends|so-called|supposed|touted|boasted|boasts"
+    ),
+    ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
+    COUNTER_VOICE: (
+        "denied|denies|deny|denying|denial|denials|dismissed|dismisses|dismissing|rejected|rejects|reject|"
+        "rejecting|rebuffed|rebuffs|refuted|refutes|refute|refuting|disputed|disputes|dispute|disputing|"
+        "pushed back|pushes back|played down|downplayed|contradicted|contradicts|rubbished|rubbishes|"
+        "dismissed as nonsense|dismissed as false|dismissed as fake|dismissed the claim|dismissed the report|"
+        "called it nonsense|rejected the claim|rejected the report|rebutted|rebuts|scoffed|scoffed at|"
+        "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|slammed the claim|"
+        "took issue|challenged the claim|disagree|disagrees|disagreed"
+    ),
+    DOUBT: (
+        "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"
+        "doubting|doubtful|questioned|questions|question|questioning|skeptical|sceptical|skeptic|"
+        "skeptics|sceptics|skepticism|scepticism|unlikely|dubious|implausible|improbable|do not add up|"
+        "does not add up|don't add up|doesn't add up|did not add up|didn't add up|little evidence|"
+        "scant evidence|no sign|no signs|little sign|exaggerated|exaggeration|overstated|overstates|"
+        "overblown|inflated|misleading|cherry-picked|cherry picked|cherry-picking|questionable|far-fetched|"
+        "not convinced|unconvinced|unconvincing|hard to believe|wary|unproven|flawed|contested|"
+        "not so fast|premature|taken with a grain of salt|"
+        "grain of salt|caution against|cautioned against|warned against|not supported by|no data"
+    ),
+    CONTRADICTION: (
+        "not true|untrue|isn't true|wasn't true|no evidence|no proof|false|falsely|fake|faked|debunked|debunk|"
+        "debunks|debunking|hoax|hoaxes|myth|baseless|unfounded|fabricated|fabrication|bogus|satire|"
+        "satirical|prank|never happened|did not happen|didn't happen|no truth|incorrect|nonsense|made up|"
+        "made-up|photoshopped|doctored|not real|not the case|inaccurate|erroneous|no basis|a lie|"
+        "lying|scam|spoof|parody|misinformation|disinformation|not actually|in reality|wrong|"
+        "fact check|fact-check|fact-checkers|fact checkers|urban legend|conspiracy theory"
+    ),
+    CORRECTION: (
+        "correction|corrected|retracted|retraction|retracts|clarification|an earlier version|"
+        "a previous version|walked back|walks back|backtracked|apologised|apologized|withdrew|withdrawn|"
+        "erratum|mistakenly|wrongly|in error|misreported|misquoted"
+    ),
+    COUNTER_EVIDENCE: (
+        "alive and well|still alive|safe and well|safe and sound|is alive|was alive|turned up alive|"
+        "found alive|still in office|still produces|still produce|still leads|still lead|still ahead|"
+        "remains ahead|remain ahead|lags behind|lag behind|far behind|still outproduces|still outnumber|"
+        "still outnumbers|has not changed|hasn't changed|remains unchanged|was not reversed|"
+        "has not been reversed|hasn't been reversed"
+    ),
+    ENDORSEMENT: (
+        "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"
+        "figures show|figures showed|statistics show|records show|evidence shows|proved|proves|proven|"
+        "verified|it is true|it's true|officially|turns out|turned out|agree|agrees|agreed|"
+        "acknowledged|acknowledges|admitted|admits|conceded|concedes"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One lexicon phrase: its cue kind and lowercased words."""
+
+    kind: str
+    words: tuple[str, ...]
+
+
+def _build() -> dict[str, tuple[Phrase, ...]]:
+    # Indexed by first word, longest phrases first so "dismissed as nonsense" wins over "dismissed".
+    index: dict[str, list[Phrase]] = {}
+    for kind, phrases in _SOURCE.items():
+        for phrase in phrases.split("|"):
+            words = tuple(phrase.replace("-", " - ").replace(" - ", "-").split())
+            index.setdefault(words[0], []).append(Phrase(kind, words))
+    return {first: tuple(sorted(group, key=lambda p: -len(p.words))) for first, group in index.items()}
+
+
+LEXICON = _build()
+
+# Claim-independent words the learned layer may read around the claim: negators, modals, hedges,
+# reporting and stance verbs, evaluative words. No topic words, so a model cannot learn the stories.
+_VOCABULARY_SOURCE = (
+    "not no never nor none nothing nobody neither without n't cannot hardly barely no-longer yet still "
+    "already but however although though despite whereas while instead rather contrary actually fact "
+    "reality really truly indeed true truth false fake hoax untrue wrong right correct incorrect real "
+    "myth lie lies lied lying liar may might could would should must can will perhaps maybe possibly "
+    "probably likely unlikely apparently seemingly reportedly allegedly supposedly purportedly rumor "
+    "rumour rumors rumours rumored speculation speculated claim claims claimed claiming alleged "
+    "allegation allegations assert asserted insist insisted contend said say says told tell stated "
+    "statement announce announced announcement according source sources spokesman spokeswoman "
+    "spokesperson official officials officially confirm confirmed confirms confirmation verify verified "
+    "unverified unconfirmed deny denied denies denial reject rejected rejects dismiss dismissed refute "
+    "refuted debunk debunked dispute disputed contradict contradicted doubt doubts doubted doubtful "
+    "skeptical sceptical question questioned questions dubious misleading exaggerated baseless unfounded "
+    "bogus satire prank hoaxes evidence proof proven prove proved show shows showed shown report reports "
+    "reported reporting news story photo photos video image images picture pictures photoshopped doctored "
+    "fabricated hoaxer believe believed think thought seem seems seemed appear appears appeared suggest "
+    "suggests suggested agree agreed agrees disagree disagreed disagrees support supports supported "
+    "oppose opposed against favor favour good bad great terrible stupid ridiculous absurd nonsense silly "
+    "agreeable wise foolish i me my we our you your us everyone anyone people nobody correction corrected "
+    "retracted retraction apologize apologized apologise apologised mistake mistakenly error update "
+    "updated later earlier initially originally first new latest after before alive dead died killed safe "
+    "well unharmed survived deal real rumour hearsay viral spread spreading internet online twitter "
+    "facebook social media website satirical parody spoof joke joking onion prankster fiction fictional "
+    "unclear uncertain unknown unable declined refused comment however nevertheless nonetheless anyway "
+    "exactly definitely certainly clearly obviously surely absolutely"
+).split()
+STANCE_VOCABULARY = frozenset(_VOCABULARY_SOURCE)
