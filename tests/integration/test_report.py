@@ -620,3 +620,32 @@ def _score(claim_id: int, article_id: int) -> MatchScore:
         lexical=0.8,
         evidence=(f"{CLAIM_TEXT}, officials said.",),
     )
+
+
+def test_backfill_events_are_tagged_and_markers_sit_at_publication_time() -> None:
+    found_late = replace(
+        sample_events()[2],
+        created_at=NOW - timedelta(hours=1),  # raised long after the coverage that triggered it
+        details={"trigger_at": (T0 + timedelta(hours=9.4)).isoformat()},
+        backfill=True,
+    )
+    events = [*sample_events()[:2], found_late, sample_events()[3]]
+    doc = parse(render_report(sample_claim(), sample_matches(), events, now=NOW))
+    items = doc.find_all("ol", "events")[0].find_all("li")
+    assert [bool(i.find_all("span", "backfill")) for i in items] == [False, False, True, False]
+    assert (
+        items[2].find_all("time")[0].attrs["datetime"] == "2025-11-06T17:24:00Z"
+    )  # its trigger, not NOW - 1h
+    xs = [float(m.attrs["data-x"]) for m in doc.by_id("chart-stance").find_all("g", "event")]
+    assert xs == sorted(xs), "the backfilled marker sits at its trigger time, between its neighbours"
+
+
+def test_stored_publication_basis_is_read() -> None:
+    article = replace(sample_matches()[0].article, published_at_basis="clamped")
+    article = replace(article, published_at=article.first_seen_at)
+    assert (publication_time(article).basis, publication_time(article).at) == (
+        "clamped",
+        article.first_seen_at,
+    )
+    undated = replace(article, published_at_basis="first_seen")
+    assert publication_time(undated).basis == "undated"

@@ -30,6 +30,7 @@ class StoredArticle:
     content_hash: str
     published_at: datetime | None
     processed: bool
+    published_at_basis: str = "published"  # | clamped | first_seen (no usable date in the feed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +112,15 @@ async def read_ledger(store: SqlStore) -> Ledger:
                 articles_t.c.content_hash,
                 articles_t.c.published_at,
                 articles_t.c.processed_at,
+                articles_t.c.published_at_basis,
             )
             .select_from(articles_t)
             .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
         )
-        articles = [StoredArticle(*row[:7], processed=row[7] is not None) for row in article_rows]
+        articles = [
+            StoredArticle(*row[:7], processed=row[7] is not None, published_at_basis=row[8])
+            for row in article_rows
+        ]
         match_rows = await conn.execute(
             select(claims_t.c.name, feeds_t.c.url, articles_t.c.key, articles_t.c.guid)
             .select_from(matches_t)
