@@ -39,6 +39,9 @@ HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", ""})
 MAX_ROBOTS_BYTES = 512 * 1024  # RFC 9309: parse at least the first 500 KiB
 MAX_CRAWL_DELAY_S = 60.0  # a robots.txt Crawl-delay is honoured up to this
 MAX_AUTHOR_CHARS = 200
+MAX_HOSTS = (
+    10_000  # per-host state kept; beyond it, hosts that are idle and due a new robots.txt are forgotten
+)
 
 
 def wants_full_text(mode: FullTextMode, feed_text: str, is_candidate: bool) -> bool:
@@ -68,6 +71,9 @@ class PageSettings:
     robots_error_ttl_s: float = 600.0  # how long an unreachable robots.txt (5xx, network) blocks the host
     min_text_chars: int = 300  # extracted text shorter than this (or than the feed's) is a paywall or stub
     max_text_chars: int = 50_000
+    fast_extraction: bool = (
+        False  # skip trafilatura's fallback extractors: about a third of the CPU, less recall
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -169,6 +175,7 @@ class PageFetcher:
                 final_url,
                 now=now or datetime.now(UTC),
                 max_text_chars=self.pages.max_text_chars,
+                fast=self.pages.fast_extraction,
             )
             result = self._judge(url, final_url, status, extracted, feed_text)
         except _Refused as refused:
@@ -246,7 +253,7 @@ class PageFetcher:
             raise _Refused("http", f"HTTP {response.status}", response.status)
         media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media not in HTML_TYPES:
-            raise _Refused("not_html", f"not an HTML page ({media[:60]})", response.status)
+            raise _Refused("not_html", f"not an HTML page ({_clean_line(media[:60])})", response.status)
         body = await _read_capped(response, self.pages.max_body_bytes)
         if body is None:
             raise _Refused(
@@ -272,6 +279,8 @@ class PageFetcher:
         origin = str(url.origin())
         host = self._hosts.get(origin)
         if host is None:
+            if len(self._hosts) >= MAX_HOSTS:
+                self._forget_idle_hosts()
             host = self._hosts[origin] = _Host(slots=asyncio.Semaphore(self.pages.per_host))
         async with host.robots_lock:  # one robots.txt request per host, however many pages wait
             if host.robots is None or host.robots.expires <= self.clock():
@@ -284,6 +293,12 @@ class PageFetcher:
         if robots.parser is not None and not robots.parser.can_fetch(self.http.user_agent, str(url)):
             raise _Refused("robots", "disallowed by robots.txt")
         return host
+
+    def _forget_idle_hosts(self) -> None:
+        now = self.clock()
+        for origin, host in list(self._hosts.items()):
+            if host.next_start <= now and (host.robots is None or host.robots.expires <= now):
+                del self._hosts[origin]
 
     async def _robots(self, origin: URL) -> _Robots:
         """RFC 9309: 2xx is parsed, 4xx allows everything, 5xx and network failures disallow everything.
@@ -329,7 +344,9 @@ async def _read_prefix(response: aiohttp.ClientResponse, cap: int) -> bytes:
 # -- extraction (sync, pure; runs in a thread) --------------------------------------------------------
 
 
-def extract_page(body: bytes, url: str, *, now: datetime, max_text_chars: int = 50_000) -> Extracted | None:
+def extract_page(
+    body: bytes, url: str, *, now: datetime, max_text_chars: int = 50_000, fast: bool = False
+) -> Extracted | None:
     """The main text and metadata of an HTML page (trafilatura; htmldate for dates), or None when it has none.
 
     The language is detected from the extracted text, else taken from ``<html lang>`` (templates
@@ -350,6 +367,7 @@ def extract_page(body: bytes, url: str, *, now: datetime, max_text_chars: int = 
     document = trafilatura.bare_extraction(
         tree,
         url=url,
+        fast=fast,
         with_metadata=True,
         include_comments=False,
         include_images=False,
