@@ -75,12 +75,19 @@ def parse_entries(
     feed_language: str | None = None,
     now: datetime | None = None,
 ) -> ParseResult:
-    """Parse a feed body into articles; malformed input yields warnings, never an exception.
+    """Parse a feed body (RSS, Atom, RDF or JSON Feed) into articles; malformed input yields warnings, never an exception.
 
     :param url: the URL the body came from, the base for relative links.
     :param feed_language: the configured language, used when the feed declares none.
     :param now: for rejecting publish dates in the future; defaults to the current time.
     """
+    # Imported here: jsonfeed builds on this module's helpers.
+    from watcher.ingest import jsonfeed
+
+    if jsonfeed.is_json_body(body, content_type):
+        return jsonfeed.parse_json_feed(
+            body, url, content_type=content_type, feed_language=feed_language, now=now
+        )
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     data = _to_safe_utf8(body, content_type, warnings)
