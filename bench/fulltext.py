@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 
 from aiohttp import web
 
-from tests.integration.article_pages import article_page
+from tests.support.article_pages import article_page
 from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.pages import PageFetcher, PageSettings, extract_page
 

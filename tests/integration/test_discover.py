@@ -20,8 +20,8 @@ else:
         from article_pages import home_page
         from feed_server import FeedServer, Route, redirect
     except ImportError:
-        from tests.integration.article_pages import home_page
-        from tests.integration.feed_server import FeedServer, Route, redirect
+        from tests.support.article_pages import home_page
+        from tests.support.feed_server import FeedServer, Route, redirect
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 LOCAL = HttpSettings(allow_private=True, total_timeout_s=5.0)

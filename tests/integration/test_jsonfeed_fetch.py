@@ -20,7 +20,7 @@ else:
     try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
         from feed_server import FeedServer, Route
     except ImportError:
-        from tests.integration.feed_server import FeedServer, Route
+        from tests.support.feed_server import FeedServer, Route
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 LOCAL = HttpSettings(allow_private=True)

@@ -27,8 +27,8 @@ else:
         from article_pages import article_page, paywall_page
         from feed_server import FeedServer, Route, gzip_bomb, redirect
     except ImportError:
-        from tests.integration.article_pages import article_page, paywall_page
-        from tests.integration.feed_server import FeedServer, Route, gzip_bomb, redirect
+        from tests.support.article_pages import article_page, paywall_page
+        from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"

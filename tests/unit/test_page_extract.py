@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.article_pages import article_page, paywall_page
+from tests.support.article_pages import article_page, paywall_page
 from watcher.ingest.pages import SHORT_FEED_TEXT_CHARS, extract_page, wants_full_text
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
