@@ -84,8 +84,10 @@ class Store(Protocol):
         """Insert or update feeds by URL (idempotent).
 
         New feeds are enabled and due at ``now``; a known feed whose metadata changed, or that was
-        disabled, is updated and enabled. With ``source="config"``, feeds that came from the config
-        and are no longer in ``specs`` are disabled (never deleted: their articles stay).
+        disabled, is updated and enabled. With ``source="config"``, the listed feeds become config feeds
+        (whatever added them first), and feeds that came from the config and are no longer in ``specs``
+        are disabled (never deleted: their articles stay); feeds added otherwise ("cli", "opml") are
+        never disabled by a sync.
         """
 
     async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]:

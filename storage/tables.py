@@ -128,6 +128,7 @@ class ClaimRow(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="active")
     source: Mapped[str] = mapped_column(String(16), default="cli")  # config | cli
+    language: Mapped[str | None] = mapped_column(String(8))  # None: detected when compiled
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]

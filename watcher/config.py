@@ -70,6 +70,12 @@ class DaemonSettings:
     server_enabled: bool = True
 
 
+def _iso_language(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
+        raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
+    return None if v is None else re.split(r"[-_]", v)[0].lower()
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,12 +115,7 @@ class _Feed(_Model):
             raise ValueError("must be an ISO 3166 alpha-2 code such as US, UA or RU")
         return None if v is None else v.upper()
 
-    @field_validator("language")
-    @classmethod
-    def _language(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
-            raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
-        return None if v is None else re.split(r"[-_]", v)[0].lower()
+    _language = field_validator("language")(lambda v: _iso_language(v))
 
 
 class _Destination(_Model):
@@ -152,6 +153,9 @@ class _Claim(_Model):
     keywords: list[str] = []
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     status: Literal["active", "paused"] = "active"
+    language: str | None = None
+
+    _language = field_validator("language")(lambda v: _iso_language(v))
 
 
 class _Http(_Model):
@@ -178,6 +182,13 @@ class _Matching(_Model):
     model: str | None = _default(MatchSettings, "model")
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
     batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
+    # Lemmatiser languages (ISO 639-1); None: English and the configured feeds' and claims' languages.
+    languages: list[str] | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else [str(_iso_language(code)) for code in v]
 
 
 class _Server(_Model):
@@ -383,7 +394,12 @@ def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
         raise ConfigError(f"{path}: claims: duplicate name {sorted(dup)[0]!r}")
     return tuple(
         ClaimSpec(
-            name=c.name, text=c.text, keywords=tuple(c.keywords), threshold=c.threshold, status=c.status
+            name=c.name,
+            text=c.text,
+            keywords=tuple(c.keywords),
+            threshold=c.threshold,
+            status=c.status,
+            language=c.language,
         )
         for c in doc.claims
     )
@@ -400,10 +416,15 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
     return host, int(raw)
 
 
-def _match_settings(m: _Matching) -> MatchSettings:
+def _match_settings(m: _Matching, feeds: Sequence[FeedSpec], claims: Sequence[ClaimSpec]) -> MatchSettings:
+    if m.languages is not None:
+        languages = frozenset(m.languages)
+    else:
+        used = {f.language for f in feeds} | {c.language or "en" for c in claims} | {"en"}
+        languages = frozenset(used - {"und"})
     if m.threshold is None:
-        return MatchSettings(model=m.model)
-    return MatchSettings(model=m.model, threshold=m.threshold)
+        return MatchSettings(model=m.model, languages=languages)
+    return MatchSettings(model=m.model, threshold=m.threshold, languages=languages)
 
 
 def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
@@ -463,14 +484,15 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, node, cfg_path)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
+    feeds, claims = _feed_specs(doc, cfg_path), _claims(doc, cfg_path)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,
-        feeds=_feed_specs(doc, cfg_path),
+        feeds=feeds,
         destinations=_destinations(doc, cfg_path),
-        claims=_claims(doc, cfg_path),
+        claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
-        matching=_match_settings(doc.matching),
+        matching=_match_settings(doc.matching, feeds, claims),
         shifts=_shift_settings(doc, node, cfg_path),
         daemon=_daemon_settings(doc, env),
     )

@@ -131,6 +131,7 @@ class ClaimSpec:
     keywords: tuple[str, ...] = ()
     threshold: float | None = None
     status: str = "active"
+    language: str | None = None  # ISO 639-1; None: detected from the text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +143,7 @@ class Claim:
     threshold: float | None = None  # None = the matcher's default
     status: ClaimStatus = ClaimStatus.ACTIVE
     created_at: datetime | None = None
+    language: str | None = None  # ISO 639-1 as configured; None: detected from the text when compiled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

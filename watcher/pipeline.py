@@ -43,6 +43,7 @@ from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.shifts import detect_shifts
+from watcher.text.language import article_language
 
 logger = logging.getLogger(__name__)
 
@@ -114,12 +115,12 @@ async def check_feed(
     if result.body is None or result.error is not None:
         return FeedCheck(feed=feed, result=result, parsed=None, error=result.error, warning=None)
     parsed = await asyncio.to_thread(
-        parse_entries,
+        _parse_with_languages,
         result.body,
         result.final_url or feed.url,
-        content_type=result.content_type,
-        feed_language=None if feed.language == "und" else feed.language,
-        now=now,
+        result.content_type,
+        feed.language,
+        now,
     )
     warning = "; ".join(parsed.warnings)[:1000] or None
     error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
@@ -379,7 +380,7 @@ class Pipeline:
         articles after a start are not scored against an empty vocabulary.
         """
         claims = await self.store.list_claims(status=ClaimStatus.ACTIVE)
-        key = tuple((c.id, c.text, c.keywords, c.threshold) for c in claims)
+        key = tuple((c.id, c.text, c.keywords, c.threshold, c.language) for c in claims)
         if self._matcher is not None and key == self._matcher_key:
             return self._matcher
         if self._matcher is None:
@@ -450,6 +451,7 @@ class Pipeline:
             keywords=spec.keywords,
             threshold=spec.threshold,
             status=ClaimStatus(spec.status),
+            language=spec.language,
         )
 
     async def _fetch_page(self, url: str, title: str) -> tuple[str, str]:
@@ -538,6 +540,23 @@ def match_and_frame(
         framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
         out.append((score, framing))
     return out
+
+
+def _parse_with_languages(
+    body: bytes, url: str, content_type: str | None, feed_language: str, now: datetime
+) -> ParseResult:
+    """parse_entries, then each article's language: declared by the feed, else detected, else configured.
+
+    The configured language is only the fallback, so a feed that mixes languages gets each item's own.
+    """
+    parsed = parse_entries(body, url, content_type=content_type, now=now)
+    articles = [
+        a
+        if a.language
+        else replace(a, language=article_language(None, f"{a.title}. {a.text}", feed_language))
+        for a in parsed.articles
+    ]
+    return replace(parsed, articles=articles)
 
 
 def _unsaved_article(title: str, text: str) -> Article:

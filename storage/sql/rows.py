@@ -97,6 +97,7 @@ def to_claim(r: RowMapping) -> Claim:
         threshold=r["threshold"],
         status=ClaimStatus(r["status"]),
         created_at=r["created_at"],
+        language=r["language"],
     )
 
 

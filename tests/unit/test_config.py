@@ -84,10 +84,20 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
         write(tmp_path, "http: {concurrency: 7, per_host: 2, total_timeout: 1m}\nmatching: {model: null}\n")
     )
     assert s.http == HttpSettings(limit=7, limit_per_host=2, total_timeout_s=60.0)
-    assert s.matching == MatchSettings(model=None)
+    assert s.matching == MatchSettings(model=None, languages=frozenset({"en"}))
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     empty = load(write(tmp_path, "{}\n"), environ={})
-    assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings())
+    assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
+
+
+def test_lemmatiser_languages_default_to_those_in_use_and_are_capped_by_config(tmp_path: Path) -> None:
+    feeds = "feeds:\n  - {url: 'https://a.example/rss', language: uk}\n  - {url: 'https://b.example/rss'}\n"
+    claims = "claims:\n  - {name: c, text: 'Die NATO hat Russland überholt', language: de-AT}\n"
+    s = load(write(tmp_path, feeds + claims))
+    assert s.matching.languages == frozenset({"en", "uk", "de"})
+    assert s.claims[0].language == "de"
+    capped = load(write(tmp_path, feeds + "matching: {languages: [en, PL]}\n"))
+    assert capped.matching.languages == frozenset({"en", "pl"})
 
 
 def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.ingest.language import article_language, detect_language
+from watcher.text.language import article_language, detect_language
 
 TITLES = Path(__file__).parent.parent / "data" / "news_titles.tsv"
 

@@ -37,6 +37,17 @@ def slugify(text: str, max_words: int = 6) -> str:
     return "-".join(words[:max_words]) or "claim"
 
 
+def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from watcher.text.language import normalize_language
+
+    if value is None:
+        return None
+    code = normalize_language(value)
+    if code is None:
+        raise click.BadParameter(f"{value!r} is not an ISO 639-1 code such as en, uk or ru")
+    return code
+
+
 @click.group()
 def claims() -> None:
     """Tracked claims: add, list, edit, pause, test and backfill."""
@@ -50,6 +61,9 @@ def claims() -> None:
     "--threshold", type=click.FloatRange(0, 1), help="Match score threshold [default: the matcher's]."
 )
 @click.option("--paused", is_flag=True, help="Add it paused.")
+@click.option(
+    "--language", callback=_language_option, help="ISO 639-1 code [default: detected from the text]."
+)
 @json_option
 @pass_ctx
 @run_async
@@ -60,6 +74,7 @@ async def claims_add(
     keywords: tuple[str, ...],
     threshold: float | None,
     paused: bool,
+    language: str | None,
     as_json: bool,
 ) -> None:
     """Track a new claim.
@@ -75,6 +90,7 @@ async def claims_add(
         keywords=tuple(k.strip() for k in keywords if k.strip()),
         threshold=threshold,
         status=ClaimStatus.PAUSED if paused else ClaimStatus.ACTIVE,
+        language=language,
     )
     stored = await with_store(ctx, lambda s: s.add_claim(claim, now=utcnow()))
     if as_json:
@@ -132,6 +148,7 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
 @click.option("--clear-keywords", is_flag=True, help="Remove all key terms.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="New match threshold.")
 @click.option("--default-threshold", is_flag=True, help="Go back to the matcher's default threshold.")
+@click.option("--language", callback=_language_option, help="Set the claim's ISO 639-1 language code.")
 @json_option
 @pass_ctx
 @run_async
@@ -144,9 +161,10 @@ async def claims_edit(
     clear_keywords: bool,
     threshold: float | None,
     default_threshold: bool,
+    language: str | None,
     as_json: bool,
 ) -> None:
-    """Change a claim's text, name, key terms or threshold.
+    """Change a claim's text, name, key terms, threshold or language.
 
     Example: watcher claims edit nato-ammo --threshold 0.6 --keyword ammunition
     """
@@ -162,6 +180,8 @@ async def claims_edit(
             changes["keywords"] = tuple(keywords)
         if threshold is not None or default_threshold:
             changes["threshold"] = threshold
+        if language:
+            changes["language"] = language
         if not changes:
             raise click.UsageError("nothing to change: give --text, --name, --keyword, or --threshold")
         return await store.update_claim(replace(c, **changes), now=utcnow())

@@ -49,6 +49,7 @@ def claim_json(c: Claim, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "keywords": list(c.keywords),
         "threshold": c.threshold,
         "status": c.status.value,
+        "language": c.language,
         "created_at": iso(c.created_at),
         **(extra or {}),
     }

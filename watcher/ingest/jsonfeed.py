@@ -21,9 +21,9 @@ from watcher.ingest.parse import (
     _short,
     assign_keys,
     content_hash,
-    normalize_language,
 )
 from watcher.ingest.urls import canonicalize, resolve
+from watcher.text.language import normalize_language
 
 logger = logging.getLogger(__name__)
 

@@ -17,16 +17,15 @@ from yarl import URL
 
 from watcher.ingest.fetch import REDIRECTS, ErrorKind, _read_capped, describe_error
 from watcher.ingest.http import HttpSettings
-from watcher.ingest.language import detect_language
 from watcher.ingest.parse import (
     EARLIEST_PUBLISHED,
     FUTURE_SLACK,
     MAX_TITLE_CHARS,
     _clean_line,
     _tidy,
-    normalize_language,
 )
 from watcher.ingest.urls import HTTP_SCHEMES, redact_url
+from watcher.text.language import detect_language, normalize_language
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
 from watcher.ingest.urls import canonicalize, resolve
+from watcher.text.language import normalize_language
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ _HTML_ELEMENT = re.compile(
 )
 _XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_LANGUAGE = re.compile(r"[a-z]{2}")
-_DEPRECATED_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 # Tokens that matter when finding where a markup declaration ends: quoted literals, comments and
 # processing instructions (which may contain any of the others) and the bracket and end characters.
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.DOTALL)
@@ -335,15 +334,6 @@ def content_hash(title: str, text: str) -> str:
     """sha256 of the case-folded, whitespace-collapsed title and text."""
     normalised = _collapse(title).casefold() + "\n" + _collapse(text).casefold()
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-def normalize_language(value: str | None) -> str | None:
-    """An ISO 639-1 code ("en-US" → "en"), or None for anything that is not one ("und", "eng")."""
-    if not value:
-        return None
-    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
-    primary = _DEPRECATED_LANGUAGES.get(primary, primary)
-    return primary if _LANGUAGE.fullmatch(primary) else None
 
 
 def _best_content(entry: Mapping[str, Any]) -> tuple[str, str]:

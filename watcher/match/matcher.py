@@ -25,7 +25,7 @@ from watcher.match.lexical import (
     lexical_features,
 )
 from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
-from watcher.text.language import UNDETERMINED, article_language
+from watcher.text.language import UNDETERMINED, analysis_language
 from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ class MatchSettings:
     semantic_sentences: int = 16  # sentences embedded per article: the lead, then the best
     evidence_sentences: int = 3
     default_language: str = "en"  # for articles whose language is "und"
+    # Languages whose lemmatiser dictionaries may load (simplemma loads one whole, Polish about 420 MiB);
+    # others are matched by their words as written. None: any language in use.
+    languages: frozenset[str] | None = None
     # Send articles in another language than the claim's to the semantic stage even without
     # shared words; only useful with a multilingual model (see semantic.MULTILINGUAL_MODEL).
     cross_lingual: bool = False
@@ -139,7 +142,9 @@ class Matcher:
         self._normalizers: dict[str, Normalizer] = {}
         self._counters = _Counters()
         self._queries = [
-            compile_claim(c, settings.default_language) for c in claims if c.status != ClaimStatus.PAUSED
+            compile_claim(c, settings.default_language, settings.languages)
+            for c in claims
+            if c.status != ClaimStatus.PAUSED
         ]
         self._weights: list[tuple[float, ...]] = []
         self._totals: list[float] = []
@@ -194,7 +199,7 @@ class Matcher:
 
     def score(self, claim: Claim, article: Article) -> MatchScore:
         """Score one pair whatever the claim's status, for dry runs; learns and counts nothing."""
-        query = compile_claim(claim, self._settings.default_language)
+        query = compile_claim(claim, self._settings.default_language, self._settings.languages)
         doc = _Doc(self._analyze(article))
         norm = document_norm(doc.analyzed, self._stats)
         features = lexical_features(query, claim_weights(query, self._stats), doc.analyzed, norm)
@@ -221,10 +226,10 @@ class Matcher:
     # -- lexical stage -------------------------------------------------------------------------
 
     def _analyze(self, article: Article) -> AnalyzedArticle:
-        lang = article_language(article.language, self._settings.default_language)
+        lang = analysis_language(article.language, self._settings.default_language)
         norm = self._normalizers.get(lang)
         if norm is None:
-            norm = self._normalizers[lang] = Normalizer(lang)
+            norm = self._normalizers[lang] = Normalizer(lang, self._settings.languages)
         return analyze_article(article, norm, self._settings.max_sentences)
 
     def _refresh_weights(self) -> None:
