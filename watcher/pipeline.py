@@ -35,10 +35,11 @@ from watcher.domain import (
 )
 from watcher.errors import NotFoundError, WatcherError
 from watcher.framing import frame
+from watcher.ingest.discover import discover_feeds
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
-from watcher.ingest.urls import redact_url
+from watcher.ingest.urls import outlet_of, redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
@@ -85,6 +86,7 @@ class FeedCheck:
     parsed: ParseResult | None
     error: str | None
     warning: str | None
+    found_from: str | None = None  # the HTML page whose feed this is (discovery)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +148,50 @@ async def check_feeds(
 
     async with make_session(http) as session:
         return list(await asyncio.gather(*(one(session, f) for f in feeds)))
+
+
+async def find_feed(
+    session: aiohttp.ClientSession, spec: FeedSpec, http: HttpSettings, *, now: datetime
+) -> FeedCheck:
+    """Check ``spec.url``; when it is a page rather than a feed, check the feed discovery finds for it.
+
+    Discovery reads the page's ``<link rel="alternate">`` feeds (RSS, Atom, JSON Feed), best first, else
+    tries the usual paths; the first candidate that checks clean is returned with ``found_from`` set
+    to the page. A fetch failure of the URL itself, or a page without a working feed, is returned as
+    the URL's own check with the error.
+    """
+    checked = await check_feed(session, unsaved_feed(spec), http, now=now, force_full=True)
+    if checked.error is None or checked.parsed is None:  # a feed, or the URL could not be fetched
+        return checked
+    found = await discover_feeds(session, spec.url, http, now=now)
+    for candidate in found.candidates:
+        feed = unsaved_feed(replace(spec, url=candidate.url))
+        c = await check_feed(session, feed, http, now=now, force_full=True)
+        if c.error is None:
+            return replace(c, found_from=spec.url)
+    return replace(checked, error=f"{checked.error}; {found.error or 'none of its feed links is a feed'}")
+
+
+async def find_feed_now(http: HttpSettings, spec: FeedSpec, *, clock: Clock = utcnow) -> FeedCheck:
+    """:func:`find_feed` in its own session (``feeds check URL``, ``feeds add``)."""
+    async with make_session(http) as session:
+        return await find_feed(session, spec, http, now=clock())
+
+
+async def add_feed(store: Store, http: HttpSettings, spec: FeedSpec, *, clock: Clock = utcnow) -> FeedCheck:
+    """Find, check and store the feed of ``spec.url`` (a feed or a page that links one) as a CLI-added feed.
+
+    Stored only when the check is clean, under the feed's own URL; an empty ``spec.outlet`` becomes the
+    feed's title, else its host. CLI-added feeds are never disabled by a config sync.
+    """
+    checked = await find_feed_now(http, spec, clock=clock)
+    if checked.error is None:
+        title = checked.parsed.title if checked.parsed is not None else None
+        outlet = spec.outlet or (title or "").strip()[:200] or outlet_of(checked.feed.url)
+        await store.sync_feeds(
+            [replace(spec, url=checked.feed.url, outlet=outlet)], source="cli", now=clock()
+        )
+    return checked
 
 
 async def feeds_to_check(store: Store, specs: Sequence[FeedSpec]) -> list[Feed]:
@@ -600,9 +646,12 @@ __all__ = [
     "NotFoundError",
     "Pipeline",
     "WatcherError",
+    "add_feed",
     "check_feed",
     "check_feeds",
     "feeds_to_check",
+    "find_feed",
+    "find_feed_now",
     "match_and_frame",
     "unsaved_feed",
 ]

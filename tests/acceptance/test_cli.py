@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from storage.sql import open_store
+from tests.support.article_pages import home_page
 from tests.support.cli import Watcher
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
@@ -166,6 +167,35 @@ async def test_feeds_check_and_import_opml(server: FeedServer, watcher: Watcher,
     broken.write_text("<opml><body>\n<outline")
     err = await watcher("feeds", "import-opml", str(broken))
     assert err.code == 2 and "broken.opml:2" in err.err
+
+
+async def test_feeds_add_finds_the_feed_of_a_home_page_and_sync_keeps_it(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    link = f'<link rel="alternate" type="application/rss+xml" title="News" href="{server.url("/news.xml")}">'
+    server.routes["/"] = Route(body=home_page(link), content_type="text/html; charset=utf-8")
+    server.routes["/news.xml"] = Route(body=rss("Example News", [UNRELATED]))
+    server.routes["/plain"] = Route(body=home_page(""), content_type="text/html; charset=utf-8")
+    checked = await watcher("feeds", "check", server.url("/"), "--json")
+    assert checked.code == 0, checked.err
+    (found,) = checked.json()
+    assert (found["url"], found["found_from"], found["items"]) == (
+        server.url("/news.xml"),
+        server.url("/"),
+        1,
+    )
+    added = await watcher("feeds", "add", server.url("/"), "--country", "gb", "--interval", "30m")
+    assert added.code == 0, added.err
+    assert added.out.startswith(f"added {server.url('/news.xml')} (the feed of {server.url('/')})")
+    nothing = await watcher("feeds", "add", server.url("/plain"), "--json")
+    assert nothing.code == 1 and "no feed found" in nothing.json()["error"]
+    # A later config sync (any command that reads feeds.yaml) leaves the CLI-added feed enabled.
+    assert (await watcher("poll-once", "--all")).code == 0
+    feeds = {f["url"]: f for f in (await watcher("feeds", "list", "--json")).json()}
+    assert len(feeds) == 3
+    news = feeds[server.url("/news.xml")]
+    assert (news["outlet"], news["country"], news["interval_s"]) == ("Example News", "GB", 1800)
 
 
 async def test_dry_runs_store_nothing_and_poll_once_lists_feed_errors(

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from tests.support.article_pages import home_page
+from tests.support.feed_server import FeedServer, Route, redirect
 from watcher.ingest.discover import Discovery, discover_feeds
 from watcher.ingest.http import HttpSettings, make_session
-
-if TYPE_CHECKING:
-    from article_pages import home_page
-    from feed_server import FeedServer, Route, redirect
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from article_pages import home_page
-        from feed_server import FeedServer, Route, redirect
-    except ImportError:
-        from tests.support.article_pages import home_page
-        from tests.support.feed_server import FeedServer, Route, redirect
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 LOCAL = HttpSettings(allow_private=True, total_timeout_s=5.0)

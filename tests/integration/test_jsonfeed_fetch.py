@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from tests.support.feed_server import FeedServer, Route
 from watcher.domain import Feed
 from watcher.ingest.fetch import fetch_feed
 from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.parse import MAX_ITEMS, ParseResult, parse_entries
-
-if TYPE_CHECKING:
-    from feed_server import FeedServer, Route
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from feed_server import FeedServer, Route
-    except ImportError:
-        from tests.support.feed_server import FeedServer, Route
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 LOCAL = HttpSettings(allow_private=True)

@@ -7,7 +7,6 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -15,20 +14,11 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
+from tests.support.article_pages import article_page, paywall_page
+from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 from watcher.ingest import pages as pages_module
 from watcher.ingest.http import HttpSettings, PublicOnlyResolver, make_session, public_socket
 from watcher.ingest.pages import PageFetcher, PageResult, PageSettings
-
-if TYPE_CHECKING:
-    from article_pages import article_page, paywall_page
-    from feed_server import FeedServer, Route, gzip_bomb, redirect
-else:
-    try:  # pytest puts this directory on sys.path while tests/ has no __init__.py files
-        from article_pages import article_page, paywall_page
-        from feed_server import FeedServer, Route, gzip_bomb, redirect
-    except ImportError:
-        from tests.support.article_pages import article_page, paywall_page
-        from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"

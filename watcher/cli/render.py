@@ -167,6 +167,8 @@ def feed_check_json(c: FeedCheck) -> dict[str, Any]:
     }
     if c.result.new_url:
         out["moved_to"] = c.result.new_url
+    if c.found_from:
+        out["found_from"] = c.found_from
     if c.parsed is not None:
         out.update(
             title=c.parsed.title,
@@ -182,7 +184,8 @@ def feed_check_line(c: FeedCheck) -> str:
     verdict = f"ERROR {c.error}" if c.error else f"ok, {items} items"
     warnings = c.parsed.warnings if c.parsed is not None else []
     warn = f" (warnings: {'; '.join(warnings)})" if warnings else ""
-    return f"{c.feed.url}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
+    found = f" (the feed of {c.found_from})" if c.found_from else ""
+    return f"{c.feed.url}{found}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
 
 
 # --- matches, events, deliveries, cycles --------------------------------------------------------------------
