@@ -127,6 +127,13 @@ class Store(Protocol):
     async def lease_unprocessed_articles(self, now: datetime, limit: int, *, lease_s: float) -> list[Article]:
         """Lease up to ``limit`` articles not yet matched (``save_matches`` marks them), by id."""
 
+    async def record_page(
+        self, article_id: int, *, text: str | None, error: str | None, now: datetime
+    ) -> None:
+        """Record the outcome of fetching an article's page: its main text (None when it added nothing to the
+        feed's) or the error; from then on the article's ``text`` is that page text, and its page is not
+        fetched again."""
+
     async def articles_since(
         self, since: datetime | None, *, after_id: int = 0, limit: int = 500
     ) -> list[Article]:

@@ -23,6 +23,7 @@ from pydantic import (
 from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
+from watcher.ingest.pages import FullTextMode, PageSettings
 from watcher.ingest.urls import outlet_of
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
@@ -86,6 +87,7 @@ class _Defaults(_Model):
     language: str = _default(FeedSpec, "language")
     leaning: Leaning = _default(FeedSpec, "leaning")
     ownership: Ownership = _default(FeedSpec, "ownership")
+    full_text: FullTextMode = "auto"
 
     _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
 
@@ -98,6 +100,7 @@ class _Feed(_Model):
     leaning: Leaning | None = None
     ownership: Ownership | None = None
     interval: float | None = None
+    full_text: FullTextMode | None = None
 
     _interval = field_validator("interval", mode="before")(lambda v: None if v is None else parse_duration(v))
 
@@ -191,6 +194,22 @@ class _Matching(_Model):
         return None if v is None else [str(_iso_language(code)) for code in v]
 
 
+class _Pages(_Model):
+    """``pages:`` in feeds.yaml (article pages fetched for their full text); validated into PageSettings."""
+
+    per_host: int = Field(default=_default(PageSettings, "per_host"), gt=0)
+    min_interval_s: float = Field(
+        default=_default(PageSettings, "min_interval_s"), ge=0, alias="min_interval"
+    )
+    max_body_bytes: int = Field(default=_default(PageSettings, "max_body_bytes"), gt=0)
+    robots_ttl_s: float = Field(default=_default(PageSettings, "robots_ttl_s"), ge=0, alias="robots_ttl")
+    min_text_chars: int = Field(default=_default(PageSettings, "min_text_chars"), ge=0)
+    max_text_chars: int = Field(default=_default(PageSettings, "max_text_chars"), gt=0)
+    fast_extraction: bool = _default(PageSettings, "fast_extraction")
+
+    _durations = field_validator("min_interval_s", "robots_ttl_s", mode="before")(lambda v: parse_duration(v))
+
+
 class _Server(_Model):
     host: str = _default(DaemonSettings, "server_host")
     port: int = Field(default=_default(DaemonSettings, "server_port"), ge=0, le=65535)
@@ -236,6 +255,7 @@ class _File(_Model):
     claims: list[_Claim] = []
     http: _Http = _Http()
     matching: _Matching = _Matching()
+    pages: _Pages = _Pages()
     shifts: _Shifts = _Shifts()
     daemon: _Daemon = _Daemon()
 
@@ -255,6 +275,7 @@ class Settings:
     claims: tuple[ClaimSpec, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
     matching: MatchSettings = field(default_factory=MatchSettings)
+    pages: PageSettings = field(default_factory=PageSettings)
     shifts: ShiftSettings = field(default_factory=ShiftSettings)
     daemon: DaemonSettings = DaemonSettings()
 
@@ -363,6 +384,7 @@ def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
                 leaning=f.leaning or d.leaning,
                 ownership=f.ownership or d.ownership,
                 interval_s=round(f.interval or d.interval),
+                full_text=f.full_text or d.full_text,
             )
         )
     return tuple(specs)
@@ -493,6 +515,7 @@ def load(
         claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
         matching=_match_settings(doc.matching, feeds, claims),
+        pages=PageSettings(**doc.pages.model_dump()),
         shifts=_shift_settings(doc, node, cfg_path),
         daemon=_daemon_settings(doc, env),
     )

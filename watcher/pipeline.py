@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from watcher import metrics
 from watcher.config import Settings
 from watcher.domain import (
     Article,
+    ArticleIn,
     Claim,
     ClaimStatus,
     Destination,
@@ -38,7 +38,8 @@ from watcher.framing import frame
 from watcher.ingest.discover import discover_feeds
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
-from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
+from watcher.ingest.pages import PageFetcher, wants_full_text
+from watcher.ingest.parse import ParseResult, parse_entries
 from watcher.ingest.urls import outlet_of, redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
@@ -242,6 +243,7 @@ class Pipeline:
         self._claims: list[Claim] = []
         self.outbox = Outbox(store, sender, settings.destinations, clock, lease_s=settings.daemon.lease_s)
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
+        self._pages: PageFetcher | None = None  # one per process, sharing the session; made on first use
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -452,10 +454,48 @@ class Pipeline:
             if not batch:
                 return total
             matcher = await self.matcher()
+            batch = await self.read_pages(batch, matcher)
             results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
             stored = await self.store.save_matches([a.id for a in batch], results, self.clock())
             metrics.MATCHES.inc(stored)
             total += stored
+
+    async def read_pages(self, batch: list[Article], matcher: Matcher) -> list[Article]:
+        """The batch with the page text of the articles that want it, fetched now (once per article).
+
+        Runs inside the match stage, before the batch is scored, so matching and stance read the page's
+        main text; the articles stay leased meanwhile. An article wants its page when its feed's mode is
+        ``always``, or ``auto`` with a short feed text that passes the matcher's cheap prefilter
+        (:meth:`Matcher.is_candidate`): the crawl is bounded by candidates, not by volume. The outcome is
+        recorded on the article (text, or error) and never blocks it: a failure leaves the feed text.
+        """
+        todo = [a for a in batch if a.page_fetched_at is None and wants_full_text(a.full_text, a.text, True)]
+        if not todo:
+            return batch
+        wanted = await asyncio.to_thread(
+            lambda: [a for a in todo if a.full_text == "always" or matcher.is_candidate(a)]
+        )
+        if not wanted:
+            return batch
+        if self._pages is None:
+            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
+        fetcher, sem = self._pages, asyncio.Semaphore(self.settings.http.limit)
+
+        async def read(article: Article) -> tuple[int, str | None]:
+            async with sem:
+                page = await fetcher.fetch_page(article.url, feed_text=article.text, now=self.clock())
+            await self.store.record_page(article.id, text=page.text, error=page.error, now=self.clock())
+            if page.error:
+                logger.info(
+                    "page of article %s not used: %s",
+                    article.id,
+                    page.error,
+                    extra={"article_id": article.id, "error_kind": page.error_kind},
+                )
+            return article.id, page.text
+
+        texts = dict(await asyncio.gather(*(read(a) for a in wanted)))
+        return [replace(a, text=text) if (text := texts.get(a.id)) else a for a in batch]
 
     async def dry_run(
         self,
@@ -472,16 +512,32 @@ class Pipeline:
         :meth:`matcher` builds it (the vocabulary the daemon has seen included); ``lexical_only`` skips the
         semantic stage.
         """
-        found = await self._claim_to_try(claim)
+        found, matcher, threshold = await self._dry_matcher(claim, lexical_only)
         if url is not None:
             title, text = await self._fetch_page(url, title)
-        body = text or ""
+        return await _dry_score(found, matcher, threshold, title, text or "")
+
+    async def dry_run_feed(
+        self, claim: str, url: str, *, lexical_only: bool = False
+    ) -> list[tuple[ArticleIn, DryRun]]:
+        """:meth:`dry_run` on each item of the feed at ``url`` (its feed text, as the daemon would first see it)."""
+        checked = await check_feed(
+            self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
+        )
+        if checked.error is not None or checked.parsed is None:
+            raise WatcherError(f"{redact_url(url)}: {checked.error or 'no body'}")
+        found, matcher, threshold = await self._dry_matcher(claim, lexical_only)
+        return [
+            (item, await _dry_score(found, matcher, threshold, item.title, item.text))
+            for item in checked.parsed.articles
+        ]
+
+    async def _dry_matcher(self, claim: str, lexical_only: bool) -> tuple[Claim, Matcher, float]:
+        found = await self._claim_to_try(claim)
         settings = replace(self.settings.matching, model=None) if lexical_only else self.settings.matching
         matcher = await self._new_matcher([replace(found, status=ClaimStatus.ACTIVE)], settings)
-        score = await asyncio.to_thread(matcher.score, found, _unsaved_article(title, body))
-        framing = frame(found.text, title, body, score.evidence)
         threshold = found.threshold if found.threshold is not None else settings.threshold
-        return DryRun(claim=found, score=score, framing=framing, threshold=threshold)
+        return found, matcher, threshold
 
     async def _claim_to_try(self, ref: str) -> Claim:
         try:
@@ -501,19 +557,23 @@ class Pipeline:
         )
 
     async def _fetch_page(self, url: str, title: str) -> tuple[str, str]:
-        """The title (unless given) and plain text of a web page."""
-        try:
-            async with self.session.get(url) as resp:
-                if resp.status != 200:
-                    raise WatcherError(f"{url}: HTTP {resp.status}")
-                raw = await resp.content.read(self.settings.http.max_body_bytes)
-                html = raw.decode(resp.charset or "utf-8", errors="replace")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WatcherError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
-        if not title:
-            m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
-            title = html_to_text(m.group(1)) if m else ""
-        return title, html_to_text(html)
+        """The title (unless given) and main text of a web page, fetched and extracted as the daemon does.
+
+        A feed is not a page: its URL raises an error saying so (test its items with :meth:`dry_run_feed`).
+        """
+        if self._pages is None:
+            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
+        page = await self._pages.fetch_page(url, now=self.clock())
+        if page.error_kind == "not_html":
+            checked = await check_feed(
+                self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
+            )
+            if checked.error is None and checked.parsed is not None:
+                items = len(checked.parsed.articles)
+                raise WatcherError(f"{redact_url(url)} is a feed with {items} items; test them with --feed")
+        if page.text is None:
+            raise WatcherError(f"{redact_url(url)}: {page.error}")
+        return title or page.title or "", page.text
 
     async def backfill(
         self,
@@ -586,6 +646,12 @@ def match_and_frame(
         framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
         out.append((score, framing))
     return out
+
+
+async def _dry_score(claim: Claim, matcher: Matcher, threshold: float, title: str, text: str) -> DryRun:
+    score = await asyncio.to_thread(matcher.score, claim, _unsaved_article(title, text))
+    framing = frame(claim.text, title, text, score.evidence)
+    return DryRun(claim=claim, score=score, framing=framing, threshold=threshold)
 
 
 def _parse_with_languages(

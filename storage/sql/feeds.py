@@ -39,6 +39,7 @@ class FeedQueries(SqlBase):
                     "leaning": spec.leaning,
                     "ownership": spec.ownership,
                     "interval_s": spec.interval_s,
+                    "full_text": spec.full_text,
                 }
                 row = rows.get(spec.url)
                 # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise

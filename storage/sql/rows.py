@@ -32,6 +32,9 @@ ARTICLE_COLS = [
     articles_t.c.published_at,
     articles_t.c.first_seen_at,
     articles_t.c.language,
+    articles_t.c.page_text,
+    articles_t.c.page_fetched_at,
+    feeds_t.c.full_text,
     feeds_t.c.outlet,
     feeds_t.c.country,
     feeds_t.c.leaning,
@@ -61,6 +64,7 @@ def to_feed(r: RowMapping) -> Feed:
         last_warning=r["last_warning"],
         last_new_items=r["last_new_items"],
         enabled=r["enabled"],
+        full_text=r["full_text"],
     )
 
 
@@ -76,7 +80,7 @@ def to_article(r: RowMapping) -> Article:
         url=r["url"],
         canonical_url=r["canonical_url"],
         title=r["title"],
-        text=r["text"],
+        text=r["page_text"] or r["text"],
         content_hash=r["content_hash"],
         published_at=r["published_at"],
         first_seen_at=r["first_seen_at"],
@@ -85,6 +89,8 @@ def to_article(r: RowMapping) -> Article:
         country=r["country"],
         leaning=r["leaning"],
         ownership=r["ownership"],
+        full_text=r["full_text"],
+        page_fetched_at=r["page_fetched_at"],
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from storage.sql import open_store
-from tests.support.article_pages import home_page
+from tests.support.article_pages import article_page, home_page
 from tests.support.cli import Watcher
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
@@ -26,6 +26,7 @@ def write_config(
     lines = [
         "http: {allow_private: true, total_timeout: 5s}",
         "matching: {model: null}",
+        "defaults: {full_text: never}",  # the stories link to news.example: no page to fetch
         f"daemon: {{tick: 1s, server: {{host: 127.0.0.1, port: {port}, enabled: {'true' if port else 'false'}}}}}",
         "feeds:",
         f"  - {{url: '{server.url('/kyiv.xml')}', outlet: Kyiv Post, country: UA, language: en, ownership: private}}",
@@ -127,8 +128,19 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     out = r.json()
     assert out["matched"] is True and out["stance"] == "disputes" and out["evidence"]
     assert any(c["kind"] in {"counter_voice", "contradiction"} for c in out["cues"])
-    page = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"), "--json")
-    assert page.code == 0 and page.json()["matched"] is True
+    lead = (
+        "NATO has surpassed Russia in ammunition production, Secretary General Mark Rutte said on Thursday."
+    )
+    server.routes["/story"] = Route(body=article_page("Rutte on output", lead), content_type="text/html")
+    page = await watcher("claims", "test", "ammo", "--url", server.url("/story"), "--json")
+    assert page.code == 0, page.err
+    assert page.json()["matched"] is True and lead in page.json()["evidence"][0]
+    feed = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"))
+    assert feed.code == 1 and "is a feed with 1 items; test them with --feed" in feed.err
+    items = await watcher("claims", "test", "ammo", "--feed", server.url("/kyiv.xml"), "--json")
+    assert items.code == 0, items.err
+    (item,) = items.json()
+    assert item["title"] == STRAIGHT[1] and item["matched"] is True
     off = await watcher("claims", "test", "ammo", "--text", UNRELATED[2], "--json")
     assert off.json()["matched"] is False
     assert (await watcher("matches", "list", "--json")).json() == []  # nothing stored

@@ -17,6 +17,7 @@ from watcher.config import (
 )
 from watcher.domain import EventType
 from watcher.errors import ConfigError
+from watcher.ingest.pages import PageSettings
 
 GOOD = """\
 database: sqlite+aiosqlite:///tmp/x.db
@@ -88,6 +89,19 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     empty = load(write(tmp_path, "{}\n"), environ={})
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
+
+
+def test_full_text_mode_per_feed_and_page_settings(tmp_path: Path) -> None:
+    feeds = (
+        "feeds:\n  - {url: 'https://a.example/rss', full_text: always}\n  - {url: 'https://b.example/rss'}\n"
+    )
+    s = load(write(tmp_path, feeds + "pages: {per_host: 1, min_interval: 2s}\n"))
+    assert [f.full_text for f in s.feeds] == ["always", "auto"]
+    assert s.pages == PageSettings(per_host=1, min_interval_s=2.0)
+    never = load(write(tmp_path, "defaults: {full_text: never}\n" + feeds))
+    assert [f.full_text for f in never.feeds] == ["always", "never"]
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.full_text"):
+        load(write(tmp_path, "feeds:\n  - {url: 'https://a.example/rss', full_text: sometimes}\n"))
 
 
 def test_lemmatiser_languages_default_to_those_in_use_and_are_capped_by_config(tmp_path: Path) -> None:

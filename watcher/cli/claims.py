@@ -18,6 +18,7 @@ from watcher.cli.render import (
     claim_json,
     claim_line,
     claim_summary_json,
+    dry_run_item_line,
     dry_run_json,
     dry_run_lines,
     emit_json,
@@ -253,7 +254,8 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
 @click.option(
     "--file", "file", type=click.File("r", encoding="utf-8"), help="File with the article text ('-' = stdin)."
 )
-@click.option("--url", "url", help="Fetch this page and try its text.")
+@click.option("--url", "url", help="Fetch this page and try its main text.")
+@click.option("--feed", "feed", help="Fetch this feed and try each of its items.")
 @click.option("--title", default="", help="Headline to score with the text.")
 @click.option("--lexical-only", is_flag=True, help="Skip the semantic stage even if it is installed.")
 @json_option
@@ -265,17 +267,32 @@ async def claims_test(
     text: str | None,
     file: Any,
     url: str | None,
+    feed: str | None,
     title: str,
     lexical_only: bool,
     as_json: bool,
 ) -> None:
     """Dry run: how would this text match and frame the claim? Nothing is stored.
 
+    --url reads a page's main text as the daemon extracts it (a feed URL is refused: use --feed);
+    --feed scores each item of a feed, one line each.
+
     Example: watcher claims test nato-ammo --text "NATO now makes more shells than Russia, Rutte claimed."
     """
-    sources = [s for s in (text, file, url) if s]
+    sources = [s for s in (text, file, url, feed) if s]
     if len(sources) != 1:
-        raise click.UsageError("give exactly one of --text, --file or --url")
+        raise click.UsageError("give exactly one of --text, --file, --url or --feed")
+    if feed:
+        runs = await with_pipeline(
+            ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only), sync=False
+        )
+        if as_json:
+            emit_json([{"title": item.title, "url": item.url, **dry_run_json(run)} for item, run in runs])
+        else:
+            emit_lines(
+                [dry_run_item_line(item.title, run) for item, run in runs], empty="the feed has no items"
+            )
+        return
     body = None if url else (text if text is not None else file.read())
     run = await with_pipeline(
         ctx,

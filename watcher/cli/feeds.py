@@ -88,6 +88,13 @@ _UNKNOWN = FeedSpec(url="", outlet="")  # the metadata of a feed nobody describe
 @click.option("--leaning", type=click.Choice(LEANINGS), default=_UNKNOWN.leaning)
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
 @click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
+@click.option(
+    "--full-text",
+    type=click.Choice(["never", "auto", "always"]),
+    default=_UNKNOWN.full_text,
+    show_default=True,
+    help="When to fetch an item's page for its full text.",
+)
 @json_option
 @pass_ctx
 @run_async
@@ -100,6 +107,7 @@ async def feeds_add(
     leaning: str,
     ownership: str,
     interval: str,
+    full_text: str,
     as_json: bool,
 ) -> None:
     """Add a feed by its URL or a page that links it; it is checked first and stored only if it works.
@@ -124,6 +132,7 @@ async def feeds_add(
         leaning=leaning,
         ownership=ownership,
         interval_s=interval_s,
+        full_text=full_text,
     )
     checked = await with_store(ctx, lambda s: add_feed(s, ctx.settings.http, spec))
     if as_json:

@@ -99,6 +99,12 @@ def dry_run_json(run: DryRun) -> dict[str, Any]:
     }
 
 
+def dry_run_item_line(title: str, run: DryRun) -> str:
+    """One feed item of ``claims test --feed``: score, verdict, stance, headline."""
+    verdict = "MATCH" if run.score.matched else "-"
+    return f"{run.score.score:.3f} {verdict:<5} {run.framing.stance.value:<9} {title}"
+
+
 def dry_run_lines(run: DryRun) -> list[str]:
     r = dry_run_json(run)
     return [

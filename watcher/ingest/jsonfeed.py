@@ -164,6 +164,7 @@ def _draft(item: Mapping[str, Any], base: str, feed_language: str | None, now: d
         content_hash=content_hash(title, text),
         published_at=_date(item.get("date_published"), now) or _date(item.get("date_modified"), now),
         language=normalize_language(_string(item.get("language"))) or feed_language,
+        updated_at=_date(item.get("date_modified"), now),
     )
 
 

@@ -43,7 +43,7 @@ MAX_HOSTS = (
 )
 
 
-def wants_full_text(mode: FullTextMode, feed_text: str, is_candidate: bool) -> bool:
+def wants_full_text(mode: FullTextMode | str, feed_text: str, is_candidate: bool) -> bool:
     """Whether an item's page should be fetched for its full text.
 
     ``auto`` fetches only items whose feed text is short (under ``SHORT_FEED_TEXT_CHARS``) and

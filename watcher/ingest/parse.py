@@ -247,6 +247,7 @@ class _Draft:
     content_hash: str
     published_at: datetime | None
     language: str | None
+    updated_at: datetime | None = None
 
 
 def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime) -> _Draft | None:
@@ -326,6 +327,7 @@ def _article(draft: _Draft, key: str) -> ArticleIn:
         content_hash=draft.content_hash,
         published_at=draft.published_at,
         language=draft.language,
+        updated_at=draft.updated_at,
         guid=draft.guid,
     )
 

@@ -165,6 +165,23 @@ class Matcher:
         other._claim_vectors = self._claim_vectors
         return other
 
+    def is_candidate(self, article: Article, min_shared: int = 2) -> bool:
+        """The cheap prefilter for fetching an article's page: it shares at least ``min_shared`` match keys
+        (all of them, for a claim with fewer) with some active claim, or mentions one of its key terms.
+
+        Learns nothing; reads only the normalised words, so a title and a line are enough.
+        """
+        if not self._queries:
+            return False
+        keys = self._analyze(article).positions.keys()
+        for query in self._queries:
+            shared = sum(1 for term in query.terms if term in keys)
+            if shared >= min(min_shared, len(query.terms)) and shared:
+                return True
+            if any(all(k in keys for k in phrase) for phrase in query.keywords):
+                return True
+        return False
+
     def observe(self, articles: Sequence[Article]) -> None:
         """Learn term statistics from articles without matching them (to warm up a new matcher)."""
         self._stats.observe(self._analyze(a).vocabulary for a in articles)
