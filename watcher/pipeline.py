@@ -45,7 +45,7 @@ from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.shifts import detect_shifts
-from watcher.text.language import article_language
+from watcher.text.language import article_language, load_detector
 
 logger = logging.getLogger(__name__)
 
@@ -299,6 +299,9 @@ class Pipeline:
         """Poll due feeds (every enabled feed with ``all``, each once), in leased batches."""
         started = self.clock()
         seen: set[int] = set()
+        # Articles without a declared language are detected as they are parsed; load the model before the
+        # fetches start, so that loading it does not hold the event loop while requests are timed.
+        await asyncio.to_thread(load_detector)
         while True:
             feeds = await self.store.lease_due_feeds(
                 self.clock(),

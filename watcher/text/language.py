@@ -94,6 +94,11 @@ def lemma_language(lang: str | None, allowed: Collection[str] | None = None) -> 
     return code if known else None
 
 
+def load_detector() -> None:
+    """Load the detector's model now (about 1 s of CPU), e.g. before a poll rather than amid its fetches."""
+    _identifier()
+
+
 @cache
 def _load() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
