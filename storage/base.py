@@ -84,8 +84,10 @@ class Store(Protocol):
         """Insert or update feeds by URL (idempotent).
 
         New feeds are enabled and due at ``now``; a known feed whose metadata changed, or that was
-        disabled, is updated and enabled. With ``source="config"``, feeds that came from the config
-        and are no longer in ``specs`` are disabled (never deleted: their articles stay).
+        disabled, is updated and enabled. With ``source="config"``, the listed feeds become config feeds
+        (whatever added them first), and feeds that came from the config and are no longer in ``specs``
+        are disabled (never deleted: their articles stay); feeds added otherwise ("cli", "opml") are
+        never disabled by a sync.
         """
 
     async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]:
@@ -124,6 +126,13 @@ class Store(Protocol):
 
     async def lease_unprocessed_articles(self, now: datetime, limit: int, *, lease_s: float) -> list[Article]:
         """Lease up to ``limit`` articles not yet matched (``save_matches`` marks them), by id."""
+
+    async def record_page(
+        self, article_id: int, *, text: str | None, error: str | None, now: datetime
+    ) -> None:
+        """Record the outcome of fetching an article's page: its main text (None when it added nothing to the
+        feed's) or the error; from then on the article's ``text`` is that page text, and its page is not
+        fetched again."""
 
     async def articles_since(
         self, since: datetime | None, *, after_id: int = 0, limit: int = 500

@@ -78,6 +78,7 @@ class FeedRow(Base):
     ownership: Mapped[str] = mapped_column(String(16), default="unknown")
     interval_s: Mapped[int] = mapped_column(Integer, default=900)
     source: Mapped[str] = mapped_column(String(16), default="config")  # config | cli | opml
+    full_text: Mapped[str] = mapped_column(String(8), default="auto")  # never | auto | always
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(128))
@@ -117,6 +118,9 @@ class ArticleRow(Base):
     story_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), index=True)
     processed_at: Mapped[datetime | None]  # NULL = not yet matched against the claims
     leased_until: Mapped[datetime | None]
+    page_text: Mapped[str | None] = mapped_column(Text)  # the page's main text, when it added to the feed's
+    page_fetched_at: Mapped[datetime | None]  # once per article, whatever the outcome
+    page_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ClaimRow(Base):
@@ -129,6 +133,7 @@ class ClaimRow(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), default="active")
     source: Mapped[str] = mapped_column(String(16), default="cli")  # config | cli
+    language: Mapped[str | None] = mapped_column(String(8))  # None: detected when compiled
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]

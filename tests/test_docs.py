@@ -46,6 +46,7 @@ def test_the_design_commands_exist() -> None:
         "claims backfill",
         "feeds list",
         "feeds check",
+        "feeds add",
         "feeds import-opml",
         "matches list",
         "events list",

@@ -23,6 +23,7 @@ from pydantic import (
 from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
+from watcher.ingest.pages import FullTextMode, PageSettings
 from watcher.ingest.urls import outlet_of
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
@@ -73,6 +74,12 @@ class DaemonSettings:
     public_url: str | None = None
 
 
+def _iso_language(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
+        raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
+    return None if v is None else re.split(r"[-_]", v)[0].lower()
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,6 +90,7 @@ class _Defaults(_Model):
     language: str = _default(FeedSpec, "language")
     leaning: Leaning = _default(FeedSpec, "leaning")
     ownership: Ownership = _default(FeedSpec, "ownership")
+    full_text: FullTextMode = "auto"
 
     _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
 
@@ -95,6 +103,7 @@ class _Feed(_Model):
     leaning: Leaning | None = None
     ownership: Ownership | None = None
     interval: float | None = None
+    full_text: FullTextMode | None = None
 
     _interval = field_validator("interval", mode="before")(lambda v: None if v is None else parse_duration(v))
 
@@ -112,12 +121,7 @@ class _Feed(_Model):
             raise ValueError("must be an ISO 3166 alpha-2 code such as US, UA or RU")
         return None if v is None else v.upper()
 
-    @field_validator("language")
-    @classmethod
-    def _language(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
-            raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
-        return None if v is None else re.split(r"[-_]", v)[0].lower()
+    _language = field_validator("language")(lambda v: _iso_language(v))
 
 
 class _Destination(_Model):
@@ -155,6 +159,9 @@ class _Claim(_Model):
     keywords: list[str] = []
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     status: Literal["active", "paused"] = "active"
+    language: str | None = None
+
+    _language = field_validator("language")(lambda v: _iso_language(v))
 
 
 class _Http(_Model):
@@ -182,6 +189,29 @@ class _Matching(_Model):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
     precision: Literal["recall", "high"] = "recall"  # high: the flood-safe operating point
     batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
+    # Lemmatiser languages (ISO 639-1); None: English and the configured feeds' and claims' languages.
+    languages: list[str] | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else [str(_iso_language(code)) for code in v]
+
+
+class _Pages(_Model):
+    """``pages:`` in feeds.yaml (article pages fetched for their full text); validated into PageSettings."""
+
+    per_host: int = Field(default=_default(PageSettings, "per_host"), gt=0)
+    min_interval_s: float = Field(
+        default=_default(PageSettings, "min_interval_s"), ge=0, alias="min_interval"
+    )
+    max_body_bytes: int = Field(default=_default(PageSettings, "max_body_bytes"), gt=0)
+    robots_ttl_s: float = Field(default=_default(PageSettings, "robots_ttl_s"), ge=0, alias="robots_ttl")
+    min_text_chars: int = Field(default=_default(PageSettings, "min_text_chars"), ge=0)
+    max_text_chars: int = Field(default=_default(PageSettings, "max_text_chars"), gt=0)
+    fast_extraction: bool = _default(PageSettings, "fast_extraction")
+
+    _durations = field_validator("min_interval_s", "robots_ttl_s", mode="before")(lambda v: parse_duration(v))
 
 
 class _Server(_Model):
@@ -246,6 +276,7 @@ class _File(_Model):
     claims: list[_Claim] = []
     http: _Http = _Http()
     matching: _Matching = _Matching()
+    pages: _Pages = _Pages()
     shifts: _Shifts = _Shifts()
     daemon: _Daemon = _Daemon()
 
@@ -265,6 +296,7 @@ class Settings:
     claims: tuple[ClaimSpec, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
     matching: MatchSettings = field(default_factory=MatchSettings)
+    pages: PageSettings = field(default_factory=PageSettings)
     shifts: ShiftSettings = field(default_factory=ShiftSettings)
     daemon: DaemonSettings = DaemonSettings()
 
@@ -373,6 +405,7 @@ def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
                 leaning=f.leaning or d.leaning,
                 ownership=f.ownership or d.ownership,
                 interval_s=round(f.interval or d.interval),
+                full_text=f.full_text or d.full_text,
             )
         )
     return tuple(specs)
@@ -404,7 +437,12 @@ def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
         raise ConfigError(f"{path}: claims: duplicate name {sorted(dup)[0]!r}")
     return tuple(
         ClaimSpec(
-            name=c.name, text=c.text, keywords=tuple(c.keywords), threshold=c.threshold, status=c.status
+            name=c.name,
+            text=c.text,
+            keywords=tuple(c.keywords),
+            threshold=c.threshold,
+            status=c.status,
+            language=c.language,
         )
         for c in doc.claims
     )
@@ -421,8 +459,13 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
     return host, int(raw)
 
 
-def _match_settings(m: _Matching) -> MatchSettings:
-    settings = MatchSettings(model=m.model)
+def _match_settings(m: _Matching, feeds: Sequence[FeedSpec], claims: Sequence[ClaimSpec]) -> MatchSettings:
+    if m.languages is not None:
+        languages = frozenset(m.languages)
+    else:
+        used = {f.language for f in feeds} | {c.language or "en" for c in claims} | {"en"}
+        languages = frozenset(used - {"und"})
+    settings = MatchSettings(model=m.model, languages=languages)
     if m.precision == "high":
         settings = settings.flood_safe()
     if m.threshold is None:
@@ -492,14 +535,16 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, node, cfg_path)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
+    feeds, claims = _feed_specs(doc, cfg_path), _claims(doc, cfg_path)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,
-        feeds=_feed_specs(doc, cfg_path),
+        feeds=feeds,
         destinations=_destinations(doc, cfg_path),
-        claims=_claims(doc, cfg_path),
+        claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
-        matching=_match_settings(doc.matching),
+        matching=_match_settings(doc.matching, feeds, claims),
+        pages=PageSettings(**doc.pages.model_dump()),
         shifts=_shift_settings(doc, node, cfg_path),
         daemon=_daemon_settings(doc, env),
     )

@@ -55,6 +55,7 @@ class FeedSpec:
     leaning: str = "unknown"
     ownership: str = "unknown"
     interval_s: int = 900
+    full_text: str = "auto"  # never | auto | always: when to fetch an item's page for its full text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,6 +81,7 @@ class Feed:
     last_warning: str | None = None
     last_new_items: int = 0
     enabled: bool = True
+    full_text: str = "auto"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,11 +97,15 @@ class ArticleIn:
     published_at: datetime | None
     language: str | None = None
     guid: str | None = None
+    updated_at: datetime | None = None  # when the publisher last revised it (JSON Feed date_modified)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Article:
-    """A stored article with its feed's outlet metadata."""
+    """A stored article with its feed's outlet metadata.
+
+    ``text`` is the text to analyse: the page's extracted main text once fetched, else the feed's.
+    """
 
     id: int
     feed_id: int
@@ -119,6 +125,8 @@ class Article:
     # How published_at was found: "published" (the feed's date), "clamped" (the feed's date was later than
     # first seen, so first seen stands in) or "first_seen" (no date at all).
     published_at_basis: str = "published"
+    full_text: str = "auto"  # the feed's full-text mode
+    page_fetched_at: datetime | None = None  # set once the page was tried, whatever the outcome
 
     @property
     def is_copy(self) -> bool:
@@ -141,6 +149,7 @@ class ClaimSpec:
     keywords: tuple[str, ...] = ()
     threshold: float | None = None
     status: str = "active"
+    language: str | None = None  # ISO 639-1; None: detected from the text
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +161,7 @@ class Claim:
     threshold: float | None = None  # None = the matcher's default
     status: ClaimStatus = ClaimStatus.ACTIVE
     created_at: datetime | None = None
+    language: str | None = None  # ISO 639-1 as configured; None: detected from the text when compiled
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

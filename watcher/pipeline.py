@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from watcher import metrics
 from watcher.config import Settings
 from watcher.domain import (
     Article,
+    ArticleIn,
     Claim,
     ClaimStatus,
     Destination,
@@ -35,14 +35,17 @@ from watcher.domain import (
 )
 from watcher.errors import NotFoundError, WatcherError
 from watcher.framing import explain, shown_evidence
+from watcher.ingest.discover import discover_feeds
 from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
-from watcher.ingest.parse import ParseResult, html_to_text, parse_entries
-from watcher.ingest.urls import redact_url
+from watcher.ingest.pages import PageFetcher, wants_full_text
+from watcher.ingest.parse import ParseResult, parse_entries
+from watcher.ingest.urls import outlet_of, redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.shifts import detect_shifts
+from watcher.text.language import article_language, load_detector
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class FeedCheck:
     parsed: ParseResult | None
     error: str | None
     warning: str | None
+    found_from: str | None = None  # the HTML page whose feed this is (discovery)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -114,12 +118,12 @@ async def check_feed(
     if result.body is None or result.error is not None:
         return FeedCheck(feed=feed, result=result, parsed=None, error=result.error, warning=None)
     parsed = await asyncio.to_thread(
-        parse_entries,
+        _parse_with_languages,
         result.body,
         result.final_url or feed.url,
-        content_type=result.content_type,
-        feed_language=None if feed.language == "und" else feed.language,
-        now=now,
+        result.content_type,
+        feed.language,
+        now,
     )
     warning = "; ".join(parsed.warnings)[:1000] or None
     error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
@@ -145,6 +149,50 @@ async def check_feeds(
 
     async with make_session(http) as session:
         return list(await asyncio.gather(*(one(session, f) for f in feeds)))
+
+
+async def find_feed(
+    session: aiohttp.ClientSession, spec: FeedSpec, http: HttpSettings, *, now: datetime
+) -> FeedCheck:
+    """Check ``spec.url``; when it is a page rather than a feed, check the feed discovery finds for it.
+
+    Discovery reads the page's ``<link rel="alternate">`` feeds (RSS, Atom, JSON Feed), best first, else
+    tries the usual paths; the first candidate that checks clean is returned with ``found_from`` set
+    to the page. A fetch failure of the URL itself, or a page without a working feed, is returned as
+    the URL's own check with the error.
+    """
+    checked = await check_feed(session, unsaved_feed(spec), http, now=now, force_full=True)
+    if checked.error is None or checked.parsed is None:  # a feed, or the URL could not be fetched
+        return checked
+    found = await discover_feeds(session, spec.url, http, now=now)
+    for candidate in found.candidates:
+        feed = unsaved_feed(replace(spec, url=candidate.url))
+        c = await check_feed(session, feed, http, now=now, force_full=True)
+        if c.error is None:
+            return replace(c, found_from=spec.url)
+    return replace(checked, error=f"{checked.error}; {found.error or 'none of its feed links is a feed'}")
+
+
+async def find_feed_now(http: HttpSettings, spec: FeedSpec, *, clock: Clock = utcnow) -> FeedCheck:
+    """:func:`find_feed` in its own session (``feeds check URL``, ``feeds add``)."""
+    async with make_session(http) as session:
+        return await find_feed(session, spec, http, now=clock())
+
+
+async def add_feed(store: Store, http: HttpSettings, spec: FeedSpec, *, clock: Clock = utcnow) -> FeedCheck:
+    """Find, check and store the feed of ``spec.url`` (a feed or a page that links one) as a CLI-added feed.
+
+    Stored only when the check is clean, under the feed's own URL; an empty ``spec.outlet`` becomes the
+    feed's title, else its host. CLI-added feeds are never disabled by a config sync.
+    """
+    checked = await find_feed_now(http, spec, clock=clock)
+    if checked.error is None:
+        title = checked.parsed.title if checked.parsed is not None else None
+        outlet = spec.outlet or (title or "").strip()[:200] or outlet_of(checked.feed.url)
+        await store.sync_feeds(
+            [replace(spec, url=checked.feed.url, outlet=outlet)], source="cli", now=clock()
+        )
+    return checked
 
 
 async def feeds_to_check(store: Store, specs: Sequence[FeedSpec]) -> list[Feed]:
@@ -202,6 +250,7 @@ class Pipeline:
             public_url=settings.daemon.public_url,
         )
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
+        self._pages: PageFetcher | None = None  # one per process, sharing the session; made on first use
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -257,6 +306,9 @@ class Pipeline:
         """Poll due feeds (every enabled feed with ``all``, each once), in leased batches."""
         started = self.clock()
         seen: set[int] = set()
+        # Articles without a declared language are detected as they are parsed; load the model before the
+        # fetches start, so that loading it does not hold the event loop while requests are timed.
+        await asyncio.to_thread(load_detector)
         while True:
             feeds = await self.store.lease_due_feeds(
                 self.clock(),
@@ -386,7 +438,7 @@ class Pipeline:
         articles after a start are not scored against an empty vocabulary.
         """
         claims = await self.store.list_claims(status=ClaimStatus.ACTIVE)
-        key = tuple((c.id, c.text, c.keywords, c.threshold) for c in claims)
+        key = tuple((c.id, c.text, c.keywords, c.threshold, c.language) for c in claims)
         if self._matcher is not None and key == self._matcher_key:
             return self._matcher
         if self._matcher is None:
@@ -412,10 +464,48 @@ class Pipeline:
             if not batch:
                 return total
             matcher = await self.matcher()
+            batch = await self.read_pages(batch, matcher)
             results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
             stored = await self.store.save_matches([a.id for a in batch], results, self.clock())
             metrics.MATCHES.inc(stored)
             total += stored
+
+    async def read_pages(self, batch: list[Article], matcher: Matcher) -> list[Article]:
+        """The batch with the page text of the articles that want it, fetched now (once per article).
+
+        Runs inside the match stage, before the batch is scored, so matching and stance read the page's
+        main text; the articles stay leased meanwhile. An article wants its page when its feed's mode is
+        ``always``, or ``auto`` with a short feed text that passes the matcher's cheap prefilter
+        (:meth:`Matcher.is_candidate`): the crawl is bounded by candidates, not by volume. The outcome is
+        recorded on the article (text, or error) and never blocks it: a failure leaves the feed text.
+        """
+        todo = [a for a in batch if a.page_fetched_at is None and wants_full_text(a.full_text, a.text, True)]
+        if not todo:
+            return batch
+        wanted = await asyncio.to_thread(
+            lambda: [a for a in todo if a.full_text == "always" or matcher.is_candidate(a)]
+        )
+        if not wanted:
+            return batch
+        if self._pages is None:
+            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
+        fetcher, sem = self._pages, asyncio.Semaphore(self.settings.http.limit)
+
+        async def read(article: Article) -> tuple[int, str | None]:
+            async with sem:
+                page = await fetcher.fetch_page(article.url, feed_text=article.text, now=self.clock())
+            await self.store.record_page(article.id, text=page.text, error=page.error, now=self.clock())
+            if page.error:
+                logger.info(
+                    "page of article %s not used: %s",
+                    article.id,
+                    page.error,
+                    extra={"article_id": article.id, "error_kind": page.error_kind},
+                )
+            return article.id, page.text
+
+        texts = dict(await asyncio.gather(*(read(a) for a in wanted)))
+        return [replace(a, text=text) if (text := texts.get(a.id)) else a for a in batch]
 
     async def dry_run(
         self,
@@ -432,17 +522,32 @@ class Pipeline:
         :meth:`matcher` builds it (the vocabulary the daemon has seen included); ``lexical_only`` skips the
         semantic stage.
         """
-        found = await self._claim_to_try(claim)
+        found, matcher, threshold = await self._dry_matcher(claim, lexical_only)
         if url is not None:
             title, text = await self._fetch_page(url, title)
-        body = text or ""
+        return await _dry_score(found, matcher, threshold, title, text or "")
+
+    async def dry_run_feed(
+        self, claim: str, url: str, *, lexical_only: bool = False
+    ) -> list[tuple[ArticleIn, DryRun]]:
+        """:meth:`dry_run` on each item of the feed at ``url`` (its feed text, as the daemon would first see it)."""
+        checked = await check_feed(
+            self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
+        )
+        if checked.error is not None or checked.parsed is None:
+            raise WatcherError(f"{redact_url(url)}: {checked.error or 'no body'}")
+        found, matcher, threshold = await self._dry_matcher(claim, lexical_only)
+        return [
+            (item, await _dry_score(found, matcher, threshold, item.title, item.text))
+            for item in checked.parsed.articles
+        ]
+
+    async def _dry_matcher(self, claim: str, lexical_only: bool) -> tuple[Claim, Matcher, float]:
+        found = await self._claim_to_try(claim)
         settings = replace(self.settings.matching, model=None) if lexical_only else self.settings.matching
         matcher = await self._new_matcher([replace(found, status=ClaimStatus.ACTIVE)], settings)
-        score = await asyncio.to_thread(matcher.score, found, _unsaved_article(title, body))
-        explanation = explain(found.text, title, body, score.evidence)
-        score = replace(score, evidence=shown_evidence(explanation, score.evidence))
         threshold = found.threshold if found.threshold is not None else settings.threshold
-        return DryRun(claim=found, score=score, framing=explanation.framing, threshold=threshold)
+        return found, matcher, threshold
 
     async def _claim_to_try(self, ref: str) -> Claim:
         try:
@@ -458,22 +563,27 @@ class Pipeline:
             keywords=spec.keywords,
             threshold=spec.threshold,
             status=ClaimStatus(spec.status),
+            language=spec.language,
         )
 
     async def _fetch_page(self, url: str, title: str) -> tuple[str, str]:
-        """The title (unless given) and plain text of a web page."""
-        try:
-            async with self.session.get(url) as resp:
-                if resp.status != 200:
-                    raise WatcherError(f"{url}: HTTP {resp.status}")
-                raw = await resp.content.read(self.settings.http.max_body_bytes)
-                html = raw.decode(resp.charset or "utf-8", errors="replace")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WatcherError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
-        if not title:
-            m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
-            title = html_to_text(m.group(1)) if m else ""
-        return title, html_to_text(html)
+        """The title (unless given) and main text of a web page, fetched and extracted as the daemon does.
+
+        A feed is not a page: its URL raises an error saying so (test its items with :meth:`dry_run_feed`).
+        """
+        if self._pages is None:
+            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
+        page = await self._pages.fetch_page(url, now=self.clock())
+        if page.error_kind == "not_html":
+            checked = await check_feed(
+                self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
+            )
+            if checked.error is None and checked.parsed is not None:
+                items = len(checked.parsed.articles)
+                raise WatcherError(f"{redact_url(url)} is a feed with {items} items; test them with --feed")
+        if page.text is None:
+            raise WatcherError(f"{redact_url(url)}: {page.error}")
+        return title or page.title or "", page.text
 
     async def backfill(
         self,
@@ -550,6 +660,30 @@ def match_and_frame(
     return out
 
 
+async def _dry_score(claim: Claim, matcher: Matcher, threshold: float, title: str, text: str) -> DryRun:
+    score = await asyncio.to_thread(matcher.score, claim, _unsaved_article(title, text))
+    explanation = explain(claim.text, title, text, score.evidence)
+    score = replace(score, evidence=shown_evidence(explanation, score.evidence))
+    return DryRun(claim=claim, score=score, framing=explanation.framing, threshold=threshold)
+
+
+def _parse_with_languages(
+    body: bytes, url: str, content_type: str | None, feed_language: str, now: datetime
+) -> ParseResult:
+    """parse_entries, then each article's language: declared by the feed, else detected, else configured.
+
+    The configured language is only the fallback, so a feed that mixes languages gets each item's own.
+    """
+    parsed = parse_entries(body, url, content_type=content_type, now=now)
+    articles = [
+        a
+        if a.language
+        else replace(a, language=article_language(None, f"{a.title}. {a.text}", feed_language))
+        for a in parsed.articles
+    ]
+    return replace(parsed, articles=articles)
+
+
 def _unsaved_article(title: str, text: str) -> Article:
     return Article(
         id=0,
@@ -591,9 +725,12 @@ __all__ = [
     "NotFoundError",
     "Pipeline",
     "WatcherError",
+    "add_feed",
     "check_feed",
     "check_feeds",
     "feeds_to_check",
+    "find_feed",
+    "find_feed_now",
     "match_and_frame",
     "unsaved_feed",
 ]

@@ -131,6 +131,16 @@ class ArticleQueries(SqlBase):
         rows = await self._lease(articles_t, pick, now + timedelta(seconds=lease_s))
         return await self._articles_by_id([r["id"] for r in rows])
 
+    async def record_page(
+        self, article_id: int, *, text: str | None, error: str | None, now: datetime
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(articles_t)
+                .where(articles_t.c.id == article_id)
+                .values(page_text=text, page_error=error[:1000] if error else None, page_fetched_at=now)
+            )
+
     async def _articles_by_id(self, ids: Sequence[int]) -> list[Article]:
         if not ids:
             return []

@@ -54,6 +54,7 @@ class ClaimQueries(SqlBase):
                     "keywords": list(s.keywords),
                     "threshold": s.threshold,
                     "status": s.status,
+                    "language": s.language,
                 }
                 row = rows.get(s.name)
                 if row is None:
@@ -81,6 +82,7 @@ class ClaimQueries(SqlBase):
                         keywords=list(claim.keywords),
                         threshold=claim.threshold,
                         status=claim.status.value,
+                        language=claim.language,
                         source=source,
                         created_at=now,
                         updated_at=now,
@@ -125,6 +127,7 @@ class ClaimQueries(SqlBase):
                         keywords=list(claim.keywords),
                         threshold=claim.threshold,
                         status=claim.status.value,
+                        language=claim.language,
                         updated_at=now,
                     )
                 )

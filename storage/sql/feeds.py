@@ -39,8 +39,13 @@ class FeedQueries(SqlBase):
                     "leaning": spec.leaning,
                     "ownership": spec.ownership,
                     "interval_s": spec.interval_s,
+                    "full_text": spec.full_text,
                 }
                 row = rows.get(spec.url)
+                # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise
+                claimed = source == "config" and row is not None and row["source"] != "config"
+                if claimed:
+                    values["source"] = "config"
                 if row is None:
                     await conn.execute(
                         feeds_t.insert().values(
@@ -55,7 +60,7 @@ class FeedQueries(SqlBase):
                         )
                     )
                     added += 1
-                elif any(row[k] != v for k, v in values.items()) or not row["enabled"]:
+                elif any(row[k] != v for k, v in values.items()) or not row["enabled"] or claimed:
                     await conn.execute(
                         update(feeds_t).where(feeds_t.c.id == row["id"]).values(enabled=True, **values)
                     )

@@ -33,6 +33,9 @@ ARTICLE_COLS = [
     articles_t.c.published_at_basis,
     articles_t.c.first_seen_at,
     articles_t.c.language,
+    articles_t.c.page_text,
+    articles_t.c.page_fetched_at,
+    feeds_t.c.full_text,
     feeds_t.c.outlet,
     feeds_t.c.country,
     feeds_t.c.leaning,
@@ -62,6 +65,7 @@ def to_feed(r: RowMapping) -> Feed:
         last_warning=r["last_warning"],
         last_new_items=r["last_new_items"],
         enabled=r["enabled"],
+        full_text=r["full_text"],
     )
 
 
@@ -77,7 +81,7 @@ def to_article(r: RowMapping) -> Article:
         url=r["url"],
         canonical_url=r["canonical_url"],
         title=r["title"],
-        text=r["text"],
+        text=r["page_text"] or r["text"],
         content_hash=r["content_hash"],
         published_at=r["published_at"],
         first_seen_at=r["first_seen_at"],
@@ -87,6 +91,8 @@ def to_article(r: RowMapping) -> Article:
         leaning=r["leaning"],
         ownership=r["ownership"],
         published_at_basis=r["published_at_basis"],
+        full_text=r["full_text"],
+        page_fetched_at=r["page_fetched_at"],
     )
 
 
@@ -99,6 +105,7 @@ def to_claim(r: RowMapping) -> Claim:
         threshold=r["threshold"],
         status=ClaimStatus(r["status"]),
         created_at=r["created_at"],
+        language=r["language"],
     )
 
 

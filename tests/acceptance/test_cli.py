@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from storage.sql import open_store
+from tests.support.article_pages import article_page, home_page
 from tests.support.cli import Watcher
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
@@ -25,6 +26,7 @@ def write_config(
     lines = [
         "http: {allow_private: true, total_timeout: 5s}",
         "matching: {model: null}",
+        "defaults: {full_text: never}",  # the stories link to news.example: no page to fetch
         f"daemon: {{tick: 1s, server: {{host: 127.0.0.1, port: {port}, enabled: {'true' if port else 'false'}}}}}",
         "feeds:",
         f"  - {{url: '{server.url('/kyiv.xml')}', outlet: Kyiv Post, country: UA, language: en, ownership: private}}",
@@ -134,8 +136,19 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     r = await watcher("claims", "test", "ammo", "--text", f"{claimed} {disputed}", "--json")
     # The disputing sentence is shown first, the sentence that states the claim beside it.
     assert r.json()["stance"] == "disputes" and r.json()["evidence"][:2] == [disputed, claimed]
-    page = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"), "--json")
-    assert page.code == 0 and page.json()["matched"] is True
+    lead = (
+        "NATO has surpassed Russia in ammunition production, Secretary General Mark Rutte said on Thursday."
+    )
+    server.routes["/story"] = Route(body=article_page("Rutte on output", lead), content_type="text/html")
+    page = await watcher("claims", "test", "ammo", "--url", server.url("/story"), "--json")
+    assert page.code == 0, page.err
+    assert page.json()["matched"] is True and lead in page.json()["evidence"][0]
+    feed = await watcher("claims", "test", "ammo", "--url", server.url("/kyiv.xml"))
+    assert feed.code == 1 and "is a feed with 1 items; test them with --feed" in feed.err
+    items = await watcher("claims", "test", "ammo", "--feed", server.url("/kyiv.xml"), "--json")
+    assert items.code == 0, items.err
+    (item,) = items.json()
+    assert item["title"] == STRAIGHT[1] and item["matched"] is True
     off = await watcher("claims", "test", "ammo", "--text", UNRELATED[2], "--json")
     assert off.json()["matched"] is False
     assert (await watcher("matches", "list", "--json")).json() == []  # nothing stored
@@ -174,6 +187,35 @@ async def test_feeds_check_and_import_opml(server: FeedServer, watcher: Watcher,
     broken.write_text("<opml><body>\n<outline")
     err = await watcher("feeds", "import-opml", str(broken))
     assert err.code == 2 and "broken.opml:2" in err.err
+
+
+async def test_feeds_add_finds_the_feed_of_a_home_page_and_sync_keeps_it(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    link = f'<link rel="alternate" type="application/rss+xml" title="News" href="{server.url("/news.xml")}">'
+    server.routes["/"] = Route(body=home_page(link), content_type="text/html; charset=utf-8")
+    server.routes["/news.xml"] = Route(body=rss("Example News", [UNRELATED]))
+    server.routes["/plain"] = Route(body=home_page(""), content_type="text/html; charset=utf-8")
+    checked = await watcher("feeds", "check", server.url("/"), "--json")
+    assert checked.code == 0, checked.err
+    (found,) = checked.json()
+    assert (found["url"], found["found_from"], found["items"]) == (
+        server.url("/news.xml"),
+        server.url("/"),
+        1,
+    )
+    added = await watcher("feeds", "add", server.url("/"), "--country", "gb", "--interval", "30m")
+    assert added.code == 0, added.err
+    assert added.out.startswith(f"added {server.url('/news.xml')} (the feed of {server.url('/')})")
+    nothing = await watcher("feeds", "add", server.url("/plain"), "--json")
+    assert nothing.code == 1 and "no feed found" in nothing.json()["error"]
+    # A later config sync (any command that reads feeds.yaml) leaves the CLI-added feed enabled.
+    assert (await watcher("poll-once", "--all")).code == 0
+    feeds = {f["url"]: f for f in (await watcher("feeds", "list", "--json")).json()}
+    assert len(feeds) == 3
+    news = feeds[server.url("/news.xml")]
+    assert (news["outlet"], news["country"], news["interval_s"]) == ("Example News", "GB", 1800)
 
 
 async def test_dry_runs_store_nothing_and_poll_once_lists_feed_errors(

@@ -159,6 +159,7 @@ class DaemonProcess:
         lines = [
             f"http: {{allow_private: true, total_timeout: 5s, per_host: {per_host}}}",
             "matching: {model: null}",
+            "defaults: {full_text: never}",  # the stories link to news.example: no page to fetch
             f"daemon: {{tick: 1s, lease: {lease}, shutdown_timeout: 2s, server: {{enabled: false}}}}",
             "feeds:",
             *(
@@ -387,7 +388,8 @@ def _settings(db_url: str, feeds: dict[str, str], hook: str | None, **daemon: An
     return Settings(
         database_url=db_url,
         feeds=tuple(
-            FeedSpec(url=u, outlet=p.strip("/"), language="en", interval_s=600) for p, u in feeds.items()
+            FeedSpec(url=u, outlet=p.strip("/"), language="en", interval_s=600, full_text="never")
+            for p, u in feeds.items()
         ),
         destinations=(Destination(name="cms", kind="webhook", url=hook, secret=SECRET),) if hook else (),
         claims=CLAIMS,

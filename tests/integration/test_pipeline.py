@@ -30,6 +30,7 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
             leaning="center",
             ownership="private",
             interval_s=600,
+            full_text="never",  # the stories link to news.example: no page to fetch (see test_fulltext)
         ),
         FeedSpec(
             url=server.url("/tass.xml"),
@@ -38,6 +39,7 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
             language="en",
             ownership="state",
             interval_s=600,
+            full_text="never",
         ),
     )
     dests = (

@@ -66,6 +66,21 @@ async def test_sync_feeds_adds_updates_and_disables(store: Store) -> None:
     assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(3).url}
 
 
+async def test_config_sync_never_disables_cli_feeds_and_owns_the_feeds_it_lists(store: Store) -> None:
+    await store.sync_feeds([spec(1)], source="config", now=T0)
+    await store.sync_feeds([spec(2), spec(3, country="FR")], source="cli", now=T0)
+    r = await store.sync_feeds([spec(1)], source="config", now=T0)
+    assert r.disabled == 0
+    assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(2).url, spec(3).url}
+    # Listing a CLI-added feed in feeds.yaml hands it to the file: its metadata, and removal disables it.
+    r = await store.sync_feeds([spec(1), spec(3, country="DE")], source="config", now=T0)
+    assert (r.added, r.updated) == (0, 1)
+    assert {f.url: f.country for f in await store.list_feeds()}[spec(3).url] == "DE"
+    r = await store.sync_feeds([spec(1)], source="config", now=T0)
+    assert r.disabled == 1
+    assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(2).url}
+
+
 async def test_lease_due_feeds_hands_each_feed_once(store: Store) -> None:
     await store.sync_feeds([spec(i) for i in range(5)], source="config", now=T0)
     first = await store.lease_due_feeds(T0, 3, lease_s=60)
@@ -126,6 +141,12 @@ async def test_claims_crud_and_sync(store: Store) -> None:
     assert r.added == 1
     r = await store.sync_claims([ClaimSpec(name="cfg", text="A claim from the config")], now=T0)
     assert (r.added, r.updated) == (0, 0)
+    r = await store.sync_claims(
+        [ClaimSpec(name="cfg", text="A claim from the config", language="uk")], now=T0
+    )
+    assert r.updated == 1 and (await store.get_claim("cfg")).language == "uk"
+    await store.update_claim(replace(await store.get_claim(c.id), language="de"), now=T0)
+    assert (await store.get_claim(c.id)).language == "de"
     await store.remove_claim(c.id, now=T0)
     with pytest.raises(NotFoundError):
         await store.get_claim("nato-ammo")

@@ -18,6 +18,7 @@ from watcher.config import (
 )
 from watcher.domain import EventType
 from watcher.errors import ConfigError
+from watcher.ingest.pages import PageSettings
 
 GOOD = """\
 database: sqlite+aiosqlite:///tmp/x.db
@@ -85,14 +86,39 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
         write(tmp_path, "http: {concurrency: 7, per_host: 2, total_timeout: 1m}\nmatching: {model: null}\n")
     )
     assert s.http == HttpSettings(limit=7, limit_per_host=2, total_timeout_s=60.0)
-    assert s.matching == MatchSettings(model=None)
+    assert s.matching == MatchSettings(model=None, languages=frozenset({"en"}))
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     empty = load(write(tmp_path, "{}\n"), environ={})
-    assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings())
+    assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
     strict = load(write(tmp_path, "matching: {model: null, precision: high}\n"), environ={})
-    assert strict.matching == MatchSettings(model=None).flood_safe()
+    assert strict.matching == MatchSettings(model=None, languages=frozenset({"en"})).flood_safe()
     pinned = load(write(tmp_path, "matching: {precision: high, threshold: 0.9}\n"), environ={})
-    assert pinned.matching == dataclasses.replace(MatchSettings().flood_safe(), threshold=0.9)
+    assert pinned.matching == dataclasses.replace(
+        MatchSettings(languages=frozenset({"en"})).flood_safe(), threshold=0.9
+    )
+
+
+def test_full_text_mode_per_feed_and_page_settings(tmp_path: Path) -> None:
+    feeds = (
+        "feeds:\n  - {url: 'https://a.example/rss', full_text: always}\n  - {url: 'https://b.example/rss'}\n"
+    )
+    s = load(write(tmp_path, feeds + "pages: {per_host: 1, min_interval: 2s}\n"))
+    assert [f.full_text for f in s.feeds] == ["always", "auto"]
+    assert s.pages == PageSettings(per_host=1, min_interval_s=2.0)
+    never = load(write(tmp_path, "defaults: {full_text: never}\n" + feeds))
+    assert [f.full_text for f in never.feeds] == ["always", "never"]
+    with pytest.raises(ConfigError, match=r"feeds\[0\]\.full_text"):
+        load(write(tmp_path, "feeds:\n  - {url: 'https://a.example/rss', full_text: sometimes}\n"))
+
+
+def test_lemmatiser_languages_default_to_those_in_use_and_are_capped_by_config(tmp_path: Path) -> None:
+    feeds = "feeds:\n  - {url: 'https://a.example/rss', language: uk}\n  - {url: 'https://b.example/rss'}\n"
+    claims = "claims:\n  - {name: c, text: 'Die NATO hat Russland überholt', language: de-AT}\n"
+    s = load(write(tmp_path, feeds + claims))
+    assert s.matching.languages == frozenset({"en", "uk", "de"})
+    assert s.claims[0].language == "de"
+    capped = load(write(tmp_path, feeds + "matching: {languages: [en, PL]}\n"))
+    assert capped.matching.languages == frozenset({"en", "pl"})
 
 
 def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:

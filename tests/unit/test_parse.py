@@ -15,10 +15,10 @@ from watcher.ingest import parse
 from watcher.ingest.parse import (
     content_hash,
     html_to_text,
-    normalize_language,
     parse_entries,
     strip_declarations,
 )
+from watcher.text.language import normalize_language
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FEED_URL = "https://feeds.example.org/world/rss.xml"

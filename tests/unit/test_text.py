@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from watcher.text.language import article_language, guess_language, lemma_language
+from watcher.text.language import analysis_language, claim_language, lemma_language
 from watcher.text.normalize import Normalizer, light_stem, number_key
 from watcher.text.sentences import split_plain_sentences, split_sentences
 from watcher.text.stopwords import ENGLISH_CORE, stopwords
@@ -98,10 +98,10 @@ def test_unknown_language_falls_back_to_the_words_as_written(caplog: pytest.LogC
     assert lemma_language("und") is None
 
 
-def test_article_language_uses_the_default_when_undetermined() -> None:
-    assert article_language("und", "en") == "en"
-    assert article_language(None, "de") == "de"
-    assert article_language("pt-BR", "en") == "pt"
+def test_analysis_language_uses_the_default_when_undetermined() -> None:
+    assert analysis_language("und", "en") == "en"
+    assert analysis_language(None, "de") == "de"
+    assert analysis_language("pt-BR", "en") == "pt"
 
 
 @pytest.mark.parametrize(
@@ -111,11 +111,22 @@ def test_article_language_uses_the_default_when_undetermined() -> None:
         ("Die NATO hat Russland bei der Munitionsproduktion überholt", "de"),
         ("L'OTAN a dépassé la Russie dans la production de munitions", "fr"),
         ("НАТО обогнало Россию по производству боеприпасов, и это важно", "ru"),
+        ("Pentagon confirms al-Shabab commander killed in Somalia", "en"),
         ("Xyzzy plugh", "en"),
     ],
 )
-def test_guess_language_of_a_claim(text: str, lang: str) -> None:
-    assert guess_language(text, "en") == lang
+def test_claim_language_is_detected_with_a_floor(text: str, lang: str) -> None:
+    assert claim_language(None, text, "en") == lang
+
+
+def test_claim_language_declared_wins_and_unsure_falls_back_to_the_default() -> None:
+    assert claim_language("de", "NATO has surpassed Russia in ammunition production", "en") == "de"
+    assert claim_language(None, "Xyzzy plugh", "uk") == "uk"
+
+
+def test_lemma_language_is_capped_by_the_allowed_languages() -> None:
+    assert lemma_language("pl", allowed={"en", "de"}) is None
+    assert lemma_language("de", allowed={"en", "de"}) == "de"
 
 
 def test_split_sentences_handles_abbreviations_and_whitespace() -> None:

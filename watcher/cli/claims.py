@@ -18,6 +18,7 @@ from watcher.cli.render import (
     claim_json,
     claim_line,
     claim_summary_json,
+    dry_run_item_line,
     dry_run_json,
     dry_run_lines,
     emit_json,
@@ -37,6 +38,17 @@ def slugify(text: str, max_words: int = 6) -> str:
     return "-".join(words[:max_words]) or "claim"
 
 
+def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from watcher.text.language import normalize_language
+
+    if value is None:
+        return None
+    code = normalize_language(value)
+    if code is None:
+        raise click.BadParameter(f"{value!r} is not an ISO 639-1 code such as en, uk or ru")
+    return code
+
+
 @click.group()
 def claims() -> None:
     """Tracked claims: add, list, edit, pause, test and backfill."""
@@ -50,6 +62,9 @@ def claims() -> None:
     "--threshold", type=click.FloatRange(0, 1), help="Match score threshold [default: the matcher's]."
 )
 @click.option("--paused", is_flag=True, help="Add it paused.")
+@click.option(
+    "--language", callback=_language_option, help="ISO 639-1 code [default: detected from the text]."
+)
 @json_option
 @pass_ctx
 @run_async
@@ -60,6 +75,7 @@ async def claims_add(
     keywords: tuple[str, ...],
     threshold: float | None,
     paused: bool,
+    language: str | None,
     as_json: bool,
 ) -> None:
     """Track a new claim.
@@ -75,6 +91,7 @@ async def claims_add(
         keywords=tuple(k.strip() for k in keywords if k.strip()),
         threshold=threshold,
         status=ClaimStatus.PAUSED if paused else ClaimStatus.ACTIVE,
+        language=language,
     )
     stored = await with_store(ctx, lambda s: s.add_claim(claim, now=utcnow()))
     if as_json:
@@ -132,6 +149,7 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
 @click.option("--clear-keywords", is_flag=True, help="Remove all key terms.")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="New match threshold.")
 @click.option("--default-threshold", is_flag=True, help="Go back to the matcher's default threshold.")
+@click.option("--language", callback=_language_option, help="Set the claim's ISO 639-1 language code.")
 @json_option
 @pass_ctx
 @run_async
@@ -144,9 +162,10 @@ async def claims_edit(
     clear_keywords: bool,
     threshold: float | None,
     default_threshold: bool,
+    language: str | None,
     as_json: bool,
 ) -> None:
-    """Change a claim's text, name, key terms or threshold.
+    """Change a claim's text, name, key terms, threshold or language.
 
     Example: watcher claims edit nato-ammo --threshold 0.6 --keyword ammunition
     """
@@ -162,6 +181,8 @@ async def claims_edit(
             changes["keywords"] = tuple(keywords)
         if threshold is not None or default_threshold:
             changes["threshold"] = threshold
+        if language:
+            changes["language"] = language
         if not changes:
             raise click.UsageError("nothing to change: give --text, --name, --keyword, or --threshold")
         return await store.update_claim(replace(c, **changes), now=utcnow())
@@ -233,7 +254,8 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
 @click.option(
     "--file", "file", type=click.File("r", encoding="utf-8"), help="File with the article text ('-' = stdin)."
 )
-@click.option("--url", "url", help="Fetch this page and try its text.")
+@click.option("--url", "url", help="Fetch this page and try its main text.")
+@click.option("--feed", "feed", help="Fetch this feed and try each of its items.")
 @click.option("--title", default="", help="Headline to score with the text.")
 @click.option("--lexical-only", is_flag=True, help="Skip the semantic stage even if it is installed.")
 @json_option
@@ -245,17 +267,32 @@ async def claims_test(
     text: str | None,
     file: Any,
     url: str | None,
+    feed: str | None,
     title: str,
     lexical_only: bool,
     as_json: bool,
 ) -> None:
     """Dry run: how would this text match and frame the claim? Nothing is stored.
 
+    --url reads a page's main text as the daemon extracts it (a feed URL is refused: use --feed);
+    --feed scores each item of a feed, one line each.
+
     Example: watcher claims test nato-ammo --text "NATO now makes more shells than Russia, Rutte claimed."
     """
-    sources = [s for s in (text, file, url) if s]
+    sources = [s for s in (text, file, url, feed) if s]
     if len(sources) != 1:
-        raise click.UsageError("give exactly one of --text, --file or --url")
+        raise click.UsageError("give exactly one of --text, --file, --url or --feed")
+    if feed:
+        runs = await with_pipeline(
+            ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only), sync=False
+        )
+        if as_json:
+            emit_json([{"title": item.title, "url": item.url, **dry_run_json(run)} for item, run in runs])
+        else:
+            emit_lines(
+                [dry_run_item_line(item.title, run) for item, run in runs], empty="the feed has no items"
+            )
+        return
     body = None if url else (text if text is not None else file.read())
     run = await with_pipeline(
         ctx,

@@ -14,7 +14,7 @@ from watcher.domain import LEANINGS, OWNERSHIPS, FeedSpec, utcnow
 
 @click.group()
 def feeds() -> None:
-    """Feeds: list their state, check them, import OPML."""
+    """Feeds: list their state, check them, add them, import OPML."""
 
 
 @feeds.command("list")
@@ -46,23 +46,29 @@ async def feeds_list(ctx: Context, include_disabled: bool, failing: bool, as_jso
 async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
     """Fetch a feed (or every enabled feed) now and report status, items and errors. Stores nothing.
 
+    A URL that is a web page rather than a feed is checked through the feed the page links to
+    (``<link rel="alternate">``) or one at a usual path (/feed, /rss.xml, ...).
     Exit status 1 if any feed fails.
 
     Example: watcher feeds check https://example.org/rss
     """
     from tqdm import tqdm
 
-    from watcher.pipeline import check_feeds, feeds_to_check, unsaved_feed
+    from watcher.pipeline import check_feeds, feeds_to_check, find_feed_now
 
     if url:
-        targets = [unsaved_feed(FeedSpec(url=url, outlet=""))]
+        results = [await find_feed_now(ctx.settings.http, FeedSpec(url=url, outlet=""))]
     else:
         targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds), sync=False)
-    # Progress on stderr for long checks (stdout stays one JSON document with --json).
-    with tqdm(
-        total=len(targets), unit="feed", desc="checking", file=sys.stderr, disable=len(targets) < 10 or None
-    ) as bar:
-        results = await check_feeds(ctx.settings.http, targets, on_checked=lambda _: bar.update(1))
+        # Progress on stderr for long checks (stdout stays one JSON document with --json).
+        with tqdm(
+            total=len(targets),
+            unit="feed",
+            desc="checking",
+            file=sys.stderr,
+            disable=len(targets) < 10 or None,
+        ) as bar:
+            results = await check_feeds(ctx.settings.http, targets, on_checked=lambda _: bar.update(1))
     if as_json:
         emit_json([feed_check_json(c) for c in results])
     else:
@@ -72,6 +78,71 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
 
 
 _UNKNOWN = FeedSpec(url="", outlet="")  # the metadata of a feed nobody described
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--outlet", default="", help="Outlet name [default: the feed's title].")
+@click.option("--country", default=_UNKNOWN.country, help="ISO 3166 code.")
+@click.option("--language", default=_UNKNOWN.language, help="ISO 639-1 code [default: detected per article].")
+@click.option("--leaning", type=click.Choice(LEANINGS), default=_UNKNOWN.leaning)
+@click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
+@click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
+@click.option(
+    "--full-text",
+    type=click.Choice(["never", "auto", "always"]),
+    default=_UNKNOWN.full_text,
+    show_default=True,
+    help="When to fetch an item's page for its full text.",
+)
+@json_option
+@pass_ctx
+@run_async
+async def feeds_add(
+    ctx: Context,
+    url: str,
+    outlet: str,
+    country: str,
+    language: str,
+    leaning: str,
+    ownership: str,
+    interval: str,
+    full_text: str,
+    as_json: bool,
+) -> None:
+    """Add a feed by its URL or a page that links it; it is checked first and stored only if it works.
+
+    Feeds added here live in the database beside those of feeds.yaml; a config sync never disables them.
+    Exit status 1 if no working feed is found.
+
+    Example: watcher feeds add https://example.org/ --country GB --language en
+    """
+    from watcher.config import parse_duration
+    from watcher.pipeline import add_feed
+
+    try:
+        interval_s = round(parse_duration(interval))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--interval") from None
+    spec = FeedSpec(
+        url=url.strip(),
+        outlet=outlet.strip(),
+        country=country.upper(),
+        language=language.lower(),
+        leaning=leaning,
+        ownership=ownership,
+        interval_s=interval_s,
+        full_text=full_text,
+    )
+    checked = await with_store(ctx, lambda s: add_feed(s, ctx.settings.http, spec))
+    if as_json:
+        emit_json(feed_check_json(checked))
+    elif checked.error:
+        click.echo(feed_check_line(checked))
+    else:
+        click.echo(f"added {feed_check_line(checked)}")
+    if checked.error:
+        raise click.exceptions.Exit(1)
 
 
 @feeds.command("import-opml")

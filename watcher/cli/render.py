@@ -49,6 +49,7 @@ def claim_json(c: Claim, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "keywords": list(c.keywords),
         "threshold": c.threshold,
         "status": c.status.value,
+        "language": c.language,
         "created_at": iso(c.created_at),
         **(extra or {}),
     }
@@ -96,6 +97,12 @@ def dry_run_json(run: DryRun) -> dict[str, Any]:
         "cues": [{"kind": c.kind, "text": c.text} for c in framing.cues],
         "evidence": list(score.evidence),
     }
+
+
+def dry_run_item_line(title: str, run: DryRun) -> str:
+    """One feed item of ``claims test --feed``: score, verdict, stance, headline."""
+    verdict = "MATCH" if run.score.matched else "-"
+    return f"{run.score.score:.3f} {verdict:<5} {run.framing.stance.value:<9} {title}"
 
 
 def dry_run_lines(run: DryRun) -> list[str]:
@@ -166,6 +173,8 @@ def feed_check_json(c: FeedCheck) -> dict[str, Any]:
     }
     if c.result.new_url:
         out["moved_to"] = c.result.new_url
+    if c.found_from:
+        out["found_from"] = c.found_from
     if c.parsed is not None:
         out.update(
             title=c.parsed.title,
@@ -181,7 +190,8 @@ def feed_check_line(c: FeedCheck) -> str:
     verdict = f"ERROR {c.error}" if c.error else f"ok, {items} items"
     warnings = c.parsed.warnings if c.parsed is not None else []
     warn = f" (warnings: {'; '.join(warnings)})" if warnings else ""
-    return f"{c.feed.url}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
+    found = f" (the feed of {c.found_from})" if c.found_from else ""
+    return f"{c.feed.url}{found}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
 
 
 # --- matches, events, deliveries, cycles --------------------------------------------------------------------

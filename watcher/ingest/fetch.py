@@ -27,8 +27,8 @@ ErrorKind = Literal["timeout", "http", "oversized", "network", "refused", "redir
 
 MAX_DELAY = timedelta(hours=24)  # no server hint or backoff keeps a feed unpolled for longer
 ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+    "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})

@@ -20,6 +20,7 @@ from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
 from watcher.ingest.urls import canonicalize, resolve
+from watcher.text.language import normalize_language
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ _HTML_ELEMENT = re.compile(
 )
 _XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_LANGUAGE = re.compile(r"[a-z]{2}")
-_DEPRECATED_LANGUAGES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro"}
 # Tokens that matter when finding where a markup declaration ends: quoted literals, comments and
 # processing instructions (which may contain any of the others) and the bracket and end characters.
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.DOTALL)
@@ -75,12 +74,19 @@ def parse_entries(
     feed_language: str | None = None,
     now: datetime | None = None,
 ) -> ParseResult:
-    """Parse a feed body into articles; malformed input yields warnings, never an exception.
+    """Parse a feed body (RSS, Atom, RDF or JSON Feed) into articles; malformed input yields warnings, never an exception.
 
     :param url: the URL the body came from, the base for relative links.
     :param feed_language: the configured language, used when the feed declares none.
     :param now: for rejecting publish dates in the future; defaults to the current time.
     """
+    # Imported here: jsonfeed builds on this module's helpers.
+    from watcher.ingest import jsonfeed
+
+    if jsonfeed.is_json_body(body, content_type):
+        return jsonfeed.parse_json_feed(
+            body, url, content_type=content_type, feed_language=feed_language, now=now
+        )
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     data = _to_safe_utf8(body, content_type, warnings)
@@ -241,6 +247,7 @@ class _Draft:
     content_hash: str
     published_at: datetime | None
     language: str | None
+    updated_at: datetime | None = None
 
 
 def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime) -> _Draft | None:
@@ -320,6 +327,7 @@ def _article(draft: _Draft, key: str) -> ArticleIn:
         content_hash=draft.content_hash,
         published_at=draft.published_at,
         language=draft.language,
+        updated_at=draft.updated_at,
         guid=draft.guid,
     )
 
@@ -328,15 +336,6 @@ def content_hash(title: str, text: str) -> str:
     """sha256 of the case-folded, whitespace-collapsed title and text."""
     normalised = _collapse(title).casefold() + "\n" + _collapse(text).casefold()
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-
-
-def normalize_language(value: str | None) -> str | None:
-    """An ISO 639-1 code ("en-US" → "en"), or None for anything that is not one ("und", "eng")."""
-    if not value:
-        return None
-    primary = re.split(r"[-_\s]", value.strip().lower(), maxsplit=1)[0]
-    primary = _DEPRECATED_LANGUAGES.get(primary, primary)
-    return primary if _LANGUAGE.fullmatch(primary) else None
 
 
 def _best_content(entry: Mapping[str, Any]) -> tuple[str, str]:

@@ -7,12 +7,12 @@ import itertools
 import json
 import logging
 import math
-from collections.abc import Iterable, KeysView, Mapping, Sequence
+from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.domain import Article, Claim
-from watcher.text.language import guess_language
+from watcher.text.language import claim_language
 from watcher.text.normalize import Normalizer
 from watcher.text.sentences import split_sentences
 from watcher.text.tokens import tokens
@@ -202,10 +202,14 @@ class CorpusStats:
         logger.debug("corpus statistics decayed to %d documents, %d terms", self._docs, len(self._df))
 
 
-def compile_claim(claim: Claim, default_language: str) -> ClaimQuery:
-    """Compile a claim's text and key terms into a :class:`ClaimQuery`."""
-    lang = guess_language(claim.text, default_language)
-    norm = Normalizer(lang)
+def compile_claim(claim: Claim, default_language: str, allowed: Collection[str] | None = None) -> ClaimQuery:
+    """Compile a claim's text and key terms into a :class:`ClaimQuery`.
+
+    The claim's language is its own, else the detector's when sure, else ``default_language``;
+    ``allowed`` caps the lemmatiser languages (see ``lemma_language``).
+    """
+    lang = claim_language(claim.language, claim.text, default_language)
+    norm = Normalizer(lang, allowed)
     boosts: dict[str, float] = {}
     for word in tokens(claim.text):
         key = norm.key(word)

@@ -26,7 +26,7 @@ from watcher.match.lexical import (
     lexical_features,
 )
 from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
-from watcher.text.language import UNDETERMINED, article_language
+from watcher.text.language import UNDETERMINED, analysis_language
 from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ class MatchSettings:
     semantic_sentences: int = 16  # sentences embedded per article: the lead, then the best
     evidence_sentences: int = 3
     default_language: str = "en"  # for articles whose language is "und"
+    # Languages whose lemmatiser dictionaries may load (simplemma loads one whole, Polish about 420 MiB);
+    # others are matched by their words as written. None: any language in use.
+    languages: frozenset[str] | None = None
     # Send articles in another language than the claim's to the semantic stage even without
     # shared words; only useful with a multilingual model (see semantic.MULTILINGUAL_MODEL).
     cross_lingual: bool = False
@@ -160,7 +163,9 @@ class Matcher:
         self._normalizers: dict[str, Normalizer] = {}
         self._counters = _Counters()
         self._queries = [
-            compile_claim(c, settings.default_language) for c in claims if c.status != ClaimStatus.PAUSED
+            compile_claim(c, settings.default_language, settings.languages)
+            for c in claims
+            if c.status != ClaimStatus.PAUSED
         ]
         self._weights: list[tuple[float, ...]] = []
         self._totals: list[float] = []
@@ -180,6 +185,23 @@ class Matcher:
         other._normalizers = self._normalizers
         other._claim_vectors = self._claim_vectors
         return other
+
+    def is_candidate(self, article: Article, min_shared: int = 2) -> bool:
+        """The cheap prefilter for fetching an article's page: it shares at least ``min_shared`` match keys
+        (all of them, for a claim with fewer) with some active claim, or mentions one of its key terms.
+
+        Learns nothing; reads only the normalised words, so a title and a line are enough.
+        """
+        if not self._queries:
+            return False
+        keys = self._analyze(article).positions.keys()
+        for query in self._queries:
+            shared = sum(1 for term in query.terms if term in keys)
+            if shared >= min(min_shared, len(query.terms)) and shared:
+                return True
+            if any(all(k in keys for k in phrase) for phrase in query.keywords):
+                return True
+        return False
 
     def observe(self, articles: Sequence[Article]) -> None:
         """Learn term statistics from articles without matching them (to warm up a new matcher)."""
@@ -218,7 +240,7 @@ class Matcher:
 
     def score(self, claim: Claim, article: Article) -> MatchScore:
         """Score one pair whatever the claim's status, for dry runs; learns and counts nothing."""
-        query = compile_claim(claim, self._settings.default_language)
+        query = compile_claim(claim, self._settings.default_language, self._settings.languages)
         doc = _Doc(self._analyze(article))
         norm = document_norm(doc.analyzed, self._stats)
         features = lexical_features(query, claim_weights(query, self._stats), doc.analyzed, norm)
@@ -248,10 +270,10 @@ class Matcher:
     # -- lexical stage -------------------------------------------------------------------------
 
     def _analyze(self, article: Article) -> AnalyzedArticle:
-        lang = article_language(article.language, self._settings.default_language)
+        lang = analysis_language(article.language, self._settings.default_language)
         norm = self._normalizers.get(lang)
         if norm is None:
-            norm = self._normalizers[lang] = Normalizer(lang)
+            norm = self._normalizers[lang] = Normalizer(lang, self._settings.languages)
         return analyze_article(article, norm, self._settings.max_sentences)
 
     def _refresh_weights(self) -> None:

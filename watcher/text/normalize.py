@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 import simplemma
@@ -36,9 +37,10 @@ class Normalizer:
 
     __slots__ = ("_cache", "_lemma_lang", "_stop", "lang")
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, allowed: Collection[str] | None = None) -> None:
+        """:param allowed: languages whose lemmatiser may be loaded (see ``lemma_language``); None: any."""
         self.lang = lang
-        self._lemma_lang = lemma_language(lang)
+        self._lemma_lang = lemma_language(lang, allowed)
         self._stop = stopwords(lang)
         self._cache: dict[str, str] = {}  # token -> key, "" for no key
 

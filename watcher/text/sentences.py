@@ -6,7 +6,7 @@ import re
 
 import simplemma
 
-from watcher.text.language import lemma_language
+from watcher.text.language import normalize_language
 
 # After sentence-final punctuation (and any closing quote or bracket), before a capital or a digit.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
@@ -17,9 +17,13 @@ def split_sentences(text: str, lang: str | None) -> list[str]:
 
     Whitespace inside a sentence is collapsed to single spaces.
     """
-    code = lemma_language(lang)
+    code = normalize_language(lang)  # the rules load no dictionary, so any language may have them
+    try:
+        found = simplemma.split_sentences(text, lang=code)
+    except ValueError:  # a language simplemma does not know
+        found = simplemma.split_sentences(text)
     # str.split/join is several times faster than a regular expression here.
-    return [" ".join(s.split()) for s in simplemma.split_sentences(text, lang=code) if s and not s.isspace()]
+    return [" ".join(s.split()) for s in found if s and not s.isspace()]
 
 
 def split_plain_sentences(text: str) -> list[str]:

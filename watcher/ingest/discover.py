@@ -1,0 +1,186 @@
+"""Find a site's feeds: the URL itself, its HTML page's ``<link rel="alternate">`` feeds, else the usual paths."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Literal
+
+import aiohttp
+
+from watcher.domain import Feed
+from watcher.ingest.fetch import ErrorKind, FetchResult, fetch_feed
+from watcher.ingest.http import HttpSettings
+from watcher.ingest.parse import parse_entries
+from watcher.ingest.urls import canonicalize, resolve
+
+logger = logging.getLogger(__name__)
+
+# Media types of feed links, best first. WordPress also links its REST API as application/json,
+# so that type ranks last and /wp-json/ links are dropped.
+FEED_TYPES = {
+    "application/rss+xml": 0,
+    "application/atom+xml": 0,
+    "application/rdf+xml": 0,
+    "application/feed+json": 1,
+    "application/json": 2,
+}
+GUESSED_PATHS = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
+MAX_SCAN_CHARS = 1_000_000  # feed links live in <head>; a page's first megabyte is plenty
+MAX_LINKS = 50
+_HTTP_CHARSET = "charset="
+
+Source = Literal["self", "link", "guess"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedCandidate:
+    """A feed found for a URL: the URL itself (``self``), a page's link (``link``), or a usual path (``guess``).
+
+    ``self`` and ``guess`` candidates were fetched and parse as feeds; ``link`` candidates are what
+    the page declares and have not been fetched.
+    """
+
+    url: str
+    source: Source
+    media_type: str | None = None  # the link's type attribute, or the Content-Type a feed was served with
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discovery:
+    """What discovery found for ``url``, best candidate first; ``error`` is set when nothing was found."""
+
+    url: str
+    candidates: list[FeedCandidate] = field(default_factory=list)
+    error: str | None = None
+    error_kind: ErrorKind | Literal["no_feed"] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def discover_feeds(
+    session: aiohttp.ClientSession, url: str, http: HttpSettings, *, now: datetime, guess: bool = True
+) -> Discovery:
+    """Find the feeds of ``url`` with the shared session (address guard, body cap, timeouts); never raises.
+
+    A URL that is itself a feed is its only candidate. Otherwise its HTML page's feed links are
+    the candidates, and when it has none the usual paths on its host (``GUESSED_PATHS``) are tried
+    in turn (unless ``guess`` is False) until one parses as a feed.
+    """
+    page = await _fetch(session, url, http, now)
+    if not page.ok or page.body is None:
+        return Discovery(url=url, error=page.error, error_kind=page.error_kind)
+    base = page.final_url or url
+    title = await _feed_title(page.body, page.content_type, base)
+    if title is not None:
+        return Discovery(url=url, candidates=[_candidate(page, base, "self", title)])
+    links = feed_links(_decode(page.body, page.content_type), base)
+    if links:
+        return Discovery(url=url, candidates=links)
+    if guess:
+        for path in GUESSED_PATHS:
+            target = resolve(path, base)
+            if target is None:
+                break
+            found = await _fetch(session, target, http, now)
+            if found.ok and found.body is not None:
+                target = found.final_url or target
+                if (title := await _feed_title(found.body, found.content_type, target)) is not None:
+                    return Discovery(url=url, candidates=[_candidate(found, target, "guess", title)])
+    return Discovery(
+        url=url,
+        error="no feed found: not a feed, no feed links, no feed at the usual paths",
+        error_kind="no_feed",
+    )
+
+
+def feed_links(markup: str, base_url: str) -> list[FeedCandidate]:
+    """The feeds an HTML page declares with ``<link rel="alternate" type=...>``, best first.
+
+    Relative hrefs are resolved against ``<base href>`` or ``base_url``. Order: main feeds before
+    comment feeds, RSS/Atom/RDF before JSON Feed before plain JSON, then the page's own order.
+    Duplicates (the same canonical URL) are dropped.
+    """
+    finder = _LinkFinder(base_url)
+    finder.feed(markup[:MAX_SCAN_CHARS])
+    finder.close()
+    seen: set[str] = set()
+    ranked: list[tuple[tuple[bool, int, int], FeedCandidate]] = []
+    for position, (href, media_type, title) in enumerate(finder.links):
+        url = resolve(href, finder.base)
+        key = canonicalize(url) if url else None
+        if url is None or key is None or key in seen or "/wp-json/" in url:
+            continue
+        seen.add(key)
+        comments = "comment" in (title or "").lower() or "comment" in url.lower()
+        rank = (comments, FEED_TYPES[media_type], position)
+        ranked.append((rank, FeedCandidate(url=url, source="link", media_type=media_type, title=title)))
+    return [candidate for _, candidate in sorted(ranked, key=lambda item: item[0])]
+
+
+class _LinkFinder(HTMLParser):
+    """Collects ``<link rel="alternate">`` elements of feed types, and the first ``<base href>``."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base = base_url
+        self.links: list[tuple[str, str, str | None]] = []  # (href, media type, title)
+        self._based = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ("link", "base") or len(self.links) >= MAX_LINKS:
+            return
+        values = {name: (value or "").strip() for name, value in attrs}
+        href = values.get("href", "")
+        if tag == "base":
+            if href and not self._based:
+                self.base = resolve(href, self.base) or self.base
+                self._based = True
+            return
+        media_type = values.get("type", "").split(";", 1)[0].strip().lower()
+        rels = values.get("rel", "").lower().split()
+        if href and "alternate" in rels and media_type in FEED_TYPES:
+            self.links.append((href, media_type, " ".join(values.get("title", "").split())[:200] or None))
+
+    handle_startendtag = handle_starttag
+
+
+async def _fetch(session: aiohttp.ClientSession, url: str, http: HttpSettings, now: datetime) -> FetchResult:
+    scratch = Feed(
+        id=0,
+        url=url,
+        outlet="",
+        country="ZZ",
+        language="und",
+        leaning="unknown",
+        ownership="unknown",
+        interval_s=0,
+    )
+    return await fetch_feed(session, scratch, http, now=now, force_full=True)
+
+
+async def _feed_title(body: bytes, content_type: str | None, base: str) -> str | None:
+    """The feed's title ("" when untitled) when the body parses as a feed, else None."""
+    parsed = await asyncio.to_thread(parse_entries, body, base, content_type=content_type)
+    return parsed.title
+
+
+def _candidate(result: FetchResult, url: str, source: Source, title: str) -> FeedCandidate:
+    media_type = (result.content_type or "").split(";", 1)[0].strip().lower() or None
+    return FeedCandidate(url=url, source=source, media_type=media_type, title=title or None)
+
+
+def _decode(body: bytes, content_type: str | None) -> str:
+    charset = (content_type or "").lower().partition(_HTTP_CHARSET)[2].split(";", 1)[0].strip(" \"'")
+    try:
+        codec = codecs.lookup(charset).name if charset else "utf-8"
+    except LookupError:
+        codec = "utf-8"
+    return body[: MAX_SCAN_CHARS * 4].decode(codec, errors="replace")
