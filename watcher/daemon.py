@@ -119,7 +119,7 @@ class Daemon:
             self._inflight.discard(task)
 
     async def _poll(self) -> None:
-        report = await self.pipeline.cycle()
+        report = await self.pipeline.cycle(until=self.stop_event)
         self.last_cycle_monotonic = time.monotonic()
         if report.feeds_polled or report.matches or report.events or report.delivered:
             logger.info(

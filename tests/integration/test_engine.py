@@ -11,6 +11,11 @@ from sqlalchemy import text
 from storage.engine import make_engine
 
 
+def listing(folder: Path) -> list[str]:
+    """Every path under ``folder``, relative to it, sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
 async def scalar(url: str, sql: str) -> object:
     engine = make_engine(url)
     try:
@@ -36,8 +41,8 @@ async def test_read_only_file_uri_reads_and_creates_no_folder(tmp_path: Path, cw
         conn.execute("INSERT INTO t VALUES (41)")
     url = f"sqlite+aiosqlite:///file:{db}?mode=ro&uri=true"
     assert await scalar(url, "SELECT a + 1 FROM t") == 42
-    assert list(cwd.iterdir()) == [], "no folder named 'file:' (or anything else) in the working directory"
-    assert sorted(p.name for p in db.parent.iterdir()) == ["watcher.db"], "nothing written beside it"
+    assert listing(cwd) == [], "no folder named 'file:' (or anything else) in the working directory"
+    assert listing(db.parent) == ["watcher.db"], "nothing written beside it"
     engine = make_engine(url)
     try:
         async with engine.begin() as conn:
@@ -52,13 +57,13 @@ async def test_read_write_file_uri_creates_the_files_folder_only(tmp_path: Path,
     assert await scalar(f"sqlite:///file:{db}?mode=rwc&uri=true", "SELECT 7") == 7
     assert db.is_file()
     assert await scalar("sqlite:///file:rel/x.db?uri=true", "SELECT 8") == 8
-    assert sorted(str(p.relative_to(cwd)) for p in cwd.rglob("*")) == ["rel", "rel/x.db"]
+    assert listing(cwd) == ["rel", "rel/x.db"]
 
 
 async def test_read_only_uri_of_a_missing_file_fails_without_creating_anything(cwd: Path) -> None:
     with pytest.raises(Exception, match="unable to open"):
         await scalar("sqlite+aiosqlite:///file:missing/x.db?mode=ro&uri=true", "SELECT 1")
-    assert list(cwd.iterdir()) == []
+    assert listing(cwd) == []
 
 
 async def test_plain_path_gets_its_folder(cwd: Path) -> None:
