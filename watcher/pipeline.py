@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -196,6 +197,7 @@ class Pipeline:
         self._claims: list[Claim] = []
         self.outbox = Outbox(store, sender, settings.destinations, clock, lease_s=settings.daemon.lease_s)
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -391,8 +393,20 @@ class Pipeline:
         now = self.clock()
         await self.store.set_state(ALL_PASS_KEY, f"{begun.isoformat()} {now.isoformat()}", now)
 
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        """One of ``http.per_host`` slots of the feed's host, taken before the fetch's timeout starts.
+
+        The connector enforces the same limit, but a request queued there for a connection spends its
+        total timeout waiting; queued here, only the fetch itself is timed.
+        """
+        host = urlsplit(url).netloc.lower()
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.settings.http.limit_per_host)
+        return slot
+
     async def _guarded_refresh(self, feed: Feed) -> tuple[str | None, bool, int]:
-        async with self._fetch_sem:
+        async with self._fetch_sem, self._host_slot(feed.url):
             try:
                 return await self.refresh_feed(feed)
             except SQLAlchemyError as exc:
