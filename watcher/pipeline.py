@@ -301,8 +301,8 @@ class Pipeline:
         own; ``on_stored`` is called after each poll that stored new articles. With ``until`` (the
         daemon's stop event; not with ``all``), feeds falling due while fetchers are still busy join
         the pass, until the event is set. Leases are not renewed: ``daemon.lease`` (default 300 s) must
-        exceed ``http.total_timeout`` (default 20 s) plus the time a feed waits in the queue (at most
-        about one fetch) with margin.
+        exceed ``http.total_timeout`` (default 20 s) plus the time a feed waits in the queue (about two
+        fetches) and for a slot of its host (``http.per_host``) with margin.
         """
         workers = self.settings.http.limit
         batch = max(1, min(self.settings.daemon.feed_batch, workers))
