@@ -84,8 +84,9 @@ def library_versions() -> str:
 class Server:
     """bench/ingest_server.py in a child process."""
 
-    def __init__(self, feeds: int, items: int, use_gzip: bool) -> None:
+    def __init__(self, feeds: int, items: int, use_gzip: bool, extra: Sequence[str] = ()) -> None:
         cmd = [sys.executable, "-m", "bench.ingest_server", "--feeds", str(feeds), "--items", str(items)]
+        cmd += extra
         if use_gzip:
             cmd.append("--gzip")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)

@@ -1,6 +1,6 @@
 """A feed server for bench/ingest.py: N distinct RSS 2.0 news feeds on 127.0.0.1, with ETag and Last-Modified.
 
-Usage: python -m bench.ingest_server --feeds 2000 --items 20 [--port 0] [--gzip]
+Usage: python -m bench.ingest_server --feeds 2000 --items 20 [--port 0] [--gzip] [--slow-every N --slow-s S]
 
 Prints ``listening http://127.0.0.1:PORT`` on stdout once it accepts connections, then serves until
 killed. ``/feeds/NNNN.xml`` are the feeds; ``/urls.txt`` lists their URLs; ``/_stats`` returns the
@@ -9,7 +9,8 @@ number of responses per status so far (a client that claims to have fetched can 
 Every body is built once at start-up, so serving costs the server as little as possible: it runs
 in its own process and must not be what the benchmark measures. A conditional GET gets a 304:
 If-None-Match is compared with the ETag (any of a list, weak or strong); without it, an
-If-Modified-Since at or after Last-Modified matches (RFC 9110 §13.1.3).
+If-Modified-Since at or after Last-Modified matches (RFC 9110 §13.1.3). With ``--slow-every N``,
+every Nth feed (index N-1, 2N-1, ...) answers each request ``--slow-s`` seconds late (bench/stragglers.py).
 """
 
 from __future__ import annotations
@@ -173,7 +174,9 @@ def not_modified(feed: Feed, request: web.Request) -> bool:
     return False
 
 
-def make_app(feeds: list[Feed], *, use_gzip: bool) -> web.Application:
+def make_app(
+    feeds: list[Feed], *, use_gzip: bool, slow_every: int = 0, slow_s: float = 0.0
+) -> web.Application:
     stats: Counter[str] = Counter()
     app = web.Application()
 
@@ -184,6 +187,8 @@ def make_app(feeds: list[Feed], *, use_gzip: bool) -> web.Application:
             stats["404"] += 1
             raise web.HTTPNotFound()
         feed = feeds[index]
+        if slow_every and index % slow_every == slow_every - 1:
+            await asyncio.sleep(slow_s)
         validators = {"ETag": feed.etag, "Last-Modified": feed.last_modified, "Cache-Control": "max-age=60"}
         if not_modified(feed, request):
             stats["304"] += 1
@@ -219,9 +224,12 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--gzip", action="store_true", help="gzip bodies for clients that accept it")
+    parser.add_argument("--slow-every", type=int, default=0, help="every Nth feed answers late")
+    parser.add_argument("--slow-s", type=float, default=0.0, help="how late, in seconds")
     args = parser.parse_args(argv)
     feeds = build_feeds(args.feeds, args.items, datetime.now(UTC) - timedelta(minutes=5))
-    runner = web.AppRunner(make_app(feeds, use_gzip=args.gzip), access_log=None, handle_signals=True)
+    app = make_app(feeds, use_gzip=args.gzip, slow_every=args.slow_every, slow_s=args.slow_s)
+    runner = web.AppRunner(app, access_log=None, handle_signals=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=4096)
     await site.start()

@@ -34,11 +34,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -154,6 +155,16 @@ class Published:
     at: float  # monotonic
 
 
+def late(handle: Callable[[web.Request], Awaitable[web.Response]], seconds: float) -> Any:
+    """``handle``, answering ``seconds`` late (a straggler)."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await asyncio.sleep(seconds)
+        return await handle(request)
+
+    return answer
+
+
 def make_feeds(count: int) -> list[Feed]:
     now = datetime.now(UTC)
     feeds = []
@@ -265,15 +276,19 @@ class Results:
     daemon_log: str
 
 
-async def measure(args: argparse.Namespace, tmp: Path, database: str) -> Results:
+async def measure(
+    args: argparse.Namespace, tmp: Path, database: str, *, slow_feeds: int = 0, slow_s: float = 0.0
+) -> Results:
+    """Items are published on the ``args.feeds`` fast feeds; ``slow_feeds`` more answer ``slow_s`` late."""
     feeds = make_feeds(args.feeds)
+    slow = make_feeds(args.feeds + slow_feeds)[args.feeds :]
     feeds[0].publish(Item("warm-up", *story(0), datetime.now(UTC)))
-    server = FeedServer({f.path: f.handle for f in feeds})
+    server = FeedServer({f.path: f.handle for f in feeds} | {f.path: late(f.handle, slow_s) for f in slow})
     await server.start()
     receiver = Receiver(secret=SECRET)
     await receiver.start()
     config, log = tmp / "feeds.yaml", tmp / "watcher.log"
-    write_config(config, server, feeds, receiver.url("/hook"), args)
+    write_config(config, server, [*feeds, *slow], receiver.url("/hook"), args)
     proc = await start_daemon(config, database, log)
     try:
         logger.info("warming up: waiting for the first alert (model %s)", args.model or "off")

@@ -279,6 +279,9 @@ class Store(Protocol):
     async def set_state(self, key: str, value: str, now: datetime) -> None:
         """Store a value under ``key`` (insert or replace)."""
 
+    async def get_state(self, key: str) -> str | None:
+        """The value stored under ``key``, or None."""
+
     async def counts(self) -> dict[str, int]:
         """Row counts for health and metrics: ``feeds``, ``articles``, ``claims``, ``matches``,
         ``events``, ``feeds_failing`` (error count above 0), ``articles_pending`` (not yet matched) and

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -40,20 +42,57 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        db = parsed.database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        folder = _sqlite_folder(parsed.database, parsed.query)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        read_only = _sqlite_mode(parsed.database, parsed.query) == "ro"
+        event.listen(
+            engine.sync_engine, "connect", _sqlite_pragmas if not read_only else _sqlite_read_pragmas
+        )
         # aiosqlite's default BEGIN is deferred; take the write lock up front so that read-then-write
-        # transactions don't fail with "database is locked" halfway through.
-        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # transactions don't fail with "database is locked" halfway through (a read-only one takes none).
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
         return engine
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         return create_async_engine(url, **kwargs)
     raise ConfigError(f"unsupported database backend {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+def _sqlite_folder(database: str | None, query: Mapping[str, Any]) -> Path | None:
+    """The folder a SQLite database may need created: None for memory, read-only and ``mode=rw`` URIs.
+
+    With ``uri=true`` the database is a ``file:`` URI (``file:/path/x.db?mode=ro``): its path is the
+    file's, and its ``mode`` (in the URL's query or the URI's own) says whether SQLite may create it.
+    """
+    if not database or database == ":memory:":
+        return None
+    if query.get("uri") != "true":
+        return Path(database).parent
+    parts = urlsplit(database)
+    path = unquote(parts.path) if parts.scheme == "file" else database
+    if _sqlite_mode(database, query) != "rwc" or not path or path == ":memory:":
+        return None
+    return Path(path).parent
+
+
+def _sqlite_mode(database: str | None, query: Mapping[str, Any]) -> str:
+    """A ``file:`` URI's ``mode`` (ro, rw, rwc or memory); "rwc" for plain paths and URIs without one."""
+    if not database or query.get("uri") != "true":
+        return "rwc"
+    return str(query.get("mode") or dict(parse_qsl(urlsplit(database).query)).get("mode", "rwc"))
+
+
+def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Read-only: the journal mode is the writer's to set; only the reader's own settings.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.close()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

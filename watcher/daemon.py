@@ -24,10 +24,12 @@ logger = logging.getLogger(__name__)
 class Daemon:
     """Runs the pipeline on a schedule until stopped.
 
-    Two APScheduler jobs: ``poll`` (every ``daemon.tick``: poll due feeds, then match, detect and deliver)
-    and ``deliver`` (every second: retries that fall due between polls). Each job runs at most once at a
-    time. A signal only sets the stop event; in-flight work then gets ``shutdown_timeout`` to finish
-    before it is cancelled, and whatever it had not committed is picked up again on the next start.
+    Two APScheduler jobs: ``poll`` (every ``daemon.tick``: a pass over due feeds, those falling due while
+    slow ones answer included, with matching, detection and delivery following each store; see
+    :meth:`Pipeline.cycle`) and ``deliver`` (every second: retries that fall due between polls). Each job
+    runs at most once at a time. A signal only sets the stop event; in-flight work then gets
+    ``shutdown_timeout`` to finish before it is cancelled, and whatever it had not committed is picked up
+    again on the next start.
     """
 
     def __init__(
@@ -119,7 +121,7 @@ class Daemon:
             self._inflight.discard(task)
 
     async def _poll(self) -> None:
-        report = await self.pipeline.cycle()
+        report = await self.pipeline.cycle(until=self.stop_event)
         self.last_cycle_monotonic = time.monotonic()
         if report.feeds_polled or report.matches or report.events or report.delivered:
             logger.info(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,6 +51,7 @@ from watcher.text.language import article_language, load_detector
 logger = logging.getLogger(__name__)
 
 WARM_UP_ARTICLES = 2000  # recent articles a new matcher learns term statistics from
+ALL_PASS_KEY = "poll_all_pass"  # state: "BEGUN RENEWED" of the --all pass in progress, "" when none
 
 
 Clock = Callable[[], datetime]
@@ -251,6 +253,7 @@ class Pipeline:
         )
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
         self._pages: PageFetcher | None = None  # one per process, sharing the session; made on first use
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -280,17 +283,53 @@ class Pipeline:
 
     # -- the cycle --------------------------------------------------------------------------------
 
-    async def cycle(self, *, all: bool = False) -> CycleReport:
-        """Poll due feeds (every feed with ``all``), then match, detect and deliver what is due."""
+    async def cycle(self, *, all: bool = False, until: asyncio.Event | None = None) -> CycleReport:
+        """Poll due feeds (every feed with ``all``), then match, detect and deliver what is due.
+
+        The later stages do not wait for polling: each poll that stores new articles wakes a follower
+        that matches, detects and delivers while the other feeds are still being fetched (it finds its
+        work in the database, so nothing is held only in memory); a last round runs once polling is done.
+        ``until``: see :meth:`poll`.
+        """
         started = time.monotonic()
         report = CycleReport()
-        await self.poll(report, all=all)
-        await self.process(report)
+        stored, polled = asyncio.Event(), asyncio.Event()
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._follow(report, stored, polled), name="process")
+                try:
+                    await self.poll(report, all=all, on_stored=stored.set, until=until)
+                finally:
+                    polled.set()
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the follower's last round: its error is the cycle's
         report.elapsed_s = round(time.monotonic() - started, 3)
         metrics.CYCLE_SECONDS.observe(report.elapsed_s)
         metrics.LAST_CYCLE.set(time.time())
         await self.store.set_state("last_cycle_at", self.clock().isoformat(), self.clock())
         return report
+
+    async def _follow(self, report: CycleReport, stored: asyncio.Event, polled: asyncio.Event) -> None:
+        """Run :meth:`process` each time new articles are stored, and once more after polling ends."""
+        while True:
+            waits = [asyncio.ensure_future(e.wait()) for e in (stored, polled)]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+            last = polled.is_set()
+            stored.clear()
+            if last:
+                await self.process(report)  # the last round's errors are the cycle's
+                return
+            try:
+                await self.process(report)
+            except Exception:
+                # A failed round leaves its work in the database; the next round (at the latest the
+                # one after polling) picks it up. Polling carries on meanwhile.
+                metrics.UNEXPECTED.labels("process").inc()
+                logger.exception("matching new articles failed; retrying after the next poll")
 
     async def process(self, report: CycleReport) -> None:
         """The stages after polling; each is safe to run on its own at any time."""
@@ -302,37 +341,131 @@ class Pipeline:
 
     # -- poll ---------------------------------------------------------------------------------
 
-    async def poll(self, report: CycleReport, *, all: bool = False) -> None:
-        """Poll due feeds (every enabled feed with ``all``, each once), in leased batches."""
-        started = self.clock()
+    async def poll(
+        self,
+        report: CycleReport,
+        *,
+        all: bool = False,
+        on_stored: Callable[[], None] | None = None,
+        until: asyncio.Event | None = None,
+    ) -> None:
+        """One pass over the due feeds (every enabled feed with ``all``, each once), streamed.
+
+        ``http.concurrency`` fetchers pull leased feeds from a bounded queue that a leasing task keeps
+        filled in small batches, so a slow or timing-out feed holds up only its own fetcher; the pass
+        ends when nothing more is due and every fetcher is done. Each feed's result is stored on its
+        own; ``on_stored`` is called after each poll that stored new articles. With ``until`` (the
+        daemon's stop event; not with ``all``), feeds falling due while fetchers are still busy join
+        the pass, until the event is set. Leases are not renewed: ``daemon.lease`` (default 300 s) must
+        exceed ``http.total_timeout`` (default 20 s) plus the time a feed waits in the queue (about two
+        fetches) and for a slot of its host (``http.per_host``) with margin.
+        """
+        workers = self.settings.http.limit
+        batch = max(1, min(self.settings.daemon.feed_batch, workers))
+        state = _PassState(asyncio.Queue(maxsize=batch), until=None if all else until)
+        polled_before = await self._all_pass_start() if all else None
+        failure: list[Exception] = []
+
+        async def lease() -> None:
+            try:
+                await self._lease_due(state, batch, all=all, polled_before=polled_before)
+            except Exception as exc:
+                # The feeds in flight still finish and are stored; the error is the pass's.
+                failure.append(exc)
+            for _ in range(workers):
+                await state.queue.put(None)
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(lease(), name="lease-feeds")
+            for i in range(workers):
+                group.create_task(self._fetch_queued(state, report, on_stored), name=f"fetch-{i}")
+        if failure:
+            raise failure[0]
+
+    async def _lease_due(
+        self, state: _PassState, batch: int, *, all: bool, polled_before: datetime | None
+    ) -> None:
+        """Lease due feeds ``batch`` at a time into the pass's queue until none is left."""
         seen: set[int] = set()
         # Articles without a declared language are detected as they are parsed; load the model before the
         # fetches start, so that loading it does not hold the event loop while requests are timed.
         await asyncio.to_thread(load_detector)
-        while True:
+        while state.until is None or not state.until.is_set():
             feeds = await self.store.lease_due_feeds(
                 self.clock(),
-                self.settings.daemon.feed_batch,
+                batch,
                 lease_s=self.settings.daemon.lease_s,
                 all=all,
-                polled_before=started if all else None,
+                polled_before=polled_before,
             )
-            # A feed whose write failed is offered again; it waits for its lease to run out instead.
-            feeds = [f for f in feeds if f.id not in seen]
-            if not feeds:
-                return
-            seen.update(f.id for f in feeds)
-            results = await asyncio.gather(*(self._guarded_refresh(f) for f in feeds))
-            for feed, (error, not_modified, new) in zip(feeds, results, strict=True):
-                report.feeds_polled += 1
-                report.not_modified += not_modified
-                report.new_articles += new
-                if error is not None:
-                    report.feeds_failed += 1
-                    report.errors.append(f"{feed.outlet} (feed {feed.id}): {error}")
+            if state.until is None:
+                # A feed whose write failed is offered again once its lease runs out: not in this pass.
+                feeds = [f for f in feeds if f.id not in seen]
+                seen.update(f.id for f in feeds)
+            if feeds:
+                if polled_before is not None:
+                    await self._renew_all_pass(polled_before)
+                for feed in feeds:
+                    await state.queue.put(feed)  # back pressure: lease more only as fetchers free up
+            elif not await state.wait_for_more(self.settings.daemon.tick_s):
+                break
+        if polled_before is not None:
+            await self.store.set_state(ALL_PASS_KEY, "", self.clock())
+
+    async def _fetch_queued(
+        self, state: _PassState, report: CycleReport, on_stored: Callable[[], None] | None
+    ) -> None:
+        """One fetcher: refresh queued feeds one at a time until it takes None."""
+        while (feed := await state.queue.get()) is not None:
+            state.busy += 1
+            try:
+                error, not_modified, new = await self._guarded_refresh(feed)
+            finally:
+                state.busy -= 1
+                state.freed.set()
+            report.feeds_polled += 1
+            report.not_modified += not_modified
+            report.new_articles += new
+            if error is not None:
+                report.feeds_failed += 1
+                report.errors.append(f"{feed.outlet} (feed {feed.id}): {error}")
+            if new and on_stored is not None:
+                on_stored()
+
+    async def _all_pass_start(self) -> datetime:
+        """When the ``--all`` pass this worker takes part in began: feeds polled since are not polled again.
+
+        Several workers share one pass: the first records its start in the store, and those starting
+        while it is renewed (within ``daemon.lease``) join it; a pass whose workers all stopped leasing
+        (or died) is over, and the next ``--all`` begins a new one.
+        """
+        now = self.clock()
+        begun, _, renewed = (await self.store.get_state(ALL_PASS_KEY) or "").partition(" ")
+        if begun and renewed:
+            age = (now - datetime.fromisoformat(renewed)).total_seconds()
+            if age < self.settings.daemon.lease_s:
+                return datetime.fromisoformat(begun)
+        await self._renew_all_pass(now)
+        return now
+
+    async def _renew_all_pass(self, begun: datetime) -> None:
+        now = self.clock()
+        await self.store.set_state(ALL_PASS_KEY, f"{begun.isoformat()} {now.isoformat()}", now)
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        """One of ``http.per_host`` slots of the feed's host, taken before the fetch's timeout starts.
+
+        The connector enforces the same limit, but a request queued there for a connection spends its
+        total timeout waiting; queued here, only the fetch itself is timed.
+        """
+        host = urlsplit(url).netloc.lower()
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.settings.http.limit_per_host)
+        return slot
 
     async def _guarded_refresh(self, feed: Feed) -> tuple[str | None, bool, int]:
-        async with self._fetch_sem:
+        async with self._fetch_sem, self._host_slot(feed.url):
             try:
                 return await self.refresh_feed(feed)
             except SQLAlchemyError as exc:
@@ -642,6 +775,29 @@ class Pipeline:
                 )
             raised.extend(events)
         return raised
+
+
+@dataclass(slots=True)
+class _PassState:
+    """A poll pass's queue of leased feeds, its fetchers at work, and when to stop leasing more."""
+
+    queue: asyncio.Queue[Feed | None]
+    until: asyncio.Event | None  # None: one pass over what is due now
+    busy: int = 0
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_for_more(self, tick_s: float) -> bool:
+        """Nothing is due now: whether to look again (after a fetcher frees up, or ``tick_s``)."""
+        if self.until is None or self.until.is_set() or (self.busy == 0 and self.queue.empty()):
+            return False
+        self.freed.clear()
+        waits = [asyncio.ensure_future(e.wait()) for e in (self.freed, self.until)]
+        try:
+            await asyncio.wait(waits, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return not self.until.is_set()
 
 
 def match_and_frame(

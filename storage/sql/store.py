@@ -46,6 +46,11 @@ class SqlStore(FeedQueries, ArticleQueries, ClaimQueries, OutboxQueries):
         async with self.engine.begin() as conn:
             await conn.execute(stmt)
 
+    async def get_state(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(state_t.c.value).where(state_t.c.key == key))).first()
+        return None if row is None else str(row[0])
+
     async def counts(self) -> dict[str, int]:
         async with self.engine.connect() as conn:
             out: dict[str, int] = {}

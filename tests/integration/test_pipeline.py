@@ -222,3 +222,145 @@ async def test_digest_destination_gets_one_message_after_its_window(
     rows = await store.list_deliveries()
     assert {d.status for d in rows} == {DeliveryStatus.DELIVERED}
     assert {d.extra["digest_id"] for d in rows} == {request.headers["webhook-id"]}
+
+
+async def until(what: str, check: Callable[[], Any], timeout_s: float = 120.0) -> None:
+    """Wait for ``check()`` to hold; fails naming ``what`` if it does not within ``timeout_s``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+async def test_a_slow_feed_holds_up_nobody_its_peers_are_matched_and_delivered_meanwhile(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    from dataclasses import replace
+
+    from aiohttp import web
+
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
+
+    server.routes["/slow.xml"] = slow
+    settings = settings_for(server, db_url, receiver)
+    settings = replace(
+        settings,
+        feeds=(*settings.feeds, FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=600)),
+        http=replace(settings.http, total_timeout_s=300),  # the test, not a timeout, ends the slow answer
+    )
+    pipeline = await make_pipeline(settings, Clock())
+    cycle = asyncio.create_task(pipeline.cycle(all=True))
+    try:
+        await asyncio.wait_for(asked.wait(), 60)
+
+        async def delivered() -> bool:
+            events = await store.list_events()
+            return bool(events) and len(receiver.processed_ids) == len(events)
+
+        await until("the fast feeds' alerts", delivered)
+        # The slow feed is still answering; its peers' articles are matched, framed, detected and delivered.
+        assert not cycle.done() and not release.is_set()
+        assert {m.article.outlet for m in await store.list_matches()} == {"Kyiv Post", "TASS"}
+        assert {d.status for d in await store.list_deliveries()} == {DeliveryStatus.DELIVERED}
+        slow_feed = next(f for f in await store.list_feeds() if f.outlet == "Slow Times")
+        assert slow_feed.last_polled_at is None
+    finally:
+        release.set()
+    report = await cycle
+    assert (report.feeds_polled, report.feeds_failed, report.new_articles) == (3, 0, 4)
+    assert report.delivered == len(receiver.processed_ids) and receiver.duplicates == 0
+    assert (await store.counts())["articles_pending"] == 0, "the slow feed's article was matched too"
+
+
+async def test_in_the_daemon_feeds_falling_due_while_a_slow_one_answers_are_polled_meanwhile(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    from dataclasses import replace
+
+    from aiohttp import web
+
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
+
+    server.routes["/slow.xml"] = slow
+    settings = settings_for(server, db_url)
+    settings = replace(
+        settings,
+        feeds=(*settings.feeds, FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=3600)),
+        http=replace(settings.http, total_timeout_s=300),
+        daemon=replace(settings.daemon, tick_s=0.05, lease_s=3600),  # outlasts the clock's jump below
+    )
+    clock = Clock()
+    pipeline = await make_pipeline(settings, clock)
+    stop = asyncio.Event()
+    cycle = asyncio.create_task(pipeline.cycle(until=stop))
+    try:
+        await asyncio.wait_for(asked.wait(), 60)
+
+        async def fast_ones_polled(times: int) -> bool:
+            return server.hits("/kyiv.xml") == times == server.hits("/tass.xml")
+
+        await until("the first polls", lambda: fast_ones_polled(1))
+        clock.advance(minutes=11)  # the fast feeds fall due again; the slow one is still answering
+        await until("the fast feeds' second polls", lambda: fast_ones_polled(2))
+        assert not cycle.done() and server.hits("/slow.xml") == 1
+    finally:
+        release.set()
+    report = await cycle
+    assert (report.feeds_polled, report.not_modified, report.feeds_failed) == (5, 2, 0)
+    assert server.hits("/slow.xml") == 1
+
+
+@pytest.mark.postgres
+async def test_poll_once_all_with_two_workers_polls_each_feed_exactly_once(
+    aiohttp_server: Any, postgres_url: str
+) -> None:
+    """The second worker starts after the first has polled some feeds, and joins its pass."""
+    routes = {
+        f"/f{i}.xml": Route(body=rss(f"F{i}", [(f"g{i}", f"Story {i}", "text")]), delay_s=0.02)
+        for i in range(60)
+    }
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    feeds = tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600) for p in routes)
+    settings = Settings(
+        database_url=postgres_url,
+        feeds=feeds,
+        http=HttpSettings(allow_private=True, limit=4),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
+    )
+    stores = [await open_store(postgres_url, upgrade=True) for _ in range(2)]
+    await purge(stores[0])
+    pipelines = [await Pipeline.open(settings, s, load_model=False) for s in stores]  # the real clock
+    try:
+        await pipelines[0].sync_config()
+        first = asyncio.create_task(pipelines[0].cycle(all=True))
+
+        async def some_polled() -> bool:
+            return len(server.requests) >= 10
+
+        await until("the first worker to poll some feeds", some_polled)
+        second = await pipelines[1].cycle(all=True)
+        reports = [await first, second]
+        assert {server.hits(p) for p in routes} == {1}, "every feed exactly once"
+        assert sum(r.feeds_polled for r in reports) == 60 and second.feeds_polled > 0
+        # That pass is over: the next --all polls every feed again.
+        again = await pipelines[1].cycle(all=True)
+        assert again.feeds_polled == 60 and {server.hits(p) for p in routes} == {2}
+    finally:
+        for p in pipelines:
+            await p.close()
+        for s in stores:
+            await s.close()
