@@ -57,7 +57,7 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
     if url:
         targets = [unsaved_feed(FeedSpec(url=url, outlet=""))]
     else:
-        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds), sync=False)
+        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds))
     # Progress on stderr for long checks (stdout stays one JSON document with --json).
     with tqdm(
         total=len(targets), unit="feed", desc="checking", file=sys.stderr, disable=len(targets) < 10 or None
