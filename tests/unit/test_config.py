@@ -118,7 +118,10 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             ":3: feeds[0].colour: Extra inputs are not permitted",
         ),
         ("feeds:\n  - outlet: X\n", ":2: feeds[0].url: Field required"),
-        ("claims:\n  - name: a b\n    text: troops moved\n", ":2: claims[0].name: must start with a letter or digit"),
+        (
+            "claims:\n  - name: a b\n    text: troops moved\n",
+            ":2: claims[0].name: must start with a letter or digit",
+        ),
         (
             "shifts:\n  spike_min_stories: 4\n  spike_windw_s: 60\n",
             ":3: shifts.spike_windw_s: Extra inputs are not",
@@ -175,7 +178,7 @@ def test_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_example_config_loads() -> None:
     example = Path(__file__).resolve().parents[2] / "feeds.yaml"
     s = load(example, environ={})
-    assert len(s.feeds) >= 5 and s.claims[0].name == "nato-ammo"
+    assert len(s.feeds) >= 5 and s.claims == ()  # the README session adds nato-ammo with the CLI
 
 
 @pytest.mark.parametrize(
