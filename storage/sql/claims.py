@@ -14,9 +14,16 @@ from storage.sql.core import SqlBase, insert
 from storage.sql.rows import ARTICLE_COLS, to_claim, to_match
 from storage.tables import articles_t, claims_t, feeds_t, matches_t
 from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchScore
-from watcher.errors import ConflictError, NotFoundError
+from watcher.errors import ConflictError, NotFoundError, StorageError
 
 _INT64_MAX = 2**63 - 1
+
+
+def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
+    """What a refused claim write means: its threshold out of range (NaN included), or its name taken."""
+    if "threshold_range" in str(exc.orig):
+        return StorageError(f"claim {claim.name!r}: the threshold must be a number from 0 to 1")
+    return ConflictError(f"a claim named {claim.name!r} already exists")
 
 
 def _match_query() -> Select[Any]:
@@ -90,8 +97,8 @@ class ClaimQueries(SqlBase):
                     .returning(claims_t.c.id)
                 )
                 claim_id = res.scalar_one()
-        except IntegrityError:
-            raise ConflictError(f"a claim named {claim.name!r} already exists") from None
+        except IntegrityError as exc:
+            raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim_id)
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
@@ -132,8 +139,8 @@ class ClaimQueries(SqlBase):
                         updated_at=now,
                     )
                 )
-        except IntegrityError:
-            raise ConflictError(f"a claim named {claim.name!r} already exists") from None
+        except IntegrityError as exc:
+            raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim.id)
 
     async def remove_claim(self, claim_id: int, *, now: datetime) -> None:
