@@ -334,48 +334,46 @@ class Settings:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]
-    """SafeLoader without anchors and aliases: a few hundred bytes of aliases expand to gigabytes."""
-
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise yaml.MarkedYAMLError(
-                problem="anchors and aliases (&name, *name) are not allowed", problem_mark=event.start_mark
-            )
-        return super().compose_node(parent, index)
+_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when there, for large files
 
 
-def _check_keys(node: yaml.Node, path: Path) -> None:
-    """Refuse a key given twice in one mapping (YAML would silently keep the last), naming both lines."""
+def _check_nodes(node: yaml.Node, path: Path) -> None:
+    """Refuse aliases (a few hundred bytes of them expand to gigabytes) and a key given twice in one mapping
+    (YAML would silently keep the last), naming the lines. An alias is a node reached a second time."""
+    seen_nodes: set[int] = set()
     stack = [node]
     while stack:
         n = stack.pop()
+        if id(n) in seen_nodes:
+            raise ConfigError(
+                f"{path}:{n.start_mark.line + 1}: invalid YAML: anchors and aliases (&name, *name) are not allowed"
+            )
+        seen_nodes.add(id(n))
         if isinstance(n, yaml.MappingNode):
-            seen: dict[object, int] = {}
+            keys: dict[object, int] = {}
             for k, v in n.value:
                 key = k.value if isinstance(k, yaml.ScalarNode) else id(k)
                 line = k.start_mark.line + 1
-                if key in seen:
+                if key in keys:
                     raise ConfigError(
-                        f"{path}:{line}: duplicate key {key!r} (first given on line {seen[key]})"
+                        f"{path}:{line}: duplicate key {key!r} (first given on line {keys[key]})"
                     )
-                seen[key] = line
-                stack.append(v)
+                keys[key] = line
+                stack.extend((k, v))
         elif isinstance(n, yaml.SequenceNode):
             stack.extend(n.value)
 
 
 def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
     if node is None:
         return {}, None
-    _check_keys(node, path)
+    _check_nodes(node, path)
     loader = yaml.SafeLoader("")
     try:
         data = loader.construct_document(node)
