@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -125,6 +126,8 @@ class ArticleRow(Base):
 
 class ClaimRow(Base):
     __tablename__ = "claims"
+    # NULL (the matcher's default) or 0..1; PostgreSQL orders NaN above every number, so NaN is refused too.
+    __table_args__ = (CheckConstraint("threshold >= 0 AND threshold <= 1", name="threshold_range"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)

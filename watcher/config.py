@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -25,6 +29,7 @@ from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.pages import FullTextMode, PageSettings
 from watcher.ingest.urls import outlet_of
+from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
 
@@ -34,6 +39,55 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+# Size caps: a config file is read whole, and every field ends up in the database and in alerts.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+MAX_FEEDS = 50_000
+MAX_CLAIMS = 1_000
+MAX_DESTINATIONS = 100
+MAX_NAME = 100  # claim and destination names
+MAX_CLAIM_TEXT = 2_000
+MAX_KEYWORDS = 20
+MAX_KEYWORD = 100
+MAX_URL = 2_048
+MAX_OUTLET = 200
+
+CLAIM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+INT64_MAX = 2**63 - 1
+
+
+def claim_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a claim (feeds.yaml and CLI alike), or None when it can.
+
+    Names become file names (``report NAME`` writes NAME.html) and are addressed like ids, so they hold
+    letters, digits, ``_``, ``.`` and ``-`` only, start with a letter or digit, and are not all digits.
+    """
+    if not re.fullmatch(CLAIM_NAME_PATTERN, name):
+        return "must start with a letter or digit and hold only letters, digits, '_', '.' and '-'"
+    if name.isdigit():
+        return "must not be all digits (it would be taken for a claim id)"
+    if len(name) > MAX_NAME:
+        return f"must be at most {MAX_NAME} characters"
+    return None
+
+
+def claim_text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a claim's text, or None: too short, too long, or nothing but stopwords."""
+    if len(text.strip()) < 3:
+        return "the claim text is too short"
+    if len(text) > MAX_CLAIM_TEXT:
+        return f"the claim text must be at most {MAX_CLAIM_TEXT} characters"
+    from watcher.domain import Claim
+
+    if not compile_claim(Claim(id=0, name="x", text=text), "en").terms:
+        return "the claim text has only stopwords (words like 'the', 'has', 'it'): it could never match"
+    return None
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
 def parse_duration(value: object) -> float:
@@ -47,6 +101,8 @@ def parse_duration(value: object) -> float:
         if not m:
             raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 15m, 1h, 2d)")
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+    if not math.isfinite(seconds):
+        raise ValueError("a duration must be a finite number")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
     return seconds
@@ -61,7 +117,7 @@ def _default(cls: type[Any], name: str) -> Any:
 class DaemonSettings:
     """How the service schedules its work. Times are seconds."""
 
-    tick_s: float = 10.0  # between polls of due feeds
+    tick_s: float = 5.0  # between polls of due feeds
     feed_batch: int = 500  # feeds leased per poll batch
     match_batch: int = 200  # articles leased per match batch (matching.batch_size)
     lease_s: float = 300.0  # how long a leased feed, article, claim or delivery stays ours
@@ -81,7 +137,7 @@ def _iso_language(v: str | None) -> str | None:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Defaults(_Model):
@@ -96,8 +152,8 @@ class _Defaults(_Model):
 
 
 class _Feed(_Model):
-    url: str
-    outlet: str | None = None
+    url: str = Field(max_length=MAX_URL)
+    outlet: str | None = Field(default=None, max_length=MAX_OUTLET)
     country: str | None = None
     language: str | None = None
     leaning: Leaning | None = None
@@ -125,9 +181,9 @@ class _Feed(_Model):
 
 
 class _Destination(_Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     kind: Literal["slack", "webhook"]
-    url: str
+    url: str = Field(max_length=MAX_URL)
     secret: str | None = None
     events: list[EventType] | None = None
     digest: float = 0.0  # seconds; 0 = one message per event
@@ -148,20 +204,45 @@ class _Destination(_Model):
     @field_validator("secret")
     @classmethod
     def _secret(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith("whsec_"):
-            raise ValueError('must be a Standard Webhooks secret starting with "whsec_"')
+        # The secret is never echoed back: the message names the field only.
+        if v is None:
+            return v
+        if not v.startswith("whsec_"):
+            raise ValueError('must be a Standard Webhooks secret: "whsec_" followed by base64')
+        try:
+            key = base64.b64decode(v.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if not key:
+            raise ValueError('must be a Standard Webhooks secret: "whsec_" followed by non-empty base64')
         return v
 
 
 class _Claim(_Model):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    text: str = Field(min_length=3)
-    keywords: list[str] = []
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    text: str = Field(min_length=3, max_length=MAX_CLAIM_TEXT)
+    keywords: list[Annotated[str, Field(max_length=MAX_KEYWORD)]] = Field(default=[], max_length=MAX_KEYWORDS)
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     status: Literal["active", "paused"] = "active"
     language: str | None = None
 
     _language = field_validator("language")(lambda v: _iso_language(v))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        problem = claim_name_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        problem = claim_text_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 class _Http(_Model):
@@ -246,6 +327,8 @@ class _Daemon(_Model):
 def _number(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number")
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
     return value
 
 
@@ -271,9 +354,9 @@ else:
 class _File(_Model):
     database: str | None = None
     defaults: _Defaults = _Defaults()
-    feeds: list[_Feed] = []
-    destinations: list[_Destination] = []
-    claims: list[_Claim] = []
+    feeds: list[_Feed] = Field(default=[], max_length=MAX_FEEDS)
+    destinations: list[_Destination] = Field(default=[], max_length=MAX_DESTINATIONS)
+    claims: list[_Claim] = Field(default=[], max_length=MAX_CLAIMS)
     http: _Http = _Http()
     matching: _Matching = _Matching()
     pages: _Pages = _Pages()
@@ -304,15 +387,46 @@ class Settings:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
+_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when there, for large files
+
+
+def _check_nodes(node: yaml.Node, path: Path) -> None:
+    """Refuse aliases (a few hundred bytes of them expand to gigabytes) and a key given twice in one mapping
+    (YAML would silently keep the last), naming the lines. An alias is a node reached a second time."""
+    seen_nodes: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen_nodes:
+            raise ConfigError(
+                f"{path}:{n.start_mark.line + 1}: invalid YAML: anchors and aliases (&name, *name) are not allowed"
+            )
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: dict[object, int] = {}
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else id(k)
+                line = k.start_mark.line + 1
+                if key in keys:
+                    raise ConfigError(
+                        f"{path}:{line}: duplicate key {key!r} (first given on line {keys[key]})"
+                    )
+                keys[key] = line
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
 def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
     if node is None:
         return {}, None
+    _check_nodes(node, path)
     loader = yaml.SafeLoader("")
     try:
         data = loader.construct_document(node)
@@ -388,14 +502,38 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
 # --- Settings ---------------------------------------------------------------------------------
 
 
-def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
+def _same_feed_key(url: str) -> str:
+    """What makes two feed URLs the same feed: host case, a default port and a trailing slash do not count."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, _DEFAULT_PORTS.get(parts.scheme.lower())) else None
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username or parts.password:
+        netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpec, ...]:
     d = doc.defaults
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     specs = []
     for i, f in enumerate(doc.feeds):
-        if f.url in seen:
-            raise ConfigError(f"{path}: feeds[{i}].url: duplicate feed {f.url}")
-        seen.add(f.url)
+        try:
+            key = _same_feed_key(f.url)
+        except ValueError:
+            raise ConfigError(
+                f"{path}{_line(_node_at(node, ('feeds', i, 'url')))}: feeds[{i}].url: not a valid URL"
+            ) from None
+        if key in seen:
+            first = _line(_node_at(node, ("feeds", seen[key], "url"))).lstrip(":") or "?"
+            raise ConfigError(
+                f"{path}{_line(_node_at(node, ('feeds', i, 'url')))}: feeds[{i}].url: the same feed as "
+                f"feeds[{seen[key]}] on line {first} (host case, default port and trailing slash do not count)"
+            )
+        seen[key] = i
         specs.append(
             FeedSpec(
                 url=f.url,
@@ -519,6 +657,8 @@ def load(
     cfg_path = Path(path if path is not None else env.get("WATCHER_CONFIG", DEFAULT_CONFIG))
     if cfg_path.exists():
         try:
+            if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{cfg_path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
             text = cfg_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
@@ -535,7 +675,7 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, node, cfg_path)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
-    feeds, claims = _feed_specs(doc, cfg_path), _claims(doc, cfg_path)
+    feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, cfg_path)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,

@@ -22,6 +22,10 @@ class NotFoundError(StorageError):
     """No such record."""
 
 
+class ConflictError(StorageError):
+    """A record with that name already exists."""
+
+
 class NotifyError(WatcherError):
     """An alert could not be delivered."""
 

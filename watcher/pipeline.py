@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
-from storage.base import PollOutcome, Store
+from storage.base import PollOutcome, Store, SyncReport
 from watcher import metrics
 from watcher.config import Settings
 from watcher.domain import (
@@ -265,8 +265,11 @@ class Pipeline:
         await self.session.close()
         await self.sender.close()
 
-    async def sync_config(self) -> None:
-        """Bring feeds, claims and destinations declared in feeds.yaml into the database."""
+    async def sync_config(self) -> tuple[SyncReport, SyncReport]:
+        """Bring feeds, claims and destinations declared in feeds.yaml into the database.
+
+        Returns what changed in the feeds and in the claims; rows already as the file says are not written.
+        """
         now = self.clock()
         feeds = await self.store.sync_feeds(self.settings.feeds, source="config", now=now)
         claims = await self.store.sync_claims(self.settings.claims, now=now)
@@ -280,6 +283,7 @@ class Pipeline:
             claims.updated,
             len(self.destinations),
         )
+        return feeds, claims
 
     # -- the cycle --------------------------------------------------------------------------------
 
@@ -516,6 +520,7 @@ class Pipeline:
             metrics.FETCH_ERRORS.labels(result.error_kind or "parse").inc()
         extra: dict[str, Any] = {
             "feed_id": feed.id,
+            "outlet": feed.outlet,
             "feed_url": redact_url(feed.url),
             "status": result.status,
             "items": items,
@@ -526,8 +531,9 @@ class Pipeline:
         if error:
             extra["error"] = error
             logger.warning(
-                "poll feed=%s status=%s error=%s ms=%d",
+                "poll feed=%s outlet=%r status=%s error=%s ms=%d",
                 feed.id,
+                feed.outlet,
                 result.status,
                 error,
                 result.elapsed_ms,
@@ -536,8 +542,9 @@ class Pipeline:
         elif warning:
             extra["warning"] = warning
             logger.warning(
-                "poll feed=%s status=%s items=%d new=%d ms=%d warning=%s",
+                "poll feed=%s outlet=%r status=%s items=%d new=%d ms=%d warning=%s",
                 feed.id,
+                feed.outlet,
                 result.status,
                 items,
                 new,
@@ -547,8 +554,9 @@ class Pipeline:
             )
         else:
             logger.info(
-                "poll feed=%s status=%s items=%d new=%d ms=%d",
+                "poll feed=%s outlet=%r status=%s items=%d new=%d ms=%d",
                 feed.id,
+                feed.outlet,
                 result.status,
                 items,
                 new,

@@ -14,7 +14,16 @@ from storage.sql.core import SqlBase, insert
 from storage.sql.rows import ARTICLE_COLS, to_claim, to_match
 from storage.tables import articles_t, claims_t, feeds_t, matches_t
 from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchScore
-from watcher.errors import NotFoundError, StorageError
+from watcher.errors import ConflictError, NotFoundError, StorageError
+
+_INT64_MAX = 2**63 - 1
+
+
+def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
+    """What a refused claim write means: its threshold out of range (NaN included), or its name taken."""
+    if "threshold_range" in str(exc.orig):
+        return StorageError(f"claim {claim.name!r}: the threshold must be a number from 0 to 1")
+    return ConflictError(f"a claim named {claim.name!r} already exists")
 
 
 def _match_query() -> Select[Any]:
@@ -90,11 +99,13 @@ class ClaimQueries(SqlBase):
                     .returning(claims_t.c.id)
                 )
                 claim_id = res.scalar_one()
-        except IntegrityError:
-            raise StorageError(f"a claim named {claim.name!r} already exists") from None
+        except IntegrityError as exc:
+            raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim_id)
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
+        if (isinstance(ref, int) or str(ref).isdigit()) and not 0 < int(ref) <= _INT64_MAX:
+            raise NotFoundError(f"no claim {str(ref)[:40]!r}: an id is a number from 1 to {_INT64_MAX}")
         cond = (
             claims_t.c.id == int(ref)
             if isinstance(ref, int) or str(ref).isdigit()
@@ -131,18 +142,21 @@ class ClaimQueries(SqlBase):
                         updated_at=now,
                     )
                 )
-        except IntegrityError:
-            raise StorageError(f"a claim named {claim.name!r} already exists") from None
+        except IntegrityError as exc:
+            raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim.id)
 
     async def remove_claim(self, claim_id: int, *, now: datetime) -> None:
+        """Hide the claim and free its name: it is renamed NAME~ID (with more ``~`` while that is taken)."""
         async with self.engine.begin() as conn:
+            name = (await conn.execute(select(claims_t.c.name).where(claims_t.c.id == claim_id))).scalar_one()
+            hidden = f"{name}~{claim_id}"
+            while (await conn.execute(select(claims_t.c.id).where(claims_t.c.name == hidden))).first():
+                hidden += "~"
             await conn.execute(
                 update(claims_t)
                 .where(claims_t.c.id == claim_id)
-                .values(
-                    deleted_at=now, status=ClaimStatus.PAUSED.value, name=claims_t.c.name + f"~{claim_id}"
-                )
+                .values(deleted_at=now, status=ClaimStatus.PAUSED.value, name=hidden)
             )
 
     async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]:

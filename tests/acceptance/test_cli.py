@@ -109,12 +109,20 @@ async def test_claims_admin_commands(server: FeedServer, watcher: Watcher) -> No
     )
     assert added.code == 0, added.err
     assert added.json()["keywords"] == ["shells"] and added.json()["threshold"] == 0.4
-    dup = await watcher("claims", "add", "something else", "--name", "shells")
-    assert dup.code == 1 and "already exists" in dup.err
+    dup = await watcher("claims", "add", "Shells are cheaper in Russia", "--name", "shells")
+    assert dup.code == 2 and "already exists" in dup.err  # a usage error, like an unknown claim
     assert (await watcher("claims", "edit", "shells", "--threshold", "0.5", "--json")).json()[
         "threshold"
     ] == 0.5
     assert (await watcher("claims", "pause", "shells", "--json")).json()["status"] == "paused"
+    listed = (await watcher("claims", "list", "--status", "active", "--json")).json()
+    assert listed == []  # feeds.yaml's claim is not in the database until a sync
+    synced = await watcher("sync", "--json")
+    assert synced.json() == {
+        "feeds": {"added": 2, "updated": 0, "disabled": 0},
+        "claims": {"added": 1, "updated": 0},
+    }
+    assert (await watcher("sync", "--json")).json()["feeds"] == {"added": 0, "updated": 0, "disabled": 0}
     listed = (await watcher("claims", "list", "--status", "active", "--json")).json()
     assert [c["name"] for c in listed] == ["nato-ammo"]  # declared in feeds.yaml
     assert (await watcher("claims", "resume", "shells", "--json")).json()["status"] == "active"

@@ -149,7 +149,10 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             ":3: feeds[0].colour: Extra inputs are not permitted",
         ),
         ("feeds:\n  - outlet: X\n", ":2: feeds[0].url: Field required"),
-        ("claims:\n  - name: a b\n    text: something\n", ":2: claims[0].name: String should match pattern"),
+        (
+            "claims:\n  - name: a b\n    text: troops moved\n",
+            ":2: claims[0].name: must start with a letter or digit",
+        ),
         (
             "shifts:\n  spike_min_stories: 4\n  spike_windw_s: 60\n",
             ":3: shifts.spike_windw_s: Extra inputs are not",
@@ -166,7 +169,7 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             "daemon:\n  server:\n    public_url: ftp://watcher.example\n",
             ":3: daemon.server.public_url: must be an http(s) URL",
         ),
-        ("feeds: [\n", ":2: invalid YAML: expected the node content"),
+        ("feeds: [\n", ":2: invalid YAML: "),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],
 )
@@ -187,7 +190,7 @@ def test_destination_errors_never_echo_secrets(tmp_path: Path) -> None:
 
 def test_duplicates_are_refused(tmp_path: Path) -> None:
     text = "feeds:\n  - url: https://x.org/rss\n  - url: https://x.org/rss\n"
-    with pytest.raises(ConfigError, match="duplicate feed"):
+    with pytest.raises(ConfigError, match=r":3: feeds\[1\].url: the same feed as feeds\[0\] on line 2"):
         load(write(tmp_path, text), environ={})
 
 
@@ -211,7 +214,7 @@ def test_missing_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_example_config_loads() -> None:
     example = Path(__file__).resolve().parents[2] / "feeds.yaml"
     s = load(example, environ={})
-    assert len(s.feeds) >= 5 and s.claims[0].name == "nato-ammo"
+    assert len(s.feeds) >= 5 and s.claims == ()  # the README session adds nato-ammo with the CLI
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from watcher.cli.render import cycle_line, emit_json
 from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
-    from storage.base import Store
+    from storage.base import Store, SyncReport
     from watcher.pipeline import CycleReport, Pipeline
 
 
@@ -66,7 +66,7 @@ async def run(ctx: Context) -> None:
         await pipeline.sync_config()
         await Daemon(ctx.settings, pipeline.store, pipeline).run()
 
-    await with_pipeline(ctx, go, sync=False)
+    await with_pipeline(ctx, go)
 
 
 @cli.command("poll-once")
@@ -84,11 +84,45 @@ async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
         await pipeline.sync_config()
         return await pipeline.cycle(all=all_feeds)
 
-    report = await with_pipeline(ctx, go, sync=False)
+    report = await with_pipeline(ctx, go)
     if as_json:
         emit_json(report.as_dict())
     else:
         click.echo(cycle_line(report))
+    if report.feeds_polled and report.feeds_failed == report.feeds_polled:
+        # Feeds were due and not one could be polled: cron and scripts must see that.
+        click.echo(f"error: none of the {report.feeds_polled} feeds polled could be read", err=True)
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@json_option
+@pass_ctx
+@run_async
+async def sync(ctx: Context, as_json: bool) -> None:
+    """Write the feeds, claims and destinations of feeds.yaml into the database now, and say what changed.
+
+    `run` and `poll-once` do this too; other commands read the database as it is.
+
+    Example: watcher sync
+    """
+
+    async def go(pipeline: Pipeline) -> tuple[SyncReport, SyncReport]:
+        return await pipeline.sync_config()
+
+    feeds, claims = await with_pipeline(ctx, go)
+    if as_json:
+        emit_json(
+            {
+                "feeds": {"added": feeds.added, "updated": feeds.updated, "disabled": feeds.disabled},
+                "claims": {"added": claims.added, "updated": claims.updated},
+            }
+        )
+    else:
+        click.echo(
+            f"feeds: {feeds.added} added, {feeds.updated} updated, {feeds.disabled} disabled; "
+            f"claims: {claims.added} added, {claims.updated} updated"
+        )
 
 
 @cli.command()
@@ -104,7 +138,7 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
     import aiohttp
 
     if db_only:
-        await with_store(ctx, lambda s: s.ping(), sync=False)
+        await with_store(ctx, lambda s: s.ping())
         click.echo("ok: database reachable")
         return
     d = ctx.settings.daemon
@@ -114,7 +148,11 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             async with session.get(target) as resp:
                 body = await resp.text()
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except aiohttp.ClientConnectorError:
+        raise WatcherError(f"no daemon answering at {target} (is `watcher run` running?)") from None
+    except TimeoutError:
+        raise WatcherError(f"no answer from {target} within 5 s") from None
+    except aiohttp.ClientError as exc:
         raise WatcherError(f"health endpoint {target} unreachable: {type(exc).__name__}") from None
     if resp.status != 200:
         raise WatcherError(f"unhealthy: {body}")
@@ -141,7 +179,7 @@ async def db_upgrade(ctx: Context) -> None:
     async def go(store: Store) -> str | None:
         return await store.schema_revision()
 
-    rev = await with_store(ctx, go, sync=False)
+    rev = await with_store(ctx, go)
     click.echo(f"database at revision {rev}")
 
 

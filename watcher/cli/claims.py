@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_pipeline, with_store
+from watcher.cli.common import (
+    LIMIT,
+    THRESHOLD,
+    Context,
+    claim_name,
+    json_option,
+    keywords_option,
+    pass_ctx,
+    run_async,
+    with_pipeline,
+    with_store,
+)
 from watcher.cli.render import (
     backfill_json,
     backfill_line,
@@ -25,6 +36,7 @@ from watcher.cli.render import (
     emit_lines,
     summary_lines,
 )
+from watcher.config import claim_name_problem, claim_text_problem
 from watcher.domain import Claim, ClaimStatus, utcnow
 from watcher.errors import WatcherError
 
@@ -34,8 +46,17 @@ if TYPE_CHECKING:
 
 
 def slugify(text: str, max_words: int = 6) -> str:
+    """A claim name from its text: the first words, lowercased and joined by '-' (never all digits)."""
     words = re.findall(r"[a-z0-9]+", text.lower())
-    return "-".join(words[:max_words]) or "claim"
+    name = "-".join(words[:max_words])[:60].strip("-") or "claim"
+    return f"claim-{name}" if claim_name_problem(name) else name
+
+
+def _text(text: str) -> str:
+    problem = claim_text_problem(text.strip())
+    if problem:
+        raise click.BadParameter(problem, param_hint="TEXT")
+    return text.strip()
 
 
 def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -56,11 +77,9 @@ def claims() -> None:
 
 @claims.command("add")
 @click.argument("text")
-@click.option("--name", help="Short unique name [default: from the text].")
+@click.option("--name", callback=claim_name, help="Short unique name [default: from the text].")
 @click.option("--keyword", "keywords", multiple=True, help="Key term the article must mention (repeatable).")
-@click.option(
-    "--threshold", type=click.FloatRange(0, 1), help="Match score threshold [default: the matcher's]."
-)
+@click.option("--threshold", type=THRESHOLD, help="Match score threshold [default: the matcher's].")
 @click.option("--paused", is_flag=True, help="Add it paused.")
 @click.option(
     "--language", callback=_language_option, help="ISO 639-1 code [default: detected from the text]."
@@ -82,13 +101,11 @@ async def claims_add(
 
     Example: watcher claims add "NATO has surpassed Russia in ammunition production" --name nato-ammo
     """
-    if len(text.strip()) < 3:
-        raise click.BadParameter("the claim text is too short", param_hint="TEXT")
     claim = Claim(
         id=0,
         name=name or slugify(text),
-        text=text.strip(),
-        keywords=tuple(k.strip() for k in keywords if k.strip()),
+        text=_text(text),
+        keywords=keywords_option(keywords),
         threshold=threshold,
         status=ClaimStatus.PAUSED if paused else ClaimStatus.ACTIVE,
         language=language,
@@ -130,9 +147,12 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
     Example: watcher claims show nato-ammo
     """
 
+    default = ctx.settings.matching.threshold
+
     async def go(store: Store) -> dict[str, Any]:
         c = await store.get_claim(claim)
-        return claim_summary_json(c, await store.matches_for_claim(c.id), await store.events_for_claim(c.id))
+        found = claim_summary_json(c, await store.matches_for_claim(c.id), await store.events_for_claim(c.id))
+        return {**found, "effective_threshold": c.threshold if c.threshold is not None else default}
 
     data = await with_store(ctx, go)
     if as_json:
@@ -144,10 +164,10 @@ async def claims_show(ctx: Context, claim: str, as_json: bool) -> None:
 @claims.command("edit")
 @click.argument("claim")
 @click.option("--text", help="New claim text.")
-@click.option("--name", help="New name.")
+@click.option("--name", callback=claim_name, help="New name.")
 @click.option("--keyword", "keywords", multiple=True, help="Replace the key terms (repeatable).")
 @click.option("--clear-keywords", is_flag=True, help="Remove all key terms.")
-@click.option("--threshold", type=click.FloatRange(0, 1), help="New match threshold.")
+@click.option("--threshold", type=THRESHOLD, help="New match threshold.")
 @click.option("--default-threshold", is_flag=True, help="Go back to the matcher's default threshold.")
 @click.option("--language", callback=_language_option, help="Set the claim's ISO 639-1 language code.")
 @json_option
@@ -174,11 +194,11 @@ async def claims_edit(
         c = await store.get_claim(claim)
         changes: dict[str, Any] = {}
         if text:
-            changes["text"] = text.strip()
+            changes["text"] = _text(text)
         if name:
             changes["name"] = name
         if keywords or clear_keywords:
-            changes["keywords"] = tuple(keywords)
+            changes["keywords"] = keywords_option(keywords)
         if threshold is not None or default_threshold:
             changes["threshold"] = threshold
         if language:
@@ -283,9 +303,7 @@ async def claims_test(
     if len(sources) != 1:
         raise click.UsageError("give exactly one of --text, --file, --url or --feed")
     if feed:
-        runs = await with_pipeline(
-            ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only), sync=False
-        )
+        runs = await with_pipeline(ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only))
         if as_json:
             emit_json([{"title": item.title, "url": item.url, **dry_run_json(run)} for item, run in runs])
         else:
@@ -297,7 +315,6 @@ async def claims_test(
     run = await with_pipeline(
         ctx,
         lambda p: p.dry_run(claim, title=title, text=body, url=url, lexical_only=lexical_only),
-        sync=False,
     )
     if as_json:
         emit_json(dry_run_json(run))
@@ -312,7 +329,7 @@ async def claims_test(
     type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
     help="Only articles first seen since (UTC).",
 )
-@click.option("--batch", default=500, show_default=True, help="Articles per batch.")
+@click.option("--batch", type=LIMIT, default=500, show_default=True, help="Articles per batch.")
 @json_option
 @pass_ctx
 @run_async

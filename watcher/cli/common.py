@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from watcher.config import Settings, load
-from watcher.domain import utcnow
-from watcher.errors import ConfigError, NotFoundError, WatcherError
+from watcher.config import INT64_MAX, MAX_KEYWORD, MAX_KEYWORDS, Settings, claim_name_problem, load
+from watcher.errors import ConfigError, ConflictError, NotFoundError, WatcherError
 
 T = TypeVar("T")
 
@@ -38,27 +38,11 @@ class Context:
             self._settings = load(self.config, database_url=self.database)
         return self._settings
 
-    async def store(self, *, sync: bool = True) -> Store:
-        """The store, migrated; with ``sync``, the feeds and claims of feeds.yaml are synced into it first.
-
-        Commands that read or change what feeds.yaml declares sync (idempotent), so that a claim or feed
-        named in the file is there to address; commands that store nothing do not.
-        """
+    async def store(self) -> Store:
+        """The store, migrated. Only ``run``, ``poll-once`` and ``sync`` write feeds.yaml into it."""
         from storage.sql import open_store
 
-        store = await open_store(self.settings.database_url, upgrade=True)
-        if not sync:
-            return store
-        try:
-            now = utcnow()
-            if self.settings.feeds:
-                await store.sync_feeds(self.settings.feeds, source="config", now=now)
-            if self.settings.claims:
-                await store.sync_claims(self.settings.claims, now=now)
-        except BaseException:
-            await store.close()
-            raise
-        return store
+        return await open_store(self.settings.database_url, upgrade=True)
 
     async def pipeline(self, store: Store) -> Pipeline:
         from watcher.pipeline import Pipeline
@@ -78,7 +62,7 @@ def run_async(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             return asyncio.run(func(*args, **kwargs))
         except ConfigError as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
-        except NotFoundError as exc:
+        except (NotFoundError, ConflictError) as exc:
             raise _fail(str(exc), EXIT_USAGE) from None
         except WatcherError as exc:
             raise _fail(str(exc), EXIT_FAILURE) from None
@@ -93,18 +77,18 @@ def _fail(message: str, code: int) -> click.exceptions.Exit:
     return click.exceptions.Exit(code)
 
 
-async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]], *, sync: bool = True) -> T:
-    """Run ``func`` on the store (see :meth:`Context.store` for ``sync``), then close it."""
-    store = await ctx.store(sync=sync)
+async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``func`` on the store, then close it."""
+    store = await ctx.store()
     try:
         return await func(store)
     finally:
         await store.close()
 
 
-async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]], *, sync: bool = True) -> T:
-    """Run ``func`` on a pipeline over the store (see :meth:`Context.store` for ``sync``), then close both."""
-    store = await ctx.store(sync=sync)
+async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]]) -> T:
+    """Run ``func`` on a pipeline over the store, then close both."""
+    store = await ctx.store()
     try:
         pipeline = await ctx.pipeline(store)
         try:
@@ -113,6 +97,40 @@ async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]], 
             await pipeline.close()
     finally:
         await store.close()
+
+
+class Threshold(click.FloatRange):
+    """A match threshold: a finite number from 0 to 1 (click's FloatRange alone lets NaN through)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+THRESHOLD = Threshold(0, 1)
+ID = click.IntRange(1, INT64_MAX)  # a row id: above int64 is a usage error, not an overflow
+LIMIT = click.IntRange(1, INT64_MAX)
+
+
+def claim_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Validate a claim name given on the command line as feeds.yaml names are validated."""
+    if value is not None:
+        problem = claim_name_problem(value)
+        if problem:
+            raise click.BadParameter(problem)
+    return value
+
+
+def keywords_option(value: tuple[str, ...]) -> tuple[str, ...]:
+    """Key terms, stripped; too many or too long ones are a usage error."""
+    found = tuple(k.strip() for k in value if k.strip())
+    if len(found) > MAX_KEYWORDS or any(len(k) > MAX_KEYWORD for k in found):
+        raise click.BadParameter(
+            f"at most {MAX_KEYWORDS} key terms of at most {MAX_KEYWORD} characters", param_hint="--keyword"
+        )
+    return found
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

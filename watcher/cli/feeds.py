@@ -59,7 +59,7 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
     if url:
         results = [await find_feed_now(ctx.settings.http, FeedSpec(url=url, outlet=""))]
     else:
-        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds), sync=False)
+        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds))
         # Progress on stderr for long checks (stdout stays one JSON document with --json).
         with tqdm(
             total=len(targets),

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_store
+from watcher.cli.common import ID, LIMIT, Context, json_option, pass_ctx, run_async, with_store
 from watcher.cli.render import delivery_json, delivery_line, emit_json, emit_lines, event_line, match_line
-from watcher.domain import DeliveryStatus, utcnow
+from watcher.config import claim_name_problem
+from watcher.domain import Claim, DeliveryStatus, utcnow
 
 if TYPE_CHECKING:
     from storage.base import Store
@@ -22,7 +23,7 @@ def matches() -> None:
 
 @matches.command("list")
 @click.option("--claim", help="Only this claim (id or name).")
-@click.option("--limit", default=100, show_default=True, help="Newest N matches.")
+@click.option("--limit", type=LIMIT, default=100, show_default=True, help="Newest N matches.")
 @json_option
 @pass_ctx
 @run_async
@@ -39,7 +40,7 @@ async def matches_list(ctx: Context, claim: str | None, limit: int, as_json: boo
 
     found = await with_store(ctx, go)
     if as_json:
-        emit_json([render_match(m) for m in found])
+        emit_json([{"id": m.id, **render_match(m)} for m in found])
         return
     emit_lines([match_line(m) for m in found], empty="no matches")
 
@@ -51,7 +52,7 @@ def events() -> None:
 
 @events.command("list")
 @click.option("--claim", help="Only this claim (id or name).")
-@click.option("--limit", default=100, show_default=True, help="Newest N events.")
+@click.option("--limit", type=LIMIT, default=100, show_default=True, help="Newest N events.")
 @json_option
 @pass_ctx
 @run_async
@@ -86,7 +87,7 @@ def alerts() -> None:
 @click.option(
     "--status", type=click.Choice([s.value for s in DeliveryStatus]), help="Only deliveries in this state."
 )
-@click.option("--limit", default=100, show_default=True, help="Newest N deliveries.")
+@click.option("--limit", type=LIMIT, default=100, show_default=True, help="Newest N deliveries.")
 @json_option
 @pass_ctx
 @run_async
@@ -105,7 +106,7 @@ async def alerts_list(ctx: Context, status: str | None, limit: int, as_json: boo
 
 
 @alerts.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ID)
 @json_option
 @pass_ctx
 @run_async
@@ -135,15 +136,18 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
 async def report(ctx: Context, claim: str, out: Path | None) -> None:
     """Write a self-contained HTML coverage report of a claim: timeline by stance and segment, events, matches.
 
+    A removed claim is reported by its id. Without --out the page is CLAIM.html in the working directory.
+
     Example: watcher report nato-ammo --out nato-ammo.html
     """
     from watcher.report import build_report
 
-    async def go(store: Store) -> tuple[str, str]:
-        c = await store.get_claim(claim)
-        return c.name, await build_report(store, c.id)
+    async def go(store: Store) -> tuple[Claim, str]:
+        c = await store.get_claim(claim, include_deleted=claim.isdigit())
+        return c, await build_report(store, c.id)
 
-    name, html = await with_store(ctx, go)
-    target = out or Path(f"{name}.html")
+    c, html = await with_store(ctx, go)
+    # A name is a file name only when it is a valid claim name (older databases may hold others).
+    target = out or Path(f"claim-{c.id}.html" if claim_name_problem(c.name) else f"{c.name}.html")
     target.write_text(html, encoding="utf-8")
     click.echo(f"wrote {target}")

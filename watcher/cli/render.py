@@ -78,9 +78,20 @@ def claim_summary_json(c: Claim, matches: Sequence[Match], events: Sequence[Any]
 
 
 def summary_lines(data: dict[str, Any]) -> list[str]:
-    return [
-        f"{key:>10}: {', '.join(value) if isinstance(value, list) else value}" for key, value in data.items()
-    ]
+    """``claims show`` as text: one ``key: value`` line each; the threshold is the one the claim is held to."""
+    shown = {k: v for k, v in data.items() if k != "effective_threshold"}
+    if "effective_threshold" in data:
+        own = data["threshold"] is not None
+        shown["threshold"] = f"{data['effective_threshold']:.2f}" + ("" if own else " (the default)")
+    return [f"{key:>10}: {_summary_value(value)}" for key, value in shown.items()]
+
+
+def _summary_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
+    return "-" if value is None else str(value)
 
 
 def dry_run_json(run: DryRun) -> dict[str, Any]:

@@ -83,9 +83,9 @@ class SentenceTransformerEmbedder:
 def load_embedder(model: str | None, *, batch_size: int = 32, device: str | None = None) -> Embedder | None:
     """Load the sentence embedder for the semantic stage, or None when it is off.
 
-    Returns None (and logs once) when ``model`` is None or the ``semantic`` extra is not
-    installed; raises :class:`MatchError` naming the model when it cannot be loaded. A model
-    is loaded once per process and shared.
+    Returns None (and logs once; a warning only for a model other than the default) when ``model`` is
+    None or the ``semantic`` extra is not installed; raises :class:`MatchError` naming the model when it
+    cannot be loaded. A model is loaded once per process and shared.
     """
     if model is None:
         _log_once("off", logging.INFO, "semantic matching is off (no model configured); lexical only")
@@ -93,9 +93,11 @@ def load_embedder(model: str | None, *, batch_size: int = 32, device: str | None
     try:
         import sentence_transformers  # noqa: F401
     except ImportError:
+        # The default model with the core install is the expected set-up (make run): say so quietly. A model
+        # someone chose and cannot have is worth a warning.
         _log_once(
             "missing",
-            logging.WARNING,
+            logging.INFO if model == DEFAULT_MODEL else logging.WARNING,
             "semantic matching is off: sentence-transformers is not installed "
             "(pip install 'watcher[semantic]'); lexical only",
         )
