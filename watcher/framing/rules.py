@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.domain import Cue, Stance
-from watcher.text.normalize import light_stem
+from watcher.text.normalize import clean_text, light_stem
 from watcher.text.sentences import split_plain_sentences
 from watcher.text.stopwords import ENGLISH_CORE
 from watcher.text.tokens import clause_tokens
@@ -421,7 +421,12 @@ def _echoes_claim(hit: Hit, claim: _Sentence) -> bool:
 
 
 def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()) -> Analysis:
-    """Find the framing cues of an article towards a claim, weighted by their proximity to it."""
+    """Find the framing cues of an article towards a claim, weighted by their proximity to it.
+
+    All four texts are read as :func:`clean_text` gives them (invisible format characters dropped).
+    """
+    claim_text, title, text = clean_text(claim_text), clean_text(title), clean_text(text)
+    evidence = [clean_text(e) for e in evidence]
     claim = _parse_claim(claim_text)
     claim_sentence = claim.sentence
     sentences = [_sentence(part) for part in split_plain_sentences(text)]
