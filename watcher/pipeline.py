@@ -453,15 +453,17 @@ class Pipeline:
         )
 
     async def _fetch_page(self, url: str, title: str) -> tuple[str, str]:
-        """The title (unless given) and plain text of a web page."""
+        """The title (unless given) and plain text of a web page; errors show the URL redacted."""
+        shown = redact_url(url)
         try:
             async with self.session.get(url) as resp:
                 if resp.status != 200:
-                    raise WatcherError(f"{url}: HTTP {resp.status}")
+                    raise WatcherError(f"{shown}: HTTP {resp.status}")
                 raw = await resp.content.read(self.settings.http.max_body_bytes)
-                html = raw.decode(resp.charset or "utf-8", errors="replace")
+                html = decode_page(raw, resp.charset)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WatcherError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+            detail = str(exc).replace(url, shown)
+            raise WatcherError(f"cannot fetch {shown}: {type(exc).__name__}: {detail}") from None
         if not title:
             m = re.search(r"<title[^>]*>(.*?)</title>", html, re.I | re.S)
             title = html_to_text(m.group(1)) if m else ""
@@ -538,6 +540,17 @@ def match_and_frame(
         framing = frame(texts[score.claim_id], article.title, article.text, score.evidence)
         out.append((score, framing))
     return out
+
+
+def decode_page(raw: bytes, charset: str | None) -> str:
+    """A page's bytes as text: in the charset the server names when Python knows it, else UTF-8.
+
+    The server controls that header (``charset=x-bogus-999``); bytes that do not decode are replaced.
+    """
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
 
 
 def _unsaved_article(title: str, text: str) -> Article:

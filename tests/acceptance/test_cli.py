@@ -135,6 +135,25 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     assert both.code == 2
 
 
+async def test_claims_test_reads_a_page_with_an_unknown_charset_and_hides_credentials(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    await watcher("claims", "add", "NATO has surpassed Russia in ammunition production", "--name", "ammo")
+    page = f"<html><title>{STRAIGHT[1]}</title><body><p>{STRAIGHT[2]} Caf\u00e9.</p></body></html>"
+    server.routes["/bogus.html"] = Route(
+        body=page.encode("utf-8"), content_type="text/html; charset=x-bogus-999"
+    )
+    r = await watcher("claims", "test", "ammo", "--url", server.url("/bogus.html"), "--json")
+    assert r.code == 0, r.err
+    assert r.json()["matched"] is True and "LookupError" not in r.err
+    # An error names the page without its userinfo or query values.
+    secret_url = server.url("/missing.html").replace("http://", "http://user:hunter2@") + "?token=s3cr3t"
+    missing = await watcher("claims", "test", "ammo", "--url", secret_url)
+    assert missing.code == 1 and "HTTP 404" in missing.err
+    assert "hunter2" not in missing.err + missing.out and "s3cr3t" not in missing.err + missing.out
+
+
 async def test_backfill_matches_stored_articles_with_progress(server: FeedServer, watcher: Watcher) -> None:
     write_config(watcher, server)
     assert (await watcher("poll-once", "--all")).code == 0
