@@ -23,7 +23,7 @@ from pydantic import (
 from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
-from watcher.ingest.urls import outlet_of
+from watcher.ingest.urls import display_url, outlet_of
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
 
@@ -327,9 +327,18 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
         msg = err["msg"].removeprefix("Value error, ")
         # Never echo destination values: they hold secrets.
-        value = "" if "destinations" in loc or err["type"] == "missing" else f" (got {err['input']!r:.60})"
+        value = (
+            ""
+            if "destinations" in loc or err["type"] == "missing"
+            else f" (got {_shown(err['input'])!r:.60})"
+        )
         lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
     return "\n".join(lines)
+
+
+def _shown(value: object) -> object:
+    """A rejected value as an error may echo it: URLs without userinfo or credential query values."""
+    return display_url(value) if isinstance(value, str) and "://" in value else value
 
 
 # --- Settings ---------------------------------------------------------------------------------
@@ -341,7 +350,7 @@ def _feed_specs(doc: _File, path: Path) -> tuple[FeedSpec, ...]:
     specs = []
     for i, f in enumerate(doc.feeds):
         if f.url in seen:
-            raise ConfigError(f"{path}: feeds[{i}].url: duplicate feed {f.url}")
+            raise ConfigError(f"{path}: feeds[{i}].url: duplicate feed {display_url(f.url)}")
         seen.add(f.url)
         specs.append(
             FeedSpec(

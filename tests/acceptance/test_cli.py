@@ -88,6 +88,28 @@ async def test_poll_once_end_to_end_and_the_listings(server: FeedServer, any_wat
     assert shown["matches"] == 2 and set(shown["outlets"]) == {"Kyiv Post", "TASS"}
 
 
+async def test_feed_credentials_never_reach_listings_or_debug_logs(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    secret = server.url("/kyiv.xml").replace("http://", "http://reader:hunter2@") + "?token=s3cr3t&lang=en"
+    watcher.config.write_text(
+        "http: {allow_private: true}\nmatching: {model: null}\n"
+        f"feeds:\n  - {{url: '{secret}', outlet: Kyiv Post}}\n"
+        "  - {url: 'https://feeds.example/rss?API_KEY=k3y&sig=5ig', outlet: Other}\n"
+    )
+    polled = await watcher("-v", "poll-once", "--all")
+    assert polled.code in (0, 1), polled.err
+    assert "DEBUG" in polled.err  # -v is on, yet no SQL parameters are logged
+    listed = await watcher("feeds", "list")
+    as_json = await watcher("feeds", "list", "--json")
+    for shown in (polled.err, polled.out, listed.out, as_json.out):
+        for leak in ("hunter2", "reader:", "s3cr3t", "k3y", "5ig"):
+            assert leak not in shown, (leak, shown)
+    local, other = sorted(f["url"] for f in as_json.json())
+    assert other == "https://feeds.example/rss?API_KEY=…&sig=…"
+    assert local.endswith("/kyiv.xml?token=…&lang=en") and "@" not in local
+
+
 async def test_claims_admin_commands(server: FeedServer, watcher: Watcher) -> None:
     write_config(watcher, server)
     added = await watcher(

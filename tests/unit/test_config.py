@@ -197,3 +197,17 @@ def test_server_address_from_the_environment(tmp_path: Path) -> None:
     assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
     with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
         load(path, environ={"WATCHER_SERVER_PORT": "http"})
+
+
+def test_errors_do_not_echo_feed_credentials(tmp_path: Path) -> None:
+    bad = "feeds:\n  - url: 'ftp://user:pw-secret@host.example/rss?token=t0ken&x=1'\n"
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, bad), environ={})
+    assert "pw-secret" not in str(err.value) and "t0ken" not in str(err.value)
+    assert "feeds[0].url" in str(err.value) and "host.example" in str(err.value)
+    dup = (
+        "feeds:\n  - url: 'https://u:pw-secret@a.example/rss'\n  - url: 'https://u:pw-secret@a.example/rss'\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, dup), environ={})
+    assert "duplicate" in str(err.value) and "pw-secret" not in str(err.value)

@@ -225,7 +225,9 @@ def analyze_article(article: Article, norm: Normalizer, max_sentences: int) -> A
     title = clean_text(article.title).strip()
     if title:
         sentences.append(title)
-    sentences.extend(split_sentences(clean_text(article.text), lang)[: max(max_sentences - len(sentences), 0)])
+    sentences.extend(
+        split_sentences(clean_text(article.text), lang)[: max(max_sentences - len(sentences), 0)]
+    )
     positions: dict[str, int] = {}
     lengths: list[int] = []
     for i, sentence in enumerate(sentences):
