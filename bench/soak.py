@@ -210,7 +210,8 @@ class Daemon:
     async def kill(self, at_s: float) -> None:
         assert self.proc is not None
         self.sample()
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         self.kills.append(at_s)
 
@@ -242,6 +243,7 @@ class Workers:
 
     daemons: list[Daemon]
     kills: list[tuple[float, int]] = field(default_factory=list)  # (seconds since the start, worker)
+    exits: list[tuple[float, int, int]] = field(default_factory=list)  # unasked: (seconds, worker, status)
     rss_windows: dict[int, float] = field(default_factory=dict)  # 5-minute window → highest RSS of a worker
 
     @property
@@ -267,6 +269,15 @@ class Workers:
             if elapsed is not None:
                 window = int(elapsed // 300)
                 self.rss_windows[window] = max(self.rss_windows.get(window, 0.0), d.rss_mb)
+
+    async def revive(self, at_s: float) -> None:
+        """Start again, and count, any worker that exited without being killed (a crash)."""
+        for d in self.daemons:
+            if d.proc is not None and d.proc.returncode is not None:
+                self.exits.append((at_s, d.worker, d.proc.returncode))
+                print(f"  worker {d.worker} exited by itself with status {d.proc.returncode}:", flush=True)
+                print("    " + d.tail()[-1500:].replace("\n", "\n    "), flush=True)
+                await d.start()
 
     async def kill_one(self, rng: random.Random, at_s: float) -> Daemon:
         daemon = rng.choice(self.daemons)
@@ -364,6 +375,7 @@ class World:
                 next_report += 30
                 await self.progress(now - started)
             self.daemon.sample(now - started)
+            await self.daemon.revive(now - started)
             await asyncio.sleep(1.0)
         return time.monotonic() - started
 
@@ -468,6 +480,7 @@ def report(
         "deliveries not delivered": sum(n for s, n in by_status.items() if s != "delivered"),
         "events never received": len(event_ids - set(processed)),
         "articles left unmatched": sum(not a.processed for a in stored.articles),
+        "daemon exits without a kill": len(daemon.exits),
     }
     rows = [
         ("published items", f"{len(published):,}"),
@@ -478,6 +491,7 @@ def report(
         ("received (distinct webhook-ids)", f"{len(processed):,}"),
         ("webhook re-sends after a kill", f"{resent}"),
         ("workers / daemon runs / kill -9", f"{len(daemon.daemons)} / {daemon.runs} / {len(daemon.kills)}"),
+        ("exits without a kill (crashes)", str(len(daemon.exits))),
         ("daemon peak RSS (max over runs)", f"{daemon.peak_rss_mb:.0f} MB"),
         (
             "daemon peak RSS per run (min-max)",
