@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ from watcher.shifts import ShiftSettingError, ShiftSettings
 
 DEFAULT_CONFIG = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
+MIN_TOKEN_CHARS = 16  # daemon.server.token
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -68,6 +70,8 @@ class DaemonSettings:
     server_host: str = "127.0.0.1"
     server_port: int = 8080
     server_enabled: bool = True
+    server_token: str | None = None  # bearer token for everything but /healthz; required off loopback
+    server_metrics_public: bool = False  # /metrics without the token
 
 
 class _Model(BaseModel):
@@ -184,6 +188,8 @@ class _Server(_Model):
     host: str = _default(DaemonSettings, "server_host")
     port: int = Field(default=_default(DaemonSettings, "server_port"), ge=0, le=65535)
     enabled: bool = _default(DaemonSettings, "server_enabled")
+    token: str | None = _default(DaemonSettings, "server_token")
+    metrics_public: bool = _default(DaemonSettings, "server_metrics_public")
 
 
 class _Daemon(_Model):
@@ -326,12 +332,9 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
         msg = err["msg"].removeprefix("Value error, ")
-        # Never echo destination values: they hold secrets.
-        value = (
-            ""
-            if "destinations" in loc or err["type"] == "missing"
-            else f" (got {_shown(err['input'])!r:.60})"
-        )
+        # Never echo destination values or the server token: they are secrets.
+        secret = "destinations" in loc or "token" in loc
+        value = "" if secret or err["type"] == "missing" else f" (got {_shown(err['input'])!r:.60})"
         lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
     return "\n".join(lines)
 
@@ -424,9 +427,32 @@ def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSett
         raise ConfigError(f"{path}{_line(at)}: shifts.{exc.field}: {exc.problem}") from None
 
 
-def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_token(server: _Server, host: str, env: Mapping[str, str], where: str) -> str | None:
+    """daemon.server.token ($WATCHER_SERVER_TOKEN wins); required when the server binds beyond loopback."""
+    token = env.get("WATCHER_SERVER_TOKEN") or server.token or None
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{where}: daemon.server.token: must be at least {MIN_TOKEN_CHARS} characters")
+    if token is None and server.enabled and not _is_loopback(host):
+        raise ConfigError(
+            f"{where}: daemon.server.token: required when daemon.server.host is {host!r} (not loopback): set "
+            "WATCHER_SERVER_TOKEN or token: ${WATCHER_SERVER_TOKEN} (e.g. openssl rand -hex 32)"
+        )
+    return token
+
+
+def _daemon_settings(doc: _File, env: Mapping[str, str], path: Path) -> DaemonSettings:
     d = doc.daemon
     host, port = _server_address(d.server, env)
+    token = _server_token(d.server, host, env, str(path))
     return DaemonSettings(
         tick_s=d.tick,
         feed_batch=d.feed_batch,
@@ -436,6 +462,8 @@ def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
         server_host=host,
         server_port=port,
         server_enabled=d.server.enabled,
+        server_token=token,
+        server_metrics_public=d.server.metrics_public,
     )
 
 
@@ -481,7 +509,7 @@ def load(
         http=HttpSettings(**doc.http.model_dump()),
         matching=_match_settings(doc.matching),
         shifts=_shift_settings(doc, node, cfg_path),
-        daemon=_daemon_settings(doc, env),
+        daemon=_daemon_settings(doc, env, cfg_path),
     )
 
 

@@ -142,7 +142,14 @@ class Daemon:
         d = self.settings.daemon
         if not d.server_enabled:
             return None
-        return await start_server(self, host=d.server_host, port=d.server_port, tick_s=d.tick_s)
+        return await start_server(
+            self,
+            host=d.server_host,
+            port=d.server_port,
+            tick_s=d.tick_s,
+            token=d.server_token,
+            metrics_public=d.server_metrics_public,
+        )
 
 
 def _now() -> Any:

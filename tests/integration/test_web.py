@@ -66,3 +66,43 @@ async def test_metrics_and_unknown_report(sqlite_store: SqlStore, aiohttp_client
     assert "watcher_deliveries_by_status" in await resp.text()
     resp = await client.get("/claims/nope/report")
     assert resp.status == 404
+
+
+TOKEN = "t0ken-0123456789abcdef"
+HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
+async def test_every_response_carries_security_headers(
+    sqlite_store: SqlStore, aiohttp_client: AiohttpClient
+) -> None:
+    client = await aiohttp_client(make_app(State(store=sqlite_store), tick_s=10.0))
+    for path in ("/healthz", "/metrics", "/claims/nope/report", "/nothing-here"):
+        resp = await client.get(path)
+        assert all(h in resp.headers for h in HEADERS), (path, dict(resp.headers))
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("metrics_public", [False, True])
+async def test_a_token_guards_everything_but_healthz(
+    sqlite_store: SqlStore, aiohttp_client: AiohttpClient, metrics_public: bool
+) -> None:
+    state = State(store=sqlite_store, started_monotonic=time.monotonic())
+    app = make_app(state, tick_s=10.0, token=TOKEN, metrics_public=metrics_public)
+    client = await aiohttp_client(app)
+    assert (await client.get("/healthz")).status == 200
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for wrong in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ):
+        resp = await client.get("/claims/nope/report", headers=wrong)
+        assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+        assert TOKEN not in await resp.text()
+        assert all(h in resp.headers for h in HEADERS)
+    assert (await client.get("/claims/nope/report", headers=bearer)).status == 404
+    assert (await client.get("/metrics")).status == (200 if metrics_public else 401)
+    assert (await client.get("/metrics", headers=bearer)).status == 200

@@ -193,7 +193,8 @@ def test_parse_duration_rejects(value: object) -> None:
 
 def test_server_address_from_the_environment(tmp_path: Path) -> None:
     path = write(tmp_path, "daemon: {server: {host: 127.0.0.1, port: 8080}}\n")
-    s = load(path, environ={"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090"})
+    env = {"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090", "WATCHER_SERVER_TOKEN": "t" * 32}
+    s = load(path, environ=env)
     assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
     with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
         load(path, environ={"WATCHER_SERVER_PORT": "http"})
@@ -211,3 +212,28 @@ def test_errors_do_not_echo_feed_credentials(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load(write(tmp_path, dup), environ={})
     assert "duplicate" in str(err.value) and "pw-secret" not in str(err.value)
+
+
+def test_binding_beyond_loopback_needs_a_server_token(tmp_path: Path) -> None:
+    path = write(tmp_path, "daemon: {server: {host: 0.0.0.0}}\n")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml: daemon\.server\.token: required"):
+        load(path, environ={})
+    token = "a" * 32
+    assert load(path, environ={"WATCHER_SERVER_TOKEN": token}).daemon.server_token == token
+    via_yaml = write(tmp_path, "daemon: {server: {host: '::', token: '${TOK}', metrics_public: true}}\n")
+    settings = load(via_yaml, environ={"TOK": token}).daemon
+    assert (settings.server_token, settings.server_metrics_public) == (token, True)
+    for loopback in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
+        assert (
+            load(
+                write(tmp_path, f"daemon: {{server: {{host: '{loopback}'}}}}\n"), environ={}
+            ).daemon.server_token
+            is None
+        )
+    assert load(write(tmp_path, "daemon: {server: {host: 0.0.0.0, enabled: false}}\n"), environ={})
+    with pytest.raises(ConfigError, match="at least 16") as err:
+        load(write(tmp_path, "daemon: {server: {token: short-s3cret}}\n"), environ={})
+    assert "short-s3cret" not in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, "daemon: {server: {token: [s3cret-in-a-list]}}\n"), environ={})
+    assert "s3cret-in-a-list" not in str(err.value)
