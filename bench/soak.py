@@ -185,7 +185,10 @@ class Daemon:
             for i, url in enumerate(feed_urls)
         ]
         lines += ["claims:"] + [f"  - {{name: {n}, text: '{t}'}}" for n, t in CLAIMS[:claims]]
-        lines += ["destinations:", f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}'}}"]
+        lines += [
+            "destinations:",
+            f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}', allow_private: true}}",
+        ]
         self.config.write_text("\n".join(lines) + "\n")
 
     async def start(self) -> None:

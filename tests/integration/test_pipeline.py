@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +42,11 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         ),
     )
     dests = (
-        (Destination(name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET),)
+        (
+            Destination(
+                name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET, allow_private=True
+            ),
+        )
         if receiver
         else ()
     )
@@ -165,6 +170,21 @@ async def test_workers_syncing_feeds_at_once_store_each_feed_once(store: SqlStor
     reports = await asyncio.gather(*(store.sync_feeds(specs, source="config", now=clock()) for _ in range(3)))
     assert sum(r.added for r in reports) == 50
     assert len(await store.list_feeds()) == 50
+
+
+async def test_http_allow_private_does_not_open_destinations(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    # Feeds on 127.0.0.1 are allowed by http.allow_private; the destination does not set its own switch.
+    settings = settings_for(server, db_url, receiver)
+    closed = replace(settings.destinations[0], allow_private=False)
+    pipeline = await make_pipeline(replace(settings, destinations=(closed,)), Clock())
+    report = await pipeline.cycle(all=True)
+    assert report.feeds_polled == 2 and report.events >= 1
+    assert receiver.requests == []
+    deliveries = await store.list_deliveries()
+    assert deliveries and all(d.status is DeliveryStatus.DEAD for d in deliveries)
+    assert all("not public" in (d.last_error or "") for d in deliveries)
 
 
 async def test_feed_errors_are_contained_and_recorded(
