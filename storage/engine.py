@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,14 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         db = parsed.database
-        if db and db != ":memory:":
-            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        if db and db != ":memory:" and not parsed.query.get("uri"):
+            folder = Path(db).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a file where a folder should be
+                raise StorageError(
+                    f"cannot create the database folder {folder}: {exc.strerror or type(exc).__name__}"
+                ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # aiosqlite's default BEGIN is deferred; take the write lock up front so that read-then-write
@@ -54,6 +61,23 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 10)
         return create_async_engine(url, **kwargs)
     raise ConfigError(f"unsupported database backend {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """Why the database cannot be used, in a few words, when ``exc`` is that kind of error; else None.
+
+    "read-only" for a database that refuses writes (a read-only SQLite file or ``?mode=ro``, a PostgreSQL
+    standby or read-only transaction), "cannot open the database file" for SQLite. Never includes SQL or
+    its parameters.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig).lower()
+    if "readonly database" in text or "read-only" in text:
+        return "read-only"
+    if "unable to open database file" in text:
+        return "cannot open the database file"
+    return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -38,6 +38,9 @@ class DaemonState(Protocol):
 
     @property
     def started_monotonic(self) -> float: ...
+    @property
+    def database_problem(self) -> str | None:
+        """Why the last job found the database unusable ("read-only", ...); None when it is fine."""
 
 
 STATE_KEY = web.AppKey("daemon", DaemonState)
@@ -57,11 +60,12 @@ OPEN_PATHS = frozenset({"/healthz"})  # container healthchecks and load balancer
 
 
 async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
-    """Database reachable, scheduler ticking, and the last cycle recent enough (six ticks, at least 60 s)."""
+    """Database reachable and writable, scheduler ticking, and the last cycle recent enough (six ticks, at least
+    60 s). ``database`` says "ok", the daemon's :attr:`DaemonState.database_problem`, or why it is unreachable."""
     checks: dict[str, Any] = {}
     try:
         await state.store.ping()
-        checks["database"] = "ok"
+        checks["database"] = state.database_problem or "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["scheduler"] = "running" if state.scheduler_running else "stopped"

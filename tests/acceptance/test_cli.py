@@ -110,6 +110,25 @@ async def test_feed_credentials_never_reach_listings_or_debug_logs(
     assert local.endswith("/kyiv.xml?token=…&lang=en") and "@" not in local
 
 
+async def test_an_unusable_database_is_one_clear_error(server: FeedServer, tmp_path: Path) -> None:
+    file = tmp_path / "ro.db"
+    setup = Watcher(tmp_path, f"sqlite+aiosqlite:///{file}")
+    write_config(setup, server)
+    assert (await setup("poll-once", "--all")).code == 0
+    read_only = Watcher(tmp_path, f"sqlite+aiosqlite:///file:{file}?mode=ro&uri=true")
+    (tmp_path / "a-file").write_text("not a folder")
+    no_folder = Watcher(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'w.db'}")
+    for w, expected in ((read_only, "read-only"), (no_folder, "a-file")):
+        for argv in (
+            ("claims", "add", "Russia has run out of shells", "--name", "shells"),
+            ("poll-once", "--all"),
+        ):
+            r = await w(*argv)
+            assert r.code == 1, (argv, r.err)
+            assert "Traceback" not in r.err and "INSERT" not in r.err and "parameters" not in r.err, r.err
+            assert expected in r.err.strip().splitlines()[-1], r.err
+
+
 async def test_claims_admin_commands(server: FeedServer, watcher: Watcher) -> None:
     write_config(watcher, server)
     added = await watcher(
