@@ -308,7 +308,8 @@ def _assert_serves(port: int) -> None:
         assert resp.status == 200 and json.loads(resp.read())["status"] == "ok"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{base}/claims/nato-ammo/report", timeout=10)
-    assert refused.value.code == 401
+    with refused.value:  # the error holds the response: close its socket
+        assert refused.value.code == 401
     with urllib.request.urlopen(
         urllib.request.Request(f"{base}/metrics", headers=bearer), timeout=10
     ) as resp:
