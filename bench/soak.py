@@ -1,19 +1,21 @@
 """Soak: ``watcher run`` for a long stretch under kill -9, with feeds that keep changing; prints what survived.
 
-Usage: python -m bench.soak [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--database URL]
+Usage: python -m bench.soak [--minutes 30] [--feeds 500] [--claims 20] [--seed 1] [--workers 1] [--database URL]
 
 This process serves the feeds (tests/support/feed_server.py) and a signature-checking webhook
 receiver (tests/support/receivers.py) on 127.0.0.1, and runs the daemon as a child process
 (``python -m watcher --log-format json run``) on a fresh database: an SQLite file by default, a new
-PostgreSQL database with ``--database postgresql+asyncpg://...`` (dropped afterwards).
+PostgreSQL database with ``--database postgresql+asyncpg://...`` (dropped afterwards). ``--workers N``
+runs N such daemons on the same database (each kill picks one of them at random).
 
 For ``--minutes`` it publishes new items on random feeds (about one in five is about one of the
 claims, in the claim's own words; the others are about nothing any claim covers), makes a few feeds
 fail for a while (HTTP 503) or answer slowly, and kills the daemon with SIGKILL at random moments
 (``--kill-every`` seconds on average; the seed fixes when), starting it again each time. Then it stops
 publishing and killing and waits for the daemon to settle: every published item stored and matched,
-every event delivered. It prints the daemon's peak RSS (VmHWM, sampled every second and before each
-kill), the counts, anything lost or duplicated, the webhook re-sends (the same webhook-id sent again
+every event delivered. It prints the daemons' peak RSS (VmHWM, sampled every second and before each
+kill) and the highest RSS of any worker in each five minutes of the soak, the counts, anything lost
+or duplicated, the webhook re-sends (the same webhook-id sent again
 after a kill: at-least-once delivery, which receivers deduplicate), and a table of the errors the
 daemon logged. Exit status 1 if anything was lost or duplicated.
 """
@@ -138,11 +140,23 @@ def refresh_route(server: Any, feeds: Feeds, feed: int, *, slow: bool) -> None:
 # -- the daemon -----------------------------------------------------------------------------------
 
 
-class Daemon:
-    """The child process, started again after every kill; JSON logs in one file per run."""
+def process_rss_mb(pid: int) -> float | None:
+    """Another process's resident set size now (VmRSS), or None once it has gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        return None
+    return None
 
-    def __init__(self, tmp: Path, db_url: str) -> None:
+
+class Daemon:
+    """One worker: the child process, started again after every kill; JSON logs in one file per run."""
+
+    def __init__(self, tmp: Path, db_url: str, worker: int = 0) -> None:
         self.tmp = tmp
+        self.worker = worker
         self.config = tmp / "soak.yaml"
         self.env = {**os.environ, "WATCHER_DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
         self.env.pop("WATCHER_CONFIG", None)
@@ -151,6 +165,10 @@ class Daemon:
         self.kills: list[float] = []  # seconds since the start of the soak
         self.peak_rss_mb = 0.0
         self.peak_by_run: list[float] = []
+        self.rss_mb = 0.0  # resident set size at the last sample
+
+    def log_path(self, run: int) -> Path:
+        return self.tmp / f"run-w{self.worker}-{run:03d}.log"
 
     def write_config(
         self, args: argparse.Namespace, feed_urls: Sequence[str], hook: str, claims: int
@@ -167,13 +185,16 @@ class Daemon:
             for i, url in enumerate(feed_urls)
         ]
         lines += ["claims:"] + [f"  - {{name: {n}, text: '{t}'}}" for n, t in CLAIMS[:claims]]
-        lines += ["destinations:", f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}'}}"]
+        lines += [
+            "destinations:",
+            f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}', allow_private: true}}",
+        ]
         self.config.write_text("\n".join(lines) + "\n")
 
     async def start(self) -> None:
         self.runs += 1
         self.peak_by_run.append(0.0)
-        with (self.tmp / f"run-{self.runs:03d}.log").open("wb") as log:
+        with self.log_path(self.runs).open("wb") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "watcher", "--config", str(self.config), "--log-format", "json", "run",
                 cwd=self.tmp, env=self.env, stdin=asyncio.subprocess.DEVNULL,
@@ -187,11 +208,13 @@ class Daemon:
         if mb is not None:
             self.peak_by_run[-1] = max(self.peak_by_run[-1], mb)
             self.peak_rss_mb = max(self.peak_rss_mb, mb)
+        self.rss_mb = process_rss_mb(self.proc.pid) or 0.0
 
     async def kill(self, at_s: float) -> None:
         assert self.proc is not None
         self.sample()
-        self.proc.send_signal(signal.SIGKILL)
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
         self.kills.append(at_s)
 
@@ -207,14 +230,77 @@ class Daemon:
 
     def records(self) -> list[dict[str, Any]]:
         out = []
-        for log in sorted(self.tmp.glob("run-*.log")):
+        for log in sorted(self.tmp.glob(f"run-w{self.worker}-*.log")):
             for line in log.read_text(errors="replace").splitlines():
                 with contextlib.suppress(json.JSONDecodeError):
                     out.append(json.loads(line))
         return out
 
     def tail(self) -> str:
-        return (self.tmp / f"run-{self.runs:03d}.log").read_text(errors="replace")[-3000:]
+        return self.log_path(self.runs).read_text(errors="replace")[-3000:]
+
+
+@dataclass
+class Workers:
+    """``--workers`` daemons on one database; a kill picks one at random."""
+
+    daemons: list[Daemon]
+    kills: list[tuple[float, int]] = field(default_factory=list)  # (seconds since the start, worker)
+    exits: list[tuple[float, int, int]] = field(default_factory=list)  # unasked: (seconds, worker, status)
+    rss_windows: dict[int, float] = field(default_factory=dict)  # 5-minute window → highest RSS of a worker
+
+    @property
+    def runs(self) -> int:
+        return sum(d.runs for d in self.daemons)
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return max(d.peak_rss_mb for d in self.daemons)
+
+    @property
+    def peak_by_run(self) -> list[float]:
+        return [mb for d in self.daemons for mb in d.peak_by_run]
+
+    async def start(self) -> None:
+        for d in self.daemons:
+            if not d.alive():
+                await d.start()
+
+    def sample(self, elapsed: float | None = None) -> None:
+        for d in self.daemons:
+            d.sample()
+            if elapsed is not None:
+                window = int(elapsed // 300)
+                self.rss_windows[window] = max(self.rss_windows.get(window, 0.0), d.rss_mb)
+
+    async def revive(self, at_s: float) -> None:
+        """Start again, and count, any worker that exited without being killed (a crash)."""
+        for d in self.daemons:
+            if d.proc is not None and d.proc.returncode is not None:
+                self.exits.append((at_s, d.worker, d.proc.returncode))
+                print(f"  worker {d.worker} exited by itself with status {d.proc.returncode}:", flush=True)
+                print("    " + d.tail()[-1500:].replace("\n", "\n    "), flush=True)
+                await d.start()
+
+    async def kill_one(self, rng: random.Random, at_s: float) -> Daemon:
+        daemon = rng.choice(self.daemons)
+        await daemon.kill(at_s)
+        self.kills.append((at_s, daemon.worker))
+        return daemon
+
+    async def stop(self) -> int:
+        codes = [await d.stop() for d in self.daemons]
+        return max(codes, key=abs)
+
+    def records(self) -> list[dict[str, Any]]:
+        return [r for d in self.daemons for r in d.records()]
+
+    def kill_all(self) -> list[Daemon]:
+        alive = [d for d in self.daemons if d.alive() and d.proc is not None]
+        for d in alive:
+            assert d.proc is not None
+            d.proc.kill()
+        return alive
 
 
 # -- the database ---------------------------------------------------------------------------------
@@ -233,7 +319,7 @@ class World:
     claims: Sequence[tuple[str, str]]
     slow: set[int]
     server: Any
-    daemon: Daemon
+    daemon: Workers
     store: Any
 
     def new_item(self, feed: int) -> None:
@@ -266,7 +352,8 @@ class World:
             f"  {elapsed:6.0f} s: {len(self.feeds.about)} published, {c['articles']} stored "
             f"({c['articles_pending']} unmatched), {c['matches']} matches, {c['events']} events, "
             f"{c.get('deliveries_delivered', 0)} delivered, {len(self.daemon.kills)} kills, "
-            f"daemon peak RSS {self.daemon.peak_rss_mb:.0f} MB",
+            f"peak RSS {self.daemon.peak_rss_mb:.0f} MB, RSS now "
+            f"{'/'.join(f'{d.rss_mb:.0f}' for d in self.daemon.daemons)} MB",
             flush=True,
         )
 
@@ -283,14 +370,15 @@ class World:
             owed -= int(owed)
             self.outages(now)
             if now >= next_kill:
-                await self.daemon.kill(now - started)
+                killed = await self.daemon.kill_one(self.rng, now - started)
                 await asyncio.sleep(self.rng.uniform(0.0, 2.0))
-                await self.daemon.start()
+                await killed.start()
                 next_kill = time.monotonic() + self.rng.uniform(0.5, 1.5) * self.args.kill_every
             if now >= next_report:
                 next_report += 30
                 await self.progress(now - started)
-            self.daemon.sample()
+            self.daemon.sample(now - started)
+            await self.daemon.revive(now - started)
             await asyncio.sleep(1.0)
         return time.monotonic() - started
 
@@ -299,8 +387,7 @@ class World:
         for feed in list(self.feeds.failing_until):
             del self.feeds.failing_until[feed]
             self.serve(feed)
-        if not self.daemon.alive():
-            await self.daemon.start()
+        await self.daemon.start()
         started = time.monotonic()
         matches = sum(1 for claim in self.feeds.about.values() if claim is not None)
         while time.monotonic() - started < SETTLE_TIMEOUT_S:
@@ -328,19 +415,20 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
     await receiver.start()
     store = await open_store(db_url, upgrade=True)
     slow = set(rng.sample(range(args.feeds), max(1, args.feeds // 50)))
-    world = World(
-        args, rng, Feeds(args.feeds), CLAIMS[: args.claims], slow, server, Daemon(tmp, db_url), store
-    )
+    workers = Workers([Daemon(tmp, db_url, worker) for worker in range(args.workers)])
+    world = World(args, rng, Feeds(args.feeds), CLAIMS[: args.claims], slow, server, workers, store)
     try:
         for feed in range(args.feeds):
             for _ in range(args.initial_items):
                 world.new_item(feed)
             world.serve(feed)
         urls = [server.url(path_of(i)) for i in range(args.feeds)]
-        world.daemon.write_config(args, urls, receiver.url("/hook"), len(world.claims))
+        for daemon in workers.daemons:
+            daemon.write_config(args, urls, receiver.url("/hook"), len(world.claims))
         print(
             f"soak: {args.feeds} feeds ({len(slow)} slow), {len(world.claims)} claims, {args.minutes:g} min, "
-            f"kill -9 every ~{args.kill_every:g} s (seed {args.seed}), database {db_url.split(':', 1)[0]}",
+            f"{args.workers} worker(s), kill -9 every ~{args.kill_every:g} s (seed {args.seed}), "
+            f"database {db_url.split(':', 1)[0]}",
             flush=True,
         )
         soaked = await world.run()
@@ -350,9 +438,8 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
         stored = await read_ledger(store)
         requests, processed = list(receiver.requests), list(receiver.processed_ids)
     finally:
-        daemon = world.daemon
-        if daemon.alive() and daemon.proc is not None:
-            daemon.proc.kill()
+        for daemon in workers.kill_all():
+            assert daemon.proc is not None
             await daemon.proc.wait()
         await store.close()
         await receiver.stop()
@@ -364,7 +451,7 @@ async def soak(args: argparse.Namespace, tmp: Path) -> int:
 def report(
     feeds: Feeds,
     stored: Ledger,
-    daemon: Daemon,
+    daemon: Workers,
     requests: Sequence[Any],
     processed: Sequence[str],
     soaked: float,
@@ -396,6 +483,7 @@ def report(
         "deliveries not delivered": sum(n for s, n in by_status.items() if s != "delivered"),
         "events never received": len(event_ids - set(processed)),
         "articles left unmatched": sum(not a.processed for a in stored.articles),
+        "daemon exits without a kill": len(daemon.exits),
     }
     rows = [
         ("published items", f"{len(published):,}"),
@@ -405,11 +493,16 @@ def report(
         ("deliveries", ", ".join(f"{s} {n}" for s, n in sorted(by_status.items())) or "0"),
         ("received (distinct webhook-ids)", f"{len(processed):,}"),
         ("webhook re-sends after a kill", f"{resent}"),
-        ("daemon runs / kill -9", f"{daemon.runs} / {len(daemon.kills)}"),
+        ("workers / daemon runs / kill -9", f"{len(daemon.daemons)} / {daemon.runs} / {len(daemon.kills)}"),
+        ("exits without a kill (crashes)", str(len(daemon.exits))),
         ("daemon peak RSS (max over runs)", f"{daemon.peak_rss_mb:.0f} MB"),
         (
             "daemon peak RSS per run (min-max)",
             f"{min(daemon.peak_by_run):.0f}-{max(daemon.peak_by_run):.0f} MB",
+        ),
+        (
+            "highest worker RSS per 5 min",
+            " ".join(f"{mb:.0f}" for _, mb in sorted(daemon.rss_windows.items())) + " MB",
         ),
         ("soak / settle time", f"{soaked / 60:.1f} min / {settled:.0f} s"),
         ("final shutdown (SIGTERM) exit status", str(code)),
@@ -417,7 +510,7 @@ def report(
     ]
     print()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"kills at (s): {', '.join(f'{k:.0f}' for k in daemon.kills)}")
+    print(f"kills at (s, worker): {', '.join(f'{k:.0f} w{w}' for k, w in daemon.kills)}")
     print()
     print(table([("figure", "value"), *rows]))
     print()
@@ -492,6 +585,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--per-host", type=int, default=50, help="http.per_host (every feed is on one host here)"
     )
+    parser.add_argument("--workers", type=int, default=1, help="daemon processes on the same database")
     parser.add_argument("--database", help="a PostgreSQL URL to create a scratch database on; default SQLite")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, SQLite file)")
     args = parser.parse_args(argv)

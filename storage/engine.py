@@ -10,9 +10,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if backend == "sqlite":
         folder = _sqlite_folder(parsed.database, parsed.query)
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a file where a folder should be
+                raise StorageError(
+                    f"cannot create the database folder {folder}: {exc.strerror or type(exc).__name__}"
+                ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         read_only = _sqlite_mode(parsed.database, parsed.query) == "ro"
         event.listen(
@@ -93,6 +99,23 @@ def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """Why the database cannot be used, in a few words, when ``exc`` is that kind of error; else None.
+
+    "read-only" for a database that refuses writes (a read-only SQLite file or ``?mode=ro``, a PostgreSQL
+    standby or read-only transaction), "cannot open the database file" for SQLite. Never includes SQL or
+    its parameters.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig).lower()
+    if "readonly database" in text or "read-only" in text:
+        return "read-only"
+    if "unable to open database file" in text:
+        return "cannot open the database file"
+    return None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -72,6 +72,8 @@ class FeedRow(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
+    # The URL before a permanent redirect moved the feed (None if never moved): feeds.yaml keeps naming it.
+    config_url: Mapped[str | None] = mapped_column(String(2048), index=True)
     outlet: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(2), default="ZZ")
     language: Mapped[str] = mapped_column(String(8), default="und")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import math
 import os
 import re
@@ -28,13 +29,14 @@ from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning,
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.pages import FullTextMode, PageSettings
-from watcher.ingest.urls import outlet_of
+from watcher.ingest.urls import display_url, outlet_of
 from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
 
 DEFAULT_CONFIG = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
+MIN_TOKEN_CHARS = 16  # daemon.server.token
 
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -128,6 +130,8 @@ class DaemonSettings:
     # Where people reach this daemon's web server (e.g. https://watcher.example.org); alerts then link to
     # the claim's report page. None: alerts carry no link.
     public_url: str | None = None
+    server_token: str | None = None  # bearer token for everything but /healthz; required off loopback
+    server_metrics_public: bool = False  # /metrics without the token
 
 
 def _iso_language(v: str | None) -> str | None:
@@ -300,6 +304,8 @@ class _Server(_Model):
     port: int = Field(default=_default(DaemonSettings, "server_port"), ge=0, le=65535)
     enabled: bool = _default(DaemonSettings, "server_enabled")
     public_url: str | None = _default(DaemonSettings, "public_url")
+    token: str | None = _default(DaemonSettings, "server_token")
+    metrics_public: bool = _default(DaemonSettings, "server_metrics_public")
 
     @field_validator("public_url")
     @classmethod
@@ -493,10 +499,16 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
         msg = err["msg"].removeprefix("Value error, ")
-        # Never echo destination values: they hold secrets.
-        value = "" if "destinations" in loc or err["type"] == "missing" else f" (got {err['input']!r:.60})"
+        # Never echo destination values or the server token: they are secrets.
+        secret = "destinations" in loc or "token" in loc
+        value = "" if secret or err["type"] == "missing" else f" (got {_shown(err['input'])!r:.60})"
         lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
     return "\n".join(lines)
+
+
+def _shown(value: object) -> object:
+    """A rejected value as an error may echo it: URLs without userinfo or credential query values."""
+    return display_url(value) if isinstance(value, str) and "://" in value else value
 
 
 # --- Settings ---------------------------------------------------------------------------------
@@ -624,9 +636,32 @@ def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSett
         raise ConfigError(f"{path}{_line(at)}: shifts.{exc.field}: {exc.problem}") from None
 
 
-def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _server_token(server: _Server, host: str, env: Mapping[str, str], where: str) -> str | None:
+    """daemon.server.token ($WATCHER_SERVER_TOKEN wins); required when the server binds beyond loopback."""
+    token = env.get("WATCHER_SERVER_TOKEN") or server.token or None
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{where}: daemon.server.token: must be at least {MIN_TOKEN_CHARS} characters")
+    if token is None and server.enabled and not _is_loopback(host):
+        raise ConfigError(
+            f"{where}: daemon.server.token: required when daemon.server.host is {host!r} (not loopback): set "
+            "WATCHER_SERVER_TOKEN or token: ${WATCHER_SERVER_TOKEN} (e.g. openssl rand -hex 32)"
+        )
+    return token
+
+
+def _daemon_settings(doc: _File, env: Mapping[str, str], path: Path) -> DaemonSettings:
     d = doc.daemon
     host, port = _server_address(d.server, env)
+    token = _server_token(d.server, host, env, str(path))
     return DaemonSettings(
         tick_s=d.tick,
         feed_batch=d.feed_batch,
@@ -637,6 +672,8 @@ def _daemon_settings(doc: _File, env: Mapping[str, str]) -> DaemonSettings:
         server_port=port,
         server_enabled=d.server.enabled,
         public_url=d.server.public_url,
+        server_token=token,
+        server_metrics_public=d.server.metrics_public,
     )
 
 
@@ -686,7 +723,7 @@ def load(
         matching=_match_settings(doc.matching, feeds, claims),
         pages=PageSettings(**doc.pages.model_dump()),
         shifts=_shift_settings(doc, node, cfg_path),
-        daemon=_daemon_settings(doc, env),
+        daemon=_daemon_settings(doc, env, cfg_path),
     )
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from storage.base import Store
+from storage.engine import database_problem
 from watcher import metrics
 from watcher.config import Settings
 from watcher.pipeline import Pipeline
@@ -44,6 +45,12 @@ class Daemon:
         self.started_monotonic = time.monotonic()
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
+        self._database_problems: dict[str, str] = {}  # job → why its last run found the database unusable
+
+    @property
+    def database_problem(self) -> str | None:
+        """Why the database is unusable ("read-only", ...) as the last failed job found it; None if fine."""
+        return next(iter(self._database_problems.values()), None)
 
     @property
     def scheduler_running(self) -> bool:
@@ -113,10 +120,19 @@ class Daemon:
             await func()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             # A failing stage must not kill the daemon (the database may be restarting): log and retry next tick.
             metrics.UNEXPECTED.labels(name).inc()
-            logger.exception("%s job failed; retrying on the next tick", name)
+            problem = database_problem(exc)
+            if problem is None:
+                logger.exception("%s job failed; retrying on the next tick", name)
+            elif self._database_problems.get(name) != problem:  # once per change, not every tick
+                logger.error("%s job: the database is unusable: %s; retrying every tick", name, problem)
+            if problem is not None:
+                self._database_problems[name] = problem
+        else:
+            if self._database_problems.pop(name, None) is not None:
+                logger.info("%s job: the database is usable again", name)
         finally:
             self._inflight.discard(task)
 
@@ -144,7 +160,14 @@ class Daemon:
         d = self.settings.daemon
         if not d.server_enabled:
             return None
-        return await start_server(self, host=d.server_host, port=d.server_port, tick_s=d.tick_s)
+        return await start_server(
+            self,
+            host=d.server_host,
+            port=d.server_port,
+            tick_s=d.tick_s,
+            token=d.server_token,
+            metrics_public=d.server_metrics_public,
+        )
 
 
 def _now() -> Any:

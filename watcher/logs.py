@@ -52,6 +52,9 @@ def setup(verbosity: int = 0, fmt: str = "text") -> None:
             "loggers": {
                 # APScheduler warns on every tick that finds the previous run still going: expected here.
                 "apscheduler": {"level": "DEBUG" if verbosity >= 2 else "ERROR"},
+                # Their debug output prints SQL parameters (feed URLs with credentials): never shown.
+                "aiosqlite": {"level": "WARNING"},
+                "sqlalchemy.engine": {"level": "WARNING"},
                 **{
                     name: {"level": "DEBUG" if verbosity >= 2 else "WARNING"}
                     for name in (

@@ -258,7 +258,7 @@ class Pipeline:
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
         session = make_session(settings.http)
-        sender = Sender(allow_private=settings.http.allow_private)
+        sender = Sender()  # http.allow_private is for feeds and pages; each destination has its own switch
         return cls(settings, store, session=session, sender=sender, **kwargs)
 
     async def close(self) -> None:

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from watcher import __version__
 from watcher.domain import LEANINGS, OWNERSHIPS, Article, Claim, ClaimStatus, Event, Match, Stance
+from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
 
@@ -45,17 +46,12 @@ MAX_ROWS = 2000  # the newest; beyond that a page gets slow to open and nobody s
 # Nothing can load or run: the page is meant to be mailed around and opened from disk.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 _SAFE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
-# Explicit bidi embeddings, overrides and isolates, and the LRM/RLM marks: in feed text they only serve to make
-# "report\u202efdp.exe" read as "reportexe.pdf". They are dropped from everything the page shows; right-to-left
-# text itself still renders, each feed string isolated in <bdi> so it cannot reorder its neighbours.
-_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 SKEPTICISM_NOTE = (
     "Skepticism, 0–1: how much distancing and doubt surround the claim in an article (attribution, hedges, "
     "scare quotes, denials); 0 = stated plainly."
 )
 # A quote in a cue matches straight and curly quotes alike.
 _QUOTES = {'"': '["“”„«»]', "'": "['‘’]"}
-UNTITLED_WORDS = 12  # an untitled article shows this many words of its text
 EVIDENCE_CHARS = 280
 
 # Chart geometry, in SVG user units (the SVG scales to the page width). The space above the plot grows with
@@ -283,26 +279,6 @@ def place_markers(xs: Sequence[float], right: float = _W - _RIGHT) -> list[tuple
 
 
 # --- text rules -------------------------------------------------------------------------------------------
-
-
-def strip_bidi(text: str) -> str:
-    """The text without bidi embedding, override and isolate controls or LRM/RLM marks."""
-    return _BIDI_CONTROLS.sub("", text)
-
-
-def display_title(article: Article) -> tuple[str, bool]:
-    """What the report shows as an article's title, and whether it stands in for a missing one.
-
-    An untitled article shows the first ``UNTITLED_WORDS`` words of its text (else its URL), never nothing.
-    """
-    title = " ".join(strip_bidi(article.title).split())
-    if title:
-        return title, False
-    words = strip_bidi(article.text).split()
-    if not words:
-        return strip_bidi(article.url).strip() or "no text", True
-    more = "…" if len(words) > UNTITLED_WORDS else ""
-    return " ".join(words[:UNTITLED_WORDS]) + more, True
 
 
 def highlight(sentence: str, spans: Iterable[str]) -> str:

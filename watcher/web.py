@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from typing import Any, Protocol
@@ -37,18 +38,34 @@ class DaemonState(Protocol):
 
     @property
     def started_monotonic(self) -> float: ...
+    @property
+    def database_problem(self) -> str | None:
+        """Why the last job found the database unusable ("read-only", ...); None when it is fine."""
 
 
 STATE_KEY = web.AppKey("daemon", DaemonState)
 TICK_KEY = web.AppKey("tick_s", float)
+TOKEN_KEY = web.AppKey("token", str)
+METRICS_PUBLIC_KEY = web.AppKey("metrics_public", bool)
+# Every response: nothing loads or runs (the report is self-contained), no framing, no sniffing, no referrer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+OPEN_PATHS = frozenset({"/healthz"})  # container healthchecks and load balancers carry no token
 
 
 async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
-    """Database reachable, scheduler ticking, and the last cycle recent enough (six ticks, at least 60 s)."""
+    """Database reachable and writable, scheduler ticking, and the last cycle recent enough (six ticks, at least
+    60 s). ``database`` says "ok", the daemon's :attr:`DaemonState.database_problem`, or why it is unreachable."""
     checks: dict[str, Any] = {}
     try:
         await state.store.ping()
-        checks["database"] = "ok"
+        checks["database"] = state.database_problem or "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["scheduler"] = "running" if state.scheduler_running else "stopped"
@@ -87,20 +104,57 @@ async def report_view(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html")
 
 
-def make_app(state: DaemonState, *, tick_s: float) -> web.Application:
-    """The endpoints over ``state``; ``tick_s`` is the daemon's poll interval, which /healthz judges by."""
-    app = web.Application()
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+
+
+@web.middleware
+async def _require_token(request: web.Request, handler: Any) -> web.StreamResponse:
+    """With a token set, every path but /healthz (and /metrics when public) needs ``Authorization: Bearer``."""
+    token = request.app[TOKEN_KEY]
+    public = request.path in OPEN_PATHS or (request.path == "/metrics" and request.app[METRICS_PUBLIC_KEY])
+    if token and not public:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise web.HTTPUnauthorized(
+                text="401: a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="watcher"'}
+            )
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def make_app(
+    state: DaemonState, *, tick_s: float, token: str | None = None, metrics_public: bool = False
+) -> web.Application:
+    """The endpoints over ``state``; ``tick_s`` is the daemon's poll interval, which /healthz judges by.
+
+    :param token: when set, every path but /healthz needs ``Authorization: Bearer TOKEN`` (401 without).
+    :param metrics_public: /metrics is served without the token too.
+    """
+    app = web.Application(middlewares=[_require_token])
+    app.on_response_prepare.append(_security_headers)
     app[STATE_KEY] = state
     app[TICK_KEY] = tick_s
+    app[TOKEN_KEY] = token or ""
+    app[METRICS_PUBLIC_KEY] = metrics_public
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/claims/{claim}/report", report_view)
     return app
 
 
-async def start_server(state: DaemonState, *, host: str, port: int, tick_s: float) -> web.AppRunner:
-    """Serve the endpoints on ``host:port`` until the returned runner is cleaned up."""
-    runner = web.AppRunner(make_app(state, tick_s=tick_s), access_log=None)
+async def start_server(
+    state: DaemonState,
+    *,
+    host: str,
+    port: int,
+    tick_s: float,
+    token: str | None = None,
+    metrics_public: bool = False,
+) -> web.AppRunner:
+    """Serve the endpoints on ``host:port`` until the returned runner is cleaned up (see :func:`make_app`)."""
+    app = make_app(state, tick_s=tick_s, token=token, metrics_public=metrics_public)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import PollOutcome, SyncReport
 from storage.sql.articles import add_articles
-from storage.sql.core import SqlBase
+from storage.sql.core import SqlBase, insert
 from storage.sql.rows import to_feed
 from storage.tables import feeds_t
 from watcher.domain import ArticleIn, Feed, FeedSpec
@@ -30,7 +30,10 @@ class FeedQueries(SqlBase):
     async def sync_feeds(self, specs: Sequence[FeedSpec], *, source: str, now: datetime) -> SyncReport:
         added = updated = disabled = 0
         async with self.engine.begin() as conn:
-            rows = {r["url"]: r for r in (await conn.execute(select(feeds_t))).mappings()}
+            found = list((await conn.execute(select(feeds_t))).mappings())
+            rows = {r["url"]: r for r in found}
+            # A feed moved by a permanent redirect still answers to the URL it was configured with.
+            rows.update({r["config_url"]: r for r in found if r["config_url"]})
             for spec in specs:
                 values = {
                     "outlet": spec.outlet,
@@ -47,8 +50,10 @@ class FeedQueries(SqlBase):
                 if claimed:
                     values["source"] = "config"
                 if row is None:
-                    await conn.execute(
-                        feeds_t.insert().values(
+                    # Another worker syncing the same file at the same moment may insert it first.
+                    inserted = await conn.execute(
+                        insert(self.dialect, feeds_t)
+                        .values(
                             url=spec.url,
                             source=source,
                             enabled=True,
@@ -58,8 +63,9 @@ class FeedQueries(SqlBase):
                             last_new_items=0,
                             **values,
                         )
+                        .on_conflict_do_nothing(index_elements=["url"])
                     )
-                    added += 1
+                    added += inserted.rowcount
                 elif any(row[k] != v for k, v in values.items()) or not row["enabled"] or claimed:
                     await conn.execute(
                         update(feeds_t).where(feeds_t.c.id == row["id"]).values(enabled=True, **values)
@@ -69,8 +75,11 @@ class FeedQueries(SqlBase):
                 keep = {s.url for s in specs}
                 stale = [
                     r["id"]
-                    for u, r in rows.items()
-                    if r["source"] == "config" and r["enabled"] and u not in keep
+                    for r in found
+                    if r["source"] == "config"
+                    and r["enabled"]
+                    and r["url"] not in keep
+                    and r["config_url"] not in keep
                 ]
                 if stale:
                     await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(stale)).values(enabled=False))
@@ -152,6 +161,7 @@ class FeedQueries(SqlBase):
         clash = await conn.execute(select(feeds_t.c.id).where(feeds_t.c.url == new_url))
         if clash.first() is None:
             values["url"] = new_url
+            values["config_url"] = func.coalesce(feeds_t.c.config_url, feeds_t.c.url)
         else:
             logger.warning("feed %s redirects permanently to a feed already stored", feed_id)
         if failed:

@@ -37,7 +37,7 @@ def write_config(
     if receiver is not None:
         lines += [
             "destinations:",
-            f"  - {{name: cms, kind: webhook, url: '{receiver.url('/hook')}', secret: '{SECRET}'}}",
+            f"  - {{name: cms, kind: webhook, url: '{receiver.url('/hook')}', secret: '{SECRET}', allow_private: true}}",
         ]
     w.config.write_text("\n".join(lines) + "\n")
 
@@ -91,6 +91,47 @@ async def test_poll_once_end_to_end_and_the_listings(server: FeedServer, any_wat
     assert {f["last_status"] for f in feeds} == {200} and {f["error_count"] for f in feeds} == {0}
     shown = (await watcher("claims", "show", "nato-ammo", "--json")).json()
     assert shown["matches"] == 2 and set(shown["outlets"]) == {"Kyiv Post", "TASS"}
+
+
+async def test_feed_credentials_never_reach_listings_or_debug_logs(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    secret = server.url("/kyiv.xml").replace("http://", "http://reader:hunter2@") + "?token=s3cr3t&lang=en"
+    watcher.config.write_text(
+        "http: {allow_private: true}\nmatching: {model: null}\n"
+        f"feeds:\n  - {{url: '{secret}', outlet: Kyiv Post}}\n"
+        "  - {url: 'https://feeds.example/rss?API_KEY=k3y&sig=5ig', outlet: Other}\n"
+    )
+    polled = await watcher("-v", "poll-once", "--all")
+    assert polled.code in (0, 1), polled.err
+    assert "DEBUG" in polled.err  # -v is on, yet no SQL parameters are logged
+    listed = await watcher("feeds", "list")
+    as_json = await watcher("feeds", "list", "--json")
+    for shown in (polled.err, polled.out, listed.out, as_json.out):
+        for leak in ("hunter2", "reader:", "s3cr3t", "k3y", "5ig"):
+            assert leak not in shown, (leak, shown)
+    local, other = sorted(f["url"] for f in as_json.json())
+    assert other == "https://feeds.example/rss?API_KEY=…&sig=…"
+    assert local.endswith("/kyiv.xml?token=…&lang=en") and "@" not in local
+
+
+async def test_an_unusable_database_is_one_clear_error(server: FeedServer, tmp_path: Path) -> None:
+    file = tmp_path / "ro.db"
+    setup = Watcher(tmp_path, f"sqlite+aiosqlite:///{file}")
+    write_config(setup, server)
+    assert (await setup("poll-once", "--all")).code == 0
+    read_only = Watcher(tmp_path, f"sqlite+aiosqlite:///file:{file}?mode=ro&uri=true")
+    (tmp_path / "a-file").write_text("not a folder")
+    no_folder = Watcher(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'w.db'}")
+    for w, expected in ((read_only, "read-only"), (no_folder, "a-file")):
+        for argv in (
+            ("claims", "add", "Russia has run out of shells", "--name", "shells"),
+            ("poll-once", "--all"),
+        ):
+            r = await w(*argv)
+            assert r.code == 1, (argv, r.err)
+            assert "Traceback" not in r.err and "INSERT" not in r.err and "parameters" not in r.err, r.err
+            assert expected in r.err.strip().splitlines()[-1], r.err
 
 
 async def test_claims_admin_commands(server: FeedServer, watcher: Watcher) -> None:
@@ -162,6 +203,25 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     assert (await watcher("matches", "list", "--json")).json() == []  # nothing stored
     both = await watcher("claims", "test", "ammo", "--text", "a", "--url", "http://x")
     assert both.code == 2
+
+
+async def test_claims_test_reads_a_page_with_an_unknown_charset_and_hides_credentials(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    await watcher("claims", "add", "NATO has surpassed Russia in ammunition production", "--name", "ammo")
+    page = f"<html><title>{STRAIGHT[1]}</title><body><p>{STRAIGHT[2]} Caf\u00e9.</p></body></html>"
+    server.routes["/bogus.html"] = Route(
+        body=page.encode("utf-8"), content_type="text/html; charset=x-bogus-999"
+    )
+    r = await watcher("claims", "test", "ammo", "--url", server.url("/bogus.html"), "--json")
+    assert r.code == 0, r.err
+    assert r.json()["matched"] is True and "LookupError" not in r.err
+    # An error names the page without its userinfo or query values.
+    secret_url = server.url("/missing.html").replace("http://", "http://user:hunter2@") + "?token=s3cr3t"
+    missing = await watcher("claims", "test", "ammo", "--url", secret_url)
+    assert missing.code == 1 and "HTTP 404" in missing.err
+    assert "hunter2" not in missing.err + missing.out and "s3cr3t" not in missing.err + missing.out
 
 
 async def test_backfill_matches_stored_articles_with_progress(server: FeedServer, watcher: Watcher) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,8 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 <description>NATO has surpassed Russia in ammunition production, the alliance said.</description></item>
 </channel></rss>
 """
+
+SERVER_TOKEN = "container-test-token-0123456789"
 
 
 def _dockerfile_json(instruction: str) -> list[str]:
@@ -98,8 +101,11 @@ def test_containers_serve_beyond_loopback() -> None:
     from watcher.config import load
 
     environment = {k: str(v) for k, v in SERVICES["watcher"]["environment"].items()}
+    environment["WATCHER_SERVER_TOKEN"] = SERVER_TOKEN  # compose requires it from .env
     settings = load(ROOT / "feeds.yaml", environ=environment)
-    assert settings.daemon.server_host == "0.0.0.0"
+    assert settings.daemon.server_host == "0.0.0.0" and settings.daemon.server_token == SERVER_TOKEN
+    env_example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert re.search(r"^WATCHER_SERVER_TOKEN=\S{16,}$", env_example, re.MULTILINE)
 
 
 def test_compose_scales_the_daemon() -> None:
@@ -223,6 +229,8 @@ def _container_env(service: str, config: Path, database_url: str) -> dict[str, s
     env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
     env.update({k: str(v) for k, v in SERVICES[service]["environment"].items()})
     env.update(WATCHER_CONFIG=str(config), WATCHER_DATABASE_URL=database_url, WATCHER_LOG_FORMAT="text")
+    assert SERVICES[service]["environment"]["WATCHER_SERVER_TOKEN"].startswith("${WATCHER_SERVER_TOKEN:?")
+    env["WATCHER_SERVER_TOKEN"] = SERVER_TOKEN  # what .env provides
     # The commands are bare `watcher ...`, as in the image: find the one installed next to this Python.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -293,12 +301,21 @@ def _wait_healthy(
 
 
 def _assert_serves(port: int) -> None:
+    """/healthz is open; metrics and reports need the bearer token, since the server binds 0.0.0.0."""
     base = f"http://127.0.0.1:{port}"
+    bearer = {"Authorization": f"Bearer {SERVER_TOKEN}"}
     with urllib.request.urlopen(f"{base}/healthz", timeout=10) as resp:
         assert resp.status == 200 and json.loads(resp.read())["status"] == "ok"
-    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/claims/nato-ammo/report", timeout=10)
+    with refused.value:  # the error holds the response: close its socket
+        assert refused.value.code == 401
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{base}/metrics", headers=bearer), timeout=10
+    ) as resp:
         assert resp.status == 200 and b"# TYPE" in resp.read()
-    with urllib.request.urlopen(f"{base}/claims/nato-ammo/report", timeout=10) as resp:
+    report = urllib.request.Request(f"{base}/claims/nato-ammo/report", headers=bearer)
+    with urllib.request.urlopen(report, timeout=10) as resp:
         assert resp.status == 200 and resp.headers.get_content_type() == "text/html"
         assert "nato-ammo" in resp.read().decode()
 

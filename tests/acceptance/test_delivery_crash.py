@@ -55,7 +55,7 @@ def write_config(w: Watcher, feed_url: str, hook_url: str) -> None:
                 "feeds:",
                 f"  - {{url: '{feed_url}', outlet: Kyiv Post, country: UA, language: en, interval: 1h}}",
                 "destinations:",
-                f"  - {{name: cms, kind: webhook, url: '{hook_url}', secret: '{SECRET}'}}",
+                f"  - {{name: cms, kind: webhook, url: '{hook_url}', secret: '{SECRET}', allow_private: true}}",
             ]
         )
         + "\n"
@@ -132,7 +132,9 @@ async def test_kill_9_during_delivery_loses_no_event(
         feed = FeedSpec(
             url=server.url("/kyiv.xml"), outlet="Kyiv Post", country="UA", language="en", interval_s=3600
         )
-        dest = Destination(name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET)
+        dest = Destination(
+            name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET, allow_private=True
+        )
         events = await seed_events(store, [dest], EVENTS, datetime.now(UTC), feed=feed)
         assert (await deliveries_by_status(store))["pending"] == EVENTS
 

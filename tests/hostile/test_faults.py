@@ -170,7 +170,10 @@ class DaemonProcess:
             *(f"  - {{name: {c.name}, text: '{c.text}'}}" for c in CLAIMS),
         ]
         if hook is not None:
-            lines += ["destinations:", f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}'}}"]
+            lines += [
+                "destinations:",
+                f"  - {{name: cms, kind: webhook, url: '{hook}', secret: '{SECRET}', allow_private: true}}",
+            ]
         self.config.write_text("\n".join(lines) + "\n")
 
     @property
@@ -391,7 +394,11 @@ def _settings(db_url: str, feeds: dict[str, str], hook: str | None, **daemon: An
             FeedSpec(url=u, outlet=p.strip("/"), language="en", interval_s=600, full_text="never")
             for p, u in feeds.items()
         ),
-        destinations=(Destination(name="cms", kind="webhook", url=hook, secret=SECRET),) if hook else (),
+        destinations=(
+            (Destination(name="cms", kind="webhook", url=hook, secret=SECRET, allow_private=True),)
+            if hook
+            else ()
+        ),
         claims=CLAIMS,
         http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
         matching=MatchSettings(model=None),

@@ -405,8 +405,15 @@ def _settings(db_url: str, urls: dict[str, str], webhook: Receiver, slack: Recei
         database_url=db_url,
         feeds=tuple(feeds),
         destinations=(
-            Destination(name="cms", kind="webhook", url=webhook.url("/hook"), secret=SECRET),
-            Destination(name="newsroom", kind="slack", url=slack.url("/services/T000/B000/slack-token")),
+            Destination(
+                name="cms", kind="webhook", url=webhook.url("/hook"), secret=SECRET, allow_private=True
+            ),
+            Destination(
+                name="newsroom",
+                kind="slack",
+                url=slack.url("/services/T000/B000/slack-token"),
+                allow_private=True,
+            ),
         ),
         claims=(CLAIM,),
         http=HttpSettings(

@@ -257,16 +257,23 @@ async def test_private_addresses_need_allow_private(serve: Any, sender: Sender) 
     result = await send_event(sender, blocked)
     assert result.outcome is Outcome.DEAD and result.error is not None and "allow_private" in result.error
     assert h.receiver.requests == []
-    async with Sender(allow_private=True) as permissive:  # the process-wide switch
-        assert (await send_event(permissive, blocked)).outcome is Outcome.DELIVERED
+    allowed = Destination(name="cms", kind="webhook", url=h.url("/hook"), secret=SECRET, allow_private=True)
+    assert (await send_event(sender, allowed)).outcome is Outcome.DELIVERED
 
 
 @pytest.mark.parametrize(
     "host",
     [
         "localhost",  # a name: refused when resolved, as for feeds
+        "127.0.0.1",
+        "[::1]",
         "[64:ff9b::7f00:1]",  # 127.0.0.1 behind the NAT64 prefix
         "[2002:7f00:1::1]",  # 127.0.0.1 inside a 6to4 address
+        "[::127.0.0.1]",  # IPv4-compatible
+        "[::ffff:127.0.0.1]",  # IPv4-mapped
+        "[::ffff:7f00:1]",  # IPv4-mapped, hex
+        "[::ffff:10.0.0.1]",  # a private address, mapped
+        "[::ffff:169.254.169.254]",  # cloud metadata, mapped
     ],
 )
 async def test_destinations_share_the_feeds_connect_time_guard(serve: Any, sender: Sender, host: str) -> None:

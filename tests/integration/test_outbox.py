@@ -34,7 +34,9 @@ from watcher.outbox.sender import Sender
 
 
 def webhook(name: str, receiver: Receiver) -> Destination:
-    return Destination(name=name, kind="webhook", url=receiver.url(f"/{name}"), secret=SECRET)
+    return Destination(
+        name=name, kind="webhook", url=receiver.url(f"/{name}"), secret=SECRET, allow_private=True
+    )
 
 
 async def all_deliveries(store: SqlStore) -> list[Delivery]:
@@ -58,7 +60,7 @@ def open_outbox(
     *,
     lease_s: float = 300.0,
 ) -> Outbox:
-    sender = Sender(allow_private=True)  # the receivers listen on 127.0.0.1
+    sender = Sender()  # the receivers listen on 127.0.0.1: each destination allows private addresses
     o = Outbox(store, sender, destinations, clock or utcnow, lease_s=lease_s)
     opened.append(o)
     return o

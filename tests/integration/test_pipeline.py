@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from storage.sql import SqlStore, open_store
 from tests.support.clock import Clock
 from tests.support.database import purge
-from tests.support.feed_server import FeedServer, Route
+from tests.support.feed_server import FeedServer, Route, redirect
 from tests.support.receivers import Receiver
 from tests.support.stories import CLAIM, DENIAL, SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
@@ -43,7 +44,11 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         ),
     )
     dests = (
-        (Destination(name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET),)
+        (
+            Destination(
+                name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET, allow_private=True
+            ),
+        )
         if receiver
         else ()
     )
@@ -130,6 +135,58 @@ async def test_a_new_segment_later_raises_events_and_wire_copies_count_once(
     segments = {e.dedupe_key for e in events if e.type is EventType.NEW_SEGMENT}
     assert {"new_segment:country:RU", "new_segment:ownership:state"} <= segments
     assert any(e.type is EventType.FRAMING_SHIFT for e in events)
+
+
+async def test_a_configured_feed_that_moved_is_not_added_again(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    kyiv = server.routes["/kyiv.xml"]
+    server.routes["/kyiv-new.xml"] = kyiv
+    server.routes["/kyiv.xml"] = redirect("/kyiv-new.xml", 301)
+    settings = settings_for(server, db_url)
+    pipeline = await make_pipeline(settings, clock)
+    await pipeline.cycle(all=True)
+    moved = {f.url for f in await store.list_feeds()}
+    assert moved == {server.url("/kyiv-new.xml"), server.url("/tass.xml")}
+
+    # The next start syncs the same feeds.yaml: the configured URL still names the moved feed.
+    await pipeline.sync_config()
+    clock.advance(minutes=11)
+    again = await pipeline.cycle(all=True)
+    feeds = await store.list_feeds(include_disabled=True)
+    assert {f.url for f in feeds} == moved and all(f.enabled for f in feeds)
+    assert again.feeds_polled == 2 and again.new_articles == 0
+    assert (await store.counts())["articles"] == 3
+
+    # A second sync at the same moment from another worker adds nothing either.
+    specs = settings.feeds
+    both = await asyncio.gather(*(store.sync_feeds(specs, source="config", now=clock()) for _ in range(2)))
+    assert all(r.added == 0 and r.disabled == 0 for r in both)
+    assert len(await store.list_feeds(include_disabled=True)) == 2
+
+
+async def test_workers_syncing_feeds_at_once_store_each_feed_once(store: SqlStore) -> None:
+    specs = [FeedSpec(url=f"https://feeds.example/{i}.xml", outlet=f"Outlet {i}") for i in range(50)]
+    clock = Clock()
+    reports = await asyncio.gather(*(store.sync_feeds(specs, source="config", now=clock()) for _ in range(3)))
+    assert sum(r.added for r in reports) == 50
+    assert len(await store.list_feeds()) == 50
+
+
+async def test_http_allow_private_does_not_open_destinations(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    # Feeds on 127.0.0.1 are allowed by http.allow_private; the destination does not set its own switch.
+    settings = settings_for(server, db_url, receiver)
+    closed = replace(settings.destinations[0], allow_private=False)
+    pipeline = await make_pipeline(replace(settings, destinations=(closed,)), Clock())
+    report = await pipeline.cycle(all=True)
+    assert report.feeds_polled == 2 and report.events >= 1
+    assert receiver.requests == []
+    deliveries = await store.list_deliveries()
+    assert deliveries and all(d.status is DeliveryStatus.DEAD for d in deliveries)
+    assert all("not public" in (d.last_error or "") for d in deliveries)
 
 
 async def test_feed_errors_are_contained_and_recorded(

@@ -232,7 +232,8 @@ def test_parse_duration_rejects(value: object) -> None:
 
 def test_server_address_from_the_environment(tmp_path: Path) -> None:
     path = write(tmp_path, "daemon: {server: {host: 127.0.0.1, port: 8080}}\n")
-    s = load(path, environ={"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090"})
+    env = {"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090", "WATCHER_SERVER_TOKEN": "t" * 32}
+    s = load(path, environ=env)
     assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
     with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
         load(path, environ={"WATCHER_SERVER_PORT": "http"})
@@ -246,3 +247,42 @@ def test_fresh_window_and_public_url(tmp_path: Path) -> None:
     defaults = load(write(tmp_path, "feeds: []\n"), environ={})
     assert defaults.shifts.fresh_window_s == 86400 and defaults.daemon.public_url is None
     assert load(write(tmp_path, "shifts: {fresh_window: 0}\n"), environ={}).shifts.fresh_window_s == 0
+
+
+def test_errors_do_not_echo_feed_credentials(tmp_path: Path) -> None:
+    bad = "feeds:\n  - url: 'ftp://user:pw-secret@host.example/rss?token=t0ken&x=1'\n"
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, bad), environ={})
+    assert "pw-secret" not in str(err.value) and "t0ken" not in str(err.value)
+    assert "feeds[0].url" in str(err.value) and "host.example" in str(err.value)
+    dup = (
+        "feeds:\n  - url: 'https://u:pw-secret@a.example/rss'\n  - url: 'https://u:pw-secret@a.example/rss'\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, dup), environ={})
+    assert "the same feed as" in str(err.value) and "pw-secret" not in str(err.value)
+
+
+def test_binding_beyond_loopback_needs_a_server_token(tmp_path: Path) -> None:
+    path = write(tmp_path, "daemon: {server: {host: 0.0.0.0}}\n")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml: daemon\.server\.token: required"):
+        load(path, environ={})
+    token = "a" * 32
+    assert load(path, environ={"WATCHER_SERVER_TOKEN": token}).daemon.server_token == token
+    via_yaml = write(tmp_path, "daemon: {server: {host: '::', token: '${TOK}', metrics_public: true}}\n")
+    settings = load(via_yaml, environ={"TOK": token}).daemon
+    assert (settings.server_token, settings.server_metrics_public) == (token, True)
+    for loopback in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
+        assert (
+            load(
+                write(tmp_path, f"daemon: {{server: {{host: '{loopback}'}}}}\n"), environ={}
+            ).daemon.server_token
+            is None
+        )
+    assert load(write(tmp_path, "daemon: {server: {host: 0.0.0.0, enabled: false}}\n"), environ={})
+    with pytest.raises(ConfigError, match="at least 16") as err:
+        load(write(tmp_path, "daemon: {server: {token: short-s3cret}}\n"), environ={})
+    assert "short-s3cret" not in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load(write(tmp_path, "daemon: {server: {token: [s3cret-in-a-list]}}\n"), environ={})
+    assert "s3cret-in-a-list" not in str(err.value)

@@ -72,6 +72,14 @@ def test_straight_report_supports() -> None:
     assert texts(framing, "endorsement") == {"figures show"}
 
 
+def test_invisible_characters_do_not_hide_a_denial() -> None:
+    # "de\u00adnied" and "NA\u200bTO" read as the plain words: the same stance and cues as the clean text.
+    hidden = DISTANCED_DENIED.replace("denied", "de\u00adnied").replace("NATO", "NA\u200bTO")
+    framing = rules("West says NA\u2060TO out-produces Russia", hidden)
+    assert framing == rules("West says NATO out-produces Russia", DISTANCED_DENIED)
+    assert framing.stance is Stance.DISPUTES
+
+
 def test_attributed_report_is_neutral() -> None:
     framing = rules("NATO output overtakes Russia's, alliance says", ATTRIBUTED)
     assert framing.stance is Stance.NEUTRAL

@@ -306,3 +306,27 @@ def test_the_pruning_bound_is_never_below_the_lexical_logit() -> None:
                 features.coverage, round(features.share * len(query.terms)), len(query.terms), features.cosine
             )
             assert bound >= scorer.LEXICAL.logit(features) - 1e-9
+
+
+@pytest.mark.parametrize("hidden", ["\u00ad", "\u200b", "\u2060", "\u200d", "\u202e", "\ufeff"])
+def test_invisible_characters_inside_a_word_do_not_defeat_matching(hidden: str) -> None:
+    # A soft hyphen, zero-width space, word joiner, joiner, bidi override or BOM inside "NATO" is invisible
+    # on the page; the article must score as the plain one does, and a claim written so must match too.
+    matcher = warm_matcher([NATO_AMMO])
+    plain = matcher.score(NATO_AMMO, REPORTS).score
+    hidden_article = dataclasses.replace(
+        REPORTS,
+        title=REPORTS.title.replace("NATO", f"NA{hidden}TO"),
+        text=REPORTS.text.replace("NATO", f"NA{hidden}TO").replace("ammunition", f"ammu{hidden}nition"),
+    )
+    assert matcher.score(NATO_AMMO, hidden_article).score == pytest.approx(plain)
+    assert plain >= DEFAULT_THRESHOLD
+    hidden_claim = dataclasses.replace(NATO_AMMO, text=NATO_AMMO.text.replace("NATO", f"NA{hidden}TO"))
+    assert matcher.score(hidden_claim, REPORTS).score == pytest.approx(plain)
+
+
+def test_compatibility_forms_read_as_their_plain_letters() -> None:
+    # Fullwidth letters (NFKC) are the same word as ASCII ones.
+    matcher = warm_matcher([NATO_AMMO])
+    wide = dataclasses.replace(REPORTS, title=REPORTS.title.replace("NATO", "ＮＡＴＯ"))
+    assert matcher.score(NATO_AMMO, wide).score == pytest.approx(matcher.score(NATO_AMMO, REPORTS).score)

@@ -183,6 +183,7 @@ def test_render_match_is_the_design_contract() -> None:
             "id": 7,
             "url": "https://news.example/7?a=1&b=2",
             "title": "T",
+            "untitled": False,
             "outlet": "Outlet <7>",
             "country": "UA",
             "language": "en",
@@ -274,3 +275,41 @@ def test_slack_names_what_changed_and_quotes_the_evidence_with_outlet_and_stance
     assert message["blocks"][0]["text"]["text"] == escape(slack_event(2).summary)
     quote = next(t for t in lines if t.startswith(">“"))
     assert "NATO has now surpassed Russia" in quote and "Outlet &lt;1&gt;" in quote and "*disputes*" in quote
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
+
+
+def test_bidi_controls_cannot_reorder_slack_text() -> None:
+    # "invoice\u202efdp.exe" would render as "invoiceexe.pdf"; every Slack string drops the controls.
+    spoof = "invoice\u202efdp.exe " + BIDI
+    match = slack_match(1, title=spoof, evidence="NATO \u2066ahead\u2069 of Russia \u202e")
+    event = slack_event(1, summary="Spike \u202etxt.exe")
+    message = render_slack(event, make_claim(text="NATO \u202bhas surpassed"), [match])
+    digest = render_slack_digest([EventBundle(event=event, claim=CLAIM, matches=(match,))], created_at=T0)
+    strings = texts(message) + texts(digest)
+    assert any("invoicefdp.exe" in t for t in strings)
+    for text in strings:
+        assert not set(BIDI) & set(text), repr(text)
+    assert escape("a\u202eb<") == "ab&lt;"
+
+
+def test_untitled_articles_show_their_first_words_marked_untitled() -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    untitled = make_match(id=7, article=make_article(id=7, title="  \u202e ", text=words))
+    message = render_slack(slack_event(1), CLAIM, [untitled])
+    line = next(t for t in texts(message) if "w0" in t)
+    assert "_(untitled)_" in line and "w11…" in line and "w12" not in line
+    digest = render_slack_digest(
+        [EventBundle(event=slack_event(1), claim=CLAIM, matches=(untitled,))], created_at=T0
+    )
+    assert any("_(untitled)_" in t and "w0 w1" in t for t in texts(digest))
+    article = render_match(untitled)["article"]
+    assert (
+        article["untitled"] is True
+        and article["title"].startswith("w0 w1 w2")
+        and article["title"].endswith("…")
+    )
+    no_text = make_match(id=8, article=make_article(id=8, title="", text="", url="https://news.example/8"))
+    assert render_match(no_text)["article"]["title"] == "https://news.example/8"
+    assert render_match(slack_match(9, title="Real"))["article"]["untitled"] is False

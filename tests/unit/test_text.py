@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from watcher.text.language import analysis_language, claim_language, lemma_language
-from watcher.text.normalize import Normalizer, light_stem, number_key
+from watcher.text.normalize import Normalizer, clean_text, light_stem, number_key
 from watcher.text.sentences import split_plain_sentences, split_sentences
 from watcher.text.stopwords import ENGLISH_CORE, stopwords
 from watcher.text.tokens import clause_tokens, tokens
@@ -148,3 +148,11 @@ def test_plain_sentences_split_on_lines_and_before_capitals() -> None:
         "2025 was a record!",
         "(And more.)",
     ]
+
+
+def test_clean_text_drops_format_characters_and_applies_nfkc() -> None:
+    assert clean_text("NA\u00adTO NA\u200bTO NA\u2060TO \u202eexe\u202c \ufeffx") == "NATO NATO NATO exe x"
+    assert clean_text("ＮＡＴＯ ﬁnance") == "NATO finance"
+    assert clean_text("plain ASCII stays") == "plain ASCII stays"
+    # Visible non-ASCII text is untouched.
+    assert clean_text("Peña, Київ, 東京") == "Peña, Київ, 東京"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.ingest.urls import canonicalize, is_tracking_param, redact_url, resolve
+from watcher.ingest.urls import canonicalize, display_url, is_tracking_param, redact_url, resolve
 
 BASE = "https://feeds.example.org/world/rss.xml"
 
@@ -113,3 +113,24 @@ def test_canonicalize_is_idempotent_and_drops_tracking(
     assert canonicalize(once) == once
     assert "utm_source" not in once and "fbclid" not in once and "#" not in once
     assert once.split("://", 1)[1].split("/", 1)[0] == once.split("://", 1)[1].split("/", 1)[0].lower()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@example.org/rss?token=t&page=2", "https://example.org/rss?token=…&page=2"),
+        (
+            "https://example.org:8443/rss?Api_Key=1&apikey=2&key=3",
+            "https://example.org:8443/rss?Api_Key=…&apikey=…&key=…",
+        ),
+        (
+            "https://e.org/?access_token=a&auth=b&password=c&secret=d&sig=e&signature=f",
+            "https://e.org/?access_token=…&auth=…&password=…&secret=…&sig=…&signature=…",
+        ),
+        ("https://example.org/rss?lang=en", "https://example.org/rss?lang=en"),
+        ("https://example.org/rss", "https://example.org/rss"),
+        ("https://user@[::1]:80/x", "https://[::1]:80/x"),
+    ],
+)
+def test_display_url_hides_userinfo_and_credential_values(url: str, shown: str) -> None:
+    assert display_url(url) == shown

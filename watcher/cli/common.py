@@ -68,6 +68,13 @@ def run_async(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             raise _fail(str(exc), EXIT_FAILURE) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", EXIT_FAILURE) from None
+        except Exception as exc:
+            from storage.engine import database_problem
+
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            raise _fail(f"the database is unusable: {problem}", EXIT_FAILURE) from None
 
     return wrapper
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from watcher.domain import Claim, Delivery, Feed, Match
+from watcher.ingest.urls import display_url
 
 if TYPE_CHECKING:
     from watcher.pipeline import BackfillProgress, CycleReport, DryRun, FeedCheck
@@ -148,7 +149,7 @@ def backfill_line(done: BackfillProgress) -> str:
 def feed_json(f: Feed) -> dict[str, Any]:
     return {
         "id": f.id,
-        "url": f.url,
+        "url": display_url(f.url),
         "outlet": f.outlet,
         "country": f.country,
         "language": f.language,
@@ -172,18 +173,18 @@ def feed_line(f: Feed) -> str:
         if f.error_count
         else (f"HTTP {f.last_status}" if f.last_status else "never polled")
     )
-    return f"{f.id:>5}  {f.outlet[:24]:<24} {f.url[:60]:<60} {state}"
+    return f"{f.id:>5}  {f.outlet[:24]:<24} {display_url(f.url)[:60]:<60} {state}"
 
 
 def feed_check_json(c: FeedCheck) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "url": c.feed.url,
+        "url": display_url(c.feed.url),
         "status": c.result.status,
         "ms": c.result.elapsed_ms,
         "error": c.error,
     }
     if c.result.new_url:
-        out["moved_to"] = c.result.new_url
+        out["moved_to"] = display_url(c.result.new_url)
     if c.found_from:
         out["found_from"] = c.found_from
     if c.parsed is not None:
@@ -202,7 +203,7 @@ def feed_check_line(c: FeedCheck) -> str:
     warnings = c.parsed.warnings if c.parsed is not None else []
     warn = f" (warnings: {'; '.join(warnings)})" if warnings else ""
     found = f" (the feed of {c.found_from})" if c.found_from else ""
-    return f"{c.feed.url}{found}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
+    return f"{display_url(c.feed.url)}{found}: HTTP {c.result.status} in {c.result.elapsed_ms} ms: {verdict}{warn}"
 
 
 # --- matches, events, deliveries, cycles --------------------------------------------------------------------

@@ -28,7 +28,7 @@ from watcher.framing.lexicon import (
     STRONG_DISPUTE_KINDS,
     Phrase,
 )
-from watcher.text.normalize import light_stem
+from watcher.text.normalize import clean_text, light_stem
 from watcher.text.sentences import split_plain_sentences
 from watcher.text.stopwords import ENGLISH_CORE
 
@@ -365,7 +365,11 @@ def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()
     the headline and in sentences that state the claim or are about it.
 
     :param evidence: the sentences the matcher found for the claim; they count as stating it.
+
+    All four texts are read as :func:`clean_text` gives them (invisible format characters dropped).
     """
+    claim_text, title, text = clean_text(claim_text), clean_text(title), clean_text(text)
+    evidence = [clean_text(e) for e in evidence]
     claim = _parse_claim(claim_text)
     sentences = [_sentence(part) for part in split_plain_sentences(text)]
     stems = claim.stems

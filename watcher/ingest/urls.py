@@ -82,6 +82,38 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
+# Query parameters whose values are credentials: shown as "…" wherever a feed URL is displayed.
+SECRET_PARAMS = frozenset(
+    {"token", "key", "api_key", "apikey", "access_token", "auth", "password", "secret", "sig", "signature"}
+)
+
+
+def display_url(url: str) -> str:
+    """The URL as listings show it: no userinfo, and the values of credential parameters blanked.
+
+    Unlike :func:`redact_url` the other query values stay, so feeds that differ by them remain
+    distinguishable. Compares parameter names case-insensitively (``?Token=`` is a token too).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<invalid URL>"
+    if "@" not in parts.netloc and not parts.query:
+        return url
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port is not None else host
+    query = "&".join(
+        f"{name}=…" if unquote_plus(name).lower() in SECRET_PARAMS else segment
+        for segment in parts.query.split("&")
+        if segment
+        for name in (segment.split("=", 1)[0],)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 def is_tracking_param(name: str) -> bool:
     """Whether a query parameter name is a known tracking parameter."""
     lowered = name.lower()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from watcher.domain import Article, Claim
 from watcher.text.language import claim_language
-from watcher.text.normalize import Normalizer
+from watcher.text.normalize import Normalizer, clean_text
 from watcher.text.sentences import split_sentences
 from watcher.text.tokens import tokens
 
@@ -208,17 +208,18 @@ def compile_claim(claim: Claim, default_language: str, allowed: Collection[str] 
     The claim's language is its own, else the detector's when sure, else ``default_language``;
     ``allowed`` caps the lemmatiser languages (see ``lemma_language``).
     """
-    lang = claim_language(claim.language, claim.text, default_language)
+    text = clean_text(claim.text)
+    lang = claim_language(claim.language, text, default_language)
     norm = Normalizer(lang, allowed)
     boosts: dict[str, float] = {}
-    for word in tokens(claim.text):
+    for word in tokens(text):
         key = norm.key(word)
         if key is not None:
             boost = NUMBER_BOOST if word[0].isdigit() else 1.0
             boosts[key] = max(boosts.get(key, 0.0), boost)
     keywords: list[tuple[str, ...]] = []
     for phrase in claim.keywords:
-        keys = tuple(norm.keys(phrase))
+        keys = tuple(norm.keys(clean_text(phrase)))
         if not keys:
             continue
         keywords.append(keys)
@@ -240,10 +241,12 @@ def analyze_article(article: Article, norm: Normalizer, max_sentences: int) -> A
     """
     lang = norm.lang
     sentences: list[str] = []
-    title = article.title.strip()
+    title = clean_text(article.title).strip()
     if title:
         sentences.append(title)
-    sentences.extend(split_sentences(article.text, lang)[: max(max_sentences - len(sentences), 0)])
+    sentences.extend(
+        split_sentences(clean_text(article.text), lang)[: max(max_sentences - len(sentences), 0)]
+    )
     positions: dict[str, int] = {}
     lengths: list[int] = []
     for i, sentence in enumerate(sentences):

@@ -27,7 +27,7 @@ from watcher.match.lexical import (
 )
 from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
 from watcher.text.language import UNDETERMINED, analysis_language
-from watcher.text.normalize import Normalizer
+from watcher.text.normalize import Normalizer, clean_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -407,7 +407,7 @@ class Matcher:
         if not pairs or not indices:
             return
         sentences = np.stack([vectors[doc.analyzed.sentences[i]] for i in indices])
-        claims = np.stack(self._claim_vectors.get([p.query.claim.text for p in pairs]))
+        claims = np.stack(self._claim_vectors.get([clean_text(p.query.claim.text) for p in pairs]))
         similarity = sentences @ claims.T  # sentences x claims
         top = min(SEMANTIC_TOP, len(indices))
         for column, pair in enumerate(pairs):

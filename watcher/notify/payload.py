@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any
 
 from watcher.domain import Claim, Event, Match
+from watcher.text.display import display_title
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,19 @@ def iso_z(value: datetime | None) -> str | None:
 
 
 def render_match(match: Match) -> dict[str, Any]:
-    """One element of ``matches list --json`` (DESIGN.md "A match")."""
+    """One element of ``matches list --json`` (DESIGN.md "A match").
+
+    An untitled article's ``title`` is the first words of its text, with ``untitled`` true.
+    """
     article = match.article
+    title, untitled = display_title(article)
     return {
         "claim": {"id": match.claim_id, "name": match.claim_name},
         "article": {
             "id": article.id,
             "url": article.url,
-            "title": article.title,
+            "title": title,
+            "untitled": untitled,
             "outlet": article.outlet,
             "country": article.country,
             "language": article.language,

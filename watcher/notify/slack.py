@@ -9,6 +9,7 @@ from typing import Any
 
 from watcher.domain import Claim, Event, Match
 from watcher.notify.payload import EventBundle, iso_z
+from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,12 @@ Block = dict[str, Any]
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack treats as control characters, and nothing else.
+    """Escape the three characters Slack treats as control characters, and drop bidi controls.
 
-    With ``<`` escaped, text from a feed cannot form ``<!channel>`` or a ``<http://x|link>`` of its own.
+    With ``<`` escaped, text from a feed cannot form ``<!channel>`` or a ``<http://x|link>`` of its own;
+    without bidi overrides it cannot make "report\u202efdp.exe" read as "reportexe.pdf".
     """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_clipped(text: str, limit: int) -> str:
@@ -47,7 +49,7 @@ def escape_clipped(text: str, limit: int) -> str:
     Cutting before escaping would overshoot (one ``&`` becomes five characters), and cutting after could
     split an entity such as ``&amp;`` in two, so the budget is counted per escaped character.
     """
-    text = " ".join(text.split())  # newlines would break block quotes and list lines
+    text = " ".join(strip_bidi(text).split())  # newlines would break block quotes and list lines
     full = escape(text)
     if len(full) <= limit:
         return full
@@ -157,8 +159,16 @@ def _outlet(match: Match) -> str:
     return f"{outlet} ({meta})"
 
 
+def _title_link(match: Match) -> str:
+    """The article's linked title; an untitled one shows its first words, marked "(untitled)"."""
+    title, untitled = display_title(match.article)
+    if untitled:
+        return f"_(untitled)_ {link(match.article.url, title)}"
+    return link(match.article.url, title)
+
+
 def _article_line(match: Match) -> str:
-    title = link(match.article.url, match.article.title)
+    title = _title_link(match)
     return f"*{title}*\n{_outlet(match)} · *{match.stance}* · score {match.score:.2f}"
 
 
@@ -184,9 +194,7 @@ def _digest_entry(bundle: EventBundle) -> str:
         f"*{escape_clipped(event.summary, MAX_TITLE_CHARS)}*\n"
         f"{escape_clipped(bundle.claim.name, MAX_FIELD_CHARS)} · {event.type} · {iso_z(event.created_at)}"
     )
-    lines = [
-        f"• {link(m.article.url, m.article.title)} — {_outlet(m)}" for m in bundle.matches[:MAX_DIGEST_LINKS]
-    ]
+    lines = [f"• {_title_link(m)} — {_outlet(m)}" for m in bundle.matches[:MAX_DIGEST_LINKS]]
     if len(bundle.matches) > MAX_DIGEST_LINKS:
         lines.append(f"{ELLIPSIS} and {len(bundle.matches) - MAX_DIGEST_LINKS} more")
     return "\n".join([head, *lines])

@@ -80,12 +80,7 @@ class Sender:
         timeout_s: float = REQUEST_TIMEOUT_S,
         slack_interval_s: float = SLACK_INTERVAL_S,
         user_agent: str = f"watcher/{__version__}",
-        allow_private: bool = False,
     ) -> None:
-        """:param allow_private: allow non-public addresses for every destination, not only for those that
-        set ``allow_private`` themselves.
-        """
-        self._allow_private = allow_private
         self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by "may reach non-public addresses"
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
@@ -108,8 +103,9 @@ class Sender:
 
     def _session_for(self, destination: Destination) -> aiohttp.ClientSession:
         """The session for ``destination``: made by ``make_session``, so non-public addresses are refused at
-        connect time (DNS rebinding included) unless the destination or the process allows them."""
-        allow_private = self._allow_private or destination.allow_private
+        connect time (DNS rebinding included) unless the destination sets ``allow_private`` (``http.allow_private``
+        is for feeds and pages only)."""
+        allow_private = destination.allow_private
         session = self._sessions.get(allow_private)
         if session is None:
             # No per-host cap: several Slack destinations share one host, and each is paced on its own.

@@ -1,4 +1,4 @@
-"""Normalisation: match keys (lemma, casefold, accents stripped), number keys, and framing's light stems."""
+"""Normalisation: clean text, match keys (lemma, casefold, accents stripped), number keys, and framing's light stems."""
 
 from __future__ import annotations
 
@@ -16,6 +16,17 @@ from watcher.text.tokens import WORD_OR_NUMBER
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
+
+
+def clean_text(text: str) -> str:
+    """Text as matching and framing read it: NFKC-normalised, format characters (Unicode category Cf) dropped.
+
+    Soft hyphens, zero-width spaces and joiners, word joiners and bidi controls are invisible on the page,
+    yet they split words: "NA\u00adTO" must read as "NATO", in claims and articles alike.
+    """
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
 
 
 def _fold(word: str) -> str:

@@ -1,0 +1,32 @@
+"""Feed text as shown to people: bidi controls dropped, an untitled article named by its first words."""
+
+from __future__ import annotations
+
+import re
+
+from watcher.domain import Article
+
+# Explicit bidi embeddings, overrides and isolates, and the LRM/RLM marks: in feed text they only serve to make
+# "report\u202efdp.exe" read as "reportexe.pdf". Right-to-left text itself still renders as written.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+UNTITLED_WORDS = 12  # an untitled article shows this many words of its text
+
+
+def strip_bidi(text: str) -> str:
+    """The text without bidi embedding, override and isolate controls or LRM/RLM marks."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
+def display_title(article: Article) -> tuple[str, bool]:
+    """What to show as an article's title, and whether it stands in for a missing one.
+
+    An untitled article shows the first ``UNTITLED_WORDS`` words of its text (else its URL), never nothing.
+    """
+    title = " ".join(strip_bidi(article.title).split())
+    if title:
+        return title, False
+    words = strip_bidi(article.text).split()
+    if not words:
+        return strip_bidi(article.url).strip() or "no text", True
+    more = "…" if len(words) > UNTITLED_WORDS else ""
+    return " ".join(words[:UNTITLED_WORDS]) + more, True
