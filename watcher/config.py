@@ -23,6 +23,7 @@ from pydantic import (
 from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
+from watcher.ingest.pool import IngestSettings
 from watcher.ingest.urls import outlet_of
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
@@ -174,6 +175,12 @@ class _Http(_Model):
     )
 
 
+class _Ingest(_Model):
+    """``ingest:`` in feeds.yaml."""
+
+    parse_workers: int | None = Field(default=_default(IngestSettings, "parse_workers"), ge=0)
+
+
 class _Matching(_Model):
     model: str | None = _default(MatchSettings, "model")
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
@@ -224,6 +231,7 @@ class _File(_Model):
     destinations: list[_Destination] = []
     claims: list[_Claim] = []
     http: _Http = _Http()
+    ingest: _Ingest = _Ingest()
     matching: _Matching = _Matching()
     shifts: _Shifts = _Shifts()
     daemon: _Daemon = _Daemon()
@@ -233,8 +241,8 @@ class _File(_Model):
 class Settings:
     """Everything the daemon and CLI need, validated once at start-up and passed explicitly.
 
-    Each stage takes its own part as is: ``http`` the ingest session and fetches, ``matching`` the matcher,
-    ``shifts`` shift detection, ``daemon`` the scheduling of the pipeline and the daemon.
+    Each stage takes its own part as is: ``http`` the ingest session and fetches, ``ingest`` the parsing,
+    ``matching`` the matcher, ``shifts`` shift detection, ``daemon`` the scheduling of the pipeline and the daemon.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -243,6 +251,7 @@ class Settings:
     destinations: tuple[Destination, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     matching: MatchSettings = field(default_factory=MatchSettings)
     shifts: ShiftSettings = field(default_factory=ShiftSettings)
     daemon: DaemonSettings = DaemonSettings()
@@ -470,6 +479,7 @@ def load(
         destinations=_destinations(doc, cfg_path),
         claims=_claims(doc, cfg_path),
         http=HttpSettings(**doc.http.model_dump()),
+        ingest=IngestSettings(**doc.ingest.model_dump()),
         matching=_match_settings(doc.matching),
         shifts=_shift_settings(doc, node, cfg_path),
         daemon=_daemon_settings(doc, env),
@@ -480,6 +490,7 @@ __all__ = [
     "ClaimSpec",
     "DaemonSettings",
     "HttpSettings",
+    "IngestSettings",
     "MatchSettings",
     "Settings",
     "ShiftSettings",

@@ -80,6 +80,7 @@ class Feed:
     last_warning: str | None = None
     last_new_items: int = 0
     enabled: bool = True
+    body_digest: str | None = None  # of the last 200 body that parsed (see watcher.ingest.fetch.body_digest)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -61,6 +61,7 @@ def to_feed(r: RowMapping) -> Feed:
         last_warning=r["last_warning"],
         last_new_items=r["last_new_items"],
         enabled=r["enabled"],
+        body_digest=r["body_digest"],
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,9 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.http == HttpSettings(limit=7, limit_per_host=2, total_timeout_s=60.0)
     assert s.matching == MatchSettings(model=None)
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
+    assert load(write(tmp_path, "ingest: {parse_workers: 0}\n")).ingest.workers() == 0
     empty = load(write(tmp_path, "{}\n"), environ={})
+    assert empty.ingest.parse_workers is None and empty.ingest.workers() == (os.cpu_count() or 1)
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings())
 
 
@@ -130,6 +133,10 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             ":1: shifts.spike_min_baseline_s: must not exceed shifts.spike_baseline_s",
         ),
         ("http:\n  per_host: 0\n", ":2: http.per_host: Input should be greater than 0"),
+        (
+            "ingest:\n  parse_workers: -1\n",
+            ":2: ingest.parse_workers: Input should be greater than or equal to 0",
+        ),
         ("feeds: [\n", ":2: invalid YAML: expected the node content"),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],
