@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,3 +67,37 @@ async def test_zero_workers_parse_in_a_thread() -> None:
     body = (DATA / "rdf.xml").read_bytes()
     assert await pool.parse(body, FEED_URL, now=NOW) == parse_entries(body, FEED_URL, now=NOW)
     assert pool.pids() == []
+
+
+OWNER = """
+import asyncio, sys, time
+from watcher.ingest.pool import ParsePool
+
+async def main():
+    pool = ParsePool(2)
+    await asyncio.gather(*(pool.parse(open(sys.argv[1], "rb").read(), "https://x.example/") for _ in range(4)))
+    print(*pool.pids(), flush=True)
+    time.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_workers_end_when_their_owner_is_killed() -> None:
+    # A daemon killed with SIGKILL must not leave parser processes behind (they would hold its
+    # stdout open, and memory, for ever).
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    with subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(DATA / "rss2.xml")], stdout=subprocess.PIPE, text=True, env=env
+    ) as owner:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed requirement
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+        assert owner.stdout.read() == ""  # EOF: nothing holds the owner's stdout any more

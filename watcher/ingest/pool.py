@@ -7,6 +7,9 @@ import functools
 import logging
 import multiprocessing
 import os
+import select
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -90,7 +93,12 @@ class ParsePool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=_CONTEXT)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_CONTEXT,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
         return self._executor
 
     def _discard(self, executor: ProcessPoolExecutor) -> bool:
@@ -100,3 +108,33 @@ class ParsePool:
         self._executor = None
         executor.shutdown(wait=False, cancel_futures=True)
         return True
+
+
+def _exit_with(owner: int) -> None:
+    """Worker initializer: end this worker as soon as the process that owns the pool ends.
+
+    A worker outlives a killed owner otherwise (kill -9, the OOM killer): it waits on a queue whose
+    writing end it holds itself, and keeps the forkserver and the owner's stdout open.
+    """
+    threading.Thread(target=_wait_for_exit, args=(owner,), name="watch-owner", daemon=True).start()
+
+
+def _wait_for_exit(owner: int) -> None:
+    try:
+        handle = os.pidfd_open(owner)  # readable once the owner has exited
+    except (AttributeError, OSError):
+        while _alive(owner):  # no pidfd (old kernel, owner already gone): poll
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
