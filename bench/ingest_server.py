@@ -1,10 +1,12 @@
-"""A feed server for bench/ingest.py: N distinct RSS 2.0 news feeds on 127.0.0.1, with ETag and Last-Modified.
+"""A feed server for bench/ingest.py: N distinct RSS 2.0 news feeds on 127.0.0.1, with or without validators.
 
 Usage: python -m bench.ingest_server --feeds 2000 --items 20 [--port 0] [--gzip] [--slow-every N --slow-s S]
 
 Prints ``listening http://127.0.0.1:PORT`` on stdout once it accepts connections, then serves until
-killed. ``/feeds/NNNN.xml`` are the feeds; ``/urls.txt`` lists their URLs; ``/_stats`` returns the
-number of responses per status so far (a client that claims to have fetched can be checked).
+killed. ``/feeds/NNNN.xml`` are the feeds; ``/plain/NNNN.xml`` are the same feeds as many CMSs serve
+them: always 200 with the same body, no ETag, Last-Modified or Cache-Control. ``/urls.txt`` lists the
+feeds' URLs; ``/_stats`` returns the number of responses per status so far (a client that claims to
+have fetched can be checked).
 
 Every body is built once at start-up, so serving costs the server as little as possible: it runs
 in its own process and must not be what the benchmark measures. A conditional GET gets a 304:
@@ -189,8 +191,13 @@ def make_app(
         feed = feeds[index]
         if slow_every and index % slow_every == slow_every - 1:
             await asyncio.sleep(slow_s)
-        validators = {"ETag": feed.etag, "Last-Modified": feed.last_modified, "Cache-Control": "max-age=60"}
-        if not_modified(feed, request):
+        plain = request.path.startswith("/plain/")
+        validators = (
+            {}
+            if plain
+            else {"ETag": feed.etag, "Last-Modified": feed.last_modified, "Cache-Control": "max-age=60"}
+        )
+        if not plain and not_modified(feed, request):
             stats["304"] += 1
             return web.Response(status=304, headers=validators)
         stats["200"] += 1
@@ -213,6 +220,7 @@ def make_app(
         return web.json_response(dict(stats))
 
     app.router.add_get("/feeds/{name}.xml", serve)
+    app.router.add_get("/plain/{name}.xml", serve)
     app.router.add_get("/urls.txt", urls)
     app.router.add_get("/_stats", get_stats)
     return app

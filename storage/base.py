@@ -40,6 +40,8 @@ class PollOutcome:
     new_url: str | None = None  # after a permanent redirect
     full_fetch: bool = False  # this was an unconditional GET
     warning: str | None = None  # parsed with problems (kept until the next clean poll)
+    body_digest: str | None = None  # the 200 body's digest; stored on success, kept on 304 and on error
+    unchanged: bool = False  # a 200 with the body of the last parse, not parsed again: keeps last_warning
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

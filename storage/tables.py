@@ -95,6 +95,7 @@ class FeedRow(Base):
     last_warning: Mapped[str | None] = mapped_column(Text)  # e.g. malformed XML that still parsed
     last_new_items: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
+    body_digest: Mapped[str | None] = mapped_column(String(64))  # the last 200 body that parsed
 
 
 class ArticleRow(Base):

@@ -29,6 +29,7 @@ from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning,
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.pages import FullTextMode, PageSettings
+from watcher.ingest.pool import IngestSettings
 from watcher.ingest.urls import display_url, outlet_of
 from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
@@ -269,6 +270,12 @@ class _Http(_Model):
     )
 
 
+class _Ingest(_Model):
+    """``ingest:`` in feeds.yaml."""
+
+    parse_workers: int | None = Field(default=_default(IngestSettings, "parse_workers"), ge=0)
+
+
 class _Matching(_Model):
     model: str | None = _default(MatchSettings, "model")
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
@@ -364,6 +371,7 @@ class _File(_Model):
     destinations: list[_Destination] = Field(default=[], max_length=MAX_DESTINATIONS)
     claims: list[_Claim] = Field(default=[], max_length=MAX_CLAIMS)
     http: _Http = _Http()
+    ingest: _Ingest = _Ingest()
     matching: _Matching = _Matching()
     pages: _Pages = _Pages()
     shifts: _Shifts = _Shifts()
@@ -374,8 +382,8 @@ class _File(_Model):
 class Settings:
     """Everything the daemon and CLI need, validated once at start-up and passed explicitly.
 
-    Each stage takes its own part as is: ``http`` the ingest session and fetches, ``matching`` the matcher,
-    ``shifts`` shift detection, ``daemon`` the scheduling of the pipeline and the daemon.
+    Each stage takes its own part as is: ``http`` the ingest session and fetches, ``ingest`` the parsing,
+    ``matching`` the matcher, ``shifts`` shift detection, ``daemon`` the scheduling of the pipeline and the daemon.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -384,6 +392,7 @@ class Settings:
     destinations: tuple[Destination, ...] = ()
     claims: tuple[ClaimSpec, ...] = ()
     http: HttpSettings = field(default_factory=HttpSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     matching: MatchSettings = field(default_factory=MatchSettings)
     pages: PageSettings = field(default_factory=PageSettings)
     shifts: ShiftSettings = field(default_factory=ShiftSettings)
@@ -720,6 +729,7 @@ def load(
         destinations=_destinations(doc, cfg_path),
         claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
+        ingest=IngestSettings(**doc.ingest.model_dump()),
         matching=_match_settings(doc.matching, feeds, claims),
         pages=PageSettings(**doc.pages.model_dump()),
         shifts=_shift_settings(doc, node, cfg_path),
@@ -731,6 +741,7 @@ __all__ = [
     "ClaimSpec",
     "DaemonSettings",
     "HttpSettings",
+    "IngestSettings",
     "MatchSettings",
     "Settings",
     "ShiftSettings",

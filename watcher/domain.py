@@ -82,6 +82,7 @@ class Feed:
     last_new_items: int = 0
     enabled: bool = True
     full_text: str = "auto"
+    body_digest: str | None = None  # of the last 200 body that parsed (see watcher.ingest.fetch.body_digest)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,10 +37,11 @@ from watcher.domain import (
 from watcher.errors import NotFoundError, WatcherError
 from watcher.framing import explain, shown_evidence
 from watcher.ingest.discover import discover_feeds
-from watcher.ingest.fetch import FetchResult, fetch_feed, next_poll_at
+from watcher.ingest.fetch import FetchResult, body_digest, fetch_feed, next_poll_at
 from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.pages import PageFetcher, wants_full_text
-from watcher.ingest.parse import ParseResult, parse_entries
+from watcher.ingest.parse import ParseResult
+from watcher.ingest.pool import ParsePool
 from watcher.ingest.urls import outlet_of, redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
@@ -55,6 +56,8 @@ ALL_PASS_KEY = "poll_all_pass"  # state: "BEGUN RENEWED" of the --all pass in pr
 
 
 Clock = Callable[[], datetime]
+
+_IN_THREAD = ParsePool(0)  # check_feed's parser unless given one
 
 
 @dataclass(slots=True)
@@ -81,7 +84,9 @@ class FeedCheck:
     """One feed fetched and parsed, before anything is stored.
 
     ``error`` is the fetch error, or "not a feed: ..." when a body parsed to no entries, no title and only
-    warnings; ``warning`` joins the parse warnings. ``parsed`` is None when there was no body to parse.
+    warnings; ``warning`` joins the parse warnings. ``parsed`` is None when there was no body to parse, and
+    when the body was ``unchanged``: the same as the last one that parsed (``feed.body_digest``), not parsed
+    again. ``digest`` is the body's (see ``body_digest``).
     """
 
     feed: Feed
@@ -90,6 +95,8 @@ class FeedCheck:
     error: str | None
     warning: str | None
     found_from: str | None = None  # the HTML page whose feed this is (discovery)
+    digest: str | None = None
+    unchanged: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,23 +120,36 @@ class BackfillProgress:
 
 
 async def check_feed(
-    session: aiohttp.ClientSession, feed: Feed, http: HttpSettings, *, now: datetime, force_full: bool = False
+    session: aiohttp.ClientSession,
+    feed: Feed,
+    http: HttpSettings,
+    *,
+    now: datetime,
+    force_full: bool = False,
+    parser: ParsePool | None = None,
 ) -> FeedCheck:
-    """Fetch and parse one feed: the first half of refresh_feed, shared with ``feeds check``."""
+    """Fetch and parse one feed: the first half of refresh_feed, shared with ``feeds check``.
+
+    A 200 whose body is the one last parsed is not parsed again, except on an unconditional (daily or
+    forced) fetch, so that a new parser or configuration still sees it. ``parser``: where to parse (a
+    worker process); None parses in a thread.
+    """
     result = await fetch_feed(session, feed, http, now=now, force_full=force_full)
     if result.body is None or result.error is not None:
         return FeedCheck(feed=feed, result=result, parsed=None, error=result.error, warning=None)
-    parsed = await asyncio.to_thread(
-        _parse_with_languages,
-        result.body,
-        result.final_url or feed.url,
-        result.content_type,
-        feed.language,
-        now,
+    digest = body_digest(result)
+    if digest == feed.body_digest and not result.unconditional:
+        return FeedCheck(
+            feed=feed, result=result, parsed=None, error=None, warning=None, digest=digest, unchanged=True
+        )
+    # The feed's configured language is only the fallback: items declare theirs, else it is detected.
+    parsed = await (parser or _IN_THREAD).parse(
+        result.body, result.final_url or feed.url, content_type=result.content_type, now=now
     )
+    parsed = await asyncio.to_thread(_with_languages, parsed, feed.language)
     warning = "; ".join(parsed.warnings)[:1000] or None
     error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
-    return FeedCheck(feed=feed, result=result, parsed=parsed, error=error, warning=warning)
+    return FeedCheck(feed=feed, result=result, parsed=parsed, error=error, warning=warning, digest=digest)
 
 
 async def check_feeds(
@@ -254,6 +274,7 @@ class Pipeline:
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
         self._pages: PageFetcher | None = None  # one per process, sharing the session; made on first use
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self.parser = ParsePool(settings.ingest.workers())  # its processes start with the first parse
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -264,6 +285,7 @@ class Pipeline:
     async def close(self) -> None:
         await self.session.close()
         await self.sender.close()
+        await asyncio.to_thread(self.parser.close)
 
     async def sync_config(self) -> tuple[SyncReport, SyncReport]:
         """Bring feeds, claims and destinations declared in feeds.yaml into the database.
@@ -488,7 +510,7 @@ class Pipeline:
     async def refresh_feed(self, feed: Feed) -> tuple[str | None, bool, int]:
         """Fetch, parse and store one feed. Returns (the error or None, not modified, new articles)."""
         now = self.clock()
-        checked = await check_feed(self.session, feed, self.settings.http, now=now)
+        checked = await check_feed(self.session, feed, self.settings.http, now=now, parser=self.parser)
         result, warning, error = checked.result, checked.warning, checked.error
         articles = checked.parsed.articles if checked.parsed else []
         ttl_s = checked.parsed.ttl_s if checked.parsed else None
@@ -504,17 +526,28 @@ class Pipeline:
             new_url=result.new_url,
             full_fetch=result.unconditional and error is None,
             warning=warning,
+            body_digest=checked.digest,
+            unchanged=checked.unchanged,
         )
         new_ids = await self.store.record_poll(feed.id, outcome, articles)
-        self._log_poll(feed, result, error, warning, len(articles), len(new_ids))
+        self._log_poll(feed, checked, len(articles), len(new_ids))
         metrics.ARTICLES.inc(len(new_ids))
-        return error, result.not_modified, len(new_ids)
+        # An unchanged body counts as not modified, like a 304; its poll line says status=200 unchanged.
+        return error, result.not_modified or checked.unchanged, len(new_ids)
 
-    def _log_poll(
-        self, feed: Feed, result: FetchResult, error: str | None, warning: str | None, items: int, new: int
-    ) -> None:
-        """One structured line per poll: feed, status, items, new items, milliseconds (and what went wrong)."""
-        outcome = "error" if error else ("not_modified" if result.not_modified else "ok")
+    def _log_poll(self, feed: Feed, checked: FeedCheck, items: int, new: int) -> None:
+        """One structured line per poll: feed, status, items, new items, milliseconds (and what went wrong).
+
+        ``outcome`` (a log field and the metrics label): ok, not_modified (304), unchanged (a 200 with the
+        body last parsed, not parsed again) or error.
+        """
+        result, error, warning = checked.result, checked.error, checked.warning
+        if error:
+            outcome = "error"
+        elif result.not_modified:
+            outcome = "not_modified"
+        else:
+            outcome = "unchanged" if checked.unchanged else "ok"
         metrics.FEEDS_POLLED.labels(outcome).inc()
         if error:
             metrics.FETCH_ERRORS.labels(result.error_kind or "parse").inc()
@@ -550,6 +583,14 @@ class Pipeline:
                 new,
                 result.elapsed_ms,
                 warning,
+                extra=extra,
+            )
+        elif checked.unchanged:
+            logger.info(
+                "poll feed=%s status=%s unchanged ms=%d",
+                feed.id,
+                result.status,
+                result.elapsed_ms,
                 extra=extra,
             )
         else:
@@ -831,14 +872,11 @@ async def _dry_score(claim: Claim, matcher: Matcher, threshold: float, title: st
     return DryRun(claim=claim, score=score, framing=explanation.framing, threshold=threshold)
 
 
-def _parse_with_languages(
-    body: bytes, url: str, content_type: str | None, feed_language: str, now: datetime
-) -> ParseResult:
-    """parse_entries, then each article's language: declared by the feed, else detected, else configured.
+def _with_languages(parsed: ParseResult, feed_language: str) -> ParseResult:
+    """Each article's language: declared by the feed, else detected, else the feed's configured one.
 
     The configured language is only the fallback, so a feed that mixes languages gets each item's own.
     """
-    parsed = parse_entries(body, url, content_type=content_type, now=now)
     articles = [
         a
         if a.language

@@ -187,12 +187,15 @@ def _feed_values(outcome: PollOutcome, new_items: int) -> dict[str, Any]:
         "last_status": outcome.status,
         "leased_until": None,
         "last_new_items": new_items,
-        "last_warning": outcome.warning[:2000] if outcome.warning else None,
     }
+    if not outcome.unchanged:  # the same body would give the same warnings
+        values["last_warning"] = outcome.warning[:2000] if outcome.warning else None
     if outcome.error is None:
         values.update(error_count=0, last_error=None)
         if outcome.status != 304:
-            values.update(etag=outcome.etag, last_modified=outcome.last_modified)
+            values.update(
+                etag=outcome.etag, last_modified=outcome.last_modified, body_digest=outcome.body_digest
+            )
         if outcome.full_fetch:
             values["last_full_fetch_at"] = outcome.polled_at
     else:

@@ -66,6 +66,7 @@ def to_feed(r: RowMapping) -> Feed:
         last_new_items=r["last_new_items"],
         enabled=r["enabled"],
         full_text=r["full_text"],
+        body_digest=r["body_digest"],
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -18,6 +20,8 @@ from tests.support.receivers import Receiver
 from tests.support.stories import CLAIM, DENIAL, SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, EventType, FeedSpec, Stance
+from watcher.ingest.parse import ParseResult
+from watcher.ingest.pool import IngestSettings, ParsePool
 from watcher.pipeline import CycleReport, Pipeline
 
 
@@ -217,6 +221,73 @@ async def test_malformed_feed_ingests_what_parses_and_keeps_the_warning(
     feeds = {f.outlet: f for f in await store.list_feeds()}
     assert feeds["Kyiv Post"].error_count == 0 and feeds["Kyiv Post"].last_warning
     assert report.new_articles >= 1
+
+
+class CountingParsePool(ParsePool):
+    """Parses as ParsePool does, and counts the bodies it was given."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.bodies: list[bytes] = []
+
+    async def parse(self, body: bytes, url: str, **kwargs: Any) -> ParseResult:
+        self.bodies.append(body)
+        return await super().parse(body, url, **kwargs)
+
+
+async def test_an_unchanged_body_is_not_parsed_again_until_the_daily_full_fetch(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Many CMS feeds answer 200 with the same body and no ETag or Last-Modified.
+    server.routes["/kyiv.xml"] = Route(body=rss("Kyiv Post", [STRAIGHT]))
+    server.routes["/tass.xml"] = Route(body=rss("TASS", [UNRELATED]))
+    clock = Clock()
+    pipeline = await make_pipeline(settings_for(server, db_url), clock)
+    pipeline.parser = parser = CountingParsePool(0)
+    first = await pipeline.cycle(all=True)
+    assert (first.new_articles, first.not_modified, len(parser.bodies)) == (2, 0, 2)
+    digests = {f.outlet: f.body_digest for f in await store.list_feeds()}
+    assert all(digests.values())
+
+    clock.advance(minutes=11)
+    caplog.set_level(logging.INFO, logger="watcher.pipeline")
+    same = await pipeline.cycle()
+    assert (same.feeds_polled, same.feeds_failed, same.not_modified, same.new_articles) == (2, 0, 2, 0)
+    assert len(parser.bodies) == 2, "an identical body is not parsed again"
+    assert server.hits("/kyiv.xml") == server.hits("/tass.xml") == 2
+    polls = [r for r in caplog.records if r.getMessage().startswith("poll feed=")]
+    assert [getattr(r, "outcome", None) for r in polls] == ["unchanged", "unchanged"]
+    assert all("status=200 unchanged" in r.getMessage() for r in polls)
+    feeds = {f.outlet: f for f in await store.list_feeds()}
+    assert {o: f.body_digest for o, f in feeds.items()} == digests
+    assert all(f.last_status == 200 and f.last_polled_at == clock.now for f in feeds.values())
+
+    # A changed body is parsed, and its new item stored.
+    server.routes["/tass.xml"] = Route(body=rss("TASS", [DENIAL, UNRELATED]))
+    clock.advance(minutes=11)
+    changed = await pipeline.cycle()
+    assert (changed.new_articles, changed.not_modified, len(parser.bodies)) == (1, 1, 3)
+    assert {f.outlet: f.body_digest for f in await store.list_feeds()}["TASS"] != digests["TASS"]
+
+    # The daily unconditional fetch parses every body, unchanged or not (a new parser or setting shows).
+    clock.advance(days=1)
+    daily = await pipeline.cycle()
+    assert (daily.feeds_polled, daily.not_modified, daily.new_articles, len(parser.bodies)) == (2, 0, 0, 5)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_the_pipeline_parses_in_a_thread_or_in_worker_processes(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str, workers: int
+) -> None:
+    settings = replace(settings_for(server, db_url), ingest=IngestSettings(parse_workers=workers))
+    pipeline = await make_pipeline(settings, Clock())
+    report = await pipeline.cycle(all=True)
+    assert (report.feeds_polled, report.feeds_failed, report.new_articles) == (2, 0, 3)
+    assert {m.article.outlet for m in await store.list_matches()} == {"Kyiv Post", "TASS"}
+    pids = pipeline.parser.pids()
+    assert (len(pids) > 0) == (workers > 0) and os.getpid() not in pids
+    await pipeline.close()
+    assert pipeline.parser.pids() == []
 
 
 @pytest.mark.postgres

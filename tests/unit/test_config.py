@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,9 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.http == HttpSettings(limit=7, limit_per_host=2, total_timeout_s=60.0)
     assert s.matching == MatchSettings(model=None, languages=frozenset({"en"}))
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
+    assert load(write(tmp_path, "ingest: {parse_workers: 0}\n")).ingest.workers() == 0
     empty = load(write(tmp_path, "{}\n"), environ={})
+    assert empty.ingest.parse_workers is None and empty.ingest.workers() == (os.cpu_count() or 1)
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
     strict = load(write(tmp_path, "matching: {model: null, precision: high}\n"), environ={})
     assert strict.matching == MatchSettings(model=None, languages=frozenset({"en"})).flood_safe()
@@ -168,6 +171,10 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
         (
             "daemon:\n  server:\n    public_url: ftp://watcher.example\n",
             ":3: daemon.server.public_url: must be an http(s) URL",
+        ),
+        (
+            "ingest:\n  parse_workers: -1\n",
+            ":2: ingest.parse_workers: Input should be greater than or equal to 0",
         ),
         ("feeds: [\n", ":2: invalid YAML: "),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),

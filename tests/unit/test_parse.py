@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -384,3 +385,10 @@ def test_items_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_ttl(ttl: str, expected: int | None) -> None:
     body = rss("<item><title>a</title></item>", channel=f"<ttl>{ttl}</ttl>")
     assert parse_entries(body, FEED_URL, now=NOW).ttl_s == expected
+
+
+def test_parse_results_survive_pickling() -> None:
+    # Parsing in worker processes hands results back pickled: they must come back equal.
+    result = parse_entries(load("rss2.xml"), FEED_URL, now=NOW)
+    assert result.articles and result.articles[0].published_at is not None
+    assert pickle.loads(pickle.dumps(result)) == result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -135,6 +136,20 @@ def describe_error(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     if isinstance(exc, aiohttp.ClientResponseError):
         return "http", f"malformed response (HTTP {exc.status})"
     return "network", type(exc).__name__
+
+
+def body_digest(result: FetchResult) -> str | None:
+    """A digest of what a 200 yields to the parser: the decompressed body, its Content-Type and the
+    URL that answered (the base for relative links); None without a body.
+
+    Two responses with the same digest parse to the same records, so the second need not be parsed.
+    """
+    if result.body is None:
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{result.content_type or ''}\n{result.final_url or ''}\n".encode("utf-8", "replace"))
+    digest.update(result.body)
+    return "blake2b:" + digest.hexdigest()
 
 
 def parse_retry_after(value: str | None, reference: datetime) -> int | None:

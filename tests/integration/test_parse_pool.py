@@ -1,0 +1,103 @@
+"""Parsing in worker processes: the same records as parsing in place, hostile bodies included; dead workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.ingest.parse import parse_entries
+from watcher.ingest.pool import ParsePool
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+FEED_URL = "https://feeds.example.org/world/rss.xml"
+NOW = datetime(2025, 11, 7, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ParsePool]:
+    p = ParsePool(2)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.xml")))
+async def test_a_worker_yields_what_parsing_in_place_yields(pool: ParsePool, name: str) -> None:
+    # tests/data holds the hostile bodies too (entity bombs, XXE, broken encodings): the workers run
+    # the same defences, and hand back the same records.
+    body = (DATA / name).read_bytes()
+    here = parse_entries(body, FEED_URL, content_type="application/xml", now=NOW)
+    there = await pool.parse(body, FEED_URL, content_type="application/xml", now=NOW)
+    assert there == here
+    assert pool.pids() and os.getpid() not in pool.pids()
+
+
+async def test_a_dead_worker_is_replaced(pool: ParsePool) -> None:
+    body = (DATA / "rss2.xml").read_bytes()
+    first = await pool.parse(body, FEED_URL, now=NOW)
+    for pid in pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    assert await pool.parse(body, FEED_URL, now=NOW) == first
+    assert pool.pids()
+
+
+async def test_closing_stops_the_workers_and_a_later_parse_starts_new_ones(pool: ParsePool) -> None:
+    body = (DATA / "atom.xml").read_bytes()
+    await pool.parse(body, FEED_URL, now=NOW)
+    before = pool.pids()
+    pool.close()
+    assert pool.pids() == []
+    for pid in before:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, and reaped
+    assert (await pool.parse(body, FEED_URL, now=NOW)).articles
+
+
+async def test_zero_workers_parse_in_a_thread() -> None:
+    pool = ParsePool(0)
+    body = (DATA / "rdf.xml").read_bytes()
+    assert await pool.parse(body, FEED_URL, now=NOW) == parse_entries(body, FEED_URL, now=NOW)
+    assert pool.pids() == []
+
+
+OWNER = """
+import asyncio, sys, time
+from watcher.ingest.pool import ParsePool
+
+async def main():
+    pool = ParsePool(2)
+    await asyncio.gather(*(pool.parse(open(sys.argv[1], "rb").read(), "https://x.example/") for _ in range(4)))
+    print(*pool.pids(), flush=True)
+    time.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_workers_end_when_their_owner_is_killed() -> None:
+    # A daemon killed with SIGKILL must not leave parser processes behind (they would hold its
+    # stdout open, and memory, for ever).
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    with subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(DATA / "rss2.xml")], stdout=subprocess.PIPE, text=True, env=env
+    ) as owner:
+        assert owner.stdout is not None
+        workers = [int(pid) for pid in owner.stdout.readline().split()]
+        assert workers
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed requirement
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+        assert owner.stdout.read() == ""  # EOF: nothing holds the owner's stdout any more

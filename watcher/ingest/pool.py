@@ -1,0 +1,140 @@
+"""Parse feed bodies off the event loop: in a pool of worker processes, one per core, or in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import multiprocessing
+import os
+import select
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+
+from watcher.ingest.parse import ParseResult, parse_entries
+
+logger = logging.getLogger(__name__)
+
+# Workers fork from a server process that imported the parser once, so a pool starts in milliseconds
+# and its workers share that memory; forking the daemon itself (threads, sockets, database
+# connections) is unsafe.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestSettings:
+    """How feed bodies are parsed. ``parse_workers``: worker processes; None = one per CPU; 0 = a thread."""
+
+    parse_workers: int | None = None
+
+    def workers(self) -> int:
+        """The number of worker processes to use (0: parse in a thread)."""
+        if self.parse_workers is None:
+            return os.cpu_count() or 1
+        return self.parse_workers
+
+
+class ParsePool:
+    """Runs ``parse_entries`` for the event loop without blocking it.
+
+    With ``workers`` > 0 the bodies go to that many worker processes, started on the first parse and
+    stopped by :meth:`close`; the results come back as plain records (pickled ``ParseResult``). With
+    0 they are parsed in a thread, sharing the core of the event loop. A worker that dies (a
+    parser crash, the OOM killer) takes its pool with it: the pool is replaced and the body parsed
+    once more; a body that kills a second pool yields a ParseResult whose only warning says so.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 0:
+            raise ValueError("workers must be 0 or more")
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+
+    async def parse(
+        self,
+        body: bytes,
+        url: str,
+        *,
+        content_type: str | None = None,
+        feed_language: str | None = None,
+        now: datetime | None = None,
+    ) -> ParseResult:
+        """``parse_entries`` with the same arguments, run in a worker process or a thread."""
+        call = functools.partial(
+            parse_entries, body, url, content_type=content_type, feed_language=feed_language, now=now
+        )
+        if self.workers == 0:
+            return await asyncio.to_thread(call)
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            executor = self._pool()
+            try:
+                return await loop.run_in_executor(executor, call)
+            except BrokenProcessPool:
+                if self._discard(executor):
+                    logger.warning("a parser process died; its pool is replaced (attempt %d)", attempt)
+        return ParseResult(warnings=["the parser process died on this body"])
+
+    def close(self) -> None:
+        """Stop the worker processes (waiting for parses in flight); a later parse starts new ones."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for measurements)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return sorted(processes)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_CONTEXT,
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
+            )
+        return self._executor
+
+    def _discard(self, executor: ProcessPoolExecutor) -> bool:
+        # Every parse in flight on a broken pool fails at once: only the first replaces it.
+        if self._executor is not executor:
+            return False
+        self._executor = None
+        executor.shutdown(wait=False, cancel_futures=True)
+        return True
+
+
+def _exit_with(owner: int) -> None:
+    """Worker initializer: end this worker as soon as the process that owns the pool ends.
+
+    A worker outlives a killed owner otherwise (kill -9, the OOM killer): it waits on a queue whose
+    writing end it holds itself, and keeps the forkserver and the owner's stdout open.
+    """
+    threading.Thread(target=_wait_for_exit, args=(owner,), name="watch-owner", daemon=True).start()
+
+
+def _wait_for_exit(owner: int) -> None:
+    try:
+        handle = os.pidfd_open(owner)  # readable once the owner has exited
+    except (AttributeError, OSError):
+        while _alive(owner):  # no pidfd (old kernel, owner already gone): poll
+            time.sleep(1.0)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
