@@ -752,10 +752,10 @@ class Pipeline:
         """The title (unless given) and main text of a web page, fetched and extracted as the daemon does.
 
         A feed is not a page: its URL raises an error saying so (test its items with :meth:`dry_run_feed`).
+        There is no feed text to fall back on here, so a short page is read as it is, not taken for a stub.
         """
-        if self._pages is None:
-            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
-        page = await self._pages.fetch_page(url, now=self.clock())
+        pages = replace(self.settings.pages, min_text_chars=1)
+        page = await PageFetcher(self.session, self.settings.http, pages).fetch_page(url, now=self.clock())
         if page.error_kind == "not_html":
             checked = await check_feed(
                 self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
