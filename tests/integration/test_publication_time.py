@@ -60,7 +60,11 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver, **shifts: 
     return Settings(
         database_url=db_url,
         feeds=(FeedSpec(url=server.url("/wire.xml"), outlet="Wire", country="GB", language="en"),),
-        destinations=(Destination(name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET),),
+        destinations=(
+            Destination(
+                name="cms", kind="webhook", url=receiver.url("/hook"), secret=SECRET, allow_private=True
+            ),
+        ),
         claims=(CLAIM,),
         http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
         matching=MatchSettings(model=None),
