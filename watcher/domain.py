@@ -85,6 +85,20 @@ class Feed:
     body_digest: str | None = None  # of the last 200 body that parsed (see watcher.ingest.fetch.body_digest)
 
 
+def unsaved_feed(spec: FeedSpec) -> Feed:
+    """A feed record for a URL or a configured feed that is not (or not yet) in the store."""
+    return Feed(
+        id=0,
+        url=spec.url,
+        outlet=spec.outlet,
+        country=spec.country,
+        language=spec.language,
+        leaning=spec.leaning,
+        ownership=spec.ownership,
+        interval_s=spec.interval_s,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArticleIn:
     """An entry parsed from a feed, not yet stored."""

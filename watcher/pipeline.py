@@ -32,6 +32,7 @@ from watcher.domain import (
     FeedSpec,
     Framing,
     MatchScore,
+    unsaved_feed,
     utcnow,
 )
 from watcher.errors import NotFoundError, WatcherError
@@ -222,20 +223,6 @@ async def feeds_to_check(store: Store, specs: Sequence[FeedSpec]) -> list[Feed]:
     stored = await store.list_feeds()
     known = {f.url for f in stored}
     return stored + [unsaved_feed(spec) for spec in specs if spec.url not in known]
-
-
-def unsaved_feed(spec: FeedSpec) -> Feed:
-    """A feed record for a URL or a configured feed that is not (or not yet) in the store."""
-    return Feed(
-        id=0,
-        url=spec.url,
-        outlet=spec.outlet,
-        country=spec.country,
-        language=spec.language,
-        leaning=spec.leaning,
-        ownership=spec.ownership,
-        interval_s=spec.interval_s,
-    )
 
 
 class Pipeline:
@@ -713,9 +700,7 @@ class Pipeline:
         self, claim: str, url: str, *, lexical_only: bool = False
     ) -> list[tuple[ArticleIn, DryRun]]:
         """:meth:`dry_run` on each item of the feed at ``url`` (its feed text, as the daemon would first see it)."""
-        checked = await check_feed(
-            self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
-        )
+        checked = await self._check_url(url)
         if checked.error is not None or checked.parsed is None:
             raise WatcherError(f"{redact_url(url)}: {checked.error or 'no body'}")
         found, matcher, threshold = await self._dry_matcher(claim, lexical_only)
@@ -723,6 +708,12 @@ class Pipeline:
             (item, await _dry_score(found, matcher, threshold, item.title, item.text))
             for item in checked.parsed.articles
         ]
+
+    async def _check_url(self, url: str) -> FeedCheck:
+        """``check_feed`` on a URL that is not a stored feed (a dry run reads it as a feed)."""
+        return await check_feed(
+            self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
+        )
 
     async def _dry_matcher(self, claim: str, lexical_only: bool) -> tuple[Claim, Matcher, float]:
         found = await self._claim_to_try(claim)
@@ -757,9 +748,7 @@ class Pipeline:
         pages = replace(self.settings.pages, min_text_chars=1)
         page = await PageFetcher(self.session, self.settings.http, pages).fetch_page(url, now=self.clock())
         if page.error_kind == "not_html":
-            checked = await check_feed(
-                self.session, unsaved_feed(FeedSpec(url=url, outlet="")), self.settings.http, now=self.clock()
-            )
+            checked = await self._check_url(url)
             if checked.error is None and checked.parsed is not None:
                 items = len(checked.parsed.articles)
                 raise WatcherError(f"{redact_url(url)} is a feed with {items} items; test them with --feed")

@@ -12,7 +12,7 @@ from typing import Literal
 
 import aiohttp
 
-from watcher.domain import Feed
+from watcher.domain import FeedSpec, unsaved_feed
 from watcher.ingest.fetch import ErrorKind, FetchResult, fetch_feed
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.parse import parse_entries
@@ -153,17 +153,9 @@ class _LinkFinder(HTMLParser):
 
 
 async def _fetch(session: aiohttp.ClientSession, url: str, http: HttpSettings, now: datetime) -> FetchResult:
-    scratch = Feed(
-        id=0,
-        url=url,
-        outlet="",
-        country="ZZ",
-        language="und",
-        leaning="unknown",
-        ownership="unknown",
-        interval_s=0,
+    return await fetch_feed(
+        session, unsaved_feed(FeedSpec(url=url, outlet="")), http, now=now, force_full=True
     )
-    return await fetch_feed(session, scratch, http, now=now, force_full=True)
 
 
 async def _feed_title(body: bytes, content_type: str | None, base: str) -> str | None:
