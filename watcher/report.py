@@ -711,10 +711,16 @@ def _title_cell(a: Article) -> str:
 
 
 def _evidence_cell(m: Match) -> str:
-    """The best evidence sentence, and the first other one that carries a cue, with the cues marked."""
+    """The best evidence sentence, and the first other one that carries a cue, with the cues marked.
+
+    A disputing article's evidence starts with the disputing sentence, and the sentence that states the
+    claim comes next: both are shown."""
     spans = [c.text for c in m.cues]
     shown = list(m.evidence[:1])
-    shown += [s for s in m.evidence[1:] if "<mark>" in highlight(s, spans)][:1]
+    if m.stance == Stance.DISPUTES:
+        shown += m.evidence[1:2]
+    else:
+        shown += [s for s in m.evidence[1:] if "<mark>" in highlight(s, spans)][:1]
     sentences = "".join(
         f'<p class="quote" title="{_e(s)}"><bdi>{highlight(excerpt(s, spans), spans)}</bdi></p>'
         for s in shown

@@ -649,3 +649,19 @@ def test_stored_publication_basis_is_read() -> None:
     )
     undated = replace(article, published_at_basis="first_seen")
     assert publication_time(undated).basis == "undated"
+
+
+def test_a_disputing_article_shows_the_disputing_sentence_and_the_claim_sentence_beside_it() -> None:
+    disputing = "Moscow dismissed as nonsense the shell figures."
+    stated = "NATO says it has now surpassed Russia in ammunition production."
+    other = "The alliance met in Brussels on Thursday."
+    base = sample_matches()[0]
+    disputed = replace(
+        base, stance=Stance.DISPUTES, cues=(Cue(kind="denial", text="dismissed as nonsense"),),
+        evidence=(disputing, stated, other),
+    )  # fmt: skip
+    supporting = replace(disputed, stance=Stance.SUPPORTS)
+    for match, expected in ((disputed, [disputing, stated]), (supporting, [disputing])):
+        page = render_report(sample_claim(), [match], [], now=NOW)
+        row = parse(page).find_all("tr", "match")[0]
+        assert [p.attrs["title"] for p in row.find_all("p", "quote")] == expected

@@ -277,6 +277,22 @@ def test_slack_names_what_changed_and_quotes_the_evidence_with_outlet_and_stance
     assert "NATO has now surpassed Russia" in quote and "Outlet &lt;1&gt;" in quote and "*disputes*" in quote
 
 
+def test_a_disputing_article_quotes_the_disputing_sentence_with_the_claim_sentence_beside_it() -> None:
+    disputing = "Moscow dismissed as nonsense the claim that NATO out-produces Russia."
+    stated = "NATO says it has now surpassed Russia in ammunition production."
+    match = replace(slack_match(1), evidence=(disputing, stated))
+    quote = next(t for t in texts(render_slack(slack_event(1), CLAIM, [match])) if t.startswith(">“"))
+    assert (
+        quote.index("dismissed as nonsense")
+        < quote.index("NATO says it has now surpassed")
+        < quote.index("*disputes*")
+    )
+    # A supporting article quotes its best sentence alone.
+    supporting = replace(match, stance=Stance.SUPPORTS)
+    quote = next(t for t in texts(render_slack(slack_event(1), CLAIM, [supporting])) if t.startswith(">“"))
+    assert "dismissed as nonsense" in quote and "NATO says" not in quote
+
+
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"
 
 

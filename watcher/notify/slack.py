@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from watcher.domain import Claim, Event, Match
+from watcher.domain import Claim, Event, Match, Stance
 from watcher.notify.payload import EventBundle, iso_z
 from watcher.text.display import display_title, strip_bidi
 
@@ -143,10 +143,16 @@ def _claim_text(claim: Claim) -> str:
 
 
 def _evidence_quote(matches: Sequence[Match]) -> str | None:
+    """The first match's evidence, quoted with its outlet and stance. A disputing article's evidence
+    starts with the disputing sentence; the sentence that states the claim follows it, quoted beside it."""
     for match in matches:
         if match.evidence:
             quote = escape_clipped(match.evidence[0], MAX_QUOTE_CHARS)
-            return f">“{quote}”\n— {_outlet(match)} · *{match.stance}*"
+            lines = [f">“{quote}”", f"— {_outlet(match)} · *{match.stance}*"]
+            if match.stance == Stance.DISPUTES and len(match.evidence) > 1:
+                stated = escape_clipped(match.evidence[1], MAX_QUOTE_CHARS)
+                lines.insert(1, f">“{stated}”")
+            return "\n".join(lines)
     return None
 
 
