@@ -96,6 +96,7 @@ def unsaved_feed(spec: FeedSpec) -> Feed:
         leaning=spec.leaning,
         ownership=spec.ownership,
         interval_s=spec.interval_s,
+        full_text=spec.full_text,
     )
 
 

@@ -17,7 +17,7 @@ from watcher.config import (
     load,
     parse_duration,
 )
-from watcher.domain import EventType
+from watcher.domain import EventType, Feed, FeedSpec, unsaved_feed
 from watcher.errors import ConfigError
 from watcher.ingest.pages import PageSettings
 
@@ -293,3 +293,15 @@ def test_binding_beyond_loopback_needs_a_server_token(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load(write(tmp_path, "daemon: {server: {token: [s3cret-in-a-list]}}\n"), environ={})
     assert "s3cret-in-a-list" not in str(err.value)
+
+
+def test_an_unsaved_feed_keeps_every_setting_of_its_spec() -> None:
+    """A feed checked before it is stored (feeds check, discovery, dry runs) behaves as the stored one will."""
+    spec = FeedSpec(
+        url="https://news.example/rss", outlet="Example", country="UA", language="uk", leaning="left",
+        ownership="public", interval_s=600, full_text="always",
+    )  # fmt: skip
+    feed = unsaved_feed(spec)
+    shared = {f.name for f in dataclasses.fields(FeedSpec)} & {f.name for f in dataclasses.fields(Feed)}
+    assert shared == {f.name for f in dataclasses.fields(FeedSpec)}
+    assert {name: getattr(feed, name) for name in shared} == {name: getattr(spec, name) for name in shared}
