@@ -318,34 +318,44 @@ class CpuMeter:
 @dataclass(slots=True)
 class ScaleRun:
     workers: int
-    feeds: int
-    wall_s: float = 0.0  # the first feed request to the last
-    requests: Counter[int] = field(default_factory=Counter)  # requests per feed -> feeds
-    logged: Counter[int] = field(default_factory=Counter)  # poll log lines per feed -> feeds
+    registered: int
+    steady: bool = False  # feeds falling due in real time (else: one interval due at once)
+    wall_s: float = 0.0  # drain: the first feed request to the last; steady: how long it ran
+    requests: list[int] = field(default_factory=list)  # requests each feed got at the server
+    logged: list[int] = field(default_factory=list)  # poll log lines of each feed in the workers' logs
+    polled: set[int] = field(default_factory=set)  # feeds the database says were polled in this run
     per_worker: list[int] = field(default_factory=list)  # poll lines per worker
     outcomes: Counter[str] = field(default_factory=Counter)
-    db_polled: int = 0  # feeds whose last_polled_at is in this run
     db_failed: int = 0
     articles: int = 0
     due_queries: int = 0  # index scans of ix_feeds_next_poll_at
-    seq_scans: int = 0  # sequential scans of feeds (each worker's config sync reads the table once)
+    seq_scans: int = 0  # sequential scans of feeds
     cpu_span_s: float = 0.0
     cores: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: Counter[str] = field(default_factory=Counter)
 
     @property
+    def feeds(self) -> int:
+        """Feeds polled in the run."""
+        return len(self.polled)
+
+    @property
     def feeds_per_s(self) -> float:
         return self.feeds / self.wall_s if self.wall_s else 0.0
 
     def cpu_ms_per_feed(self, part: str) -> float:
-        return self.cores.get(part, 0.0) * self.cpu_span_s * 1000 / self.feeds
+        return self.cores.get(part, 0.0) * self.cpu_span_s * 1000 / max(1, self.feeds)
 
     @property
     def other_cores(self) -> float:
         """Cores busy with anything else: other programs on the machine (and this script)."""
         ours = sum(v for k, v in self.cores.items() if k not in ("machine", "bench"))
         return max(0.0, self.cores.get("machine", 0.0) - ours)
+
+    def once(self) -> Counter[int]:
+        """Feeds by the number of requests they got, over the feeds polled."""
+        return Counter(self.requests[i] for i in self.polled)
 
 
 def write_config(path: Path, concurrency: int) -> None:
@@ -392,6 +402,9 @@ async def wait_running(logs: Sequence[Path], procs: Sequence[subprocess.Popen[by
     raise SystemExit("workers did not start within 120 s")
 
 
+FEED_INDEX = "substring(url from '/feeds/([0-9]+)[.]xml$')::int"  # the server's index of a feed
+
+
 async def scale_out(
     args: argparse.Namespace,
     server: FeedServer,
@@ -399,12 +412,15 @@ async def scale_out(
     validators: Sequence[Sequence[str]],
     workers: int,
     tmp: Path,
+    *,
+    steady_s: float = 0.0,
 ) -> ScaleRun:
+    """One run of ``workers`` workers: a whole interval due at once, or (``steady_s``) polls falling due in real time."""
     import asyncpg
 
-    run = ScaleRun(workers=workers, feeds=args.feeds)
-    url, drop = await scratch_database(args.database, tmp, f"watcher_scale_{workers}w")
-    dbname = url.rsplit("/", 1)[1]
+    run = ScaleRun(workers=workers, registered=args.feeds, steady=bool(steady_s))
+    name = f"watcher_scale_{'steady' if steady_s else 'drain'}_{workers}w"
+    url, drop = await scratch_database(args.database, tmp, name)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         store = await open_store(url, upgrade=True)
@@ -412,51 +428,58 @@ async def scale_out(
         later = datetime.now(UTC) + timedelta(days=1)
         await register(store, args.feeds, server.base_url, validators, later)
         await store.close()
-        config = tmp / f"scale-{workers}.yaml"
+        config = tmp / f"{name}.yaml"
         write_config(config, args.concurrency)
-        logs = [tmp / f"worker-{workers}-{i}.log" for i in range(workers)]
+        logs = [tmp / f"{name}-{i}.log" for i in range(workers)]
         procs += start_workers(config, url, logs)
         await wait_running(logs, procs)
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
-            meter = CpuMeter(server.proc.pid, [p.pid for p in procs], dbname)
-            counts = await server.get(session, "/_counts")  # also starts the server's timing window
-            before = counts["requests"]
+            meter = CpuMeter(server.proc.pid, [p.pid for p in procs], url.rsplit("/", 1)[1])
+            before = (await server.get(session, "/_counts"))["requests"]  # also starts the server's window
             scans_before = await feed_stats(conn)
             meter.sample()
-            # Time travel: one whole interval of polls falls due, spread over the last 15 minutes.
+            # Time travel: the feeds' next polls spread over the 15 minutes before now (all due at once),
+            # or over the next 15 minutes (steady), each feed at spread(index) of the interval.
             due_at = datetime.now(UTC)
             await conn.execute(
-                "UPDATE feeds SET next_poll_at ="
-                " $1::timestamptz - make_interval(secs => ((id * 7919) % $2) * $3::float8 / $2)",
+                f"UPDATE feeds SET next_poll_at = $1::timestamptz {'+' if steady_s else '-'}"
+                f" make_interval(secs => (({FEED_INDEX} * 7919) % $2) * $3::float8 / $2)",
                 due_at,
                 args.feeds,
                 float(INTERVAL_S),
             )
             await conn.execute("ANALYZE feeds")
-            own_scans = 1 + await wait_polled(conn, server, session, meter, procs, due_at, args.feeds)
-            await asyncio.sleep(2.0)  # a feed polled twice would show now
+            own_scans = 1  # the UPDATE
+            if steady_s:
+                await run_for(steady_s, meter, procs)
+                run.wall_s = steady_s
+            else:
+                own_scans += await wait_polled(conn, server, session, meter, procs, due_at, args.feeds)
+                await asyncio.sleep(2.0)  # a feed polled twice would show now
             meter.sample()
             counts = await server.get(session, "/_counts")
             await stop(procs)  # their backends report their statistics as they exit
-            run.db_polled, run.db_failed = await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE last_polled_at >= $1),"
-                " count(*) FILTER (WHERE error_count > 0) FROM feeds",
-                due_at,
-            )
+            polled = await conn.fetch(f"SELECT {FEED_INDEX} FROM feeds WHERE last_polled_at >= $1", due_at)
+            run.polled = {row[0] for row in polled}
+            run.db_failed = await conn.fetchval("SELECT count(*) FROM feeds WHERE error_count > 0")
             run.articles = await conn.fetchval("SELECT count(*) FROM articles")
+            own_scans += 2
             await asyncio.sleep(0.5)
             scans_after = await feed_stats(conn)
-            own_scans += 1
         finally:
             await conn.close()
-        run.wall_s = (counts["last_at"] or 0.0) - (counts["first_at"] or 0.0)
-        run.requests = Counter(a - b for a, b in zip(counts["requests"], before, strict=True))
+        if not steady_s:
+            run.wall_s = (counts["last_at"] or 0.0) - (counts["first_at"] or 0.0)
+            span = (counts["first_at"] or 0.0, counts["last_at"] or 0.0)
+        else:
+            span = (due_at.timestamp(), due_at.timestamp() + steady_s)
+        run.requests = [a - b for a, b in zip(counts["requests"], before, strict=True)]
         run.due_queries = scans_after[0] - scans_before[0]
         run.seq_scans = scans_after[1] - scans_before[1] - own_scans
-        run.cpu_span_s, run.cores = meter.cores(counts["first_at"] or 0.0, counts["last_at"] or 0.0)
+        run.cpu_span_s, run.cores = meter.cores(*span)
         read_logs(run, logs)
-        check(run, args)
+        check(run, args, steady_s)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -464,6 +487,16 @@ async def scale_out(
                 proc.wait()
         await drop()
     return run
+
+
+async def run_for(seconds: float, meter: CpuMeter, procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Sample CPU every half second for ``seconds``."""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(0.5, left))
+        meter.sample()
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a worker exited during the run; see its log")
 
 
 async def wait_polled(
@@ -515,7 +548,7 @@ async def stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 def read_logs(run: ScaleRun, logs: Sequence[Path]) -> None:
-    per_feed: Counter[int] = Counter()
+    run.logged = [0] * run.registered
     for log in logs:
         polls = 0
         for line in log.read_text(errors="replace").splitlines():
@@ -524,26 +557,44 @@ def read_logs(run: ScaleRun, logs: Sequence[Path]) -> None:
             except json.JSONDecodeError:
                 run.warnings[line[:120]] += 1
                 continue
-            if "outcome" in record and "feed_id" in record:
-                per_feed[int(record["feed_id"])] += 1
+            if "outcome" in record and "feed_url" in record:
+                run.logged[int(record["feed_url"].rsplit("/", 1)[1].split(".")[0])] += 1
                 run.outcomes[record["outcome"]] += 1
                 polls += 1
             if record.get("level") in ("warning", "error", "critical"):
                 run.warnings[str(record.get("msg", ""))[:120]] += 1
         run.per_worker.append(polls)
-    run.logged = Counter(per_feed.values())
-    run.logged[0] += run.feeds - len(per_feed)
 
 
-def check(run: ScaleRun, args: argparse.Namespace) -> None:
+def check(run: ScaleRun, args: argparse.Namespace, steady_s: float) -> None:
+    """Every feed polled exactly once, as the server, the logs and the database each count; none failed.
+
+    Steady: every feed whose poll fell due up to 2 s before the end was polled, none before it was due.
+    """
     n = args.feeds
-    if run.requests.get(1, 0) != n:
-        run.problems.append(f"server: {dict(sorted(run.requests.items()))} (requests per feed: feeds)")
-    if run.logged.get(1, 0) != n:
-        run.problems.append(f"worker logs: {dict(sorted(run.logged.items()))} (poll lines per feed: feeds)")
-    if run.db_polled != n or run.db_failed:
-        run.problems.append(f"database: {run.db_polled} feeds polled in the run, {run.db_failed} failing")
-    changed = len([i for i in range(n) if i % args.changed_every == args.changed_every - 1])
+    offset = [INTERVAL_S * spread(i, n) for i in range(n)]
+    if steady_s:
+        must = {i for i in range(n) if offset[i] <= steady_s - 2.0}
+        may = {i for i in range(n) if offset[i] <= steady_s + 1.0}
+    else:
+        must = may = set(range(n))
+    counts = {"server": run.requests, "worker logs": run.logged}
+    for where, per_feed in counts.items():
+        wrong = [i for i in range(n) if per_feed[i] != (i in run.polled)]
+        if wrong:
+            run.problems.append(
+                f"{where}: {len(wrong)} feeds polled not once or not as the database says, e.g. {wrong[:5]}"
+            )
+    if not must <= run.polled:
+        run.problems.append(
+            f"{len(must - run.polled)} feeds due were not polled, e.g. {sorted(must - run.polled)[:5]}"
+        )
+    if not run.polled <= may:
+        run.problems.append(f"{len(run.polled - may)} feeds were polled before they were due")
+    if run.db_failed:
+        run.problems.append(f"database: {run.db_failed} feeds failing")
+    k = args.changed_every
+    changed = sum(1 for i in run.polled if k and i % k == k - 1)
     if run.articles != changed * args.items:
         run.problems.append(f"database: {run.articles} articles, expected {changed * args.items}")
 
@@ -618,31 +669,37 @@ def limit_of(run: ScaleRun, cpus: int) -> str:
 def print_scale(args: argparse.Namespace, runs: Sequence[ScaleRun]) -> None:
     cpus = os.cpu_count() or 1
     print(
-        f"2. scale-out: {args.feeds:,} feeds due at once (one 15-minute interval compressed), "
-        f"http.concurrency {args.concurrency} per worker"
+        f"2. scale-out: {args.feeds:,} feeds at 15-minute intervals, http.concurrency {args.concurrency} per worker;"
+        " drain: one interval's polls due at once; steady: falling due in real time"
     )
-    base = runs[0].feeds_per_s if runs else 0.0
+    drains = [r for r in runs if not r.steady]
+    base = drains[0].feeds_per_s if drains else 0.0
     rows = [
         [
-            "workers", "wall s", "feeds/s", f"x {runs[0].workers} worker" if runs else "x", "feeds per 15 min",
-            "polls/feed (server, logs, db)", "due queries/feed", "per worker", "cpu ms/feed: workers",
-            "postgres", "cores: workers", "server", "postgres", "pg shared", "other", "machine",
+            "run", "polled", "wall s", "feeds/s", "x first", "feeds per 15 min", "once: server/logs/db",
+            "due queries/feed", "per worker", "cpu ms/feed: workers", "postgres", "server",
+            "cores: workers", "server", "postgres", "pg shared", "other", "machine",
         ]
     ]  # fmt: skip
     for r in runs:
-        once = "1" if not r.problems else "NO"
+        polled = len(r.polled)
         rows.append(
             [
-                str(r.workers),
+                f"{'steady' if r.steady else 'drain'}, {r.workers} worker{'s' if r.workers > 1 else ''}",
+                f"{polled:,}",
                 f"{r.wall_s:.1f}",
                 f"{r.feeds_per_s:,.0f}",
-                f"{r.feeds_per_s / base:.2f}" if base else "-",
-                f"{r.feeds_per_s * INTERVAL_S:,.0f}",
-                f"{once} ({r.requests.get(1, 0):,}, {r.logged.get(1, 0):,}, {r.db_polled:,})",
-                f"{r.due_queries / r.feeds:.2f}",
+                f"{r.feeds_per_s / base:.2f}" if base and not r.steady else "-",
+                f"{r.feeds_per_s * INTERVAL_S:,.0f}" if not r.steady else "-",
+                "/".join(
+                    str(sum(1 for i in r.polled if per_feed[i] == 1)) for per_feed in (r.requests, r.logged)
+                )
+                + f"/{polled}",
+                f"{r.due_queries / max(1, polled):.2f}",
                 "/".join(f"{p:,}" for p in r.per_worker),
                 f"{r.cpu_ms_per_feed('workers'):.2f}",
                 f"{r.cpu_ms_per_feed('postgres'):.2f}",
+                f"{r.cpu_ms_per_feed('server'):.2f}",
                 f"{r.cores.get('workers', 0):.2f}",
                 f"{r.cores.get('server', 0):.2f}",
                 f"{r.cores.get('postgres', 0):.2f}",
@@ -653,19 +710,21 @@ def print_scale(args: argparse.Namespace, runs: Sequence[ScaleRun]) -> None:
         )
     print(table(rows))
     print(
-        "  wall: the server's first feed request to its last. feeds per 15 min: feeds/s x 900, the most these\n"
-        "  workers keep up with at 15-minute intervals (no headroom). polls/feed: 1 when every feed got exactly\n"
-        "  one request at the server, one poll line in the workers' logs and a poll in this run in the database.\n"
-        "  due queries/feed: index scans of ix_feeds_next_poll_at (pg_stat_user_indexes) per feed polled.\n"
-        "  cpu ms/feed: CPU time over the run per feed polled (on a shared machine the steadier figure).\n"
-        "  cores: in use over the run (psutil): workers with their parser processes; postgres: this\n"
-        "  database's backends; pg shared: PostgreSQL's background processes (WAL writer, checkpointer, ...,\n"
-        "  also serving other databases); other: every other process (other load); machine: all of them."
+        "  wall: drain, the server's first feed request to its last; steady, how long it ran. feeds per 15 min:\n"
+        "  feeds/s x 900, the most these workers keep up with at 15-minute intervals (no headroom). once: feeds\n"
+        "  polled exactly once as the server counts requests, as the workers' poll log lines say, and as the\n"
+        "  database's last_polled_at says. due queries/feed: index scans of ix_feeds_next_poll_at\n"
+        "  (pg_stat_user_indexes) per feed polled. cpu ms/feed: CPU time over the run per feed polled (on a\n"
+        "  shared machine the steadier figure). cores: in use over the run (psutil): workers with their parser\n"
+        "  processes; postgres: this database's backends; pg shared: PostgreSQL's background processes (WAL\n"
+        "  writer, checkpointer, ...; they serve every database); other: every other process (other load)."
     )
     for r in runs:
         outcomes = ", ".join(f"{k} {v:,}" for k, v in sorted(r.outcomes.items()))
+        limit = f"; limit: {limit_of(r, cpus)}" if not r.steady else ""
         print(
-            f"  {r.workers} worker(s): {outcomes}; {r.articles:,} articles; sequential scans of feeds {r.seq_scans}; limit: {limit_of(r, cpus)}"
+            f"  {'steady' if r.steady else 'drain'}, {r.workers}: {outcomes}; {r.articles:,} articles;"
+            f" sequential scans of feeds {r.seq_scans}{limit}"
         )
         for message, n in r.warnings.most_common(5):
             print(f"    logged {n}x: {message}")
@@ -709,6 +768,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--items", type=int, default=3, help="items of a changed feed")
     parser.add_argument("--concurrency", type=int, default=100, help="http.concurrency (= http.per_host)")
     parser.add_argument("--ticks", type=int, default=12, help="simulated ticks per size")
+    parser.add_argument(
+        "--steady-s",
+        type=float,
+        default=30.0,
+        help="seconds of one worker in real time after the drains (0: none)",
+    )
     args = parser.parse_args(argv)
     if not args.database.startswith(("postgresql", "postgres:")):
         parser.error("--database takes a PostgreSQL URL")
@@ -727,13 +792,18 @@ async def main_async(args: argparse.Namespace) -> int:
             print_ticks(ticks)
             print()
         runs: list[ScaleRun] = []
-        if args.workers:
+        if args.workers or args.steady_s:
             server = FeedServer(args.feeds, args.items, args.changed_every)
             try:
                 async with aiohttp.ClientSession() as session:
                     validators = await server.get(session, "/_validators")
                     for workers in args.workers:
                         runs.append(await scale_out(args, server, session, validators, workers, Path(tmp)))
+                    if args.steady_s:
+                        steady = scale_out(
+                            args, server, session, validators, 1, Path(tmp), steady_s=args.steady_s
+                        )
+                        runs.append(await steady)
             finally:
                 server.close()
             print_scale(args, runs)
