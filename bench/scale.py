@@ -137,6 +137,9 @@ class TickCost:
     lease_ms: list[float] = field(default_factory=list)  # due queries + leases of each tick
     record_ms: list[float] = field(default_factory=list)  # the 304s written back
     idle_ms: list[float] = field(default_factory=list)  # Pipeline.cycle with nothing due
+    cpu_ms: float = 0.0  # CPU of the ticks with feeds due: this process's and its PostgreSQL backends'
+    pg_cpu_ms: float = 0.0  # of which PostgreSQL's
+    idle_cpu_ms: list[float] = field(default_factory=list)  # CPU of each idle cycle, both sides
     plan_cold: tuple[str, float] = ("", 0.0)  # due query: scan, PostgreSQL ms, before ANALYZE
     plan: tuple[str, float] = ("", 0.0)  # and after
 
@@ -147,6 +150,38 @@ class TickCost:
     @property
     def per_feed_ms(self) -> float:
         return sum(self.tick_ms) / max(1, sum(self.due))
+
+    @property
+    def per_feed_cpu_ms(self) -> float:
+        return self.cpu_ms / max(1, sum(self.due))
+
+
+def backends_cpu_s(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends connected to ``database`` (on this machine)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        if proc.info["name"] == "postgres" and f" {database} " in " ".join(proc.info["cmdline"] or ()):
+            times = proc.info["cpu_times"]
+            total += times.user + times.system if times else 0.0
+    return total
+
+
+class CpuClock:
+    """CPU seconds of this process and of the database's backends, read around some work.
+
+    The process's own clock is read next to the work, so that reading the backends' is not counted.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+
+    def begin(self) -> tuple[float, float]:
+        pg = backends_cpu_s(self.database)
+        return time.process_time(), pg
+
+    def end(self) -> tuple[float, float]:
+        own = time.process_time()
+        return own, backends_cpu_s(self.database)
 
 
 class DueQuery:
@@ -207,12 +242,13 @@ async def tick_cost(args: argparse.Namespace, count: int, tmp: Path) -> TickCost
             daemon=DaemonSettings(),
         )
         pipeline = await Pipeline.open(settings, store, load_model=False, clock=lambda: clock[0])
+        cpu = CpuClock(url.rsplit("/", 1)[1])
         try:
             clock[0] = t0 - timedelta(seconds=1)
             await pipeline.cycle()  # nothing due yet: loads the language detector, warms the connections
             for n in range(1, args.ticks + 1):
                 now = clock[0] = t0 + timedelta(seconds=DAEMON.tick_s * n)
-                started = time.perf_counter()
+                (own, pg), started = cpu.begin(), time.perf_counter()
                 leased = []
                 while feeds := await store.lease_due_feeds(now, batch, lease_s=DAEMON.lease_s):
                     leased += feeds
@@ -224,9 +260,14 @@ async def tick_cost(args: argparse.Namespace, count: int, tmp: Path) -> TickCost
                 result.due.append(len(leased))
                 result.lease_ms.append((leased_at - started) * 1000)
                 result.record_ms.append((time.perf_counter() - leased_at) * 1000)
-                started = time.perf_counter()
+                own_after, pg_after = cpu.end()
+                result.cpu_ms += (own_after - own + pg_after - pg) * 1000
+                result.pg_cpu_ms += (pg_after - pg) * 1000
+                (own, pg), started = cpu.begin(), time.perf_counter()
                 await pipeline.cycle()  # nothing is due any more at this clock
                 result.idle_ms.append((time.perf_counter() - started) * 1000)
+                own_after, pg_after = cpu.end()
+                result.idle_cpu_ms.append((own_after - own + pg_after - pg) * 1000)
             await store.lease_due_feeds(clock[0], batch, lease_s=DAEMON.lease_s)
             result.plan = await due.explain(store)
         finally:
@@ -455,7 +496,9 @@ async def scale_out(
                 await run_for(steady_s, meter, procs)
                 run.wall_s = steady_s
             else:
-                own_scans += await wait_polled(conn, server, session, meter, procs, due_at, args.feeds)
+                own_scans += await wait_polled(
+                    conn, server, session, meter, procs, due_at, args.feeds, run.problems
+                )
                 await asyncio.sleep(2.0)  # a feed polled twice would show now
             meter.sample()
             counts = await server.get(session, "/_counts")
@@ -507,8 +550,9 @@ async def wait_polled(
     procs: Sequence[subprocess.Popen[bytes]],
     since: datetime,
     count: int,
+    problems: list[str],
 ) -> int:
-    """Sample CPU every half second until every feed has a poll recorded since ``since``.
+    """Sample CPU every half second until every feed has a poll recorded since ``since``, or none comes.
 
     Progress is read from the server; the database is counted (a scan of feeds) only once the server
     has answered every feed. Returns how many times it was counted.
@@ -524,7 +568,8 @@ async def wait_polled(
         if now > done:
             done, progress_at = now, time.monotonic()
         elif time.monotonic() - progress_at > STALL_S:
-            raise SystemExit(f"no progress for {STALL_S:.0f} s: {done} of {count} feeds polled")
+            problems.append(f"no new request for {STALL_S:.0f} s: the server answered {done:,} of {count:,}")
+            return scans
         if done >= count:
             scans += 1
             if await conn.fetchval("SELECT count(*) FROM feeds WHERE last_polled_at >= $1", since) >= count:
@@ -562,7 +607,7 @@ def read_logs(run: ScaleRun, logs: Sequence[Path]) -> None:
                 run.outcomes[record["outcome"]] += 1
                 polls += 1
             if record.get("level") in ("warning", "error", "critical"):
-                run.warnings[str(record.get("msg", ""))[:120]] += 1
+                run.warnings[str(record.get("error") or record.get("msg", ""))[:120]] += 1
         run.per_worker.append(polls)
 
 
@@ -620,7 +665,7 @@ def print_ticks(results: Sequence[TickCost]) -> None:
     rows = [
         [
             "feeds", "due/tick", "lease ms/tick", "304s ms/tick", "tick ms", "per due feed ms",
-            "idle cycle ms", "due query: no stats", "analyzed",
+            "cpu ms/due feed (pg)", "idle cycle ms", "cpu", "due query: no stats", "analyzed",
         ]
     ]  # fmt: skip
     for r in results:
@@ -632,7 +677,9 @@ def print_ticks(results: Sequence[TickCost]) -> None:
                 f"{statistics.median(r.record_ms):.1f}",
                 f"{statistics.median(r.tick_ms):.1f}",
                 f"{r.per_feed_ms:.3f}",
+                f"{r.per_feed_cpu_ms:.3f} ({r.pg_cpu_ms / max(1, sum(r.due)):.3f})",
                 f"{statistics.median(r.idle_ms):.1f}",
+                f"{statistics.median(r.idle_cpu_ms):.1f}",
                 f"{r.plan_cold[0]} {r.plan_cold[1]:.2f} ms",
                 f"{r.plan[0]} {r.plan[1]:.2f} ms",
             ]
@@ -642,9 +689,11 @@ def print_ticks(results: Sequence[TickCost]) -> None:
         "  due/tick: feeds falling due in 5 s (N x 5/900). lease: the due queries and leases of a tick\n"
         "  (batches of min(daemon.feed_batch, http.concurrency), then one that finds nothing); 304s: record_poll\n"
         "  of each leased feed, concurrent (group commit); tick ms: their sum, median of the ticks; per due feed:\n"
-        "  all ticks' time over all feeds due. idle cycle: Pipeline.cycle with nothing due (due query, match,\n"
-        "  detect, deliver, cycle stamp). due query: PostgreSQL's execution time for the store's statement\n"
-        "  (EXPLAIN ANALYZE), right after the bulk import (no statistics) and after ANALYZE."
+        "  all ticks' time over all feeds due; cpu ms/due feed: CPU of this process and of its PostgreSQL\n"
+        "  backends over those ticks per feed due (PostgreSQL's share in brackets), the figure that moves least\n"
+        "  with other load. idle cycle: Pipeline.cycle with nothing due (due query, match, detect, deliver, cycle\n"
+        "  stamp), median wall ms and CPU ms (both sides). due query: PostgreSQL's execution time for the\n"
+        "  store's statement (EXPLAIN ANALYZE), right after the bulk import (no statistics) and after ANALYZE."
     )
     print(f"  registering: {', '.join(f'{r.feeds:,} feeds in {r.register_s:.1f} s' for r in results)}")
 
