@@ -492,23 +492,33 @@ async def scale_out(
             )
             await conn.execute("ANALYZE feeds")
             own_scans = 1  # the UPDATE
+            stopped_s = 0.0
             if steady_s:
                 await run_for(steady_s, meter, procs)
-                run.wall_s = steady_s
             else:
                 own_scans += await wait_polled(
                     conn, server, session, meter, procs, due_at, args.feeds, run.problems
                 )
                 await asyncio.sleep(2.0)  # a feed polled twice would show now
             meter.sample()
-            counts = await server.get(session, "/_counts")
+            if not steady_s:
+                counts = await server.get(session, "/_counts")
+            stopping = datetime.now(UTC)
             await stop(procs)  # their backends report their statistics as they exit
+            if steady_s:  # feeds keep falling due until the workers have stopped
+                run.wall_s = (stopping - due_at).total_seconds()
+                stopped_s = (datetime.now(UTC) - due_at).total_seconds()
+                counts = await server.get(session, "/_counts")
             polled = await conn.fetch(f"SELECT {FEED_INDEX} FROM feeds WHERE last_polled_at >= $1", due_at)
             run.polled = {row[0] for row in polled}
             run.db_failed = await conn.fetchval("SELECT count(*) FROM feeds WHERE error_count > 0")
             run.articles = await conn.fetchval("SELECT count(*) FROM articles")
             own_scans += 2
-            await asyncio.sleep(0.5)
+        finally:
+            await conn.close()  # which also reports its own statistics
+        await asyncio.sleep(0.5)
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
             scans_after = await feed_stats(conn)
         finally:
             await conn.close()
@@ -516,13 +526,13 @@ async def scale_out(
             run.wall_s = (counts["last_at"] or 0.0) - (counts["first_at"] or 0.0)
             span = (counts["first_at"] or 0.0, counts["last_at"] or 0.0)
         else:
-            span = (due_at.timestamp(), due_at.timestamp() + steady_s)
+            span = (due_at.timestamp(), due_at.timestamp() + run.wall_s)
         run.requests = [a - b for a, b in zip(counts["requests"], before, strict=True)]
         run.due_queries = scans_after[0] - scans_before[0]
         run.seq_scans = scans_after[1] - scans_before[1] - own_scans
         run.cpu_span_s, run.cores = meter.cores(*span)
         read_logs(run, logs)
-        check(run, args, steady_s)
+        check(run, args, stopped_s)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -611,16 +621,17 @@ def read_logs(run: ScaleRun, logs: Sequence[Path]) -> None:
         run.per_worker.append(polls)
 
 
-def check(run: ScaleRun, args: argparse.Namespace, steady_s: float) -> None:
+def check(run: ScaleRun, args: argparse.Namespace, stopped_s: float) -> None:
     """Every feed polled exactly once, as the server, the logs and the database each count; none failed.
 
-    Steady: every feed whose poll fell due up to 2 s before the end was polled, none before it was due.
+    Steady: every feed whose poll fell due up to 2 s before the workers were told to stop was polled, and
+    none that fell due after they had stopped (``stopped_s`` after the time travel).
     """
     n = args.feeds
     offset = [INTERVAL_S * spread(i, n) for i in range(n)]
-    if steady_s:
-        must = {i for i in range(n) if offset[i] <= steady_s - 2.0}
-        may = {i for i in range(n) if offset[i] <= steady_s + 1.0}
+    if run.steady:
+        must = {i for i in range(n) if offset[i] <= run.wall_s - 2.0}
+        may = {i for i in range(n) if offset[i] <= stopped_s + 1.0}
     else:
         must = may = set(range(n))
     counts = {"server": run.requests, "worker logs": run.logged}
