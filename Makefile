@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The CPU build of PyTorch for the semantic matcher (tests use the offline MiniLM model).
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test install install-test lint bench-ingest bench-match bench-match-eval bench-stance bench-latency clean
+.PHONY: run test install install-test lint bench-ingest bench-match bench-match-eval bench-stance bench-latency bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench-stance:
 	$(BIN)/python -m bench.stance --fnc ../shared/data/fnc1 --arc ../shared/data/arc
 bench-latency:
 	$(BIN)/python -m bench.latency
+# PostgreSQL admin URL: scratch databases are created there and dropped. Several minutes; nice on a shared machine.
+SCALE_DATABASE ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
+bench-scale:
+	nice -n 10 $(BIN)/python -m bench.scale --database $(SCALE_DATABASE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
