@@ -150,7 +150,7 @@ def load_embedder(
                 found = OnnxEmbedder(
                     model,
                     quantized=backend == "onnx-int8",
-                    directory=Path(onnx_dir) if onnx_dir is not None else None,
+                    directory=Path(onnx_dir).expanduser() if onnx_dir is not None else None,
                     batch_size=batch_size,
                 )
             _loaded[model, device, backend, folder] = found
