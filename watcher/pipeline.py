@@ -597,7 +597,9 @@ class Pipeline:
     def _embedder_for(self, settings: MatchSettings) -> Embedder | None:
         if self._embedder is None and self._load_model and settings.model:
             self._load_model = False  # try once; load_embedder logs why it is off
-            self._embedder = load_embedder(settings.model, backend=settings.backend, onnx_dir=settings.onnx_dir)
+            self._embedder = load_embedder(
+                settings.model, backend=settings.backend, onnx_dir=settings.onnx_dir
+            )
         return self._embedder
 
     async def matcher(self) -> Matcher:

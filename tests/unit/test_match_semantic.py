@@ -225,7 +225,9 @@ def test_the_sentence_cache_returns_the_same_vectors_and_spares_the_encoder(mini
     assert np.allclose(cache.encode(minilm, texts), fresh, atol=1e-5)
     encoded = minilm.encoded
     # Whitespace does not make a sentence new; the least recently used one was dropped.
-    assert np.array_equal(cache.encode(minilm, [f" {texts[2]}", texts[1]]), cache.encode(minilm, texts[:0:-1]))
+    assert np.array_equal(
+        cache.encode(minilm, [f" {texts[2]}", texts[1]]), cache.encode(minilm, texts[:0:-1])
+    )
     assert minilm.encoded == encoded and len(cache) == 2 and (cache.hits, cache.misses) == (4, 3)
     cache.encode(minilm, texts[:1])
     assert minilm.encoded == encoded + 1
@@ -238,3 +240,54 @@ def test_the_backend_is_checked(minilm: Embedder) -> None:
         MatchSettings(sentence_cache=-1)
     with pytest.raises(MatchError, match="unknown semantic backend 'int8'"):
         load_embedder(minilm.name, backend="int8")
+
+
+@pytest.fixture(scope="module")
+def onnx_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):  # the test extra has them: in CI the ONNX tests run
+            raise
+        pytest.skip("onnx and onnxruntime (the semantic-onnx extra) are not installed")
+    from watcher.match.semantic import export_onnx
+
+    return export_onnx(str(model_path()), tmp_path_factory.mktemp("onnx") / "minilm")
+
+
+@pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_the_onnx_backends_agree_with_torch_and_find_the_paraphrase(
+    minilm: Embedder, onnx_export: Path, backend: str, floor: float
+) -> None:
+    import numpy as np
+
+    texts = [NATO_AMMO.text, CLAIM_SENTENCE, *DEEP_BODY, str(BAKERY.title), "x"]
+    reference = minilm.encode(texts)
+    embedder = load_embedder(minilm.name, backend=backend, onnx_dir=onnx_export)
+    assert embedder is not None and embedder.name == f"{minilm.name} [{backend}]"
+    vectors = embedder.encode(texts)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= floor and cosines.mean() >= (floor + 1.0) / 2.0
+    assert embedder.encode([]).shape == (0, 384)
+    found = warm([NATO_AMMO], EVERY_CANDIDATE, embedder).score(NATO_AMMO, PARAPHRASE)
+    assert found.matched and found.evidence[0] == CLAIM_SENTENCE
+
+
+def test_an_onnx_export_is_made_once_and_kept_outside_the_repository(
+    onnx_export: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from watcher.match.semantic import ONNX_MANIFEST, OnnxEmbedder, onnx_folder
+
+    stamp = (onnx_export / "model_int8.onnx").stat().st_mtime_ns
+    OnnxEmbedder(str(model_path()), quantized=True, directory=onnx_export)  # read, not exported again
+    assert (onnx_export / "model_int8.onnx").stat().st_mtime_ns == stamp
+    assert {"model.onnx", "model_int8.onnx", "tokenizer.json", ONNX_MANIFEST} <= {
+        p.name for p in onnx_export.iterdir()
+    }
+    monkeypatch.setenv("WATCHER_CACHE_DIR", str(tmp_path))
+    folder = onnx_folder("sentence-transformers/all-MiniLM-L6-v2")
+    assert folder.parent == tmp_path / "onnx" and folder.name.startswith("all-MiniLM-L6-v2-")
+    assert onnx_folder(str(model_path())) != onnx_folder("sentence-transformers/all-MiniLM-L6-v2")
