@@ -280,6 +280,11 @@ class _Matching(_Model):
     model: str | None = _default(MatchSettings, "model")
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)  # None: the matcher's default
     precision: Literal["recall", "high"] = "recall"  # high: the flood-safe operating point
+    # How sentences are embedded: sentence-transformers on torch, or ONNX Runtime on an export of the same
+    # model made once, offline (the semantic-onnx extra), in float32 or with int8 weights.
+    backend: Literal["torch", "onnx", "onnx-int8"] = _default(MatchSettings, "backend")
+    onnx_dir: str | None = None  # where the ONNX export is kept; default: ~/.cache/watcher/onnx/<model>
+    sentence_cache: int = Field(default=_default(MatchSettings, "sentence_cache"), ge=0)  # sentences; 0: off
     batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
     # Lemmatiser languages (ISO 639-1); None: English and the configured feeds' and claims' languages.
     languages: list[str] | None = None
@@ -624,7 +629,13 @@ def _match_settings(m: _Matching, feeds: Sequence[FeedSpec], claims: Sequence[Cl
     else:
         used = {f.language for f in feeds} | {c.language or "en" for c in claims} | {"en"}
         languages = frozenset(used - {"und"})
-    settings = MatchSettings(model=m.model, languages=languages)
+    settings = MatchSettings(
+        model=m.model,
+        languages=languages,
+        backend=m.backend,
+        onnx_dir=m.onnx_dir,
+        sentence_cache=m.sentence_cache,
+    )
     if m.precision == "high":
         settings = settings.flood_safe()
     if m.threshold is None:

@@ -594,10 +594,12 @@ class Pipeline:
 
     # -- match and frame ----------------------------------------------------------------------
 
-    def _embedder_for(self, model: str | None) -> Embedder | None:
-        if self._embedder is None and self._load_model and model:
+    def _embedder_for(self, settings: MatchSettings) -> Embedder | None:
+        if self._embedder is None and self._load_model and settings.model:
             self._load_model = False  # try once; load_embedder logs why it is off
-            self._embedder = load_embedder(model)
+            self._embedder = load_embedder(
+                settings.model, backend=settings.backend, onnx_dir=settings.onnx_dir
+            )
         return self._embedder
 
     async def matcher(self) -> Matcher:
@@ -618,7 +620,7 @@ class Pipeline:
         return matcher
 
     async def _new_matcher(self, claims: Sequence[Claim], settings: MatchSettings) -> Matcher:
-        embedder = await asyncio.to_thread(self._embedder_for, settings.model)
+        embedder = await asyncio.to_thread(self._embedder_for, settings)
         matcher = Matcher(claims, settings, embedder)
         await asyncio.to_thread(matcher.observe, await self.store.recent_articles(WARM_UP_ARTICLES))
         return matcher

@@ -101,6 +101,23 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     )
 
 
+def test_the_semantic_backend_and_sentence_cache_are_settings(tmp_path: Path) -> None:
+    chosen = load(
+        write(tmp_path, "matching: {backend: onnx-int8, onnx_dir: /srv/models, sentence_cache: 500}\n"),
+        environ={},
+    ).matching
+    assert (chosen.backend, chosen.onnx_dir, chosen.sentence_cache) == ("onnx-int8", "/srv/models", 500)
+    assert load(write(tmp_path, "{}\n"), environ={}).matching.backend == "torch"
+    with pytest.raises(
+        ConfigError, match=r"feeds\.yaml:3: matching\.backend: Input should be 'torch', 'onnx'"
+    ):
+        load(write(tmp_path, "matching:\n  model: null\n  backend: int8\n"), environ={})
+    with pytest.raises(
+        ConfigError, match=r"feeds\.yaml:2: matching\.sentence_cache: .*greater than or equal to 0"
+    ):
+        load(write(tmp_path, "matching:\n  sentence_cache: -1\n"), environ={})
+
+
 def test_full_text_mode_per_feed_and_page_settings(tmp_path: Path) -> None:
     feeds = (
         "feeds:\n  - {url: 'https://a.example/rss', full_text: always}\n  - {url: 'https://b.example/rss'}\n"

@@ -20,7 +20,14 @@ from tests.support.match_corpus import (
     article,
 )
 from watcher.domain import Claim
-from watcher.match import Embedder, Matcher, MatchError, MatchSettings, load_embedder
+from watcher.match import (
+    Embedder,
+    Matcher,
+    MatchError,
+    MatchSettings,
+    SentenceTransformerEmbedder,
+    load_embedder,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,3 +164,130 @@ def test_an_unloadable_model_is_an_error_naming_it(tmp_path: Path) -> None:
     missing = str(tmp_path / "no-such-model")
     with pytest.raises(MatchError, match="no-such-model"):
         load_embedder(missing)
+
+
+# -- sentence selection, the sentence cache, backends -------------------------------------------------------
+
+CLAIM_SENTENCE = "The alliance now produces more artillery ammunition than Russia, officials said."
+DEEP_BODY = [
+    "Europe's defence industry is booming.",
+    "Factories in Germany and Poland hired thousands of workers.",
+    "Orders for howitzers doubled.",
+    CLAIM_SENTENCE,
+    "Shell output has tripled since 2022.",
+    "Moscow's own plants struggle to keep up with Russia's needs.",
+    "Brussels plans more funding next year.",
+]
+DEEP = article(42, "Europe's arms plants overtake Moscow", " ".join(DEEP_BODY))
+
+
+def test_only_the_lead_and_sentences_with_claim_words_are_embedded_and_a_deep_paraphrase_still_matches(
+    minilm: Embedder,
+) -> None:
+    selective = Counting(minilm)
+    found = warm([NATO_AMMO], EVERY_CANDIDATE, selective).score(NATO_AMMO, DEEP)
+    assert found.matched and found.evidence[0] == CLAIM_SENTENCE
+    [embedded] = [c for c in selective.calls if NATO_AMMO.text not in c]
+    # The title and the two sentences after it, then the two that hold words of the claim (Russia, ammunition).
+    assert embedded == [DEEP.title, DEEP_BODY[0], DEEP_BODY[1], CLAIM_SENTENCE, DEEP_BODY[5]]
+    reading_on = Counting(minilm)
+    settings = dataclasses.replace(EVERY_CANDIDATE, semantic_read_on=True)
+    before = warm([NATO_AMMO], settings, reading_on).score(NATO_AMMO, DEEP)  # as the stage did before
+    assert len(max(reading_on.calls, key=len)) == 1 + len(DEEP_BODY)
+    assert before.matched and before.evidence == found.evidence and before.semantic == found.semantic
+
+
+def test_the_sentence_cache_returns_the_same_vectors_and_spares_the_encoder(minilm: Embedder) -> None:
+    import numpy as np
+
+    from watcher.match.semantic import SentenceCache
+
+    assert isinstance(minilm, SentenceTransformerEmbedder)
+    matcher = warm([NATO_AMMO], EVERY_CANDIDATE, minilm)
+    first = matcher.match([PARAPHRASE])
+    encoded, stats = minilm.encoded, matcher.stats()
+    assert stats["sentences_embedded"] == 3 and stats["sentence_cache_hits"] == 0
+    copy = dataclasses.replace(PARAPHRASE, id=50, url="https://wire.example/copy")
+    revised = dataclasses.replace(
+        PARAPHRASE, id=51, text=f"{PARAPHRASE.text}  Russia   disputes the figures."
+    )
+    again = warm([NATO_AMMO], EVERY_CANDIDATE, minilm)  # another matcher has a cache of its own
+    assert matcher.match([copy]) == [dataclasses.replace(m, article_id=50) for m in first]
+    assert minilm.encoded == encoded  # the wire copy re-embeds nothing
+    matcher.match([revised])
+    assert minilm.encoded == encoded + 1  # the revision: only its new sentence
+    assert matcher.stats()["sentence_cache_hits"] == 3 + 3 and matcher.stats()["sentences_embedded"] == 4
+    assert again.with_claims([NATO_AMMO, EGG_PRICES]).match([copy]) == again.match([copy])
+
+    cache = SentenceCache(capacity=2)
+    texts = [PARAPHRASE.title, CLAIM_SENTENCE, "Output has tripled since 2022."]
+    fresh = minilm.encode(texts)
+    assert np.allclose(cache.encode(minilm, texts), fresh, atol=1e-5)
+    encoded = minilm.encoded
+    # Whitespace does not make a sentence new; the least recently used one was dropped.
+    assert np.array_equal(
+        cache.encode(minilm, [f" {texts[2]}", texts[1]]), cache.encode(minilm, texts[:0:-1])
+    )
+    assert minilm.encoded == encoded and len(cache) == 2 and (cache.hits, cache.misses) == (4, 3)
+    cache.encode(minilm, texts[:1])
+    assert minilm.encoded == encoded + 1
+
+
+def test_the_backend_is_checked(minilm: Embedder) -> None:
+    with pytest.raises(MatchError, match="backend must be one of torch, onnx, onnx-int8, got 'tensorflow'"):
+        MatchSettings(backend="tensorflow")
+    with pytest.raises(MatchError, match="sentence_cache must be at least 0"):
+        MatchSettings(sentence_cache=-1)
+    with pytest.raises(MatchError, match="unknown semantic backend 'int8'"):
+        load_embedder(minilm.name, backend="int8")
+
+
+@pytest.fixture(scope="module")
+def onnx_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):  # the test extra has them: in CI the ONNX tests run
+            raise
+        pytest.skip("onnx and onnxruntime (the semantic-onnx extra) are not installed")
+    from watcher.match.semantic import export_onnx
+
+    return export_onnx(str(model_path()), tmp_path_factory.mktemp("onnx") / "minilm")
+
+
+@pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_the_onnx_backends_agree_with_torch_and_find_the_paraphrase(
+    minilm: Embedder, onnx_export: Path, backend: str, floor: float
+) -> None:
+    import numpy as np
+
+    texts = [NATO_AMMO.text, CLAIM_SENTENCE, *DEEP_BODY, str(BAKERY.title), "x"]
+    reference = minilm.encode(texts)
+    embedder = load_embedder(minilm.name, backend=backend, onnx_dir=onnx_export)
+    assert embedder is not None and embedder.name == f"{minilm.name} [{backend}]"
+    vectors = embedder.encode(texts)
+    assert vectors.shape == reference.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() >= floor and cosines.mean() >= (floor + 1.0) / 2.0
+    assert embedder.encode([]).shape == (0, 384)
+    found = warm([NATO_AMMO], EVERY_CANDIDATE, embedder).score(NATO_AMMO, PARAPHRASE)
+    assert found.matched and found.evidence[0] == CLAIM_SENTENCE
+
+
+def test_an_onnx_export_is_made_once_and_kept_outside_the_repository(
+    onnx_export: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from watcher.match.semantic import ONNX_MANIFEST, OnnxEmbedder, onnx_folder
+
+    stamp = (onnx_export / "model_int8.onnx").stat().st_mtime_ns
+    OnnxEmbedder(str(model_path()), quantized=True, directory=onnx_export)  # read, not exported again
+    assert (onnx_export / "model_int8.onnx").stat().st_mtime_ns == stamp
+    assert {"model.onnx", "model_int8.onnx", "tokenizer.json", ONNX_MANIFEST} <= {
+        p.name for p in onnx_export.iterdir()
+    }
+    monkeypatch.setenv("WATCHER_CACHE_DIR", str(tmp_path))
+    folder = onnx_folder("sentence-transformers/all-MiniLM-L6-v2")
+    assert folder.parent == tmp_path / "onnx" and folder.name.startswith("all-MiniLM-L6-v2-")
+    assert onnx_folder(str(model_path())) != onnx_folder("sentence-transformers/all-MiniLM-L6-v2")

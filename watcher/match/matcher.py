@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from watcher.domain import Article, Claim, ClaimStatus, MatchScore
 from watcher.match import scorer
 from watcher.match.lexical import (
+    LEAD_SENTENCES,
     NO_FEATURES,
     TF,
     AnalyzedArticle,
@@ -25,7 +26,15 @@ from watcher.match.lexical import (
     keywords_found,
     lexical_features,
 )
-from watcher.match.semantic import DEFAULT_MODEL, ClaimVectors, Embedder, MatchError
+from watcher.match.semantic import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    DEFAULT_SENTENCE_CACHE,
+    ClaimVectors,
+    Embedder,
+    MatchError,
+    SentenceCache,
+)
 from watcher.text.language import UNDETERMINED, analysis_language
 from watcher.text.normalize import Normalizer, clean_text
 
@@ -54,7 +63,15 @@ class MatchSettings:
     semantic_ceiling: float = scorer.SEMANTIC_CEILING
     batch_size: int = 32  # sentences per encoder batch
     max_sentences: int = 80  # sentences read per article (the title counts as one)
-    semantic_sentences: int = 16  # sentences embedded per article: the lead, then the best
+    # Sentences embedded per article at most: the title and lead, then the sentences that hold words of the
+    # claims the stage scores, best first.
+    semantic_sentences: int = 16
+    # Also embed sentences without any claim word, reading on from the lead up to semantic_sentences (the
+    # behaviour before sentence selection): a third more encoder work for paraphrases that share no word.
+    semantic_read_on: bool = False
+    backend: str = "torch"  # torch | onnx | onnx-int8 (semantic.load_embedder)
+    onnx_dir: str | None = None  # where the ONNX export is kept; None: semantic.onnx_folder(model)
+    sentence_cache: int = DEFAULT_SENTENCE_CACHE  # sentence vectors kept by content; 0: none
     evidence_sentences: int = 3
     default_language: str = "en"  # for articles whose language is "und"
     # Languages whose lemmatiser dictionaries may load (simplemma loads one whole, Polish about 420 MiB);
@@ -73,6 +90,10 @@ class MatchSettings:
         for name in ("batch_size", "max_sentences", "semantic_sentences", "evidence_sentences"):
             if getattr(self, name) < 1:
                 raise MatchError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.backend not in BACKENDS:
+            raise MatchError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if self.sentence_cache < 0:
+            raise MatchError(f"sentence_cache must be at least 0, got {self.sentence_cache}")
 
     def flood_safe(self) -> MatchSettings:
         """These settings at the flood-safe operating point (``matching.precision: high``).
@@ -122,7 +143,8 @@ class _Counters:
     articles_seen: int = 0
     lexical_candidates: int = 0
     semantic_runs: int = 0
-    sentences_embedded: int = 0
+    sentences_embedded: int = 0  # sent to the encoder
+    sentence_cache_hits: int = 0  # sentences the semantic stage needed and found in the cache
     semantic_s: float = 0.0  # wall time in the semantic stage (encoder and cosines)
     matches: int = 0
 
@@ -159,6 +181,11 @@ class Matcher:
         self._settings = settings
         self._embedder = embedder
         self._claim_vectors = ClaimVectors(embedder) if embedder is not None else None
+        self._sentence_cache = (
+            SentenceCache(settings.sentence_cache)
+            if embedder is not None and settings.sentence_cache
+            else None
+        )
         self._stats = CorpusStats(window=settings.stats_window)
         self._normalizers: dict[str, Normalizer] = {}
         self._counters = _Counters()
@@ -184,6 +211,7 @@ class Matcher:
         other._stats = self._stats
         other._normalizers = self._normalizers
         other._claim_vectors = self._claim_vectors
+        other._sentence_cache = self._sentence_cache
         return other
 
     def is_candidate(self, article: Article, min_shared: int = 2) -> bool:
@@ -222,7 +250,7 @@ class Matcher:
         for doc in docs:
             doc.pairs = self._candidates(doc.analyzed)
         started = time.perf_counter()
-        embedded, sentences = self._run_semantic(docs)
+        embedded, sentences, hits = self._run_semantic(docs)
         semantic_s = time.perf_counter() - started if embedded else 0.0
         results = [self._finish(pair, doc.analyzed) for doc in docs for pair in doc.pairs]
         matched = sum(1 for r in results if r.matched)
@@ -231,6 +259,7 @@ class Matcher:
         counters.lexical_candidates += len(results)
         counters.semantic_runs += embedded
         counters.sentences_embedded += sentences
+        counters.sentence_cache_hits += hits
         counters.semantic_s += semantic_s
         counters.matches += matched
         logger.debug(
@@ -254,7 +283,8 @@ class Matcher:
 
     def stats(self) -> dict[str, int]:
         """Counters since creation: articles_seen, lexical_candidates (pairs that reached the
-        candidate floor), semantic_runs (articles embedded), sentences_embedded, semantic_ms (wall
+        candidate floor), semantic_runs (articles embedded), sentences_embedded (sentences encoded),
+        sentence_cache_hits (sentences found in the sentence cache instead), semantic_ms (wall
         milliseconds spent in the semantic stage: its cost is semantic_ms / articles_seen per
         article, and semantic_runs / articles_seen the share of articles it sees), matches."""
         c = self._counters
@@ -263,6 +293,7 @@ class Matcher:
             "lexical_candidates": c.lexical_candidates,
             "semantic_runs": c.semantic_runs,
             "sentences_embedded": c.sentences_embedded,
+            "sentence_cache_hits": c.sentence_cache_hits,
             "semantic_ms": round(c.semantic_s * 1000.0),
             "matches": c.matches,
         }
@@ -362,39 +393,54 @@ class Matcher:
             return True
         return self._settings.candidate_floor <= pair.lexical < self._settings.semantic_ceiling
 
-    def _run_semantic(self, docs: Sequence[_Doc]) -> tuple[int, int]:
+    def _run_semantic(self, docs: Sequence[_Doc]) -> tuple[int, int, int]:
         """Embed the chosen sentences of every article that has an undecided pair, in one encoder
-        call, and give each such pair its best claim-sentence cosine.
+        call (less those in the sentence cache), and give each such pair its best claim-sentence cosine.
 
-        Returns the number of articles and of sentences embedded.
+        Returns the number of articles embedded, of sentences encoded and of sentences found in the cache.
         """
         if self._embedder is None:
-            return 0, 0
+            return 0, 0, 0
         todo = [d for d in docs if any(self._wants_semantic(p) for p in d.pairs)]
         if not todo:
-            return 0, 0
+            return 0, 0, 0
         chosen = [self._choose_sentences(d) for d in todo]
         texts = list(
             dict.fromkeys(d.analyzed.sentences[i] for d, idx in zip(todo, chosen, strict=True) for i in idx)
         )
-        vectors = dict(zip(texts, self._embedder.encode(texts), strict=True))
+        cache = self._sentence_cache
+        if cache is None:
+            matrix, hits = self._embedder.encode(texts), 0
+        else:
+            before = cache.hits
+            matrix = cache.encode(self._embedder, texts)
+            hits = cache.hits - before
+        vectors = dict(zip(texts, matrix, strict=True))
         for doc, indices in zip(todo, chosen, strict=True):
             self._cosines(doc, indices, vectors)
-        return len(todo), len(texts)
+        return len(todo), len(texts) - hits, hits
 
     def _choose_sentences(self, doc: _Doc) -> list[int]:
-        """The title and lead, then the sentences the lexical stage liked best, up to the cap."""
+        """The sentences that can matter to the pairs the stage scores: the title and lead, then the
+        sentences that hold words of their claims, best first, up to ``semantic_sentences``.
+
+        A pair across languages shares no words: for it, and with ``semantic_read_on``, the rest is
+        filled by reading on from the lead.
+        """
         count = len(doc.analyzed.sentences)
         cap = self._settings.semantic_sentences
-        lead = min(count, 3, cap)
+        read_on = self._settings.semantic_read_on
+        lead = min(count, LEAD_SENTENCES, cap)
         best: dict[int, float] = {}
         for pair in doc.pairs:
+            if not (read_on or self._wants_semantic(pair)):
+                continue  # a settled pair: its words count for nothing here
+            read_on = read_on or pair.cross_lingual
             for i, s in pair.features.sentence_scores:
                 if i >= lead:
                     best[i] = max(best.get(i, 0.0), s)
         chosen = list(range(lead)) + sorted(best, key=lambda i: (-best[i], i))[: cap - lead]
-        if len(chosen) < cap:
-            # Without lexical hints (another language), read on from the lead.
+        if read_on and len(chosen) < cap:
             rest = [i for i in range(lead, count) if i not in best]
             chosen.extend(rest[: cap - len(chosen)])
         return sorted(chosen)
