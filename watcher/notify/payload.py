@@ -41,8 +41,9 @@ def iso_z(value: datetime | None) -> str | None:
 def render_match(match: Match) -> dict[str, Any]:
     """One element of ``matches list --json`` (DESIGN.md "A match").
 
-    An untitled article's ``title`` is the first words of its text, with ``untitled`` true. ``version`` is the
-    article's (1 until its feed revised it); a revised article also lists its ``versions``, oldest first.
+    An untitled article's ``title`` is the first words of its text, with ``untitled`` true. An article its
+    feed revised also has its ``version`` (the current one) and ``versions`` (each one's number, title, feed
+    date and when watcher saw it, oldest first).
     """
     article = match.article
     title, untitled = display_title(article)
@@ -60,7 +61,6 @@ def render_match(match: Match) -> dict[str, Any]:
             "ownership": article.ownership,
             "published_at": iso_z(article.published_at),
             "published_at_basis": article.published_at_basis,
-            "version": article.version,
         },
         "score": round(match.score, 4),
         "stance": str(match.stance),
@@ -69,7 +69,8 @@ def render_match(match: Match) -> dict[str, Any]:
         "evidence": list(match.evidence),
         "matched_at": iso_z(match.matched_at),
     }
-    if article.versions:
+    if article.version > 1:
+        out["article"]["version"] = article.version
         out["article"]["versions"] = [
             {
                 "version": v.version,
