@@ -258,3 +258,56 @@ async def test_stale_copies_and_date_only_changes_add_no_version(store: SqlStore
             )
         ).all()
     assert [tuple(r) for r in rows] == [(1, "First"), (2, "Second"), (3, "Third")]
+
+
+async def test_an_article_that_stops_matching_and_one_that_starts(
+    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+) -> None:
+    clock = Clock()
+    when = clock() - timedelta(minutes=5)
+    weather = ("Storms expected this weekend", "Rain and wind are expected across the region on Saturday.")
+    server.routes["/r.xml"] = Route(
+        body=rss(
+            [
+                ("g1", "NATO has surpassed Russia in ammunition production", STORY, when),
+                ("g2", *weather, when),
+            ]
+        )
+    )
+    pipeline = await pipeline_for(settings_for(server, db_url, receiver, "/r.xml"), clock)
+    await pipeline.cycle(all=True)
+    (first,) = await store.list_matches()
+
+    # g1 is rewritten into another story; g2 now carries the claim: a normal new match.
+    clock.advance(minutes=10)
+    server.routes["/r.xml"] = Route(
+        body=rss(
+            [
+                ("g1", *weather, when),
+                ("g2", "NATO has surpassed Russia in ammunition production", STORY, when),
+            ]
+        )
+    )
+    report = await pipeline.cycle(all=True)
+    assert report.new_articles == 0 and report.matches == 1
+    matches = {m.article.url.rsplit("/", 1)[1]: m for m in await store.list_matches()}
+    assert matches["g1"].id == first.id and matches["g1"].unmatched_at is not None
+    assert matches["g1"].stance == first.stance, "its framing stays as last matched"
+    assert matches["g2"].article.version == 2 and matches["g2"].version == 2
+    (event,) = [e for e in await store.list_events() if e.type is EventType.ARTICLE_REVISED]
+    assert event.details["changes"] == ["unmatched"] and event.details["after"]["matched"] is False
+    assert "no longer matches" in event.summary and event.match_ids == (first.id,)
+
+    # Revised again and still not about the claim: nothing more to say.
+    clock.advance(minutes=10)
+    server.routes["/r.xml"] = Route(
+        body=rss(
+            [
+                ("g1", weather[0], weather[1] + " Updated.", when),
+                ("g2", "NATO has surpassed Russia in ammunition production", STORY, when),
+            ]
+        )
+    )
+    await pipeline.cycle(all=True)
+    assert [e.type for e in await store.list_events()].count(EventType.ARTICLE_REVISED) == 1
+    assert len(revised_deliveries(receiver)) == 1
