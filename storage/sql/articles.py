@@ -210,19 +210,31 @@ def _newer(incoming: datetime | None, stored: datetime | None) -> bool:
 
 
 async def _stored_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> dict[tuple[int, str], Any]:
-    """The stored rows of ``known`` articles by (feed id, key): id, content hash, version, feed date."""
+    """The stored rows of the ``known`` articles served with another content hash than the one stored, by
+    (feed id, key): id, content hash, version, feed date.
+
+    Most articles served again are unchanged: one query by the content hash index finds those, and only
+    the rest (few, usually none) are read by (feed, key).
+    """
     a_ = articles_t.c
+    limit = conn.dialect.insertmanyvalues_max_parameters
+    hashes = sorted({a.content_hash for _, _, a in known})
+    unchanged: set[tuple[int, str, str]] = set()
+    for i in range(0, len(hashes), limit):
+        q = select(a_.feed_id, a_.key, a_.content_hash).where(a_.content_hash.in_(hashes[i : i + limit]))
+        unchanged.update((feed_id, key, chash) for feed_id, key, chash in (await conn.execute(q)).all())
+    keys: dict[int, set[str]] = {}
+    for feed_id, _, a in known:
+        if (feed_id, a.key[:600], a.content_hash) not in unchanged:
+            keys.setdefault(feed_id, set()).add(a.key[:600])
     cols = (a_.id, a_.feed_id, a_.key, a_.content_hash, a_.version, a_.updated_at)
-    feeds = sorted({feed_id for feed_id, _, _ in known})
-    keys = sorted({a.key[:600] for _, _, a in known})
-    # Keys of several feeds in one IN list: a superset, narrowed by (feed, key) below. Pages of keys keep
-    # under the driver's bound-parameter limit.
-    page = max(1, conn.dialect.insertmanyvalues_max_parameters - len(feeds))
     found: dict[tuple[int, str], Any] = {}
-    for i in range(0, len(keys), page):
-        q = select(*cols).where(a_.feed_id.in_(feeds), a_.key.in_(keys[i : i + page]))
-        for row in (await conn.execute(q)).mappings():
-            found[(row["feed_id"], row["key"])] = row
+    for feed_id, feed_keys in sorted(keys.items()):
+        ordered = sorted(feed_keys)
+        for i in range(0, len(ordered), limit - 1):
+            q = select(*cols).where(a_.feed_id == feed_id, a_.key.in_(ordered[i : i + limit - 1]))
+            for row in (await conn.execute(q)).mappings():
+                found[(row["feed_id"], row["key"])] = row
     return found
 
 
