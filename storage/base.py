@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -23,6 +23,7 @@ from watcher.domain import (
     FeedSpec,
     Framing,
     Match,
+    MatchRevision,
     MatchScore,
 )
 
@@ -117,7 +118,11 @@ class Store(Protocol):
         """Store one poll of a feed: its new articles and the feed's new state; releases its lease.
 
         Articles already stored for the feed (same key) are skipped; each new one is linked to its
-        story (the first article with the same canonical URL or content). On success the error count
+        story (the first article with the same canonical URL or content). A stored article whose title or
+        text changed (its content hash; dates alone do not count) is revised instead: its versions are
+        kept (``Article.versions``), it takes the new title and text and the next version number, and it
+        is pending again for the match stage, without counting as new (a stale copy, older by its feed
+        date or bringing back an earlier version without a newer date, changes nothing). On success the error count
         resets and the validators are kept; on failure the error count grows. A permanent redirect
         moves the feed to ``new_url`` unless another feed has that URL. Concurrent calls in one
         process may share a transaction (group commit), with the same result as one after another; a
@@ -151,11 +156,21 @@ class Store(Protocol):
     # matches
 
     async def save_matches(
-        self, article_ids: Sequence[int], results: Sequence[tuple[MatchScore, Framing]], now: datetime
+        self,
+        article_ids: Sequence[int],
+        results: Sequence[tuple[MatchScore, Framing]],
+        now: datetime,
+        *,
+        revisions: Sequence[MatchRevision] = (),
+        versions: Mapping[int, int] | None = None,
     ) -> int:
         """Store matches with their framing, and mark ``article_ids`` processed (releasing their lease).
 
-        A match already stored for the same claim and article is skipped. Returns how many were inserted.
+        A match already stored for the same claim and article is skipped. ``revisions`` (of revised
+        articles) update their matches to the new version's score and framing, or mark them no longer
+        matching, keep those with ``changes`` for :meth:`revisions_for_claim` and make the matches due for
+        shift detection again. ``versions`` (article id → the version matched): an article revised since
+        is released but stays pending. Returns how many matches were inserted.
         """
 
     async def list_matches(self, *, claim_id: int | None = None, limit: int = 100) -> list[Match]:
@@ -166,6 +181,15 @@ class Store(Protocol):
 
     async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
         """The matches with these ids, by id; unknown ids are left out."""
+
+    async def matches_for_articles(self, article_ids: Sequence[int]) -> list[Match]:
+        """Every match of these articles (any claim), by id.
+
+        Matches (here and in the other match reads) carry their revised articles' ``versions``.
+        """
+
+    async def revisions_for_claim(self, claim_id: int) -> list[MatchRevision]:
+        """The revisions of the claim's matched articles that changed something, in the order stored."""
 
     # claims
 

@@ -125,6 +125,29 @@ class ArticleRow(Base):
     page_text: Mapped[str | None] = mapped_column(Text)  # the page's main text, when it added to the feed's
     page_fetched_at: Mapped[datetime | None]  # once per article, whatever the outcome
     page_error: Mapped[str | None] = mapped_column(Text)
+    # The current version (1 until a revision; earlier ones are in article_versions) and its feed date.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_at: Mapped[datetime | None]
+
+
+class ArticleVersionRow(Base):
+    """Every version of a revised article's feed title and text, never overwritten.
+
+    Written when the first revision arrives: version 1 (the original, from the article row) and version 2;
+    an article never revised has no rows here.
+    """
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None]  # the feed's revision time (Atom updated, JSON Feed date_modified)
+    seen_at: Mapped[datetime]
 
 
 class ClaimRow(Base):
@@ -166,6 +189,30 @@ class MatchRow(Base):
     evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
     matched_at: Mapped[datetime]
     detected_at: Mapped[datetime | None]  # NULL = shift detection has not seen it yet
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # the article version framed
+    unmatched_at: Mapped[datetime | None]  # a revision of the article no longer matches the claim
+
+
+class MatchRevisionRow(Base):
+    """A matched article's revision seen through the claim: the match before and after (for article_revised)."""
+
+    __tablename__ = "match_revisions"
+    __table_args__ = (UniqueConstraint("match_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    match_id: Mapped[int] = mapped_column(ForeignKey("matches.id", ondelete="CASCADE"))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    story_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    version: Mapped[int] = mapped_column(Integer)
+    previous_version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    diff: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None]
+    revised_at: Mapped[datetime]
 
 
 class EventRow(Base):
@@ -228,8 +275,10 @@ class StateRow(Base):
 # Core handles of the same tables, for the queries in storage/sql/ (SQLAlchemy Core, no ORM sessions).
 feeds_t = cast(Table, FeedRow.__table__)
 articles_t = cast(Table, ArticleRow.__table__)
+article_versions_t = cast(Table, ArticleVersionRow.__table__)
 claims_t = cast(Table, ClaimRow.__table__)
 matches_t = cast(Table, MatchRow.__table__)
+match_revisions_t = cast(Table, MatchRevisionRow.__table__)
 events_t = cast(Table, EventRow.__table__)
 deliveries_t = cast(Table, DeliveryRow.__table__)
 destinations_t = cast(Table, DestinationRow.__table__)

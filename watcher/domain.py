@@ -19,6 +19,7 @@ class EventType(StrEnum):
     COVERAGE_SPIKE = "coverage_spike"
     NEW_SEGMENT = "new_segment"
     FRAMING_SHIFT = "framing_shift"
+    ARTICLE_REVISED = "article_revised"  # a matched article's headline, claim sentences or stance changed
 
 
 class ClaimStatus(StrEnum):
@@ -113,7 +114,21 @@ class ArticleIn:
     published_at: datetime | None
     language: str | None = None
     guid: str | None = None
-    updated_at: datetime | None = None  # when the publisher last revised it (JSON Feed date_modified)
+    updated_at: datetime | None = (
+        None  # when the publisher last revised it (Atom updated, JSON Feed date_modified)
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleVersion:
+    """One version of a stored article's feed title and text; version 1 is the original."""
+
+    version: int
+    title: str
+    text: str
+    content_hash: str
+    updated_at: datetime | None  # the feed's revision time (Atom updated, JSON Feed date_modified), if given
+    seen_at: datetime  # when watcher first saw this version
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +158,9 @@ class Article:
     published_at_basis: str = "published"
     full_text: str = "auto"  # the feed's full-text mode
     page_fetched_at: datetime | None = None  # set once the page was tried, whatever the outcome
+    version: int = 1  # 1 until the feed serves a changed title or text for the item (see ArticleVersion)
+    updated_at: datetime | None = None  # the feed's revision time of the current version, if given
+    versions: tuple[ArticleVersion, ...] = ()  # every version, oldest first, where loaded (revised articles)
 
     @property
     def is_copy(self) -> bool:
@@ -224,6 +242,36 @@ class Match:
     cues: tuple[Cue, ...]
     evidence: tuple[str, ...]
     matched_at: datetime
+    version: int = 1  # the article version this match was scored and framed on
+    unmatched_at: datetime | None = None  # when a revision of the article stopped matching the claim
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchRevision:
+    """A revised article seen through one claim it matched: the match before and after the new version.
+
+    ``before`` and ``after`` hold ``title``, ``stance``, ``skepticism``, ``evidence``, ``score`` and
+    ``matched``; ``diff`` the word diffs of the title and text (see :mod:`watcher.revisions`).
+    ``changes`` says what a reader would care about (``headline``, ``evidence``, ``stance``,
+    ``unmatched``, ``rematched``); a revision without any is not stored. ``update`` is the new score and
+    framing to write into the match (None when the article no longer matches); it is not read back.
+    """
+
+    match_id: int
+    claim_id: int
+    article_id: int
+    story_id: int
+    version: int
+    previous_version: int
+    content_hash: str  # of the new version: the same revision seen in two feeds has the same
+    changes: tuple[str, ...]
+    before: dict[str, Any]
+    after: dict[str, Any]
+    diff: dict[str, Any]
+    updated_at: datetime | None  # the feed's revision time, if given
+    revised_at: datetime  # when watcher first saw the new version
+    id: int = 0
+    update: tuple[MatchScore, Framing] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,6 +31,7 @@ from watcher.domain import (
     Feed,
     FeedSpec,
     Framing,
+    MatchRevision,
     MatchScore,
     unsaved_feed,
     utcnow,
@@ -47,6 +48,7 @@ from watcher.ingest.urls import outlet_of, redact_url
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
+from watcher.revisions import revise, revision_events
 from watcher.shifts import detect_shifts
 from watcher.text.language import article_language, load_detector
 
@@ -637,9 +639,51 @@ class Pipeline:
             matcher = await self.matcher()
             batch = await self.read_pages(batch, matcher)
             results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
-            stored = await self.store.save_matches([a.id for a in batch], results, self.clock())
+            results, revisions = await self._revise([a for a in batch if a.version > 1], results, matcher)
+            stored = await self.store.save_matches(
+                [a.id for a in batch],
+                results,
+                self.clock(),
+                revisions=revisions,
+                versions={a.id: a.version for a in batch},
+            )
             metrics.MATCHES.inc(stored)
             total += stored
+
+    async def _revise(
+        self, revised: list[Article], results: list[tuple[MatchScore, Framing]], matcher: Matcher
+    ) -> tuple[list[tuple[MatchScore, Framing]], list[MatchRevision]]:
+        """Split the results of revised articles into new matches and revisions of the matches they had.
+
+        A claim the article matched before gets a revision (its match re-scored and re-framed, or no
+        longer matching); a claim it matches for the first time gets a new match, like any article's.
+        Matches of claims not active now are left as they are.
+        """
+        if not revised:
+            return results, []
+        active = {c.id: c for c in self._claims}
+        had = {
+            (m.claim_id, m.article.id): m
+            for m in await self.store.matches_for_articles([a.id for a in revised])
+            if m.claim_id in active
+        }
+        by_id = {a.id: a for a in revised}
+        fresh: list[tuple[MatchScore, Framing]] = []
+        out: list[MatchRevision] = []
+        for score, framing in results:
+            before = had.pop((score.claim_id, score.article_id), None)
+            if before is None:
+                fresh.append((score, framing))
+            elif (revision := revise(before, by_id[score.article_id], (score, framing))) is not None:
+                out.append(revision)
+        for (claim_id, article_id), before in had.items():
+            article = by_id[article_id]
+            if before.unmatched_at is None:
+                dropped = await asyncio.to_thread(matcher.score, active[claim_id], article)
+                revision = revise(before, article, None, new_score=dropped.score)
+                if revision is not None:
+                    out.append(revision)
+        return fresh, out
 
     async def read_pages(self, batch: list[Article], matcher: Matcher) -> list[Article]:
         """The batch with the page text of the articles that want it, fetched now (once per article).
@@ -800,8 +844,17 @@ class Pipeline:
         ):
             matches = await self.store.matches_for_claim(claim.id)
             previous = await self.store.events_for_claim(claim.id)
+            revisions = await self.store.revisions_for_claim(claim.id)
             now = self.clock()
             drafts = detect_shifts(claim, matches, previous, now=now, settings=self.settings.shifts)
+            drafts += revision_events(
+                claim,
+                revisions,
+                previous,
+                outlets={m.id: m.article.outlet for m in matches},
+                now=now,
+                fresh_window_s=self.settings.shifts.fresh_window_s,
+            )
             events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
             for e in events:
                 metrics.EVENTS.labels(e.type.value).inc()

@@ -10,11 +10,23 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from string import Template
 from typing import Literal, Protocol
 
 from watcher import __version__
-from watcher.domain import LEANINGS, OWNERSHIPS, Article, Claim, ClaimStatus, Event, Match, Stance
+from watcher.domain import (
+    LEANINGS,
+    OWNERSHIPS,
+    Article,
+    ArticleVersion,
+    Claim,
+    ClaimStatus,
+    Event,
+    Match,
+    Stance,
+)
+from watcher.revisions import CONTEXT_WORDS, Diff, changed, word_diff
 from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -38,6 +50,7 @@ EVENT_LABELS = {
     "coverage_spike": "Coverage spike",
     "new_segment": "New segment",
     "framing_shift": "Framing shift",
+    "article_revised": "Article revised",
 }
 
 MIN_BUCKETS = 12  # a lone article still gets some time around it, not one bar across the page
@@ -703,11 +716,48 @@ def _published_cell(a: Article) -> str:
 
 
 def _title_cell(a: Article) -> str:
-    """The article's headline, linked; the place for its versions once revisions are tracked."""
+    """The article's headline, linked, and, when its feed revised it, each revision's changes."""
     title, untitled = display_title(a)
     label = f'<span class="untitled">(untitled)</span> {_feed(title)}' if untitled else _feed(title)
     copy = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
-    return f'<td class="title">{_link(a.url, label)}{copy if a.is_copy else ""}</td>'
+    return f'<td class="title">{_link(a.url, label)}{copy if a.is_copy else ""}{_versions(a.versions)}</td>'
+
+
+def _versions(versions: Sequence[ArticleVersion]) -> str:
+    """ "revised N×", unfolding to each version's headline and text changes (removed words struck out)."""
+    if len(versions) < 2:
+        return ""
+    items = "".join(_version_item(before, after) for before, after in pairwise(versions))
+    n = len(versions) - 1
+    return (
+        f'<details class="versions"><summary>revised {n}×</summary>'
+        f'<ol class="versions">{items}</ol></details>'
+    )
+
+
+def _version_item(before: ArticleVersion, after: ArticleVersion) -> str:
+    when = _fmt(after.seen_at, "%d %b %Y %H:%M")
+    parts = [f'<span class="vhead">v{after.version} · seen {when} UTC</span>']
+    title = word_diff(before.title, after.title)
+    if changed(title):
+        parts.append(f'<span class="vdiff">{_diff_html(title)}</span>')
+    text = word_diff(before.text, after.text, context=CONTEXT_WORDS)
+    if changed(text):
+        parts.append(f'<span class="vdiff vtext">{_diff_html(text)}</span>')
+    return f"<li>{''.join(parts)}</li>"
+
+
+def _diff_html(ops: Diff) -> str:
+    """A word diff as escaped HTML: removed words in ``<del>``, added ones in ``<ins>``."""
+    out = []
+    for op, words in ops:
+        if op == "-":
+            out.append(f"<del>{_e(words)}</del>")
+        elif op == "+":
+            out.append(f"<ins>{_e(words)}</ins>")
+        else:
+            out.append(_e(words or op))
+    return f"<bdi>{' '.join(out)}</bdi>"
 
 
 def _evidence_cell(m: Match) -> str:
@@ -893,6 +943,7 @@ svg .event text{fill:#fff;font-size:10px;font-weight:700}
 svg .stem.t-framing_shift{stroke:#c0392b}svg .event.t-framing_shift circle{fill:#c0392b}
 svg .event.t-coverage_spike circle{fill:#7b4ea3}svg .stem.t-coverage_spike{stroke:#7b4ea3}
 svg .event.t-new_segment circle{fill:#1f8a70}svg .stem.t-new_segment{stroke:#1f8a70}
+svg .event.t-article_revised circle{fill:#b8860b}svg .stem.t-article_revised{stroke:#b8860b}
 svg .event:hover circle{stroke:#fff;stroke-width:2}
 .legend{list-style:none;padding:0;margin:8px 0 0 44px;display:flex;flex-wrap:wrap;gap:6px 18px;font-size:13px}
 .legend b{font-weight:600;color:var(--muted)}
@@ -905,7 +956,7 @@ padding:7px 0;border-top:1px solid var(--line)}
 .events .num{display:inline-block;width:20px;height:20px;border-radius:50%;background:#3c4654;color:#fff;
 font-size:11px;font-weight:700;text-align:center;line-height:20px}
 .events .t-framing_shift .num{background:#c0392b}.events .t-coverage_spike .num{background:#7b4ea3}
-.events .t-new_segment .num{background:#1f8a70}
+.events .t-new_segment .num{background:#1f8a70}.events .t-article_revised .num{background:#b8860b}
 .events time{color:var(--muted);font-variant-numeric:tabular-nums}
 .events .etype{font-weight:600}
 table{border-collapse:collapse;width:100%}
@@ -928,6 +979,14 @@ tbody tr:hover{background:#fafbfc}
 .segment,.dateflag{display:block;color:var(--muted);font-size:11px;font-weight:400}
 .dateflag{font-style:italic;white-space:normal}
 .untitled{color:var(--muted);font-weight:400;font-style:italic}
+details.versions{font-weight:400;font-size:12px;margin-top:4px}
+details.versions summary{cursor:pointer;color:var(--muted)}
+ol.versions{margin:4px 0 0;padding-left:18px}
+ol.versions li{margin:0 0 4px}
+.vhead{display:block;color:var(--muted)}
+.vdiff{display:block;overflow-wrap:anywhere}
+.vtext{color:#37414d}
+.vdiff del{background:#fde2e1;color:#8a1c13}.vdiff ins{background:#dff3e4;color:#145a26;text-decoration:none}
 .outlets td{white-space:nowrap}
 .outlets td.outlet{white-space:normal;min-width:120px}
 .outlets+.note{margin:8px 0 0}

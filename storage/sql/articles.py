@@ -1,26 +1,33 @@
-"""Articles and stories: inserting a poll's new articles, linking wire copies, leasing and reading them."""
+"""Articles and stories: inserting a poll's new articles, linking wire copies, keeping revised versions,
+leasing and reading them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.sql.core import SqlBase, insert
-from storage.sql.rows import ARTICLE_COLS, to_article
-from storage.tables import articles_t, feeds_t
-from watcher.domain import Article, ArticleIn
+from storage.sql.rows import ARTICLE_COLS, to_article, to_article_version
+from storage.tables import article_versions_t, articles_t, feeds_t
+from watcher.domain import Article, ArticleIn, ArticleVersion
+
+logger = logging.getLogger("storage.sql")
 
 # One poll's articles to insert: (feed id, when they were seen, the parsed entries).
 PolledArticles = tuple[int, datetime, Sequence[ArticleIn]]
+# One article already stored by its feed, as a poll served it again: (feed id, when seen, the entry).
+Reserved = tuple[int, datetime, ArticleIn]
 
 
 async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -> list[list[int]]:
     """Insert the polls' articles in ``conn``'s transaction, skipping those already stored (by feed and
-    key), and link each to its story. Returns the ids inserted, per poll."""
+    key), and link each to its story. An article already stored whose title or text changed is revised
+    (see :func:`_revise_articles`). Returns the ids inserted, per poll."""
     rows = [
         {
             "feed_id": feed_id,
@@ -34,9 +41,10 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
             "language": a.language or "und",
             **publication(a.published_at, seen_at),
             "first_seen_at": seen_at,
+            "updated_at": a.updated_at,
         }
         for feed_id, seen_at, articles in polls
-        for a in {a.key[:600]: a for a in articles}.values()
+        for a in _unique(articles)
     ]
     if not rows:
         return [[] for _ in polls]
@@ -45,15 +53,189 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
     # one round trip per page of rows on both backends; rows skipped on conflict return nothing.
     # Ids grow in the order rows are inserted: by poll, then by item.
     ret = stmt.returning(
-        articles_t.c.id, articles_t.c.feed_id, articles_t.c.canonical_url, articles_t.c.content_hash
+        articles_t.c.id,
+        articles_t.c.feed_id,
+        articles_t.c.canonical_url,
+        articles_t.c.content_hash,
+        articles_t.c.key,
     )
-    inserted = sorted(tuple(r) for r in (await conn.execute(ret, rows)).all())
+    returned = sorted(tuple(r) for r in (await conn.execute(ret, rows)).all())
+    inserted = [(aid, feed_id, url, chash) for aid, feed_id, url, chash, _ in returned]
     if inserted:
         await _link_stories(conn, inserted)
+    new_keys = {(feed_id, key) for _, feed_id, _, _, key in returned}
+    known = [
+        (feed_id, seen_at, a)
+        for feed_id, seen_at, articles in polls
+        for a in _unique(articles)
+        if (feed_id, a.key[:600]) not in new_keys
+    ]
+    if known:
+        await _revise_articles(conn, known)
     by_feed: dict[int, list[int]] = {}
     for aid, feed_id, _, _ in inserted:
         by_feed.setdefault(feed_id, []).append(aid)
     return [by_feed.get(feed_id, []) for feed_id, _, _ in polls]
+
+
+def _unique(articles: Sequence[ArticleIn]) -> list[ArticleIn]:
+    """One article per stored key (the last one given), in order."""
+    return list({a.key[:600]: a for a in articles}.values())
+
+
+async def _revise_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> list[int]:
+    """Keep a new version of each stored article whose title or text changed; returns their ids.
+
+    Only a change in the title or text counts (compared by content hash: case and whitespace aside), not
+    one in dates alone. A copy that is older than the stored version by its feed date (``updated_at``),
+    or that brings back the content of an earlier version without a newer feed date, is a stale copy
+    (a cache or a mirror serving an old version) and changes nothing. A revised article takes the new
+    title, text, language and feed date and its next version number, and is matched again: its page
+    is read again, and it is not new coverage (it keeps its first seen and publication times and its
+    story). Its versions, the original included, are kept in article_versions, never overwritten.
+    """
+    stored = await _stored_articles(conn, known)
+    candidates = []
+    for feed_id, seen_at, a in known:
+        row = stored.get((feed_id, a.key[:600]))
+        if row is None or row["content_hash"] == a.content_hash:
+            continue
+        if a.updated_at is not None and row["updated_at"] is not None and a.updated_at < row["updated_at"]:
+            continue
+        candidates.append((row, seen_at, a))
+    if not candidates:
+        return []
+    revised_ids = [row["id"] for row, _, _ in candidates if row["version"] > 1]
+    earlier: set[tuple[int, str]] = set()
+    if revised_ids:
+        q = select(article_versions_t.c.article_id, article_versions_t.c.content_hash).where(
+            article_versions_t.c.article_id.in_(revised_ids)
+        )
+        earlier = {(aid, chash) for aid, chash in (await conn.execute(q)).all()}
+    revisions = [
+        (row, seen_at, a)
+        for row, seen_at, a in candidates
+        if (row["id"], a.content_hash) not in earlier or _newer(a.updated_at, row["updated_at"])
+    ]
+    if not revisions:
+        return []
+    originals = [row["id"] for row, _, _ in revisions if row["version"] == 1]
+    if originals:
+        # Version 1 is written with the first revision, from the article row as it stands.
+        a_ = articles_t.c
+        first = select(
+            a_.id, literal(1), a_.title, a_.text, a_.content_hash, a_.updated_at, a_.first_seen_at
+        ).where(a_.id.in_(originals))
+        v_ = article_versions_t.c
+        cols = [v_.article_id, v_.version, v_.title, v_.text, v_.content_hash, v_.updated_at, v_.seen_at]
+        await conn.execute(article_versions_t.insert().from_select(cols, first))
+    await conn.execute(
+        article_versions_t.insert(),
+        [
+            {
+                "article_id": row["id"],
+                "version": row["version"] + 1,
+                "title": a.title,
+                "text": a.text,
+                "content_hash": a.content_hash,
+                "updated_at": a.updated_at,
+                "seen_at": seen_at,
+            }
+            for row, seen_at, a in revisions
+        ],
+    )
+    revise = (
+        update(articles_t)
+        .where(articles_t.c.id == bindparam("aid"))
+        .values(
+            title=bindparam("v_title"),
+            text=bindparam("v_text"),
+            content_hash=bindparam("v_hash"),
+            language=bindparam("v_language"),
+            updated_at=bindparam("v_updated"),
+            version=bindparam("v_version"),
+            processed_at=None,
+            page_text=None,
+            page_fetched_at=None,
+            page_error=None,
+        )
+    )
+    await conn.execute(
+        revise,
+        [
+            {
+                "aid": row["id"],
+                "v_title": a.title,
+                "v_text": a.text,
+                "v_hash": a.content_hash,
+                "v_language": a.language or "und",
+                "v_updated": a.updated_at,
+                "v_version": row["version"] + 1,
+            }
+            for row, _, a in revisions
+        ],
+    )
+    for row, _, _ in revisions:
+        logger.info(
+            "article %s revised: version %d",
+            row["id"],
+            row["version"] + 1,
+            extra={"article_id": row["id"], "feed_id": row["feed_id"]},
+        )
+    return [row["id"] for row, _, _ in revisions]
+
+
+async def load_versions(
+    conn: AsyncConnection, article_ids: Sequence[int]
+) -> dict[int, tuple[ArticleVersion, ...]]:
+    """The versions of these articles (those revised have any), oldest first, by article id."""
+    if not article_ids:
+        return {}
+    found: dict[int, list[ArticleVersion]] = {}
+    ids = sorted(set(article_ids))
+    limit = conn.dialect.insertmanyvalues_max_parameters
+    for i in range(0, len(ids), limit):
+        q = (
+            select(article_versions_t)
+            .where(article_versions_t.c.article_id.in_(ids[i : i + limit]))
+            .order_by(article_versions_t.c.article_id, article_versions_t.c.version)
+        )
+        for row in (await conn.execute(q)).mappings():
+            found.setdefault(row["article_id"], []).append(to_article_version(row))
+    return {aid: tuple(versions) for aid, versions in found.items()}
+
+
+def _newer(incoming: datetime | None, stored: datetime | None) -> bool:
+    return incoming is not None and stored is not None and incoming > stored
+
+
+async def _stored_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> dict[tuple[int, str], Any]:
+    """The stored rows of the ``known`` articles served with another content hash than the one stored, by
+    (feed id, key): id, content hash, version, feed date.
+
+    Most articles served again are unchanged: one query by the content hash index finds those, and only
+    the rest (few, usually none) are read by (feed, key).
+    """
+    a_ = articles_t.c
+    limit = conn.dialect.insertmanyvalues_max_parameters
+    hashes = sorted({a.content_hash for _, _, a in known})
+    unchanged: set[tuple[int, str, str]] = set()
+    for i in range(0, len(hashes), limit):
+        q = select(a_.feed_id, a_.key, a_.content_hash).where(a_.content_hash.in_(hashes[i : i + limit]))
+        unchanged.update((feed_id, key, chash) for feed_id, key, chash in (await conn.execute(q)).all())
+    keys: dict[int, set[str]] = {}
+    for feed_id, _, a in known:
+        if (feed_id, a.key[:600], a.content_hash) not in unchanged:
+            keys.setdefault(feed_id, set()).add(a.key[:600])
+    cols = (a_.id, a_.feed_id, a_.key, a_.content_hash, a_.version, a_.updated_at)
+    found: dict[tuple[int, str], Any] = {}
+    for feed_id, feed_keys in sorted(keys.items()):
+        ordered = sorted(feed_keys)
+        for i in range(0, len(ordered), limit - 1):
+            q = select(*cols).where(a_.feed_id == feed_id, a_.key.in_(ordered[i : i + limit - 1]))
+            for row in (await conn.execute(q)).mappings():
+                found[(row["feed_id"], row["key"])] = row
+    return found
 
 
 def publication(published_at: datetime | None, seen_at: datetime) -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import SyncReport
+from storage.sql.articles import load_versions
 from storage.sql.core import SqlBase, insert
-from storage.sql.rows import ARTICLE_COLS, to_claim, to_match
-from storage.tables import articles_t, claims_t, feeds_t, matches_t
-from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchScore
+from storage.sql.rows import ARTICLE_COLS, to_claim, to_match, to_match_revision
+from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
+from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchRevision, MatchScore
 from watcher.errors import ConflictError, NotFoundError, StorageError
 
 _INT64_MAX = 2**63 - 1
@@ -40,12 +43,28 @@ def _match_query() -> Select[Any]:
         matches_t.c.cues,
         matches_t.c.evidence,
         matches_t.c.matched_at,
+        matches_t.c.version.label("match_version"),
+        matches_t.c.unmatched_at,
         *ARTICLE_COLS,
     ).select_from(
         matches_t.join(claims_t, claims_t.c.id == matches_t.c.claim_id)
         .join(articles_t, articles_t.c.id == matches_t.c.article_id)
         .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
     )
+
+
+async def _read_matches(conn: AsyncConnection, q: Select[Any]) -> list[Match]:
+    """The matches ``q`` selects, the versions of their revised articles attached."""
+    matches = [to_match(r) for r in (await conn.execute(q)).mappings()]
+    versions = await load_versions(conn, [m.article.id for m in matches if m.article.version > 1])
+    if not versions:
+        return matches
+    return [
+        replace(m, article=replace(m.article, versions=versions[m.article.id]))
+        if m.article.id in versions
+        else m
+        for m in matches
+    ]
 
 
 class ClaimQueries(SqlBase):
@@ -184,20 +203,26 @@ class ClaimQueries(SqlBase):
     # matches
 
     async def save_matches(
-        self, article_ids: Sequence[int], results: Sequence[tuple[MatchScore, Framing]], now: datetime
+        self,
+        article_ids: Sequence[int],
+        results: Sequence[tuple[MatchScore, Framing]],
+        now: datetime,
+        *,
+        revisions: Sequence[MatchRevision] = (),
+        versions: Mapping[int, int] | None = None,
     ) -> int:
         async with self.engine.begin() as conn:
             inserted = 0
             if results:
-                story = dict(
-                    (
-                        await conn.execute(
-                            select(articles_t.c.id, articles_t.c.story_id).where(
-                                articles_t.c.id.in_({m.article_id for m, _ in results})
-                            )
+                found = (
+                    await conn.execute(
+                        select(articles_t.c.id, articles_t.c.story_id, articles_t.c.version).where(
+                            articles_t.c.id.in_({m.article_id for m, _ in results})
                         )
-                    ).all()
-                )
+                    )
+                ).all()
+                story = {aid: story_id for aid, story_id, _ in found}
+                version = {aid: v for aid, _, v in found} | dict(versions or {})
                 stmt = insert(self.dialect, matches_t).on_conflict_do_nothing(
                     index_elements=["claim_id", "article_id"]
                 )
@@ -207,24 +232,33 @@ class ClaimQueries(SqlBase):
                             claim_id=m.claim_id,
                             article_id=m.article_id,
                             story_id=story.get(m.article_id) or m.article_id,
-                            score=m.score,
-                            lexical=m.lexical,
-                            semantic=m.semantic,
-                            stance=f.stance.value,
-                            skepticism=f.skepticism,
-                            cues=[{"kind": c.kind, "text": c.text} for c in f.cues],
-                            evidence=list(m.evidence),
                             matched_at=now,
+                            version=version.get(m.article_id, 1),
+                            **_framed(m, f),
                         )
                     )
                     inserted += res.rowcount or 0
+            if revisions:
+                await _revise_matches(conn, revisions, now)
             if article_ids:
-                await conn.execute(
-                    update(articles_t)
-                    .where(articles_t.c.id.in_(article_ids))
-                    .values(processed_at=now, leased_until=None)
-                )
+                await _processed(conn, article_ids, versions, now)
         return inserted
+
+    async def matches_for_articles(self, article_ids: Sequence[int]) -> list[Match]:
+        if not article_ids:
+            return []
+        q = _match_query().where(matches_t.c.article_id.in_(article_ids)).order_by(matches_t.c.id)
+        async with self.engine.connect() as conn:
+            return await _read_matches(conn, q)
+
+    async def revisions_for_claim(self, claim_id: int) -> list[MatchRevision]:
+        q = (
+            select(match_revisions_t)
+            .where(match_revisions_t.c.claim_id == claim_id)
+            .order_by(match_revisions_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [to_match_revision(r) for r in (await conn.execute(q)).mappings()]
 
     async def list_matches(self, *, claim_id: int | None = None, limit: int = 100) -> list[Match]:
         q = _match_query()
@@ -232,16 +266,86 @@ class ClaimQueries(SqlBase):
             q = q.where(matches_t.c.claim_id == claim_id)
         q = q.order_by(matches_t.c.id.desc()).limit(limit)
         async with self.engine.connect() as conn:
-            return [to_match(r) for r in (await conn.execute(q)).mappings()]
+            return await _read_matches(conn, q)
 
     async def matches_for_claim(self, claim_id: int) -> list[Match]:
         q = _match_query().where(matches_t.c.claim_id == claim_id).order_by(matches_t.c.id)
         async with self.engine.connect() as conn:
-            return [to_match(r) for r in (await conn.execute(q)).mappings()]
+            return await _read_matches(conn, q)
 
     async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
         if not ids:
             return []
         q = _match_query().where(matches_t.c.id.in_(ids)).order_by(matches_t.c.id)
         async with self.engine.connect() as conn:
-            return [to_match(r) for r in (await conn.execute(q)).mappings()]
+            return await _read_matches(conn, q)
+
+
+def _framed(m: MatchScore, f: Framing) -> dict[str, Any]:
+    """A match row's score and framing columns."""
+    return {
+        "score": m.score,
+        "lexical": m.lexical,
+        "semantic": m.semantic,
+        "stance": f.stance.value,
+        "skepticism": f.skepticism,
+        "cues": [{"kind": c.kind, "text": c.text} for c in f.cues],
+        "evidence": list(m.evidence),
+    }
+
+
+async def _revise_matches(conn: AsyncConnection, revisions: Sequence[MatchRevision], now: datetime) -> None:
+    """Write the new version's score and framing into each match (or mark it no longer matching), keep the
+    revisions that changed something, and hand the claims to shift detection again."""
+    for r in revisions:
+        values: dict[str, Any] = {"detected_at": None}
+        if r.update is not None:
+            values.update(version=r.version, unmatched_at=None, **_framed(*r.update))
+        else:
+            values["unmatched_at"] = now
+        await conn.execute(update(matches_t).where(matches_t.c.id == r.match_id).values(**values))
+    kept = [
+        {
+            "match_id": r.match_id,
+            "claim_id": r.claim_id,
+            "article_id": r.article_id,
+            "story_id": r.story_id,
+            "version": r.version,
+            "previous_version": r.previous_version,
+            "content_hash": r.content_hash,
+            "changes": list(r.changes),
+            "before": r.before,
+            "after": r.after,
+            "diff": r.diff,
+            "updated_at": r.updated_at,
+            "revised_at": r.revised_at,
+        }
+        for r in revisions
+        if r.changes
+    ]
+    if kept:
+        stmt = insert(conn.dialect.name, match_revisions_t).on_conflict_do_nothing(
+            index_elements=["match_id", "version"]
+        )
+        await conn.execute(stmt, kept)
+
+
+async def _processed(
+    conn: AsyncConnection, article_ids: Sequence[int], versions: Mapping[int, int] | None, now: datetime
+) -> None:
+    """Release the articles' leases and mark them matched; with ``versions``, only those still at the
+    version that was matched (one revised meanwhile stays pending, to be matched again)."""
+    if versions is None:
+        await conn.execute(
+            update(articles_t)
+            .where(articles_t.c.id.in_(article_ids))
+            .values(processed_at=now, leased_until=None)
+        )
+        return
+    await conn.execute(update(articles_t).where(articles_t.c.id.in_(article_ids)).values(leased_until=None))
+    stmt = (
+        update(articles_t)
+        .where(articles_t.c.id == bindparam("aid"), articles_t.c.version == bindparam("v"))
+        .values(processed_at=now)
+    )
+    await conn.execute(stmt, [{"aid": aid, "v": versions.get(aid, 1)} for aid in article_ids])

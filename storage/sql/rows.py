@@ -7,6 +7,7 @@ from sqlalchemy.engine import RowMapping
 from storage.tables import articles_t, feeds_t
 from watcher.domain import (
     Article,
+    ArticleVersion,
     Claim,
     ClaimStatus,
     Cue,
@@ -16,6 +17,7 @@ from watcher.domain import (
     EventType,
     Feed,
     Match,
+    MatchRevision,
     Stance,
 )
 
@@ -35,6 +37,8 @@ ARTICLE_COLS = [
     articles_t.c.language,
     articles_t.c.page_text,
     articles_t.c.page_fetched_at,
+    articles_t.c.version,
+    articles_t.c.updated_at,
     feeds_t.c.full_text,
     feeds_t.c.outlet,
     feeds_t.c.country,
@@ -94,6 +98,38 @@ def to_article(r: RowMapping) -> Article:
         published_at_basis=r["published_at_basis"],
         full_text=r["full_text"],
         page_fetched_at=r["page_fetched_at"],
+        version=r["version"],
+        updated_at=r["updated_at"],
+    )
+
+
+def to_article_version(r: RowMapping) -> ArticleVersion:
+    return ArticleVersion(
+        version=r["version"],
+        title=r["title"],
+        text=r["text"],
+        content_hash=r["content_hash"],
+        updated_at=r["updated_at"],
+        seen_at=r["seen_at"],
+    )
+
+
+def to_match_revision(r: RowMapping) -> MatchRevision:
+    return MatchRevision(
+        id=r["id"],
+        match_id=r["match_id"],
+        claim_id=r["claim_id"],
+        article_id=r["article_id"],
+        story_id=r["story_id"],
+        version=r["version"],
+        previous_version=r["previous_version"],
+        content_hash=r["content_hash"],
+        changes=tuple(r["changes"] or ()),
+        before=dict(r["before"] or {}),
+        after=dict(r["after"] or {}),
+        diff=dict(r["diff"] or {}),
+        updated_at=r["updated_at"],
+        revised_at=r["revised_at"],
     )
 
 
@@ -125,6 +161,8 @@ def to_match(r: RowMapping) -> Match:
         cues=tuple(Cue(kind=c["kind"], text=c["text"]) for c in r["cues"] or ()),
         evidence=tuple(r["evidence"] or ()),
         matched_at=r["matched_at"],
+        version=r["match_version"],
+        unmatched_at=r["unmatched_at"],
     )
 
 

@@ -35,6 +35,7 @@ from tests.support.report_samples import (
 from watcher import __version__
 from watcher.domain import (
     ArticleIn,
+    ArticleVersion,
     Claim,
     Cue,
     EventDraft,
@@ -472,6 +473,36 @@ def test_untitled_articles_show_their_first_words() -> None:
     assert title.find_all("span", "untitled")[0].text == "(untitled)"
     assert "NATO has now overtaken Russia" in title.all_text()
     assert [m.text for m in row.find_all("mark")] == ["claims"]
+
+
+def test_a_revised_article_shows_its_versions_with_the_changes_marked() -> None:
+    first, *others = sample_matches()
+    seen = first.article.first_seen_at
+    versions = (
+        ArticleVersion(version=1, title="NATO has surpassed Russia", text="Rutte said so. " * 40 + "End.",
+                       content_hash="a", updated_at=None, seen_at=seen),
+        ArticleVersion(version=2, title="CORRECTION: NATO has not surpassed Russia <script>",
+                       text="Rutte said so. " * 40 + "End. Correction: it has not.", content_hash="b",
+                       updated_at=None, seen_at=seen + timedelta(hours=2)),
+    )  # fmt: skip
+    article = replace(first.article, title=versions[1].title, version=2, versions=versions)
+    page = render_report(sample_claim(), [replace(first, article=article), *others], [], now=NOW)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    (details,) = parse(page).find_all("details", "versions")
+    assert details.find_all("summary")[0].text == "revised 1×"
+    (item,) = details.find_all("li")
+    assert item.find_all("span", "vhead")[0].text.startswith("v2 · seen")
+    assert [n.text for n in item.find_all("ins")] == [
+        "CORRECTION:",
+        "not",
+        "<script>",
+        "Correction: it has not.",
+    ]
+    assert [n.text for n in item.find_all("del")] == []
+    text = item.find_all("span", "vtext")[0].all_text()
+    assert text.startswith("… so. Rutte said so.") and text.count("Rutte") == 2, "eight words of context"
+    plain = render_report(sample_claim(), sample_matches(), [], now=NOW)
+    assert "revised" not in "".join(n.all_text() for n in parse(plain).find_all("td", "title"))
 
 
 def test_score_column_only_where_scores_differ(page: str) -> None:

@@ -12,12 +12,14 @@ from sqlalchemy import delete, select
 
 from storage.sql import SqlStore
 from storage.tables import (
+    article_versions_t,
     articles_t,
     claims_t,
     deliveries_t,
     destinations_t,
     events_t,
     feeds_t,
+    match_revisions_t,
     matches_t,
     state_t,
 )
@@ -80,7 +82,9 @@ async def purge(store: SqlStore) -> None:
         for table in (
             deliveries_t,
             events_t,
+            match_revisions_t,
             matches_t,
+            article_versions_t,
             articles_t,
             claims_t,
             feeds_t,

@@ -210,9 +210,12 @@ def feed_check_line(c: FeedCheck) -> str:
 
 
 def match_line(m: Match) -> str:
+    """One line of ``matches list``; a revised article's title ends with ``(revised N×)``."""
     a = m.article
+    revised = f" (revised {a.version - 1}×)" if a.version > 1 else ""
     return (
         f"{m.id:>5}  {m.claim_name:<20} {m.score:.2f} {m.stance.value:<9} {a.outlet[:20]:<20} {a.title[:70]}"
+        f"{revised}"
     )
 
 

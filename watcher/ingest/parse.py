@@ -266,6 +266,7 @@ def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: 
         content_hash=content_hash(title, text),
         published_at=_published(entry, now),
         language=_entry_language(entry) or feed_language,
+        updated_at=_updated(entry, now),
     )
 
 
@@ -379,6 +380,15 @@ def _published(entry: Mapping[str, Any], now: datetime) -> datetime | None:
         if when is not None:
             return when
     return None
+
+
+def _updated(entry: Mapping[str, Any], now: datetime) -> datetime | None:
+    """The entry's own revision time (Atom ``updated``, RSS ``atom:updated``), if it has one.
+
+    Read from the dict itself: feedparser's lookup would fall back to the publication date.
+    """
+    value = dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None
+    return _plausible(value, now) if isinstance(value, time.struct_time) else None
 
 
 def _plausible(value: time.struct_time, now: datetime) -> datetime | None:

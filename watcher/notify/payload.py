@@ -41,11 +41,13 @@ def iso_z(value: datetime | None) -> str | None:
 def render_match(match: Match) -> dict[str, Any]:
     """One element of ``matches list --json`` (DESIGN.md "A match").
 
-    An untitled article's ``title`` is the first words of its text, with ``untitled`` true.
+    An untitled article's ``title`` is the first words of its text, with ``untitled`` true. An article its
+    feed revised also has its ``version`` (the current one) and ``versions`` (each one's number, title, feed
+    date and when watcher saw it, oldest first).
     """
     article = match.article
     title, untitled = display_title(article)
-    return {
+    out: dict[str, Any] = {
         "claim": {"id": match.claim_id, "name": match.claim_name},
         "article": {
             "id": article.id,
@@ -67,6 +69,20 @@ def render_match(match: Match) -> dict[str, Any]:
         "evidence": list(match.evidence),
         "matched_at": iso_z(match.matched_at),
     }
+    if article.version > 1:
+        out["article"]["version"] = article.version
+        out["article"]["versions"] = [
+            {
+                "version": v.version,
+                "title": v.title,
+                "updated_at": iso_z(v.updated_at),
+                "seen_at": iso_z(v.seen_at),
+            }
+            for v in article.versions
+        ]
+    if match.unmatched_at is not None:
+        out["unmatched_at"] = iso_z(match.unmatched_at)
+    return out
 
 
 def report_url(public_url: str | None, claim: Claim) -> str | None:

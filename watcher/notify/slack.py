@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from watcher.domain import Claim, Event, Match, Stance
+from watcher.domain import Claim, Event, EventType, Match, Stance
 from watcher.notify.payload import EventBundle, iso_z
 from watcher.text.display import display_title, strip_bidi
 
@@ -87,6 +87,8 @@ def render_slack(
         _header(event.summary),
         _section(f"*Claim* {escape_clipped(claim.name, MAX_FIELD_CHARS)}\n>{_claim_text(claim)}"),
     ]
+    if event.type is EventType.ARTICLE_REVISED:
+        blocks.append(_section(_revision(event.details)))
     quote = _evidence_quote(matches)
     if quote is not None:
         blocks.append(_section(quote))
@@ -154,6 +156,45 @@ def _evidence_quote(matches: Sequence[Match]) -> str | None:
                 lines.insert(1, f">“{stated}”")
             return "\n".join(lines)
     return None
+
+
+def _revision(details: Mapping[str, Any]) -> str:
+    """What an article_revised changed: the stance before → after, and the headline and text diffs, cut
+    short (removed words struck through, added ones in bold)."""
+    before, after = details.get("before") or {}, details.get("after") or {}
+    diff = details.get("diff") or {}
+    if after.get("matched") is False:
+        stance = f"*Stance* {before.get('stance')} → no longer matches the claim"
+    elif before.get("stance") != after.get("stance"):
+        stance = f"*Stance* {before.get('stance')} → *{after.get('stance')}*"
+    else:
+        stance = f"*Stance* {after.get('stance')} (unchanged)"
+    lines = [escape_clipped(stance, MAX_FIELD_CHARS * 2)]
+    for label, key in (("Headline", "title"), ("Text", "text")):
+        ops = diff.get(key) or []
+        if any(op in ("-", "+") for op, _ in ops):
+            lines.append(f"*{label}* {_diff(ops, MAX_QUOTE_CHARS)}")
+    lines.append(f"version {details.get('previous_version')} → {details.get('version')}")
+    return "\n".join(lines)
+
+
+def _diff(ops: Sequence[Sequence[str]], limit: int) -> str:
+    """A word diff in mrkdwn: removed words ~struck~, added ones *bold*, escaped, within ``limit``."""
+    out: list[str] = []
+    used = 0
+    for op, words in ops:
+        text = " ".join(strip_bidi(words).replace("~", "").replace("*", "").split())
+        if op == "…" or not text:
+            piece = ELLIPSIS
+        else:
+            piece = escape(text)
+            piece = f"~{piece}~" if op == "-" else f"*{piece}*" if op == "+" else piece
+        if used + len(piece) + 1 > limit:
+            out.append(ELLIPSIS)
+            break
+        out.append(piece)
+        used += len(piece) + 1
+    return " ".join(out)
 
 
 def _outlet(match: Match) -> str:

@@ -1,0 +1,297 @@
+"""Revised articles: what changed for a claim between two versions, word diffs, and article_revised events.
+
+Pure functions over records. The match stage calls :func:`revise` for each claim a revised article matched
+(or matches again); shift detection calls :func:`revision_events` with the claim's stored revisions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from watcher.domain import (
+    Article,
+    ArticleVersion,
+    Claim,
+    Event,
+    EventDraft,
+    EventType,
+    Framing,
+    Match,
+    MatchRevision,
+    MatchScore,
+)
+
+HEADLINE = "headline"
+EVIDENCE = "evidence"
+STANCE = "stance"
+UNMATCHED = "unmatched"  # the new version no longer matches the claim
+REMATCHED = "rematched"  # a version matches again after one that did not
+
+# A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
+Diff = list[list[str]]
+CONTEXT_WORDS = 8  # unchanged words kept on each side of a change in a text diff
+MAX_DIFF_OPS = 60  # a text diff is cut after this many runs (a rewrite is not worth a full diff)
+
+
+def word_diff(before: str, after: str, *, context: int | None = None) -> Diff:
+    """The word-level diff of two texts (whitespace-separated words, compared as written).
+
+    With ``context``, a run of unchanged words longer than twice that keeps ``context`` words on each
+    side of it and "…" between (only the side next to a change at the start and end), and the diff is
+    cut after :data:`MAX_DIFF_OPS` runs, ending in ``["…", ""]``.
+    """
+    a, b = before.split(), after.split()
+    ops: Diff = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            ops.append(["=", " ".join(a[i1:i2])])
+            continue
+        if tag in ("delete", "replace"):
+            ops.append(["-", " ".join(a[i1:i2])])
+        if tag in ("insert", "replace"):
+            ops.append(["+", " ".join(b[j1:j2])])
+    if context is None:
+        return ops
+    return _clip(_with_context(ops, context))
+
+
+def _with_context(ops: Diff, context: int) -> Diff:
+    out: Diff = []
+    for index, (op, words) in enumerate(ops):
+        if op != "=":
+            out.append([op, words])
+            continue
+        split = words.split()
+        first, last = index == 0, index == len(ops) - 1
+        if first and last:
+            continue  # nothing changed in this text
+        keep_head = 0 if first else context
+        keep_tail = 0 if last else context
+        if len(split) <= keep_head + keep_tail + 1:
+            out.append([op, words])
+            continue
+        head, tail = split[:keep_head], split[len(split) - keep_tail :]
+        out.append([op, " ".join([*head, "…", *tail])])
+    return out
+
+
+def _clip(ops: Diff) -> Diff:
+    return ops if len(ops) <= MAX_DIFF_OPS else [*ops[:MAX_DIFF_OPS], ["…", ""]]
+
+
+def diff_text(ops: Diff) -> str:
+    """A diff as one line: unchanged words as they are, ``[-removed-]`` and ``{+added+}``."""
+    parts = []
+    for op, words in ops:
+        if op == "-":
+            parts.append(f"[-{words}-]")
+        elif op == "+":
+            parts.append(f"{{+{words}+}}")
+        else:
+            parts.append(words or op)
+    return " ".join(p for p in parts if p)
+
+
+def changed(ops: Diff) -> bool:
+    return any(op in ("-", "+") for op, _ in ops)
+
+
+def revise(
+    match: Match,
+    article: Article,
+    update: tuple[MatchScore, Framing] | None,
+    *,
+    new_score: float | None = None,
+) -> MatchRevision | None:
+    """How a claim sees an article's new version: the match as it stood (``match``, whose article carries its
+    versions) against the new score and framing (``update``; None when the new version does not match, with
+    its score ``new_score`` if known).
+
+    Returns None when there is nothing to write: the article still does not match. Otherwise a revision
+    whose ``changes`` list what a reader cares about, possibly none (a new score, the same story):
+    the match is updated either way, and only a revision with changes is announced.
+    """
+    if update is None and match.unmatched_at is not None:
+        return None
+    versions = {v.version: v for v in match.article.versions}
+    previous = versions.get(match.version)
+    current = versions.get(article.version)
+    before = _state(previous.title if previous else match.article.title, match)
+    after = _after(article, update, new_score)
+    changes = _changes(before, after, was_unmatched=match.unmatched_at is not None)
+    return MatchRevision(
+        match_id=match.id,
+        claim_id=match.claim_id,
+        article_id=article.id,
+        story_id=article.story_id,
+        version=article.version,
+        previous_version=match.version,
+        content_hash=current.content_hash if current else article.content_hash,
+        changes=changes,
+        before=before,
+        after=after,
+        diff=version_diff(previous, current),
+        updated_at=article.updated_at,
+        revised_at=current.seen_at if current else article.first_seen_at,
+        update=update,
+    )
+
+
+def version_diff(previous: ArticleVersion | None, current: ArticleVersion | None) -> dict[str, Diff]:
+    """Word diffs of the title (whole) and text (changes in context) from one version to another."""
+    if previous is None or current is None:
+        return {"title": [], "text": []}
+    return {
+        "title": word_diff(previous.title, current.title),
+        "text": word_diff(previous.text, current.text, context=CONTEXT_WORDS),
+    }
+
+
+def _state(title: str, match: Match) -> dict[str, Any]:
+    return {
+        "title": title,
+        "stance": str(match.stance),
+        "skepticism": round(float(match.skepticism), 4),
+        "evidence": list(match.evidence),
+        "score": round(float(match.score), 4),
+        "matched": match.unmatched_at is None,
+    }
+
+
+def _after(
+    article: Article, update: tuple[MatchScore, Framing] | None, new_score: float | None
+) -> dict[str, Any]:
+    if update is None:
+        score = None if new_score is None else round(float(new_score), 4)
+        return {
+            "title": article.title,
+            "stance": None,
+            "skepticism": None,
+            "evidence": [],
+            "score": score,
+            "matched": False,
+        }
+    match_score, framing = update
+    return {
+        "title": article.title,
+        "stance": str(framing.stance),
+        "skepticism": round(float(framing.skepticism), 4),
+        "evidence": list(match_score.evidence),
+        "score": round(float(match_score.score), 4),
+        "matched": True,
+    }
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bool) -> tuple[str, ...]:
+    if not after["matched"]:
+        return (UNMATCHED,)
+    found = []
+    if was_unmatched:
+        found.append(REMATCHED)
+    if _words(before["title"]) != _words(after["title"]):
+        found.append(HEADLINE)
+    if [_words(s) for s in before["evidence"]] != [_words(s) for s in after["evidence"]]:
+        found.append(EVIDENCE)
+    if before["stance"] != after["stance"]:
+        found.append(STANCE)
+    return tuple(found)
+
+
+# --- events -------------------------------------------------------------------------------------------------
+
+
+def dedupe_key(revision: MatchRevision) -> str:
+    """One event per story and new content: the same revision seen in two feeds (copies of one story) is one."""
+    return f"article_revised:{revision.story_id}:{revision.content_hash}"
+
+
+def revision_events(
+    claim: Claim,
+    revisions: Sequence[MatchRevision],
+    previous: Sequence[Event],
+    *,
+    outlets: dict[int, str],
+    now: datetime,
+    fresh_window_s: int = 0,
+) -> list[EventDraft]:
+    """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet.
+
+    A revision is fresh by when watcher saw it, not by its article's publication: a draft whose revision
+    was seen more than ``fresh_window_s`` (when > 0) before ``now`` is ``backfill``. ``outlets``: match id
+    → outlet name, for the summary.
+    """
+    known = {e.dedupe_key for e in previous if e.claim_id == claim.id}
+    drafts = []
+    for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
+        key = dedupe_key(revision)
+        if key in known or not revision.changes or revision.claim_id != claim.id:
+            continue
+        known.add(key)
+        at = _utc(revision.revised_at)
+        drafts.append(
+            EventDraft(
+                type=EventType.ARTICLE_REVISED,
+                claim_id=claim.id,
+                dedupe_key=key,
+                summary=summary(revision, outlets.get(revision.match_id, "An outlet")),
+                details=_details(revision, at),
+                match_ids=(revision.match_id,),
+                created_at=now,
+                backfill=fresh_window_s > 0 and (now - at).total_seconds() > fresh_window_s,
+            )
+        )
+    return drafts
+
+
+def summary(revision: MatchRevision, outlet: str) -> str:
+    """E.g. "Revised: Wire changed its headline and the sentences on the claim (stance supports → neutral)"."""
+    changes = set(revision.changes)
+    if UNMATCHED in changes:
+        return f"Revised: {outlet} changed its article, which no longer matches the claim"
+    actions = []
+    if HEADLINE in changes:
+        actions.append("its headline")
+    if EVIDENCE in changes:
+        actions.append("the sentences on the claim")
+    text = (
+        f"Revised: {outlet} changed {' and '.join(actions)}"
+        if actions
+        else f"Revised: {outlet} revised its article"
+    )
+    if REMATCHED in changes:
+        text += ", which matches the claim again"
+    if STANCE in changes:
+        text += f" (stance {revision.before['stance']} → {revision.after['stance']})"
+    return text
+
+
+def _details(revision: MatchRevision, at: datetime) -> dict[str, Any]:
+    return {
+        "trigger_at": _iso(at),
+        "changes": list(revision.changes),
+        "version": revision.version,
+        "previous_version": revision.previous_version,
+        "updated_at": _iso(revision.updated_at) if revision.updated_at else None,
+        "revised_at": _iso(at),
+        "match_id": revision.match_id,
+        "article_id": revision.article_id,
+        "story_id": revision.story_id,
+        "before": revision.before,
+        "after": revision.after,
+        "diff": revision.diff,
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return _utc(value).isoformat().replace("+00:00", "Z")
