@@ -28,11 +28,6 @@ logger = logging.getLogger(__name__)
 MARGIN = 1e-6
 _TF_TOP = len(TF) - 1
 
-# A claim under one of its keys: its index, then what the term adds to the pair's bound when the
-# article holds it (see scorer.CEILING_*): always, in the lead, times the article's largest length
-# factor, times the key's dampened term frequency over the article's norm.
-_Posting = tuple[int, float, float, float, float]
-
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -48,107 +43,96 @@ class _Entry:
 
 
 class ClaimIndex:
-    """Postings from match key (lemma, number, name, key-term word) to the claims holding it, for
-    one set of claim weights (one version of the term statistics) and floors (the lexical score
-    below which the matcher drops a pair).
+    """Postings from match key (lemma, number, name, key-term word) to the claims holding it, and
+    what each claim needs of the articles that hold them: built when the claims change, given the
+    claims' term weights each time the term statistics move (:meth:`update`).
 
-    :meth:`candidates` leaves out only pairs that provably score below their claim's floor, so that
-    looking claims up changes no decision:
+    :meth:`candidates` leaves out only pairs that provably score below their claim's floor (the
+    lexical score below which the matcher drops a pair), so looking claims up changes no decision:
 
     - A claim that shares no key with an article is no candidate for it (the lexical stage's rule,
       which the index only makes cheap). A pair that lacks the claim's key terms scores
       ``scorer.NOTHING_SHARED``: a claim whose floor is not above it (a threshold under about
       0.03) is a candidate for every article that shares a key with it.
-    - Each posting carries what its term adds to a linear bound on the pair's log-odds
-      (``scorer.CEILING_*``); summed over the keys the article holds, it rules most claims out.
+    - Summed over the keys the article holds, a linear bound on the pair's log-odds (its terms'
+      shares of ``scorer.CEILING_*``) rules most claims out.
     - The claims left are held to the tighter ``scorer.lexical_ceiling`` of what they share.
     """
 
-    def __init__(
-        self,
-        queries: Sequence[ClaimQuery],
-        weights: Sequence[tuple[float, ...]],
-        floors: Sequence[float],
-        stats: CorpusStats,
-    ) -> None:
-        """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept.
-        :param stats: the statistics ``weights`` come from, for the articles' norms."""
-        self._stats = stats
-        self._entries: list[_Entry | None] = []
-        self._need: list[float] = []  # what the sum over the postings found must reach, per claim
-        self._postings: dict[str, list[_Posting]] = {}
-        for qi, (query, claim_weights, floor) in enumerate(zip(queries, weights, floors, strict=True)):
-            total = sum(claim_weights)
-            if total <= 0.0:  # no key: no article shares one with it
-                self._entries.append(None)
-                self._need.append(math.inf)
-                continue
-            self._add(qi, query, claim_weights, total, floor)
-        logger.debug("claim index: %d claims under %d keys", len(self._entries), len(self._postings))
+    def __init__(self, queries: Sequence[ClaimQuery], floors: Sequence[float]) -> None:
+        """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept."""
+        self._queries = list(queries)
+        self._floors = [scorer.logit(f) for f in floors]
+        # What the linear bound must reach, less the terms' part: -inf keeps every pair.
+        self._need = [
+            -math.inf
+            if f <= scorer.NOTHING_SHARED
+            else logit - MARGIN - scorer.ceiling_constant(len(q.terms))
+            for q, f, logit in zip(self._queries, floors, self._floors, strict=True)
+        ]
+        self._postings: dict[str, list[tuple[int, float]]] = {}  # key -> (claim, boost of the key)
+        for qi, query in enumerate(self._queries):
+            for term, boost in zip(query.terms, query.boosts, strict=True):
+                self._postings.setdefault(term, []).append((qi, boost))
+        self._stats: CorpusStats | None = None
+        self._weights: Sequence[tuple[float, ...]] = ()
+        # Per claim, what a term of weight w adds to the linear bound: w * (base + lead if in the
+        # lead + best * largest length factor + w * cosine * dampened tf / article norm) + per_term.
+        self._terms: list[tuple[float, float, float, float, float]] = []
+        self._entries: dict[int, _Entry] = {}
 
-    def _add(
-        self, qi: int, query: ClaimQuery, weights: tuple[float, ...], total: float, floor_score: float
-    ) -> None:
-        floor = scorer.logit(floor_score)
-        count = len(weights)
-        norm = math.sqrt(sum(w * w for w in weights))
-        heavy_at = sorted(range(count), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
-        heavy_total = sum(weights[i] for i in heavy_at)
-        self._entries.append(
-            _Entry(
-                query=query,
-                weights=weights,
-                total=total,
-                norm=norm,
-                heavy=tuple(i in heavy_at for i in range(count)),
-                heavy_total=heavy_total,
-                floor=floor,
+    def update(self, weights: Sequence[tuple[float, ...]], stats: CorpusStats) -> None:
+        """Take the claims' term weights (``claim_weights``) at the statistics' present version."""
+        self._stats = stats
+        self._weights = weights
+        self._entries = {}
+        terms = []
+        for claim_weights in weights:
+            total = sum(claim_weights)
+            if total <= 0.0:
+                terms.append((0.0, 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
+                continue
+            heavy_total = sum(sorted(claim_weights, reverse=True)[:RARE_TERMS])
+            norm = math.sqrt(sum(w * w for w in claim_weights))
+            terms.append(
+                (
+                    scorer.CEILING_BASE / total + scorer.CEILING_RARE / heavy_total,
+                    scorer.CEILING_LEAD / total,
+                    scorer.CEILING_BEST / total,
+                    scorer.CEILING_COSINE / norm,
+                    scorer.CEILING_PER_TERM / len(claim_weights),
+                )
             )
-        )
-        if floor_score <= scorer.NOTHING_SHARED:
-            self._need.append(-math.inf)  # even a pair without the claim's key terms is kept
-        else:
-            self._need.append(floor - MARGIN - scorer.ceiling_constant(count))
-        base = scorer.CEILING_BASE / total
-        per_term = scorer.CEILING_PER_TERM / count
-        rare = scorer.CEILING_RARE / heavy_total
-        lead = scorer.CEILING_LEAD / total
-        best = scorer.CEILING_BEST / total
-        cosine = scorer.CEILING_COSINE / norm
-        postings = self._postings
-        for i, (term, weight) in enumerate(zip(query.terms, weights, strict=True)):
-            posting = (
-                qi,
-                base * weight + per_term + (rare * weight if i in heavy_at else 0.0),
-                lead * weight,
-                best * weight,
-                cosine * weight * weight,
-            )
-            found = postings.get(term)
-            if found is None:
-                postings[term] = [posting]
-            else:
-                found.append(posting)
+        self._terms = terms
 
     def candidates(self, doc: AnalyzedArticle) -> tuple[list[int], float]:
         """The claims (indices, ascending) whose pair with the article may reach their floor, and the
         article's :func:`~watcher.match.lexical.document_norm` (0.0 when there are none)."""
         postings = self._postings
-        hits = [(found, mask) for key, mask in doc.positions.items() if (found := postings.get(key))]
-        if not hits:
+        hits = [(found, key, mask) for key, mask in doc.positions.items() if (found := postings.get(key))]
+        stats = self._stats
+        if not hits or stats is None:
             return [], 0.0
-        norm = document_norm(doc, self._stats)
+        norm = document_norm(doc, stats)
+        idf_of = stats.cached_idf  # holds the article's keys now
         top_factor = max(doc.factors, default=0.0)
+        terms = self._terms
         sums: dict[int, float] = {}
         get = sums.get
-        for found, mask in hits:
+        for found, key, mask in hits:
+            idf = idf_of.get(key)
+            if idf is None:
+                idf = stats.idf(key)
             per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
-            if mask & LEAD_MASK:
-                for qi, base, lead, best, cosine in found:
-                    sums[qi] = get(qi, 0.0) + base + lead + best * top_factor + cosine * per_tf
-            else:
-                for qi, base, _, best, cosine in found:
-                    sums[qi] = get(qi, 0.0) + base + best * top_factor + cosine * per_tf
+            in_lead = mask & LEAD_MASK
+            for qi, boost in found:
+                base, lead, best, cosine, per_term = terms[qi]
+                weight = boost * idf
+                if in_lead:
+                    base += lead
+                sums[qi] = (
+                    get(qi, 0.0) + weight * (base + best * top_factor + weight * cosine * per_tf) + per_term
+                )
         need = self._need
         chosen = [
             qi
@@ -160,8 +144,9 @@ class ClaimIndex:
 
     def _may_reach(self, qi: int, doc: AnalyzedArticle, doc_norm: float) -> bool:
         """Whether the pair may reach the claim's floor, by ``scorer.lexical_ceiling`` of what it shares."""
-        entry = self._entries[qi]
-        assert entry is not None  # posted, so it has an entry
+        entry = self._entries.get(qi)
+        if entry is None:
+            entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
         positions = doc.positions
         masks = [positions.get(t, 0) for t in entry.query.terms]
         covered = dot = lead = rare = 0.0
@@ -196,3 +181,16 @@ class ClaimIndex:
             best=coverage * top_factor,
         )
         return ceiling >= entry.floor - MARGIN
+
+
+def _entry(query: ClaimQuery, weights: tuple[float, ...], floor: float) -> _Entry:
+    heavy_at = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
+    return _Entry(
+        query=query,
+        weights=weights,
+        total=sum(weights),
+        norm=math.sqrt(sum(w * w for w in weights)),
+        heavy=tuple(i in heavy_at for i in range(len(weights))),
+        heavy_total=sum(weights[i] for i in heavy_at),
+        floor=floor,
+    )

@@ -332,7 +332,15 @@ def lexical_features(
             found[i] = found.get(i, 0) | flag
             mask ^= low
     factors = doc.factors
-    scores = tuple((i, min(s / total * factors[i], 1.0)) for i, s in sorted(sums.items()))
+    scores = []
+    best = 0.0
+    for i in sorted(sums):
+        score = sums[i] / total * factors[i]
+        if score > 1.0:
+            score = 1.0
+        if score > best:
+            best = score
+        scores.append((i, score))
     window, terms = _best_window(found, present_weights)
     adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
     heavy = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
@@ -343,7 +351,7 @@ def lexical_features(
         cosine = min(dot / (math.sqrt(sum(w * w for w in weights)) * doc_norm), 1.0)
     return LexicalFeatures(
         coverage=covered / total,
-        best=max(s for _, s in scores),
+        best=best,
         window=window / total,
         lead=lead / total,
         cosine=cosine,
@@ -352,7 +360,7 @@ def lexical_features(
         rare=rare,
         terms=terms,
         claim_terms=len(masks),
-        sentence_scores=scores,
+        sentence_scores=tuple(scores),
     )
 
 
@@ -363,21 +371,32 @@ def _best_window(found: dict[int, int], weights: list[float]) -> tuple[float, in
     """
     if len(weights) == 1:
         return weights[0], 1  # every window holding a sentence holds the one term
+    full = (1 << len(weights)) - 1
     get = found.get
-    starts = {start for i in found for start in range(max(i - WINDOW + 1, 0), i + 1)}
     memo: dict[int, float] = {}
     best, best_mask = 0.0, 0
-    for start in sorted(starts):
-        union = 0
-        for i in range(start, start + WINDOW):
-            union |= get(i, 0)
-        if union == best_mask:
-            continue
-        weight = memo.get(union)
-        if weight is None:
-            weight = memo[union] = sum(w for bit, w in enumerate(weights) if union >> bit & 1)
-        if weight > best:
-            best, best_mask = weight, union
+    last = -1  # the last start tried: windows start at or before a sentence that holds a term
+    for i in sorted(found):
+        for start in range(max(i - WINDOW + 1, last + 1, 0), i + 1):
+            union = 0
+            for j in range(start, start + WINDOW):
+                union |= get(j, 0)
+            if union == best_mask:
+                continue
+            weight = memo.get(union)
+            if weight is None:
+                weight = 0.0
+                bits = union
+                while bits:  # in the order of the terms, as the weights were summed before
+                    low = bits & -bits
+                    weight += weights[low.bit_length() - 1]
+                    bits ^= low
+                memo[union] = weight
+            if weight > best:
+                best, best_mask = weight, union
+                if union == full:
+                    return best, len(weights)  # no window weighs more than all the terms
+        last = i
     return best, best_mask.bit_count()
 
 

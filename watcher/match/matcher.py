@@ -177,7 +177,7 @@ class Matcher:
             if c.status != ClaimStatus.PAUSED
         ]
         self._weights: list[tuple[float, ...]] = []
-        self._index = ClaimIndex([], [], [], self._stats)
+        self._index = ClaimIndex(self._queries, [self._floor(q) for q in self._queries])
         self._weights_version = -1
         if embedder is None:
             logger.info("matching %d claims lexically (semantic stage off)", len(self._queries))
@@ -285,14 +285,12 @@ class Matcher:
         return analyze_article(article, norm, self._settings.max_sentences)
 
     def _refresh_weights(self) -> None:
-        # IDF weights move with the statistics; recomputing them and the claim index once per
-        # batch is cheap (claims x terms) and leaves dictionary lookups as the per-article work.
+        # IDF weights move with the statistics; recomputing them (and what the claim index needs of
+        # them) once per batch is cheap (claims x terms) and leaves lookups as the per-article work.
         if self._weights_version == self._stats.version:
             return
         self._weights = [claim_weights(q, self._stats) for q in self._queries]
-        self._index = ClaimIndex(
-            self._queries, self._weights, [self._floor(q) for q in self._queries], self._stats
-        )
+        self._index.update(self._weights, self._stats)
         self._weights_version = self._stats.version
 
     def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:

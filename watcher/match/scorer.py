@@ -206,15 +206,15 @@ def lexical_ceiling(
 
 
 # lexical_ceiling in a linear form that an index sums over the terms an article holds (see
-# watcher.match.index): min(1, x) counts as x, pairs at their most, thin as never. A claim of n terms
-# of weights w (total W, Euclidean norm |w|) starts from ceiling_constant(n); each term held adds
-# CEILING_BASE * w/W + CEILING_PER_TERM / n, CEILING_RARE * w / (weight of the RARE_TERMS heaviest)
-# if it is one of them, CEILING_LEAD * w/W if it occurs in the lead, CEILING_BEST * w/W times the
-# largest length factor of the article's sentences, and CEILING_COSINE * w^2/|w| times its dampened
-# term frequency over the article's norm.
+# watcher.match.index): min(1, x) counts as x, pairs at their most, thin as never, every term as one
+# of the heaviest. A claim of n terms of weights w (total W, Euclidean norm |w|, H the weight of
+# its RARE_TERMS heaviest) starts from ceiling_constant(n); each term held adds
+# CEILING_BASE * w/W + CEILING_RARE * w/H + CEILING_PER_TERM / n, CEILING_LEAD * w/W if it occurs in
+# the lead, CEILING_BEST * w/W times the largest length factor of the article's sentences, and
+# CEILING_COSINE * w^2/|w| times its dampened term frequency over the article's norm.
 CEILING_BASE = LEXICAL.coverage + max(LEXICAL.window, 0.0)
 CEILING_PER_TERM = LEXICAL.share + max(LEXICAL.window_share, 0.0)
-CEILING_RARE = LEXICAL.rare
+CEILING_RARE = max(LEXICAL.rare, 0.0)
 CEILING_LEAD = LEXICAL.lead
 CEILING_BEST = max(LEXICAL.best, 0.0)
 CEILING_COSINE = max(LEXICAL.cosine, 0.0)
