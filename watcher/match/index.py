@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from watcher.match import scorer
@@ -81,6 +81,15 @@ class ClaimIndex:
         self._terms: list[tuple[float, float, float, float, float]] = []
         self._entries: dict[int, _Entry] = {}
 
+    def shared(self, keys: Iterable[str]) -> dict[int, int]:
+        """How many of ``keys`` each claim holds, for the claims that hold one."""
+        counts: dict[int, int] = {}
+        postings = self._postings
+        for key in keys:
+            for qi, _ in postings.get(key, ()):
+                counts[qi] = counts.get(qi, 0) + 1
+        return counts
+
     def update(self, weights: Sequence[tuple[float, ...]], stats: CorpusStats) -> None:
         """Take the claims' term weights (``claim_weights``) at the statistics' present version."""
         self._stats = stats
@@ -147,6 +156,8 @@ class ClaimIndex:
         entry = self._entries.get(qi)
         if entry is None:
             entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
+        if not keywords_found(entry.query, doc):
+            return False  # scores NOTHING_SHARED, below the floor
         positions = doc.positions
         masks = [positions.get(t, 0) for t in entry.query.terms]
         covered = dot = lead = rare = 0.0
@@ -161,13 +172,17 @@ class ClaimIndex:
                     lead += weight
                 if heavy:
                     rare += weight
-        if not keywords_found(entry.query, doc):
-            return False  # scores NOTHING_SHARED, below the floor
         total = entry.total
         coverage = covered / total
         # No sentence scores more than its length factor times the share of the claim it holds.
         factors = doc.factors
-        top_factor = max(factors[i] for i in range(union.bit_length()) if union >> i & 1)
+        top_factor = 0.0
+        while union:
+            low = union & -union
+            factor = factors[low.bit_length() - 1]
+            if factor > top_factor:
+                top_factor = factor
+            union ^= low
         claim_terms = len(masks)
         adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
         ceiling = scorer.lexical_ceiling(

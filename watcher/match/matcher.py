@@ -201,9 +201,9 @@ class Matcher:
         if not self._queries:
             return False
         keys = self._analyze(article).positions.keys()
-        for query in self._queries:
-            shared = sum(1 for term in query.terms if term in keys)
-            if shared >= min(min_shared, len(query.terms)) and shared:
+        for qi, shared in self._index.shared(keys).items():
+            query = self._queries[qi]
+            if shared >= min(min_shared, len(query.terms)):
                 return True
             if any(all(k in keys for k in phrase) for phrase in query.keywords):
                 return True
