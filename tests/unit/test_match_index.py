@@ -33,6 +33,7 @@ from tests.support.match_corpus import (
 from tests.support.records import make_article
 from watcher.domain import Article, Claim
 from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, scorer
+from watcher.match.lexical import CorpusStats
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,6 +47,8 @@ SHARED_DATA = Path(os.environ.get("WATCHER_SHARED_DATA") or ROOT.parent / "share
 CLAIMS = 300
 ARTICLES = 500
 BATCH = 64  # articles per match, as the daemon sends them
+# Batches small enough that the claims' weights hold over some of them while the counts move.
+SMALL_BATCH = 16
 
 
 def fnc1() -> tuple[list[str], list[tuple[int, str]]]:
@@ -109,17 +112,27 @@ def same_decisions(
     settings: MatchSettings,
     articles: Sequence[Article],
     embedder: Embedder | None = None,
+    *,
+    warm: Sequence[Article] = (),
+    batch_size: int = BATCH,
 ) -> tuple[list[ScoredPair], Matcher, Matcher]:
-    """Score ``articles`` batch by batch with the index and on every pair; assert both give the same
-    pairs (claim, article, lexical features, scores, decision, evidence), to float equality."""
+    """Score ``articles`` batch by batch with the index and on every pair (both first learning from
+    ``warm``); assert both give the same pairs (claim, article, lexical features, scores, decision,
+    evidence), to float equality."""
     indexed = Matcher(claims, settings, embedder)
     every = Matcher(claims, settings, embedder, all_pairs=True)
+    indexed.observe(warm)
+    every.observe(warm)
     found: list[ScoredPair] = []
-    for start in range(0, len(articles), BATCH):
-        batch = articles[start : start + BATCH]
+    versions = set()
+    for start in range(0, len(articles), batch_size):
+        batch = articles[start : start + batch_size]
         expected = every.score_pairs(batch)
         assert indexed.score_pairs(batch) == expected
         found.extend(expected)
+        versions.add(indexed._stats.version)
+    if warm:  # the weights held over some batches, and moved over others
+        assert 1 < len(versions) < -(-len(articles) // batch_size)
     work = ("articles_seen", "lexical_candidates", "semantic_runs", "sentences_embedded", "matches")
     assert [indexed.stats()[k] for k in work] == [every.stats()[k] for k in work]
     return found, indexed, every
@@ -130,10 +143,11 @@ def test_fnc1_headlines_as_claims_get_the_decisions_of_every_pair(precision: str
     headlines, bodies = fnc1()
     claims = fnc1_claims(headlines)
     articles = fnc1_articles(bodies)
+    warm = [make_article(id=-i, title="", text=text) for i, (_, text) in enumerate(bodies, start=1)]
     settings = MatchSettings(model=None)
     if precision == "high":
         settings = settings.flood_safe()
-    found, indexed, every = same_decisions(claims, settings, articles)
+    found, indexed, every = same_decisions(claims, settings, articles, warm=warm, batch_size=SMALL_BATCH)
     matched = [p for p in found if p.matched]
     # Not a vacuous comparison: many matches, with evidence, some through key terms and a claim's
     # own threshold; and the index scored a small share of the pairs.
@@ -170,3 +184,18 @@ def test_the_semantic_stage_sees_the_same_pairs_across_languages() -> None:
         found, indexed, _ = same_decisions(claims, settings, articles, ConceptEmbedder())
         assert any(p.semantic is not None for p in found)
         assert indexed.stats()["semantic_runs"] > 0
+
+
+def test_a_weight_does_not_depend_on_when_it_is_first_asked_for() -> None:
+    # The index asks for the weights of fewer keys than scoring every pair does: a weight asked for
+    # before a batch is counted must read the new counts afterwards, as one first asked for then.
+    early, late = CorpusStats(), CorpusStats()
+    day = [{"nato", "russia", f"word{i}"} for i in range(1000)]
+    for stats in (early, late):
+        stats.observe(day)
+    before = early.idf("nato")
+    version = early.version
+    for stats in (early, late):
+        stats.observe([{"nato", "summit"}] * 5)  # too few to move the claims' weights
+    assert early.version == late.version == version
+    assert early.idf("nato") == late.idf("nato") < before

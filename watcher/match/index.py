@@ -79,6 +79,7 @@ class ClaimIndex:
         # Per claim, what a term of weight w adds to the linear bound: w * (base + lead if in the
         # lead + best * largest length factor + w * cosine * dampened tf / article norm) + per_term.
         self._terms: list[tuple[float, float, float, float, float]] = []
+        self._idf: dict[str, float] = {}  # the IDF of each key in the claims' weights
         self._entries: dict[int, _Entry] = {}
 
     def shared(self, keys: Iterable[str]) -> dict[int, int]:
@@ -95,6 +96,9 @@ class ClaimIndex:
         self._stats = stats
         self._weights = weights
         self._entries = {}
+        # The weights hold until the statistics' version changes, while the counts move with every
+        # batch: the bound must read the IDF the weights were computed with.
+        self._idf = {key: stats.idf(key) for key in self._postings}
         terms = []
         for claim_weights in weights:
             total = sum(claim_weights)
@@ -123,15 +127,13 @@ class ClaimIndex:
         if not hits or stats is None:
             return [], 0.0
         norm = document_norm(doc, stats)
-        idf_of = stats.cached_idf  # holds the article's keys now
+        idf_of = self._idf
         top_factor = max(doc.factors, default=0.0)
         terms = self._terms
         sums: dict[int, float] = {}
         get = sums.get
         for found, key, mask in hits:
-            idf = idf_of.get(key)
-            if idf is None:
-                idf = stats.idf(key)
+            idf = idf_of[key]
             per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
             in_lead = mask & LEAD_MASK
             for qi, boost in found:

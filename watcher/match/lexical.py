@@ -145,9 +145,10 @@ class CorpusStats:
     so the statistics follow the news of the day and stay bounded in memory; the reference
     counts stay. A small prior keeps every weight finite and positive.
 
-    Weights move once the articles seen since the last move reach REFRESH_SHARE of the documents
-    counted (``version`` then changes): a batch or two hardly changes an IDF, and weights that
-    hold still let the matcher and this class keep them cached.
+    :meth:`idf` reads the counts as they are, so a weight does not depend on when it is first asked
+    for. Callers that keep weights (the matcher its claims') renew them when ``version`` changes:
+    once the articles seen since its last change reach REFRESH_SHARE of the documents counted (a
+    batch or two hardly changes an IDF).
     """
 
     def __init__(
@@ -178,14 +179,16 @@ class CorpusStats:
             self._pending += 1
             if self._docs >= 2 * self._window:
                 self._decay()
+        # A weight read now must not differ from one read before (which an index may not have asked
+        # for): the weights computed so far are for counts that no longer hold.
+        self._idf = {}
         if self._pending and self._pending >= REFRESH_SHARE * (self._docs + self._prior_docs):
             self._pending = 0
-            self._idf = {}
             self.version += 1
 
     @property
     def cached_idf(self) -> Mapping[str, float]:
-        """The weights computed so far at this version, for callers that look many keys up."""
+        """The weights computed since the counts last changed, for callers that look many keys up."""
         return self._idf
 
     def idf(self, key: str) -> float:
