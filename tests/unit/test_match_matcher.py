@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import sys
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ from watcher.errors import WatcherError
 from watcher.match import DEFAULT_THRESHOLD, Matcher, MatchError, MatchSettings, load_embedder, scorer
 from watcher.match import semantic as semantic_module
 from watcher.match.lexical import (
+    LEAD_MASK,
+    TF,
     CorpusStats,
     analyze_article,
     claim_weights,
@@ -287,25 +290,58 @@ def test_a_cold_matcher_weighs_terms_by_the_shipped_reference_frequencies() -> N
     }
 
 
-def test_the_pruning_bound_is_never_below_the_lexical_logit() -> None:
-    # The matcher skips the sentence scoring of pairs whose bound is below the candidate floor:
-    # a bound below the real logit would silently drop a match.
+def test_the_pruning_bounds_are_never_below_the_lexical_logit() -> None:
+    # The claim index skips the sentence scoring of pairs whose bound is below the candidate floor:
+    # a bound below the real logit would silently drop a match. The linear form the index sums and
+    # the bound with little known are at least the bound with every feature known (best as itself),
+    # which is at least the logit.
     stats = CorpusStats()
     norm = Normalizer("en")
     stats.observe(analyze_article(a, norm, 80).vocabulary for a in BACKGROUND)
     articles = [REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND]
-    for claim in (NATO_AMMO, EGG_PRICES, Claim(id=9, name="x", text="NATO and Russia talks in Brussels")):
+    claims = (NATO_AMMO, EGG_PRICES, Claim(id=9, name="x", text="NATO and Russia talks in Brussels 2024"))
+    for claim in claims:
         query = compile_claim(claim, "en")
         weights = claim_weights(query, stats)
+        total = sum(weights)
+        heavy = sorted(weights, reverse=True)[:3]
         for item in articles:
             doc = analyze_article(item, norm, 80)
-            features = lexical_features(query, weights, doc, document_norm(doc, stats))
+            doc_norm = document_norm(doc, stats)
+            features = lexical_features(query, weights, doc, doc_norm)
             if not features.claim_terms:
                 continue
-            bound = scorer.lexical_ceiling(
-                features.coverage, round(features.share * len(query.terms)), len(query.terms), features.cosine
+            logit = scorer.LEXICAL.logit(features)
+            held = [
+                (doc.positions[t], w) for t, w in zip(query.terms, weights, strict=True) if t in doc.positions
+            ]
+            terms = len(query.terms)
+            coarse = scorer.lexical_ceiling(features.coverage, len(held), terms, features.cosine)
+            exact = scorer.lexical_ceiling(
+                features.coverage,
+                len(held),
+                terms,
+                features.cosine,
+                lead=features.lead,
+                rare=features.rare,
+                pairs=features.pairs,
+                best=features.best,
             )
-            assert bound >= scorer.LEXICAL.logit(features) - 1e-9
+            top = max(doc.factors)
+            linear = scorer.ceiling_constant(terms) + sum(
+                w / total * (scorer.CEILING_BASE + scorer.CEILING_BEST * top)
+                + w / sum(heavy) * scorer.CEILING_RARE
+                + scorer.CEILING_PER_TERM / terms
+                + (w / total * scorer.CEILING_LEAD if m & LEAD_MASK else 0.0)
+                + scorer.CEILING_COSINE
+                * w
+                * w
+                / math.sqrt(sum(x * x for x in weights))
+                * TF[m.bit_count()]
+                / doc_norm
+                for m, w in held
+            )
+            assert min(linear, coarse) >= exact - 1e-9 and exact >= logit - 1e-9
 
 
 @pytest.mark.parametrize("hidden", ["\u00ad", "\u200b", "\u2060", "\u200d", "\u202e", "\ufeff"])

@@ -28,6 +28,9 @@ KEYWORD_BOOST = 2.0
 # always 1 in a sentence, so only the length part matters in practice).
 BM25_K1 = 1.2
 BM25_B = 0.75
+# The largest length factor a sentence can get (one with no key at all): no sentence scores more
+# than this times the claim's weight it holds.
+MAX_LENGTH_FACTOR = (BM25_K1 + 1.0) / (1.0 + BM25_K1 * (1.0 - BM25_B))
 # Sentences of the lead: a news story states its subject in the title and first sentences.
 # Dampened term frequency (1 + ln tf) by the number of sentences holding a key.
 TF = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
@@ -142,9 +145,10 @@ class CorpusStats:
     so the statistics follow the news of the day and stay bounded in memory; the reference
     counts stay. A small prior keeps every weight finite and positive.
 
-    Weights move once the articles seen since the last move reach REFRESH_SHARE of the documents
-    counted (``version`` then changes): a batch or two hardly changes an IDF, and weights that
-    hold still let the matcher and this class keep them cached.
+    :meth:`idf` reads the counts as they are, so a weight does not depend on when it is first asked
+    for. Callers that keep weights (the matcher its claims') renew them when ``version`` changes:
+    once the articles seen since its last change reach REFRESH_SHARE of the documents counted (a
+    batch or two hardly changes an IDF).
     """
 
     def __init__(
@@ -175,14 +179,16 @@ class CorpusStats:
             self._pending += 1
             if self._docs >= 2 * self._window:
                 self._decay()
+        # A weight read now must not differ from one read before (which an index may not have asked
+        # for): the weights computed so far are for counts that no longer hold.
+        self._idf = {}
         if self._pending and self._pending >= REFRESH_SHARE * (self._docs + self._prior_docs):
             self._pending = 0
-            self._idf = {}
             self.version += 1
 
     @property
     def cached_idf(self) -> Mapping[str, float]:
-        """The weights computed so far at this version, for callers that look many keys up."""
+        """The weights computed since the counts last changed, for callers that look many keys up."""
         return self._idf
 
     def idf(self, key: str) -> float:
@@ -306,12 +312,21 @@ def lexical_features(
     """
     total = sum(weights)
     positions = doc.positions
-    present = [(positions[t], w) for t, w in zip(query.terms, weights, strict=True) if t in positions]
+    get = positions.get
+    masks = [get(t, 0) for t in query.terms]
+    present = [(m, w) for m, w in zip(masks, weights, strict=True) if m]
     if total <= 0.0 or not present or not keywords_found(query, doc):
         return NO_FEATURES
     sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
     found: dict[int, int] = {}  # sentence -> bit mask of the claim terms in it
+    present_weights: list[float] = []
+    covered = lead = dot = 0.0
     for bit, (mask, weight) in enumerate(present):
+        present_weights.append(weight)
+        covered += weight
+        if mask & LEAD_MASK:
+            lead += weight
+        dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
         flag = 1 << bit
         while mask:
             low = mask & -mask
@@ -320,48 +335,71 @@ def lexical_features(
             found[i] = found.get(i, 0) | flag
             mask ^= low
     factors = doc.factors
-    scores = tuple((i, min(s / total * factors[i], 1.0)) for i, s in sorted(sums.items()))
-    window, terms = _best_window(found, [w for _, w in present])
-    masks = [positions.get(t, 0) for t in query.terms]
+    scores = []
+    best = 0.0
+    for i in sorted(sums):
+        score = sums[i] / total * factors[i]
+        if score > 1.0:
+            score = 1.0
+        if score > best:
+            best = score
+        scores.append((i, score))
+    window, terms = _best_window(found, present_weights)
     adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
     heavy = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
     heavy_total = sum(weights[i] for i in heavy)
     rare = sum(weights[i] for i in heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
     if doc_norm > 0.0:
-        dot = sum(w * w * TF[min(m.bit_count(), len(TF) - 1)] for m, w in present)
         cosine = min(dot / (math.sqrt(sum(w * w for w in weights)) * doc_norm), 1.0)
     return LexicalFeatures(
-        coverage=sum(w for _, w in present) / total,
-        best=max(s for _, s in scores),
+        coverage=covered / total,
+        best=best,
         window=window / total,
-        lead=sum(w for m, w in present if m & LEAD_MASK) / total,
+        lead=lead / total,
         cosine=cosine,
-        share=len(present) / len(query.terms),
+        share=len(present) / len(masks),
         pairs=adjacent / (len(masks) - 1) if len(masks) > 1 else 0.0,
         rare=rare,
         terms=terms,
-        claim_terms=len(query.terms),
-        sentence_scores=scores,
+        claim_terms=len(masks),
+        sentence_scores=tuple(scores),
     )
 
 
 def _best_window(found: dict[int, int], weights: list[float]) -> tuple[float, int]:
-    """Weight and distinct-term count of the best run of WINDOW sentences.
+    """Weight and distinct-term count of the best run of WINDOW sentences (the first best one).
 
     :param found: sentence -> bit mask of the claim terms it holds (bits index ``weights``).
     """
+    if len(weights) == 1:
+        return weights[0], 1  # every window holding a sentence holds the one term
+    full = (1 << len(weights)) - 1
+    get = found.get
     memo: dict[int, float] = {}
     best, best_mask = 0.0, 0
-    for start in sorted({max(i - back, 0) for i in found for back in range(WINDOW)}):
-        union = 0
-        for i in range(start, start + WINDOW):
-            union |= found.get(i, 0)
-        weight = memo.get(union)
-        if weight is None:
-            weight = memo[union] = sum(w for bit, w in enumerate(weights) if union >> bit & 1)
-        if weight > best:
-            best, best_mask = weight, union
+    last = -1  # the last start tried: windows start at or before a sentence that holds a term
+    for i in sorted(found):
+        for start in range(max(i - WINDOW + 1, last + 1, 0), i + 1):
+            union = 0
+            for j in range(start, start + WINDOW):
+                union |= get(j, 0)
+            if union == best_mask:
+                continue
+            weight = memo.get(union)
+            if weight is None:
+                weight = 0.0
+                bits = union
+                while bits:  # in the order of the terms, as the weights were summed before
+                    low = bits & -bits
+                    weight += weights[low.bit_length() - 1]
+                    bits ^= low
+                memo[union] = weight
+            if weight > best:
+                best, best_mask = weight, union
+                if union == full:
+                    return best, len(weights)  # no window weighs more than all the terms
+        last = i
     return best, best_mask.bit_count()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -11,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from watcher.domain import Article, Claim, ClaimStatus, MatchScore
 from watcher.match import scorer
+from watcher.match.index import ClaimIndex
 from watcher.match.lexical import (
     LEAD_SENTENCES,
     NO_FEATURES,
-    TF,
     AnalyzedArticle,
     ClaimQuery,
     CorpusStats,
@@ -141,6 +140,7 @@ class ScoredPair:
 @dataclass(slots=True)
 class _Counters:
     articles_seen: int = 0
+    pairs_scored: int = 0  # pairs whose sentences the lexical stage scored
     lexical_candidates: int = 0
     semantic_runs: int = 0
     sentences_embedded: int = 0  # sent to the encoder
@@ -176,9 +176,18 @@ class Matcher:
     """
 
     def __init__(
-        self, claims: Sequence[Claim], settings: MatchSettings, embedder: Embedder | None = None
+        self,
+        claims: Sequence[Claim],
+        settings: MatchSettings,
+        embedder: Embedder | None = None,
+        *,
+        all_pairs: bool = False,
     ) -> None:
+        """:param all_pairs: score every article against every claim instead of looking the claims up in
+        the claim index; the decisions are the same (the reference the index is checked against).
+        """
         self._settings = settings
+        self._all_pairs = all_pairs
         self._embedder = embedder
         self._claim_vectors = ClaimVectors(embedder) if embedder is not None else None
         self._sentence_cache = (
@@ -195,10 +204,7 @@ class Matcher:
             if c.status != ClaimStatus.PAUSED
         ]
         self._weights: list[tuple[float, ...]] = []
-        self._totals: list[float] = []
-        self._norms: list[float] = []  # Euclidean norm of each claim's weights
-        self._index: dict[str, list[tuple[int, float]]] = {}
-        self._floor_logits: list[float] = []
+        self._index = ClaimIndex(self._queries, [self._floor(q) for q in self._queries])
         self._weights_version = -1
         if embedder is None:
             logger.info("matching %d claims lexically (semantic stage off)", len(self._queries))
@@ -207,7 +213,7 @@ class Matcher:
 
     def with_claims(self, claims: Sequence[Claim]) -> Matcher:
         """A matcher for a new set of claims that keeps this one's term statistics and caches."""
-        other = Matcher(claims, self._settings, self._embedder)
+        other = Matcher(claims, self._settings, self._embedder, all_pairs=self._all_pairs)
         other._stats = self._stats
         other._normalizers = self._normalizers
         other._claim_vectors = self._claim_vectors
@@ -223,9 +229,9 @@ class Matcher:
         if not self._queries:
             return False
         keys = self._analyze(article).positions.keys()
-        for query in self._queries:
-            shared = sum(1 for term in query.terms if term in keys)
-            if shared >= min(min_shared, len(query.terms)) and shared:
+        for qi, shared in self._index.shared(keys).items():
+            query = self._queries[qi]
+            if shared >= min(min_shared, len(query.terms)):
                 return True
             if any(all(k in keys for k in phrase) for phrase in query.keywords):
                 return True
@@ -282,7 +288,8 @@ class Matcher:
         return self._finish(pair, doc.analyzed).to_match_score()
 
     def stats(self) -> dict[str, int]:
-        """Counters since creation: articles_seen, lexical_candidates (pairs that reached the
+        """Counters since creation: articles_seen, pairs_scored (pairs whose sentences the lexical
+        stage scored: the claim index's candidates), lexical_candidates (pairs that reached the
         candidate floor), semantic_runs (articles embedded), sentences_embedded (sentences encoded),
         sentence_cache_hits (sentences found in the sentence cache instead), semantic_ms (wall
         milliseconds spent in the semantic stage: its cost is semantic_ms / articles_seen per
@@ -290,6 +297,7 @@ class Matcher:
         c = self._counters
         return {
             "articles_seen": c.articles_seen,
+            "pairs_scored": c.pairs_scored,
             "lexical_candidates": c.lexical_candidates,
             "semantic_runs": c.semantic_runs,
             "sentences_embedded": c.sentences_embedded,
@@ -308,57 +316,38 @@ class Matcher:
         return analyze_article(article, norm, self._settings.max_sentences)
 
     def _refresh_weights(self) -> None:
-        # IDF weights move with the statistics; recomputing them once per batch is cheap
-        # (claims x terms) and leaves dictionary lookups as the per-article work.
+        # IDF weights move with the statistics; recomputing them (and what the claim index needs of
+        # them) once per batch is cheap (claims x terms) and leaves lookups as the per-article work.
         if self._weights_version == self._stats.version:
             return
         self._weights = [claim_weights(q, self._stats) for q in self._queries]
-        self._totals = [sum(w) for w in self._weights]
-        self._norms = [math.sqrt(sum(x * x for x in w)) for w in self._weights]
-        index: dict[str, list[tuple[int, float]]] = {}
-        for qi, (query, weights) in enumerate(zip(self._queries, self._weights, strict=True)):
-            for term, weight in zip(query.terms, weights, strict=True):
-                index.setdefault(term, []).append((qi, weight))
-        self._index = index
-        self._floor_logits = [scorer.logit(self._floor(q)) for q in self._queries]
+        self._index.update(self._weights, self._stats)
         self._weights_version = self._stats.version
 
     def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:
-        # One pass over the article's vocabulary gives each claim its coverage and number of
-        # terms found, which bound its full score: for most claims the work ends here.
-        # The same pass gives the numerator of the TF-IDF cosine, which is then exact.
-        covered: dict[int, float] = {}
-        dots: dict[int, float] = {}
-        counts: dict[int, int] = {}
-        index = self._index
-        top = len(TF) - 1
-        for key, mask in doc.positions.items():
-            postings = index.get(key)
-            if postings is None:
-                continue
-            tf = TF[min(mask.bit_count(), top)]
-            for qi, weight in postings:
-                covered[qi] = covered.get(qi, 0.0) + weight
-                dots[qi] = dots.get(qi, 0.0) + weight * weight * tf
-                counts[qi] = counts.get(qi, 0) + 1
-        norm = document_norm(doc, self._stats) if covered else 0.0
-        cross = self._settings.cross_lingual and self._embedder is not None
+        # A claim that shares no match key with the article is no candidate for it (unless the
+        # semantic stage bridges their languages). The claim index finds the claims that do and
+        # whose pair may reach the floor: any other pair scores below it and would be dropped by
+        # _pair anyway. Pairs across languages, which the semantic stage may take whatever their
+        # lexical score, are all scored.
+        cross: set[int] = set()
+        if self._settings.cross_lingual and self._embedder is not None:
+            cross = {qi for qi, query in enumerate(self._queries) if self._is_cross_lingual(query, doc)}
+        if self._all_pairs:
+            found: Sequence[int] = range(len(self._queries))
+            norm = document_norm(doc, self._stats) if found else 0.0
+        else:
+            found, norm = self._index.candidates(doc)
+            if cross:
+                found = sorted({*found, *cross})
+                norm = norm or document_norm(doc, self._stats)
+        self._counters.pairs_scored += len(found)
         pairs: list[_Pair] = []
-        for qi in range(len(self._queries)) if cross else sorted(covered):
+        for qi in found:
             query = self._queries[qi]
-            weight = covered.get(qi, 0.0)
-            features = NO_FEATURES
-            share = weight / self._totals[qi] if weight else 0.0
-            if (
-                share
-                and scorer.lexical_ceiling(
-                    share, counts[qi], len(query.terms), dots[qi] / self._norms[qi] / norm
-                )
-                >= self._floor_logits[qi]
-            ):
-                features = lexical_features(query, self._weights[qi], doc, norm)
-            elif not cross:
-                continue  # cannot reach the floor: the common case, kept cheap
+            features = lexical_features(query, self._weights[qi], doc, norm)
+            if self._all_pairs and qi not in cross and not any(t in doc.positions for t in query.terms):
+                continue
             pair = self._pair(query, features, doc)
             if pair is not None:
                 pairs.append(pair)

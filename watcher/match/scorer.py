@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from watcher.match.lexical import MIN_CLAIM_TERMS_FOR_BREADTH, LexicalFeatures
+from watcher.match.lexical import MAX_LENGTH_FACTOR, MIN_CLAIM_TERMS_FOR_BREADTH, NO_FEATURES, LexicalFeatures
 
 logger = logging.getLogger(__name__)
 
@@ -152,41 +152,86 @@ FLOOD_SAFE_CEILING = round(sigmoid(FLOOD_SAFE.semantic_ceiling - POINTS.lexical)
 # A score is a probability: never certain, so a claim threshold just below 1 stays meaningful.
 MAX_SCORE = 0.9999
 
-_CEILING_SLOPE = max(LEXICAL.coverage, 0.0) + max(LEXICAL.window, 0.0) + max(LEXICAL.lead, 0.0)
-_CEILING_BEST = max(LEXICAL.best, 0.0)
-_CEILING_FREE = max(LEXICAL.pairs, 0.0) + max(LEXICAL.rare, 0.0)
-
 
 def lexical_probability(features: LexicalFeatures) -> float:
     """Lexical-only score of a pair."""
     return sigmoid(LEXICAL.logit(features))
 
 
-def lexical_ceiling(coverage: float, terms_found: int, claim_terms: int, cosine: float = 1.0) -> float:
-    """The highest lexical logit a pair can reach given the share of the claim's weighted terms
-    the article holds (``coverage``), how many of them and the TF-IDF cosine: a bound that lets
-    the matcher skip scoring the sentences of pairs that cannot reach the candidate floor.
+# Lexical score of a pair that shares no match key with its claim (or lacks its key terms): the
+# floor of every pair. A claim held to a floor at or below it has every article as a candidate.
+NOTHING_SHARED = lexical_probability(NO_FEATURES)
 
-    Coverage, window and lead are at most the coverage and ``best`` (whose length factor is
-    below 2) at most twice the coverage; the share of terms, the cosine and the claim's length
-    are exact; a window holds at most the terms found; pairs and rare are bounded by 1.
+
+def lexical_ceiling(
+    coverage: float,
+    terms_found: int,
+    claim_terms: int,
+    cosine: float = 1.0,
+    *,
+    lead: float | None = None,
+    rare: float | None = None,
+    pairs: float | None = None,
+    best: float | None = None,
+) -> float:
+    """The highest lexical logit a pair can reach given what is known of its features without
+    scoring the article's sentences: a bound that lets the matcher skip the pairs that cannot
+    reach the candidate floor.
+
+    ``coverage`` (the share of the claim's weighted terms the article holds), ``terms_found`` and
+    ``cosine`` are exact; so are ``lead``, ``rare`` and ``pairs`` when given (None: bounded by the
+    coverage, 1 and 1), and ``best`` is an upper bound when given (None: MAX_LENGTH_FACTOR times
+    the coverage). Window and lead are at most the coverage, ``best`` at most 1, and the best
+    window holds from one to ``terms_found`` terms.
     """
-    claim_terms = max(claim_terms, 1)
+    model = LEXICAL
+    ct = max(claim_terms, 1)
+    found = terms_found / ct
     ceiling = (
-        LEXICAL.intercept
-        + _CEILING_SLOPE * coverage
-        + _CEILING_BEST * min(1.0, 2.0 * coverage)
-        + LEXICAL.cosine * min(cosine, 1.0)
-        + LEXICAL.share * terms_found / claim_terms
-        + max(LEXICAL.window_share, 0.0) * terms_found / claim_terms
-        + LEXICAL.inverse_terms / claim_terms
-        + _CEILING_FREE
+        model.intercept
+        + model.coverage * coverage
+        + max(model.window, 0.0) * coverage
+        + (max(model.lead, 0.0) * coverage if lead is None else model.lead * lead)
+        + max(model.best, 0.0) * min(1.0, MAX_LENGTH_FACTOR * coverage if best is None else best)
+        + model.cosine * min(cosine, 1.0)
+        + model.share * found
+        + max(model.window_share * found, model.window_share / ct)
+        + model.inverse_terms / ct
+        + (max(model.pairs, 0.0) if pairs is None else model.pairs * pairs)
+        + (max(model.rare, 0.0) if rare is None else model.rare * rare)
     )
-    if terms_found < 2 and claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH:
-        ceiling += LEXICAL.thin
-    else:
-        ceiling += max(LEXICAL.thin, 0.0)
+    if claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH:
+        ceiling += model.thin if terms_found < 2 else max(model.thin, 0.0)
     return ceiling
+
+
+# lexical_ceiling in a linear form that an index sums over the terms an article holds (see
+# watcher.match.index): min(1, x) counts as x, pairs at their most, thin as never, every term as one
+# of the heaviest. A claim of n terms of weights w (total W, Euclidean norm |w|, H the weight of
+# its RARE_TERMS heaviest) starts from ceiling_constant(n); each term held adds
+# CEILING_BASE * w/W + CEILING_RARE * w/H + CEILING_PER_TERM / n, CEILING_LEAD * w/W if it occurs in
+# the lead, CEILING_BEST * w/W times the largest length factor of the article's sentences, and
+# CEILING_COSINE * w^2/|w| times its dampened term frequency over the article's norm.
+CEILING_BASE = LEXICAL.coverage + max(LEXICAL.window, 0.0)
+CEILING_PER_TERM = LEXICAL.share + max(LEXICAL.window_share, 0.0)
+CEILING_RARE = max(LEXICAL.rare, 0.0)
+CEILING_LEAD = LEXICAL.lead
+CEILING_BEST = max(LEXICAL.best, 0.0)
+CEILING_COSINE = max(LEXICAL.cosine, 0.0)
+
+
+def ceiling_constant(claim_terms: int) -> float:
+    """The part of the linear form of :func:`lexical_ceiling` that no term adds to."""
+    ct = max(claim_terms, 1)
+    constant = (
+        LEXICAL.intercept
+        + LEXICAL.inverse_terms / ct
+        + min(LEXICAL.window_share, 0.0) / ct  # the best window holds at least one term
+        + max(LEXICAL.pairs, 0.0)
+    )
+    if claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH:
+        constant += max(LEXICAL.thin, 0.0)
+    return constant
 
 
 def evidence(

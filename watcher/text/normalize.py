@@ -26,7 +26,10 @@ def clean_text(text: str) -> str:
     """
     if text.isascii():
         return text
-    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFKC", text)
+    # Look each distinct character up once, not each occurrence: a news text has few of them.
+    drop = {ord(c): None for c in set(text) if not c.isascii() and unicodedata.category(c) == "Cf"}
+    return text.translate(drop) if drop else text
 
 
 def _fold(word: str) -> str:

@@ -1,0 +1,201 @@
+"""The claim index changes no decision: the matcher that looks claims up gives what scoring every pair gives.
+
+The FNC-1 test reads the data set from ``../shared/data/fnc1`` beside the repository (or from
+``$WATCHER_SHARED_DATA/fnc1``); it skips when the data is absent, and fails instead under CI.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pytest
+
+from tests.support.database import require
+from tests.support.match_corpus import (
+    BACKGROUND,
+    BAKERY,
+    DENIES,
+    EGG_PRICES,
+    FRENCH,
+    FRENCH_CLAIM,
+    FRENCH_REPORT,
+    NATO_AMMO,
+    NATO_SUMMIT,
+    REPORTS,
+    article,
+)
+from tests.support.records import make_article
+from watcher.domain import Article, Claim
+from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, scorer
+from watcher.match.lexical import CorpusStats
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = Path(os.environ.get("WATCHER_SHARED_DATA") or ROOT.parent / "shared" / "data")
+# A sample that keeps the test fast: every pair is scored on the reference side.
+CLAIMS = 300
+ARTICLES = 500
+BATCH = 64  # articles per match, as the daemon sends them
+# Batches small enough that the claims' weights hold over some of them while the counts move.
+SMALL_BATCH = 16
+
+
+def fnc1() -> tuple[list[str], list[tuple[int, str]]]:
+    """Distinct FNC-1 headlines (sorted) and bodies (by id) of the training split."""
+    folder = SHARED_DATA / "fnc1"
+    require((folder / "train_bodies.csv").is_file(), f"the FNC-1 data set is not in {folder}")
+    csv.field_size_limit(sys.maxsize)
+    with (folder / "train_bodies.csv").open(encoding="utf-8", newline="") as handle:
+        bodies = sorted((int(r["Body ID"]), r["articleBody"]) for r in csv.DictReader(handle))
+    with (folder / "train_stances.csv").open(encoding="utf-8", newline="") as handle:
+        headlines = sorted({" ".join(r["Headline"].split()) for r in csv.DictReader(handle)})
+    return headlines, bodies
+
+
+def spread(items: Sequence[T], count: int) -> list[T]:
+    """``count`` items evenly spread over ``items``, in order."""
+    return [items[i * len(items) // count] for i in range(min(count, len(items)))]
+
+
+def fnc1_claims(headlines: list[str]) -> list[Claim]:
+    """Headlines as claims; some with key terms and thresholds of their own, from the lowest (under
+    the score of a pair that shares nothing) to the flood-safe point."""
+    claims = []
+    for i, text in enumerate(spread(headlines, CLAIMS)):
+        words = [w for w in text.split() if len(w) > 4 and w.isalpha()]
+        keywords = (words[0],) if i % 7 == 3 and words else ()
+        threshold = {0: 0.02, 1: 0.3, 2: 0.97}.get(i % 11) if i % 5 == 0 else None
+        claims.append(Claim(id=i + 1, name=f"c{i + 1}", text=text, keywords=keywords, threshold=threshold))
+    return claims
+
+
+def fnc1_articles(bodies: list[tuple[int, str]]) -> list[Article]:
+    # Bodies without a title, as FNC-1 gives them; one in ten with its first line as a title-only item.
+    articles = []
+    for body_id, text in spread(bodies, ARTICLES):
+        if body_id % 10 == 0:
+            articles.append(make_article(id=body_id, title=text.split("\n")[0][:200], text=""))
+        else:
+            articles.append(make_article(id=body_id, title="", text=text))
+    return articles
+
+
+class ConceptEmbedder:
+    """A stand-in for a multilingual model: one direction for NATO and munitions, in English or
+    French, another for everything else."""
+
+    name = "concepts"
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        import numpy as np
+
+        vectors = np.zeros((len(texts), 2), dtype=np.float32)
+        for row, text in enumerate(texts):
+            low = text.casefold()
+            vectors[row, 0 if ("nato" in low or "otan" in low) and "munition" in low else 1] = 1.0
+        return vectors
+
+
+def same_decisions(
+    claims: Sequence[Claim],
+    settings: MatchSettings,
+    articles: Sequence[Article],
+    embedder: Embedder | None = None,
+    *,
+    warm: Sequence[Article] = (),
+    batch_size: int = BATCH,
+) -> tuple[list[ScoredPair], Matcher, Matcher]:
+    """Score ``articles`` batch by batch with the index and on every pair (both first learning from
+    ``warm``); assert both give the same pairs (claim, article, lexical features, scores, decision,
+    evidence), to float equality."""
+    indexed = Matcher(claims, settings, embedder)
+    every = Matcher(claims, settings, embedder, all_pairs=True)
+    indexed.observe(warm)
+    every.observe(warm)
+    found: list[ScoredPair] = []
+    versions = set()
+    for start in range(0, len(articles), batch_size):
+        batch = articles[start : start + batch_size]
+        expected = every.score_pairs(batch)
+        assert indexed.score_pairs(batch) == expected
+        found.extend(expected)
+        versions.add(indexed._stats.version)
+    if warm:  # the weights held over some batches, and moved over others
+        assert 1 < len(versions) < -(-len(articles) // batch_size)
+    work = ("articles_seen", "lexical_candidates", "semantic_runs", "sentences_embedded", "matches")
+    assert [indexed.stats()[k] for k in work] == [every.stats()[k] for k in work]
+    return found, indexed, every
+
+
+@pytest.mark.parametrize("precision", ["recall", "high"])
+def test_fnc1_headlines_as_claims_get_the_decisions_of_every_pair(precision: str) -> None:
+    headlines, bodies = fnc1()
+    claims = fnc1_claims(headlines)
+    articles = fnc1_articles(bodies)
+    warm = [make_article(id=-i, title="", text=text) for i, (_, text) in enumerate(bodies, start=1)]
+    settings = MatchSettings(model=None)
+    if precision == "high":
+        settings = settings.flood_safe()
+    found, indexed, every = same_decisions(claims, settings, articles, warm=warm, batch_size=SMALL_BATCH)
+    matched = [p for p in found if p.matched]
+    # Not a vacuous comparison: many matches, with evidence, some through key terms and a claim's
+    # own threshold; and the index scored a small share of the pairs.
+    assert len(matched) > 200 and all(p.evidence for p in matched if p.claim.threshold != 0.02)
+    assert any(p.claim.keywords for p in matched) and any(p.claim.threshold == 0.3 for p in matched)
+    assert every.stats()["pairs_scored"] == len(claims) * len(articles)
+    assert indexed.stats()["pairs_scored"] < every.stats()["pairs_scored"] / 20
+
+
+def test_a_claim_below_the_score_of_sharing_nothing_keeps_every_article_that_shares_a_key() -> None:
+    # A pair that lacks the claim's key terms scores NOTHING_SHARED; a threshold below it keeps the
+    # pair, which no bound may drop. A claim that shares no key with an article is never a candidate.
+    low = dataclasses.replace(NATO_AMMO, id=7, keywords=("artillery shells",), threshold=0.02)
+    assert 0.02 < scorer.NOTHING_SHARED
+    articles = [REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND]
+    found, _, _ = same_decisions([low, EGG_PRICES], MatchSettings(model=None), articles)
+    kept = {p.article_id for p in found if p.claim.id == low.id}
+    assert NATO_SUMMIT.id in kept and BAKERY.id not in kept
+    summit = [p for p in found if p.claim.id == low.id and p.article_id == NATO_SUMMIT.id]
+    assert [(p.score, p.matched) for p in summit] == [(round(scorer.NOTHING_SHARED, 4), True)]
+
+
+def test_the_semantic_stage_sees_the_same_pairs_across_languages() -> None:
+    pytest.importorskip("numpy")
+    french_bakery = article(
+        26, "Une boulangerie primée", "La boulangerie familiale a gagné le prix du pain.", "fr"
+    )
+    claims = [NATO_AMMO, EGG_PRICES, FRENCH_CLAIM]
+    articles = [FRENCH, FRENCH_REPORT, french_bakery, REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND]
+    for settings in (
+        MatchSettings(model="concepts", cross_lingual=True),
+        MatchSettings(model="concepts", candidate_floor=0.01, semantic_ceiling=1.0),
+    ):
+        found, indexed, _ = same_decisions(claims, settings, articles, ConceptEmbedder())
+        assert any(p.semantic is not None for p in found)
+        assert indexed.stats()["semantic_runs"] > 0
+
+
+def test_a_weight_does_not_depend_on_when_it_is_first_asked_for() -> None:
+    # The index asks for the weights of fewer keys than scoring every pair does: a weight asked for
+    # before a batch is counted must read the new counts afterwards, as one first asked for then.
+    early, late = CorpusStats(), CorpusStats()
+    day = [{"nato", "russia", f"word{i}"} for i in range(1000)]
+    for stats in (early, late):
+        stats.observe(day)
+    before = early.idf("nato")
+    version = early.version
+    for stats in (early, late):
+        stats.observe([{"nato", "summit"}] * 5)  # too few to move the claims' weights
+    assert early.version == late.version == version
+    assert early.idf("nato") == late.idf("nato") < before

@@ -1,0 +1,213 @@
+"""Claim index: from match keys to claims, so that an article is scored only against the claims it
+may match, with the decisions of scoring every pair."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from watcher.match import scorer
+from watcher.match.lexical import (
+    LEAD_MASK,
+    RARE_TERMS,
+    TF,
+    AnalyzedArticle,
+    ClaimQuery,
+    CorpusStats,
+    document_norm,
+    keywords_found,
+)
+
+logger = logging.getLogger(__name__)
+
+# Slack, in log-odds, between a bound and the floor it is compared with: far above the rounding of
+# either sum, far below any difference a score shows.
+MARGIN = 1e-6
+_TF_TOP = len(TF) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """What the tighter bound needs of one claim, at one set of weights."""
+
+    query: ClaimQuery
+    weights: tuple[float, ...]
+    total: float
+    norm: float  # Euclidean norm of the weights
+    heavy: tuple[bool, ...]  # its RARE_TERMS heaviest terms, as lexical_features picks them
+    heavy_total: float
+    floor: float  # the lexical log-odds a pair must reach to be kept
+
+
+class ClaimIndex:
+    """Postings from match key (lemma, number, name, key-term word) to the claims holding it, and
+    what each claim needs of the articles that hold them: built when the claims change, given the
+    claims' term weights each time the term statistics move (:meth:`update`).
+
+    :meth:`candidates` leaves out only pairs that provably score below their claim's floor (the
+    lexical score below which the matcher drops a pair), so looking claims up changes no decision:
+
+    - A claim that shares no key with an article is no candidate for it (the lexical stage's rule,
+      which the index only makes cheap). A pair that lacks the claim's key terms scores
+      ``scorer.NOTHING_SHARED``: a claim whose floor is not above it (a threshold under about
+      0.03) is a candidate for every article that shares a key with it.
+    - Summed over the keys the article holds, a linear bound on the pair's log-odds (its terms'
+      shares of ``scorer.CEILING_*``) rules most claims out.
+    - The claims left are held to the tighter ``scorer.lexical_ceiling`` of what they share.
+    """
+
+    def __init__(self, queries: Sequence[ClaimQuery], floors: Sequence[float]) -> None:
+        """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept."""
+        self._queries = list(queries)
+        self._floors = [scorer.logit(f) for f in floors]
+        # What the linear bound must reach, less the terms' part: -inf keeps every pair.
+        self._need = [
+            -math.inf
+            if f <= scorer.NOTHING_SHARED
+            else logit - MARGIN - scorer.ceiling_constant(len(q.terms))
+            for q, f, logit in zip(self._queries, floors, self._floors, strict=True)
+        ]
+        self._postings: dict[str, list[tuple[int, float]]] = {}  # key -> (claim, boost of the key)
+        for qi, query in enumerate(self._queries):
+            for term, boost in zip(query.terms, query.boosts, strict=True):
+                self._postings.setdefault(term, []).append((qi, boost))
+        self._stats: CorpusStats | None = None
+        self._weights: Sequence[tuple[float, ...]] = ()
+        # Per claim, what a term of weight w adds to the linear bound: w * (base + lead if in the
+        # lead + best * largest length factor + w * cosine * dampened tf / article norm) + per_term.
+        self._terms: list[tuple[float, float, float, float, float]] = []
+        self._idf: dict[str, float] = {}  # the IDF of each key in the claims' weights
+        self._entries: dict[int, _Entry] = {}
+
+    def shared(self, keys: Iterable[str]) -> dict[int, int]:
+        """How many of ``keys`` each claim holds, for the claims that hold one."""
+        counts: dict[int, int] = {}
+        postings = self._postings
+        for key in keys:
+            for qi, _ in postings.get(key, ()):
+                counts[qi] = counts.get(qi, 0) + 1
+        return counts
+
+    def update(self, weights: Sequence[tuple[float, ...]], stats: CorpusStats) -> None:
+        """Take the claims' term weights (``claim_weights``) at the statistics' present version."""
+        self._stats = stats
+        self._weights = weights
+        self._entries = {}
+        # The weights hold until the statistics' version changes, while the counts move with every
+        # batch: the bound must read the IDF the weights were computed with.
+        self._idf = {key: stats.idf(key) for key in self._postings}
+        terms = []
+        for claim_weights in weights:
+            total = sum(claim_weights)
+            if total <= 0.0:
+                terms.append((0.0, 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
+                continue
+            heavy_total = sum(sorted(claim_weights, reverse=True)[:RARE_TERMS])
+            norm = math.sqrt(sum(w * w for w in claim_weights))
+            terms.append(
+                (
+                    scorer.CEILING_BASE / total + scorer.CEILING_RARE / heavy_total,
+                    scorer.CEILING_LEAD / total,
+                    scorer.CEILING_BEST / total,
+                    scorer.CEILING_COSINE / norm,
+                    scorer.CEILING_PER_TERM / len(claim_weights),
+                )
+            )
+        self._terms = terms
+
+    def candidates(self, doc: AnalyzedArticle) -> tuple[list[int], float]:
+        """The claims (indices, ascending) whose pair with the article may reach their floor, and the
+        article's :func:`~watcher.match.lexical.document_norm` (0.0 when there are none)."""
+        postings = self._postings
+        hits = [(found, key, mask) for key, mask in doc.positions.items() if (found := postings.get(key))]
+        stats = self._stats
+        if not hits or stats is None:
+            return [], 0.0
+        norm = document_norm(doc, stats)
+        idf_of = self._idf
+        top_factor = max(doc.factors, default=0.0)
+        terms = self._terms
+        sums: dict[int, float] = {}
+        get = sums.get
+        for found, key, mask in hits:
+            idf = idf_of[key]
+            per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
+            in_lead = mask & LEAD_MASK
+            for qi, boost in found:
+                base, lead, best, cosine, per_term = terms[qi]
+                weight = boost * idf
+                if in_lead:
+                    base += lead
+                sums[qi] = (
+                    get(qi, 0.0) + weight * (base + best * top_factor + weight * cosine * per_tf) + per_term
+                )
+        need = self._need
+        chosen = [
+            qi
+            for qi, bound in sums.items()
+            if bound >= need[qi] and (need[qi] == -math.inf or self._may_reach(qi, doc, norm))
+        ]
+        chosen.sort()
+        return chosen, norm
+
+    def _may_reach(self, qi: int, doc: AnalyzedArticle, doc_norm: float) -> bool:
+        """Whether the pair may reach the claim's floor, by ``scorer.lexical_ceiling`` of what it shares."""
+        entry = self._entries.get(qi)
+        if entry is None:
+            entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
+        if not keywords_found(entry.query, doc):
+            return False  # scores NOTHING_SHARED, below the floor
+        positions = doc.positions
+        masks = [positions.get(t, 0) for t in entry.query.terms]
+        covered = dot = lead = rare = 0.0
+        found = union = 0
+        for mask, weight, heavy in zip(masks, entry.weights, entry.heavy, strict=True):
+            if mask:
+                found += 1
+                covered += weight
+                union |= mask
+                dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
+                if mask & LEAD_MASK:
+                    lead += weight
+                if heavy:
+                    rare += weight
+        total = entry.total
+        coverage = covered / total
+        # No sentence scores more than its length factor times the share of the claim it holds.
+        factors = doc.factors
+        top_factor = 0.0
+        while union:
+            low = union & -union
+            factor = factors[low.bit_length() - 1]
+            if factor > top_factor:
+                top_factor = factor
+            union ^= low
+        claim_terms = len(masks)
+        adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+        ceiling = scorer.lexical_ceiling(
+            coverage,
+            found,
+            claim_terms,
+            dot / (entry.norm * doc_norm),
+            lead=lead / total,
+            rare=rare / entry.heavy_total,
+            pairs=adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0,
+            best=coverage * top_factor,
+        )
+        return ceiling >= entry.floor - MARGIN
+
+
+def _entry(query: ClaimQuery, weights: tuple[float, ...], floor: float) -> _Entry:
+    heavy_at = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
+    return _Entry(
+        query=query,
+        weights=weights,
+        total=sum(weights),
+        norm=math.sqrt(sum(w * w for w in weights)),
+        heavy=tuple(i in heavy_at for i in range(len(weights))),
+        heavy_total=sum(weights[i] for i in heavy_at),
+        floor=floor,
+    )
