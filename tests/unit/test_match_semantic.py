@@ -217,7 +217,12 @@ def test_the_sentence_cache_returns_the_same_vectors_and_spares_the_encoder(mini
     matcher.match([revised])
     assert minilm.encoded == encoded + 1  # the revision: only its new sentence
     assert matcher.stats()["sentence_cache_hits"] == 3 + 3 and matcher.stats()["sentences_embedded"] == 4
-    assert again.with_claims([NATO_AMMO, EGG_PRICES]).match([copy]) == again.match([copy])
+    # A matcher made with with_claims fills the same cache: the original then encodes nothing.
+    widened = again.with_claims([NATO_AMMO, EGG_PRICES]).match([copy])
+    encoded = minilm.encoded
+    same = again.match([copy])
+    assert minilm.encoded == encoded
+    assert [m.semantic for m in widened if m.claim_id == NATO_AMMO.id] == [m.semantic for m in same]
 
     cache = SentenceCache(capacity=2)
     texts = [PARAPHRASE.title, CLAIM_SENTENCE, "Output has tripled since 2022."]
