@@ -2,13 +2,18 @@
 
 Usage: python -m bench.stance --fnc DATA/fnc1 --arc DATA/arc [--cache bench/out/stance-cache]
        [--probe tests/data/stance_probe.yaml]
-       [--model watcher/framing/model.json] [--folds 5]
+       [--model watcher/framing/model.json] [--folds 5] [--skip-cv] [--no-small]
+       [--no-pair] [--pair-blocks full|scalars|none] [--embed-cache /tmp/stance_cache]
+
+Three paths side by side: the rules alone, the rules + the small pure-Python model (model.json, shipped)
+and the embedding layer (MiniLM pair features, bench/stance_pair.py; measured, not shipped). The embedding
+layer reads the vectors ``python -m bench.stance_embed`` caches: run it once first.
 
 Every learned figure is out-of-fold: folds are grouped by claim (connected headline-body story), and the
 hyper-parameters of each outer fold are chosen by inner grouped CV on its training part only
 (train_stance.choose). "+ARC" runs add every ARC pair (weight 0.5) to FNC training folds (and vice versa):
-the other data set never shares a claim with the test fold. Latency is CPU time of frame() (analysis +
-pure-Python model) per article on one core.
+the other data set never shares a claim with the test fold. Latency is CPU time per article on one core:
+frame() (analysis + pure-Python model), or analysis + embedding the candidate sentences + the pair model.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from pathlib import Path
 import yaml
 from sklearn.model_selection import GroupKFold
 
+from bench import stance_pair
 from bench.stance_data import CACHE, Pair, Row, cached_rows, evaluate, format_report, load_pairs
+from bench.stance_embed import EMBED_CACHE, default_model
 from bench.train_stance import _weights, choose, fit, predict
 from watcher.domain import Stance
 from watcher.framing import StanceModel, explain, frame, load_shipped
@@ -95,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="model JSON for latency and probe (default: shipped)")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--skip-cv", action="store_true", help="only rules, latency and probe")
+    parser.add_argument("--no-small", action="store_true", help="skip the small model's CV runs")
+    parser.add_argument("--no-pair", action="store_true", help="skip the embedding layer")
+    parser.add_argument("--pair-blocks", choices=("full", "scalars", "none"), default="full")
+    parser.add_argument("--embed-cache", type=Path, default=EMBED_CACHE, help="bench.stance_embed's folder")
     args = parser.parse_args(argv)
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     print(f"machine: {platform.platform()}, python {platform.python_version()}, {os.cpu_count()} cpus")
@@ -106,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         gold = [r.gold for r in rows]
         print(format_report(f"{name} all discuss (reference)", evaluate(gold, [Stance.NEUTRAL] * len(rows))))
         print(format_report(f"{name} rules only", evaluate(gold, [r.rule for r in rows])))
-    if not args.skip_cv:
+    if not args.skip_cv and not args.no_small:
         runs: tuple[tuple[str, list[Row], list[Row]], ...] = (
             ("FNC-1 by-story CV, trained FNC-1 + ARC", fnc, arc),
             ("ARC by-claim CV, trained ARC + FNC-1", arc, fnc),
@@ -122,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 format_report(f"{name} ({config})", evaluate([r.gold for r in test], predicted)), flush=True
             )
+    if not args.no_pair:
+        pair_layer(args)
     model = StanceModel.load(args.model) if args.model else load_shipped()
     sample = load_pairs("fnc", args.fnc)[::25] + load_pairs("arc", args.arc)[::25]
     for name, chosen in (("rules only", None), ("rules + model", model)):
@@ -135,6 +148,47 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("   miss", miss)
     print(f"\nbench wall time {time.time() - started:.0f} s")
     return 0
+
+
+def pair_layer(args: argparse.Namespace) -> None:
+    """The embedding layer: claim-grouped CV, cross-data-set runs and its CPU cost per article."""
+    fnc = stance_pair.select(stance_pair.pair_rows("fnc", args.fnc, args.embed_cache), args.pair_blocks)
+    arc = stance_pair.select(stance_pair.pair_rows("arc", args.arc, args.embed_cache), args.pair_blocks)
+    label = f"embedding layer ({args.pair_blocks})"
+    if not args.skip_cv:
+        for name, rows, extra in (
+            ("FNC-1 by-story CV, trained FNC-1 + ARC", fnc, arc),
+            ("ARC by-claim CV, trained ARC + FNC-1", arc, fnc),
+        ):
+            predicted, _ = stance_pair.grouped_cv(rows, extra, args.folds)
+            print(format_report(f"{label}: {name}", evaluate([r.gold for r in rows], predicted)), flush=True)
+        for name, train, test in (
+            ("cross: train FNC-1 -> test ARC", fnc, arc),
+            ("cross: train ARC -> test FNC-1", arc, fnc),
+        ):
+            predicted, config = stance_pair.cross(train, test)
+            report = evaluate([r.gold for r in test], predicted)
+            print(format_report(f"{label}: {name} ({config})", report), flush=True)
+    if args.pair_blocks == "none":
+        return  # nothing is embedded: the cost is the small model's
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(1)
+    encoder = SentenceTransformer(default_model(), device="cpu")
+
+    class Encode:
+        def encode(self, texts: list[str]) -> object:
+            return encoder.encode(texts, normalize_embeddings=True, show_progress_bar=False)
+
+    model = stance_pair.fit(fnc + arc, stance_pair.Config(stance_pair.GRID_C[0]))
+    sample = load_pairs("fnc", args.fnc)[::25] + load_pairs("arc", args.arc)[::25]
+    mean, p95, embedded = stance_pair.latency(model, sample, Encode(), args.pair_blocks)
+    print(
+        f"\nlatency {label}: {mean:.2f} ms mean, {p95:.2f} ms p95 CPU per article, one thread "
+        f"({len(sample)} articles, {embedded:.1f} sentences embedded each, claims embedded beforehand)"
+    )
 
 
 if __name__ == "__main__":

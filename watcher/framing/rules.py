@@ -145,6 +145,8 @@ class Analysis:
     disputing_sentence: str
     words: Mapping[str, frozenset[str]]
     stats: Mapping[str, float]
+    body: tuple[str, ...] = ()  # the body's sentences, as split for the rules (Hit.sentence indexes them)
+    overlaps: tuple[float, ...] = ()  # share of the claim's content words in each body sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +428,8 @@ def _assemble(
         disputing_sentence=_sentence_of(disputes[0], title, sentences) if disputes else "",
         words={scope: frozenset(found) for scope, found in words.items()},
         stats=_stats(claim, title, sentences, overlaps, hits),
+        body=tuple(s.text for s in sentences),
+        overlaps=tuple(overlaps),
     )
 
 
