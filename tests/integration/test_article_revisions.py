@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from storage.base import PollOutcome
@@ -23,7 +22,6 @@ from watcher.domain import Destination, EventType, FeedSpec, Stance
 from watcher.ingest.parse import content_hash
 from watcher.notify.payload import render_event
 from watcher.notify.slack import render_slack
-from watcher.pipeline import Pipeline
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 STORY = (
@@ -80,21 +78,6 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver, *paths: st
     )
 
 
-@pytest.fixture
-async def pipeline_for(store: SqlStore) -> AsyncIterator[Callable[..., Any]]:
-    opened: list[Pipeline] = []
-
-    async def make(settings: Settings, clock: Clock) -> Pipeline:
-        p = await Pipeline.open(settings, store, clock=clock, load_model=False)
-        await p.sync_config()
-        opened.append(p)
-        return p
-
-    yield make
-    for p in opened:
-        await p.close()
-
-
 async def count(store: SqlStore, table: Any) -> int:
     async with store.engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
@@ -105,13 +88,13 @@ def revised_deliveries(receiver: Receiver) -> list[dict[str, Any]]:
 
 
 async def test_an_atom_correction_is_one_article_revised_delivered_once(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     published = clock() - timedelta(minutes=5)
     original = ("urn:wire:1", "NATO has surpassed Russia in ammunition production, Rutte says", STORY)
     server.routes["/a.xml"] = Route(body=atom([(*original, published, published)]), content_type=ATOM_TYPE)
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver, "/a.xml"), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/a.xml"), clock)
     await pipeline.cycle(all=True)
     assert [e.type for e in await store.list_events()] == [EventType.FIRST_SEEN]
     (before,) = await store.list_matches()
@@ -171,7 +154,7 @@ async def test_an_atom_correction_is_one_article_revised_delivered_once(
 
 
 async def test_a_title_only_change_that_flips_the_stance(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     when = clock() - timedelta(minutes=5)
@@ -179,7 +162,7 @@ async def test_a_title_only_change_that_flips_the_stance(
     server.routes["/r.xml"] = Route(
         body=rss([("g1", "Figures show NATO has surpassed Russia in ammunition production", text, when)])
     )
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver, "/r.xml"), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/r.xml"), clock)
     await pipeline.cycle(all=True)
     (before,) = await store.list_matches()
     assert before.stance is Stance.SUPPORTS
@@ -201,14 +184,14 @@ async def test_a_title_only_change_that_flips_the_stance(
 
 
 async def test_the_same_revision_seen_in_two_feeds_is_one_event(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     when = clock() - timedelta(minutes=5)
     original = ("wire-7", "NATO has surpassed Russia in ammunition production, Rutte says", STORY, when)
     for path in ("/a.xml", "/b.xml"):
         server.routes[path] = Route(body=rss([original]))
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver, "/a.xml", "/b.xml"), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/a.xml", "/b.xml"), clock)
     await pipeline.cycle(all=True)
     matches = await store.list_matches()
     assert len(matches) == 2 and len({m.article.story_id for m in matches}) == 1, "one story, two copies"
@@ -261,7 +244,7 @@ async def test_stale_copies_and_date_only_changes_add_no_version(store: SqlStore
 
 
 async def test_an_article_that_stops_matching_and_one_that_starts(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     when = clock() - timedelta(minutes=5)
@@ -274,7 +257,7 @@ async def test_an_article_that_stops_matching_and_one_that_starts(
             ]
         )
     )
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver, "/r.xml"), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/r.xml"), clock)
     await pipeline.cycle(all=True)
     (first,) = await store.list_matches()
 

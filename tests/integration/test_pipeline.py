@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -65,21 +65,6 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver | None = No
         matching=MatchSettings(model=None),
         daemon=DaemonSettings(server_enabled=False),
     )
-
-
-@pytest.fixture
-async def make_pipeline(store: SqlStore) -> AsyncIterator[Callable[..., Any]]:
-    opened: list[Pipeline] = []
-
-    async def make(settings: Settings, clock: Clock) -> Pipeline:
-        p = await Pipeline.open(settings, store, clock=clock, load_model=False)
-        await p.sync_config()
-        opened.append(p)
-        return p
-
-    yield make
-    for p in opened:
-        await p.close()
 
 
 async def test_one_cycle_polls_matches_frames_detects_and_delivers(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from storage.engine import make_engine
@@ -20,7 +19,6 @@ from tests.support.stories import CLAIM, SECRET
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import Destination, EventType, FeedSpec
 from watcher.notify.payload import render_event
-from watcher.pipeline import Pipeline
 from watcher.shifts import ShiftSettings
 
 SUPPORTS = "NATO has surpassed Russia in ammunition production, the alliance said on {day}. Report {n}."
@@ -73,29 +71,14 @@ def settings_for(server: FeedServer, db_url: str, receiver: Receiver, **shifts: 
     )
 
 
-@pytest.fixture
-async def pipeline_for(store: SqlStore) -> AsyncIterator[Callable[..., Any]]:
-    opened: list[Pipeline] = []
-
-    async def make(settings: Settings, clock: Clock) -> Pipeline:
-        p = await Pipeline.open(settings, store, clock=clock, load_model=False)
-        await p.sync_config()
-        opened.append(p)
-        return p
-
-    yield make
-    for p in opened:
-        await p.close()
-
-
 async def test_backdated_items_make_no_spike_and_no_alert(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     now = clock()
     fresh = [supporting(0, now - timedelta(minutes=5))]
     server.routes["/wire.xml"] = Route(body=rss(fresh))
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
     await pipeline.cycle(all=True)
     assert [e.type for e in await store.list_events()] == [EventType.FIRST_SEEN]
     assert len(receiver.requests) == 1
@@ -127,7 +110,7 @@ async def test_backdated_items_make_no_spike_and_no_alert(
 
 
 async def test_first_import_of_500_old_items_is_recorded_as_backfill_and_not_delivered(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     now = clock()
@@ -138,7 +121,7 @@ async def test_first_import_of_500_old_items_is_recorded_as_backfill_and_not_del
         for n, (_, _, _, when) in enumerate(old[::50])
     ]
     server.routes["/wire.xml"] = Route(body=rss(old))
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
     report = await pipeline.cycle(all=True)
 
     assert report.new_articles == 500 and report.matches == 500
@@ -167,12 +150,12 @@ async def test_first_import_of_500_old_items_is_recorded_as_backfill_and_not_del
 
 
 async def test_fresh_window_0_delivers_the_backlog_too(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     old = [supporting(n, clock() - timedelta(days=2, minutes=n)) for n in range(3)]
     server.routes["/wire.xml"] = Route(body=rss(old))
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver, fresh_window_s=0), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, fresh_window_s=0), clock)
     await pipeline.cycle(all=True)
     events = await store.list_events()
     assert [e.type for e in events] == [EventType.FIRST_SEEN] and not events[0].backfill
@@ -180,12 +163,12 @@ async def test_fresh_window_0_delivers_the_backlog_too(
 
 
 async def test_an_undated_item_is_published_when_first_seen_and_a_future_date_is_clamped(
-    server: FeedServer, receiver: Receiver, store: SqlStore, pipeline_for: Any, db_url: str
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
     clock = Clock()
     items = [supporting(1, None), supporting(2, clock() + timedelta(minutes=5)), supporting(3, clock())]
     server.routes["/wire.xml"] = Route(body=rss(items))
-    pipeline = await pipeline_for(settings_for(server, db_url, receiver), clock)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
     await pipeline.cycle(all=True)
     basis = {m.article.url.rsplit("/", 1)[1]: m.article for m in await store.list_matches()}
     assert basis["story-1"].published_at_basis == "first_seen"

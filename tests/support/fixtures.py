@@ -2,19 +2,25 @@
 
 ``server``: a local feed server with the stories of tests.support.stories (Kyiv Post at /kyiv.xml, TASS
 at /tass.xml). ``receiver``: a local webhook receiver that checks signatures with ``stories.SECRET``.
-A module may define a fixture of the same name to serve something else.
+``make_pipeline``: ``await make_pipeline(settings, clock)`` opens a pipeline on the test's store with its
+configuration synced, closed after the test. A module may define a fixture of the same name to serve
+something else.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from pytest_aiohttp import AiohttpServer
 
+from storage.sql import SqlStore
+from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
 from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+from watcher.config import Settings
+from watcher.pipeline import Pipeline
 
 
 @pytest.fixture
@@ -33,3 +39,18 @@ async def server(aiohttp_server: AiohttpServer) -> FeedServer:
 async def receiver() -> AsyncIterator[Receiver]:
     async with Receiver(secret=SECRET) as r:
         yield r
+
+
+@pytest.fixture
+async def make_pipeline(store: SqlStore) -> AsyncIterator[Callable[[Settings, Clock], Awaitable[Pipeline]]]:
+    opened: list[Pipeline] = []
+
+    async def make(settings: Settings, clock: Clock) -> Pipeline:
+        p = await Pipeline.open(settings, store, clock=clock, load_model=False)
+        await p.sync_config()
+        opened.append(p)
+        return p
+
+    yield make
+    for p in opened:
+        await p.close()
