@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.report_samples import NOW, long_strings_page, sample_claim, sample_events, sample_matches
+from tests.support.report_samples import (
+    NOW,
+    long_string_matches,
+    long_strings_page,
+    sample_claim,
+    sample_events,
+    sample_matches,
+)
 from watcher.report import render_report
 
 pytestmark = pytest.mark.browser
@@ -141,6 +148,11 @@ def test_empty_report_renders(driver: Any, tmp_path: Path) -> None:
 def test_long_strings_wrap_without_horizontal_overflow(driver: Any, tmp_path: Path) -> None:
     """A 500-character title, a 300-character outlet, long URLs and a long claim, all at 1280 px."""
     _open(driver, tmp_path, long_strings_page())
+    # The versions of a revised article, unfolded, wrap too.
+    opened = driver.execute_script(
+        "const d = [...document.querySelectorAll('details.versions')]; d.forEach(e => e.open = true); return d.length"
+    )
+    assert opened == 1
     assert driver.execute_script("return innerWidth") <= 1280
     assert driver.execute_script("return document.documentElement.scrollWidth") <= 1280
     # Nothing hides behind an inner scrollbar either: every table fits its card.
@@ -175,7 +187,8 @@ def test_event_markers_are_distinct_and_dates_present(driver: Any, tmp_path: Pat
     assert [n.text for n in listed] == numbers  # the key to the markers, in the same card
     # Every article shows its publication date, and the header gives the coverage span.
     dates = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "table.matches td.when time")]
-    assert len(dates) == 19 and all(re.fullmatch(r"\d\d [A-Z][a-z]{2} \d{4}\n\d\d:\d\d", d) for d in dates)
+    assert len(dates) == len(long_string_matches())
+    assert all(re.fullmatch(r"\d\d [A-Z][a-z]{2} \d{4}\n\d\d:\d\d", d) for d in dates)
     assert "coverage 06 Nov 2025" in driver.find_element(By.CSS_SELECTOR, "header .meta").text
     assert _severe(driver) == []
 

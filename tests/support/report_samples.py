@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from tests.support.records import make_article, make_claim, make_event, make_match
-from watcher.domain import Claim, Cue, Event, EventType, Match, Stance
+from watcher.domain import ArticleVersion, Claim, Cue, Event, EventType, Match, Stance
 from watcher.report import render_report
 
 T0 = datetime(2025, 11, 6, 8, 0, tzinfo=UTC)
@@ -184,7 +184,8 @@ def long_string_claim() -> Claim:
 
 def long_string_matches() -> list[Match]:
     """The sample plus hostile lengths and characters: a 500-character unbroken title, a 300-character outlet
-    name, a 2,000-character URL, evidence with a long URL in it, an untitled item and bidi overrides."""
+    name, a 2,000-character URL, evidence with a long URL in it, an untitled item, bidi overrides and a
+    revised article whose versions differ in those long strings."""
     first = sample_matches()[0]
 
     def variant(n: int, evidence: tuple[str, ...] | None = None, **article: str) -> Match:
@@ -199,9 +200,19 @@ def long_string_matches() -> list[Match]:
         cues = (Cue(kind="distancing_verb", text="claims"),)
         return replace(first, id=200 + n, article=a, evidence=evidence or first.evidence, cues=cues)
 
+    revised = variant(3, title=f"CORRECTION: {LONG_TITLE}")
+    seen = revised.article.first_seen_at
+    versions = (
+        ArticleVersion(version=1, title=LONG_TITLE, text=f"See {LONG_URL} for the figures.", content_hash="v1",
+                       updated_at=None, seen_at=seen),
+        ArticleVersion(version=2, title=f"CORRECTION: {LONG_TITLE}", text=f"See {LONG_URL}x for the figures.",
+                       content_hash="v2", updated_at=None, seen_at=seen + timedelta(hours=1)),
+    )  # fmt: skip
+    revised = replace(revised, article=replace(revised.article, version=2, versions=versions))
     return [
         *sample_matches(),
         variant(0, title=LONG_TITLE, outlet=LONG_OUTLET, url=LONG_URL),
+        revised,
         variant(
             1,
             (f"See https://example.org/{'x' * 400} for the figures NATO claims.",),
