@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import PollOutcome, SyncReport
@@ -20,6 +20,8 @@ from storage.tables import feeds_t
 from watcher.domain import ArticleIn, Feed, FeedSpec
 
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
+
+ANALYZE_AFTER_ADDING = 1000  # feeds added by one sync (a large import) after which the table is analyzed
 
 
 class FeedQueries(SqlBase):
@@ -84,6 +86,11 @@ class FeedQueries(SqlBase):
                 if stale:
                     await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(stale)).values(enabled=False))
                     disabled = len(stale)
+        if added >= ANALYZE_AFTER_ADDING:
+            # Fresh statistics, so that the due query keeps using its index right after a large import
+            # (PostgreSQL would otherwise scan the table until autovacuum gets to it).
+            async with self.engine.begin() as conn:
+                await conn.execute(text("ANALYZE feeds"))
         return SyncReport(added=added, updated=updated, disabled=disabled)
 
     async def list_feeds(self, *, include_disabled: bool = False) -> list[Feed]:

@@ -66,6 +66,29 @@ async def test_sync_feeds_adds_updates_and_disables(store: Store) -> None:
     assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(3).url}
 
 
+async def test_a_large_import_analyzes_the_feeds_table(store: SqlStore) -> None:
+    """After 1,000 feeds at once the planner knows the table's size at once, not after autovacuum's next round
+    (until then PostgreSQL's due query scans the table)."""
+    from sqlalchemy import text
+
+    async def rows_known() -> float:
+        query = (
+            "SELECT reltuples FROM pg_class WHERE relname = 'feeds'"
+            if store.dialect == "postgresql"
+            else "SELECT coalesce(max(CAST(stat AS INTEGER)), -1) FROM sqlite_stat1 WHERE tbl = 'feeds'"
+        )
+        async with store.engine.connect() as conn:
+            if store.dialect != "postgresql":
+                found = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                if not (await conn.execute(text(found))).scalar():
+                    return -1
+            return float((await conn.execute(text(query))).scalar() or -1)
+
+    r = await store.sync_feeds([spec(n) for n in range(1000, 2010)], source="opml", now=T0)
+    assert r.added == 1010
+    assert await rows_known() >= 1010
+
+
 async def test_config_sync_never_disables_cli_feeds_and_owns_the_feeds_it_lists(store: Store) -> None:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     await store.sync_feeds([spec(2), spec(3, country="FR")], source="cli", now=T0)
