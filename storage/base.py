@@ -112,6 +112,11 @@ class Store(Protocol):
         :param polled_before: only feeds never polled or last polled before this time.
         """
 
+    async def release_feeds(self, feed_ids: Sequence[int], leased_until: datetime) -> int:
+        """Hand back leases not used: the feeds among ``feed_ids`` still leased until ``leased_until`` (the
+        lease ``lease_due_feeds(now, ..., lease_s)`` took, ``now + lease_s``) become free to lease at once.
+        A lease that ran out and was taken by another worker since is left alone. Returns how many."""
+
     async def record_poll(
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
     ) -> list[int]:

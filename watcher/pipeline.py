@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -390,12 +390,27 @@ class Pipeline:
             for _ in range(workers):
                 await state.queue.put(None)
 
-        async with asyncio.TaskGroup() as group:
-            group.create_task(lease(), name="lease-feeds")
-            for i in range(workers):
-                group.create_task(self._fetch_queued(state, report, on_stored), name=f"fetch-{i}")
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(lease(), name="lease-feeds")
+                for i in range(workers):
+                    group.create_task(self._fetch_queued(state, report, on_stored), name=f"fetch-{i}")
+        finally:
+            # A pass cut short (cancelled at shutdown, or a fetcher failing) hands back the feeds it leased
+            # but never started, so that another worker, or the next pass, polls them now rather than when
+            # their leases run out.
+            await asyncio.shield(self._release_unstarted(state))
         if failure:
             raise failure[0]
+
+    async def _release_unstarted(self, state: _PassState) -> None:
+        for until, ids in state.unstarted_by_lease().items():
+            try:
+                released = await self.store.release_feeds(ids, until)
+            except Exception as exc:  # they come back when their leases run out
+                logger.warning("could not hand back %d leased feeds: %s", len(ids), exc)
+            else:
+                logger.info("handed back %d leased feeds not polled in this pass", released)
 
     async def _lease_due(
         self, state: _PassState, batch: int, *, all: bool, polled_before: datetime | None
@@ -406,17 +421,16 @@ class Pipeline:
         # fetches start, so that loading it does not hold the event loop while requests are timed.
         await asyncio.to_thread(load_detector)
         while state.until is None or not state.until.is_set():
+            now = self.clock()
+            lease_s = self.settings.daemon.lease_s
             feeds = await self.store.lease_due_feeds(
-                self.clock(),
-                batch,
-                lease_s=self.settings.daemon.lease_s,
-                all=all,
-                polled_before=polled_before,
+                now, batch, lease_s=lease_s, all=all, polled_before=polled_before
             )
             if state.until is None:
                 # A feed whose write failed is offered again once its lease runs out: not in this pass.
                 feeds = [f for f in feeds if f.id not in seen]
                 seen.update(f.id for f in feeds)
+            state.leased(feeds, now + timedelta(seconds=lease_s))
             if feeds:
                 if polled_before is not None:
                     await self._renew_all_pass(polled_before)
@@ -432,6 +446,7 @@ class Pipeline:
     ) -> None:
         """One fetcher: refresh queued feeds one at a time until it takes None."""
         while (feed := await state.queue.get()) is not None:
+            state.started(feed)
             state.busy += 1
             try:
                 error, not_modified, new = await self._guarded_refresh(feed)
@@ -878,6 +893,20 @@ class _PassState:
     until: asyncio.Event | None  # None: one pass over what is due now
     busy: int = 0
     freed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Feeds leased by this pass that no fetcher has taken yet, with when their lease runs out.
+    _unstarted: dict[int, datetime] = field(default_factory=dict)
+
+    def leased(self, feeds: Sequence[Feed], until: datetime) -> None:
+        self._unstarted.update((f.id, until) for f in feeds)
+
+    def started(self, feed: Feed) -> None:
+        self._unstarted.pop(feed.id, None)
+
+    def unstarted_by_lease(self) -> dict[datetime, list[int]]:
+        groups: dict[datetime, list[int]] = {}
+        for feed_id, until in self._unstarted.items():
+            groups.setdefault(until, []).append(feed_id)
+        return groups
 
     async def wait_for_more(self, tick_s: float) -> bool:
         """Nothing is due now: whether to look again (after a fetcher frees up, or ``tick_s``)."""

@@ -126,6 +126,17 @@ class FeedQueries(SqlBase):
         )
         return [to_feed(r) for r in await self._lease(feeds_t, pick, now + timedelta(seconds=lease_s))]
 
+    async def release_feeds(self, feed_ids: Sequence[int], leased_until: datetime) -> int:
+        if not feed_ids:
+            return 0
+        async with self.engine.begin() as conn:
+            released = await conn.execute(
+                update(feeds_t)
+                .where(feeds_t.c.id.in_(feed_ids), feeds_t.c.leased_until == leased_until)
+                .values(leased_until=None)
+            )
+        return int(released.rowcount)
+
     async def record_poll(
         self, feed_id: int, outcome: PollOutcome, articles: Sequence[ArticleIn]
     ) -> list[int]:

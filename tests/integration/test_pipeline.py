@@ -477,3 +477,36 @@ async def test_poll_once_all_with_two_workers_polls_each_feed_exactly_once(
             await p.close()
         for s in stores:
             await s.close()
+
+
+async def test_a_pass_cut_short_hands_back_the_feeds_it_had_not_started(
+    aiohttp_server: Any, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    """Cancelled mid-pass (a shutdown, or a fetcher failing), the pass frees the feeds it leased but never
+    fetched: another worker polls them now, not when their leases run out. The two in flight keep theirs."""
+    routes = {
+        f"/s{i}.xml": Route(body=rss(f"S{i}", [(f"s{i}", f"Story {i}", "text")]), delay_s=30)
+        for i in range(20)
+    }
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    settings = Settings(
+        database_url=db_url,
+        feeds=tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600, full_text="never") for p in routes),
+        http=HttpSettings(allow_private=True, limit=2, limit_per_host=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
+    )
+    clock = Clock()
+    pipeline = await make_pipeline(settings, clock)
+    polling = asyncio.create_task(pipeline.poll(CycleReport()))
+    async with asyncio.timeout(30):
+        while sum(server.hits(p) for p in routes) < 2:  # noqa: ASYNC110 (both fetchers wait on the server)
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the leasing task has filled the queue and leased the next batch
+    polling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await polling
+    free = await store.lease_due_feeds(clock(), 100, lease_s=300)
+    assert len(free) == 18
+    assert sum(server.hits(p) for p in routes) == 2

@@ -320,3 +320,15 @@ async def test_concurrent_workers_never_lease_the_same_feed(postgres_url: str) -
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_release_feeds_hands_back_only_the_lease_it_names(store: Store) -> None:
+    await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
+    leased = await store.lease_due_feeds(T0, 10, lease_s=60)
+    assert len(leased) == 2
+    ids = [f.id for f in leased]
+    # A lease that ran out and was taken again (another worker, another `until`) is not ours to free.
+    assert await store.release_feeds(ids, T0 + timedelta(seconds=30)) == 0
+    assert await store.lease_due_feeds(T0 + timedelta(seconds=1), 10, lease_s=60) == []
+    assert await store.release_feeds(ids[:1], T0 + timedelta(seconds=60)) == 1
+    assert [f.id for f in await store.lease_due_feeds(T0 + timedelta(seconds=1), 10, lease_s=60)] == ids[:1]
