@@ -221,8 +221,13 @@ def tree_cpu_s() -> float:
 
 def tree_peak_rss_mb() -> tuple[float, int]:
     """The sum of the peak RSS of this process and each live descendant, and how many processes."""
-    pids = [os.getpid(), *descendants(os.getpid())]
-    return sum(process_peak_rss_mb(p) for p in pids), len(pids)
+    each = peak_rss_each_mb()
+    return sum(each), len(each)
+
+
+def peak_rss_each_mb() -> list[float]:
+    """The peak RSS of this process, then of each live descendant (forkserver, parser workers)."""
+    return [process_peak_rss_mb(p) for p in [os.getpid(), *descendants(os.getpid())]]
 
 
 async def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -287,6 +292,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                         "errors": report.errors[:5],
                     }
                 out["peak_rss_mb"], out["processes"] = tree_peak_rss_mb()
+                out["peak_rss_each_mb"] = peak_rss_each_mb()
             finally:
                 await pipeline.close()
                 await store.close()
@@ -477,7 +483,8 @@ def print_report(
     for run, report in reports.items():
         print(
             f"    watcher {run}: {report['peak_rss_mb']:.0f} MB over {report['processes']} processes"
-            f" ({report['setup_rss_mb']:.0f} MB after start-up, before the first poll)"
+            f" ({report['setup_rss_mb']:.0f} MB after start-up, before the first poll;"
+            f" each: {', '.join(f'{mb:.0f}' for mb in report['peak_rss_each_mb'])})"
         )
     print("  200/304: responses the server sent during the cycle")
     if why_not:

@@ -73,16 +73,17 @@ DATES = st.sampled_from(
 # Rarely drawn: the fast path declines bodies with these, and most examples should reach it.
 RARE_TEXTS = st.sampled_from(["x &nbsp; y", "a <b>child</b> element", "<![CDATA[]]>"])
 RSS_KINDS = (
-    "title", "link", "description", "guid", "guid-false", "pubDate", "dc:date", "content:encoded",
-    "category", "author", "dc:creator", "enclosure", "comments", "source", "Title",
+    "link", "description", "guid", "guid-false", "pubDate", "dc:date", "content:encoded",
+    "category", "author", "dc:creator", "enclosure", "comments", "source", "Title", "media:content",
+    "media:thumbnail", "wfw:commentRss", "slash:comments",
 )  # fmt: skip
-RSS_RARE_KINDS = ("media:content", "atom:link", "foo:bar", "description-typed")
+RSS_RARE_KINDS = ("media:title", "media:group", "atom:link", "foo:bar", "description-typed")
 LANGS = st.sampled_from([None, "en", "en_GB", "fr-FR", "xx", ""])
 
 
 @st.composite
 def rss_items(draw: st.DrawFn) -> str:
-    parts = []
+    parts = [f"<title>{draw(TEXTS)}</title>"] if draw(st.integers(0, 4)) else []
     for _ in range(draw(st.integers(0, 7))):
         kind = draw(st.sampled_from(RSS_KINDS if draw(st.integers(0, 15)) else RSS_RARE_KINDS))
         text = draw(TEXTS if draw(st.integers(0, 7)) else RARE_TEXTS)
@@ -97,7 +98,9 @@ def rss_items(draw: st.DrawFn) -> str:
                 "guid": f"<guid>{text}</guid>",
                 "guid-false": f'<guid isPermaLink="false">{text}</guid>',
                 "enclosure": '<enclosure url="https://x.example/a.mp3" length="1" type="audio/mpeg"/>',
-                "media:content": '<media:content url="https://x.example/a.jpg"/>',
+                "media:content": '<media:content url="https://x.example/a.jpg" medium="image"/>',
+                "media:thumbnail": '<media:thumbnail url="https://x.example/t.jpg" width="1"/>',
+                "media:group": f"<media:group><media:title>{text}</media:title></media:group>",
                 "atom:link": '<atom:link rel="alternate" href="https://x.example/alt"/>',
                 "source": f'<source url="https://s.example/rss">{text}</source>',
                 "description-typed": f'<description type="text/plain">{text}</description>',
@@ -119,13 +122,14 @@ def rss_feeds(draw: st.DrawFn) -> bytes:
         channel.append(f"<ttl>{draw(st.sampled_from(['60', '0', 'x', '999999']))}</ttl>")
     if draw(st.booleans()):
         channel.append("<image><title>Logo</title><url>https://x.example/l.png</url></image>")
-    channel.extend(draw(st.lists(rss_items(), max_size=4)))
+    channel.extend(draw(st.lists(rss_items(), min_size=1, max_size=4)))
     order = draw(st.permutations(channel))
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<rss version="2.0"{root_lang} xmlns:dc="http://purl.org/dc/elements/1.1/" '
         'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
         'xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'xmlns:wfw="http://wellformedweb.org/CommentAPI/" xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
         'xmlns:foo="http://foo.example/ns">'
         f"<channel>{''.join(order)}</channel></rss>"
     ).encode()
@@ -167,7 +171,7 @@ def atom_feeds(draw: st.DrawFn) -> bytes:
         head.append(f"<title{kind_attr}>{draw(TEXTS)}</title>")
     if draw(st.booleans()):
         head.append('<link rel="self" href="https://x.example/atom.xml"/><id>urn:feed</id>')
-    head.extend(draw(st.lists(atom_entries(), max_size=4)))
+    head.extend(draw(st.lists(atom_entries(), min_size=1, max_size=4)))
     return (
         f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"{root_lang}>'
         f"{''.join(head)}</feed>"

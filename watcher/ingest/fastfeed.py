@@ -41,12 +41,30 @@ _PARSER = etree.XMLParser(
 _RSS_CHANNEL_IGNORED = frozenset(
     {
         "link", "description", "lastbuilddate", "pubdate", "generator", "copyright", "managingeditor",
-        "webmaster", "docs", "category", "rating",
+        "webmaster", "docs", "category", "rating", "atom:link", "sy:updateperiod", "sy:updatefrequency",
+        "sy:updatebase", "dc:creator", "dc:subject", "dc:publisher", "dc:rights",
     }
 )  # fmt: skip
-_RSS_ITEM_IGNORED = frozenset({"author", "category", "comments", "source"})
+_RSS_ITEM_IGNORED = frozenset(
+    {
+        "author", "category", "comments", "source", "dc:creator", "dc:subject", "dc:publisher", "dc:rights",
+        "dc:type", "dc:format", "wfw:commentrss", "wfw:comment", "slash:comments", "feedburner:origlink",
+    }
+)  # fmt: skip
+_RSS_ITEM_EMPTY = frozenset({"enclosure", "media:content", "media:thumbnail"})
+# Namespaces whose elements may appear (feedparser's prefixes); any other namespace declines the body.
+_RSS_NAMESPACES = {
+    _DC: "dc",
+    _CONTENT: "content",
+    _ATOM.lower(): "atom",
+    "http://search.yahoo.com/mrss/": "media",
+    "http://search.yahoo.com/mrss": "media",
+    "http://wellformedweb.org/commentapi/": "wfw",
+    "http://purl.org/rss/1.0/modules/slash/": "slash",
+    "http://purl.org/rss/1.0/modules/syndication/": "sy",
+    "http://rssnamespace.org/feedburner/ext/1.0": "feedburner",
+}
 _RSS_IMAGE_PARTS = frozenset({"title", "url", "link", "width", "height", "description"})
-_DC_IGNORED = frozenset({"creator", "subject", "publisher", "rights", "type", "format"})
 _ATOM_FEED_IGNORED = frozenset({"subtitle", "id", "updated", "generator", "icon", "logo", "rights"})
 _PERSON = frozenset({"author", "contributor"})
 _PERSON_PARTS = frozenset({f"{{{_ATOM}}}name", f"{{{_ATOM}}}email", f"{{{_ATOM}}}uri"})
@@ -111,7 +129,7 @@ def _rss(root: Any) -> dict[str, Any]:
             feed[name] = _text(child)
         elif name == "image":
             _rss_image(feed, child)
-        elif name in _RSS_CHANNEL_IGNORED or name == "atom:link" or name == "dc:" + _dc_ignored(child):
+        elif name in _RSS_CHANNEL_IGNORED:
             _leaf(child)
         else:
             raise Decline
@@ -131,8 +149,10 @@ def _rss_item(item: Any, lang: str | None) -> dict[str, Any]:
                 raise Decline  # feedparser resolves repeats in ways of its own
             seen.add(name)
             read(entry, child, lang)
-        elif name in _RSS_ITEM_IGNORED or name == "dc:" + _dc_ignored(child):
+        elif name in _RSS_ITEM_IGNORED:
             _leaf(child)
+        elif name in _RSS_ITEM_EMPTY:
+            _leaf(child, text=False)
         else:
             raise Decline
     return entry
@@ -178,10 +198,6 @@ def _rss_updated(entry: dict[str, Any], element: Any, lang: str | None) -> None:
     _date(entry, "updated", element)
 
 
-def _rss_enclosure(entry: dict[str, Any], element: Any, lang: str | None) -> None:
-    _leaf(element, text=False)
-
-
 _Reader = Callable[[dict[str, Any], Any, str | None], None]
 _RSS_ITEM_READERS: dict[str, _Reader] = {
     "title": _rss_title,
@@ -191,7 +207,6 @@ _RSS_ITEM_READERS: dict[str, _Reader] = {
     "guid": _rss_guid,
     "pubdate": _rss_published,
     "dc:date": _rss_updated,
-    "enclosure": _rss_enclosure,
 }
 
 
@@ -207,6 +222,7 @@ def _rss_image(feed: dict[str, Any], element: Any) -> None:
 
 
 def _rss_name(element: Any) -> str:
+    """``name`` or ``prefix:name`` (feedparser's prefix for the namespace, names lowercased, as it reads them)."""
     tag = element.tag
     if not isinstance(tag, str):
         raise Decline
@@ -215,19 +231,10 @@ def _rss_name(element: Any) -> str:
             raise Decline
         return str(tag.lower())
     namespace, local = tag[1:].split("}", 1)
-    prefix = {_DC: "dc", _CONTENT: "content", _ATOM: "atom"}.get(namespace)
-    if prefix is None or (prefix == "atom" and local != "link"):
-        raise Decline
+    prefix = _RSS_NAMESPACES.get(namespace.lower())
+    if prefix is None:
+        raise Decline  # feedparser reads unknown namespaces by the prefix the document gives them
     return f"{prefix}:{local.lower()}"
-
-
-def _dc_ignored(element: Any) -> str:
-    tag = element.tag
-    if isinstance(tag, str) and tag.startswith(f"{{{_DC}}}"):
-        local = tag[len(_DC) + 2 :].lower()
-        if local in _DC_IGNORED:
-            return local
-    return "\0"
 
 
 def _rss_text(context: dict[str, Any], key: str, element: Any, lang: str | None) -> None:
@@ -412,6 +419,8 @@ def _text(element: Any) -> str:
     if len(element):
         raise Decline  # markup inside a text element: feedparser keeps it as escaped text
     output = (element.text or "").strip()
+    if output.isascii():
+        return output  # both repairs change only characters above U+007F
     try:
         output = output.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
