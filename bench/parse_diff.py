@@ -23,8 +23,10 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 def compare(body: bytes, url: str = BASE_URL) -> tuple[str, str]:
     """("agreed" | "declined" | "differing", detail) for one body."""
-    if fastfeed.parse_feed(_to_safe_utf8(body, None, [])) is None:
-        return "declined", ""
+    warnings: list[str] = []
+    data = _to_safe_utf8(body, None, warnings)
+    if warnings or fastfeed.parse_feed(data) is None:
+        return "declined", ""  # as in parse_entries: a body that needed repairs goes to feedparser
     slow = parse_entries(body, url, now=NOW, parser="feedparser")
     fast = parse_entries(body, url, now=NOW, parser="fast")
     if _record(slow) == _record(fast):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,7 +78,9 @@ RSS_KINDS = (
     "category", "author", "dc:creator", "enclosure", "comments", "source", "Title", "media:content",
     "media:thumbnail", "wfw:commentRss", "slash:comments",
 )  # fmt: skip
-RSS_RARE_KINDS = ("media:title", "media:group", "atom:link", "foo:bar", "description-typed")
+RSS_RARE_KINDS = (
+    "media:title", "media:group", "atom:link", "foo:bar", "description-typed", "title-lang", "link-base",
+)  # fmt: skip
 LANGS = st.sampled_from([None, "en", "en_GB", "fr-FR", "xx", ""])
 
 
@@ -104,6 +107,8 @@ def rss_items(draw: st.DrawFn) -> str:
                 "atom:link": '<atom:link rel="alternate" href="https://x.example/alt"/>',
                 "source": f'<source url="https://s.example/rss">{text}</source>',
                 "description-typed": f'<description type="text/plain">{text}</description>',
+                "title-lang": f'<title xml:lang="de">{text}</title>',
+                "link-base": f'<link xml:base="https://base.example/dir/">{draw(LINKS)}</link>',
             }.get(kind, f"<{kind}>{text}</{kind}>")
         )
     return "<item>" + "".join(parts) + "</item>"
@@ -144,11 +149,18 @@ def atom_entries(draw: st.DrawFn) -> str:
         )
         kind_attr = draw(st.sampled_from(["", ' type="text"', ' type="html"', ' type="html"']))
         if not draw(st.integers(0, 15)):
-            kind_attr = draw(st.sampled_from([' type="xhtml"', ' type="text/html"', ' src="x"']))
+            kind_attr = draw(
+                st.sampled_from(
+                    [' type="xhtml"', ' type="text/html"', ' src="x"', ' xml:lang="de"', ' lang="de"']
+                )
+            )
         if kind == "link":
             rel = draw(st.sampled_from(["", ' rel="alternate"', ' rel="self"', ' rel="enclosure"']))
             type_ = draw(st.sampled_from(["", ' type="text/html"', ' type="application/pdf"']))
-            parts.append(f'<link{rel}{type_} href="{draw(LINKS)}"/>')
+            extra = draw(
+                st.sampled_from(["", "", "", ' hreflang="en"', ' xml:base="https://base.example/d/"'])
+            )
+            parts.append(f'<link{rel}{type_}{extra} href="{draw(LINKS)}"/>')
         elif kind == "id":
             parts.append(f"<id>{draw(st.sampled_from(['urn:uuid:1', 'tag:x,2025:1', '/rel/id', '']))}</id>")
         elif kind in ("updated", "published"):
@@ -259,3 +271,15 @@ def test_generated_rss_agrees_or_is_declined(body: bytes) -> None:
 @given(atom_feeds())
 def test_generated_atom_agrees_or_is_declined(body: bytes) -> None:
     assert_same(body)
+
+
+def test_threads_parsing_at_once_get_the_records_of_parsing_in_turn() -> None:
+    wire = _wire_stories(20)
+    base = datetime(2025, 11, 6, tzinfo=UTC)
+    bodies = [build_feed(index, 20, base, wire) for index in range(16)]
+    in_turn = [parse_entries(body, "https://x.example/", now=NOW, parser="fast") for body in bodies]
+    with ThreadPoolExecutor(4) as threads:
+        at_once = list(
+            threads.map(lambda b: parse_entries(b, "https://x.example/", now=NOW, parser="fast"), bodies)
+        )
+    assert at_once == in_turn

@@ -12,6 +12,7 @@ resolves in its own way.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -27,15 +28,7 @@ _CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _SCOPED = frozenset({_XML_LANG, "{http://www.w3.org/XML/1998/namespace}base", "lang", "base"})
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    huge_tree=False,
-    load_dtd=False,
-    remove_comments=True,
-    remove_pis=True,
-    collect_ids=False,
-)
+_local = threading.local()  # an lxml parser must not be used by two threads at once
 
 # Elements feedparser reads into keys that parse_entries does not use: skipped, if they hold text only.
 _RSS_CHANNEL_IGNORED = frozenset(
@@ -81,14 +74,13 @@ def parse_feed(data: bytes) -> dict[str, Any] | None:
 
     :param data: UTF-8 with no declarations before the root (``parse._to_safe_utf8``'s output).
     """
-    if b"base=" in data or data.count(b"lang=") > 1:
-        return None  # xml:base, or xml:lang below the root: feedparser's scoping rules
+    parser = _parser()
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError):
         return None
-    if _PARSER.error_log:
-        return None
+    if parser.error_log:
+        return None  # a namespace or encoding problem libxml2 recovered from
     try:
         if root.tag == "rss":
             return _rss(root)
@@ -97,6 +89,22 @@ def parse_feed(data: bytes) -> dict[str, Any] | None:
     except Decline:
         return None
     return None
+
+
+def _parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        # No entity expansion, no DTD, no network, libxml2's limits on depth and text size.
+        parser = _local.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+            collect_ids=False,
+        )
+    return parser
 
 
 # -- RSS 2.0 --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Literal
 
 import feedparser
 from feedparser.encodings import convert_to_utf8
@@ -56,6 +56,8 @@ _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNO
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.DOTALL)
 _ROOT_START = re.compile(rb"<\w")
 
+Parser = Literal["feedparser", "fast"]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParseResult:
@@ -74,7 +76,7 @@ def parse_entries(
     content_type: str | None = None,
     feed_language: str | None = None,
     now: datetime | None = None,
-    parser: str = "feedparser",
+    parser: Parser = "feedparser",
 ) -> ParseResult:
     """Parse a feed body (RSS, Atom, RDF or JSON Feed) into articles; malformed input yields warnings, never an exception.
 
@@ -94,7 +96,7 @@ def parse_entries(
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     data = _to_safe_utf8(body, content_type, warnings)
-    parsed = read_feed(data, fast=parser == "fast" and not warnings)
+    parsed = _read_feed(data, fast=parser == "fast" and not warnings)
     if parsed.get("bozo"):
         warnings.append(_short(f"malformed feed: {_describe(parsed.get('bozo_exception'))}"))
     entries: Sequence[Mapping[str, Any]] = parsed.get("entries") or []
@@ -124,7 +126,7 @@ def parse_entries(
     )
 
 
-def read_feed(data: bytes, *, fast: bool) -> Mapping[str, Any]:
+def _read_feed(data: bytes, *, fast: bool) -> Mapping[str, Any]:
     """feedparser's result for ``data`` (safe UTF-8), from the fast reader where it takes the body."""
     if fast:
         parsed = fastfeed.parse_feed(data)

@@ -14,9 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from watcher.ingest.parse import ParseResult, parse_entries
+from watcher.ingest.parse import Parser, ParseResult, parse_entries
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +24,6 @@ logger = logging.getLogger(__name__)
 # connections) is unsafe.
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
-
-
-Parser = Literal["feedparser", "fast"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
