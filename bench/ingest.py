@@ -10,6 +10,7 @@ without any validator under /plain/. Each watcher run is a child of this script 
 stage (``Pipeline.poll(all=True)``) on a fresh database (SQLite in a temp dir, or a scratch
 PostgreSQL database created and dropped):
 - pool: parsing in ``--parse-workers`` processes (default: one per CPU); cold, then warm (all 304);
+- fast: the same with ``ingest.parser: fast`` (lxml for plain RSS and Atom, feedparser for the rest);
 - thread: the same with ``ingest.parse_workers: 0`` (parsing in a thread, as before the pool);
 - unchanged: the /plain/ feeds: cold, then a cycle where every feed answers 200 with the body it
   sent before (not parsed again), then the same cycle with every fetch unconditional, which parses
@@ -62,6 +63,7 @@ TARGETS = {
 }
 RUNS = {  # run -> (URL prefix, cycles)
     "pool": ("feeds", ("cold", "warm")),
+    "fast": ("feeds", ("cold", "warm")),
     "thread": ("feeds", ("cold", "warm")),
     "unchanged": ("plain", ("cold", "unchanged", "reparse")),
 }
@@ -219,8 +221,13 @@ def tree_cpu_s() -> float:
 
 def tree_peak_rss_mb() -> tuple[float, int]:
     """The sum of the peak RSS of this process and each live descendant, and how many processes."""
-    pids = [os.getpid(), *descendants(os.getpid())]
-    return sum(process_peak_rss_mb(p) for p in pids), len(pids)
+    each = peak_rss_each_mb()
+    return sum(each), len(each)
+
+
+def peak_rss_each_mb() -> list[float]:
+    """The peak RSS of this process, then of each live descendant (forkserver, parser workers)."""
+    return [process_peak_rss_mb(p) for p in [os.getpid(), *descendants(os.getpid())]]
 
 
 async def child(args: argparse.Namespace) -> dict[str, Any]:
@@ -242,7 +249,9 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             settings = Settings(
                 database_url=url,
                 http=HttpSettings(allow_private=True, limit=args.concurrency, limit_per_host=args.per_host),
-                ingest=IngestSettings(parse_workers=args.parse_workers),
+                ingest=IngestSettings(
+                    parse_workers=args.parse_workers, parser="fast" if args.child == "fast" else "feedparser"
+                ),
                 matching=MatchSettings(model=None),
                 daemon=DaemonSettings(),
             )
@@ -283,6 +292,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                         "errors": report.errors[:5],
                     }
                 out["peak_rss_mb"], out["processes"] = tree_peak_rss_mb()
+                out["peak_rss_each_mb"] = peak_rss_each_mb()
             finally:
                 await pipeline.close()
                 await store.close()
@@ -462,6 +472,7 @@ def print_report(
     print()
     print("notes:")
     print(f"  watcher pool: parsing in {args.parse_workers} worker processes; thread: ingest.parse_workers=0")
+    print("  watcher fast: as pool, with ingest.parser=fast; the other runs parse with feedparser")
     print(
         "  cpu ms/feed: the client's user+system time over the cycle per feed, its parser processes included;"
     )
@@ -472,7 +483,8 @@ def print_report(
     for run, report in reports.items():
         print(
             f"    watcher {run}: {report['peak_rss_mb']:.0f} MB over {report['processes']} processes"
-            f" ({report['setup_rss_mb']:.0f} MB after start-up, before the first poll)"
+            f" ({report['setup_rss_mb']:.0f} MB after start-up, before the first poll;"
+            f" each: {', '.join(f'{mb:.0f}' for mb in report['peak_rss_each_mb'])})"
         )
     print("  200/304: responses the server sent during the cycle")
     if why_not:
@@ -482,13 +494,21 @@ def print_report(
             "  newsboat re-fetch: its second reload; newsboat stores ETag/Last-Modified only from its second"
         )
         print("    download of a feed, so its first conditional (warm) reload is the third")
-        for name in ("cold", "warm"):
-            ratio = watcher["pool"][name].feeds_per_s / newsboat[name].feeds_per_s
-            print(f"  watcher pool / newsboat, {name}: {ratio:.2f}x feeds/s")
+        for run in ("pool", "fast"):
+            for name in ("cold", "warm"):
+                ratio = watcher[run][name].feeds_per_s / newsboat[name].feeds_per_s
+                print(f"  watcher {run} / newsboat, {name}: {ratio:.2f}x feeds/s")
     print()
     pool, thread, plain = watcher["pool"], watcher["thread"], watcher["unchanged"]
     c, w, u, b = pool["cold"], pool["warm"], plain["unchanged"], plain["reparse"]
+    f = watcher["fast"]["cold"]
     print("side by side (same run):")
+    print(
+        f"  cold, fast / pool (feedparser): {f.feeds_per_s / c.feeds_per_s:.2f}x feeds/s"
+        f" ({f.feeds_per_s:,.0f} vs {c.feeds_per_s:,.0f}), cpu ms/feed"
+        f" {f.cpu_s * 1000 / f.feeds:.2f} vs {c.cpu_s * 1000 / c.feeds:.2f},"
+        f" peak RSS {reports['fast']['peak_rss_mb']:.0f} vs {reports['pool']['peak_rss_mb']:.0f} MB"
+    )
     print(
         f"  cold, pool / thread: {c.feeds_per_s / thread['cold'].feeds_per_s:.2f}x feeds/s, cpu ms/feed"
         f" {c.cpu_s * 1000 / c.feeds:.2f} vs {thread['cold'].cpu_s * 1000 / thread['cold'].feeds:.2f}"
@@ -501,13 +521,17 @@ def print_report(
     peak_mb = max(r["peak_rss_mb"] for r in reports.values())
     u_cpu = u.cpu_s * 1000 / u.feeds
     print("targets:")
-    cold_ok = c.feeds_per_s >= TARGETS["cold_fps"]
-    print(f"  cold (pool) >= {TARGETS['cold_fps']:.0f} feeds/s: {c.feeds_per_s:,.0f}  {verdict(cold_ok)}")
-    if newsboat:
-        nb = newsboat["cold"].feeds_per_s
+    for run, cold in (("pool", c), ("fast", f)):
+        cold_ok = cold.feeds_per_s >= TARGETS["cold_fps"]
         print(
-            f"  cold >= 2x newsboat ({nb:,.0f} feeds/s): {c.feeds_per_s:,.0f}  {verdict(c.feeds_per_s >= 2 * nb)}"
+            f"  cold ({run}) >= {TARGETS['cold_fps']:.0f} feeds/s: {cold.feeds_per_s:,.0f}  {verdict(cold_ok)}"
         )
+        if newsboat:
+            nb = newsboat["cold"].feeds_per_s
+            ok = cold.feeds_per_s >= 2 * nb
+            print(
+                f"  cold ({run}) >= 2x newsboat ({nb:,.0f} feeds/s): {cold.feeds_per_s:,.0f}  {verdict(ok)}"
+            )
     warm_ok = w.feeds_per_s >= TARGETS["warm_fps"]
     print(f"  warm (304) >= {TARGETS['warm_fps']:,.0f} feeds/s: {w.feeds_per_s:,.0f}  {verdict(warm_ok)}")
     u_ok = u.feeds_per_s >= TARGETS["unchanged_fps"]

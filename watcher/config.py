@@ -274,6 +274,7 @@ class _Ingest(_Model):
     """``ingest:`` in feeds.yaml."""
 
     parse_workers: int | None = Field(default=_default(IngestSettings, "parse_workers"), ge=0)
+    parser: Literal["feedparser", "fast"] = _default(IngestSettings, "parser")
 
 
 class _Matching(_Model):

@@ -263,7 +263,8 @@ class Pipeline:
         self._fetch_sem = asyncio.Semaphore(settings.http.limit)
         self._pages: PageFetcher | None = None  # one per process, sharing the session; made on first use
         self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self.parser = ParsePool(settings.ingest.workers())  # its processes start with the first parse
+        # Its processes start with the first parse.
+        self.parser = ParsePool(settings.ingest.workers(), parser=settings.ingest.parser)
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:

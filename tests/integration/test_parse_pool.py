@@ -101,3 +101,15 @@ def test_workers_end_when_their_owner_is_killed() -> None:
             time.sleep(0.05)
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
         assert owner.stdout.read() == ""  # EOF: nothing holds the owner's stdout any more
+
+
+async def test_workers_with_the_fast_parser_yield_feedparser_records() -> None:
+    pool = ParsePool(2, parser="fast")
+    try:
+        for path in sorted(DATA.glob("*.xml")):
+            body = path.read_bytes()
+            here = parse_entries(body, FEED_URL, content_type="application/xml", now=NOW)
+            there = await pool.parse(body, FEED_URL, content_type="application/xml", now=NOW)
+            assert (there.articles, there.title, there.ttl_s) == (here.articles, here.title, here.ttl_s)
+    finally:
+        pool.close()

@@ -90,8 +90,10 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.matching == MatchSettings(model=None, languages=frozenset({"en"}))
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     assert load(write(tmp_path, "ingest: {parse_workers: 0}\n")).ingest.workers() == 0
+    assert load(write(tmp_path, "ingest: {parser: fast}\n")).ingest.parser == "fast"
     empty = load(write(tmp_path, "{}\n"), environ={})
     assert empty.ingest.parse_workers is None and empty.ingest.workers() == (os.cpu_count() or 1)
+    assert empty.ingest.parser == "feedparser"
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
     strict = load(write(tmp_path, "matching: {model: null, precision: high}\n"), environ={})
     assert strict.matching == MatchSettings(model=None, languages=frozenset({"en"})).flood_safe()
@@ -193,6 +195,7 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             "ingest:\n  parse_workers: -1\n",
             ":2: ingest.parse_workers: Input should be greater than or equal to 0",
         ),
+        ("ingest:\n  parser: lxml\n", ":2: ingest.parser: Input should be 'feedparser' or 'fast'"),
         ("feeds: [\n", ":2: invalid YAML: "),
         ("- just\n- a list\n", ":1: the top level must be a mapping"),
     ],

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
-from watcher.ingest.parse import ParseResult, parse_entries
+from watcher.ingest.parse import Parser, ParseResult, parse_entries
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,14 @@ _CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestSettings:
-    """How feed bodies are parsed. ``parse_workers``: worker processes; None = one per CPU; 0 = a thread."""
+    """How feed bodies are parsed. ``parse_workers``: worker processes; None = one per CPU; 0 = a thread.
+
+    ``parser``: ``"fast"`` reads plain, well-formed RSS 2.0 and Atom 1.0 with lxml (the same records
+    as feedparser) and every other body with feedparser; ``"feedparser"`` reads every body with it.
+    """
 
     parse_workers: int | None = None
+    parser: Parser = "feedparser"
 
     def workers(self) -> int:
         """The number of worker processes to use (0: parse in a thread)."""
@@ -49,10 +54,11 @@ class ParsePool:
     once more; a body that kills a second pool yields a ParseResult whose only warning says so.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, parser: Parser = "feedparser") -> None:
         if workers < 0:
             raise ValueError("workers must be 0 or more")
         self.workers = workers
+        self.parser = parser
         self._executor: ProcessPoolExecutor | None = None
 
     async def parse(
@@ -66,7 +72,13 @@ class ParsePool:
     ) -> ParseResult:
         """``parse_entries`` with the same arguments, run in a worker process or a thread."""
         call = functools.partial(
-            parse_entries, body, url, content_type=content_type, feed_language=feed_language, now=now
+            parse_entries,
+            body,
+            url,
+            content_type=content_type,
+            feed_language=feed_language,
+            now=now,
+            parser=self.parser,
         )
         if self.workers == 0:
             return await asyncio.to_thread(call)
