@@ -19,6 +19,7 @@ from watcher.match.lexical import (
     CorpusStats,
     document_norm,
     keywords_found,
+    sentence_indices,
 )
 
 logger = logging.getLogger(__name__)
@@ -160,31 +161,34 @@ class ClaimIndex:
             entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
         if not keywords_found(entry.query, doc):
             return False  # scores NOTHING_SHARED, below the floor
-        positions = doc.positions
-        masks = [positions.get(t, 0) for t in entry.query.terms]
+        get = doc.positions.get
+        masks = [get(t, 0) for t in entry.query.terms]
+        occurrences = doc.occurrences
+        sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
+        held = sums.get
         covered = dot = lead = rare = 0.0
-        found = union = 0
-        for mask, weight, heavy in zip(masks, entry.weights, entry.heavy, strict=True):
+        found = 0
+        for term, mask, weight, heavy in zip(
+            entry.query.terms, masks, entry.weights, entry.heavy, strict=True
+        ):
             if mask:
                 found += 1
                 covered += weight
-                union |= mask
                 dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
                 if mask & LEAD_MASK:
                     lead += weight
                 if heavy:
                     rare += weight
+                where = occurrences.get(term)
+                if where is None:
+                    where = occurrences[term] = sentence_indices(mask)
+                for i in where:
+                    sums[i] = held(i, 0.0) + weight
         total = entry.total
         coverage = covered / total
-        # No sentence scores more than its length factor times the share of the claim it holds.
+        # The best sentence, as lexical_features scores it.
         factors = doc.factors
-        top_factor = 0.0
-        while union:
-            low = union & -union
-            factor = factors[low.bit_length() - 1]
-            if factor > top_factor:
-                top_factor = factor
-            union ^= low
+        best = max(weight * factors[i] for i, weight in sums.items()) / total
         claim_terms = len(masks)
         adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
         ceiling = scorer.lexical_ceiling(
@@ -195,7 +199,7 @@ class ClaimIndex:
             lead=lead / total,
             rare=rare / entry.heavy_total,
             pairs=adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0,
-            best=coverage * top_factor,
+            best=best,
         )
         return ceiling >= entry.floor - MARGIN
 
