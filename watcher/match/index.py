@@ -3,7 +3,6 @@ may match, with the decisions of scoring every pair."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Iterable, Sequence
@@ -161,47 +160,77 @@ class ClaimIndex:
             entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
         if not keywords_found(entry.query, doc):
             return False  # scores NOTHING_SHARED, below the floor
+        terms = entry.query.terms
         get = doc.positions.get
-        masks = [get(t, 0) for t in entry.query.terms]
-        occurrences = doc.occurrences
-        sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
-        held = sums.get
+        masks = [get(t, 0) for t in terms]
         covered = dot = lead = rare = 0.0
-        found = 0
-        for term, mask, weight, heavy in zip(
-            entry.query.terms, masks, entry.weights, entry.heavy, strict=True
-        ):
+        found = union = adjacent = previous = 0
+        for mask, weight, heavy in zip(masks, entry.weights, entry.heavy, strict=True):
             if mask:
                 found += 1
                 covered += weight
+                union |= mask
                 dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
                 if mask & LEAD_MASK:
                     lead += weight
                 if heavy:
                     rare += weight
-                where = occurrences.get(term)
-                if where is None:
-                    where = occurrences[term] = sentence_indices(mask)
-                for i in where:
-                    sums[i] = held(i, 0.0) + weight
+                if mask & previous:
+                    adjacent += 1
+            previous = mask
         total = entry.total
         coverage = covered / total
-        # The best sentence, as lexical_features scores it.
+        # First, no sentence scores more than its length factor times the share of the claim it holds.
         factors = doc.factors
-        best = max(weight * factors[i] for i, weight in sums.items()) / total
+        top_factor = 0.0
+        while union:
+            low = union & -union
+            factor = factors[low.bit_length() - 1]
+            if factor > top_factor:
+                top_factor = factor
+            union ^= low
         claim_terms = len(masks)
-        adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+        cosine = dot / (entry.norm * doc_norm)
+        lead /= total
+        rare /= entry.heavy_total
+        pairs = adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0
+        need = entry.floor - MARGIN
         ceiling = scorer.lexical_ceiling(
             coverage,
             found,
             claim_terms,
-            dot / (entry.norm * doc_norm),
-            lead=lead / total,
-            rare=rare / entry.heavy_total,
-            pairs=adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0,
-            best=best,
+            cosine,
+            lead=lead,
+            rare=rare,
+            pairs=pairs,
+            best=coverage * top_factor,
         )
-        return ceiling >= entry.floor - MARGIN
+        if ceiling < need:
+            return False
+        # Then the best sentence, as lexical_features scores it.
+        best = _best_sentence(terms, masks, entry.weights, doc) / total
+        ceiling = scorer.lexical_ceiling(
+            coverage, found, claim_terms, cosine, lead=lead, rare=rare, pairs=pairs, best=best
+        )
+        return ceiling >= need
+
+
+def _best_sentence(
+    terms: Sequence[str], masks: Sequence[int], weights: Sequence[float], doc: AnalyzedArticle
+) -> float:
+    """The largest length factor times claim weight held of the article's sentences."""
+    occurrences = doc.occurrences
+    sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
+    held = sums.get
+    for term, mask, weight in zip(terms, masks, weights, strict=True):
+        if mask:
+            where = occurrences.get(term)
+            if where is None:
+                where = occurrences[term] = sentence_indices(mask)
+            for i in where:
+                sums[i] = held(i, 0.0) + weight
+    factors = doc.factors
+    return max(weight * factors[i] for i, weight in sums.items())
 
 
 def _entry(query: ClaimQuery, weights: tuple[float, ...], floor: float) -> _Entry:
