@@ -70,15 +70,16 @@ class ClaimIndex:
             else logit - MARGIN - scorer.ceiling_constant(len(q.terms))
             for q, f, logit in zip(self._queries, floors, self._floors, strict=True)
         ]
-        self._postings: dict[str, list[tuple[int, float]]] = {}  # key -> (claim, boost of the key)
+        # key -> (claim, boost of the key, its place among the claim's terms)
+        self._postings: dict[str, list[tuple[int, float, int]]] = {}
         for qi, query in enumerate(self._queries):
-            for term, boost in zip(query.terms, query.boosts, strict=True):
-                self._postings.setdefault(term, []).append((qi, boost))
+            for place, (term, boost) in enumerate(zip(query.terms, query.boosts, strict=True)):
+                self._postings.setdefault(term, []).append((qi, boost, place))
         self._stats: CorpusStats | None = None
         self._weights: Sequence[tuple[float, ...]] = ()
-        # Per claim, what a term of weight w adds to the linear bound: w * (base + lead if in the
+        # Per claim, what a term of weight w adds to the linear bound: w * (its base + lead if in the
         # lead + best * largest length factor + w * cosine * dampened tf / article norm) + per_term.
-        self._terms: list[tuple[float, float, float, float, float]] = []
+        self._terms: list[tuple[tuple[float, ...], float, float, float, float]] = []
         self._idf: dict[str, float] = {}  # the IDF of each key in the claims' weights
         self._entries: dict[int, _Entry] = {}
 
@@ -87,7 +88,7 @@ class ClaimIndex:
         counts: dict[int, int] = {}
         postings = self._postings
         for key in keys:
-            for qi, _ in postings.get(key, ()):
+            for qi, _, _ in postings.get(key, ()):
                 counts[qi] = counts.get(qi, 0) + 1
         return counts
 
@@ -99,20 +100,22 @@ class ClaimIndex:
         # The weights hold until the statistics' version changes, while the counts move with every
         # batch: the bound must read the IDF the weights were computed with.
         self._idf = {key: stats.idf(key) for key in self._postings}
-        terms = []
-        for claim_weights in weights:
+        terms: list[tuple[tuple[float, ...], float, float, float, float]] = []
+        for qi, claim_weights in enumerate(weights):
             total = sum(claim_weights)
             if total <= 0.0:
-                terms.append((0.0, 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
+                terms.append(((), 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
                 continue
-            heavy_total = sum(sorted(claim_weights, reverse=True)[:RARE_TERMS])
-            norm = math.sqrt(sum(w * w for w in claim_weights))
+            entry = self._entries[qi] = _entry(self._queries[qi], claim_weights, self._floors[qi])
+            # Only the claim's heaviest terms count towards LexicalFeatures.rare.
+            base = scorer.CEILING_BASE / total
+            heavy = base + scorer.CEILING_RARE / entry.heavy_total
             terms.append(
                 (
-                    scorer.CEILING_BASE / total + scorer.CEILING_RARE / heavy_total,
+                    tuple(heavy if h else base for h in entry.heavy),
                     scorer.CEILING_LEAD / total,
                     scorer.CEILING_BEST / total,
-                    scorer.CEILING_COSINE / norm,
+                    scorer.CEILING_COSINE / entry.norm,
                     scorer.CEILING_PER_TERM / len(claim_weights),
                 )
             )
@@ -136,9 +139,10 @@ class ClaimIndex:
             idf = idf_of[key]
             per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
             in_lead = mask & LEAD_MASK
-            for qi, boost in found:
-                base, lead, best, cosine, per_term = terms[qi]
+            for qi, boost, place in found:
+                bases, lead, best, cosine, per_term = terms[qi]
                 weight = boost * idf
+                base = bases[place]
                 if in_lead:
                     base += lead
                 sums[qi] = (
@@ -155,9 +159,7 @@ class ClaimIndex:
 
     def _may_reach(self, qi: int, doc: AnalyzedArticle, doc_norm: float) -> bool:
         """Whether the pair may reach the claim's floor, by ``scorer.lexical_ceiling`` of what it shares."""
-        entry = self._entries.get(qi)
-        if entry is None:
-            entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
+        entry = self._entries[qi]
         if not keywords_found(entry.query, doc):
             return False  # scores NOTHING_SHARED, below the floor
         terms = entry.query.terms
