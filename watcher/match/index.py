@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from watcher.match import scorer
 from watcher.match.lexical import (
     LEAD_MASK,
-    RARE_TERMS,
     TF,
     AnalyzedArticle,
     ClaimQuery,
     CorpusStats,
+    WeightShape,
     document_norm,
     keywords_found,
     sentence_indices,
+    weight_shape,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class _Entry:
 
     query: ClaimQuery
     weights: tuple[float, ...]
+    shape: WeightShape
     total: float
     norm: float  # Euclidean norm of the weights
     heavy: tuple[bool, ...]  # its RARE_TERMS heaviest terms, as lexical_features picks them
@@ -91,6 +93,11 @@ class ClaimIndex:
             for qi, _, _ in postings.get(key, ()):
                 counts[qi] = counts.get(qi, 0) + 1
         return counts
+
+    def shape(self, qi: int) -> WeightShape | None:
+        """:func:`~watcher.match.lexical.weight_shape` of the claim's weights (None for a claim without keys)."""
+        entry = self._entries.get(qi)
+        return entry.shape if entry is not None else None
 
     def update(self, weights: Sequence[tuple[float, ...]], stats: CorpusStats) -> None:
         """Take the claims' term weights (``claim_weights``) at the statistics' present version."""
@@ -236,13 +243,14 @@ def _best_sentence(
 
 
 def _entry(query: ClaimQuery, weights: tuple[float, ...], floor: float) -> _Entry:
-    heavy_at = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
+    shape = weight_shape(weights)
     return _Entry(
         query=query,
         weights=weights,
-        total=sum(weights),
-        norm=math.sqrt(sum(w * w for w in weights)),
-        heavy=tuple(i in heavy_at for i in range(len(weights))),
-        heavy_total=sum(weights[i] for i in heavy_at),
+        shape=shape,
+        total=shape.total,
+        norm=shape.norm,
+        heavy=tuple(i in shape.heavy for i in range(len(weights))),
+        heavy_total=shape.heavy_total,
         floor=floor,
     )

@@ -118,6 +118,26 @@ NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
 
 
 @dataclass(frozen=True, slots=True)
+class WeightShape:
+    """What :func:`lexical_features` reads of a claim's term weights as a whole."""
+
+    total: float
+    norm: float  # Euclidean norm
+    heavy: tuple[int, ...]  # the RARE_TERMS heaviest terms (the first of equal ones)
+    heavy_total: float
+
+
+def weight_shape(weights: Sequence[float]) -> WeightShape:
+    heavy = tuple(sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS])
+    return WeightShape(
+        total=sum(weights),
+        norm=math.sqrt(sum(w * w for w in weights)),
+        heavy=heavy,
+        heavy_total=sum(weights[i] for i in heavy),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
     """Document frequencies from a reference corpus: ``docs`` documents, ``df`` key -> count."""
 
@@ -306,13 +326,20 @@ def document_norm(doc: AnalyzedArticle, stats: CorpusStats) -> float:
 
 
 def lexical_features(
-    query: ClaimQuery, weights: Sequence[float], doc: AnalyzedArticle, doc_norm: float = 0.0
+    query: ClaimQuery,
+    weights: Sequence[float],
+    doc: AnalyzedArticle,
+    doc_norm: float = 0.0,
+    shape: WeightShape | None = None,
 ) -> LexicalFeatures:
     """Score one claim against one analysed article.
 
     :param doc_norm: :func:`document_norm` of the article; 0 leaves the cosine out.
+    :param shape: :func:`weight_shape` of ``weights``, for callers that keep it.
     """
-    total = sum(weights)
+    if shape is None:
+        shape = weight_shape(weights)
+    total = shape.total
     get = doc.positions.get
     masks = [get(t, 0) for t in query.terms]
     present = [(t, m, w) for t, m, w in zip(query.terms, masks, weights, strict=True) if m]
@@ -352,12 +379,11 @@ def lexical_features(
         scores.append((i, score))
     window, terms = _best_window(found, held, present_weights)
     adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
-    heavy = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
-    heavy_total = sum(weights[i] for i in heavy)
-    rare = sum(weights[i] for i in heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
+    heavy_total = shape.heavy_total
+    rare = sum(weights[i] for i in shape.heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
     if doc_norm > 0.0:
-        cosine = min(dot / (math.sqrt(sum(w * w for w in weights)) * doc_norm), 1.0)
+        cosine = min(dot / (shape.norm * doc_norm), 1.0)
     return LexicalFeatures(
         coverage=covered / total,
         best=best,
