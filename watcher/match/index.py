@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from watcher.match import scorer
 from watcher.match.lexical import (
@@ -30,8 +30,7 @@ MARGIN = 1e-6
 _TF_TOP = len(TF) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     """What the tighter bound needs of one claim, at one set of weights."""
 
     query: ClaimQuery
@@ -106,7 +105,9 @@ class ClaimIndex:
         self._entries = {}
         # The weights hold until the statistics' version changes, while the counts move with every
         # batch: the bound must read the IDF the weights were computed with.
-        self._idf = {key: stats.idf(key) for key in self._postings}
+        cached = stats.cached_idf  # the claims' weights have just asked for most
+        idf = stats.idf
+        self._idf = {key: cached[key] if key in cached else idf(key) for key in self._postings}
         terms: list[tuple[tuple[float, ...], float, float, float, float]] = []
         for qi, claim_weights in enumerate(weights):
             total = sum(claim_weights)

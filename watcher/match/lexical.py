@@ -10,6 +10,7 @@ import math
 from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from watcher.domain import Article, Claim
 from watcher.text.language import claim_language
@@ -117,8 +118,7 @@ class LexicalFeatures:
 NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class WeightShape:
+class WeightShape(NamedTuple):
     """What :func:`lexical_features` reads of a claim's term weights as a whole."""
 
     total: float
