@@ -3,22 +3,23 @@ may match, with the decisions of scoring every pair."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from watcher.match import scorer
 from watcher.match.lexical import (
     LEAD_MASK,
-    RARE_TERMS,
     TF,
     AnalyzedArticle,
     ClaimQuery,
     CorpusStats,
+    WeightShape,
     document_norm,
     keywords_found,
+    sentence_indices,
+    weight_shape,
 )
 
 logger = logging.getLogger(__name__)
@@ -29,12 +30,12 @@ MARGIN = 1e-6
 _TF_TOP = len(TF) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     """What the tighter bound needs of one claim, at one set of weights."""
 
     query: ClaimQuery
     weights: tuple[float, ...]
+    shape: WeightShape
     total: float
     norm: float  # Euclidean norm of the weights
     heavy: tuple[bool, ...]  # its RARE_TERMS heaviest terms, as lexical_features picks them
@@ -70,15 +71,16 @@ class ClaimIndex:
             else logit - MARGIN - scorer.ceiling_constant(len(q.terms))
             for q, f, logit in zip(self._queries, floors, self._floors, strict=True)
         ]
-        self._postings: dict[str, list[tuple[int, float]]] = {}  # key -> (claim, boost of the key)
+        # key -> (claim, boost of the key, its place among the claim's terms)
+        self._postings: dict[str, list[tuple[int, float, int]]] = {}
         for qi, query in enumerate(self._queries):
-            for term, boost in zip(query.terms, query.boosts, strict=True):
-                self._postings.setdefault(term, []).append((qi, boost))
+            for place, (term, boost) in enumerate(zip(query.terms, query.boosts, strict=True)):
+                self._postings.setdefault(term, []).append((qi, boost, place))
         self._stats: CorpusStats | None = None
         self._weights: Sequence[tuple[float, ...]] = ()
-        # Per claim, what a term of weight w adds to the linear bound: w * (base + lead if in the
+        # Per claim, what a term of weight w adds to the linear bound: w * (its base + lead if in the
         # lead + best * largest length factor + w * cosine * dampened tf / article norm) + per_term.
-        self._terms: list[tuple[float, float, float, float, float]] = []
+        self._terms: list[tuple[tuple[float, ...], float, float, float, float]] = []
         self._idf: dict[str, float] = {}  # the IDF of each key in the claims' weights
         self._entries: dict[int, _Entry] = {}
 
@@ -87,9 +89,14 @@ class ClaimIndex:
         counts: dict[int, int] = {}
         postings = self._postings
         for key in keys:
-            for qi, _ in postings.get(key, ()):
+            for qi, _, _ in postings.get(key, ()):
                 counts[qi] = counts.get(qi, 0) + 1
         return counts
+
+    def shape(self, qi: int) -> WeightShape | None:
+        """:func:`~watcher.match.lexical.weight_shape` of the claim's weights (None for a claim without keys)."""
+        entry = self._entries.get(qi)
+        return entry.shape if entry is not None else None
 
     def update(self, weights: Sequence[tuple[float, ...]], stats: CorpusStats) -> None:
         """Take the claims' term weights (``claim_weights``) at the statistics' present version."""
@@ -98,21 +105,25 @@ class ClaimIndex:
         self._entries = {}
         # The weights hold until the statistics' version changes, while the counts move with every
         # batch: the bound must read the IDF the weights were computed with.
-        self._idf = {key: stats.idf(key) for key in self._postings}
-        terms = []
-        for claim_weights in weights:
+        cached = stats.cached_idf  # the claims' weights have just asked for most
+        idf = stats.idf
+        self._idf = {key: cached[key] if key in cached else idf(key) for key in self._postings}
+        terms: list[tuple[tuple[float, ...], float, float, float, float]] = []
+        for qi, claim_weights in enumerate(weights):
             total = sum(claim_weights)
             if total <= 0.0:
-                terms.append((0.0, 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
+                terms.append(((), 0.0, 0.0, 0.0, 0.0))  # no key, never looked up
                 continue
-            heavy_total = sum(sorted(claim_weights, reverse=True)[:RARE_TERMS])
-            norm = math.sqrt(sum(w * w for w in claim_weights))
+            entry = self._entries[qi] = _entry(self._queries[qi], claim_weights, self._floors[qi])
+            # Only the claim's heaviest terms count towards LexicalFeatures.rare.
+            base = scorer.CEILING_BASE / total
+            heavy = base + scorer.CEILING_RARE / entry.heavy_total
             terms.append(
                 (
-                    scorer.CEILING_BASE / total + scorer.CEILING_RARE / heavy_total,
+                    tuple(heavy if h else base for h in entry.heavy),
                     scorer.CEILING_LEAD / total,
                     scorer.CEILING_BEST / total,
-                    scorer.CEILING_COSINE / norm,
+                    scorer.CEILING_COSINE / entry.norm,
                     scorer.CEILING_PER_TERM / len(claim_weights),
                 )
             )
@@ -136,9 +147,10 @@ class ClaimIndex:
             idf = idf_of[key]
             per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
             in_lead = mask & LEAD_MASK
-            for qi, boost in found:
-                base, lead, best, cosine, per_term = terms[qi]
+            for qi, boost, place in found:
+                bases, lead, best, cosine, per_term = terms[qi]
                 weight = boost * idf
+                base = bases[place]
                 if in_lead:
                     base += lead
                 sums[qi] = (
@@ -155,15 +167,14 @@ class ClaimIndex:
 
     def _may_reach(self, qi: int, doc: AnalyzedArticle, doc_norm: float) -> bool:
         """Whether the pair may reach the claim's floor, by ``scorer.lexical_ceiling`` of what it shares."""
-        entry = self._entries.get(qi)
-        if entry is None:
-            entry = self._entries[qi] = _entry(self._queries[qi], self._weights[qi], self._floors[qi])
+        entry = self._entries[qi]
         if not keywords_found(entry.query, doc):
             return False  # scores NOTHING_SHARED, below the floor
-        positions = doc.positions
-        masks = [positions.get(t, 0) for t in entry.query.terms]
+        terms = entry.query.terms
+        get = doc.positions.get
+        masks = [get(t, 0) for t in terms]
         covered = dot = lead = rare = 0.0
-        found = union = 0
+        found = union = adjacent = previous = 0
         for mask, weight, heavy in zip(masks, entry.weights, entry.heavy, strict=True):
             if mask:
                 found += 1
@@ -174,9 +185,12 @@ class ClaimIndex:
                     lead += weight
                 if heavy:
                     rare += weight
+                if mask & previous:
+                    adjacent += 1
+            previous = mask
         total = entry.total
         coverage = covered / total
-        # No sentence scores more than its length factor times the share of the claim it holds.
+        # First, no sentence scores more than its length factor times the share of the claim it holds.
         factors = doc.factors
         top_factor = 0.0
         while union:
@@ -186,28 +200,58 @@ class ClaimIndex:
                 top_factor = factor
             union ^= low
         claim_terms = len(masks)
-        adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+        cosine = dot / (entry.norm * doc_norm)
+        lead /= total
+        rare /= entry.heavy_total
+        pairs = adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0
+        need = entry.floor - MARGIN
         ceiling = scorer.lexical_ceiling(
             coverage,
             found,
             claim_terms,
-            dot / (entry.norm * doc_norm),
-            lead=lead / total,
-            rare=rare / entry.heavy_total,
-            pairs=adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0,
+            cosine,
+            lead=lead,
+            rare=rare,
+            pairs=pairs,
             best=coverage * top_factor,
         )
-        return ceiling >= entry.floor - MARGIN
+        if ceiling < need:
+            return False
+        # Then the best sentence, as lexical_features scores it.
+        best = _best_sentence(terms, masks, entry.weights, doc) / total
+        ceiling = scorer.lexical_ceiling(
+            coverage, found, claim_terms, cosine, lead=lead, rare=rare, pairs=pairs, best=best
+        )
+        return ceiling >= need
+
+
+def _best_sentence(
+    terms: Sequence[str], masks: Sequence[int], weights: Sequence[float], doc: AnalyzedArticle
+) -> float:
+    """The largest length factor times claim weight held of the article's sentences."""
+    occurrences = doc.occurrences
+    sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
+    held = sums.get
+    for term, mask, weight in zip(terms, masks, weights, strict=True):
+        if mask:
+            where = occurrences.get(term)
+            if where is None:
+                where = occurrences[term] = sentence_indices(mask)
+            for i in where:
+                sums[i] = held(i, 0.0) + weight
+    factors = doc.factors
+    return max(weight * factors[i] for i, weight in sums.items())
 
 
 def _entry(query: ClaimQuery, weights: tuple[float, ...], floor: float) -> _Entry:
-    heavy_at = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
+    shape = weight_shape(weights)
     return _Entry(
         query=query,
         weights=weights,
-        total=sum(weights),
-        norm=math.sqrt(sum(w * w for w in weights)),
-        heavy=tuple(i in heavy_at for i in range(len(weights))),
-        heavy_total=sum(weights[i] for i in heavy_at),
+        shape=shape,
+        total=shape.total,
+        norm=shape.norm,
+        heavy=tuple(i in shape.heavy for i in range(len(weights))),
+        heavy_total=shape.heavy_total,
         floor=floor,
     )

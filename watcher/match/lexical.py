@@ -8,8 +8,9 @@ import json
 import logging
 import math
 from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from watcher.domain import Article, Claim
 from watcher.text.language import claim_language
@@ -42,7 +43,7 @@ _TF_TOP = len(TF) - 1
 DOC_NORM_FLOOR = 40.0
 LEAD_SENTENCES = 3
 LEAD_MASK = (1 << LEAD_SENTENCES) - 1
-WINDOW = 3
+WINDOW = 3  # _best_window unrolls the union of a window's sentences
 MIN_CLAIM_TERMS_FOR_BREADTH = 2
 # LexicalFeatures.rare: the claim's heaviest terms (by boost x IDF), which name what it is about.
 RARE_TERMS = 3
@@ -73,6 +74,8 @@ class AnalyzedArticle:
     sentences: tuple[str, ...]
     positions: dict[str, int]  # match key -> bit mask of the sentences it occurs in
     factors: tuple[float, ...]  # BM25 length factor of each sentence
+    # Match key -> the sentences it occurs in, ascending: filled as claims ask for them.
+    occurrences: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def vocabulary(self) -> KeysView[str]:
@@ -113,6 +116,25 @@ class LexicalFeatures:
 
 
 NO_FEATURES = LexicalFeatures(coverage=0.0, best=0.0, window=0.0, lead=0.0)
+
+
+class WeightShape(NamedTuple):
+    """What :func:`lexical_features` reads of a claim's term weights as a whole."""
+
+    total: float
+    norm: float  # Euclidean norm
+    heavy: tuple[int, ...]  # the RARE_TERMS heaviest terms (the first of equal ones)
+    heavy_total: float
+
+
+def weight_shape(weights: Sequence[float]) -> WeightShape:
+    heavy = tuple(sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS])
+    return WeightShape(
+        total=sum(weights),
+        norm=math.sqrt(sum(w * w for w in weights)),
+        heavy=heavy,
+        heavy_total=sum(weights[i] for i in heavy),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,54 +326,64 @@ def document_norm(doc: AnalyzedArticle, stats: CorpusStats) -> float:
 
 
 def lexical_features(
-    query: ClaimQuery, weights: Sequence[float], doc: AnalyzedArticle, doc_norm: float = 0.0
+    query: ClaimQuery,
+    weights: Sequence[float],
+    doc: AnalyzedArticle,
+    doc_norm: float = 0.0,
+    shape: WeightShape | None = None,
 ) -> LexicalFeatures:
     """Score one claim against one analysed article.
 
     :param doc_norm: :func:`document_norm` of the article; 0 leaves the cosine out.
+    :param shape: :func:`weight_shape` of ``weights``, for callers that keep it.
     """
-    total = sum(weights)
-    positions = doc.positions
-    get = positions.get
+    if shape is None:
+        shape = weight_shape(weights)
+    total = shape.total
+    get = doc.positions.get
     masks = [get(t, 0) for t in query.terms]
-    present = [(m, w) for m, w in zip(masks, weights, strict=True) if m]
+    present = [(t, m, w) for t, m, w in zip(query.terms, masks, weights, strict=True) if m]
     if total <= 0.0 or not present or not keywords_found(query, doc):
         return NO_FEATURES
-    sums: dict[int, float] = {}  # sentence -> weight of the claim terms in it
-    found: dict[int, int] = {}  # sentence -> bit mask of the claim terms in it
+    count = len(doc.sentences)
+    sums = [0.0] * count  # sentence -> weight of the claim terms in it
+    found = [0] * (count + WINDOW)  # sentence -> bit mask of the claim terms in it (padded)
     present_weights: list[float] = []
     covered = lead = dot = 0.0
-    for bit, (mask, weight) in enumerate(present):
+    union = 0
+    occurrences = doc.occurrences
+    for bit, (term, mask, weight) in enumerate(present):
         present_weights.append(weight)
         covered += weight
+        union |= mask
         if mask & LEAD_MASK:
             lead += weight
         dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
         flag = 1 << bit
-        while mask:
-            low = mask & -mask
-            i = low.bit_length() - 1
-            sums[i] = sums.get(i, 0.0) + weight
-            found[i] = found.get(i, 0) | flag
-            mask ^= low
+        where = occurrences.get(term)
+        if where is None:
+            where = occurrences[term] = sentence_indices(mask)
+        for i in where:
+            sums[i] += weight
+            found[i] |= flag
+    held = sentence_indices(union)
     factors = doc.factors
     scores = []
     best = 0.0
-    for i in sorted(sums):
+    for i in held:
         score = sums[i] / total * factors[i]
         if score > 1.0:
             score = 1.0
         if score > best:
             best = score
         scores.append((i, score))
-    window, terms = _best_window(found, present_weights)
+    window, terms = _best_window(found, held, present_weights)
     adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
-    heavy = sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS]
-    heavy_total = sum(weights[i] for i in heavy)
-    rare = sum(weights[i] for i in heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
+    heavy_total = shape.heavy_total
+    rare = sum(weights[i] for i in shape.heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
     if doc_norm > 0.0:
-        cosine = min(dot / (math.sqrt(sum(w * w for w in weights)) * doc_norm), 1.0)
+        cosine = min(dot / (shape.norm * doc_norm), 1.0)
     return LexicalFeatures(
         coverage=covered / total,
         best=best,
@@ -367,23 +399,31 @@ def lexical_features(
     )
 
 
-def _best_window(found: dict[int, int], weights: list[float]) -> tuple[float, int]:
+def sentence_indices(mask: int) -> tuple[int, ...]:
+    """The sentences (bit positions) of a mask, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return tuple(out)
+
+
+def _best_window(found: list[int], held: Sequence[int], weights: list[float]) -> tuple[float, int]:
     """Weight and distinct-term count of the best run of WINDOW sentences (the first best one).
 
-    :param found: sentence -> bit mask of the claim terms it holds (bits index ``weights``).
+    :param found: sentence -> bit mask of the claim terms it holds (bits index ``weights``), padded
+        with WINDOW empty sentences; ``held``: the sentences that hold one, ascending.
     """
     if len(weights) == 1:
         return weights[0], 1  # every window holding a sentence holds the one term
     full = (1 << len(weights)) - 1
-    get = found.get
     memo: dict[int, float] = {}
     best, best_mask = 0.0, 0
     last = -1  # the last start tried: windows start at or before a sentence that holds a term
-    for i in sorted(found):
+    for i in held:
         for start in range(max(i - WINDOW + 1, last + 1, 0), i + 1):
-            union = 0
-            for j in range(start, start + WINDOW):
-                union |= get(j, 0)
+            union = found[start] | found[start + 1] | found[start + 2]
             if union == best_mask:
                 continue
             weight = memo.get(union)

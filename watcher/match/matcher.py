@@ -345,7 +345,7 @@ class Matcher:
         pairs: list[_Pair] = []
         for qi in found:
             query = self._queries[qi]
-            features = lexical_features(query, self._weights[qi], doc, norm)
+            features = lexical_features(query, self._weights[qi], doc, norm, self._index.shape(qi))
             if self._all_pairs and qi not in cross and not any(t in doc.positions for t in query.terms):
                 continue
             pair = self._pair(query, features, doc)
