@@ -288,6 +288,12 @@ async def tick_cost(args: argparse.Namespace, count: int, tmp: Path) -> TickCost
 # -- 2. scale-out ---------------------------------------------------------------------------------
 
 
+async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
 class FeedServer:
     """bench/ingest_server.py in a child process, bodies built on demand."""
 
@@ -305,9 +311,7 @@ class FeedServer:
         self.base_url = line.split()[1]
 
     async def get(self, session: aiohttp.ClientSession, path: str) -> Any:
-        async with session.get(self.base_url + path) as response:
-            response.raise_for_status()
-            return await response.json()
+        return await get_json(session, self.base_url + path)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -517,7 +521,7 @@ async def scale_out(
             else:
                 own_scans += await wait_polled(
                     conn,
-                    server,
+                    server.base_url,
                     session,
                     meter,
                     procs,
@@ -587,7 +591,7 @@ async def run_for(seconds: float, meter: CpuMeter, procs: Sequence[subprocess.Po
 
 async def wait_polled(
     conn: Any,
-    server: FeedServer,
+    server_url: str,
     session: aiohttp.ClientSession,
     meter: CpuMeter,
     procs: Sequence[subprocess.Popen[bytes]],
@@ -609,7 +613,7 @@ async def wait_polled(
         meter.sample()
         if any(p.poll() is not None for p in procs):
             raise SystemExit("a worker exited during the run; see its log")
-        now = served(await server.get(session, "/_stats")) - start
+        now = served(await get_json(session, server_url + "/_stats")) - start
         if now > done:
             done, progress_at = now, time.monotonic()
         elif time.monotonic() - progress_at > stall_s:
