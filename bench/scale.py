@@ -387,6 +387,7 @@ class ScaleRun:
     problems: list[str] = field(default_factory=list)
     warnings: Counter[str] = field(default_factory=Counter)
     stall: list[str] = field(default_factory=list)  # what a stalled drain was waiting for
+    early: int = 0  # feeds answered by the time the UPDATE and ANALYZE of the time travel were done
     stalled: dict[int, int] = field(
         default_factory=dict
     )  # feeds not polled at the stall: database id -> index
@@ -514,6 +515,7 @@ async def scale_out(
                 float(INTERVAL_S),
             )
             await conn.execute("ANALYZE feeds")
+            run.early = served(await server.get(session, "/_stats")) - answered
             own_scans = 1  # the UPDATE
             stopped_s = 0.0
             if steady_s:
@@ -932,7 +934,8 @@ def print_scale(args: argparse.Namespace, runs: Sequence[ScaleRun]) -> None:
         limit = f"; limit: {limit_of(r, cpus)}" if not r.steady else ""
         print(
             f"  {'steady' if r.steady else 'drain'}, {r.workers}: {outcomes}; {r.articles:,} articles;"
-            f" sequential scans of feeds {r.seq_scans}{limit}"
+            f" sequential scans of feeds {r.seq_scans}; answered before the time travel's ANALYZE was done"
+            f" {r.early:,}{limit}"
         )
         for message, n in r.warnings.most_common(5):
             print(f"    logged {n}x: {message}")
