@@ -3,6 +3,7 @@
 Usage: python -m bench.scale [--database postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
                              [--sizes 5000,20000,50000] [--feeds 50000] [--workers 1,2,4]
                              [--changed-every 20] [--items 3] [--concurrency 100] [--ticks 12]
+                             [--steady-s 30] [--stall-s 120] [--keep-logs DIR]
 (also ``make bench-scale``)
 
 --database is a server's admin URL: each part runs on a scratch database created there and dropped after.
@@ -29,6 +30,12 @@ had been fetched once: the server's ETag and Last-Modified stored, the daily unc
    the workers (their parser processes included), PostgreSQL (this database's backends; the shared
    background processes apart) and the whole machine is sampled with psutil over the run, which says
    what the limit was.
+
+A drain with no new request for --stall-s seconds has failed; the report then says what it was waiting for:
+the feeds not polled, grouped by lease (when it was taken, from ``leased_until``), the worker whose lease line
+names them, each worker's last poll and last log line, this database's busy backends, and, after the workers
+are stopped, which worker polled the missing feeds in the end. ``--keep-logs DIR`` keeps the workers' logs
+and runs them with ``-v``, so that each lease batch is logged with its feed ids.
 
 Run it under ``nice`` on a shared machine (the make target does); wall-clock figures move with other load,
 the machine's load average is printed before and after.
@@ -71,7 +78,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 INTERVAL_S = 900  # 15 minutes
 DAEMON = DaemonSettings()  # the defaults: tick 5 s, lease 300 s, feed_batch 500
-STALL_S = 120.0  # a scale-out run with no new poll for this long has failed
+STALL_S = 120.0  # a scale-out run with no new poll for this long has failed (--stall-s)
 
 
 # -- feeds ----------------------------------------------------------------------------------------
@@ -281,6 +288,12 @@ async def tick_cost(args: argparse.Namespace, count: int, tmp: Path) -> TickCost
 # -- 2. scale-out ---------------------------------------------------------------------------------
 
 
+async def get_json(session: aiohttp.ClientSession, url: str) -> Any:
+    async with session.get(url) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
 class FeedServer:
     """bench/ingest_server.py in a child process, bodies built on demand."""
 
@@ -298,9 +311,7 @@ class FeedServer:
         self.base_url = line.split()[1]
 
     async def get(self, session: aiohttp.ClientSession, path: str) -> Any:
-        async with session.get(self.base_url + path) as response:
-            response.raise_for_status()
-            return await response.json()
+        return await get_json(session, self.base_url + path)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -375,6 +386,11 @@ class ScaleRun:
     cores: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     warnings: Counter[str] = field(default_factory=Counter)
+    stall: list[str] = field(default_factory=list)  # what a stalled drain was waiting for
+    early: int = 0  # feeds answered by the time the UPDATE and ANALYZE of the time travel were done
+    stalled: dict[int, int] = field(
+        default_factory=dict
+    )  # feeds not polled at the stall: database id -> index
 
     @property
     def feeds(self) -> int:
@@ -416,11 +432,14 @@ async def feed_stats(conn: Any) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def start_workers(config: Path, url: str, logs: Sequence[Path]) -> list[subprocess.Popen[bytes]]:
-    """``python -m watcher run`` on ``url``, one per log file (JSON lines)."""
+def start_workers(
+    config: Path, url: str, logs: Sequence[Path], *, verbose: bool = False
+) -> list[subprocess.Popen[bytes]]:
+    """``python -m watcher run`` on ``url``, one per log file (JSON lines; ``verbose``: debug lines too)."""
     env = {**os.environ, "WATCHER_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     env.pop("WATCHER_CONFIG", None)
-    cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--log-format", "json", "run"]
+    cmd = [sys.executable, "-m", "watcher", "--config", str(config), "--log-format", "json"]
+    cmd += ["-v", "run"] if verbose else ["run"]
     procs = []
     for log in logs:
         with log.open("wb") as sink:
@@ -469,15 +488,20 @@ async def scale_out(
         later = datetime.now(UTC) + timedelta(days=1)
         await register(store, args.feeds, server.base_url, validators, later)
         await store.close()
-        config = tmp / f"{name}.yaml"
+        where = args.keep_logs or tmp
+        stamp = f"-{datetime.now(UTC):%H%M%S}" if args.keep_logs else ""
+        config = where / f"{name}{stamp}.yaml"
         write_config(config, args.concurrency)
-        logs = [tmp / f"{name}-{i}.log" for i in range(workers)]
-        procs += start_workers(config, url, logs)
+        logs = [where / f"{name}{stamp}-{i}.log" for i in range(workers)]
+        procs += start_workers(config, url, logs, verbose=args.keep_logs is not None)
         await wait_running(logs, procs)
         conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
         try:
             meter = CpuMeter(server.proc.pid, [p.pid for p in procs], url.rsplit("/", 1)[1])
             before = (await server.get(session, "/_counts"))["requests"]  # also starts the server's window
+            # Progress counts from here: a worker may poll its first feeds as soon as the UPDATE below
+            # commits, before the ANALYZE after it is done.
+            answered = served(await server.get(session, "/_stats"))
             scans_before = await feed_stats(conn)
             meter.sample()
             # Time travel: the feeds' next polls spread over the 15 minutes before now (all due at once),
@@ -491,14 +515,27 @@ async def scale_out(
                 float(INTERVAL_S),
             )
             await conn.execute("ANALYZE feeds")
+            run.early = served(await server.get(session, "/_stats")) - answered
             own_scans = 1  # the UPDATE
             stopped_s = 0.0
             if steady_s:
                 await run_for(steady_s, meter, procs)
             else:
                 own_scans += await wait_polled(
-                    conn, server, session, meter, procs, due_at, args.feeds, run.problems
+                    conn,
+                    server.base_url,
+                    session,
+                    meter,
+                    procs,
+                    due_at,
+                    args.feeds,
+                    run.problems,
+                    answered,
+                    args.stall_s,
                 )
+                if run.problems:  # stalled: say on what, while the workers still hold it
+                    await explain_stall(run, conn, logs, due_at)
+                    own_scans += 1
                 await asyncio.sleep(2.0)  # a feed polled twice would show now
             meter.sample()
             if not steady_s:
@@ -532,6 +569,8 @@ async def scale_out(
         run.seq_scans = scans_after[1] - scans_before[1] - own_scans
         run.cpu_span_s, run.cores = meter.cores(*span)
         read_logs(run, logs)
+        if run.stalled:
+            run.stall += polled_later(run, logs, due_at)
         check(run, args, stopped_s)
     finally:
         for proc in procs:
@@ -554,31 +593,39 @@ async def run_for(seconds: float, meter: CpuMeter, procs: Sequence[subprocess.Po
 
 async def wait_polled(
     conn: Any,
-    server: FeedServer,
+    server_url: str,
     session: aiohttp.ClientSession,
     meter: CpuMeter,
     procs: Sequence[subprocess.Popen[bytes]],
     since: datetime,
     count: int,
     problems: list[str],
+    start: int,
+    stall_s: float = STALL_S,
 ) -> int:
     """Sample CPU every half second until every feed has a poll recorded since ``since``, or none comes.
 
-    Progress is read from the server; the database is counted (a scan of feeds) only once the server
-    has answered every feed. Returns how many times it was counted.
+    Progress is read from the server, as feed responses since it had answered ``start`` (read before the
+    feeds fell due); the database is counted (a scan of feeds) once the server has answered every feed,
+    and before a stall is declared. Returns how many times it was counted.
     """
-    start = served(await server.get(session, "/_stats"))
     done, progress_at, scans = 0, time.monotonic(), 0
     while True:
         await asyncio.sleep(0.5)
         meter.sample()
         if any(p.poll() is not None for p in procs):
             raise SystemExit("a worker exited during the run; see its log")
-        now = served(await server.get(session, "/_stats")) - start
+        now = served(await get_json(session, server_url + "/_stats")) - start
         if now > done:
             done, progress_at = now, time.monotonic()
-        elif time.monotonic() - progress_at > STALL_S:
-            problems.append(f"no new request for {STALL_S:.0f} s: the server answered {done:,} of {count:,}")
+        elif time.monotonic() - progress_at > stall_s:
+            scans += 1
+            polled = await conn.fetchval("SELECT count(*) FROM feeds WHERE last_polled_at >= $1", since)
+            if polled < count:
+                problems.append(
+                    f"no new request for {stall_s:.0f} s: the server answered {done:,} of {count:,},"
+                    f" the database has {polled:,} polled"
+                )
             return scans
         if done >= count:
             scans += 1
@@ -619,6 +666,109 @@ def read_logs(run: ScaleRun, logs: Sequence[Path]) -> None:
             if record.get("level") in ("warning", "error", "critical"):
                 run.warnings[str(record.get("error") or record.get("msg", ""))[:120]] += 1
         run.per_worker.append(polls)
+
+
+def _records(log: Path) -> list[dict[str, Any]]:
+    records = []
+    for line in log.read_text(errors="replace").splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            records.append(json.loads(line))
+    return records
+
+
+def _at(record: dict[str, Any], since: datetime) -> str:
+    """When a log record was written, in seconds after ``since``: "+12.3 s"."""
+    if "ts" not in record:
+        return "?"
+    return f"{(datetime.fromisoformat(record['ts']) - since).total_seconds():+.1f} s"
+
+
+async def explain_stall(run: ScaleRun, conn: Any, logs: Sequence[Path], since: datetime) -> None:
+    """What a stalled drain waits for, as the database and the workers' logs say (times after ``since``).
+
+    The feeds not polled, grouped by lease (``leased_until`` less ``daemon.lease``: when they were leased);
+    the worker whose lease line names them (the workers log each lease batch with ``-v``, which
+    ``--keep-logs`` turns on); each worker's last poll and last line; what this database's backends are doing.
+    """
+    rows = await conn.fetch(
+        f"SELECT id, {FEED_INDEX} AS idx, leased_until, last_polled_at, next_poll_at, error_count FROM feeds"
+        " WHERE last_polled_at IS NULL OR last_polled_at < $1 ORDER BY leased_until NULLS FIRST, id",
+        since,
+    )
+    run.stalled = {r["id"]: r["idx"] for r in rows}
+    records = [_records(log) for log in logs]
+    leased_by: dict[int, tuple[int, dict[str, Any]]] = {}  # feed id -> (worker, its latest lease line)
+    for worker, recs in enumerate(records):
+        for rec in recs:
+            for feed_id in rec.get("leased_ids") or ():
+                if feed_id in run.stalled:
+                    leased_by[feed_id] = (worker, rec)
+    groups: dict[Any, list[Any]] = {}
+    for r in rows:
+        groups.setdefault(r["leased_until"], []).append(r)
+    out = [f"{len(rows):,} feeds not polled since the time travel (database ids, feed indexes):"]
+    for until, group in groups.items():
+        ids = [r["id"] for r in group]
+        when = (
+            "not leased"
+            if until is None
+            else f"leased at {(until - timedelta(seconds=DAEMON.lease_s) - since).total_seconds():+.1f} s"
+            f" until {until:%H:%M:%S.%f}"
+        )
+        by = {leased_by[i][0] for i in ids if i in leased_by}
+        lines = {_at(leased_by[i][1], since) for i in ids if i in leased_by}
+        who = (
+            f"; lease line of worker {'/'.join(map(str, sorted(by)))} at {', '.join(sorted(lines))}"
+            if by
+            else "; no lease line names them (workers without -v?)"
+        )
+        polled = {str(r["last_polled_at"]) for r in group}
+        out.append(
+            f"  {len(group)} {when}{who}; ids {ids[0]}..{ids[-1]}, indexes {sorted(r['idx'] for r in group)[:6]}"
+            f"; next_poll_at from {min(r['next_poll_at'] for r in group)}; last_polled_at {sorted(polled)[:2]};"
+            f" failing {sum(1 for r in group if r['error_count'])}"
+        )
+    for worker, recs in enumerate(records):
+        polls = [r for r in recs if "outcome" in r and "feed_url" in r]
+        cycles = [r for r in recs if str(r.get("msg", "")).startswith("cycle:")]
+        last = recs[-1] if recs else {}
+        out.append(
+            f"  worker {worker}: {len(polls):,} polls, last at {_at(polls[-1], since) if polls else '-'};"
+            f" last cycle line {_at(cycles[-1], since) if cycles else '-'}"
+            f" ({str(cycles[-1].get('msg', ''))[:60] if cycles else ''});"
+            f" last line {_at(last, since)}: {str(last.get('msg', ''))[:100]}"
+        )
+    backends = await conn.fetch(
+        "SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS xact, left(query, 90) AS query"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    busy = [b for b in backends if b["state"] != "idle"]
+    out.append(f"  database: {len(backends)} other connections, {len(busy)} not idle")
+    for b in busy:
+        out.append(
+            f"    pid {b['pid']} {b['state']} wait {b['wait_event_type']}/{b['wait_event']}"
+            f" transaction {b['xact']}: {b['query']!r}"
+        )
+    run.stall += out
+
+
+def polled_later(run: ScaleRun, logs: Sequence[Path], since: datetime) -> list[str]:
+    """Which worker polled the feeds a stall waited for, and when (after the stall was reported)."""
+    wanted = set(run.stalled.values())
+    seen: dict[int, list[str]] = {}
+    for worker, log in enumerate(logs):
+        for rec in _records(log):
+            url = rec.get("feed_url")
+            if "outcome" in rec and url:
+                index = int(url.rsplit("/", 1)[1].split(".")[0])
+                if index in wanted:
+                    seen.setdefault(worker, []).append(_at(rec, since))
+    if not seen:
+        return [f"  in the end: none of the {len(wanted):,} was polled (handed back or left leased)"]
+    return [
+        f"  in the end: worker {w} polled {len(times)} of them, from {min(times)} to {max(times)}"
+        for w, times in sorted(seen.items())
+    ]
 
 
 def check(run: ScaleRun, args: argparse.Namespace, stopped_s: float) -> None:
@@ -784,12 +934,15 @@ def print_scale(args: argparse.Namespace, runs: Sequence[ScaleRun]) -> None:
         limit = f"; limit: {limit_of(r, cpus)}" if not r.steady else ""
         print(
             f"  {'steady' if r.steady else 'drain'}, {r.workers}: {outcomes}; {r.articles:,} articles;"
-            f" sequential scans of feeds {r.seq_scans}{limit}"
+            f" sequential scans of feeds {r.seq_scans}; answered before the time travel's ANALYZE was done"
+            f" {r.early:,}{limit}"
         )
         for message, n in r.warnings.most_common(5):
             print(f"    logged {n}x: {message}")
         for problem in r.problems:
             print(f"    PROBLEM {problem}")
+        for line in r.stall:
+            print(f"    stall: {line}")
 
 
 def machine_lines() -> list[str]:
@@ -834,7 +987,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=30.0,
         help="seconds of one worker in real time after the drains (0: none)",
     )
+    parser.add_argument(
+        "--stall-s",
+        type=float,
+        default=STALL_S,
+        help="a drain with no new request for this long has failed (its stall is explained)",
+    )
+    parser.add_argument(
+        "--keep-logs",
+        type=Path,
+        metavar="DIR",
+        help="keep the workers' logs (JSON lines, with -v: each lease batch) and configs in DIR",
+    )
     args = parser.parse_args(argv)
+    if args.keep_logs is not None:
+        args.keep_logs.mkdir(parents=True, exist_ok=True)
     if not args.database.startswith(("postgresql", "postgres:")):
         parser.error("--database takes a PostgreSQL URL")
     return args

@@ -431,8 +431,15 @@ class Pipeline:
                 # A feed whose write failed is offered again once its lease runs out: not in this pass.
                 feeds = [f for f in feeds if f.id not in seen]
                 seen.update(f.id for f in feeds)
-            state.leased(feeds, now + timedelta(seconds=lease_s))
+            until = now + timedelta(seconds=lease_s)
+            state.leased(feeds, until)
             if feeds:
+                logger.debug(
+                    "leased %d feeds until %s",
+                    len(feeds),
+                    until.isoformat(),
+                    extra={"leased_ids": [f.id for f in feeds], "leased_until": until.isoformat()},
+                )
                 if polled_before is not None:
                     await self._renew_all_pass(polled_before)
                 for feed in feeds:

@@ -510,3 +510,51 @@ async def test_a_pass_cut_short_hands_back_the_feeds_it_had_not_started(
     free = await store.lease_due_feeds(clock(), 100, lease_s=300)
     assert len(free) == 18
     assert sum(server.hits(p) for p in routes) == 2
+
+
+async def test_daemon_passes_of_three_workers_poll_each_feed_once_and_leave_none_leased(
+    aiohttp_server: Any, db_url: str
+) -> None:
+    """Three workers' daemon passes (which take feeds falling due while they run) drain the due feeds
+    together: each feed is polled once per interval, and once every pass has ended, no feed is left
+    leased, polled or not."""
+    from sqlalchemy import func, select
+
+    from storage.tables import feeds_t
+
+    routes = {
+        f"/d{i}.xml": Route(body=rss(f"D{i}", [(f"d{i}", f"Story {i}", "text")]), delay_s=0.005)
+        for i in range(120)
+    }
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    settings = Settings(
+        database_url=db_url,
+        feeds=tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600, full_text="never") for p in routes),
+        http=HttpSettings(allow_private=True, limit=4, limit_per_host=12),
+        matching=MatchSettings(model=None),
+        ingest=IngestSettings(parse_workers=0),
+        daemon=DaemonSettings(tick_s=0.05, server_enabled=False),
+    )
+    stores = [await open_store(db_url, upgrade=True) for _ in range(3)]
+    await purge(stores[0])
+    clock = Clock()
+    pipelines = [await Pipeline.open(settings, s, clock=clock, load_model=False) for s in stores]
+    running = asyncio.Event()  # never set: each pass ends when nothing is due and its fetchers are idle
+    try:
+        await pipelines[0].sync_config()
+        for interval in range(2):
+            reports = await asyncio.gather(*(p.cycle(until=running) for p in pipelines))
+            assert sum(r.feeds_polled for r in reports) == 120 and not any(r.feeds_failed for r in reports)
+            assert {server.hits(p) for p in routes} == {interval + 1}, "every feed once per interval"
+            async with stores[0].engine.connect() as conn:
+                leased = await conn.scalar(
+                    select(func.count()).select_from(feeds_t).where(feeds_t.c.leased_until.is_not(None))
+                )
+            assert leased == 0, "no feed left leased once the passes are over"
+            clock.advance(minutes=11)
+    finally:
+        for p in pipelines:
+            await p.close()
+        for s in stores:
+            await s.close()
