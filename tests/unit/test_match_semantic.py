@@ -138,12 +138,15 @@ def test_sentences_are_embedded_once_per_batch_and_claims_once_per_matcher(minil
     matcher = warm([NATO_AMMO, similar, EGG_PRICES], EVERY_CANDIDATE, counting)
     matcher.match([PARAPHRASE, NATO_SUMMIT, BAKERY])
     claim_calls = [c for c in counting.calls if NATO_AMMO.text in c or similar.text in c]
+    # Every active claim at the first semantic run, in one call, whether or not its pairs need it yet.
+    assert claim_calls == [[NATO_AMMO.text, similar.text, EGG_PRICES.text]]
     sentence_calls = [c for c in counting.calls if c not in claim_calls]
     assert len(sentence_calls) == 1  # one encoder call for the whole batch, shared by all claims
     (sentences,) = sentence_calls
     assert len(sentences) == len(set(sentences))
     assert PARAPHRASE.title in sentences and BAKERY.title not in sentences
     assert matcher.stats()["semantic_runs"] == 2
+    assert matcher.stats()["semantic_pairs"] >= 2
     assert matcher.stats()["sentences_embedded"] == len(sentences)
     matcher.match([dataclasses.replace(PARAPHRASE, id=40)])
     assert sum(1 for c in counting.calls if NATO_AMMO.text in c) == 1  # claim vectors are kept
@@ -267,6 +270,8 @@ def test_the_onnx_backends_agree_with_torch_and_find_the_paraphrase(
 ) -> None:
     import numpy as np
 
+    from watcher.match.semantic import OnnxEmbedder
+
     texts = [NATO_AMMO.text, CLAIM_SENTENCE, *DEEP_BODY, str(BAKERY.title), "x"]
     reference = minilm.encode(texts)
     embedder = load_embedder(minilm.name, backend=backend, onnx_dir=onnx_export)
@@ -277,6 +282,9 @@ def test_the_onnx_backends_agree_with_torch_and_find_the_paraphrase(
     cosines = (vectors * reference).sum(axis=1)
     assert cosines.min() >= floor and cosines.mean() >= (floor + 1.0) / 2.0
     assert embedder.encode([]).shape == (0, 384)
+    # One intra-op thread per core the process may use.
+    assert isinstance(embedder, OnnxEmbedder)
+    assert embedder._session.get_session_options().intra_op_num_threads == len(os.sched_getaffinity(0))
     found = warm([NATO_AMMO], EVERY_CANDIDATE, embedder).score(NATO_AMMO, PARAPHRASE)
     assert found.matched and found.evidence[0] == CLAIM_SENTENCE
 

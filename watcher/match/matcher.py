@@ -143,6 +143,7 @@ class _Counters:
     pairs_scored: int = 0  # pairs whose sentences the lexical stage scored
     lexical_candidates: int = 0
     semantic_runs: int = 0
+    semantic_pairs: int = 0  # pairs the semantic stage scored
     sentences_embedded: int = 0  # sent to the encoder
     sentence_cache_hits: int = 0  # sentences the semantic stage needed and found in the cache
     semantic_s: float = 0.0  # wall time in the semantic stage (encoder and cosines)
@@ -190,6 +191,7 @@ class Matcher:
         self._all_pairs = all_pairs
         self._embedder = embedder
         self._claim_vectors = ClaimVectors(embedder) if embedder is not None else None
+        self._claims_embedded = False
         self._sentence_cache = (
             SentenceCache(settings.sentence_cache)
             if embedder is not None and settings.sentence_cache
@@ -257,6 +259,7 @@ class Matcher:
             doc.pairs = self._candidates(doc.analyzed)
         started = time.perf_counter()
         embedded, sentences, hits = self._run_semantic(docs)
+        self._counters.semantic_pairs += sum(p.semantic is not None for d in docs for p in d.pairs)
         semantic_s = time.perf_counter() - started if embedded else 0.0
         results = [self._finish(pair, doc.analyzed) for doc in docs for pair in doc.pairs]
         matched = sum(1 for r in results if r.matched)
@@ -290,7 +293,8 @@ class Matcher:
     def stats(self) -> dict[str, int]:
         """Counters since creation: articles_seen, pairs_scored (pairs whose sentences the lexical
         stage scored: the claim index's candidates), lexical_candidates (pairs that reached the
-        candidate floor), semantic_runs (articles embedded), sentences_embedded (sentences encoded),
+        candidate floor), semantic_runs (articles embedded), semantic_pairs (pairs the semantic stage
+        scored), sentences_embedded (sentences encoded),
         sentence_cache_hits (sentences found in the sentence cache instead), semantic_ms (wall
         milliseconds spent in the semantic stage: its cost is semantic_ms / articles_seen per
         article, and semantic_runs / articles_seen the share of articles it sees), matches."""
@@ -300,6 +304,7 @@ class Matcher:
             "pairs_scored": c.pairs_scored,
             "lexical_candidates": c.lexical_candidates,
             "semantic_runs": c.semantic_runs,
+            "semantic_pairs": c.semantic_pairs,
             "sentences_embedded": c.sentences_embedded,
             "sentence_cache_hits": c.sentence_cache_hits,
             "semantic_ms": round(c.semantic_s * 1000.0),
@@ -393,6 +398,10 @@ class Matcher:
         todo = [d for d in docs if any(self._wants_semantic(p) for p in d.pairs)]
         if not todo:
             return 0, 0, 0
+        if self._claim_vectors is not None and not self._claims_embedded:
+            # Every active claim in one encoder call, rather than a few at a time as their pairs come up.
+            self._claim_vectors.get([clean_text(q.claim.text) for q in self._queries])
+            self._claims_embedded = True
         chosen = [self._choose_sentences(d) for d in todo]
         texts = list(
             dict.fromkeys(d.analyzed.sentences[i] for d, idx in zip(todo, chosen, strict=True) for i in idx)

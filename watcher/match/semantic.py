@@ -366,8 +366,10 @@ class OnnxEmbedder:
                 raise MatchError(f"cannot load the ONNX export of {model!r} from {folder}")
         try:
             options = ort.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = threads
+            # One thread per core this process may run on: ONNX Runtime's default counts the machine's
+            # physical cores, which can be more than a process pinned to a few (a container's cpuset) may use.
+            options.intra_op_num_threads = threads or _usable_cores()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Idle threads sleep rather than spin: the cores are shared with the event loop and the parsers.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session: Any = ort.InferenceSession(
@@ -423,6 +425,13 @@ class OnnxEmbedder:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(norms, 1e-12)
         return out
+
+
+def _usable_cores() -> int:
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
