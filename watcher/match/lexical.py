@@ -38,6 +38,7 @@ MAX_LENGTH_FACTOR = (BM25_K1 + 1.0) / (1.0 + BM25_K1 * (1.0 - BM25_B))
 TF = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
 _TF_SQUARED = tuple(t * t for t in TF)
 _TF_TOP = len(TF) - 1
+_ZEROS = itertools.repeat(0)  # map(dict.get, keys, _ZEROS): 0 for a missing key
 # The cosine of a claim with a short article (a brief, a headline) is high whatever the article
 # is about: its norm counts as at least that of a short news story (the first quartile of the
 # FNC-1 bodies, with the reference statistics).
@@ -387,8 +388,7 @@ def _features(
     if shape is None:
         shape = weight_shape(weights)
     total = shape.total
-    get = doc.positions.get
-    masks = [get(t, 0) for t in query.terms]
+    masks = list(map(doc.positions.get, query.terms, _ZEROS))
     present = [(t, m, w) for t, m, w in zip(query.terms, masks, weights, strict=True) if m]
     if total <= 0.0 or not present or not keywords_found(query, doc):
         return NO_FEATURES
@@ -424,7 +424,7 @@ def _features(
         if score > best:
             best = score
         scores.append((i, score))
-    adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+    adjacent = sum(map(bool, map(operator.and_, masks, itertools.islice(masks, 1, None))))
     heavy_total = shape.heavy_total
     rare = sum(weights[i] for i in shape.heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
