@@ -71,7 +71,7 @@ class ClaimIndex:
             for term in query.terms:
                 self._claims_of.setdefault(term, []).append(qi)
         # The postings of all keys, one after the other (each key's claims ascending), and where each
-        # key's start and end: the figures change with the weights, the places do not.
+        # key's postings start and end: the figures change with the weights, the places do not.
         self._places = [
             (qi, self._queries[qi].terms.index(key))
             for key, claims in self._claims_of.items()
@@ -130,9 +130,11 @@ class ClaimIndex:
                 rows.append([])
                 continue
             shapes.append(shape)
-            # A term of weight w adds w * (its base + lead if in the lead + best * largest length
-            # factor + w * cosine * dampened tf / article norm) + per_term; only the claim's heaviest
-            # terms count towards LexicalFeatures.rare.
+            # A term of weight w adds w * (its base + lead if in the lead + best * the largest length
+            # factor of the sentences holding it + w * cosine * dampened tf / article norm) + per_term
+            # (the best sentence scores its factor times the weight it holds: at most the sum, over the
+            # terms it holds, of weight times the largest factor among each term's sentences); only
+            # the claim's heaviest terms count towards LexicalFeatures.rare.
             base = base_share / total
             per_term = per_term_share / len(claim_weights)
             lead = lead_share / total
