@@ -33,7 +33,12 @@ from tests.support.match_corpus import (
 from tests.support.records import make_article
 from watcher.domain import Article, Claim
 from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, scorer
-from watcher.match.lexical import CorpusStats
+from watcher.match.lexical import (
+    CorpusStats,
+    document_norm,
+    lexical_features,
+    lexical_features_reaching,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,13 +74,13 @@ def spread(items: Sequence[T], count: int) -> list[T]:
 
 
 def fnc1_claims(headlines: list[str]) -> list[Claim]:
-    """Headlines as claims; some with key terms and thresholds of their own, from the lowest (under
-    the score of a pair that shares nothing) to the flood-safe point."""
+    """Headlines as claims; some with key terms and thresholds of their own, from the lowest (0, and
+    under the score of a pair that shares nothing) to the flood-safe point."""
     claims = []
     for i, text in enumerate(spread(headlines, CLAIMS)):
         words = [w for w in text.split() if len(w) > 4 and w.isalpha()]
         keywords = (words[0],) if i % 7 == 3 and words else ()
-        threshold = {0: 0.02, 1: 0.3, 2: 0.97}.get(i % 11) if i % 5 == 0 else None
+        threshold = {0: 0.02, 1: 0.3, 2: 0.97, 3: 0.0}.get(i % 11) if i % 5 == 0 else None
         claims.append(Claim(id=i + 1, name=f"c{i + 1}", text=text, keywords=keywords, threshold=threshold))
     return claims
 
@@ -151,7 +156,7 @@ def test_fnc1_headlines_as_claims_get_the_decisions_of_every_pair(precision: str
     matched = [p for p in found if p.matched]
     # Not a vacuous comparison: many matches, with evidence, some through key terms and a claim's
     # own threshold; and the index scored a small share of the pairs.
-    assert len(matched) > 200 and all(p.evidence for p in matched if p.claim.threshold != 0.02)
+    assert len(matched) > 200 and all(p.evidence for p in matched if p.claim.threshold not in (0.0, 0.02))
     assert any(p.claim.keywords for p in matched) and any(p.claim.threshold == 0.3 for p in matched)
     assert every.stats()["pairs_scored"] == len(claims) * len(articles)
     assert indexed.stats()["pairs_scored"] < every.stats()["pairs_scored"] / 20
@@ -199,3 +204,32 @@ def test_a_weight_does_not_depend_on_when_it_is_first_asked_for() -> None:
         stats.observe([{"nato", "summit"}] * 5)  # too few to move the claims' weights
     assert early.version == late.version == version
     assert early.idf("nato") == late.idf("nato") < before
+
+
+def test_features_stop_early_only_for_pairs_below_their_floor() -> None:
+    # lexical_features_reaching gives up on a pair once its sentences show it cannot reach the
+    # claim's floor: every pair it gives up on scores below the floor, every other gets the features
+    # of lexical_features, to float equality.
+    headlines, bodies = fnc1()
+    claims = fnc1_claims(headlines)[::3]
+    articles = fnc1_articles(bodies)[::5]
+    matcher = Matcher(claims, MatchSettings(model=None))
+    matcher.observe(articles)
+    matcher._refresh_weights()
+    index = matcher._index
+    stopped = kept = 0
+    for item in articles:
+        doc = matcher._analyze(item)
+        norm = document_norm(doc, matcher._stats)
+        for qi, query in enumerate(matcher._queries):
+            weights, shape = matcher._weights[qi], index.shape(qi)
+            features = lexical_features(query, weights, doc, norm, shape)
+            floor = index.floor(qi)
+            early = lexical_features_reaching(query, weights, doc, norm, shape, floor, scorer.lexical_ceiling)
+            if early is None:
+                stopped += 1
+                assert scorer.LEXICAL.logit(features) < floor
+            else:
+                kept += 1
+                assert early == features
+    assert stopped > 100 and kept > 1000

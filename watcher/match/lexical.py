@@ -7,10 +7,11 @@ import itertools
 import json
 import logging
 import math
+import operator
 from collections.abc import Collection, Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from watcher.domain import Article, Claim
 from watcher.text.language import claim_language
@@ -37,6 +38,7 @@ MAX_LENGTH_FACTOR = (BM25_K1 + 1.0) / (1.0 + BM25_K1 * (1.0 - BM25_B))
 TF = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
 _TF_SQUARED = tuple(t * t for t in TF)
 _TF_TOP = len(TF) - 1
+_ZEROS = itertools.repeat(0)  # map(dict.get, keys, _ZEROS): 0 for a missing key
 # The cosine of a claim with a short article (a brief, a headline) is high whatever the article
 # is about: its norm counts as at least that of a short news story (the first quartile of the
 # FNC-1 bodies, with the reference statistics).
@@ -131,9 +133,9 @@ def weight_shape(weights: Sequence[float]) -> WeightShape:
     heavy = tuple(sorted(range(len(weights)), key=weights.__getitem__, reverse=True)[:RARE_TERMS])
     return WeightShape(
         total=sum(weights),
-        norm=math.sqrt(sum(w * w for w in weights)),
+        norm=math.sqrt(sum(map(operator.mul, weights, weights))),
         heavy=heavy,
-        heavy_total=sum(weights[i] for i in heavy),
+        heavy_total=sum(map(weights.__getitem__, heavy)),
     )
 
 
@@ -325,6 +327,24 @@ def document_norm(doc: AnalyzedArticle, stats: CorpusStats) -> float:
     return max(math.sqrt(total), DOC_NORM_FLOOR)
 
 
+class Ceiling(Protocol):
+    """``scorer.lexical_ceiling``: the highest lexical log-odds a pair can reach, given its features but
+    the window (at most the coverage)."""
+
+    def __call__(
+        self,
+        coverage: float,
+        terms_found: int,
+        claim_terms: int,
+        cosine: float = 1.0,
+        *,
+        lead: float | None = None,
+        rare: float | None = None,
+        pairs: float | None = None,
+        best: float | None = None,
+    ) -> float: ...
+
+
 def lexical_features(
     query: ClaimQuery,
     weights: Sequence[float],
@@ -337,11 +357,38 @@ def lexical_features(
     :param doc_norm: :func:`document_norm` of the article; 0 leaves the cosine out.
     :param shape: :func:`weight_shape` of ``weights``, for callers that keep it.
     """
+    features = _features(query, weights, doc, doc_norm, shape)
+    assert features is not None
+    return features
+
+
+def lexical_features_reaching(
+    query: ClaimQuery,
+    weights: Sequence[float],
+    doc: AnalyzedArticle,
+    doc_norm: float,
+    shape: WeightShape | None,
+    floor: float,
+    ceiling: Ceiling,
+) -> LexicalFeatures | None:
+    """:func:`lexical_features`, or None once the sentences show that the pair's lexical log-odds stay
+    below ``floor``: ``ceiling`` of every feature but the window (the last worked out) is below it."""
+    return _features(query, weights, doc, doc_norm, shape, floor, ceiling)
+
+
+def _features(
+    query: ClaimQuery,
+    weights: Sequence[float],
+    doc: AnalyzedArticle,
+    doc_norm: float,
+    shape: WeightShape | None,
+    floor: float = -math.inf,
+    ceiling: Ceiling | None = None,
+) -> LexicalFeatures | None:
     if shape is None:
         shape = weight_shape(weights)
     total = shape.total
-    get = doc.positions.get
-    masks = [get(t, 0) for t in query.terms]
+    masks = list(map(doc.positions.get, query.terms, _ZEROS))
     present = [(t, m, w) for t, m, w in zip(query.terms, masks, weights, strict=True) if m]
     if total <= 0.0 or not present or not keywords_found(query, doc):
         return NO_FEATURES
@@ -377,21 +424,36 @@ def lexical_features(
         if score > best:
             best = score
         scores.append((i, score))
-    window, terms = _best_window(found, held, present_weights)
-    adjacent = sum(1 for a, b in itertools.pairwise(masks) if a & b)
+    adjacent = sum(map(bool, map(operator.and_, masks, itertools.islice(masks, 1, None))))
     heavy_total = shape.heavy_total
     rare = sum(weights[i] for i in shape.heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
     cosine = 0.0
     if doc_norm > 0.0:
         cosine = min(dot / (shape.norm * doc_norm), 1.0)
+    coverage = covered / total
+    pairs = adjacent / (len(masks) - 1) if len(masks) > 1 else 0.0
+    if ceiling is not None:
+        reach = ceiling(
+            coverage,
+            len(present),
+            len(masks),
+            cosine,
+            lead=lead / total,
+            rare=rare,
+            pairs=pairs,
+            best=best,
+        )
+        if reach < floor:
+            return None
+    window, terms = _best_window(found, held, present_weights)
     return LexicalFeatures(
-        coverage=covered / total,
+        coverage=coverage,
         best=best,
         window=window / total,
         lead=lead / total,
         cosine=cosine,
         share=len(present) / len(masks),
-        pairs=adjacent / (len(masks) - 1) if len(masks) > 1 else 0.0,
+        pairs=pairs,
         rare=rare,
         terms=terms,
         claim_terms=len(masks),

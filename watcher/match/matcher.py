@@ -24,6 +24,7 @@ from watcher.match.lexical import (
     document_norm,
     keywords_found,
     lexical_features,
+    lexical_features_reaching,
 )
 from watcher.match.semantic import (
     BACKENDS,
@@ -325,8 +326,11 @@ class Matcher:
         # them) once per batch is cheap (claims x terms) and leaves lookups as the per-article work.
         if self._weights_version == self._stats.version:
             return
-        self._weights = [claim_weights(q, self._stats) for q in self._queries]
-        self._index.update(self._weights, self._stats)
+        if self._all_pairs:
+            self._weights = [claim_weights(q, self._stats) for q in self._queries]
+            self._index.update(self._stats, self._weights)
+        else:  # the same weights, from one IDF look-up per distinct key
+            self._weights = self._index.update(self._stats)
         self._weights_version = self._stats.version
 
     def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:
@@ -348,11 +352,28 @@ class Matcher:
                 norm = norm or document_norm(doc, self._stats)
         self._counters.pairs_scored += len(found)
         pairs: list[_Pair] = []
+        index = self._index
         for qi in found:
             query = self._queries[qi]
-            features = lexical_features(query, self._weights[qi], doc, norm, self._index.shape(qi))
-            if self._all_pairs and qi not in cross and not any(t in doc.positions for t in query.terms):
-                continue
+            if self._all_pairs:
+                features = lexical_features(query, self._weights[qi], doc, norm, index.shape(qi))
+                if qi not in cross and not any(t in doc.positions for t in query.terms):
+                    continue
+            elif qi in cross:  # kept below the floor when it holds the claim's key terms
+                features = lexical_features(query, self._weights[qi], doc, norm, index.shape(qi))
+            else:
+                reaching = lexical_features_reaching(
+                    query,
+                    self._weights[qi],
+                    doc,
+                    norm,
+                    index.shape(qi),
+                    index.floor(qi),
+                    scorer.lexical_ceiling,
+                )
+                if reaching is None:  # below the claim's floor: _pair would drop it
+                    continue
+                features = reaching
             pair = self._pair(query, features, doc)
             if pair is not None:
                 pairs.append(pair)
