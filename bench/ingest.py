@@ -276,12 +276,13 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                         )
                     before = fetch_stats(args.base_url)
                     report = CycleReport()
-                    cpu, started = tree_cpu_s(), time.perf_counter()
+                    cpu, own, started = tree_cpu_s(), time.process_time(), time.perf_counter()
                     await pipeline.poll(report, all=True)
                     wall = time.perf_counter() - started
                     out[name] = {
                         "wall_s": wall,
                         "cpu_s": tree_cpu_s() - cpu,
+                        "main_cpu_s": time.process_time() - own,
                         "feeds": report.feeds_polled,
                         "failed": report.feeds_failed,
                         "not_modified": report.not_modified,
@@ -487,6 +488,18 @@ def print_report(
             f" each: {', '.join(f'{mb:.0f}' for mb in report['peak_rss_each_mb'])})"
         )
     print("  200/304: responses the server sent during the cycle")
+    print(
+        "  cold CPU by process (ms/feed): the client process (event loop, HTTP, SQLite) + its parser processes;"
+    )
+    print("    the CPU-bound ceiling on 2 idle cores is min(1000 / client, 2000 / total) feeds/s")
+    for run, report in reports.items():
+        cold = report["cold"]
+        main = cold["main_cpu_s"] * 1000 / cold["feeds"]
+        total = cold["cpu_s"] * 1000 / cold["feeds"]
+        print(
+            f"    watcher {run}: client {main:.2f} + parsers {total - main:.2f} = {total:.2f};"
+            f" ceiling {min(1000 / main, 2000 / total):,.0f} feeds/s"
+        )
     if why_not:
         print(f"  newsboat not compared: {why_not}")
     else:
@@ -498,6 +511,13 @@ def print_report(
             for name in ("cold", "warm"):
                 ratio = watcher[run][name].feeds_per_s / newsboat[name].feeds_per_s
                 print(f"  watcher {run} / newsboat, {name}: {ratio:.2f}x feeds/s")
+        nb_cpu = newsboat["cold"].cpu_s * 1000 / newsboat["cold"].feeds
+        for run in ("pool", "fast"):
+            cold = watcher[run]["cold"]
+            ms = cold.cpu_s * 1000 / cold.feeds
+            print(
+                f"  cold CPU ms/feed, watcher {run} vs newsboat: {ms:.2f} vs {nb_cpu:.2f} ({nb_cpu / ms:.2f}x less)"
+            )
     print()
     pool, thread, plain = watcher["pool"], watcher["thread"], watcher["unchanged"]
     c, w, u, b = pool["cold"], pool["warm"], plain["unchanged"], plain["reparse"]

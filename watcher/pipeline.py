@@ -50,7 +50,7 @@ from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.revisions import revise, revision_events
 from watcher.shifts import detect_shifts
-from watcher.text.language import article_language, load_detector
+from watcher.text.language import article_language
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,8 @@ async def check_feed(
     parsed = await (parser or _IN_THREAD).parse(
         result.body, result.final_url or feed.url, content_type=result.content_type, now=now
     )
-    parsed = await asyncio.to_thread(_with_languages, parsed, feed.language)
+    if any(not a.language for a in parsed.articles):  # most feeds declare theirs: no detection, no thread
+        parsed = await asyncio.to_thread(_with_languages, parsed, feed.language)
     warning = "; ".join(parsed.warnings)[:1000] or None
     error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
     return FeedCheck(feed=feed, result=result, parsed=parsed, error=error, warning=warning, digest=digest)
@@ -418,9 +419,9 @@ class Pipeline:
     ) -> None:
         """Lease due feeds ``batch`` at a time into the pass's queue until none is left."""
         seen: set[int] = set()
-        # Articles without a declared language are detected as they are parsed; load the model before the
-        # fetches start, so that loading it does not hold the event loop while requests are timed.
-        await asyncio.to_thread(load_detector)
+        # Articles without a declared language are detected as they are parsed, in a thread; the model
+        # (about 85 MB resident) loads there with the first such article, so a process whose feeds all
+        # declare their language never holds it.
         while state.until is None or not state.until.is_set():
             now = self.clock()
             lease_s = self.settings.daemon.lease_s

@@ -23,6 +23,14 @@ PolledArticles = tuple[int, datetime, Sequence[ArticleIn]]
 # One article already stored by its feed, as a poll served it again: (feed id, when seen, the entry).
 Reserved = tuple[int, datetime, ArticleIn]
 
+# Statements come in a few fixed shapes: a multi-row INSERT of PAGE_ROWS rows or of a power of two below
+# it, and IN lists of a power of two of values up to IN_VALUES. Both drivers keep prepared statements by
+# their text (sqlite3 128 per connection, asyncpg 100), and a statement of a thousand rows of values
+# costs about a megabyte prepared, so a shape per batch size filled those caches with 100+ MB and
+# prepared every new size again.
+PAGE_ROWS = 256
+IN_VALUES = 512
+
 
 async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -> list[list[int]]:
     """Insert the polls' articles in ``conn``'s transaction, skipping those already stored (by feed and
@@ -59,7 +67,10 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
         articles_t.c.content_hash,
         articles_t.c.key,
     )
-    returned = sorted(tuple(r) for r in (await conn.execute(ret, rows)).all())
+    returned = []
+    for page in _pages(rows):
+        returned += [tuple(r) for r in (await conn.execute(ret, page)).all()]
+    returned.sort()
     inserted = [(aid, feed_id, url, chash) for aid, feed_id, url, chash, _ in returned]
     if inserted:
         await _link_stories(conn, inserted)
@@ -76,6 +87,30 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
     for aid, feed_id, _, _ in inserted:
         by_feed.setdefault(feed_id, []).append(aid)
     return [by_feed.get(feed_id, []) for feed_id, _, _ in polls]
+
+
+def _pages(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """``rows`` in order, in pages of PAGE_ROWS and then of the powers of two that make up the rest."""
+    pages = []
+    start, size = 0, PAGE_ROWS
+    while start < len(rows):
+        if len(rows) - start >= size:
+            pages.append(rows[start : start + size])
+            start += size
+        else:
+            size //= 2
+    return pages
+
+
+def _in_lists(values: Sequence[Any]) -> list[list[Any]]:
+    """``values`` in lists of IN_VALUES, each padded to a power of two by repeating its last value (which
+    an IN condition does not notice)."""
+    lists = []
+    for i in range(0, len(values), IN_VALUES):
+        chunk = list(values[i : i + IN_VALUES])
+        size = 1 << (len(chunk) - 1).bit_length()
+        lists.append(chunk + [chunk[-1]] * (size - len(chunk)))
+    return lists
 
 
 def _unique(articles: Sequence[ArticleIn]) -> list[ArticleIn]:
@@ -217,11 +252,10 @@ async def _stored_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> 
     the rest (few, usually none) are read by (feed, key).
     """
     a_ = articles_t.c
-    limit = conn.dialect.insertmanyvalues_max_parameters
     hashes = sorted({a.content_hash for _, _, a in known})
     unchanged: set[tuple[int, str, str]] = set()
-    for i in range(0, len(hashes), limit):
-        q = select(a_.feed_id, a_.key, a_.content_hash).where(a_.content_hash.in_(hashes[i : i + limit]))
+    for values in _in_lists(hashes):
+        q = select(a_.feed_id, a_.key, a_.content_hash).where(a_.content_hash.in_(values))
         unchanged.update((feed_id, key, chash) for feed_id, key, chash in (await conn.execute(q)).all())
     keys: dict[int, set[str]] = {}
     for feed_id, _, a in known:
@@ -230,9 +264,8 @@ async def _stored_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> 
     cols = (a_.id, a_.feed_id, a_.key, a_.content_hash, a_.version, a_.updated_at)
     found: dict[tuple[int, str], Any] = {}
     for feed_id, feed_keys in sorted(keys.items()):
-        ordered = sorted(feed_keys)
-        for i in range(0, len(ordered), limit - 1):
-            q = select(*cols).where(a_.feed_id == feed_id, a_.key.in_(ordered[i : i + limit - 1]))
+        for values in _in_lists(sorted(feed_keys)):
+            q = select(*cols).where(a_.feed_id == feed_id, a_.key.in_(values))
             for row in (await conn.execute(q)).mappings():
                 found[(row["feed_id"], row["key"])] = row
     return found
@@ -270,10 +303,18 @@ async def _link_stories(conn: AsyncConnection, inserted: Sequence[tuple[int, int
 
     for aid, feed_id, url, chash in inserted:
         story_of[aid] = min(root(first_by_url[url], feed_id), root(first_by_hash[chash], feed_id))
-    set_story = (
-        update(articles_t).where(articles_t.c.id == bindparam("aid")).values(story_id=bindparam("story"))
-    )
-    await conn.execute(set_story, [{"aid": a, "story": s} for a, s in story_of.items()])  # one executemany
+    # Most new articles start their own story: a few IN lists set those, an executemany the copies.
+    own = [aid for aid, story in story_of.items() if aid == story]
+    for values in _in_lists(own):
+        await conn.execute(
+            update(articles_t).where(articles_t.c.id.in_(values)).values(story_id=articles_t.c.id)
+        )
+    copies = [{"aid": a, "story": s} for a, s in story_of.items() if a != s]
+    if copies:
+        set_story = (
+            update(articles_t).where(articles_t.c.id == bindparam("aid")).values(story_id=bindparam("story"))
+        )
+        await conn.execute(set_story, copies)
 
 
 async def _same_story_candidates(
@@ -283,15 +324,8 @@ async def _same_story_candidates(
     cols = (articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash)
     urls = sorted({r[2] for r in inserted})
     hashes = sorted({r[3] for r in inserted})
-    # One query, unless that would pass the driver's bound-parameter limit (999 on SQLite before 3.32).
-    limit = conn.dialect.insertmanyvalues_max_parameters
-    if len(urls) + len(hashes) <= limit:
-        conditions = [or_(articles_t.c.canonical_url.in_(urls), articles_t.c.content_hash.in_(hashes))]
-    else:
-        conditions = [articles_t.c.canonical_url.in_(urls[i : i + limit]) for i in range(0, len(urls), limit)]
-        conditions += [
-            articles_t.c.content_hash.in_(hashes[i : i + limit]) for i in range(0, len(hashes), limit)
-        ]
+    conditions = [articles_t.c.canonical_url.in_(values) for values in _in_lists(urls)]
+    conditions += [articles_t.c.content_hash.in_(values) for values in _in_lists(hashes)]
     rows: dict[int, Any] = {}
     for condition in conditions:
         rows.update((row[0], row) for row in (await conn.execute(select(*cols).where(condition))).all())

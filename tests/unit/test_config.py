@@ -90,10 +90,10 @@ def test_loading_yields_the_settings_the_stages_take(tmp_path: Path) -> None:
     assert s.matching == MatchSettings(model=None, languages=frozenset({"en"}))
     assert s.shifts == ShiftSettings() and s.daemon == DaemonSettings()
     assert load(write(tmp_path, "ingest: {parse_workers: 0}\n")).ingest.workers() == 0
-    assert load(write(tmp_path, "ingest: {parser: fast}\n")).ingest.parser == "fast"
+    assert load(write(tmp_path, "ingest: {parser: feedparser}\n")).ingest.parser == "feedparser"
     empty = load(write(tmp_path, "{}\n"), environ={})
     assert empty.ingest.parse_workers is None and empty.ingest.workers() == (os.cpu_count() or 1)
-    assert empty.ingest.parser == "feedparser"
+    assert empty.ingest.parser == "fast"
     assert (empty.http, empty.matching) == (HttpSettings(), MatchSettings(languages=frozenset({"en"})))
     strict = load(write(tmp_path, "matching: {model: null, precision: high}\n"), environ={})
     assert strict.matching == MatchSettings(model=None, languages=frozenset({"en"})).flood_safe()
