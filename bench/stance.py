@@ -3,6 +3,7 @@
 Usage: python -m bench.stance --fnc DATA/fnc1 --arc DATA/arc [--cache bench/out/stance-cache]
        [--probe tests/data/stance_probe.yaml]
        [--model watcher/framing/model.json] [--folds 5] [--skip-cv] [--no-small]
+       [--learner logistic|trees ...]
        [--no-pair] [--pair-blocks full|scalars|none] [--embed-cache /tmp/stance_cache]
 
 Three paths side by side: the rules alone, the rules + the small pure-Python model (model.json, shipped)
@@ -12,7 +13,8 @@ layer reads the vectors ``python -m bench.stance_embed`` caches: run it once fir
 Every learned figure is out-of-fold: folds are grouped by claim (connected headline-body story), and the
 hyper-parameters of each outer fold are chosen by inner grouped CV on its training part only
 (train_stance.choose). "+ARC" runs add every ARC pair (weight 0.5) to FNC training folds (and vice versa):
-the other data set never shares a claim with the test fold. Latency is CPU time per article on one core:
+the other data set never shares a claim with the test fold. ``--learner`` picks the small model's learner(s)
+(train_stance.LEARNERS; repeat it for several). Latency is CPU time per article on one core:
 frame() (analysis + pure-Python model), or analysis + embedding the candidate sentences + the pair model.
 """
 
@@ -33,7 +35,7 @@ from sklearn.model_selection import GroupKFold
 from bench import stance_pair
 from bench.stance_data import CACHE, Pair, Row, cached_rows, evaluate, format_report, load_pairs
 from bench.stance_embed import EMBED_CACHE, default_model
-from bench.train_stance import _weights, choose, fit, predict
+from bench.train_stance import LEARNERS, _weights, choose, fit, predict
 from watcher.domain import Stance
 from watcher.framing import StanceModel, explain, frame, load_shipped
 
@@ -41,7 +43,9 @@ ARC_WEIGHT = 0.5
 PROBE = Path(__file__).resolve().parents[1] / "tests" / "data" / "stance_probe.yaml"
 
 
-def grouped_cv(rows: Sequence[Row], extra: Sequence[Row], folds: int) -> tuple[list[Stance], list[str]]:
+def grouped_cv(
+    rows: Sequence[Row], extra: Sequence[Row], folds: int, learner: str = "logistic"
+) -> tuple[list[Stance], list[str]]:
     """Out-of-fold predictions over ``rows`` (``extra`` added to every training fold) and the configs."""
     predicted: list[Stance | None] = [None] * len(rows)
     chosen = []
@@ -51,8 +55,8 @@ def grouped_cv(rows: Sequence[Row], extra: Sequence[Row], folds: int) -> tuple[l
     splitter = GroupKFold(n_splits=folds)
     for train_idx, test_idx in splitter.split(list(range(len(rows))), groups=[r.group for r in rows]):
         train = [rows[i] for i in train_idx]
-        config, _ = choose(train, extra, weight_of)
-        chosen.append(f"C={config.c} k={config.min_groups} priors={config.priors}")
+        config, _ = choose(train, extra, weight_of, learner)
+        chosen.append(config.describe())
         everything = train + list(extra)
         model = fit(everything, config, _weights(everything, weight_of))
         for i, stance in zip(test_idx, predict(model, [rows[i] for i in test_idx]), strict=True):
@@ -61,10 +65,10 @@ def grouped_cv(rows: Sequence[Row], extra: Sequence[Row], folds: int) -> tuple[l
     return [p if p is not None else Stance.NEUTRAL for p in predicted], chosen
 
 
-def cross(train: Sequence[Row], test: Sequence[Row]) -> tuple[list[Stance], str]:
+def cross(train: Sequence[Row], test: Sequence[Row], learner: str = "logistic") -> tuple[list[Stance], str]:
     """Train on one data set (hyper-parameters by inner grouped CV on it), predict the other."""
-    config, _ = choose(train)
-    return predict(fit(train, config), test), f"C={config.c} k={config.min_groups} priors={config.priors}"
+    config, _ = choose(train, learner=learner)
+    return predict(fit(train, config), test), config.describe()
 
 
 def latency(pairs: Sequence[Pair], model: StanceModel | None) -> tuple[float, float]:
@@ -103,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--skip-cv", action="store_true", help="only rules, latency and probe")
     parser.add_argument("--no-small", action="store_true", help="skip the small model's CV runs")
+    parser.add_argument(
+        "--learner", action="append", choices=LEARNERS, help="small-model learner(s) to validate (logistic)"
+    )
     parser.add_argument("--no-pair", action="store_true", help="skip the embedding layer")
     parser.add_argument("--pair-blocks", choices=("full", "scalars", "none"), default="full")
     parser.add_argument("--embed-cache", type=Path, default=EMBED_CACHE, help="bench.stance_embed's folder")
@@ -122,17 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("FNC-1 by-story CV, trained FNC-1 + ARC", fnc, arc),
             ("ARC by-claim CV, trained ARC + FNC-1", arc, fnc),
         )
-        for name, rows, extra in runs:
-            predicted, _ = grouped_cv(rows, extra, args.folds)
-            print(format_report(name, evaluate([r.gold for r in rows], predicted)), flush=True)
-        for name, train, test in (
-            ("cross: train FNC-1 -> test ARC", fnc, arc),
-            ("cross: train ARC -> test FNC-1", arc, fnc),
-        ):
-            predicted, config = cross(train, test)
-            print(
-                format_report(f"{name} ({config})", evaluate([r.gold for r in test], predicted)), flush=True
-            )
+        for learner in args.learner or ["logistic"]:
+            for name, rows, extra in runs:
+                predicted, _ = grouped_cv(rows, extra, args.folds, learner)
+                report = evaluate([r.gold for r in rows], predicted)
+                print(format_report(f"{learner}: {name}", report), flush=True)
+            for name, train, test in (
+                ("cross: train FNC-1 -> test ARC", fnc, arc),
+                ("cross: train ARC -> test FNC-1", arc, fnc),
+            ):
+                predicted, config = cross(train, test, learner)
+                report = evaluate([r.gold for r in test], predicted)
+                print(format_report(f"{learner}: {name} ({config})", report), flush=True)
     if not args.no_pair:
         pair_layer(args)
     model = StanceModel.load(args.model) if args.model else load_shipped()

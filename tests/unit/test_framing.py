@@ -19,6 +19,7 @@ from watcher.framing import (
     rule_stance,
     shown_evidence,
 )
+from watcher.framing.model import Tree
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 
@@ -222,7 +223,7 @@ def test_rule_stance_follows_the_cue_scores() -> None:
 def test_shipped_model_loads_and_is_the_default() -> None:
     model = load_shipped()
     assert model is not None
-    assert len(model.weights) > 100
+    assert len(model.weights) + len(model.trees) > 100
     default = frame(CLAIM, "", CONTRADICTED)
     assert default == frame(CLAIM, "", CONTRADICTED, model=SHIPPED)
     assert default == frame(CLAIM, "", CONTRADICTED, model=model)
@@ -266,6 +267,63 @@ def test_model_json_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "framing.json"
     model.save(path)
     assert StanceModel.load(path) == model
+
+
+def _stump(feature: int, threshold: float, low: float, high: float, cls: int) -> Tree:
+    return Tree(cls, (feature, -1, -1), (threshold, low, high), (1, 0, 0), (2, 0, 0))
+
+
+def test_trees_add_to_the_class_scores() -> None:
+    # One stump per class on the rule's verdict: supports when the rule says so, else neutral.
+    trees = (
+        _stump(0, 0.5, 0.0, 4.0, 0),
+        _stump(0, 0.5, 1.0, 0.0, 1),
+        _stump(1, 0.5, 0.0, 0.0, 2),
+    )
+    model = StanceModel(bias=(0.0, 0.0, 0.0), weights={}, names=("rule=supports", "v:far:hoax"), trees=trees)
+    assert model.scores({"rule=supports": 1.0}) == [4.0, 0.0, 0.0]
+    assert model.scores({"rule=neutral": 1.0}) == [0.0, 1.0, 0.0]
+    assert "hoax" in model.vocabulary
+    assert frame(CLAIM, "", STRAIGHT, model=model).stance is Stance.SUPPORTS
+    assert frame(CLAIM, "", ATTRIBUTED, model=model).stance is Stance.NEUTRAL
+
+
+def test_model_with_trees_round_trips_and_old_format_reads(tmp_path: Path) -> None:
+    trees = (_stump(0, 0.25, -1.0, 2.0, 2), _stump(1, 0.5, 0.5, -0.5, 0))
+    model = StanceModel(
+        bias=(0.1, 0.2, -0.3),
+        weights={"w:hoax": (-1.0, 0.0, 1.5)},
+        meta={"learner": "trees"},
+        names=("overlap", "coverage"),
+        trees=trees,
+    )
+    path = tmp_path / "framing.json"
+    model.save(path)
+    assert StanceModel.load(path) == model
+    linear = {"format": 2, "classes": ["supports", "neutral", "disputes"], "bias": [0, 0, 1], "weights": {}}
+    assert StanceModel.from_json(linear).bias == (0.0, 0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        [0, [5, -1, -1], [0.5, 0.0, 1.0], [1, 0, 0], [2, 0, 0]],  # feature beyond the names
+        [0, [0, -1, -1], [0.5, 0.0, 1.0], [0, 0, 0], [2, 0, 0]],  # a child that loops back
+        [3, [-1], [0.0], [0], [0]],  # no such class
+        [0, [0, -1], [0.5, 0.0], [1, 0], [2, 0]],  # a child beyond the nodes
+    ],
+)
+def test_malformed_trees_are_rejected(tree: list[object]) -> None:
+    data = {
+        "format": 3,
+        "classes": ["supports", "neutral", "disputes"],
+        "bias": [0, 0, 0],
+        "weights": {},
+        "names": ["overlap"],
+        "trees": [tree],
+    }
+    with pytest.raises(ValueError, match="malformed stance tree"):
+        StanceModel.from_json(data)
 
 
 def test_model_of_unknown_format_is_rejected() -> None:

@@ -1,7 +1,9 @@
-"""Learned stance layer: multinomial logistic regression over claim-independent features, pure Python."""
+"""Learned stance layer over claim-independent features, pure Python: multinomial logistic regression,
+boosted regression trees, or both (their scores add up)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -16,11 +18,12 @@ from watcher.domain import Stance
 from watcher.framing.lexicon import DIRECTIONS
 from watcher.framing.rules import Analysis, scope_of
 
-__all__ = ["CLASSES", "FORMAT", "SHIPPED_RESOURCE", "StanceModel", "features", "load_shipped"]
+__all__ = ["CLASSES", "FORMAT", "SHIPPED_RESOURCE", "StanceModel", "Tree", "features", "load_shipped"]
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
+READABLE_FORMATS = frozenset({2, 3})  # 2: linear weights only
 SHIPPED_RESOURCE = "model.json"
 CLASSES = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
 
@@ -86,28 +89,81 @@ def _head(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Tree:
+    """One regression tree adding to one class's score. Node i is a leaf when ``feature[i] < 0`` (its value
+    is ``value[i]``); else the walk goes to ``left[i]`` when the feature is <= ``value[i]``, to ``right[i]``
+    otherwise. Features are indexes into the model's ``names``; an absent feature is 0."""
+
+    cls: int
+    feature: tuple[int, ...]
+    value: tuple[float, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+
+    def evaluate(self, x: Sequence[float]) -> float:
+        """The leaf value for the dense feature vector ``x``."""
+        feature, value, i = self.feature, self.value, 0
+        while feature[i] >= 0:
+            i = self.left[i] if x[feature[i]] <= value[i] else self.right[i]
+        return value[i]
+
+    def to_json(self) -> list[Any]:
+        return [self.cls, list(self.feature), list(self.value), list(self.left), list(self.right)]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Any], width: int) -> Tree:
+        """Read one tree; ValueError when it is malformed or reads a feature beyond ``width``."""
+        klass, feature, value, left, right = data
+        n = len(feature)
+        if not (0 <= int(klass) < 3 and n and len(value) == len(left) == len(right) == n):
+            raise ValueError("malformed stance tree")
+        for i, f in enumerate(feature):
+            if f >= width or (f >= 0 and not (i < left[i] < n and i < right[i] < n)):
+                raise ValueError("malformed stance tree")
+        return cls(
+            int(klass),
+            tuple(int(f) for f in feature),
+            tuple(float(v) for v in value),
+            tuple(int(v) for v in left),
+            tuple(int(v) for v in right),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StanceModel:
-    """Multinomial logistic regression: one weight row per feature, a bias per class (supports, neutral,
-    disputes)."""
+    """Class scores = a bias per class (supports, neutral, disputes) + linear weights (one row per
+    feature: multinomial logistic regression) + boosted trees over the dense features ``names``."""
 
     bias: tuple[float, float, float]
     weights: Mapping[str, tuple[float, float, float]]
     meta: Mapping[str, Any] | None = None
+    names: tuple[str, ...] = ()
+    trees: tuple[Tree, ...] = ()
     vocabulary: frozenset[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        words = frozenset(name.split(":", 2)[2] for name in self.weights if name.startswith("v:"))
+        named = itertools.chain(self.weights, self.names)
+        words = frozenset(name.split(":", 2)[2] for name in named if name.startswith("v:"))
         object.__setattr__(self, "vocabulary", words)
 
-    def probabilities(self, analysis: Analysis, rule: Stance) -> dict[Stance, float]:
-        """Class probabilities for one analysed pair."""
+    def scores(self, feats: Mapping[str, float]) -> list[float]:
+        """Raw class scores (log-odds up to a constant) of one feature dict."""
         scores = list(self.bias)
-        for name, value in features(analysis, rule, self.vocabulary).items():
+        for name, value in feats.items():
             row = self.weights.get(name)
             if row is not None:
                 scores[0] += value * row[0]
                 scores[1] += value * row[1]
                 scores[2] += value * row[2]
+        if self.trees:
+            x = [feats.get(name, 0.0) for name in self.names]
+            for tree in self.trees:
+                scores[tree.cls] += tree.evaluate(x)
+        return scores
+
+    def probabilities(self, analysis: Analysis, rule: Stance) -> dict[Stance, float]:
+        """Class probabilities for one analysed pair."""
+        scores = self.scores(features(analysis, rule, self.vocabulary))
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
@@ -120,23 +176,32 @@ class StanceModel:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form that from_json reads."""
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT,
             "classes": [c.value for c in CLASSES],
             "bias": list(self.bias),
             "weights": {name: list(row) for name, row in sorted(self.weights.items())},
             "meta": dict(self.meta or {}),
         }
+        if self.trees:
+            data["names"] = list(self.names)
+            data["trees"] = [tree.to_json() for tree in self.trees]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StanceModel:
         """Read a model; ValueError on another format or class order."""
-        if data.get("format") != FORMAT or list(data.get("classes", ())) != [c.value for c in CLASSES]:
+        if data.get("format") not in READABLE_FORMATS or list(data.get("classes", ())) != [
+            c.value for c in CLASSES
+        ]:
             raise ValueError(f"unsupported stance model: format {data.get('format')!r}")
+        names = tuple(str(name) for name in data.get("names", ()))
         return cls(
             bias=_row(data["bias"]),
             weights={str(name): _row(row) for name, row in data["weights"].items()},
             meta=dict(data.get("meta", {})),
+            names=names,
+            trees=tuple(Tree.from_json(tree, len(names)) for tree in data.get("trees", ())),
         )
 
     @classmethod
@@ -160,6 +225,6 @@ def load_shipped() -> StanceModel | None:
     try:
         raw = resources.files(__package__ or __name__).joinpath(SHIPPED_RESOURCE).read_text(encoding="utf-8")
         return StanceModel.from_json(json.loads(raw))
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("stance model %s not loaded, using rules only: %s", SHIPPED_RESOURCE, exc)
         return None

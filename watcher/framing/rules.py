@@ -93,6 +93,24 @@ CONTRAST_WORDS = frozenset(
     "only just actually fact while whereas compared versus vs fewer less lower rather instead merely "
     "barely still behind short".split()
 )
+# Unscoped body-wide counts (the word lists of the FNC-1 feature systems, widened): refuting words and
+# hedging words, counted in the first BODY_LEAD sentences and in the whole body.
+REFUTING = frozenset(
+    "fake fraud hoax hoaxes false deny denies denied denial not no never nope doubt doubts doubted "
+    "doubtful bogus debunk debunked debunks prank pranks retract retracted retraction untrue myth lie "
+    "lies lied misleading baseless unfounded fabricated photoshopped doctored satire satirical refute "
+    "refuted refutes dismissed dismisses rejects rejected nonsense wrong incorrect".split()
+)
+HEDGING = frozenset(
+    "reportedly allegedly alleged supposedly purportedly apparently unverified unconfirmed rumor rumors "
+    "rumour rumours rumored rumoured claim claims claimed claiming may might could possibly perhaps "
+    "according sources report reports reported speculation believed appears seems".split()
+)
+CONFIRMING = frozenset(
+    "confirm confirms confirmed confirmation announced announces revealed reveals official officially "
+    "verified indeed true proof proved proven shows showed shown footage".split()
+)
+BODY_LEAD = 5
 # Words (case kept) and the punctuation that bounds clauses and quotes. Unlike watcher.text's
 # clause_tokens it keeps double quotes (scare quotes) and straightens every curly quote.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[,;:()?\"]")
@@ -464,7 +482,48 @@ def _stats(
     }
     negated_anywhere = sum(1 for h in hits if h.kind in (NEGATION, HEADLINE_NEGATION))
     stats["negation_x_claim_negated"] = float(bool(claim.negated)) * math.log1p(negated_anywhere)
+    stats.update(_body_counts(claim, sentences, overlaps))
     return stats
+
+
+def _body_counts(
+    claim: _Claim, sentences: Sequence[_Sentence], overlaps: Sequence[float]
+) -> dict[str, float]:
+    """Body-wide counts of refuting, hedging and confirming words, unscoped: in the lead, in the whole body,
+    where the first refutation stands relative to the sentence that states the claim, how much of the claim
+    the refuting sentences restate, and whether the claim and the body agree in refutation parity (the
+    polarity feature of the FNC-1 baseline)."""
+    count = len(sentences)
+    refuting = [sum(1 for w in s.lowered if w in REFUTING or w.endswith("n't")) for s in sentences]
+    hedging = [sum(1 for w in s.lowered if w in HEDGING) for s in sentences]
+    confirming = [sum(1 for w in s.lowered if w in CONFIRMING) for s in sentences]
+    claim_refuting = sum(1 for w in claim.sentence.lowered if w in REFUTING or w.endswith("n't"))
+    lead = slice(0, BODY_LEAD)
+    first = next((i for i, n in enumerate(refuting) if n), -1)
+    best = max(range(count), key=overlaps.__getitem__) if count else -1
+    total = sum(refuting)
+    questions = sum(s.text.count("?") for s in sentences)
+    return {
+        "refute_body": math.log1p(total),
+        "refute_lead": math.log1p(sum(refuting[lead])),
+        "refute_share": sum(1 for n in refuting if n) / max(1, count),
+        "refute_density": total / max(1, sum(len(s.lowered) for s in sentences)) * 10,
+        "hedge_body": math.log1p(sum(hedging)),
+        "hedge_lead": math.log1p(sum(hedging[lead])),
+        "confirm_body": math.log1p(sum(confirming)),
+        "confirm_lead": math.log1p(sum(confirming[lead])),
+        # How much of the claim the sentences with a refuting (hedging) word restate.
+        "refute_overlap": max((o for o, n in zip(overlaps, refuting, strict=True) if n), default=0.0),
+        "hedge_overlap": max((o for o, n in zip(overlaps, hedging, strict=True) if n), default=0.0),
+        "refute_first": (first + 1) / count if first >= 0 else 1.5,
+        "refute_before_claim": float(0 <= first <= best),
+        "refute_near_claim": 1.0 / (1 + abs(first - best)) if first >= 0 and best >= 0 else 0.0,
+        "polarity_claim": float(claim_refuting % 2),
+        "polarity_body": float(total % 2),
+        "polarity_agree": float(claim_refuting % 2 == total % 2),
+        "question_marks": math.log1p(questions),
+        "lead_question": float(any("?" in s.text for s in sentences[lead])),
+    }
 
 
 def rule_stance(analysis: Analysis) -> Stance:
