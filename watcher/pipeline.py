@@ -50,7 +50,7 @@ from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.revisions import revise, revision_events
 from watcher.shifts import detect_shifts
-from watcher.text.language import article_language
+from watcher.text.language import article_language, load_detector
 
 logger = logging.getLogger(__name__)
 
@@ -638,6 +638,10 @@ class Pipeline:
         key = tuple((c.id, c.text, c.keywords, c.threshold, c.language) for c in claims)
         if self._matcher is not None and key == self._matcher_key:
             return self._matcher
+        if any(not c.language for c in claims):
+            # Compiling such a claim detects its language: load the detector in a thread first, not on
+            # the event loop amid timed fetches (a no-op once loaded).
+            await asyncio.to_thread(load_detector)
         if self._matcher is None:
             matcher = await self._new_matcher(claims, self.settings.matching)
         else:

@@ -311,6 +311,10 @@ def test_model_with_trees_round_trips_and_old_format_reads(tmp_path: Path) -> No
         [0, [0, -1, -1], [0.5, 0.0, 1.0], [0, 0, 0], [2, 0, 0]],  # a child that loops back
         [3, [-1], [0.0], [0], [0]],  # no such class
         [0, [0, -1], [0.5, 0.0], [1, 0], [2, 0]],  # a child beyond the nodes
+        [0, [-0.5], [1.0], [0], [0]],  # a fraction that would truncate to a split on itself
+        [0, [-2], [1.0], [0], [0]],  # a leaf other than -1
+        [0, ["0", -1, -1], [0.5, 0.0, 1.0], [1, 0, 0], [2, 0, 0]],  # not a number
+        [0, [-1], [0.0], [0]],  # a part missing
     ],
 )
 def test_malformed_trees_are_rejected(tree: list[object]) -> None:
@@ -456,3 +460,21 @@ def test_shown_evidence_puts_the_disputing_sentence_first() -> None:
     assert shown_evidence(disputing, [claimed]) == (disputed, claimed)
     supporting = explain(SHELLS, "", claimed, [claimed])
     assert shown_evidence(supporting, [claimed]) == (claimed,)
+
+
+@pytest.mark.parametrize(
+    ("claim", "title"),
+    [
+        ("NATO will send artillery shells to Ukraine", "NATO to send artillery shells to Ukraine"),
+        ("NATO has surpassed Russia in ammunition production", "NATO now out-produces Russia in shells"),
+        ("The city will ban diesel cars from 2027", "City to ban diesel cars from 2027"),
+        ("The central bank raised interest rates to 5%", "Central bank raises rates to 5%"),
+        ("A new malaria vaccine cuts child deaths by 30%", "Malaria vaccine cuts child deaths by 30%"),
+        ("The company will cut 2,000 jobs", "Company to cut 2,000 jobs"),
+        ("Scientists found water ice on the Moon's south pole", "Water ice found at Moon's south pole"),
+        ("The government approved the new pipeline", "Government approves new pipeline"),
+    ],
+)
+def test_a_plain_title_only_restatement_is_not_disputed(claim: str, title: str) -> None:
+    # No body: the body-wide counts must not read as evidence either way.
+    assert frame(claim, title, "").stance is not Stance.DISPUTES

@@ -113,20 +113,33 @@ class Tree:
     @classmethod
     def from_json(cls, data: Sequence[Any], width: int) -> Tree:
         """Read one tree; ValueError when it is malformed or reads a feature beyond ``width``."""
-        klass, feature, value, left, right = data
-        n = len(feature)
-        if not (0 <= int(klass) < 3 and n and len(value) == len(left) == len(right) == n):
+        try:
+            klass, raw_feature, raw_value, raw_left, raw_right = data
+            tree = cls(
+                _integer(klass),
+                tuple(_integer(f) for f in raw_feature),
+                tuple(float(v) for v in raw_value),
+                tuple(_integer(v) for v in raw_left),
+                tuple(_integer(v) for v in raw_right),
+            )
+        except (TypeError, ValueError):
+            raise ValueError("malformed stance tree") from None
+        feature, n = tree.feature, len(tree.feature)
+        if not (0 <= tree.cls < 3 and n and len(tree.value) == len(tree.left) == len(tree.right) == n):
             raise ValueError("malformed stance tree")
         for i, f in enumerate(feature):
-            if f >= width or (f >= 0 and not (i < left[i] < n and i < right[i] < n)):
+            # A leaf is exactly -1; a split names a feature within ``width`` and children after itself, so
+            # evaluation always moves forward and ends.
+            if f < -1 or f >= width or (f >= 0 and not (i < tree.left[i] < n and i < tree.right[i] < n)):
                 raise ValueError("malformed stance tree")
-        return cls(
-            int(klass),
-            tuple(int(f) for f in feature),
-            tuple(float(v) for v in value),
-            tuple(int(v) for v in left),
-            tuple(int(v) for v in right),
-        )
+        return tree
+
+
+def _integer(value: Any) -> int:
+    """``value`` as an int, refusing fractions (0.5 must not become 0) and booleans."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ValueError(value)
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)

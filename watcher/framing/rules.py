@@ -492,8 +492,13 @@ def _body_counts(
     """Body-wide counts of refuting, hedging and confirming words, unscoped: in the lead, in the whole body,
     where the first refutation stands relative to the sentence that states the claim, how much of the claim
     the refuting sentences restate, and whether the claim and the body agree in refutation parity (the
-    polarity feature of the FNC-1 baseline)."""
+    polarity feature of the FNC-1 baseline).
+
+    A title-only item has no body to count: its features are left out (0), not read as "nothing refuted"
+    (the training pairs all have bodies, so that value would push a plain headline towards disputes)."""
     count = len(sentences)
+    if not count:
+        return {}
     refuting = [sum(1 for w in s.lowered if w in REFUTING or w.endswith("n't")) for s in sentences]
     hedging = [sum(1 for w in s.lowered if w in HEDGING) for s in sentences]
     confirming = [sum(1 for w in s.lowered if w in CONFIRMING) for s in sentences]
