@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import scratch_database
+from bench.common import scratch_database, table
 from tests.support.memory import peak_rss_mb
 
 logger = logging.getLogger(__name__)
@@ -375,19 +375,6 @@ HEADER = [
     "peak RSS MB",
     "200/304",
 ]
-
-
-def table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = (
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def phase_row(client: str, name: str, p: Phase) -> list[str]:

@@ -67,7 +67,7 @@ import aiohttp
 import psutil
 from sqlalchemy import event, insert, text
 
-from bench.common import scratch_database
+from bench.common import scratch_database, table
 from bench.ingest import cpu_model
 from storage.base import PollOutcome
 from storage.sql import SqlStore, open_store
@@ -806,19 +806,6 @@ def check(run: ScaleRun, args: argparse.Namespace, stopped_s: float) -> None:
 
 
 # -- report ---------------------------------------------------------------------------------------
-
-
-def table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = (
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        lines.append("  ".join(cells))
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def print_ticks(results: Sequence[TickCost]) -> None:

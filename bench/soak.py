@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import scratch_database
+from bench.common import scratch_database, table
 from storage.sql import open_store
 from tests.support.feed_server import FeedServer, Route
 from tests.support.ledger import Ledger, read_ledger
@@ -542,27 +542,12 @@ def error_table(records: Sequence[dict[str, Any]], feed_errors: Sequence[tuple[s
     feeds = [("feeds failing at the end: last error", "feeds")] + [(e[:100], str(n)) for e, n in feed_errors]
     if len(feeds) == 1:
         feeds.append(("none", "0"))
-    return table(rows) + "\n\n" + table(feeds)
+    return table(rows, left=3) + "\n\n" + table(feeds)
 
 
 def _exception_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("(Background")]
     return lines[-1].strip()[:80] if lines else ""
-
-
-def table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        out.append(
-            "  ".join(
-                c.ljust(w) if i < len(row) - 1 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
