@@ -275,17 +275,28 @@ async def test_the_pipeline_parses_in_a_thread_or_in_worker_processes(
     assert pipeline.parser.pids() == []
 
 
+async def one_story_feeds(
+    aiohttp_server: Any, count: int, *, delay_s: float, letter: str = "f", full_text: str = "auto"
+) -> tuple[FeedServer, dict[str, Route], tuple[FeedSpec, ...]]:
+    """``count`` feeds of one story each, every answer ``delay_s`` late, served on loopback: the server,
+    its routes (by path) and the feeds to configure."""
+    routes = {
+        f"/{letter}{i}.xml": Route(
+            body=rss(f"{letter.upper()}{i}", [(f"{letter}{i}", f"Story {i}", "text")]), delay_s=delay_s
+        )
+        for i in range(count)
+    }
+    server = FeedServer(routes)
+    await server.start_under(aiohttp_server)
+    feeds = tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600, full_text=full_text) for p in routes)
+    return server, routes, feeds
+
+
 @pytest.mark.postgres
 async def test_three_workers_poll_each_of_200_feeds_exactly_once_per_cycle(
     aiohttp_server: Any, postgres_url: str
 ) -> None:
-    routes = {
-        f"/f{i}.xml": Route(body=rss(f"F{i}", [(f"g{i}", f"Story {i}", "text")]), delay_s=0.005)
-        for i in range(200)
-    }
-    server = FeedServer(routes)
-    await server.start_under(aiohttp_server)
-    feeds = tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600) for p in routes)
+    server, routes, feeds = await one_story_feeds(aiohttp_server, 200, delay_s=0.005)
     settings = Settings(
         database_url=postgres_url,
         feeds=feeds,
@@ -440,13 +451,7 @@ async def test_poll_once_all_with_two_workers_polls_each_feed_exactly_once(
     aiohttp_server: Any, postgres_url: str
 ) -> None:
     """The second worker starts after the first has polled some feeds, and joins its pass."""
-    routes = {
-        f"/f{i}.xml": Route(body=rss(f"F{i}", [(f"g{i}", f"Story {i}", "text")]), delay_s=0.02)
-        for i in range(60)
-    }
-    server = FeedServer(routes)
-    await server.start_under(aiohttp_server)
-    feeds = tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600) for p in routes)
+    server, routes, feeds = await one_story_feeds(aiohttp_server, 60, delay_s=0.02)
     settings = Settings(
         database_url=postgres_url,
         feeds=feeds,
@@ -484,15 +489,12 @@ async def test_a_pass_cut_short_hands_back_the_feeds_it_had_not_started(
 ) -> None:
     """Cancelled mid-pass (a shutdown, or a fetcher failing), the pass frees the feeds it leased but never
     fetched: another worker polls them now, not when their leases run out. The two in flight keep theirs."""
-    routes = {
-        f"/s{i}.xml": Route(body=rss(f"S{i}", [(f"s{i}", f"Story {i}", "text")]), delay_s=30)
-        for i in range(20)
-    }
-    server = FeedServer(routes)
-    await server.start_under(aiohttp_server)
+    server, routes, feeds = await one_story_feeds(
+        aiohttp_server, 20, delay_s=30, letter="s", full_text="never"
+    )
     settings = Settings(
         database_url=db_url,
-        feeds=tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600, full_text="never") for p in routes),
+        feeds=feeds,
         http=HttpSettings(allow_private=True, limit=2, limit_per_host=2),
         matching=MatchSettings(model=None),
         daemon=DaemonSettings(server_enabled=False),
@@ -522,15 +524,12 @@ async def test_daemon_passes_of_three_workers_poll_each_feed_once_and_leave_none
 
     from storage.tables import feeds_t
 
-    routes = {
-        f"/d{i}.xml": Route(body=rss(f"D{i}", [(f"d{i}", f"Story {i}", "text")]), delay_s=0.005)
-        for i in range(120)
-    }
-    server = FeedServer(routes)
-    await server.start_under(aiohttp_server)
+    server, routes, feeds = await one_story_feeds(
+        aiohttp_server, 120, delay_s=0.005, letter="d", full_text="never"
+    )
     settings = Settings(
         database_url=db_url,
-        feeds=tuple(FeedSpec(url=server.url(p), outlet=p, interval_s=600, full_text="never") for p in routes),
+        feeds=feeds,
         http=HttpSettings(allow_private=True, limit=4, limit_per_host=12),
         matching=MatchSettings(model=None),
         ingest=IngestSettings(parse_workers=0),
