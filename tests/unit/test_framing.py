@@ -189,15 +189,29 @@ def test_cues_far_from_the_claim_matter_less() -> None:
     assert not kinds(framing) & {"contradiction", "counter_voice", "distancing_verb"}
 
 
-def test_evidence_sentences_anchor_the_claim() -> None:
+def test_evidence_anchors_a_claim_stated_in_other_words() -> None:
+    """No sentence shares the claim's words: the matcher's evidence (say, a semantic match) says which
+    sentence states it, and a denial there governs the claim."""
+    claim = "Western shell output exceeds Russia's"
+    text = (
+        "The alliance met in Brussels. Ministers discussed budgets. Weather delayed several flights. "
+        "NATO factories now make more artillery rounds than the Kremlin, which rejected the figures."
+    )
+    stated = analyse(
+        claim, "", text, evidence=["NATO factories now make more artillery rounds than the Kremlin"]
+    )
+    unstated = analyse(claim, "", text, evidence=["Weather delayed several flights."])
+    assert stated.dispute > unstated.dispute
+
+
+def test_evidence_is_not_added_beside_a_sentence_in_the_claims_own_words() -> None:
     text = (
         "The alliance met in Brussels. Ministers discussed budgets. The hoax video was shared widely. "
         "Western output of shells now exceeds Moscow's, officials confirmed."
     )
     claim = "Western shell output exceeds Russia's"
-    near = analyse(claim, "", text, evidence=["The hoax video was shared widely."])
-    far = analyse(claim, "", text, evidence=["Western output of shells now exceeds ..."])  # clipped
-    assert near.dispute > far.dispute
+    with_evidence = analyse(claim, "", text, evidence=["The hoax video was shared widely."])
+    assert with_evidence.dispute == analyse(claim, "", text).dispute
 
 
 def test_claim_that_itself_says_hoax_is_not_disputed_by_hoax() -> None:
@@ -419,6 +433,37 @@ def test_echo_of_a_negative_claim_agrees() -> None:
 
 def test_model_is_shipped() -> None:
     assert load_shipped() is not None
+
+
+TITLE_ONLY = [
+    ("NATO now out-produces Russia in artillery shells", Stance.SUPPORTS),
+    ("NATO overtakes Russia in shell output", Stance.SUPPORTS),
+    ("NATO now out-produces Russia in shells, Rutte says", Stance.NEUTRAL),
+    ("NATO outpaces Russia in shell production: report", Stance.NEUTRAL),
+    ("Alliance officials: NATO now out-produces Russia in shells", Stance.NEUTRAL),
+    ("NATO out-produces Russia in shells - defence ministry", Stance.NEUTRAL),
+    ("NATO in talks to out-produce Russia in shells", Stance.NEUTRAL),
+    ("Does NATO really out-produce Russia in shells?", Stance.NEUTRAL),
+    ("Moscow denies NATO out-produces Russia in shells", Stance.DISPUTES),
+    ("NATO has not surpassed Russia in shell production", Stance.DISPUTES),
+]
+
+
+@pytest.mark.parametrize(("title", "expected"), TITLE_ONLY)
+def test_title_only_item_is_read_as_its_headline(title: str, expected: Stance) -> None:
+    """No body: a plain headline states the claim, a credited or hedged one reports it, a denial disputes."""
+    explanation = explain(SHELLS, title, "")
+    assert explanation.framing.stance is expected
+    assert (
+        explanation.decision.probabilities is None
+    )  # the model learnt from bodies; headlines go by the rules
+
+
+def test_headline_attribution_counts_only_without_a_body() -> None:
+    title = "NATO now out-produces Russia in shells, Rutte says"
+    body = "NATO now out-produces Russia in artillery shells, figures show."
+    assert "attribution" in {cue.kind for cue in frame(SHELLS, title, "").cues}
+    assert "attribution" not in {cue.kind for cue in frame(SHELLS, title, body).cues}
 
 
 def test_probe_accuracy_floor() -> None:

@@ -88,14 +88,15 @@ def _resolve(model: ModelChoice) -> StanceModel | None:
 
 
 def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
-    """The stance of an analysed pair: the model's when there is one, else the rule's.
+    """The stance of an analysed pair: the model's when there is one, else the rule's. A title-only item
+    (a headline, no body) always goes by the rules: the model learnt from bodies.
 
     Guarantee: when a strong dispute cue governs the claim sentence or the headline (``analysis.governed``),
     or the rules call the article disputing, the stance is never ``supports`` (see resolve()).
     """
     rule = rule_stance(analysis)
     learned = _resolve(model)
-    if learned is None:
+    if learned is None or (not analysis.sentences and analysis.claim_sentence):
         return Decision(rule, rule, None, False)
     probabilities = learned.probabilities(analysis, rule)
     stance, guarded = resolve(probabilities, analysis.governed, rule is Stance.DISPUTES)
