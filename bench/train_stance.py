@@ -309,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--cache", type=Path, default=CACHE, help=f"feature cache folder (default {CACHE})")
     parser.add_argument("--arc-weight", type=float, default=0.5, help="sample weight of ARC rows")
-    parser.add_argument("--learner", choices=LEARNERS, default="logistic")
+    parser.add_argument("--learner", choices=LEARNERS, default="trees", help="trees: the shipped model")
     args = parser.parse_args(argv)
     start = time.time()
     rows = cached_rows("fnc", args.fnc, args.cache / "fnc.jsonl.gz") + cached_rows(
@@ -317,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     weight_of = {"arc": args.arc_weight}
     config, score = choose(rows, weight_of=weight_of, learner=args.learner)
-    print(f"chosen {config} (inner grouped CV macro-F1 {score:.3f})", flush=True)
+    how = "one grid point: no inner CV" if math.isnan(score) else f"inner grouped CV macro-F1 {score:.3f}"
+    print(f"chosen {config} ({how})", flush=True)
     model = fit(rows, config, _weights(rows, weight_of))
     meta = {
         **dict(model.meta or {}),
