@@ -366,3 +366,28 @@ def test_compatibility_forms_read_as_their_plain_letters() -> None:
     matcher = warm_matcher([NATO_AMMO])
     wide = dataclasses.replace(REPORTS, title=REPORTS.title.replace("NATO", "ＮＡＴＯ"))
     assert matcher.score(NATO_AMMO, wide).score == pytest.approx(matcher.score(NATO_AMMO, REPORTS).score)
+
+
+# -- title-only items ---------------------------------------------------------------------------------------
+
+
+def test_title_only_item_is_scored_with_the_bodies_false_match_budget() -> None:
+    """The same words as a title with no text, and as a text with no title: one analysis, so one lexical
+    score; the title-only item's score is that score raised by the calibrated boost."""
+    words = "Russia falls behind in ammunition race"
+    matcher = warm_matcher([NATO_AMMO])
+    titled = matcher.score(NATO_AMMO, article(40, words, ""))
+    texted = matcher.score(NATO_AMMO, article(41, "", words))
+    assert titled.lexical == texted.lexical
+    boosted = scorer.sigmoid(scorer.logit(texted.score) + scorer.TITLE_ONLY_BOOST_LEXICAL)
+    assert titled.score == pytest.approx(boosted, abs=1e-4)
+    assert texted.score < DEFAULT_THRESHOLD <= titled.score
+
+
+def test_title_only_boost_is_off_at_the_flood_safe_point_and_on_request() -> None:
+    assert LEXICAL.title_only_boost and not FLOOD_SAFE.title_only_boost
+    words = "NATO overtakes Russia in ammunition output, alliance says"
+    for settings in (dataclasses.replace(LEXICAL, title_only_boost=False), FLOOD_SAFE):
+        matcher = warm_matcher([NATO_AMMO], settings)
+        titled = matcher.score(NATO_AMMO, article(40, words, ""))
+        assert titled.score == matcher.score(NATO_AMMO, article(41, "", words)).score

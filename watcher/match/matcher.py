@@ -81,6 +81,9 @@ class MatchSettings:
     # shared words; only useful with a multilingual model (see semantic.MULTILINGUAL_MODEL).
     cross_lingual: bool = False
     stats_window: int = 20_000  # articles after which term statistics start to decay
+    # Title-only items (a title, no text) get the false-match budget of bodies: their scores are raised by
+    # scorer.TITLE_ONLY_BOOST_* log-odds (off at the flood-safe point, where every kind stays under 2 per 10k).
+    title_only_boost: bool = True
 
     def __post_init__(self) -> None:
         for name in ("threshold", "candidate_floor", "semantic_ceiling"):
@@ -109,6 +112,7 @@ class MatchSettings:
             threshold=threshold,
             candidate_floor=scorer.FLOOD_SAFE_FLOOR,
             semantic_ceiling=scorer.FLOOD_SAFE_CEILING,
+            title_only_boost=False,
         )
 
 
@@ -136,6 +140,11 @@ class ScoredPair:
             evidence=self.evidence,
             matched=self.matched,
         )
+
+
+def _title_only(article: Article) -> bool:
+    """A title and no text: the item is its headline (many RSS items are)."""
+    return bool(article.title.strip()) and not article.text.strip()
 
 
 @dataclass(slots=True)
@@ -380,8 +389,12 @@ class Matcher:
         return pairs
 
     def _floor(self, query: ClaimQuery) -> float:
-        """Lexical score below which a pair is dropped: it cannot match, nor is it worth embedding."""
-        return min(self._settings.candidate_floor, self._threshold(query.claim))
+        """Lexical score below which a pair is dropped: it cannot match, nor is it worth embedding.
+        A title-only item's boost lowers the lexical score at which it matches: the floor stays below that."""
+        threshold = self._threshold(query.claim)
+        if self._settings.title_only_boost:
+            threshold = scorer.sigmoid(scorer.logit(threshold) - scorer.TITLE_ONLY_BOOST_LEXICAL)
+        return min(self._settings.candidate_floor, threshold)
 
     def _threshold(self, claim: Claim) -> float:
         return claim.threshold if claim.threshold is not None else self._settings.threshold
@@ -495,6 +508,11 @@ class Matcher:
             score = scorer.SEMANTIC_ONLY.probability(NO_FEATURES, pair.semantic)
         else:
             score = scorer.HYBRID.probability(pair.features, pair.semantic, pair.semantic_mean)
+        if self._settings.title_only_boost and not pair.cross_lingual and _title_only(doc.article):
+            boost = (
+                scorer.TITLE_ONLY_BOOST_LEXICAL if pair.semantic is None else scorer.TITLE_ONLY_BOOST_HYBRID
+            )
+            score = scorer.sigmoid(scorer.logit(score) + boost)
         score = min(round(score, 4), scorer.MAX_SCORE)  # what is stored and shown is what was compared
         return ScoredPair(
             claim=pair.query.claim,

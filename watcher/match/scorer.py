@@ -149,6 +149,14 @@ FLOOD_SAFE_THRESHOLD = round(sigmoid(FLOOD_SAFE.hybrid - POINTS.hybrid), 4)
 FLOOD_SAFE_LEXICAL_THRESHOLD = round(sigmoid(FLOOD_SAFE.lexical - POINTS.lexical), 4)
 FLOOD_SAFE_FLOOR = round(sigmoid(FLOOD_SAFE.semantic_floor - POINTS.lexical), 6)
 FLOOD_SAFE_CEILING = round(sigmoid(FLOOD_SAFE.semantic_ceiling - POINTS.lexical), 6)
+# Log-odds added to the score of a title-only item (a title and no text) at the default operating point, per
+# stage that decided it: a title holds few words, so at the same threshold it matched far fewer related items
+# than a body did, at a much lower false-match rate (FNC-1 live mix, 100 claims x 2 draws, lexical only: titles
+# 0.553 recall at 6.8 false matches per claim per 10k, bodies 0.767 at 24.8). The boost spends on title-only
+# items the false-match budget bodies already spend: the lowest cut at which titles stay within it
+# (bench/title_boost.py; lexical 0.2, titles 0.713 at 22.5; hybrid 0.1, titles 0.754 at 18.2 against 22.7).
+TITLE_ONLY_BOOST_LEXICAL = 1.39
+TITLE_ONLY_BOOST_HYBRID = 2.20
 # A score is a probability: never certain, so a claim threshold just below 1 stays meaningful.
 MAX_SCORE = 0.9999
 
