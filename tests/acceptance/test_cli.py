@@ -203,6 +203,22 @@ async def test_claims_test_is_a_dry_run(server: FeedServer, watcher: Watcher) ->
     assert (await watcher("matches", "list", "--json")).json() == []  # nothing stored
     both = await watcher("claims", "test", "ammo", "--text", "a", "--url", "http://x")
     assert both.code == 2
+    assert (await watcher("claims", "test", "ammo")).code == 2  # nothing to try
+    # --title alone: a title-only item, read as its headline.
+    headline = await watcher(
+        "claims", "test", "ammo", "--title", "NATO overtakes Russia in ammunition output"
+    )
+    assert headline.code == 0, headline.err
+    credited = await watcher(
+        "claims",
+        "test",
+        "ammo",
+        "--title",
+        "NATO overtakes Russia in ammunition output, officials say",
+        "--json",
+    )
+    assert credited.json()["matched"] is True and credited.json()["stance"] == "neutral"
+    assert "attribution" in {c["kind"] for c in credited.json()["cues"]}
 
 
 async def test_claims_test_reads_a_page_with_an_unknown_charset_and_hides_credentials(

@@ -276,7 +276,7 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
 )
 @click.option("--url", "url", help="Fetch this page and try its main text.")
 @click.option("--feed", "feed", help="Fetch this feed and try each of its items.")
-@click.option("--title", default="", help="Headline to score with the text.")
+@click.option("--title", default="", help="Headline to score with the text; alone: a title-only item.")
 @click.option("--lexical-only", is_flag=True, help="Skip the semantic stage even if it is installed.")
 @json_option
 @pass_ctx
@@ -295,13 +295,16 @@ async def claims_test(
     """Dry run: how would this text match and frame the claim? Nothing is stored.
 
     --url reads a page's main text as the daemon extracts it (a feed URL is refused: use --feed);
-    --feed scores each item of a feed, one line each.
+    --feed scores each item of a feed, one line each; --title alone tries a title-only item (a headline
+    with no text, as many feed items are).
 
     Example: watcher claims test nato-ammo --text "NATO now makes more shells than Russia, Rutte claimed."
     """
     sources = [s for s in (text, file, url, feed) if s]
-    if len(sources) != 1:
-        raise click.UsageError("give exactly one of --text, --file, --url or --feed")
+    if not sources and title.strip():
+        text = ""  # a title-only item
+    elif len(sources) != 1:
+        raise click.UsageError("give exactly one of --text, --file, --url or --feed, or --title alone")
     if feed:
         runs = await with_pipeline(ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only))
         if as_json:
