@@ -96,7 +96,7 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
     """
     rule = rule_stance(analysis)
     learned = _resolve(model)
-    if learned is None or (not analysis.sentences and analysis.claim_sentence):
+    if learned is None or analysis.title_only:
         return Decision(rule, rule, None, False)
     probabilities = learned.probabilities(analysis, rule)
     stance, guarded = resolve(probabilities, analysis.governed, rule is Stance.DISPUTES)

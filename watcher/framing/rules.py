@@ -197,6 +197,11 @@ class Analysis:
     body: tuple[str, ...] = ()  # the body's sentences, as split for the rules (Hit.sentence indexes them)
     overlaps: tuple[float, ...] = ()  # share of the claim's content words in each body sentence
 
+    @property
+    def title_only(self) -> bool:
+        """A headline and no body: the claim sentence is then the headline."""
+        return not self.sentences and bool(self.claim_sentence)
+
 
 @dataclass(frozen=True, slots=True)
 class _Sentence:
@@ -611,7 +616,7 @@ def rule_stance(analysis: Analysis) -> Stance:
     dispute, distance, endorse = analysis.dispute, analysis.distance, analysis.endorsement
     if analysis.governed or (dispute >= DISPUTE_MIN and dispute > endorse):
         return Stance.DISPUTES
-    if not analysis.sentences and analysis.stats.get("title_overlap", 0.0) > 0:
+    if analysis.title_only and analysis.stats.get("title_overlap", 0.0) > 0:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
         return Stance.NEUTRAL

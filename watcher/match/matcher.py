@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from watcher.domain import Article, Claim, ClaimStatus, MatchScore
@@ -143,8 +144,17 @@ class ScoredPair:
 
 
 def _title_only(article: Article) -> bool:
-    """A title and no text: the item is its headline (many RSS items are)."""
-    return bool(article.title.strip()) and not article.text.strip()
+    """A title and no text: the item is its headline (many RSS items are). Called per pair: no copies of
+    the text are made."""
+    return (
+        bool(article.title) and not article.title.isspace() and (not article.text or article.text.isspace())
+    )
+
+
+@lru_cache(maxsize=64)
+def _title_only_match_point(threshold: float) -> float:
+    """The lexical score at which a boosted title-only item reaches ``threshold``."""
+    return scorer.sigmoid(scorer.logit(threshold) - scorer.TITLE_ONLY_BOOST_LEXICAL)
 
 
 @dataclass(slots=True)
@@ -393,7 +403,7 @@ class Matcher:
         A title-only item's boost lowers the lexical score at which it matches: the floor stays below that."""
         threshold = self._threshold(query.claim)
         if self._settings.title_only_boost:
-            threshold = scorer.sigmoid(scorer.logit(threshold) - scorer.TITLE_ONLY_BOOST_LEXICAL)
+            threshold = _title_only_match_point(threshold)
         return min(self._settings.candidate_floor, threshold)
 
     def _threshold(self, claim: Claim) -> float:
