@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.match_data import Item, to_article
-from bench.stance_data import ORDER, evaluate, format_report
+from bench.stance_data import ORDER, evaluate, format_report, per_class
 from watcher.domain import Claim, Stance
 from watcher.framing import SHIPPED, frame
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
@@ -67,18 +67,11 @@ def fnc_score(gold: Sequence[str], predicted: Sequence[str]) -> float:
 
 def four_class(gold: Sequence[str], predicted: Sequence[str]) -> str:
     confusion = Counter(zip(gold, predicted, strict=True))
+    precision, recall, f1 = per_class(confusion, FNC_LABELS)
     lines = [f"  {'class':<10} {'P':>6} {'R':>6} {'F1':>6}"]
-    f1s = []
     for label in FNC_LABELS:
-        tp = confusion[(label, label)]
-        fp = sum(confusion[(g, label)] for g in FNC_LABELS if g != label)
-        fn = sum(confusion[(label, p)] for p in FNC_LABELS if p != label)
-        p = tp / (tp + fp) if tp + fp else 0.0
-        r = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        f1s.append(f1)
-        lines.append(f"  {label:<10} {p:6.3f} {r:6.3f} {f1:6.3f}")
-    lines.append(f"  four-class macro-F1 {sum(f1s) / len(f1s):.3f}")
+        lines.append(f"  {label:<10} {precision[label]:6.3f} {recall[label]:6.3f} {f1[label]:6.3f}")
+    lines.append(f"  four-class macro-F1 {sum(f1.values()) / len(f1):.3f}")
     lines.append("  confusion (rows gold; columns predicted " + " ".join(FNC_LABELS) + ")")
     for g in FNC_LABELS:
         lines.append(f"    {g:<10}" + "".join(f"{confusion[(g, p)]:10d}" for p in FNC_LABELS))

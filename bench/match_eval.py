@@ -96,7 +96,7 @@ class Tally:
         )
 
 
-def live_mix(
+def live_scores(
     data: DataSet,
     items: Sequence[Item],
     own: Sequence[int],
@@ -105,8 +105,13 @@ def live_mix(
     claims: int,
     draws: int,
     seed: int,
-) -> Tally:
-    tally = Tally()
+    tally: Tally | None = None,
+) -> tuple[list[float], list[float]]:
+    """The live mix: ``claims`` random claims per draw against every item. Returns the scores of the related
+    and of the unrelated (claim, item) pairs (0 for a pair below the floor); ``tally``, when given, also
+    gets the matching time and the matcher's counters."""
+    related: list[float] = []
+    unrelated: list[float] = []
     warm = [to_article(i) for i in body_items(data)]
     for draw in range(draws):
         rng = random.Random(seed + draw)
@@ -117,28 +122,44 @@ def live_mix(
         matcher.observe(warm)
         articles = [to_article(i) for i in items]
         started = time.perf_counter()
-        found: set[tuple[int, int]] = set()
-        for start in range(0, len(articles), BATCH):
-            for m in matcher.match(articles[start : start + BATCH]):
-                found.add((m.claim_id, m.article_id))
-        tally.wall_s += time.perf_counter() - started
-        stats = matcher.stats()
-        tally.articles += stats["articles_seen"]
-        tally.semantic_articles += stats["semantic_runs"]
-        tally.sentences += stats["sentences_embedded"]
-        position = {item.id: k for k, item in enumerate(items)}
+        found = {
+            (p.claim.id, p.article_id): p.score
+            for start in range(0, len(articles), BATCH)
+            for p in matcher.score_pairs(articles[start : start + BATCH])
+        }
+        if tally is not None:
+            tally.wall_s += time.perf_counter() - started
+            stats = matcher.stats()
+            tally.articles += stats["articles_seen"]
+            tally.semantic_articles += stats["semantic_runs"]
+            tally.sentences += stats["sentences_embedded"]
         for c in chosen:
             story = data.claim_story[c]
             for k, item in enumerate(items):
                 if own[k] == c:
                     continue
-                related = story >= 0 and item.story == story
-                hit = (c, item.id) in found
-                tally.tp += related and hit
-                tally.fn += related and not hit
-                tally.fp += hit and not related
-                tally.negatives += not related
-        del position
+                score = found.get((c, item.id), 0.0)
+                (related if story >= 0 and item.story == story else unrelated).append(score)
+    return related, unrelated
+
+
+def live_mix(
+    data: DataSet,
+    items: Sequence[Item],
+    own: Sequence[int],
+    settings: MatchSettings,
+    embedder: Embedder | None,
+    claims: int,
+    draws: int,
+    seed: int,
+) -> Tally:
+    """Matches of the live mix at the settings' threshold (the claims here have none of their own)."""
+    tally = Tally()
+    related, unrelated = live_scores(data, items, own, settings, embedder, claims, draws, seed, tally)
+    tally.tp = sum(s >= settings.threshold for s in related)
+    tally.fn = len(related) - tally.tp
+    tally.fp = sum(s >= settings.threshold for s in unrelated)
+    tally.negatives = len(unrelated)
     return tally
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from watcher.domain import Stance
 from watcher.framing import analyse, features, rule_stance
@@ -19,6 +20,8 @@ LABELS = {"agree": Stance.SUPPORTS, "discuss": Stance.NEUTRAL, "disagree": Stanc
 ORDER = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
 FNC_NAME = {Stance.SUPPORTS: "agree", Stance.NEUTRAL: "discuss", Stance.DISPUTES: "disagree"}
 FILES = {"fnc": ("train_bodies.csv", "train_stances.csv"), "arc": ("arc_bodies.csv", "arc_stances_train.csv")}
+
+L = TypeVar("L")  # a class label: a Stance, or a string of the FNC-1 test's four
 
 CACHE = Path(__file__).resolve().parent / "out" / "stance-cache"  # regenerable, git-ignored
 
@@ -128,18 +131,26 @@ class Report:
     count: int
 
 
+def per_class(
+    confusion: Counter[tuple[L, L]], labels: Sequence[L]
+) -> tuple[dict[L, float], dict[L, float], dict[L, float]]:
+    """Precision, recall and F1 of each label from a (gold, predicted) confusion count."""
+    precision, recall, f1 = {}, {}, {}
+    for label in labels:
+        tp = confusion[(label, label)]
+        fp = sum(confusion[(g, label)] for g in labels if g != label)
+        fn = sum(confusion[(label, p)] for p in labels if p != label)
+        precision[label] = tp / (tp + fp) if tp + fp else 0.0
+        recall[label] = tp / (tp + fn) if tp + fn else 0.0
+        f1[label] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return precision, recall, f1
+
+
 def evaluate(gold: Sequence[Stance], predicted: Sequence[Stance]) -> Report:
     """Metrics over related pairs. FNC score: +0.25 per pair (relatedness taken as right), +0.75 per right
     agree/discuss/disagree label, as a percentage of the maximum."""
     confusion = Counter(zip(gold, predicted, strict=True))
-    precision, recall, f1 = {}, {}, {}
-    for stance in ORDER:
-        tp = confusion[(stance, stance)]
-        fp = sum(confusion[(g, stance)] for g in ORDER if g != stance)
-        fn = sum(confusion[(stance, p)] for p in ORDER if p != stance)
-        precision[stance] = tp / (tp + fp) if tp + fp else 0.0
-        recall[stance] = tp / (tp + fn) if tp + fn else 0.0
-        f1[stance] = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    precision, recall, f1 = per_class(confusion, ORDER)
     right = sum(confusion[(s, s)] for s in ORDER)
     count = max(1, len(gold))
     return Report(

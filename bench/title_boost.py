@@ -18,55 +18,18 @@ import argparse
 import dataclasses
 import os
 import platform
-import random
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.match_data import DataSet, Item, body_items, load, title_items, to_article
-from watcher.domain import Claim
-from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
+from bench.match_data import body_items, load, title_items
+from bench.match_eval import live_scores
+from watcher.match import MatchSettings, load_embedder
 from watcher.match.scorer import logit
 
 CUTS = (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05)
-BATCH = 64
-
-
-def scores(
-    data: DataSet,
-    items: Sequence[Item],
-    own: Sequence[int],
-    settings: MatchSettings,
-    embedder: Embedder | None,
-    claims: int,
-    draws: int,
-) -> tuple[list[float], list[float]]:
-    """Scores of the related and of the unrelated (claim, item) pairs; 0 for a pair below the floor."""
-    related: list[float] = []
-    unrelated: list[float] = []
-    warm = [to_article(i) for i in body_items(data)]
-    articles = [to_article(i) for i in items]
-    for draw in range(draws):
-        rng = random.Random(1 + draw)
-        chosen = sorted(rng.sample(range(len(data.claims)), min(claims, len(data.claims))))
-        matcher = Matcher(
-            [Claim(id=c, name=f"c{c}", text=data.claims[c]) for c in chosen], settings, embedder
-        )
-        matcher.observe(warm)
-        found = {
-            (p.claim.id, p.article_id): p.score
-            for start in range(0, len(articles), BATCH)
-            for p in matcher.score_pairs(articles[start : start + BATCH])
-        }
-        for c in chosen:
-            story = data.claim_story[c]
-            for k, item in enumerate(items):
-                if own[k] == c:
-                    continue
-                score = found.get((c, item.id), 0.0)
-                (related if story >= 0 and item.story == story else unrelated).append(score)
-    return related, unrelated
+SEED = 1  # the draws of bench/match_eval.py's default
 
 
 def rates(related: Sequence[float], unrelated: Sequence[float], cut: float) -> tuple[float, float]:
@@ -90,11 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = dataclasses.replace(MatchSettings(model=args.model), title_only_boost=False)
     data = load(args.fnc, "fnc1")
     bodies = body_items(data)
-    body_related, body_unrelated = scores(
-        data, bodies, [-1] * len(bodies), settings, embedder, args.claims, args.draws
+    body_related, body_unrelated = live_scores(
+        data, bodies, [-1] * len(bodies), settings, embedder, args.claims, args.draws, SEED
     )
     titles, own = title_items(data, with_line=False)
-    title_related, title_unrelated = scores(data, titles, own, settings, embedder, args.claims, args.draws)
+    title_related, title_unrelated = live_scores(
+        data, titles, own, settings, embedder, args.claims, args.draws, SEED
+    )
     print(f"mode: {'hybrid' if embedder else 'lexical only'}; {args.claims} claims x {args.draws} draws")
     print(f"{'cut':>5}  {'bodies R':>8} {'FP/10k':>7}  {'titles R':>8} {'FP/10k':>7}")
     for cut in CUTS:
