@@ -10,6 +10,7 @@ import yaml
 from watcher.domain import Framing, Stance
 from watcher.framing import (
     SHIPPED,
+    SHORT_TEXT_SENTENCES,
     StanceModel,
     analyse,
     explain,
@@ -259,13 +260,40 @@ def test_shipped_model_reads_both_sides_as_not_supporting() -> None:
     assert framing.cues == rules("", DISTANCED_DENIED).cues
 
 
+# STRAIGHT with a body long enough for the model to be consulted (SHORT_TEXT_SENTENCES).
+STRAIGHT_BODY = (
+    STRAIGHT + " Plants in Germany and Poland added shifts. The alliance plans more orders next year. "
+    "Deliveries to Ukraine are expected to rise."
+)
+
+
 def test_model_changes_stance_but_not_cues_or_skepticism() -> None:
     always_disputes = StanceModel(bias=(0.0, 0.0, 5.0), weights={})
-    learned = frame(CLAIM, "", STRAIGHT, model=always_disputes)
-    rule_only = frame(CLAIM, "", STRAIGHT, model=None)
+    learned = frame(CLAIM, "", STRAIGHT_BODY, model=always_disputes)
+    rule_only = frame(CLAIM, "", STRAIGHT_BODY, model=None)
     assert learned.stance is Stance.DISPUTES
     assert rule_only.stance is Stance.SUPPORTS
     assert (learned.cues, learned.skepticism) == (rule_only.cues, rule_only.skepticism)
+
+
+@pytest.mark.parametrize("title", ["", "NATO now out-produces Russia in shells"])
+def test_a_short_text_goes_by_the_rules_a_body_by_the_model(title: str) -> None:
+    """A feed summary of a few sentences is not what the model learnt from: the rules decide it, except
+    that the model may soften the rules' supports to neutral (a report the rules read as a statement)."""
+    always = {
+        Stance.SUPPORTS: StanceModel(bias=(5.0, 0.0, 0.0), weights={}),
+        Stance.NEUTRAL: StanceModel(bias=(0.0, 5.0, 0.0), weights={}),
+        Stance.DISPUTES: StanceModel(bias=(0.0, 0.0, 5.0), weights={}),
+    }
+    assert len(analyse(CLAIM, title, STRAIGHT).body) <= SHORT_TEXT_SENTENCES
+    assert len(analyse(CLAIM, title, STRAIGHT_BODY).body) > SHORT_TEXT_SENTENCES
+    assert frame(CLAIM, title, STRAIGHT, model=None).stance is Stance.SUPPORTS
+    assert frame(CLAIM, title, STRAIGHT, model=always[Stance.DISPUTES]).stance is Stance.SUPPORTS
+    assert frame(CLAIM, title, STRAIGHT, model=always[Stance.NEUTRAL]).stance is Stance.NEUTRAL
+    assert frame(CLAIM, title, STRAIGHT_BODY, model=always[Stance.DISPUTES]).stance is Stance.DISPUTES
+    denied = "Russia denied that NATO has surpassed it in ammunition production."
+    assert frame(CLAIM, title, denied, model=always[Stance.SUPPORTS]).stance is Stance.DISPUTES
+    assert frame(CLAIM, title, denied, model=always[Stance.NEUTRAL]).stance is Stance.DISPUTES
 
 
 def test_model_weights_apply_to_features() -> None:
@@ -353,7 +381,7 @@ def test_model_of_unknown_format_is_rejected() -> None:
 
 SHELLS = "NATO now out-produces Russia in artillery shells"
 PROBE = Path(__file__).resolve().parents[1] / "data" / "stance_probe.yaml"
-PROBE_FLOOR = 0.80  # the shipped default's measured accuracy (bench/stance.py) minus a margin
+PROBE_FLOOR = 0.90  # the shipped default's measured accuracy, 0.94 (bench/stance.py), minus a margin
 
 DISPUTING = [
     ("", "Moscow dismissed as nonsense NATO's claim that it now out-produces Russia in shells."),
@@ -429,6 +457,65 @@ def test_echo_of_a_negative_claim_agrees() -> None:
     claim = "The photo of a shark on a flooded highway is a hoax"
     text = "The photo of a shark on a flooded highway is a hoax, the photographer admitted."
     assert frame(claim, "", text, model=None).stance is not Stance.DISPUTES
+
+
+HOAX_CLAIM = "Reports that Macaulay Culkin has died are a hoax"
+HOAX_REPORT = (
+    "A report that Macaulay Culkin had died was fake, his representative said on Monday. "
+    "The actor is alive and well."
+)
+HOAX_MORE = (
+    "The post first appeared on a site that mimics a news channel. It was shared thousands of times on "
+    "Facebook within hours. Fans flooded the actor's pages with messages. Similar hoaxes have targeted "
+    "other celebrities this year."
+)
+
+
+@pytest.mark.parametrize("model", [SHIPPED, None])
+@pytest.mark.parametrize("extra", ["", HOAX_MORE])  # short, and long enough for the model
+def test_an_article_debunking_what_a_debunking_claim_debunks_agrees(model: object, extra: str) -> None:
+    text = f"{HOAX_REPORT} {extra}".strip()
+    analysis = analyse(HOAX_CLAIM, "", text)
+    assert analysis.claim_debunks and analysis.governed
+    assert frame(HOAX_CLAIM, "", text, model=model).stance is Stance.SUPPORTS  # type: ignore[arg-type]
+
+
+DEBUNKING_CLAIMS = [
+    (
+        "Boko Haram denies ceasefire with Nigeria",
+        "Boko Haram denied on Friday that it had agreed a ceasefire with Nigeria.",
+    ),
+    (
+        "WHO says reports of Ebola cases in Iraq are untrue",
+        "The World Health Organization said reports of Ebola among fighters in Iraq were false.",
+    ),
+]
+TOPIC_CLAIMS = [  # claims that name falsehood or dispute as their topic: a denial of them disputes them
+    (
+        "Fake news sites earned millions from Facebook ads",
+        "Facebook denied that fake news sites earned millions from its ads.",
+    ),
+    (
+        "Russia ran a disinformation campaign in Moldova",
+        "Russia denied that it ran a disinformation campaign in Moldova.",
+    ),
+    (
+        "The border dispute between India and China escalated",
+        "China denied that the border dispute with India had escalated.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "text"), DEBUNKING_CLAIMS)
+def test_a_denial_of_what_a_denial_claim_denies_supports_it(claim: str, text: str) -> None:
+    assert analyse(claim, "", text).claim_debunks
+    assert frame(claim, "", text).stance is Stance.SUPPORTS
+
+
+@pytest.mark.parametrize(("claim", "text"), TOPIC_CLAIMS)
+def test_a_claim_about_falsehood_is_no_debunk_and_its_denial_disputes(claim: str, text: str) -> None:
+    assert not analyse(claim, "", text).claim_debunks
+    assert frame(claim, "", text).stance is Stance.DISPUTES
 
 
 def test_model_is_shipped() -> None:

@@ -97,10 +97,12 @@ _SOURCE: dict[str, str] = {
         "neither confirm nor deny|would not confirm|could not confirm|cannot confirm|unable to confirm|"
         "declined to confirm|declined to comment|not confirmed|yet to be confirmed|unsubstantiated|"
         "possibly|potentially|perhaps|maybe|suggests|suggested|would appear|too early to say|remains to be seen|"
-        "could|may|might"
+        "could|may|might|whether|on track to|no decision|did not respond|has not responded|have not responded|"
+        "did not immediately respond|did not reply|has not commented|have not commented|did not comment|"
+        "no immediate comment"
     ),
     DISTANCING_VERB: (
-        "claimed|claims|claiming|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
+        "claimed|claims|claiming|claim that|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
         "insists|contended|contends|so-called|supposed|touted|boasted|boasts"
     ),
     ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",

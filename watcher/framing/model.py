@@ -66,6 +66,7 @@ def features(
             "sentences": math.log1p(analysis.sentences),
             "claim_negative": float(analysis.claim_negative),
             "claim_negated": float(analysis.claim_negated),
+            "claim_debunks": float(analysis.claim_debunks),
             "claim_question": float(analysis.claim_question),
             "claim_hedged": float(analysis.claim_hedged),
             "claim_negative_x_dispute": float(analysis.claim_negative) * math.log1p(governing_dispute),

@@ -63,6 +63,18 @@ CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "alth
 # A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
 # "could not confirm whether ..."), not the claim words inside it.
 COMPLEMENTIZERS = frozenset({"that", "whether", "if"})
+# Contradiction and counter-voice phrases that in a claim name a topic rather than deny or debunk: "a
+# disinformation campaign", "the border dispute", "a prank call", "the wrong kidney".
+NOT_DEBUNKS = frozenset(
+    tuple(phrase.split())
+    for phrase in (
+        "satire|satirical|prank|scam|spoof|parody|misinformation|disinformation|conspiracy theory|lying|"
+        "fact check|fact-check|fact-checkers|fact checkers|in reality|wrong|not actually|fabrication|dispute|"
+        "disputes|disputed|disputing|disagree|disagrees|disagreed|denial|denials|challenged the claim|took issue|"
+        "played down|downplayed|pushed back|pushes back|contradicted|contradicts|ridiculed|poured cold water|"
+        "brushed aside|brushed off|slammed the claim"
+    ).split("|")
+)
 # Words before a cue that make it something else: "in question", "no doubt", "the question of".
 BLOCKERS: Mapping[str, frozenset[str]] = {
     "question": frozenset({"in", "the", "a", "no", "without"}),
@@ -187,6 +199,7 @@ class Analysis:
     sentences: int
     claim_negative: bool  # the claim itself says something is false or denied ("... is a hoax")
     claim_negated: bool  # the claim negates its own predicate ("X is not dead")
+    claim_debunks: bool  # the claim is itself a denial or a debunk ("... death hoax", "X denies ...")
     claim_question: bool
     claim_hedged: bool
     governed: bool  # a strong dispute cue governs the claim sentence or sits in the headline
@@ -226,6 +239,7 @@ class _Claim:
     quantitative: bool
     negated: frozenset[str]  # claim stems its own negators deny
     cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
+    debunks: bool  # the claim itself denies or debunks something (see _debunks)
 
 
 def _parse_claim(text: str) -> _Claim:
@@ -233,10 +247,30 @@ def _parse_claim(text: str) -> _Claim:
     numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
     quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
-    cues = {
-        light_stem(word) for kind, words, _ in _scan(sentence) if DIRECTIONS[kind][0] > 0 for word in words
-    }
-    return _Claim(sentence, sentence.content, numbers, quantitative, negated, frozenset(cues))
+    scanned = _scan(sentence)
+    cues = {light_stem(word) for kind, words, _ in scanned if DIRECTIONS[kind][0] > 0 for word in words}
+    return _Claim(
+        sentence,
+        sentence.content,
+        numbers,
+        quantitative,
+        negated,
+        frozenset(cues),
+        _debunks(sentence, scanned),
+    )
+
+
+def _debunks(sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], str]]) -> bool:
+    """Whether the claim is itself a denial or a debunk: a contradiction ("... is a hoax", "reports ... are
+    untrue") or a voice that denies ("X denies ..."), not a topic that merely names falsehood ("fake news
+    sites", "a disinformation campaign", "the border dispute")."""
+    for kind, words, _ in scanned:
+        if kind not in (CONTRADICTION, COUNTER_VOICE) or words in NOT_DEBUNKS:
+            continue
+        if words == ("fake",) and "news" in sentence.lowered:
+            continue
+        return True
+    return False
 
 
 def _negator_before(lowered: Sequence[str], start: int) -> int | None:
@@ -509,6 +543,7 @@ def _assemble(
         sentences=len(sentences),
         claim_negative=not claim_kinds.isdisjoint({CONTRADICTION, COUNTER_VOICE, DOUBT, CORRECTION}),
         claim_negated=bool(claim.negated),
+        claim_debunks=claim.debunks,
         claim_question=_is_question(claim.sentence),
         claim_hedged=not claim_kinds.isdisjoint({HEDGE, DISTANCING_VERB}),
         governed=bool(strong),
@@ -606,7 +641,8 @@ def rule_stance(analysis: Analysis) -> Stance:
 
     D = weighted dispute cues, H = weighted distance cues, E = weighted endorsements (weights are STRENGTH
     times DECAY at the cue's distance from the claim):
-    - disputes when D >= DISPUTE_MIN and D > E, or when a strong cue governs the claim (``governed``);
+    - disputes when D >= DISPUTE_MIN and D > E, or when a strong cue governs the claim (``governed``),
+      unless the claim itself denies or debunks (``claim_debunks``): then the article agrees with it;
     - neutral when D + H >= DOUBT_MIN and D + H > E;
     - supports when the body endorses or plainly states the claim, otherwise neutral.
 
@@ -615,7 +651,9 @@ def rule_stance(analysis: Analysis) -> Stance:
     """
     dispute, distance, endorse = analysis.dispute, analysis.distance, analysis.endorsement
     if analysis.governed or (dispute >= DISPUTE_MIN and dispute > endorse):
-        return Stance.DISPUTES
+        # A claim that is itself a denial or a debunk ("... death hoax", "officials deny ..."): the
+        # article's words of dispute repeat it.
+        return Stance.SUPPORTS if analysis.claim_debunks else Stance.DISPUTES
     if analysis.title_only and analysis.stats.get("title_overlap", 0.0) > 0:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
