@@ -99,11 +99,12 @@ _SOURCE: dict[str, str] = {
         "possibly|potentially|perhaps|maybe|suggests|suggested|would appear|too early to say|remains to be seen|"
         "could|may|might|whether|on track to|no decision|did not respond|has not responded|have not responded|"
         "did not immediately respond|did not reply|has not commented|have not commented|did not comment|"
-        "no immediate comment"
+        "no immediate comment|there have been reports|there were reports|there are reports|amid reports|"
+        "following reports|according to reports"
     ),
     DISTANCING_VERB: (
-        "claimed|claims|claiming|claim that|alleged|alleges|alleging|asserted|asserts|purported|purports|insisted|"
-        "insists|contended|contends|so-called|supposed|touted|boasted|boasts"
+        "claimed|claims|claiming|claim that|alleged|alleges|alleging|asserted|asserts|purported|purports|"
+        "purporting|insisted|insists|contended|contends|so-called|supposed|touted|boasted|boasts"
     ),
     ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
     COUNTER_VOICE: (

@@ -664,8 +664,10 @@ def rule_stance(analysis: Analysis) -> Stance:
 
 
 def skepticism(analysis: Analysis) -> float:
-    """0..1: how much doubt and distance surround the claim; endorsement lowers it."""
-    raw = 0.7 * analysis.dispute + 0.35 * analysis.distance - 0.3 * analysis.endorsement
+    """0..1: how much doubt and distance surround the claim; endorsement lowers it. For a claim that is
+    itself a denial or a debunk the article's words of dispute repeat it (rule_stance), so they do not count."""
+    dispute = 0.0 if analysis.claim_debunks else analysis.dispute
+    raw = 0.7 * dispute + 0.35 * analysis.distance - 0.3 * analysis.endorsement
     return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 
 
