@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.stance_data import CACHE, ORDER, Row, cached_rows, evaluate
 from watcher.domain import Stance
-from watcher.framing import SHORT_TEXT_SENTENCES, StanceModel, resolve
+from watcher.framing import SHORT_TEXT_SENTENCES, StanceModel, settle
 from watcher.framing.lexicon import STANCE_VOCABULARY
 from watcher.framing.model import Tree
 
@@ -241,12 +241,14 @@ def _decide(scores: Sequence[float], row: Row) -> Stance:
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
     probabilities = {stance: e / total for stance, e in zip(ORDER, exps, strict=True)}
-    governed = row.feats.get("governed", 0.0) > 0 and not row.feats.get("claim_debunks", 0.0) > 0
-    stance = resolve(probabilities, governed, row.rule is Stance.DISPUTES)[0]
-    short = round(math.expm1(row.feats.get("sentences", 0.0))) <= SHORT_TEXT_SENTENCES  # framing.short_text
-    if short and not (row.rule is Stance.SUPPORTS and stance is Stance.NEUTRAL):
-        return row.rule
-    return stance
+    feats = row.feats
+    return settle(
+        probabilities,
+        row.rule,
+        governed=feats.get("governed", 0.0) > 0,
+        debunks=feats.get("claim_debunks", 0.0) > 0,
+        short=round(math.expm1(feats.get("sentences", 0.0))) <= SHORT_TEXT_SENTENCES,  # framing.short_text
+    )[0]
 
 
 def _weights(rows: Sequence[Row], weight_of: dict[str, float]) -> list[float]:

@@ -30,6 +30,7 @@ __all__ = [
     "load_shipped",
     "resolve",
     "rule_stance",
+    "settle",
     "short_text",
     "shown_evidence",
     "skepticism",
@@ -93,6 +94,19 @@ def resolve(
     return stance, stance is not best
 
 
+def settle(
+    probabilities: Mapping[Stance, float], rule: Stance, *, governed: bool, debunks: bool, short: bool
+) -> tuple[Stance, bool]:
+    """The stance of a pair the model scored, and whether the dispute guard changed it: resolve() with the
+    guard off for a debunking claim (its echo agrees), then, for a short text, the rule's stance unless the
+    model only softens the rule's supports to neutral. decide() and the benchmarks' cached-feature path
+    (bench.train_stance.predict) both call this."""
+    stance, guarded = resolve(probabilities, governed and not debunks, rule is Stance.DISPUTES)
+    if short and not (rule is Stance.SUPPORTS and stance is Stance.NEUTRAL):
+        return rule, False
+    return stance, guarded
+
+
 @lru_cache(maxsize=1)
 def _shipped() -> StanceModel | None:
     return load_shipped()
@@ -116,10 +130,13 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
     if learned is None or analysis.title_only:
         return Decision(rule, rule, None, False)
     probabilities = learned.probabilities(analysis, rule)
-    governed = analysis.governed and not analysis.claim_debunks  # a debunking claim: its echo agrees
-    stance, guarded = resolve(probabilities, governed, rule is Stance.DISPUTES)
-    if short_text(analysis) and not (rule is Stance.SUPPORTS and stance is Stance.NEUTRAL):
-        return Decision(rule, rule, probabilities, False)
+    stance, guarded = settle(
+        probabilities,
+        rule,
+        governed=analysis.governed,
+        debunks=analysis.claim_debunks,
+        short=short_text(analysis),
+    )
     return Decision(stance, rule, probabilities, guarded)
 
 
