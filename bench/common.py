@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import platform
+import shlex
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watcher.match import Embedder
 
 
 async def scratch_database(
@@ -58,3 +65,19 @@ def table(rows: Sequence[Sequence[str]], *, left: int = 1) -> str:
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def header(module: str, argv: Sequence[str] | None) -> None:
+    """Print the command that ran ``python -m module`` and the machine it ran on."""
+    print("command:", shlex.join([sys.executable, "-m", module, *(argv or sys.argv[1:])]))
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+
+def offline_embedder(model: str | None) -> Embedder | None:
+    """The semantic stage's encoder for ``model``, loaded without the network (None: lexical only)."""
+    if not model:
+        return None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from watcher.match import load_embedder
+
+    return load_embedder(model)

@@ -28,20 +28,18 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import os
-import platform
-import shlex
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.common import header, offline_embedder
 from bench.match_data import Item, to_article
 from bench.stance_data import ORDER, evaluate, format_report, per_class
 from watcher.domain import Claim, Stance
 from watcher.framing import SHIPPED, frame
-from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
+from watcher.match import Embedder, Matcher, MatchSettings
 
 FNC_LABELS = ("agree", "disagree", "discuss", "unrelated")
 FNC_OF = {Stance.SUPPORTS: "agree", Stance.NEUTRAL: "discuss", Stance.DISPUTES: "disagree"}
@@ -210,12 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rules-only", action="store_true", help="stance from the rules alone")
     parser.add_argument("--floor", type=float, help="the matcher's candidate floor (default: shipped)")
     args = parser.parse_args(argv)
-    print("command:", shlex.join([sys.executable, "-m", "bench.heldout", *(argv or sys.argv[1:])]))
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    embedder = None
-    if args.model:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        embedder = load_embedder(args.model)
+    header("bench.heldout", argv)
+    embedder = offline_embedder(args.model)
     settings = MatchSettings(model=args.model)
     if args.floor is not None:
         settings = dataclasses.replace(settings, candidate_floor=args.floor)

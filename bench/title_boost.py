@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
-import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.common import header, offline_embedder
 from bench.match_data import body_items, load, title_items
 from bench.match_eval import live_scores
-from watcher.match import MatchSettings, load_embedder
+from watcher.match import MatchSettings
 from watcher.match.scorer import logit
 
 CUTS = (0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1, 0.05)
@@ -44,12 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--claims", type=int, default=100)
     parser.add_argument("--draws", type=int, default=2)
     args = parser.parse_args(argv)
-    print("command:", shlex.join([sys.executable, "-m", "bench.title_boost", *(argv or sys.argv[1:])]))
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    embedder = None
-    if args.model:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        embedder = load_embedder(args.model)
+    header("bench.title_boost", argv)
+    embedder = offline_embedder(args.model)
     settings = dataclasses.replace(MatchSettings(model=args.model), title_only_boost=False)
     data = load(args.fnc, "fnc1")
     bodies = body_items(data)
