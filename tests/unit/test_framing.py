@@ -11,8 +11,10 @@ from watcher.domain import Framing, Stance
 from watcher.framing import (
     SHIPPED,
     SHORT_TEXT_SENTENCES,
+    Analysis,
     StanceModel,
     analyse,
+    cues,
     explain,
     frame,
     load_shipped,
@@ -20,6 +22,7 @@ from watcher.framing import (
     rule_stance,
     shown_evidence,
 )
+from watcher.framing.lexicon import DIRECTIONS
 from watcher.framing.model import Tree
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
@@ -268,12 +271,32 @@ STRAIGHT_BODY = (
 
 
 def test_model_changes_stance_but_not_cues_or_skepticism() -> None:
-    always_disputes = StanceModel(bias=(0.0, 0.0, 5.0), weights={})
-    learned = frame(CLAIM, "", STRAIGHT_BODY, model=always_disputes)
+    always_neutral = StanceModel(bias=(0.0, 5.0, 0.0), weights={})
+    learned = frame(CLAIM, "", STRAIGHT_BODY, model=always_neutral)
     rule_only = frame(CLAIM, "", STRAIGHT_BODY, model=None)
-    assert learned.stance is Stance.DISPUTES
+    assert learned.stance is Stance.NEUTRAL
     assert rule_only.stance is Stance.SUPPORTS
     assert (learned.cues, learned.skepticism) == (rule_only.cues, rule_only.skepticism)
+
+
+# A body long enough for the model that reports the claim at a distance, with no dispute cue.
+HEDGED_BODY = (
+    "NATO may have surpassed Russia in ammunition production, according to unverified estimates. "
+    "Plants in Germany and Poland added shifts. The alliance plans more orders next year. "
+    "Deliveries to Ukraine are expected to rise."
+)
+
+
+def test_the_model_does_not_turn_an_asserted_claim_into_a_dispute() -> None:
+    # An article that states the claim in its own voice, which the rules read as supporting it: the model
+    # may call it neutral but not disputes. Reported at a distance, the model decides freely.
+    always_disputes = StanceModel(bias=(0.0, 0.0, 5.0), weights={})
+    asserted = analyse(CLAIM, "", STRAIGHT_BODY)
+    assert asserted.asserted and rule_stance(asserted) is Stance.SUPPORTS
+    assert frame(CLAIM, "", STRAIGHT_BODY, model=always_disputes).stance is not Stance.DISPUTES
+    hedged = analyse(CLAIM, "", HEDGED_BODY)
+    assert not hedged.asserted
+    assert frame(CLAIM, "", HEDGED_BODY, model=always_disputes).stance is Stance.DISPUTES
 
 
 @pytest.mark.parametrize("title", ["", "NATO now out-produces Russia in shells"])
@@ -290,7 +313,7 @@ def test_a_short_text_goes_by_the_rules_a_body_by_the_model(title: str) -> None:
     assert frame(CLAIM, title, STRAIGHT, model=None).stance is Stance.SUPPORTS
     assert frame(CLAIM, title, STRAIGHT, model=always[Stance.DISPUTES]).stance is Stance.SUPPORTS
     assert frame(CLAIM, title, STRAIGHT, model=always[Stance.NEUTRAL]).stance is Stance.NEUTRAL
-    assert frame(CLAIM, title, STRAIGHT_BODY, model=always[Stance.DISPUTES]).stance is Stance.DISPUTES
+    assert frame(CLAIM, title, STRAIGHT_BODY, model=always[Stance.NEUTRAL]).stance is Stance.NEUTRAL
     denied = "Russia denied that NATO has surpassed it in ammunition production."
     assert frame(CLAIM, title, denied, model=always[Stance.SUPPORTS]).stance is Stance.DISPUTES
     assert frame(CLAIM, title, denied, model=always[Stance.NEUTRAL]).stance is Stance.DISPUTES
@@ -612,3 +635,150 @@ def test_shown_evidence_puts_the_disputing_sentence_first() -> None:
 def test_a_plain_title_only_restatement_is_not_disputed(claim: str, title: str) -> None:
     # No body: the body-wide counts must not read as evidence either way.
     assert frame(claim, title, "").stance is not Stance.DISPUTES
+
+
+AIMED_ELSEWHERE = [  # a denial or doubt verb whose object is a person, a decision or a procedure
+    (
+        "Police arrested a suspect in the Paris attack",
+        "Police arrested a suspect in the Paris attack on Tuesday and questioned him for hours, officials said.",
+    ),
+    (
+        "Police arrested a suspect in the Paris attack",
+        "A suspect in the Paris attack was arrested on Tuesday and questioned by police, officials said.",
+    ),
+    (
+        "The journalist was detained at the border",
+        "The journalist was detained at the border and denied entry, her employer said.",
+    ),
+    (
+        "A judge blocked the new asylum rules",
+        "A judge blocked the new asylum rules on Friday and rejected the government's request for a delay.",
+    ),
+    (
+        "Ukraine has recaptured Kherson",
+        "Ukrainian forces have recaptured Kherson after Russian troops withdrew across the Dnipro river.",
+    ),
+    (  # a word of falsehood or dispute that describes a thing
+        "Police arrested two men at Heathrow airport",
+        "Police arrested two men at Heathrow airport carrying fake passports, officials said.",
+    ),
+    (
+        "China sent warships to the disputed islands",
+        "China sent warships to the disputed islands on Monday, the defence ministry said.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "text"), AIMED_ELSEWHERE)
+def test_a_verb_aimed_at_a_person_or_a_decision_disputes_nothing(claim: str, text: str) -> None:
+    analysis = analyse(claim, "", text)
+    assert not analysis.governed
+    assert rule_stance(analysis) is Stance.SUPPORTS
+    assert frame(claim, "", text).stance is Stance.SUPPORTS
+
+
+AIMED_AT_THE_CLAIM = [  # the same verbs and words when they do deny, doubt or retract the claim
+    ("The minister resigned over the scandal", "The minister denied that he resigned over the scandal."),
+    (
+        "The minister resigned over the scandal",
+        "Analysts questioned the report that the minister resigned over the scandal.",
+    ),
+    (
+        "The minister resigned over the scandal",
+        "The newspaper withdrew the report that the minister resigned over the scandal.",
+    ),
+    (
+        "The minister resigned over the scandal",
+        "Claims that the minister resigned over the scandal were rejected by his office.",
+    ),
+    (
+        "The minister resigned over the scandal",
+        "His office said the paper was lying about claims that the minister resigned over the scandal.",
+    ),
+    (
+        "A bomb was found at Heathrow airport",
+        "Reports that a bomb was found at Heathrow airport were a false alarm, police said.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "text"), AIMED_AT_THE_CLAIM)
+def test_the_same_verbs_aimed_at_the_claim_dispute_it(claim: str, text: str) -> None:
+    analysis = analyse(claim, "", text)
+    assert analysis.governed
+    assert frame(claim, "", text).stance is Stance.DISPUTES
+
+
+def cues_of_dispute(analysis: Analysis) -> list[str]:
+    return [cue.text for cue in cues(analysis) if DIRECTIONS[cue.kind][0] > 0]
+
+
+REPORT_WITH_A_REACTION = [  # the article states the claim in its own voice; the next sentence is about something else
+    (
+        "Company X laid off 10,000 workers",
+        "X cuts 10,000 jobs",
+        "Company X laid off 10,000 workers on Wednesday. Union leaders questioned the decision and called it wrong.",
+    ),
+    (
+        "The senator was indicted for bribery",
+        "Senator indicted",
+        "The senator was indicted for bribery on Thursday. "
+        "His lawyer denied any wrongdoing and said the charges were baseless.",
+    ),
+    (
+        "The storm killed 40 people",
+        "Storm kills 40",
+        "The storm killed 40 people, officials said. An earlier report that 100 had died was incorrect.",
+    ),
+    (
+        "Tesla recalled 2 million cars",
+        "Tesla recalls 2 million cars",
+        "Tesla recalled 2 million cars over a faulty autopilot feature. "
+        "The company rejected claims that the system was unsafe.",
+    ),
+    (
+        "The government will ban TikTok",
+        "Government to ban TikTok",
+        "The government will ban TikTok from next month, ministers said, rejecting criticism from free speech groups.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "text"), REPORT_WITH_A_REACTION)
+def test_a_report_stating_the_claim_is_not_disputed_by_a_reaction_beside_it(
+    claim: str, title: str, text: str
+) -> None:
+    analysis = analyse(claim, title, text)
+    assert not analysis.governed
+    assert not cues_of_dispute(analysis)
+    assert frame(claim, title, text).stance is Stance.SUPPORTS
+
+
+POINTING_BACK = [  # ... but a voice that answers the claim itself, or a report that only passes it on, does not
+    (
+        "The bridge collapsed because of poor maintenance",
+        "Bridge collapse blamed on poor maintenance",
+        "Investigators said the bridge collapsed because of poor maintenance. The operator disputed the findings.",
+        Stance.NEUTRAL,
+    ),
+    (
+        "Pope Francis has endorsed Donald Trump for president",
+        "Viral story says Pope endorsed Trump",
+        "A story circulating on Facebook says Pope Francis has endorsed Donald Trump for president. "
+        "The Vatican has not commented.",
+        Stance.NEUTRAL,
+    ),
+    (
+        "The actor has died at 84",
+        "Actor alive, family says",
+        "The actor is alive and well, his family said, dismissing online reports that he had died at 84.",
+        Stance.DISPUTES,
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "text", "expected"), POINTING_BACK)
+def test_a_reply_to_the_claim_or_a_passed_on_claim_keeps_its_stance(
+    claim: str, title: str, text: str, expected: Stance
+) -> None:
+    assert frame(claim, title, text).stance is expected

@@ -225,7 +225,7 @@ def test_features_stop_early_only_for_pairs_below_their_floor() -> None:
             weights, shape = matcher._weights[qi], index.shape(qi)
             features = lexical_features(query, weights, doc, norm, shape)
             floor = index.floor(qi)
-            early = lexical_features_reaching(query, weights, doc, norm, shape, floor, scorer.lexical_ceiling)
+            early = lexical_features_reaching(query, weights, doc, norm, shape, floor, scorer.pair_ceiling)
             if early is None:
                 stopped += 1
                 assert scorer.LEXICAL.logit(features) < floor

@@ -342,6 +342,18 @@ def test_the_pruning_bounds_are_never_below_the_lexical_logit() -> None:
                 for m, w in held
             )
             assert min(linear, coarse) >= exact - 1e-9 and exact >= logit - 1e-9
+            # the matcher's bound before the best window is that bound, worked out another way
+            fast = scorer.pair_ceiling(
+                features.coverage,
+                len(held),
+                terms,
+                features.cosine,
+                features.lead,
+                features.rare,
+                features.pairs,
+                features.best,
+            )
+            assert fast == pytest.approx(exact, abs=1e-9)
 
 
 @pytest.mark.parametrize("hidden", ["\u00ad", "\u200b", "\u2060", "\u200d", "\u202e", "\ufeff"])

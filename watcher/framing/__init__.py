@@ -95,15 +95,25 @@ def resolve(
 
 
 def settle(
-    probabilities: Mapping[Stance, float], rule: Stance, *, governed: bool, debunks: bool, short: bool
+    probabilities: Mapping[Stance, float],
+    rule: Stance,
+    *,
+    governed: bool,
+    debunks: bool,
+    short: bool,
+    asserted: bool = False,
 ) -> tuple[Stance, bool]:
     """The stance of a pair the model scored, and whether the dispute guard changed it: resolve() with the
     guard off for a debunking claim (its echo agrees), then, for a short text, the rule's stance unless the
-    model only softens the rule's supports to neutral. decide() and the benchmarks' cached-feature path
+    model only softens the rule's supports to neutral. An article that states the claim in its own voice
+    and that the rules read as supporting it (``asserted``, rule supports) is not turned into disputes by
+    the model: the more probable of supports and neutral. decide() and the benchmarks' cached-feature path
     (bench.train_stance.predict) both call this."""
     stance, guarded = resolve(probabilities, governed and not debunks, rule is Stance.DISPUTES)
     if short and not (rule is Stance.SUPPORTS and stance is Stance.NEUTRAL):
         return rule, False
+    if asserted and rule is Stance.SUPPORTS and stance is Stance.DISPUTES:
+        return max((Stance.SUPPORTS, Stance.NEUTRAL), key=probabilities.__getitem__), False
     return stance, guarded
 
 
@@ -136,6 +146,7 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
         governed=analysis.governed,
         debunks=analysis.claim_debunks,
         short=short_text(analysis),
+        asserted=analysis.asserted,
     )
     return Decision(stance, rule, probabilities, guarded)
 
@@ -144,6 +155,8 @@ def cues(analysis: Analysis) -> tuple[Cue, ...]:
     """Distinct cues that govern the claim (headline, claim sentence or about it), strongest first."""
     best: dict[tuple[str, str], float] = {}
     for hit in analysis.hits:
+        if hit.where == "body" and hit.sentence in analysis.beside:
+            continue  # about something else beside the claim
         if hit.weight >= STRENGTH[hit.kind] * DECAY[1] - 1e-9:
             best[(hit.kind, hit.text)] = max(best.get((hit.kind, hit.text), 0.0), hit.weight)
     ordered = sorted(best.items(), key=lambda item: (-item[1], -DIRECTIONS[item[0][0]][0]))

@@ -132,13 +132,23 @@ _SOURCE: dict[str, str] = {
         "debunks|debunking|hoax|hoaxes|myth|baseless|unfounded|fabricated|fabrication|bogus|satire|"
         "satirical|prank|never happened|did not happen|didn't happen|no truth|incorrect|nonsense|made up|"
         "made-up|photoshopped|doctored|not real|not the case|inaccurate|erroneous|no basis|a lie|"
-        "lying|scam|spoof|parody|misinformation|disinformation|not actually|in reality|wrong|"
+        # Not "lying" alone: "lying in state", "found lying in the street".
+        "is lying|are lying|was lying|were lying|been lying|lying about|scam|spoof|parody|misinformation|"
+        "disinformation|not actually|in reality|wrong|"
         "fact check|fact-check|fact-checkers|fact checkers|urban legend|conspiracy theory"
     ),
     CORRECTION: (
         "correction|corrected|retracted|retraction|retracts|clarification|an earlier version|"
-        "a previous version|walked back|walks back|backtracked|apologised|apologized|withdrew|withdrawn|"
-        "erratum|mistakenly|wrongly|in error|misreported|misquoted"
+        "a previous version|walked back|walks back|backtracked|apologised|apologized|erratum|mistakenly|"
+        "wrongly|in error|misreported|misquoted|"
+        # Not "withdrew" alone: troops, candidates and products are withdrawn far more often than reports.
+        "withdrew the report|withdrew its report|withdrew that report|withdrew the story|withdrew its story|"
+        "withdrew the article|withdrew its article|withdrew the claim|withdrew his claim|withdrew her claim|"
+        "withdrew their claim|withdrew the claims|withdrew the allegation|withdrew the allegations|"
+        "withdrew the statement|withdrew its statement|withdrew his statement|withdrew her statement|"
+        "report was withdrawn|story was withdrawn|article was withdrawn|claim was withdrawn|"
+        "report has been withdrawn|story has been withdrawn|article has been withdrawn|"
+        "claims were withdrawn|allegations were withdrawn"
     ),
     COUNTER_EVIDENCE: (
         "alive and well|still alive|safe and well|safe and sound|is alive|was alive|turned up alive|"

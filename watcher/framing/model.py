@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.domain import Stance
-from watcher.framing.lexicon import DIRECTIONS
+from watcher.framing.lexicon import DIRECTIONS, ENDORSEMENT
 from watcher.framing.rules import Analysis, scope_of
 
 __all__ = ["CLASSES", "FORMAT", "SHIPPED_RESOURCE", "StanceModel", "Tree", "features", "load_shipped"]
@@ -51,13 +51,17 @@ def features(
     governing_dispute = sum(
         hit.weight * DIRECTIONS[hit.kind][0] for hit in analysis.hits if hit.distance <= 1
     )
+    # The cue sums as found (the rules' own sums weigh the sentences beside an asserted claim as far).
+    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in analysis.hits)
+    distance = sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in analysis.hits)
+    endorsement = sum(hit.weight for hit in analysis.hits if hit.kind == ENDORSEMENT)
     feats.update(
         {
             "rule=" + rule.value: 1.0,
-            "s:dispute": math.log1p(analysis.dispute),
+            "s:dispute": math.log1p(dispute),
             "s:gov_dispute": math.log1p(governing_dispute),
-            "s:distance": math.log1p(analysis.distance),
-            "s:endorsement": math.log1p(analysis.endorsement),
+            "s:distance": math.log1p(distance),
+            "s:endorsement": math.log1p(endorsement),
             "s:none": float(not analysis.hits),
             "governed": float(analysis.governed),
             "overlap": analysis.overlap,
@@ -69,6 +73,7 @@ def features(
             "claim_debunks": float(analysis.claim_debunks),
             "claim_question": float(analysis.claim_question),
             "claim_hedged": float(analysis.claim_hedged),
+            "asserted": float(analysis.asserted),
             "claim_negative_x_dispute": float(analysis.claim_negative) * math.log1p(governing_dispute),
         }
     )

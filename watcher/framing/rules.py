@@ -68,7 +68,7 @@ COMPLEMENTIZERS = frozenset({"that", "whether", "if"})
 NOT_DEBUNKS = frozenset(
     tuple(phrase.split())
     for phrase in (
-        "satire|satirical|prank|scam|spoof|parody|misinformation|disinformation|conspiracy theory|lying|"
+        "satire|satirical|prank|scam|spoof|parody|misinformation|disinformation|conspiracy theory|"
         "fact check|fact-check|fact-checkers|fact checkers|in reality|wrong|not actually|fabrication|dispute|"
         "disputes|disputed|disputing|disagree|disagrees|disagreed|denial|denials|challenged the claim|took issue|"
         "played down|downplayed|pushed back|pushes back|contradicted|contradicts|ridiculed|poured cold water|"
@@ -85,12 +85,66 @@ BLOCKERS: Mapping[str, frozenset[str]] = {
     "dispute": frozenset({"a", "the", "in", "trade", "border", "legal", "contract"}),
     "may": frozenset({"in", "of", "early", "late", "since", "until", "last", "next", "this", "on", "by"}),
 }
+# What follows a denial or doubt verb when it denies or doubts no statement: a person ("questioned him",
+# "dismissed the driver": questioned by police, sacked), an administrative act ("denied bail", "dismissed
+# the lawsuit", "rejected the request") or a reaction ("rejecting criticism", "dismissed calls for ...").
+# A determiner and a possessive may come between. Not "them" or "it" (they may be the reports), nor what a
+# claim may say will happen ("rejected the deal", "the bill").
+PERSON_OBJECTS = frozenset(
+    "him her me us suspect suspects witness witnesses man men woman women boy boys girl girls driver "
+    "drivers teenager teenagers pilot crew staff employees workers applicant applicants player players "
+    "coach manager officer officers".split()
+)
+PROCEDURAL_OBJECTS = frozenset(
+    "appeal appeals request requests application applications lawsuit lawsuits suit suits case bail entry "
+    "access permission visa visas asylum petition petitions motion motions criticism calls demands "
+    "pressure protests complaints".split()
+)
+OBJECT_BLOCKED_VERBS = frozenset(
+    "denied denies deny denying dismissed dismisses dismissing rejected rejects reject rejecting rebuffed "
+    "rebuffs questioned questions questioning".split()
+)
+# "was questioned by police": an interrogation, not a doubt.
+INTERROGATORS = frozenset("police detectives investigators officers officials agents fbi prosecutors".split())
+DETERMINERS = frozenset("the a an his her its their our my your this that these those".split())
+# Nouns after which a word of falsehood or dispute describes a thing, not a statement: "fake passports", "a
+# false identity", "the disputed territory", "a contested seat". Not "a false alarm" or "a fake photo".
+FORGED_THINGS = frozenset(
+    "passport passports id ids identity identities document documents papers name names teeth tan fur "
+    "banknotes currency money cash goods products handbags drugs pills medicines tickets degree degrees "
+    "certificate certificates diploma diplomas licence licences license licenses plates accounts profiles "
+    "followers imprisonment".split()
+)
+CONTESTED_THINGS = frozenset(
+    "territory territories region regions area areas border borders island islands city town village "
+    "district province sea waters seat seats election elections race primary battle".split()
+)
+ATTRIBUTIVE: Mapping[str, frozenset[str]] = {
+    "fake": FORGED_THINGS,
+    "false": FORGED_THINGS,
+    "bogus": FORGED_THINGS,
+    "disputed": CONTESTED_THINGS,
+    "contested": CONTESTED_THINGS,
+}
 # Words that make a sentence one about the claim (its report, its figures) when near a claim sentence.
 REFERENCE_WORDS = frozenset(
     "claim claims claimed report reports story stories rumor rumors rumour rumours allegation "
     "allegations assertion assertions suggestion idea notion figures numbers statistics estimate "
     "estimates account accounts video photo photos image images picture pictures post tweet article "
     "statement statements reports footage this that these it such".split()
+)
+# Words that point back to what the article said before (_points_back).
+POINTERS = frozenset({"it", "this", "these", "such"})
+POINTED_NOUNS = frozenset(
+    "claim claims report reports story figures figure numbers estimate estimates findings finding "
+    "conclusion conclusions allegation allegations accusation accusations rumour rumours rumor rumors "
+    "statement assertion account".split()
+)
+REFERENCE_REACH = 6
+# Sources that pass a claim on rather than vouch for it ("a story ... says", "posts claim").
+SECONDHAND = frozenset(
+    "story stories post posts report reports rumor rumors rumour rumours video tweet tweets article blog "
+    "website site".split()
 )
 QUESTION_OPENERS = frozenset(
     "has have had is are was were do does did can could will would should may might must why how what".split()
@@ -186,7 +240,8 @@ class Analysis:
 
     ``claim_sentence`` is the body sentence that best states the claim (the headline when the body has
     none); ``disputing_sentence`` the sentence (headline or body) of the strongest dispute cue, "" if none.
-    ``words`` holds the words by scope (SCOPES) and ``stats`` the numeric pair features.
+    ``words`` holds the words by scope (SCOPES) and ``stats`` the numeric pair features. ``dispute``,
+    ``distance`` and ``endorsement`` are the rules' sums (see ``beside``).
     """
 
     hits: tuple[Hit, ...]
@@ -209,6 +264,12 @@ class Analysis:
     stats: Mapping[str, float]
     body: tuple[str, ...] = ()  # the body's sentences, as split for the rules (Hit.sentence indexes them)
     overlaps: tuple[float, ...] = ()  # share of the claim's content words in each body sentence
+    # The article states the claim in its own voice (no cue of dispute or distance in the headline or in
+    # the sentences that state it), and the sentences beside it that are about something else: the rules
+    # (dispute, distance, endorsement, cues) weigh their cues as far from the claim; ``hits`` keeps them as
+    # found, for the learned layer.
+    asserted: bool = False
+    beside: frozenset[int] = frozenset()
 
     @property
     def title_only(self) -> bool:
@@ -290,6 +351,21 @@ def _match_at(lowered: Sequence[str], i: int) -> Phrase | None:
     return None
 
 
+def _aimed_elsewhere(lowered: Sequence[str], start: int) -> bool:
+    """Whether the words from ``start`` make the verb before them deny or doubt no statement: a person or a
+    decision as its object, or an interrogation ("questioned by police")."""
+    if start < len(lowered) and lowered[start] == "by":
+        start += 1
+        if start < len(lowered) and lowered[start] in DETERMINERS:
+            start += 1
+        return start < len(lowered) and lowered[start] in INTERROGATORS
+    if start < len(lowered) and lowered[start] in DETERMINERS and lowered[start] not in ("that", "this"):
+        start += 1
+    if start < len(lowered) and lowered[start].endswith("'s"):  # "the government's request"
+        start += 1
+    return start < len(lowered) and (lowered[start] in PERSON_OBJECTS or lowered[start] in PROCEDURAL_OBJECTS)
+
+
 def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
     """Lexicon cues of one sentence as (kind, matched words, text), negation applied.
 
@@ -306,6 +382,11 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
         if phrase is None:
             continue
         if i > 0 and lowered[i - 1] in BLOCKERS.get(word, frozenset()):
+            continue
+        if len(phrase.words) == 1 and (
+            (word in OBJECT_BLOCKED_VERBS and _aimed_elsewhere(lowered, i + 1))
+            or (i + 1 < len(lowered) and lowered[i + 1] in ATTRIBUTIVE.get(word, ()))
+        ):
             continue
         end = i + len(phrase.words)
         negator = None if phrase.words[0] in NEGATORS else _negator_before(lowered, i)
@@ -500,15 +581,69 @@ def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()
     overlaps = [len(s.content & stems) / len(stems) if stems else 0.0 for s in sentences]
     anchors = _anchors(sentences, overlaps, evidence)
     distances = _distances(sentences, overlaps, anchors)
+    title_sentence = _sentence(title.strip())
+    title_hits = _title_hits(title_sentence, claim, alone=not sentences)
+    asserted = _asserted(claim, sentences, overlaps, distances, title_hits)
     hits: list[Hit] = []
     for index, (sentence, distance) in enumerate(zip(sentences, distances, strict=True)):
         for kind, cue in _sentence_cues(sentence, claim, distance <= 1):
             if kind == ATTRIBUTION and distance > ATTRIBUTION_MAX_DISTANCE:
                 continue
             hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
-    title_sentence = _sentence(title.strip())
-    hits += _title_hits(title_sentence, claim, alone=not sentences)
-    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits)
+    hits += title_hits
+    beside = _beside_the_claim(sentences, overlaps, distances) if asserted else frozenset()
+    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits, asserted, beside)
+
+
+def _asserted(
+    claim: _Claim,
+    sentences: Sequence[_Sentence],
+    overlaps: Sequence[float],
+    distances: Sequence[int],
+    title_hits: Sequence[Hit],
+) -> bool:
+    """Whether the article states the claim in its own voice: a body sentence restates it, and neither the
+    sentences that state it nor the headline carry a cue of dispute or of distance."""
+    if not any(overlap >= STATED_OVERLAP for overlap in overlaps):
+        return False
+    own = [(hit.kind, hit.text) for hit in title_hits]
+    for sentence, distance in zip(sentences, distances, strict=True):
+        if distance == 0:
+            found = _sentence_cues(sentence, claim, True)
+            if any(kind == ATTRIBUTION for kind, _ in found) and not SECONDHAND.isdisjoint(sentence.lowered):
+                return False  # "a story circulating on Facebook says ...": the claim is someone else's word
+            own += found
+    return not any(DIRECTIONS[kind][0] > 0 or kind in (HEDGE, DISTANCING_VERB) for kind, _ in own)
+
+
+def _beside_the_claim(
+    sentences: Sequence[_Sentence], overlaps: Sequence[float], distances: Sequence[int]
+) -> frozenset[int]:
+    """In an article that states the claim in its own voice, the sentences next to it (or in the lead) that
+    share little of it and do not point back to it: they are about something else, a reaction or an
+    earlier report ("Union leaders called the decision wrong", "An earlier report that 100 had died was
+    incorrect"), and the rules weigh their cues as far from the claim. One that points back ("Russia denied
+    it") stays about it."""
+    return frozenset(
+        i
+        for i, (sentence, overlap, distance) in enumerate(zip(sentences, overlaps, distances, strict=True))
+        if distance == 1 and overlap < ABOUT_OVERLAP and not _points_back(sentence)
+    )
+
+
+def _points_back(sentence: _Sentence) -> bool:
+    """Whether the sentence refers to a statement before it: a pronoun in its first words ("Russia denied
+    it"), or "the claim", "the report" and the like not followed by a clause of their own ("the report that
+    ..." states something else)."""
+    lowered = sentence.lowered
+    if not POINTERS.isdisjoint(lowered[:REFERENCE_REACH]):
+        return True
+    for i, word in enumerate(lowered[:-1]):
+        if word == "the" and lowered[i + 1] in POINTED_NOUNS:
+            following = lowered[i + 2] if i + 2 < len(lowered) else ""
+            if following not in ("that", "of", "about"):
+                return True
+    return False
 
 
 def _assemble(
@@ -518,12 +653,15 @@ def _assemble(
     overlaps: Sequence[float],
     distances: Sequence[int],
     hits: Sequence[Hit],
+    asserted: bool,
+    beside: frozenset[int],
 ) -> Analysis:
-    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in hits)
+    weighed = [_as_far(hit) if hit.where == "body" and hit.sentence in beside else hit for hit in hits]
+    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in weighed)
     strong = [
         h for h in hits if h.kind in STRONG_DISPUTE_KINDS and h.weight >= STRONG_MIN and h.distance == 0
     ]
-    disputes = sorted((h for h in hits if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)
+    disputes = sorted((h for h in weighed if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)
     best = max(range(len(sentences)), key=overlaps.__getitem__) if sentences else -1
     words: dict[str, set[str]] = {scope: set() for scope in SCOPES}
     words["claimtext"] = _vocabulary(claim.sentence)
@@ -535,8 +673,8 @@ def _assemble(
     return Analysis(
         hits=tuple(hits),
         dispute=dispute,
-        distance=sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in hits),
-        endorsement=sum(hit.weight for hit in hits if hit.kind == ENDORSEMENT),
+        distance=sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in weighed),
+        endorsement=sum(hit.weight for hit in weighed if hit.kind == ENDORSEMENT),
         overlap=max(overlaps, default=0.0),
         coverage=len(body_stems & claim.stems) / len(claim.stems) if claim.stems else 0.0,
         anchors=distances.count(0),
@@ -553,7 +691,15 @@ def _assemble(
         stats=_stats(claim, title, sentences, overlaps, hits),
         body=tuple(s.text for s in sentences),
         overlaps=tuple(overlaps),
+        asserted=asserted,
+        beside=beside,
     )
+
+
+def _as_far(hit: Hit) -> Hit:
+    """A cue of a sentence beside the claim, weighed as one far from it."""
+    far = len(DECAY) - 1
+    return Hit(hit.kind, hit.text, round(STRENGTH[hit.kind] * DECAY[far], 4), hit.where, far, hit.sentence)
 
 
 def _sentence_of(hit: Hit, title: _Sentence, sentences: Sequence[_Sentence]) -> str:

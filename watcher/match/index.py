@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 # Slack, in log-odds, between a bound and the floor it is compared with: far above the rounding of
 # either sum, far below any difference a score shows.
 MARGIN = 1e-6
-_TF_TOP = len(TF) - 1
 
 # One claim in a key's postings: the claim, and what the key adds to the claim's linear bound: the
 # first figure always, the second if the key occurs in the lead, the third times the largest length
@@ -49,7 +48,7 @@ class ClaimIndex:
     - Summed over the keys the article holds, a linear bound on the pair's log-odds (its terms'
       shares of ``scorer.CEILING_*``) rules most claims out. What each key adds to it for each
       claim is worked out once per set of weights and kept in the key's postings.
-    - The matcher holds the pairs left to the tighter ``scorer.lexical_ceiling`` of what their
+    - The matcher holds the pairs left to the tighter ``scorer.pair_ceiling`` of what their
       sentences show (``lexical_features_reaching`` with :meth:`floor`) before it looks for their
       best window.
     """
@@ -173,7 +172,7 @@ class ClaimIndex:
         get = sums.get
         for key in hits:
             mask = positions[key]
-            per_tf = TF[min(mask.bit_count(), _TF_TOP)] / norm
+            per_tf = TF[mask.bit_count()] / norm
             # No sentence holding the key has a larger length factor than this.
             if mask & (mask - 1):
                 top = 0.0

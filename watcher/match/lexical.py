@@ -34,10 +34,11 @@ BM25_B = 0.75
 # than this times the claim's weight it holds.
 MAX_LENGTH_FACTOR = (BM25_K1 + 1.0) / (1.0 + BM25_K1 * (1.0 - BM25_B))
 # Sentences of the lead: a news story states its subject in the title and first sentences.
-# Dampened term frequency (1 + ln tf) by the number of sentences holding a key.
-TF = tuple(1.0 + math.log(n) if n else 0.0 for n in range(64))
+# Dampened term frequency (1 + ln tf) by the number of sentences holding a key, flat from 63 sentences on;
+# indexed by a count of sentences, so no article is read past its last entry (analyze_article).
+TF_FLAT_FROM = 63
+TF = tuple(1.0 + math.log(min(n, TF_FLAT_FROM)) if n else 0.0 for n in range(4096))
 _TF_SQUARED = tuple(t * t for t in TF)
-_TF_TOP = len(TF) - 1
 _ZEROS = itertools.repeat(0)  # map(dict.get, keys, _ZEROS): 0 for a missing key
 # The cosine of a claim with a short article (a brief, a headline) is high whatever the article
 # is about: its norm counts as at least that of a short news story (the first quartile of the
@@ -226,6 +227,24 @@ class CorpusStats:
             found = self._idf[key] = math.log(docs / df)
         return found
 
+    def weighted_square_sum(self, positions: Mapping[str, int]) -> float:
+        """Sum over the keys of idf² times the squared dampened term frequency of the sentences holding each
+        (a bit mask): :func:`document_norm` squared. :meth:`idf` inlined, for every key of every article."""
+        found = self._idf
+        if len(found) >= 500_000:
+            found.clear()
+        df, reference = self._df, self._reference.df
+        docs = self._docs + self._prior_docs
+        prior = self._prior_df
+        log = math.log
+        total = 0.0
+        for key, mask in positions.items():
+            idf = found.get(key)
+            if idf is None:
+                idf = found[key] = log(docs / (df.get(key, 0) + reference.get(key, 0) + prior))
+            total += idf * idf * _TF_SQUARED[mask.bit_count()]
+        return total
+
     def _decay(self) -> None:
         self._df = {k: v // 2 for k, v in self._df.items() if v > 1}
         self._docs //= 2
@@ -274,6 +293,7 @@ def analyze_article(article: Article, norm: Normalizer, max_sentences: int) -> A
     title = clean_text(article.title).strip()
     if title:
         sentences.append(title)
+    max_sentences = min(max_sentences, len(TF) - 1)
     sentences.extend(
         split_sentences(clean_text(article.text), lang)[: max(max_sentences - len(sentences), 0)]
     )
@@ -317,31 +337,24 @@ def keywords_found(query: ClaimQuery, doc: AnalyzedArticle) -> bool:
 def document_norm(doc: AnalyzedArticle, stats: CorpusStats) -> float:
     """Euclidean norm of the article's TF-IDF vector (term frequency: sentences holding the key,
     dampened), the denominator of :attr:`LexicalFeatures.cosine`; at least DOC_NORM_FLOOR."""
-    cached = stats.cached_idf
-    total = 0.0
-    for key, mask in doc.positions.items():
-        idf = cached.get(key)
-        if idf is None:
-            idf = stats.idf(key)
-        total += idf * idf * _TF_SQUARED[min(mask.bit_count(), _TF_TOP)]
-    return max(math.sqrt(total), DOC_NORM_FLOOR)
+    return max(math.sqrt(stats.weighted_square_sum(doc.positions)), DOC_NORM_FLOOR)
 
 
 class Ceiling(Protocol):
-    """``scorer.lexical_ceiling``: the highest lexical log-odds a pair can reach, given its features but
-    the window (at most the coverage)."""
+    """``scorer.pair_ceiling``: the highest lexical log-odds a pair can reach, given all its features but
+    the window (at most the coverage), whose work is left to last."""
 
     def __call__(
         self,
         coverage: float,
         terms_found: int,
         claim_terms: int,
-        cosine: float = 1.0,
-        *,
-        lead: float | None = None,
-        rare: float | None = None,
-        pairs: float | None = None,
-        best: float | None = None,
+        cosine: float,
+        lead: float,
+        rare: float,
+        pairs: float,
+        best: float,
+        /,
     ) -> float: ...
 
 
@@ -385,12 +398,13 @@ def _features(
     floor: float = -math.inf,
     ceiling: Ceiling | None = None,
 ) -> LexicalFeatures | None:
+    # Called for every candidate pair: plain loops over the claim's terms, the figures summed in the
+    # order of the terms (the features do not depend on how they were worked out).
     if shape is None:
         shape = weight_shape(weights)
     total = shape.total
     masks = list(map(doc.positions.get, query.terms, _ZEROS))
-    present = [(t, m, w) for t, m, w in zip(query.terms, masks, weights, strict=True) if m]
-    if total <= 0.0 or not present or not keywords_found(query, doc):
+    if total <= 0.0 or not any(masks) or (query.keywords and not keywords_found(query, doc)):
         return NO_FEATURES
     count = len(doc.sentences)
     sums = [0.0] * count  # sentence -> weight of the claim terms in it
@@ -399,31 +413,25 @@ def _features(
     covered = lead = dot = 0.0
     union = 0
     occurrences = doc.occurrences
-    for bit, (term, mask, weight) in enumerate(present):
+    flag = 1
+    for term, mask, weight in zip(query.terms, masks, weights, strict=True):
+        if not mask:
+            continue
         present_weights.append(weight)
         covered += weight
         union |= mask
         if mask & LEAD_MASK:
             lead += weight
-        dot += weight * weight * TF[min(mask.bit_count(), _TF_TOP)]
-        flag = 1 << bit
+        dot += weight * weight * TF[mask.bit_count()]
         where = occurrences.get(term)
         if where is None:
             where = occurrences[term] = sentence_indices(mask)
         for i in where:
             sums[i] += weight
             found[i] |= flag
+        flag <<= 1
     held = sentence_indices(union)
-    factors = doc.factors
-    scores = []
-    best = 0.0
-    for i in held:
-        score = sums[i] / total * factors[i]
-        if score > 1.0:
-            score = 1.0
-        if score > best:
-            best = score
-        scores.append((i, score))
+    scores, best = _sentence_scores(held, sums, total, doc.factors)
     adjacent = sum(map(bool, map(operator.and_, masks, itertools.islice(masks, 1, None))))
     heavy_total = shape.heavy_total
     rare = sum(weights[i] for i in shape.heavy if masks[i]) / heavy_total if heavy_total > 0.0 else 0.0
@@ -431,18 +439,11 @@ def _features(
     if doc_norm > 0.0:
         cosine = min(dot / (shape.norm * doc_norm), 1.0)
     coverage = covered / total
-    pairs = adjacent / (len(masks) - 1) if len(masks) > 1 else 0.0
+    terms_found = len(present_weights)
+    claim_terms = len(masks)
+    pairs = adjacent / (claim_terms - 1) if claim_terms > 1 else 0.0
     if ceiling is not None:
-        reach = ceiling(
-            coverage,
-            len(present),
-            len(masks),
-            cosine,
-            lead=lead / total,
-            rare=rare,
-            pairs=pairs,
-            best=best,
-        )
+        reach = ceiling(coverage, terms_found, claim_terms, cosine, lead / total, rare, pairs, best)
         if reach < floor:
             return None
     window, terms = _best_window(found, held, present_weights)
@@ -452,13 +453,30 @@ def _features(
         window=window / total,
         lead=lead / total,
         cosine=cosine,
-        share=len(present) / len(masks),
+        share=terms_found / claim_terms,
         pairs=pairs,
         rare=rare,
         terms=terms,
-        claim_terms=len(masks),
+        claim_terms=claim_terms,
         sentence_scores=tuple(scores),
     )
+
+
+def _sentence_scores(
+    held: Sequence[int], sums: Sequence[float], total: float, factors: Sequence[float]
+) -> tuple[list[tuple[int, float]], float]:
+    """(sentence, score) for the sentences holding claim terms, and the best score: the claim's weight a
+    sentence holds, as a share of the claim's, times its length factor, at most 1."""
+    scores = []
+    best = 0.0
+    for i in held:
+        score = sums[i] / total * factors[i]
+        if score > 1.0:
+            score = 1.0
+        if score > best:
+            best = score
+        scores.append((i, score))
+    return scores, best
 
 
 def sentence_indices(mask: int) -> tuple[int, ...]:

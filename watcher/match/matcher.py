@@ -388,7 +388,7 @@ class Matcher:
                     norm,
                     index.shape(qi),
                     index.floor(qi),
-                    scorer.lexical_ceiling,
+                    scorer.pair_ceiling,
                 )
                 if reaching is None:  # below the claim's floor: _pair would drop it
                     continue

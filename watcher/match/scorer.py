@@ -213,6 +213,49 @@ def lexical_ceiling(
     return ceiling
 
 
+# lexical_ceiling's coefficients, for pair_ceiling.
+_INTERCEPT = LEXICAL.intercept
+_COVERAGE_AND_WINDOW = LEXICAL.coverage + max(LEXICAL.window, 0.0)
+_LEAD, _BEST, _COSINE = LEXICAL.lead, max(LEXICAL.best, 0.0), LEXICAL.cosine
+_SHARE, _WINDOW_SHARE, _INVERSE_TERMS = LEXICAL.share, LEXICAL.window_share, LEXICAL.inverse_terms
+_PAIRS, _RARE, _THIN = LEXICAL.pairs, LEXICAL.rare, max(LEXICAL.thin, 0.0)
+
+
+def pair_ceiling(
+    coverage: float,
+    terms_found: int,
+    claim_terms: int,
+    cosine: float,
+    lead: float,
+    rare: float,
+    pairs: float,
+    best: float,
+    /,
+) -> float:
+    """:func:`lexical_ceiling` with every feature but the window known (``best`` exactly, at most 1),
+    in the form cheap enough for every candidate pair: the matcher's bound before the best window."""
+    ct = claim_terms if claim_terms > 1 else 1
+    found = terms_found / ct
+    window_share = _WINDOW_SHARE * found
+    if window_share < _WINDOW_SHARE / ct:
+        window_share = _WINDOW_SHARE / ct
+    ceiling = (
+        _INTERCEPT
+        + _COVERAGE_AND_WINDOW * coverage
+        + _LEAD * lead
+        + _BEST * best
+        + _COSINE * cosine
+        + _SHARE * found
+        + window_share
+        + _INVERSE_TERMS / ct
+        + _PAIRS * pairs
+        + _RARE * rare
+    )
+    if claim_terms >= MIN_CLAIM_TERMS_FOR_BREADTH:
+        ceiling += LEXICAL.thin if terms_found < 2 else _THIN
+    return ceiling
+
+
 # lexical_ceiling in a linear form that an index sums over the terms an article holds (see
 # watcher.match.index): min(1, x) counts as x, pairs at their most, thin as never, every term as one
 # of the heaviest. A claim of n terms of weights w (total W, Euclidean norm |w|, H the weight of
