@@ -50,7 +50,7 @@ from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
 from watcher.revisions import revise, revision_events
 from watcher.shifts import detect_shifts
-from watcher.text.language import article_language, load_detector
+from watcher.text.language import article_language, detect_language, load_detector
 
 logger = logging.getLogger(__name__)
 
@@ -944,7 +944,9 @@ def match_and_frame(
     out = []
     for score in matcher.match(articles):
         article = by_id[score.article_id]
-        explanation = explain(texts[score.claim_id], article.title, article.text, score.evidence)
+        explanation = explain(
+            texts[score.claim_id], article.title, article.text, score.evidence, language=article.language
+        )
         # A disputing article shows its disputing sentence first, the claim sentence beside it.
         shown = replace(score, evidence=shown_evidence(explanation, score.evidence))
         out.append((shown, explanation.framing))
@@ -953,7 +955,9 @@ def match_and_frame(
 
 async def _dry_score(claim: Claim, matcher: Matcher, threshold: float, title: str, text: str) -> DryRun:
     score = await asyncio.to_thread(matcher.score, claim, _unsaved_article(title, text))
-    explanation = explain(claim.text, title, text, score.evidence)
+    # The daemon frames an article in the language its feed declared or the detector found at ingest.
+    language = await asyncio.to_thread(detect_language, f"{title}\n{text}")
+    explanation = explain(claim.text, title, text, score.evidence, language=language)
     score = replace(score, evidence=shown_evidence(explanation, score.evidence))
     return DryRun(claim=claim, score=score, framing=explanation.framing, threshold=threshold)
 

@@ -24,6 +24,7 @@ from watcher.framing import (
 )
 from watcher.framing.lexicon import DIRECTIONS
 from watcher.framing.model import Tree
+from watcher.framing.rules import tokenize
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 
@@ -782,3 +783,117 @@ def test_a_reply_to_the_claim_or_a_passed_on_claim_keeps_its_stance(
     claim: str, title: str, text: str, expected: Stance
 ) -> None:
     assert frame(claim, title, text).stance is expected
+
+
+# Other languages of the press: the cue lexicon holds their common words of denial, falsehood and doubt.
+NATO_FR = "L'OTAN a dépassé la Russie dans la production de munitions"
+FOREIGN = [
+    # (claim, title, text, language, expected)
+    (
+        NATO_FR,
+        "L'OTAN dépasse la Russie",
+        f"{NATO_FR}, selon les chiffres publiés mardi par l'Alliance.",
+        "fr",
+        Stance.NEUTRAL,
+    ),
+    (
+        NATO_FR,
+        "L'OTAN dépasse la Russie",
+        f"{NATO_FR}, ont montré les chiffres publiés mardi.",
+        "fr",
+        Stance.SUPPORTS,
+    ),
+    (
+        NATO_FR,
+        "Moscou dément",
+        f"Moscou a démenti que {NATO_FR[0].lower()}{NATO_FR[1:]}.",
+        "fr",
+        Stance.DISPUTES,
+    ),
+    (NATO_FR, "", "L'OTAN n'a pas dépassé la Russie dans la production de munitions.", "fr", Stance.DISPUTES),
+    (
+        CLAIM,
+        "Moskau dementiert Angaben der NATO",
+        "Die NATO habe Russland bei der Munitionsproduktion überholt, "
+        "hieß es in Brüssel. Moskau dementierte das.",
+        "de",
+        Stance.DISPUTES,
+    ),
+    (
+        CLAIM,
+        "Es falso que la OTAN haya superado a Rusia",
+        "Es falso que la OTAN haya superado a Rusia en la producción de munición, dijo Moscú.",
+        "es",
+        Stance.DISPUTES,
+    ),
+    (
+        CLAIM,
+        "Москва опровергла заявление НАТО",
+        "Москва опровергла заявление о том, что НАТО обогнало Россию по производству боеприпасов.",
+        "ru",
+        Stance.DISPUTES,
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "text", "language", "expected"), FOREIGN)
+def test_denial_falsehood_and_negation_in_other_languages(
+    claim: str, title: str, text: str, language: str, expected: Stance
+) -> None:
+    assert frame(claim, title, text, language=language).stance is expected
+
+
+def test_a_denial_that_did_not_happen_is_no_cue_in_other_languages() -> None:
+    for text, language in (
+        ("Moscou n'a pas démenti les chiffres de l'OTAN.", "fr"),
+        ("Moskau hat die Zahlen nicht dementiert.", "de"),
+    ):
+        assert not [
+            hit for hit in analyse(CLAIM, "", text, language=language).hits if hit.kind == "counter_voice"
+        ]
+        # read as English, "pas" and "nicht" negate nothing
+        assert [hit for hit in analyse(CLAIM, "", text).hits if hit.kind == "counter_voice"]
+
+
+def test_tokens_in_any_script_and_elided_articles() -> None:
+    assert tokenize("l’OTAN n'a pas dépassé la Russie") == [
+        "l'",
+        "OTAN",
+        "n'a",
+        "pas",
+        "dépassé",
+        "la",
+        "Russie",
+    ]
+    assert tokenize("dell'Ucraina") == ["dell'", "Ucraina"]
+    assert tokenize("Москва опровергла") == ["Москва", "опровергла"]
+    words = "It isn't the so-called tourist's fault, the UN's envoy said"
+    assert tokenize(words) == [
+        *"It isn't the so-called tourist's fault".split(),
+        ",",
+        *"the UN's envoy said".split(),
+    ]
+
+
+def test_the_article_language_leaves_its_function_words_out_of_the_overlap() -> None:
+    claim = "La Banque centrale européenne a relevé ses taux"
+    text = "Le président de la République a visité la région et les villes du nord."
+    assert analyse(claim, "", text, language="fr").overlap < analyse(claim, "", text).overlap
+    assert analyse(claim, "", text, language="fr").overlap == 0.0
+
+
+PROBE_LANGUAGES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_languages.yaml"
+
+
+def test_probe_in_other_languages_accuracy_floor() -> None:
+    data = yaml.safe_load(PROBE_LANGUAGES.read_text(encoding="utf-8"))
+    items = data["items"]
+    right = sum(
+        frame(
+            data["claims"][item["claim"]], item["title"], item["text"], language=item["language"]
+        ).stance.value
+        == item["stance"]
+        for item in items
+    )
+    assert len(items) >= 30 and len({item["language"] for item in items}) >= 7
+    assert right / len(items) >= PROBE_FLOOR

@@ -174,10 +174,16 @@ class Explanation:
 
 
 def explain(
-    claim_text: str, title: str, text: str, evidence: Sequence[str] = (), *, model: ModelChoice = SHIPPED
+    claim_text: str,
+    title: str,
+    text: str,
+    evidence: Sequence[str] = (),
+    *,
+    model: ModelChoice = SHIPPED,
+    language: str | None = None,
 ) -> Explanation:
     """frame() with its reasons: the decision and, for a disputing article, the disputing sentence."""
-    analysis = analyse(claim_text, title, text, evidence)
+    analysis = analyse(claim_text, title, text, evidence, language)
     decision = decide(analysis, model)
     framing = Framing(stance=decision.stance, skepticism=skepticism(analysis), cues=cues(analysis))
     disputing = analysis.disputing_sentence if decision.stance is Stance.DISPUTES else ""
@@ -196,7 +202,13 @@ def shown_evidence(explanation: Explanation, evidence: Sequence[str]) -> tuple[s
 
 
 def frame(
-    claim_text: str, title: str, text: str, evidence: Sequence[str] = (), *, model: ModelChoice = SHIPPED
+    claim_text: str,
+    title: str,
+    text: str,
+    evidence: Sequence[str] = (),
+    *,
+    model: ModelChoice = SHIPPED,
+    language: str | None = None,
 ) -> Framing:
     """How an article frames a claim: stance, skepticism (0..1) and the cues found.
 
@@ -204,5 +216,6 @@ def frame(
     default, ``model=None`` for the rules alone).
 
     :param evidence: the sentences the matcher found for the claim; they count as stating it.
+    :param language: the article's language (ISO 639-1); None reads it as English (see analyse).
     """
-    return explain(claim_text, title, text, evidence, model=model).framing
+    return explain(claim_text, title, text, evidence, model=model, language=language).framing

@@ -166,6 +166,86 @@ _SOURCE: dict[str, str] = {
 }
 
 
+# The same kinds in other languages of the press: French, German, Spanish, Italian, Portuguese, Dutch, Russian
+# and Ukrainian. Only the strong, common words of each (a denial, a falsehood, a doubt, a correction, a hedge, an
+# attribution, a confirmation), in the forms news use; none that is also an English word of another meaning
+# (French "nie" is German "never", "segundo" is Spanish "second"). Matched on the same lowercased tokens,
+# elided articles split off ("l'OTAN", "n'a"): see rules.tokenize.
+_FOREIGN: dict[str, str] = {
+    COUNTER_VOICE: (
+        # fr
+        "dément|démentent|démenti|démentie|démentis|a démenti|ont démenti|a nié|ont nié|nié|niée|nient|"
+        "rejette|rejettent|a rejeté|ont rejeté|réfute|réfuté|réfutent|conteste|contestent|a contesté|"
+        # de
+        "dementiert|dementierte|dementierten|dementieren|bestreitet|bestreiten|bestritt|bestritten|"
+        "weist zurück|wies zurück|zurückgewiesen|widerspricht|widersprach|widersprachen|leugnet|leugneten|"
+        # es
+        "niega|niegan|negó|negaron|desmiente|desmienten|desmintió|desmintieron|rechaza|rechazó|refuta|"
+        "refutó|"
+        # it
+        "smentisce|smentiscono|smentito|smentita|ha smentito|nega|negano|ha negato|respinge|respinto|"
+        "confuta|"
+        # pt
+        "negou|negaram|desmente|desmentem|desmentiu|desmentiram|rejeita|rejeitou|refutou|"
+        # nl
+        "ontkent|ontkende|ontkennen|weerspreekt|weersprak|ontkracht|ontkrachtte|verwerpt|"
+        # ru
+        "опроверг|опровергла|опровергли|опровергает|опровергают|опровержение|отрицает|отрицают|отрицал|"
+        "отрицала|отрицали|"
+        # uk
+        "спростував|спростувала|спростували|спростовує|спростування|заперечує|заперечують|заперечив|"
+        "заперечила|заперечили"
+    ),
+    CONTRADICTION: (
+        "fausse|fausses|infox|intox|canular|pas vrai|aucune preuve|sans fondement|infondé|infondée|"
+        "désinformation|mensonge|mensonger|mensongère|"
+        "falsch|falsche|falschen|falschmeldung|erfunden|frei erfunden|nicht wahr|unwahr|kein beweis|"
+        "keine beweise|haltlos|desinformation|lüge|gefälscht|"
+        "falso|falsa|falsos|falsas|bulo|bulos|no es cierto|no es verdad|sin fundamento|infundado|"
+        "sin pruebas|desinformación|mentira|falsedad|"
+        "bufala|bufale|non è vero|infondata|infondato|senza prove|disinformazione|menzogna|"
+        "boato|boatos|não é verdade|sem fundamento|sem provas|desinformação|notícia falsa|"
+        "onwaar|onjuist|nepnieuws|verzonnen|niet waar|geen bewijs|ongegrond|desinformatie|leugen|"
+        "фейк|фейком|фейки|ложь|ложные|ложная|ложной|неправда|дезинформация|не соответствует действительности|"
+        "вымысел|брехня|дезінформація|не відповідає дійсності|вигадка"
+    ),
+    DOUBT: (
+        "doute|doutes|met en doute|mettent en doute|sceptique|sceptiques|peu probable|trompeur|trompeuse|"
+        "exagéré|exagérée|douteux|douteuse|"
+        "zweifel|bezweifelt|bezweifeln|skeptisch|unwahrscheinlich|irreführend|übertrieben|fraglich|"
+        "zweifelhaft|"
+        "duda|dudas|pone en duda|escéptico|escépticos|engañoso|engañosa|exagerado|exagerada|dudoso|"
+        "dubbio|dubbi|mette in dubbio|scettico|scettici|improbabile|fuorviante|esagerato|esagerata|"
+        "dúvida|dúvidas|põe em dúvida|cético|céticos|improvável|enganoso|enganosa|duvidoso|"
+        "twijfel|twijfelt|betwijfelt|sceptisch|onwaarschijnlijk|misleidend|overdreven|twijfelachtig|"
+        "сомнение|сомнения|сомневается|сомневаются|маловероятно|вводит в заблуждение|преувеличено|"
+        "сумнів|сумніви|сумнівається|малоймовірно|вводить в оману|перебільшено"
+    ),
+    CORRECTION: (
+        "rectificatif|korrektur|richtigstellung|berichtigung|fe de erratas|rectificación|rettifica|"
+        "retificação|rectificatie|correctie|поправка|виправлення"
+    ),
+    HEDGE: (
+        "selon|aurait|auraient|présumé|présumée|prétendument|pourrait|pourraient|"
+        "soll|sollen|angeblich|laut|mutmaßlich|könnte|könnten|"
+        "según|supuestamente|presuntamente|podría|podrían|"
+        "presumibilmente|avrebbe|potrebbe|"
+        "supostamente|alegadamente|poderia|"
+        "volgens|naar verluidt|vermoedelijk|"
+        "якобы|предположительно|нібито|імовірно"
+    ),
+    ATTRIBUTION: (
+        "a déclaré|ont déclaré|a affirmé|sagte|sagten|erklärte|erklärten|dijo|dijeron|afirmó|ha detto|"
+        "ha dichiarato|disse|afirmou|zei|verklaarde|заявил|заявила|заявили|сообщил|сообщили|заявив"
+    ),
+    ENDORSEMENT: (
+        "confirmé|a confirmé|ont confirmé|bestätigt|bestätigte|bestätigten|confirmó|confirmado|confirmada|"
+        "confermato|confermata|ha confermato|confirmou|bevestigd|bevestigt|bevestigde|подтвердил|подтвердила|"
+        "подтвердили|подтверждает|підтвердив|підтвердила|підтвердили"
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     """One lexicon phrase: its cue kind and lowercased words."""
@@ -177,7 +257,7 @@ class Phrase:
 def _build() -> dict[str, tuple[Phrase, ...]]:
     # Indexed by first word, longest phrases first so "dismissed as nonsense" wins over "dismissed".
     index: dict[str, list[Phrase]] = {}
-    for kind, phrases in _SOURCE.items():
+    for kind, phrases in (*_SOURCE.items(), *_FOREIGN.items()):
         for phrase in phrases.split("|"):
             words = tuple(phrase.replace("-", " - ").replace(" - ", "-").split())
             index.setdefault(words[0], []).append(Phrase(kind, words))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 from watcher.domain import Stance
 from watcher.framing.lexicon import (
@@ -28,9 +30,10 @@ from watcher.framing.lexicon import (
     STRONG_DISPUTE_KINDS,
     Phrase,
 )
+from watcher.text.language import normalize_language
 from watcher.text.normalize import clean_text, light_stem
 from watcher.text.sentences import split_plain_sentences
-from watcher.text.stopwords import ENGLISH_CORE
+from watcher.text.stopwords import ENGLISH_CORE, stopwords
 
 __all__ = ["SCOPES", "Analysis", "Hit", "analyse", "rule_stance", "scope_of", "skepticism"]
 
@@ -53,6 +56,12 @@ STRONG_MIN = 0.6  # weight at which a strong dispute cue governs the claim
 NEGATION_WINDOW = 4  # words from a negator to the claim word it denies
 CUE_NEGATION_WINDOW = 3  # words from a negator to a cue it cancels
 
+# Negators of other languages of the press (lexicon._FOREIGN): fr, de, es/it/pt, nl, ru/uk. They count in an
+# article of another language than English (analyse's ``language``): in English "non" and "pas" are no negators.
+FOREIGN_NEGATORS = frozenset(
+    "pas jamais aucun aucune nicht kein keine keinen keiner nie niemals nunca non não nao niet geen nooit "
+    "не нет ні ніколи никогда".split()
+)
 NEGATORS = frozenset(
     "not no never nor nobody without hardly neither cannot unable declined refused nothing".split()
 )
@@ -179,7 +188,12 @@ CONFIRMING = frozenset(
 BODY_LEAD = 5
 # Words (case kept) and the punctuation that bounds clauses and quotes. Unlike watcher.text's
 # clause_tokens it keeps double quotes (scare quotes) and straightens every curly quote.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*|[,;:()?\"]")
+_TOKEN_RE = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*|[,;:()?\"]")
+# Elided articles and particles that French and Italian join to the next word with an apostrophe: "l'OTAN",
+# "qu'il", "dell'Ucraina" read as "l'" and "OTAN". The word must have two letters or more: "UN's" stays whole.
+_ELIDED_RE = re.compile(
+    r"((?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|dell|all|dall|nell|sull|un)')([^\W_]{2,}.*)", re.I
+)
 _STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
@@ -218,8 +232,19 @@ _CREDIT_SPLIT_RE = re.compile(r":|\s[-–—|]\s")
 
 
 def tokenize(text: str) -> list[str]:
-    """Words (case kept, curly quotes made straight) and the punctuation that bounds clauses and quotes."""
-    return _TOKEN_RE.findall(text.translate(_STRAIGHT_QUOTES))
+    """Words (case kept, curly quotes made straight) and the punctuation that bounds clauses and quotes.
+
+    Words are runs of letters and digits in any script, joined by inner hyphens and apostrophes ("so-called",
+    "isn't"); an elided French or Italian article is a word of its own ("l'" "OTAN")."""
+    text = text.translate(_STRAIGHT_QUOTES)
+    found = _TOKEN_RE.findall(text)
+    if "'" not in text:
+        return found
+    out: list[str] = []
+    for token in found:
+        elided = _ELIDED_RE.fullmatch(token) if "'" in token else None
+        out.extend(elided.groups() if elided else (token,))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,13 +308,38 @@ class _Sentence:
     tokens: list[str]
     lowered: list[str]
     content: frozenset[str]  # stems of the words that are not stopwords
+    grammar: _Grammar
 
 
-def _sentence(text: str) -> _Sentence:
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    """The words of the article's language the rules read as function words and as negators."""
+
+    stop: AbstractSet[str]
+    negators: frozenset[str]  # cancel a cue a few words on ("did not deny")
+    claim_negators: frozenset[str]  # deny a claim word a few words on ("has not surpassed")
+
+
+ENGLISH = _Grammar(ENGLISH_CORE, NEGATORS, CLAIM_NEGATORS)
+
+
+@lru_cache(maxsize=64)
+def _grammar(language: str | None) -> _Grammar:
+    """English's, with the function words of the article's language and the foreign negators when it is
+    another."""
+    code = normalize_language(language)
+    if not code or code == "en":
+        return ENGLISH
+    return _Grammar(
+        ENGLISH_CORE | stopwords(code), NEGATORS | FOREIGN_NEGATORS, CLAIM_NEGATORS | FOREIGN_NEGATORS
+    )
+
+
+def _sentence(text: str, grammar: _Grammar = ENGLISH) -> _Sentence:
     tokens = tokenize(text)
     lowered = [token.lower() for token in tokens]
-    content = {light_stem(token) for token in lowered if token[0].isalnum() and token not in ENGLISH_CORE}
-    return _Sentence(text=text, tokens=tokens, lowered=lowered, content=frozenset(content))
+    content = {light_stem(token) for token in lowered if token[0].isalnum() and token not in grammar.stop}
+    return _Sentence(text=text, tokens=tokens, lowered=lowered, content=frozenset(content), grammar=grammar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,8 +353,8 @@ class _Claim:
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
 
 
-def _parse_claim(text: str) -> _Claim:
-    sentence = _sentence(text)
+def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
+    sentence = _sentence(text, grammar)
     numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
     quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
@@ -334,12 +384,12 @@ def _debunks(sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], 
     return False
 
 
-def _negator_before(lowered: Sequence[str], start: int) -> int | None:
+def _negator_before(lowered: Sequence[str], start: int, negators: AbstractSet[str]) -> int | None:
     """Index of a negator up to CUE_NEGATION_WINDOW words before ``start`` in the same clause, if any."""
     for i in range(start - 1, max(-1, start - 1 - CUE_NEGATION_WINDOW), -1):
         if lowered[i] in CLAUSE_BREAKS:
             return None
-        if lowered[i] in NEGATORS or lowered[i].endswith("n't"):
+        if lowered[i] in negators or lowered[i].endswith("n't"):
             return i
     return None
 
@@ -389,7 +439,8 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
         ):
             continue
         end = i + len(phrase.words)
-        negator = None if phrase.words[0] in NEGATORS else _negator_before(lowered, i)
+        negators = sentence.grammar.negators
+        negator = None if phrase.words[0] in negators else _negator_before(lowered, i, negators)
         if negator is None:
             found.append((phrase.kind, phrase.words, " ".join(tokens[i:end])))
         elif phrase.kind == ENDORSEMENT:
@@ -410,7 +461,7 @@ def _negations(
         pair = (token, lowered[i + 1]) if i + 1 < len(lowered) else ("", "")
         if pair in CLAIM_NEGATOR_PAIRS:
             start = i + 2
-        elif token in CLAIM_NEGATORS or token.endswith("n't"):
+        elif token in sentence.grammar.claim_negators or token.endswith("n't"):
             start = i + 1
         else:
             continue
@@ -562,7 +613,9 @@ def _vocabulary(sentence: _Sentence) -> set[str]:
     return {("n't" if w.endswith("n't") else w) for w in sentence.lowered if w[0].isalpha()}
 
 
-def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()) -> Analysis:
+def analyse(
+    claim_text: str, title: str, text: str, evidence: Sequence[str] = (), language: str | None = None
+) -> Analysis:
     """Find the stance cues of an article towards a claim, each weighted by its scope over the claim.
 
     A cue counts fully in the headline and in a sentence that states the claim, less in a sentence about
@@ -570,18 +623,21 @@ def analyse(claim_text: str, title: str, text: str, evidence: Sequence[str] = ()
     the headline and in sentences that state the claim or are about it.
 
     :param evidence: the sentences the matcher found for the claim; they count as stating it.
+    :param language: the article's language (ISO 639-1), for its function words and negators; None reads it
+        as English. The cue lexicon holds the main languages of the press whatever this says (lexicon._FOREIGN).
 
     All four texts are read as :func:`clean_text` gives them (invisible format characters dropped).
     """
     claim_text, title, text = clean_text(claim_text), clean_text(title), clean_text(text)
     evidence = [clean_text(e) for e in evidence]
-    claim = _parse_claim(claim_text)
-    sentences = [_sentence(part) for part in split_plain_sentences(text)]
+    grammar = _grammar(language)
+    claim = _parse_claim(claim_text, grammar)
+    sentences = [_sentence(part, grammar) for part in split_plain_sentences(text)]
     stems = claim.stems
     overlaps = [len(s.content & stems) / len(stems) if stems else 0.0 for s in sentences]
     anchors = _anchors(sentences, overlaps, evidence)
     distances = _distances(sentences, overlaps, anchors)
-    title_sentence = _sentence(title.strip())
+    title_sentence = _sentence(title.strip(), grammar)
     title_hits = _title_hits(title_sentence, claim, alone=not sentences)
     asserted = _asserted(claim, sentences, overlaps, distances, title_hits)
     hits: list[Hit] = []
