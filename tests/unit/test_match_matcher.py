@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -403,3 +406,35 @@ def test_title_only_boost_is_off_at_the_flood_safe_point_and_on_request() -> Non
         matcher = warm_matcher([NATO_AMMO], settings)
         titled = matcher.score(NATO_AMMO, article(40, words, ""))
         assert titled.score == matcher.score(NATO_AMMO, article(41, "", words)).score
+
+
+_NORMS = """
+from tests.support.match_corpus import BACKGROUND, DENIES, NATO_AMMO, NATO_SUMMIT, REPORTS
+from tests.support.records import make_article
+from watcher.match import Matcher, MatchSettings
+from watcher.match.lexical import document_norm
+texts = [a.text for a in (REPORTS, DENIES, NATO_SUMMIT, *BACKGROUND)]
+longs = [make_article(id=90 + i, title="", text=" ".join(texts[i:] + texts[:i])) for i in range(6)]
+matcher = Matcher([NATO_AMMO], MatchSettings(model=None))
+matcher.observe(BACKGROUND)
+print([document_norm(matcher._analyze(a), matcher._stats).hex() for a in longs])
+print([(p.score, p.features.cosine.hex()) for p in matcher.score_pairs(longs)])
+"""
+
+
+def test_scores_add_up_the_same_in_every_process() -> None:
+    # A set's order follows the string hash seed, which differs from process to process: an article's norm,
+    # a float sum over its keys, once came out a bit apart (each of these seeds gave other figures).
+    root = Path(__file__).resolve().parents[2]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", _NORMS],
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=root,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1 and "0x" in next(iter(outputs))
