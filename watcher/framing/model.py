@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from watcher.domain import Stance
-from watcher.framing.lexicon import DIRECTIONS, ENDORSEMENT
-from watcher.framing.rules import Analysis, scope_of
+from watcher.framing.lexicon import DIRECTIONS
+from watcher.framing.rules import Analysis, cue_sums, scope_of
 
 __all__ = ["CLASSES", "FORMAT", "SHIPPED_RESOURCE", "StanceModel", "Tree", "features", "load_shipped"]
 
@@ -52,9 +52,7 @@ def features(
         hit.weight * DIRECTIONS[hit.kind][0] for hit in analysis.hits if hit.distance <= 1
     )
     # The cue sums as found (the rules' own sums weigh the sentences beside an asserted claim as far).
-    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in analysis.hits)
-    distance = sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in analysis.hits)
-    endorsement = sum(hit.weight for hit in analysis.hits if hit.kind == ENDORSEMENT)
+    dispute, distance, endorsement = cue_sums(analysis.hits)
     feats.update(
         {
             "rule=" + rule.value: 1.0,

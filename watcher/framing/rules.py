@@ -35,7 +35,7 @@ from watcher.text.normalize import clean_text, light_stem
 from watcher.text.sentences import split_plain_sentences
 from watcher.text.stopwords import ENGLISH_CORE, stopwords
 
-__all__ = ["SCOPES", "Analysis", "Hit", "analyse", "rule_stance", "scope_of", "skepticism"]
+__all__ = ["SCOPES", "Analysis", "Hit", "analyse", "cue_sums", "rule_stance", "scope_of", "skepticism"]
 
 # Distance of a sentence from the claim: 0 states it (or is the headline), 1 is about it (refers to the
 # claim, its report, or is next to it), 2 is nearby, 3 is far. DECAY is the weight a cue keeps at each.
@@ -713,7 +713,7 @@ def _assemble(
     beside: frozenset[int],
 ) -> Analysis:
     weighed = [_as_far(hit) if hit.where == "body" and hit.sentence in beside else hit for hit in hits]
-    dispute = sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in weighed)
+    dispute, distance, endorsement = cue_sums(weighed)
     strong = [
         h for h in hits if h.kind in STRONG_DISPUTE_KINDS and h.weight >= STRONG_MIN and h.distance == 0
     ]
@@ -722,15 +722,15 @@ def _assemble(
     words: dict[str, set[str]] = {scope: set() for scope in SCOPES}
     words["claimtext"] = _vocabulary(claim.sentence)
     words["claim"] = _vocabulary(title)
-    for sentence, distance in zip(sentences, distances, strict=True):
-        words[SCOPES[min(distance + 1, 3)]] |= _vocabulary(sentence)
+    for sentence, gap in zip(sentences, distances, strict=True):
+        words[SCOPES[min(gap + 1, 3)]] |= _vocabulary(sentence)
     body_stems = frozenset().union(*(s.content for s in sentences))
     claim_kinds = {kind for kind, _, _ in _scan(claim.sentence)}
     return Analysis(
         hits=tuple(hits),
         dispute=dispute,
-        distance=sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in weighed),
-        endorsement=sum(hit.weight for hit in weighed if hit.kind == ENDORSEMENT),
+        distance=distance,
+        endorsement=endorsement,
         overlap=max(overlaps, default=0.0),
         coverage=len(body_stems & claim.stems) / len(claim.stems) if claim.stems else 0.0,
         anchors=distances.count(0),
@@ -749,6 +749,15 @@ def _assemble(
         overlaps=tuple(overlaps),
         asserted=asserted,
         beside=beside,
+    )
+
+
+def cue_sums(hits: Sequence[Hit]) -> tuple[float, float, float]:
+    """The weighted dispute, distance and endorsement of these cues (D, H and E of rule_stance)."""
+    return (
+        sum(hit.weight * DIRECTIONS[hit.kind][0] for hit in hits),
+        sum(hit.weight * DIRECTIONS[hit.kind][1] for hit in hits),
+        sum(hit.weight for hit in hits if hit.kind == ENDORSEMENT),
     )
 
 
