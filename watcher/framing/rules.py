@@ -422,7 +422,7 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
     A negated cue is dropped ("not a rumour", "did not deny", "no doubt"); a negated endorsement becomes a
     hedge ("could not confirm").
     """
-    tokens, lowered = sentence.tokens, sentence.lowered
+    tokens, lowered, negators = sentence.tokens, sentence.lowered, sentence.grammar.negators
     found: list[tuple[str, tuple[str, ...], str]] = []
     end = 0
     for i, word in enumerate(lowered):
@@ -439,7 +439,6 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
         ):
             continue
         end = i + len(phrase.words)
-        negators = sentence.grammar.negators
         negator = None if phrase.words[0] in negators else _negator_before(lowered, i, negators)
         if negator is None:
             found.append((phrase.kind, phrase.words, " ".join(tokens[i:end])))
@@ -638,38 +637,35 @@ def analyse(
     anchors = _anchors(sentences, overlaps, evidence)
     distances = _distances(sentences, overlaps, anchors)
     title_sentence = _sentence(title.strip(), grammar)
-    title_hits = _title_hits(title_sentence, claim, alone=not sentences)
-    asserted = _asserted(claim, sentences, overlaps, distances, title_hits)
     hits: list[Hit] = []
     for index, (sentence, distance) in enumerate(zip(sentences, distances, strict=True)):
         for kind, cue in _sentence_cues(sentence, claim, distance <= 1):
             if kind == ATTRIBUTION and distance > ATTRIBUTION_MAX_DISTANCE:
                 continue
             hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
-    hits += title_hits
+    hits += _title_hits(title_sentence, claim, alone=not sentences)
+    asserted = _asserted(sentences, overlaps, hits)
     beside = _beside_the_claim(sentences, overlaps, distances) if asserted else frozenset()
     return _assemble(claim, title_sentence, sentences, overlaps, distances, hits, asserted, beside)
 
 
-def _asserted(
-    claim: _Claim,
-    sentences: Sequence[_Sentence],
-    overlaps: Sequence[float],
-    distances: Sequence[int],
-    title_hits: Sequence[Hit],
-) -> bool:
+def _asserted(sentences: Sequence[_Sentence], overlaps: Sequence[float], hits: Sequence[Hit]) -> bool:
     """Whether the article states the claim in its own voice: a body sentence restates it, and neither the
-    sentences that state it nor the headline carry a cue of dispute or of distance."""
+    sentences that state it nor the headline carry a cue of dispute or of distance (the hits at distance 0)."""
     if not any(overlap >= STATED_OVERLAP for overlap in overlaps):
         return False
-    own = [(hit.kind, hit.text) for hit in title_hits]
-    for sentence, distance in zip(sentences, distances, strict=True):
-        if distance == 0:
-            found = _sentence_cues(sentence, claim, True)
-            if any(kind == ATTRIBUTION for kind, _ in found) and not SECONDHAND.isdisjoint(sentence.lowered):
-                return False  # "a story circulating on Facebook says ...": the claim is someone else's word
-            own += found
-    return not any(DIRECTIONS[kind][0] > 0 or kind in (HEDGE, DISTANCING_VERB) for kind, _ in own)
+    for hit in hits:
+        if hit.distance != 0:
+            continue
+        if DIRECTIONS[hit.kind][0] > 0 or hit.kind in (HEDGE, DISTANCING_VERB):
+            return False
+        if (
+            hit.kind == ATTRIBUTION
+            and hit.where == "body"
+            and not SECONDHAND.isdisjoint(sentences[hit.sentence].lowered)
+        ):
+            return False  # "a story circulating on Facebook says ...": the claim is someone else's word
+    return True
 
 
 def _beside_the_claim(
