@@ -17,7 +17,11 @@ github.com/willferreira/mscproject, output/url-versions-2015-06-14-clean-test-{c
 (524 headlines). The claim is claimHeadline, the article a title-only item (articleHeadline, no text);
 for ~ supports, observing ~ neutral, against ~ disputes. Their mark: 73% three-class accuracy.
 Emergent article headlines also appear as FNC-1 training headlines; stance is learnt from bodies, never
-from them, so they are not seen as items, but the claims' topics overlap FNC-1's.
+from them, so they are not seen as items, but the claims' topics overlap FNC-1's. An ``.xml`` file given to
+``--emergent`` is read as the same repository's Excitement Open Platform results
+(output/eop/fold-*/*.xml_results.xml: <t> the headline, <h> the claim, ``benchmark`` ENTAILMENT / UNKNOWN /
+CONTRADICTION): its ten folds hold the Emergent training split (2,086 pairs over 240 claims), a development
+set of headlines rather than a held-out one.
 
 Without ``--model`` the matcher is lexical only (a core install); with a sentence-transformers model path
 the semantic stage runs too.
@@ -33,6 +37,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 from bench.common import header, offline_embedder
 from bench.match_data import Item, to_article
@@ -45,6 +50,7 @@ FNC_LABELS = ("agree", "disagree", "discuss", "unrelated")
 FNC_OF = {Stance.SUPPORTS: "agree", Stance.NEUTRAL: "discuss", Stance.DISPUTES: "disagree"}
 STANCE_OF = {"agree": Stance.SUPPORTS, "discuss": Stance.NEUTRAL, "disagree": Stance.DISPUTES}
 EMERGENT_OF = {"for": Stance.SUPPORTS, "observing": Stance.NEUTRAL, "against": Stance.DISPUTES}
+EOP_OF = {"ENTAILMENT": Stance.SUPPORTS, "UNKNOWN": Stance.NEUTRAL, "CONTRADICTION": Stance.DISPUTES}
 PUBLISHED = "winner 82.02, 2nd 81.97, 3rd (TF-IDF + MLP) 81.72, official baseline 79.53"
 
 
@@ -167,14 +173,30 @@ def emergent_matching(
     )
 
 
+def eop_pairs(path: Path) -> list[tuple[str, str, Stance]]:
+    """(claim, headline, stance) of an Emergent fold as the Excitement Open Platform results hold it."""
+    root = ElementTree.parse(path).getroot()
+    return [
+        (
+            (pair.findtext("h") or "").strip(),
+            (pair.findtext("t") or "").strip(),
+            EOP_OF[pair.get("benchmark", "")],
+        )
+        for pair in root.iter("pair")
+    ]
+
+
 def emergent(
     files: Sequence[Path],
     rules_only: bool,
     embedder: Embedder | None = None,
     settings: MatchSettings | None = None,
 ) -> None:
-    rows = []
+    rows: list[tuple[str, str, Stance]] = []
     for path in files:
+        if path.suffix == ".xml":
+            rows += eop_pairs(path)
+            continue
         with path.open(encoding="utf-8", newline="") as handle:
             rows += [
                 (r["claimHeadline"], r["articleHeadline"], EMERGENT_OF[r["y"]])
@@ -203,7 +225,9 @@ def emergent(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--fnc-test", type=Path, help="folder with the FNC-1 competition test CSVs")
-    parser.add_argument("--emergent", type=Path, nargs="*", default=[], help="Emergent CSV files")
+    parser.add_argument(
+        "--emergent", type=Path, nargs="*", default=[], help="Emergent CSV files (or EOP fold XML files)"
+    )
     parser.add_argument("--model", help="sentence-transformers model for the semantic stage (default: none)")
     parser.add_argument("--rules-only", action="store_true", help="stance from the rules alone")
     parser.add_argument("--floor", type=float, help="the matcher's candidate floor (default: shipped)")

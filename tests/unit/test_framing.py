@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -579,15 +580,24 @@ def test_headline_attribution_counts_only_without_a_body() -> None:
     assert "attribution" not in {cue.kind for cue in frame(SHELLS, title, body).cues}
 
 
-def test_probe_accuracy_floor() -> None:
-    data = yaml.safe_load(PROBE.read_text(encoding="utf-8"))
+def probe_accuracy(path: Path) -> tuple[float, dict[str, Any]]:
+    """Accuracy of the shipped framing on a probe file (an item's ``language`` is passed on), and its data."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     items = data["items"]
     right = sum(
-        frame(data["claims"][item["claim"]], item["title"], item["text"]).stance.value == item["stance"]
+        frame(
+            data["claims"][item["claim"]], item["title"], item["text"], language=item.get("language")
+        ).stance.value
+        == item["stance"]
         for item in items
     )
-    assert len(items) >= 60 and len(data["claims"]) >= 10
-    assert right / len(items) >= PROBE_FLOOR
+    return right / len(items), data
+
+
+def test_probe_accuracy_floor() -> None:
+    accuracy, data = probe_accuracy(PROBE)
+    assert len(data["items"]) >= 60 and len(data["claims"]) >= 10
+    assert accuracy >= PROBE_FLOOR
 
 
 def test_resolve_never_supports_under_a_governing_dispute() -> None:
@@ -778,13 +788,6 @@ POINTING_BACK = [  # ... but a voice that answers the claim itself, or a report 
 ]
 
 
-@pytest.mark.parametrize(("claim", "title", "text", "expected"), POINTING_BACK)
-def test_a_reply_to_the_claim_or_a_passed_on_claim_keeps_its_stance(
-    claim: str, title: str, text: str, expected: Stance
-) -> None:
-    assert frame(claim, title, text).stance is expected
-
-
 # Other languages of the press: the cue lexicon holds their common words of denial, falsehood and doubt.
 NATO_FR = "L'OTAN a dépassé la Russie dans la production de munitions"
 FOREIGN = [
@@ -886,14 +889,174 @@ PROBE_LANGUAGES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_l
 
 
 def test_probe_in_other_languages_accuracy_floor() -> None:
-    data = yaml.safe_load(PROBE_LANGUAGES.read_text(encoding="utf-8"))
-    items = data["items"]
-    right = sum(
-        frame(
-            data["claims"][item["claim"]], item["title"], item["text"], language=item["language"]
-        ).stance.value
-        == item["stance"]
-        for item in items
-    )
-    assert len(items) >= 30 and len({item["language"] for item in items}) >= 7
-    assert right / len(items) >= PROBE_FLOOR
+    accuracy, data = probe_accuracy(PROBE_LANGUAGES)
+    assert len(data["items"]) >= 30 and len({item["language"] for item in data["items"]}) >= 7
+    assert accuracy >= PROBE_FLOOR
+
+
+# Dispute and distance phrasings of the wire that the lexicon lacked, each in a short item the rules decide.
+NEWS_PHRASINGS = [
+    (  # counter-voice: "contrary to reports"
+        "The Bank of England raised interest rates to 6 percent",
+        "Bank of England holds rates",
+        "The Bank of England left rates at 5.25 percent, contrary to reports on social media that it had raised "
+        "them to 6 percent.",
+        Stance.DISPUTES,
+    ),
+    (  # counter-voice: "contradicting claims"
+        "The Great Barrier Reef has lost half its coral",
+        "Great Barrier Reef coral at record high",
+        "Coral cover on the Great Barrier Reef is at a 36-year high, an agency said, contradicting claims that "
+        "the reef has lost half its coral.",
+        Stance.DISPUTES,
+    ),
+    (  # counter-voice: "putting an end to rumours"
+        "Kim Jong Un is seriously ill",
+        "Kim appears in public",
+        "Kim Jong Un opened a factory on Friday, state media showed, putting an end to rumours that he was "
+        "seriously ill.",
+        Stance.DISPUTES,
+    ),
+    (  # counter-voice: "ruled out"
+        "The US Federal Reserve will cut rates in September",
+        "Powell speaks on inflation",
+        "Federal Reserve chair Jerome Powell ruled out a rate cut in September, saying inflation remained too "
+        "high.",
+        Stance.DISPUTES,
+    ),
+    (  # hedge: "still unknown"
+        "A tunnel collapse in Uttarakhand has trapped 40 workers",
+        "Rescuers race to reach workers in Indian tunnel",
+        "The number of workers trapped in the Uttarakhand tunnel after the collapse is still unknown, officials "
+        "said.",
+        Stance.NEUTRAL,
+    ),
+    (  # hedge: "considering"; a confirmation negated by "yet to" is none
+        "Spain has introduced a four-day working week",
+        "Spain considers four-day working week",
+        "Spain's government is considering a trial of a four-day working week, though details have yet to be "
+        "agreed.",
+        Stance.NEUTRAL,
+    ),
+    (  # an open question, not a doubt: "questions about what ..."
+        "France has banned TikTok on government phones",
+        "TikTok ban in France explained",
+        "Reports that France has banned TikTok on government phones have raised questions about what the rules "
+        "cover.",
+        Stance.NEUTRAL,
+    ),
+    (  # an open question heading the headline
+        "The Eiffel Tower will close for a year",
+        "Questions over Eiffel Tower repair plans",
+        "The Eiffel Tower's operator is weighing how to carry out urgent repairs. A closure of up to a year has "
+        "been discussed.",
+        Stance.NEUTRAL,
+    ),
+    (  # a claim restated as a question is asked, not stated
+        "Eating red meat causes cancer",
+        "What the science says about red meat",
+        "Does eating red meat cause cancer? Here is what the studies say, and what they do not.",
+        Stance.NEUTRAL,
+    ),
+    (  # the claim's subject without its predicate: about the wolves, not their return
+        "Wolves have returned to the Netherlands",
+        "Dutch farmers fear wolf attacks",
+        "Sheep farmers in the eastern Netherlands say they are worried about wolves after several sheep died.",
+        Stance.NEUTRAL,
+    ),
+    (  # the predicate there: stated
+        "Wolves have returned to the Netherlands",
+        "Wolves back in the Netherlands",
+        "Wolves have returned to the Netherlands after 150 years, with three packs now living in the east.",
+        Stance.SUPPORTS,
+    ),
+    (  # an act judged wrong ("calling the ruling wrong") disputes no statement
+        "Volkswagen cheated on diesel emissions tests",
+        "Court finds Volkswagen cheated on diesel tests",
+        "A German court ruled that Volkswagen cheated on diesel emissions tests. Volkswagen said it would "
+        "appeal, calling the ruling wrong.",
+        Stance.SUPPORTS,
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "title", "text", "expected"), POINTING_BACK + NEWS_PHRASINGS)
+def test_a_reply_to_the_claim_a_passed_on_claim_and_the_wire_phrasings_keep_their_stance(
+    claim: str, title: str, text: str, expected: Stance
+) -> None:
+    assert frame(claim, title, text).stance is expected
+
+
+def test_a_judged_act_is_no_contradiction_but_a_report_called_wrong_is() -> None:
+    claim = "Volkswagen cheated on diesel emissions tests"
+    for text in (
+        "Unions called the decision wrong.",
+        "The ruling was wrong, the company said.",
+        "The results proved the critics wrong.",
+    ):
+        assert "contradiction" not in {hit.kind for hit in analyse(claim, "", text).hits}
+    for text in ("Volkswagen called the report wrong.", "The claim was wrong, the company said."):
+        assert "contradiction" in {hit.kind for hit in analyse(claim, "", text).hits}
+
+
+def test_questions_doubt_the_claim_itself_but_open_a_question_about_a_topic() -> None:
+    claim = "NATO has surpassed Russia in ammunition production"
+    doubting = analyse(claim, "Questions over the figures on NATO shell output", "")
+    assert "doubt" in {hit.kind for hit in doubting.hits}
+    for title in (
+        "Questions swirl over NATO's plans",
+        "Experts raise questions about whether NATO can keep up",
+    ):
+        kinds = {hit.kind for hit in analyse(claim, title, "").hits}
+        assert "doubt" not in kinds and "hedge" in kinds
+
+
+def test_a_negated_hedge_stays_a_hedge() -> None:
+    hits = analyse(CLAIM, "", "The ministry has not said whether NATO has surpassed Russia.").hits
+    assert [(hit.kind, hit.text) for hit in hits if hit.kind == "hedge"] == [("hedge", "not said whether")]
+
+
+PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
+PROBE_NEWS_FLOOR = 0.85  # measured 0.887 (94 of 106), minus a margin
+
+
+def test_probe_of_wire_phrasings_accuracy_floor() -> None:
+    accuracy, data = probe_accuracy(PROBE_NEWS)
+    assert len(data["items"]) >= 100 and len(data["claims"]) >= 30
+    assert accuracy >= PROBE_NEWS_FLOOR
+
+
+def test_a_quarrel_is_no_dispute_of_the_claim() -> None:
+    claim = "A man was removed from an American Airlines flight over a Christmas greeting"
+    for title in (
+        "Man removed from plane over Christmas greeting dispute",
+        "Airline in dispute with passenger",
+    ):
+        assert "counter_voice" not in {hit.kind for hit in analyse(claim, title, "").hits}
+    assert "counter_voice" in {
+        hit.kind for hit in analyse(claim, "Airline disputes passenger's account", "").hits
+    }
+
+
+def test_a_year_in_the_claim_is_no_figure_to_contradict() -> None:
+    claim = "Lego sent a letter to parents in the 1970s about gender equality"
+    title = "Lego letter to parents on gender equality still resonates 40 years on"
+    assert frame(claim, title, "").stance is Stance.SUPPORTS
+    figures = "The alliance makes 2 million shells a year"
+    assert "counter_evidence" in {
+        hit.kind for hit in analyse(figures, "", "The alliance makes only 1.3 million shells a year.").hits
+    }
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("Islamic State accused of using chlorine gas on Iraqi soldiers", "distancing_verb"),
+        ("ISIS extremists claim to have used chlorine gas near Fallujah", "distancing_verb"),
+        ("US to probe chlorine gas attack by Islamic State near Fallujah", "hedge"),
+    ],
+)
+def test_an_accusation_a_claim_to_and_an_inquiry_keep_their_distance(title: str, kind: str) -> None:
+    claim = "ISIS used chlorine gas in an attack near Fallujah"
+    assert kind in {hit.kind for hit in analyse(claim, title, "").hits}
+    assert frame(claim, title, "").stance is Stance.NEUTRAL

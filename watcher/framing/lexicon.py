@@ -100,10 +100,12 @@ _SOURCE: dict[str, str] = {
         "could|may|might|whether|on track to|no decision|did not respond|has not responded|have not responded|"
         "did not immediately respond|did not reply|has not commented|have not commented|did not comment|"
         "no immediate comment|there have been reports|there were reports|there are reports|amid reports|"
-        "following reports|according to reports"
+        "following reports|according to reports|considers|considering|mulls|mulling|is weighing|are weighing|"
+        "weighing up|weighs whether|weighing whether|unknown|not known|to probe|probe into|probing|"
+        "to investigate|investigating whether|investigation into"
     ),
     DISTANCING_VERB: (
-        "claimed|claims|claiming|claim that|alleged|alleges|alleging|asserted|asserts|purported|purports|"
+        "claimed|claims|claiming|claim that|claim to|accused of|alleged|alleges|alleging|asserted|asserts|purported|purports|"
         "purporting|insisted|insists|contended|contends|so-called|supposed|touted|boasted|boasts"
     ),
     ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
@@ -114,7 +116,12 @@ _SOURCE: dict[str, str] = {
         "dismissed as nonsense|dismissed as false|dismissed as fake|dismissed the claim|dismissed the report|"
         "called it nonsense|rejected the claim|rejected the report|rebutted|rebuts|scoffed|scoffed at|"
         "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|slammed the claim|"
-        "took issue|challenged the claim|disagree|disagrees|disagreed"
+        "took issue|challenged the claim|disagree|disagrees|disagreed|contradicting|contrary to reports|"
+        "contrary to claims|contrary to rumours|contrary to rumors|contrary to what|dispel|dispels|dispelled|"
+        "dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
+        "put an end to rumours|put an end to rumors|put an end to speculation|putting an end to rumours|"
+        "putting an end to rumors|putting an end to speculation|ending rumours|ending rumors|ending speculation|"
+        "ended speculation|ruled out|rules out|ruling out|rule out"
     ),
     DOUBT: (
         "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"
@@ -125,7 +132,10 @@ _SOURCE: dict[str, str] = {
         "overblown|inflated|misleading|cherry-picked|cherry picked|cherry-picking|questionable|far-fetched|"
         "not convinced|unconvinced|unconvincing|hard to believe|wary|unproven|flawed|contested|"
         "not so fast|premature|taken with a grain of salt|"
-        "grain of salt|caution against|cautioned against|warned against|not supported by|no data"
+        "grain of salt|caution against|cautioned against|warned against|not supported by|no data|too soon to|"
+        "undercutting the theory|undercuts the theory|undercut the theory|undercutting claims|undercuts claims|"
+        "undercutting the claim|undercuts the claim|undermining claims|undermines claims|undermining the claim|"
+        "undermines the claim"
     ),
     CONTRADICTION: (
         "not true|untrue|isn't true|wasn't true|no evidence|no proof|false|falsely|fake|faked|debunked|debunk|"

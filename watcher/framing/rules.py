@@ -80,7 +80,8 @@ NOT_DEBUNKS = frozenset(
         "satire|satirical|prank|scam|spoof|parody|misinformation|disinformation|conspiracy theory|"
         "fact check|fact-check|fact-checkers|fact checkers|in reality|wrong|not actually|fabrication|dispute|"
         "disputes|disputed|disputing|disagree|disagrees|disagreed|denial|denials|challenged the claim|took issue|"
-        "played down|downplayed|pushed back|pushes back|contradicted|contradicts|ridiculed|poured cold water|"
+        "played down|downplayed|pushed back|pushes back|contradicted|contradicts|contradicting|ridiculed|"
+        "poured cold water|"
         "brushed aside|brushed off|slammed the claim"
     ).split("|")
 )
@@ -113,6 +114,33 @@ OBJECT_BLOCKED_VERBS = frozenset(
     "denied denies deny denying dismissed dismisses dismissing rejected rejects reject rejecting rebuffed "
     "rebuffs questioned questions questioning".split()
 )
+# An act judged, not a statement called false: "calling the ruling wrong", "the decision was wrong".
+JUDGED_ACTS = frozenset(
+    "ruling rulings decision decisions verdict verdicts judgment judgement move moves policy policies ban "
+    "bans plan plans approach choice choices law laws strategy".split()
+)
+CALLING = frozenset("call calls called calling".split())
+LINKING = frozenset("is was were are".split())
+PROVING = frozenset("prove proves proved proven proving".split())
+# "Questions over his future", "raised questions about what the rules cover": an open question, a hedge, not a
+# doubt; unless what is questioned is the claim or a report of it ("questions over the figures").
+OPEN_QUESTION_WORDS = frozenset({"question", "questions"})
+OPEN_QUESTION_LINKS = frozenset(
+    "about over on as to surround surrounding swirl swirling remain remained linger lingering mount mounting "
+    "grow growing".split()
+)
+# "dispute" as a quarrel: at the end of its sentence or before "over", "with", "between".
+QUARRELS = frozenset({"dispute", "disputes"})
+QUARREL_FOLLOWERS = frozenset({"over", "with", "between", ".", "!"})
+WH_WORDS = frozenset("what whether how who when where why which if".split())
+WHETHER = ("whether",)
+# Auxiliaries of a reported event ("has returned", "will close", "are collapsing", "was destroyed"); not modals
+# of an argument ("should be banned", "can cure") nor a copula before an adjective ("is harmful"), whose
+# agreeing texts rephrase the predicate far more often.
+AUXILIARIES = frozenset("has have had will".split())
+COPULAS = frozenset("is are was were".split())
+MODALS = frozenset("should could would must can may might shall to".split())  # "should have a place"
+PARTICIPLE_ENDINGS = ("ing", "ed", "en")
 # "was questioned by police": an interrogation, not a doubt.
 INTERROGATORS = frozenset("police detectives investigators officers officials agents fbi prosecutors".split())
 DETERMINERS = frozenset("the a an his her its their our my your this that these those".split())
@@ -295,6 +323,9 @@ class Analysis:
     # found, for the learned layer.
     asserted: bool = False
     beside: frozenset[int] = frozenset()
+    # A body sentence states the claim: enough of its words, its predicate among them, and no question
+    # ("Does eating red meat cause cancer? Here is what the studies say" asks, it does not state).
+    stated: bool = False
 
     @property
     def title_only(self) -> bool:
@@ -351,12 +382,14 @@ class _Claim:
     negated: frozenset[str]  # claim stems its own negators deny
     cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
+    predicate: frozenset[str] = frozenset()  # stems of the words after its first auxiliary (_predicate)
 
 
 def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     sentence = _sentence(text, grammar)
     numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
-    quantitative = bool(numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
+    # A year or a decade ("in the 1970s") dates the claim; it does not make it a figure to contradict.
+    quantitative = any(not _is_year(n) for n in numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
     scanned = _scan(sentence)
     cues = {light_stem(word) for kind, words, _ in scanned if DIRECTIONS[kind][0] > 0 for word in words}
@@ -368,7 +401,37 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         negated,
         frozenset(cues),
         _debunks(sentence, scanned),
+        _predicate(sentence),
     )
+
+
+def _predicate(sentence: _Sentence) -> frozenset[str]:
+    """Stems of the claim's predicate: the first one or two content words after its first auxiliary
+    ("Wolves have returned to ...", "Germany has stopped importing ..."); none without an auxiliary."""
+    lowered = sentence.lowered
+    start = next(
+        (
+            i
+            for i, word in enumerate(lowered)
+            if (word in AUXILIARIES or word in COPULAS)
+            and (i == 0 or lowered[i - 1] not in MODALS)
+            and i + 1 < len(lowered)
+            and (word == "will" or lowered[i + 1].endswith(PARTICIPLE_ENDINGS))
+        ),
+        -1,
+    )
+    if start < 0:
+        return frozenset()
+    found: list[str] = []
+    for word in lowered[start + 1 :]:
+        stem = light_stem(word)
+        if stem in sentence.content:
+            found.append(stem)
+            if len(found) == 2:
+                break
+        elif found:
+            break
+    return frozenset(found)
 
 
 def _debunks(sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], str]]) -> bool:
@@ -391,6 +454,8 @@ def _negator_before(lowered: Sequence[str], start: int, negators: AbstractSet[st
             return None
         if lowered[i] in negators or lowered[i].endswith("n't"):
             return i
+        if (lowered[i], lowered[i + 1]) in CLAIM_NEGATOR_PAIRS:
+            return i  # "have yet to be agreed", "failed to confirm"
     return None
 
 
@@ -416,11 +481,46 @@ def _aimed_elsewhere(lowered: Sequence[str], start: int) -> bool:
     return start < len(lowered) and (lowered[start] in PERSON_OBJECTS or lowered[start] in PROCEDURAL_OBJECTS)
 
 
+def _judges_an_act(lowered: Sequence[str], i: int) -> bool:
+    """Whether the evaluative word at ``i`` ("wrong") judges an act or proves someone wrong, rather than calls
+    a statement false: "called the decision wrong", "the ruling was wrong", "proved the critics wrong"."""
+    if not PROVING.isdisjoint(lowered[max(0, i - 4) : i]):
+        return True
+    if i < 2:
+        return False
+    if lowered[i - 1] in LINKING:
+        return lowered[i - 2] in JUDGED_ACTS
+    if lowered[i - 1] not in JUDGED_ACTS:
+        return False
+    k = i - 2
+    if lowered[k] in DETERMINERS and k > 0:
+        k -= 1
+    return lowered[k] in CALLING
+
+
+def _open_question(lowered: Sequence[str], i: int) -> bool:
+    """Whether the noun "questions" at ``i`` opens a question rather than doubts a statement: followed by a
+    wh-word ("questions about what ...", "questions over whether ..."), or heading its sentence ("Questions
+    swirl over Altman's future") when what follows is not the claim or a report of it."""
+    j = i + 1
+    if j >= len(lowered) or lowered[j] not in OPEN_QUESTION_LINKS:
+        return False
+    while j < len(lowered) and lowered[j] in OPEN_QUESTION_LINKS:
+        j += 1
+    if j < len(lowered) and lowered[j] in WH_WORDS:
+        return True
+    if i != 0:
+        return False
+    while j < len(lowered) and (lowered[j] in DETERMINERS or lowered[j].endswith("'s")):
+        j += 1
+    return j < len(lowered) and lowered[j] not in POINTED_NOUNS
+
+
 def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
     """Lexicon cues of one sentence as (kind, matched words, text), negation applied.
 
     A negated cue is dropped ("not a rumour", "did not deny", "no doubt"); a negated endorsement becomes a
-    hedge ("could not confirm").
+    hedge ("could not confirm"), and a negated "whether" stays one ("has not said whether").
     """
     tokens, lowered, negators = sentence.tokens, sentence.lowered, sentence.grammar.negators
     found: list[tuple[str, tuple[str, ...], str]] = []
@@ -433,6 +533,10 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
             continue
         if i > 0 and lowered[i - 1] in BLOCKERS.get(word, frozenset()):
             continue
+        if word == "wrong" and _judges_an_act(lowered, i):
+            continue
+        if word in QUARRELS and (i + 1 == len(lowered) or lowered[i + 1] in QUARREL_FOLLOWERS):
+            continue  # "removed from plane over Christmas greeting dispute", "a dispute with his landlord"
         if len(phrase.words) == 1 and (
             (word in OBJECT_BLOCKED_VERBS and _aimed_elsewhere(lowered, i + 1))
             or (i + 1 < len(lowered) and lowered[i + 1] in ATTRIBUTIVE.get(word, ()))
@@ -440,9 +544,16 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
             continue
         end = i + len(phrase.words)
         negator = None if phrase.words[0] in negators else _negator_before(lowered, i, negators)
-        if negator is None:
+        if (
+            negator is None
+            and word in OPEN_QUESTION_WORDS
+            and len(phrase.words) == 1
+            and _open_question(lowered, i)
+        ):
+            found.append((HEDGE, phrase.words, tokens[i]))
+        elif negator is None:
             found.append((phrase.kind, phrase.words, " ".join(tokens[i:end])))
-        elif phrase.kind == ENDORSEMENT:
+        elif phrase.kind == ENDORSEMENT or phrase.words == WHETHER:  # "could not confirm", "not said whether"
             found.append((HEDGE, phrase.words, " ".join(tokens[negator:end])))
     return found
 
@@ -488,13 +599,16 @@ def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
     return found
 
 
+def _is_year(number: str) -> bool:
+    return len(number) == 4 and number.startswith(("19", "20"))
+
+
 def _contrary_figures(sentence: _Sentence, claim: _Claim) -> list[str]:
     """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"."""
     if not claim.quantitative or CONTRAST_WORDS.isdisjoint(sentence.lowered):
         return []
     for number in _NUMBER_RE.findall(sentence.text):
-        is_year = len(number) == 4 and number.startswith(("19", "20"))
-        if not is_year and number.replace(",", "") not in claim.numbers:
+        if not _is_year(number) and number.replace(",", "") not in claim.numbers:
             return [f"contrary figure {number}"]
     return []
 
@@ -644,16 +758,15 @@ def analyse(
                 continue
             hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
     hits += _title_hits(title_sentence, claim, alone=not sentences)
-    asserted = _asserted(sentences, overlaps, hits)
+    stated = _states(claim, sentences, overlaps)
+    asserted = stated and _own_voice(sentences, hits)
     beside = _beside_the_claim(sentences, overlaps, distances) if asserted else frozenset()
-    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits, asserted, beside)
+    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits, stated, asserted, beside)
 
 
-def _asserted(sentences: Sequence[_Sentence], overlaps: Sequence[float], hits: Sequence[Hit]) -> bool:
-    """Whether the article states the claim in its own voice: a body sentence restates it, and neither the
-    sentences that state it nor the headline carry a cue of dispute or of distance (the hits at distance 0)."""
-    if not any(overlap >= STATED_OVERLAP for overlap in overlaps):
-        return False
+def _own_voice(sentences: Sequence[_Sentence], hits: Sequence[Hit]) -> bool:
+    """Whether an article that states the claim (_states) does so in its own voice: neither the sentences that
+    state it nor the headline carry a cue of dispute or of distance (the hits at distance 0)."""
     for hit in hits:
         if hit.distance != 0:
             continue
@@ -666,6 +779,18 @@ def _asserted(sentences: Sequence[_Sentence], overlaps: Sequence[float], hits: S
         ):
             return False  # "a story circulating on Facebook says ...": the claim is someone else's word
     return True
+
+
+def _states(claim: _Claim, sentences: Sequence[_Sentence], overlaps: Sequence[float]) -> bool:
+    """Whether a body sentence restates the claim: STATED_OVERLAP of its words, its predicate among them
+    (_predicate: "farmers fear wolf attacks" names the wolves of "wolves have returned to the Netherlands"
+    but does not say they returned), and no question ("Does red meat cause cancer?")."""
+    return any(
+        overlap >= STATED_OVERLAP
+        and not _is_question(sentence)
+        and (not claim.predicate or not claim.predicate.isdisjoint(sentence.content))
+        for sentence, overlap in zip(sentences, overlaps, strict=True)
+    )
 
 
 def _beside_the_claim(
@@ -705,6 +830,7 @@ def _assemble(
     overlaps: Sequence[float],
     distances: Sequence[int],
     hits: Sequence[Hit],
+    stated: bool,
     asserted: bool,
     beside: frozenset[int],
 ) -> Analysis:
@@ -745,6 +871,7 @@ def _assemble(
         overlaps=tuple(overlaps),
         asserted=asserted,
         beside=beside,
+        stated=stated,
     )
 
 
@@ -865,7 +992,7 @@ def rule_stance(analysis: Analysis) -> Stance:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
         return Stance.NEUTRAL
-    if endorse > 0 or analysis.overlap >= STATED_OVERLAP:
+    if endorse > 0 or analysis.stated:
         return Stance.SUPPORTS
     return Stance.NEUTRAL
 
