@@ -246,7 +246,7 @@ def _decide(scores: Sequence[float], row: Row) -> Stance:
         probabilities,
         row.rule,
         governed=feats.get("governed", 0.0) > 0,
-        debunks=feats.get("claim_debunks", 0.0) > 0,
+        debunks=feats.get("claim_debunks", 0.0) > 0 and not feats.get("debunk_denied", 0.0) > 0,
         short=round(math.expm1(feats.get("sentences", 0.0))) <= SHORT_TEXT_SENTENCES,  # framing.short_text
         asserted=feats.get("asserted", 0.0) > 0,
     )[0]

@@ -1060,3 +1060,44 @@ def test_an_accusation_a_claim_to_and_an_inquiry_keep_their_distance(title: str,
     claim = "ISIS used chlorine gas in an attack near Fallujah"
     assert kind in {hit.kind for hit in analyse(claim, title, "").hits}
     assert frame(claim, title, "").stance is Stance.NEUTRAL
+
+
+@pytest.mark.parametrize(
+    ("claim", "title"),
+    [
+        ("Durex is launching a pumpkin spice condom", "No, pumpkin spice condoms are not a real thing"),
+        (
+            "The NHL will announce an expansion to Las Vegas",
+            "NHL expansion to Las Vegas ahead? No, says Bettman",
+        ),
+        (
+            "The Batmobile was stolen in Detroit",
+            "The Batmobile might have been stolen in Detroit. UPDATE: Nope",
+        ),
+        ("Durex is launching a pumpkin spice condom", "The pumpkin spice condom is not happening"),
+        ("Durex is launching a pumpkin spice condom", "Durex shuts down rumors of a pumpkin spice condom"),
+        ("Comcast is telling customers Tor is illegal", "Setting the record straight on Comcast and Tor"),
+        ("Some ISIS fighters have contracted Ebola", "Does ISIS have Ebola? Probably not"),
+    ],
+)
+def test_a_headline_that_answers_no_or_sets_the_record_straight_disputes(claim: str, title: str) -> None:
+    assert frame(claim, title, "").stance is Stance.DISPUTES
+
+
+def test_a_no_that_answers_nothing_is_no_cue() -> None:
+    claim = "Durex is launching a pumpkin spice condom"
+    for title in ("No one knows when Durex will launch its pumpkin spice condom", "Durex: no comment"):
+        assert "headline_negation" not in {hit.kind for hit in analyse(claim, title, "").hits}
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("No, the moon landing was not a hoax", Stance.DISPUTES),
+        ("The moon landing was not a hoax, NASA says", Stance.DISPUTES),
+        ("Moon landing hoax? No.", Stance.DISPUTES),
+        ("Moon landing hoax claims debunked again", Stance.SUPPORTS),  # its words of dispute repeat the claim
+    ],
+)
+def test_a_denial_of_a_debunking_claims_own_debunk_disputes_it(title: str, expected: Stance) -> None:
+    assert frame("The moon landing was a hoax", title, "").stance is expected

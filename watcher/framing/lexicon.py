@@ -105,8 +105,9 @@ _SOURCE: dict[str, str] = {
         "to investigate|investigating whether|investigation into"
     ),
     DISTANCING_VERB: (
-        "claimed|claims|claiming|claim that|claim to|accused of|alleged|alleges|alleging|asserted|asserts|purported|purports|"
-        "purporting|insisted|insists|contended|contends|so-called|supposed|touted|boasted|boasts"
+        "claimed|claims|claiming|claim that|claim to|accused of|alleged|alleges|alleging|asserted|asserts|"
+        "purported|purports|purporting|insisted|insists|contended|contends|so-called|supposed|touted|boasted|"
+        "boasts"
     ),
     ATTRIBUTION: "said|says|told|stated|announced|wrote|tweeted|posted",
     COUNTER_VOICE: (
@@ -121,7 +122,9 @@ _SOURCE: dict[str, str] = {
         "dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
         "put an end to rumours|put an end to rumors|put an end to speculation|putting an end to rumours|"
         "putting an end to rumors|putting an end to speculation|ending rumours|ending rumors|ending speculation|"
-        "ended speculation|ruled out|rules out|ruling out|rule out"
+        "ended speculation|ruled out|rules out|ruling out|rule out|shuts down rumors|shuts down rumours|"
+        "shut down rumors|shut down rumours|rumor put to rest|rumour put to rest|rumors put to rest|"
+        "rumours put to rest"
     ),
     DOUBT: (
         "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"
@@ -131,7 +134,7 @@ _SOURCE: dict[str, str] = {
         "scant evidence|no sign|no signs|little sign|exaggerated|exaggeration|overstated|overstates|"
         "overblown|inflated|misleading|cherry-picked|cherry picked|cherry-picking|questionable|far-fetched|"
         "not convinced|unconvinced|unconvincing|hard to believe|wary|unproven|flawed|contested|"
-        "not so fast|premature|taken with a grain of salt|"
+        "not so fast|premature|probably not|taken with a grain of salt|"
         "grain of salt|caution against|cautioned against|warned against|not supported by|no data|too soon to|"
         "undercutting the theory|undercuts the theory|undercut the theory|undercutting claims|undercuts claims|"
         "undercutting the claim|undercuts the claim|undermining claims|undermines claims|undermining the claim|"
@@ -145,11 +148,15 @@ _SOURCE: dict[str, str] = {
         # Not "lying" alone: "lying in state", "found lying in the street".
         "is lying|are lying|was lying|were lying|been lying|lying about|scam|spoof|parody|misinformation|"
         "disinformation|not actually|in reality|wrong|"
-        "fact check|fact-check|fact-checkers|fact checkers|urban legend|conspiracy theory"
+        "fact check|fact-check|fact-checkers|fact checkers|urban legend|conspiracy theory|not happening|"
+        "isn't happening|is not a thing|are not a thing|isn't a thing|aren't a thing|not what it seems|"
+        "isn't what it seems|not what it appears|figment|hoaxer|hoaxers|is rubbish|called rubbish|complete rubbish|"
+        "utter rubbish|total rubbish|bullshit|made it all up|too good to check"
     ),
     CORRECTION: (
         "correction|corrected|retracted|retraction|retracts|clarification|an earlier version|"
-        "a previous version|walked back|walks back|backtracked|apologised|apologized|erratum|mistakenly|"
+        "a previous version|walked back|walks back|backtracked|setting the record straight|set the record straight|"
+        "sets the record straight|apologised|apologized|erratum|mistakenly|"
         "wrongly|in error|misreported|misquoted|"
         # Not "withdrew" alone: troops, candidates and products are withdrawn far more often than reports.
         "withdrew the report|withdrew its report|withdrew that report|withdrew the story|withdrew its story|"

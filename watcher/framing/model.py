@@ -69,6 +69,7 @@ def features(
             "claim_negative": float(analysis.claim_negative),
             "claim_negated": float(analysis.claim_negated),
             "claim_debunks": float(analysis.claim_debunks),
+            "debunk_denied": float(analysis.debunk_denied),
             "claim_question": float(analysis.claim_question),
             "claim_hedged": float(analysis.claim_hedged),
             "asserted": float(analysis.asserted),

@@ -68,6 +68,8 @@ NEGATORS = frozenset(
 CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing", "nor", "neither", "cannot"})
 # Two-word negators of a predicate: "no longer", "yet to", "failed to".
 CLAIM_NEGATOR_PAIRS = frozenset({("no", "longer"), ("yet", "to"), ("failed", "to"), ("fails", "to")})
+# A negator that governs the word after it, not the claim's: "no one knows when ...", "not only ... but".
+NOT_NEGATING = frozenset({("no", "one"), ("not", "only"), ("no", "matter"), ("no", "doubt")})
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
 # A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
 # "could not confirm whether ..."), not the claim words inside it.
@@ -132,6 +134,7 @@ OPEN_QUESTION_LINKS = frozenset(
 # "dispute" as a quarrel: at the end of its sentence or before "over", "with", "between".
 QUARRELS = frozenset({"dispute", "disputes"})
 QUARREL_FOLLOWERS = frozenset({"over", "with", "between", ".", "!"})
+ANSWERS_NO = frozenset({"no", "nope"})
 WH_WORDS = frozenset("what whether how who when where why which if".split())
 WHETHER = ("whether",)
 # Auxiliaries of a reported event ("has returned", "will close", "are collapsing", "was destroyed"); not modals
@@ -326,6 +329,9 @@ class Analysis:
     # A body sentence states the claim: enough of its words, its predicate among them, and no question
     # ("Does eating red meat cause cancer? Here is what the studies say" asks, it does not state).
     stated: bool = False
+    # The claim is itself a debunk and the article denies that debunk: "No, the moon landing was not a hoax"
+    # against "The moon landing was a hoax" disputes the claim (see _denies_the_debunk).
+    debunk_denied: bool = False
 
     @property
     def title_only(self) -> bool:
@@ -571,6 +577,8 @@ def _negations(
         pair = (token, lowered[i + 1]) if i + 1 < len(lowered) else ("", "")
         if pair in CLAIM_NEGATOR_PAIRS:
             start = i + 2
+        elif pair in NOT_NEGATING:
+            continue
         elif token in sentence.grammar.claim_negators or token.endswith("n't"):
             start = i + 1
         else:
@@ -702,9 +710,24 @@ def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool) -> list[Hit]:
             if any(tuple(words[i : i + len(hedge)]) == hedge for i in range(len(words))):
                 found.append((HEDGE, " ".join(hedge)))
     found = [(HEADLINE_NEGATION if kind == NEGATION else kind, text) for kind, text in found]
+    answer = _answered_no(title)
+    if answer:
+        found.append((HEADLINE_NEGATION, answer))
     if _is_question(title):
         found.append((HEADLINE_QUESTION, title.text))
     return [Hit(kind, text, STRENGTH[kind], "title", 0, -1) for kind, text in found]
+
+
+def _answered_no(title: _Sentence) -> str:
+    """The "No," of a headline that answers the claim with a no, at its start or after a question or a colon:
+    "No, pumpkin spice condoms are not a thing", "NHL expansion ahead? No, says Bettman", "… UPDATE: Nope";
+    "" if none."""
+    words = title.lowered
+    for i, word in enumerate(words):
+        following = words[i + 1] if i + 1 < len(words) else "."
+        if word in ANSWERS_NO and following in (",", ".", "!") and (i == 0 or words[i - 1] in ("?", ":")):
+            return title.tokens[i]
+    return ""
 
 
 def _headline_credit(title: _Sentence) -> str:
@@ -759,9 +782,22 @@ def analyse(
             hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
     hits += _title_hits(title_sentence, claim, alone=not sentences)
     stated = _states(claim, sentences, overlaps)
+    denied = claim.debunks and any(_denies_the_debunk(hit, claim) for hit in hits)
     asserted = stated and _own_voice(sentences, hits)
     beside = _beside_the_claim(sentences, overlaps, distances) if asserted else frozenset()
-    return _assemble(claim, title_sentence, sentences, overlaps, distances, hits, stated, asserted, beside)
+    return _assemble(
+        claim, title_sentence, sentences, overlaps, distances, hits, stated, asserted, beside, denied
+    )
+
+
+def _denies_the_debunk(hit: Hit, claim: _Claim) -> bool:
+    """Whether a negation that governs the claim denies the claim's own word of falsehood ("not a hoax" of
+    "... was a hoax") or answers the claim with a no: the article then disputes a debunking claim, where its
+    other words of dispute repeat it."""
+    if hit.kind not in (NEGATION, HEADLINE_NEGATION) or hit.distance > 0:
+        return False
+    last = hit.text.split()[-1].lower()
+    return last in ANSWERS_NO or light_stem(last) in claim.cue_words
 
 
 def _own_voice(sentences: Sequence[_Sentence], hits: Sequence[Hit]) -> bool:
@@ -833,6 +869,7 @@ def _assemble(
     stated: bool,
     asserted: bool,
     beside: frozenset[int],
+    debunk_denied: bool,
 ) -> Analysis:
     weighed = [_as_far(hit) if hit.where == "body" and hit.sentence in beside else hit for hit in hits]
     dispute, distance, endorsement = cue_sums(weighed)
@@ -872,6 +909,7 @@ def _assemble(
         asserted=asserted,
         beside=beside,
         stated=stated,
+        debunk_denied=debunk_denied,
     )
 
 
@@ -976,7 +1014,8 @@ def rule_stance(analysis: Analysis) -> Stance:
     D = weighted dispute cues, H = weighted distance cues, E = weighted endorsements (weights are STRENGTH
     times DECAY at the cue's distance from the claim):
     - disputes when D >= DISPUTE_MIN and D > E, or when a strong cue governs the claim (``governed``),
-      unless the claim itself denies or debunks (``claim_debunks``): then the article agrees with it;
+      unless the claim itself denies or debunks (``claim_debunks``): then the article agrees with it, but
+      for a negation of that very debunk ("not a hoax", ``debunk_denied``);
     - neutral when D + H >= DOUBT_MIN and D + H > E;
     - supports when the body endorses or plainly states the claim, otherwise neutral.
 
@@ -987,7 +1026,7 @@ def rule_stance(analysis: Analysis) -> Stance:
     if analysis.governed or (dispute >= DISPUTE_MIN and dispute > endorse):
         # A claim that is itself a denial or a debunk ("... death hoax", "officials deny ..."): the
         # article's words of dispute repeat it.
-        return Stance.SUPPORTS if analysis.claim_debunks else Stance.DISPUTES
+        return Stance.SUPPORTS if analysis.claim_debunks and not analysis.debunk_denied else Stance.DISPUTES
     if analysis.title_only and analysis.stats.get("title_overlap", 0.0) > 0:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
@@ -1000,7 +1039,7 @@ def rule_stance(analysis: Analysis) -> Stance:
 def skepticism(analysis: Analysis) -> float:
     """0..1: how much doubt and distance surround the claim; endorsement lowers it. For a claim that is
     itself a denial or a debunk the article's words of dispute repeat it (rule_stance), so they do not count."""
-    dispute = 0.0 if analysis.claim_debunks else analysis.dispute
+    dispute = 0.0 if analysis.claim_debunks and not analysis.debunk_denied else analysis.dispute
     raw = 0.7 * dispute + 0.35 * analysis.distance - 0.3 * analysis.endorsement
     return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 
