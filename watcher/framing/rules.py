@@ -131,9 +131,6 @@ OPEN_QUESTION_LINKS = frozenset(
     "about over on as to surround surrounding swirl swirling remain remained linger lingering mount mounting "
     "grow growing".split()
 )
-# "dispute" as a quarrel: at the end of its sentence or before "over", "with", "between".
-QUARRELS = frozenset({"dispute", "disputes"})
-QUARREL_FOLLOWERS = frozenset({"over", "with", "between", ".", "!"})
 ANSWERS_NO = frozenset({"no", "nope"})
 WH_WORDS = frozenset("what whether how who when where why which if".split())
 WHETHER = ("whether",)
@@ -159,12 +156,19 @@ CONTESTED_THINGS = frozenset(
     "territory territories region regions area areas border borders island islands city town village "
     "district province sea waters seat seats election elections race primary battle".split()
 )
-ATTRIBUTIVE: Mapping[str, frozenset[str]] = {
+# "dispute" as a quarrel: before "over", "with", "between" or at the end of its sentence (END): "removed from
+# plane over Christmas greeting dispute", "a dispute with his landlord".
+END = ""
+QUARREL_FOLLOWERS = frozenset({"over", "with", "between", ".", "!", END})
+# What follows a one-word cue when it describes a thing or names a quarrel rather than disputes a statement.
+FOLLOWERS: Mapping[str, frozenset[str]] = {
     "fake": FORGED_THINGS,
     "false": FORGED_THINGS,
     "bogus": FORGED_THINGS,
     "disputed": CONTESTED_THINGS,
     "contested": CONTESTED_THINGS,
+    "dispute": QUARREL_FOLLOWERS,
+    "disputes": QUARREL_FOLLOWERS,
 }
 # Words that make a sentence one about the claim (its report, its figures) when near a claim sentence.
 REFERENCE_WORDS = frozenset(
@@ -541,11 +545,9 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
             continue
         if word == "wrong" and _judges_an_act(lowered, i):
             continue
-        if word in QUARRELS and (i + 1 == len(lowered) or lowered[i + 1] in QUARREL_FOLLOWERS):
-            continue  # "removed from plane over Christmas greeting dispute", "a dispute with his landlord"
         if len(phrase.words) == 1 and (
             (word in OBJECT_BLOCKED_VERBS and _aimed_elsewhere(lowered, i + 1))
-            or (i + 1 < len(lowered) and lowered[i + 1] in ATTRIBUTIVE.get(word, ()))
+            or (lowered[i + 1] if i + 1 < len(lowered) else END) in FOLLOWERS.get(word, ())
         ):
             continue
         end = i + len(phrase.words)
