@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.match_data import body_items, load, to_article
-from watcher.domain import Article, Claim
+from watcher.domain import Article, Claim, MatchScore
 from watcher.match import Matcher, MatchSettings, ScoredPair
 
 BATCH = 64
@@ -40,15 +40,16 @@ class Run:
     pairs: int = 0  # pairs whose sentences were scored, per pass over the articles
 
 
-def timed(matcher: Matcher, articles: Sequence[Article], run: Run) -> list[ScoredPair]:
+def timed(
+    matcher: Matcher, articles: Sequence[Article], run: Run, *, matches: bool = False
+) -> list[ScoredPair | MatchScore]:
+    """Every batch through ``score_pairs`` (every pair above the candidate floor), or with ``matches``
+    through ``match`` (the matches only: the daemon's call)."""
     matcher.observe(articles)
     before = matcher.stats()["pairs_scored"]
     wall, cpu = time.perf_counter(), time.process_time()
-    scored = [
-        p
-        for start in range(0, len(articles), BATCH)
-        for p in matcher.score_pairs(articles[start : start + BATCH])
-    ]
+    call = matcher.match if matches else matcher.score_pairs
+    scored = [p for start in range(0, len(articles), BATCH) for p in call(articles[start : start + BATCH])]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     run.wall = max(run.wall, len(articles) / wall)
     run.cpu = max(run.cpu, len(articles) / cpu)
@@ -82,27 +83,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print()
     print(
-        f"{'claims':>7} | {'all pairs art/s':>20} {'pairs scored':>13} "
-        f"| {'indexed art/s':>20} {'pairs scored':>13} | speed-up (CPU)"
+        f"{'':>7} | {'every pair above the candidate floor (score_pairs)':^76} | {'matches only (match)':^76}"
     )
-    print(f"{'':>7} | {'wall':>9} {'CPU':>10} {'':>13} | {'wall':>9} {'CPU':>10} {'':>13} |")
+    header = f"{'all pairs art/s':>20} {'pairs scored':>13} | {'indexed art/s':>20} {'pairs scored':>13} | {'CPU':>4}"
+    print(f"{'claims':>7} | {header} | {header}")
+    unit = f"{'wall':>9} {'CPU':>10} {'':>13} | {'wall':>9} {'CPU':>10} {'':>13} | {'':>4}"
+    print(f"{'':>7} | {unit} | {unit}")
     failed = False
     for count in counts:
-        every, indexed = Run(), Run()
+        runs = [Run() for _ in range(4)]  # score_pairs: all pairs, indexed; match: all pairs, indexed
         for r in range(args.repeat):
             chosen = random.Random(r).sample(range(len(data.claims)), min(count, len(data.claims)))
             claims = [Claim(id=c + 1, name=f"c{c + 1}", text=data.claims[c]) for c in chosen]
             settings = MatchSettings(model=None)
-            expected = timed(Matcher(claims, settings, all_pairs=True), articles, every)
-            if timed(Matcher(claims, settings), articles, indexed) != expected:
+            expected = timed(Matcher(claims, settings, all_pairs=True), articles, runs[0])
+            if timed(Matcher(claims, settings), articles, runs[1]) != expected:
                 failed = True
                 print(f"{count} claims, repeat {r}: the index and every pair disagree", file=sys.stderr)
-        print(
-            f"{count:>7} | {every.wall:>9,.0f} {every.cpu:>10,.0f} {every.pairs:>13,} | "
-            f"{indexed.wall:>9,.0f} {indexed.cpu:>10,.0f} {indexed.pairs:>13,} | {indexed.cpu / every.cpu:.1f}x"
-        )
+            matched = [p.to_match_score() for p in expected if isinstance(p, ScoredPair) and p.matched]
+            for run, all_pairs in ((runs[2], True), (runs[3], False)):
+                if (
+                    timed(Matcher(claims, settings, all_pairs=all_pairs), articles, run, matches=True)
+                    != matched
+                ):
+                    failed = True
+                    print(
+                        f"{count} claims, repeat {r}: match (all pairs: {all_pairs}) differs from the matched pairs "
+                        "of score_pairs",
+                        file=sys.stderr,
+                    )
+        cells = [
+            f"{every.wall:>9,.0f} {every.cpu:>10,.0f} {every.pairs:>13,} | "
+            f"{indexed.wall:>9,.0f} {indexed.cpu:>10,.0f} {indexed.pairs:>13,} | {indexed.cpu / every.cpu:>3.1f}x"
+            for every, indexed in (runs[:2], runs[2:])
+        ]
+        print(f"{count:>7} | {cells[0]} | {cells[1]}")
     print()
-    print("decisions: " + ("DIFFERENT" if failed else "identical (same scored pairs, scores, evidence)"))
+    print(
+        "decisions: "
+        + (
+            "DIFFERENT"
+            if failed
+            else "identical (same scored pairs, scores, evidence; match gives the matched ones, with or without the index)"
+        )
+    )
     return 1 if failed else 0
 
 

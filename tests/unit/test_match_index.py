@@ -120,27 +120,36 @@ def same_decisions(
     *,
     warm: Sequence[Article] = (),
     batch_size: int = BATCH,
-) -> tuple[list[ScoredPair], Matcher, Matcher]:
+) -> tuple[list[ScoredPair], Matcher, Matcher, Matcher]:
     """Score ``articles`` batch by batch with the index and on every pair (both first learning from
     ``warm``); assert both give the same pairs (claim, article, lexical features, scores, decision,
-    evidence), to float equality."""
+    evidence), to float equality; and that ``match`` (the daemon's call, which may leave out more pairs
+    than the candidate floor does) gives their matched pairs, with the index and without.
+
+    Returns the pairs, the indexed matcher, the one that scores every pair and the indexed one that
+    ``match`` ran on."""
     indexed = Matcher(claims, settings, embedder)
     every = Matcher(claims, settings, embedder, all_pairs=True)
-    indexed.observe(warm)
-    every.observe(warm)
+    matching = Matcher(claims, settings, embedder)
+    matching_every = Matcher(claims, settings, embedder, all_pairs=True)
+    for matcher in (indexed, every, matching, matching_every):
+        matcher.observe(warm)
     found: list[ScoredPair] = []
     versions = set()
     for start in range(0, len(articles), batch_size):
         batch = articles[start : start + batch_size]
         expected = every.score_pairs(batch)
         assert indexed.score_pairs(batch) == expected
+        matched = [p.to_match_score() for p in expected if p.matched]
+        assert matching.match(batch) == matched
+        assert matching_every.match(batch) == matched
         found.extend(expected)
         versions.add(indexed._stats.version)
     if warm:  # the weights held over some batches, and moved over others
         assert 1 < len(versions) < -(-len(articles) // batch_size)
     work = ("articles_seen", "lexical_candidates", "semantic_runs", "sentences_embedded", "matches")
     assert [indexed.stats()[k] for k in work] == [every.stats()[k] for k in work]
-    return found, indexed, every
+    return found, indexed, every, matching
 
 
 @pytest.mark.parametrize("precision", ["recall", "high"])
@@ -152,7 +161,9 @@ def test_fnc1_headlines_as_claims_get_the_decisions_of_every_pair(precision: str
     settings = MatchSettings(model=None)
     if precision == "high":
         settings = settings.flood_safe()
-    found, indexed, every = same_decisions(claims, settings, articles, warm=warm, batch_size=SMALL_BATCH)
+    found, indexed, every, matching = same_decisions(
+        claims, settings, articles, warm=warm, batch_size=SMALL_BATCH
+    )
     matched = [p for p in found if p.matched]
     # Not a vacuous comparison: many matches, with evidence, some through key terms and a claim's
     # own threshold; and the index scored a small share of the pairs.
@@ -160,6 +171,10 @@ def test_fnc1_headlines_as_claims_get_the_decisions_of_every_pair(precision: str
     assert any(p.claim.keywords for p in matched) and any(p.claim.threshold == 0.3 for p in matched)
     assert every.stats()["pairs_scored"] == len(claims) * len(articles)
     assert indexed.stats()["pairs_scored"] < every.stats()["pairs_scored"] / 20
+    # Without the semantic stage, match leaves out the pairs that cannot reach their threshold as well.
+    assert matching.stats()["pairs_scored"] < indexed.stats()["pairs_scored"]
+    assert matching.stats()["lexical_candidates"] < indexed.stats()["lexical_candidates"]
+    assert matching.stats()["matches"] == len(matched)
 
 
 def test_a_claim_below_the_score_of_sharing_nothing_keeps_every_article_that_shares_a_key() -> None:
@@ -168,7 +183,7 @@ def test_a_claim_below_the_score_of_sharing_nothing_keeps_every_article_that_sha
     low = dataclasses.replace(NATO_AMMO, id=7, keywords=("artillery shells",), threshold=0.02)
     assert 0.02 < scorer.NOTHING_SHARED
     articles = [REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND]
-    found, _, _ = same_decisions([low, EGG_PRICES], MatchSettings(model=None), articles)
+    found, _, _, _ = same_decisions([low, EGG_PRICES], MatchSettings(model=None), articles)
     kept = {p.article_id for p in found if p.claim.id == low.id}
     assert NATO_SUMMIT.id in kept and BAKERY.id not in kept
     summit = [p for p in found if p.claim.id == low.id and p.article_id == NATO_SUMMIT.id]
@@ -186,7 +201,7 @@ def test_the_semantic_stage_sees_the_same_pairs_across_languages() -> None:
         MatchSettings(model="concepts", cross_lingual=True),
         MatchSettings(model="concepts", candidate_floor=0.01, semantic_ceiling=1.0),
     ):
-        found, indexed, _ = same_decisions(claims, settings, articles, ConceptEmbedder())
+        found, indexed, _, _ = same_decisions(claims, settings, articles, ConceptEmbedder())
         assert any(p.semantic is not None for p in found)
         assert indexed.stats()["semantic_runs"] > 0
 

@@ -53,17 +53,29 @@ class ClaimIndex:
       best window.
     """
 
-    def __init__(self, queries: Sequence[ClaimQuery], floors: Sequence[float]) -> None:
-        """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept."""
+    def __init__(
+        self,
+        queries: Sequence[ClaimQuery],
+        floors: Sequence[float],
+        match_floors: Sequence[float] | None = None,
+    ) -> None:
+        """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept.
+        :param match_floors: per claim, the higher score a pair must reach when only matches are kept
+            (``strict`` lookups); None: ``floors``.
+        """
         self._queries = list(queries)
-        self._floors = [scorer.logit(f) for f in floors]
-        # What the linear bound must reach, less the terms' part: -inf keeps every pair.
-        self._need = [
-            -math.inf
-            if f <= scorer.NOTHING_SHARED
-            else logit - MARGIN - scorer.ceiling_constant(len(q.terms))
-            for q, f, logit in zip(self._queries, floors, self._floors, strict=True)
-        ]
+        # (kept, matches only), per claim: the floor in log-odds, and what the linear bound must reach less
+        # the terms' part (-inf keeps every pair).
+        self._floors: tuple[list[float], list[float]] = ([], [])
+        self._need: tuple[list[float], list[float]] = ([], [])
+        for qi, query in enumerate(self._queries):
+            kept = floors[qi]
+            both = (kept, kept if match_floors is None else max(kept, match_floors[qi]))
+            constant = scorer.ceiling_constant(len(query.terms))
+            for floor, logits, need in zip(both, self._floors, self._need, strict=True):
+                logit = scorer.logit(floor)
+                logits.append(logit)
+                need.append(-math.inf if floor <= scorer.NOTHING_SHARED else logit - MARGIN - constant)
         # key -> the claims holding it, ascending
         self._claims_of: dict[str, list[int]] = {}
         for qi, query in enumerate(self._queries):
@@ -150,15 +162,16 @@ class ClaimIndex:
         self._shapes = shapes
         return weights
 
-    def floor(self, qi: int) -> float:
-        """The lexical log-odds below which the claim drops a pair, less a margin for rounding; -inf for
-        a claim that keeps every pair sharing a key (its floor is at most ``scorer.NOTHING_SHARED``)."""
-        return -math.inf if self._need[qi] == -math.inf else self._floors[qi] - MARGIN
+    def floor(self, qi: int, strict: bool = False) -> float:
+        """The lexical log-odds below which the claim drops a pair (with ``strict``, a pair that cannot
+        match), less a margin for rounding; -inf for a claim that keeps every pair sharing a key (its
+        floor is at most ``scorer.NOTHING_SHARED``)."""
+        return -math.inf if self._need[strict][qi] == -math.inf else self._floors[strict][qi] - MARGIN
 
-    def candidates(self, doc: AnalyzedArticle) -> tuple[list[int], float]:
+    def candidates(self, doc: AnalyzedArticle, strict: bool = False) -> tuple[list[int], float]:
         """The claims (indices, ascending) whose pair with the article may reach their floor by the
-        linear bound, and the article's :func:`~watcher.match.lexical.document_norm` (0.0 when
-        there are none)."""
+        linear bound (with ``strict``, their match floor), and the article's
+        :func:`~watcher.match.lexical.document_norm` (0.0 when there are none)."""
         postings = self._postings
         slots = self._slots
         positions = doc.positions
@@ -192,7 +205,7 @@ class ClaimIndex:
             else:
                 for qi, always, _, best, cosine in postings[start:end]:
                     sums[qi] = get(qi, 0.0) + always + best * top + cosine * per_tf
-        need = self._need
+        need = self._need[strict]
         chosen = [qi for qi, bound in sums.items() if bound >= need[qi]]
         chosen.sort()
         return chosen, norm

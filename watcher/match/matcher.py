@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEMANTIC_TOP = 3  # sentences averaged for ScoredPair.semantic_mean
+# Scores are stored rounded to 4 places, and compared with the threshold as stored: a pair this far below
+# its threshold cannot reach it.
+MATCH_FLOOR_SLACK = 1e-4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,7 +229,11 @@ class Matcher:
             if c.status != ClaimStatus.PAUSED
         ]
         self._weights: list[tuple[float, ...]] = []
-        self._index = ClaimIndex(self._queries, [self._floor(q) for q in self._queries])
+        self._index = ClaimIndex(
+            self._queries,
+            [self._floor(q) for q in self._queries],
+            [self._match_floor(q) for q in self._queries],
+        )
         self._weights_version = -1
         if embedder is None:
             logger.info("matching %d claims lexically (semantic stage off)", len(self._queries))
@@ -265,18 +272,29 @@ class Matcher:
 
     def match(self, articles: Sequence[Article]) -> list[MatchScore]:
         """Score a batch of articles against every active claim; return the matched pairs."""
-        return [p.to_match_score() for p in self.score_pairs(articles) if p.matched]
+        return [p.to_match_score() for p in self._score(articles, matches_only=True) if p.matched]
 
     def score_pairs(self, articles: Sequence[Article]) -> list[ScoredPair]:
         """:meth:`match`, but every pair that reached the candidate floor, matched or not.
 
         Pairs left out scored below ``candidate_floor`` (and below any threshold above it).
         """
+        return self._score(articles, matches_only=False)
+
+    def _score(self, articles: Sequence[Article], *, matches_only: bool) -> list[ScoredPair]:
+        """:meth:`score_pairs`; with ``matches_only``, pairs that cannot match may be left out as well."""
         docs = [_Doc(self._analyze(a)) for a in articles]
         self._stats.observe(d.analyzed.vocabulary for d in docs)
         self._refresh_weights()
+        # Without the semantic stage a pair's score is its lexical score (raised for a title-only item):
+        # when only matches are wanted, a pair below the claim's threshold is worth nothing, and the
+        # index leaves it out as it does pairs below the candidate floor.
+        lexical_only = matches_only and self._embedder is None
         for doc in docs:
-            doc.pairs = self._candidates(doc.analyzed)
+            strict = lexical_only and not (
+                self._settings.title_only_boost and _title_only(doc.analyzed.article)
+            )
+            doc.pairs = self._candidates(doc.analyzed, strict)
         started = time.perf_counter()
         embedded, sentences, hits = self._run_semantic(docs)
         self._counters.semantic_pairs += sum(p.semantic is not None for d in docs for p in d.pairs)
@@ -313,9 +331,9 @@ class Matcher:
     def stats(self) -> dict[str, int]:
         """Counters since creation: articles_seen, pairs_scored (pairs whose sentences the lexical
         stage scored: the claim index's candidates), lexical_candidates (pairs that reached the
-        candidate floor), semantic_runs (articles embedded), semantic_pairs (pairs the semantic stage
-        scored), sentences_embedded (sentences encoded),
-        sentence_cache_hits (sentences found in the sentence cache instead), semantic_ms (wall
+        candidate floor; in :meth:`match` without the semantic stage, their threshold), semantic_runs
+        (articles embedded), semantic_pairs (pairs the semantic stage scored), sentences_embedded
+        (sentences encoded), sentence_cache_hits (sentences found in the sentence cache instead), semantic_ms (wall
         milliseconds spent in the semantic stage: its cost is semantic_ms / articles_seen per
         article, and semantic_runs / articles_seen the share of articles it sees), matches."""
         c = self._counters
@@ -352,7 +370,9 @@ class Matcher:
             self._weights = self._index.update(self._stats)
         self._weights_version = self._stats.version
 
-    def _candidates(self, doc: AnalyzedArticle) -> list[_Pair]:
+    def _candidates(self, doc: AnalyzedArticle, strict: bool = False) -> list[_Pair]:
+        """The pairs of the article worth finishing; with ``strict`` (lexical only, no boost), only those
+        that reach their claim's threshold."""
         # A claim that shares no match key with the article is no candidate for it (unless the
         # semantic stage bridges their languages). The claim index finds the claims that do and
         # whose pair may reach the floor: any other pair scores below it and would be dropped by
@@ -365,7 +385,7 @@ class Matcher:
             found: Sequence[int] = range(len(self._queries))
             norm = document_norm(doc, self._stats) if found else 0.0
         else:
-            found, norm = self._index.candidates(doc)
+            found, norm = self._index.candidates(doc, strict)
             if cross:
                 found = sorted({*found, *cross})
                 norm = norm or document_norm(doc, self._stats)
@@ -387,13 +407,13 @@ class Matcher:
                     doc,
                     norm,
                     index.shape(qi),
-                    index.floor(qi),
+                    index.floor(qi, strict),
                     scorer.pair_ceiling,
                 )
                 if reaching is None:  # below the claim's floor: _pair would drop it
                     continue
                 features = reaching
-            pair = self._pair(query, features, doc)
+            pair = self._pair(query, features, doc, strict)
             if pair is not None:
                 pairs.append(pair)
         return pairs
@@ -406,15 +426,23 @@ class Matcher:
             threshold = _title_only_match_point(threshold)
         return min(self._settings.candidate_floor, threshold)
 
+    def _match_floor(self, query: ClaimQuery) -> float:
+        """Lexical score below which a pair cannot match when its score is its lexical score (no semantic
+        stage, no title-only boost): the claim's threshold, less the rounding of stored scores."""
+        return max(self._threshold(query.claim) - MATCH_FLOOR_SLACK, 0.0)
+
     def _threshold(self, claim: Claim) -> float:
         return claim.threshold if claim.threshold is not None else self._settings.threshold
 
-    def _pair(self, query: ClaimQuery, features: LexicalFeatures, doc: AnalyzedArticle) -> _Pair | None:
-        """A pair worth finishing: lexically plausible, or in another language than the claim
-        when the semantic stage is asked to bridge languages."""
+    def _pair(
+        self, query: ClaimQuery, features: LexicalFeatures, doc: AnalyzedArticle, strict: bool = False
+    ) -> _Pair | None:
+        """A pair worth finishing: lexically plausible (with ``strict``, at its claim's threshold), or in
+        another language than the claim when the semantic stage is asked to bridge languages."""
         lexical = scorer.lexical_probability(features)
         cross = self._is_cross_lingual(query, doc)
-        if lexical < self._floor(query) and not (cross and keywords_found(query, doc)):
+        floor = max(self._floor(query), self._match_floor(query)) if strict else self._floor(query)
+        if lexical < floor and not (cross and keywords_found(query, doc)):
             return None
         return _Pair(query, features, lexical, cross_lingual=cross)
 
