@@ -1017,7 +1017,7 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-PROBE_NEWS_FLOOR = 0.85  # measured 0.887 (94 of 106), minus a margin
+PROBE_NEWS_FLOOR = 0.85  # measured 0.862 (131 of 152; 0.887 of the first 106), minus a margin
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
@@ -1101,3 +1101,53 @@ def test_a_no_that_answers_nothing_is_no_cue() -> None:
 )
 def test_a_denial_of_a_debunking_claims_own_debunk_disputes_it(title: str, expected: Stance) -> None:
     assert frame("The moon landing was a hoax", title, "").stance is expected
+
+
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "cue"),
+    [
+        (
+            "French rail workers will strike over Christmas",
+            "French rail unions call off Christmas strike after pay deal",
+            "",
+            "call off",
+        ),
+        (
+            "Venice will charge day-trippers an entry fee",
+            "Venice shelves plan for tourist entry fee",
+            "",
+            "shelves plan",
+        ),
+        (
+            "Floods in Libya killed more than 10,000 people in Derna",
+            "UN revises Derna flood death toll to under 4,000",
+            "",
+            "contrary figure 4,000",
+        ),
+        (
+            "A Spanish man won the EuroMillions jackpot twice",
+            "No record of a double jackpot winner, Spanish lottery says",
+            "",
+            "no record of",
+        ),
+        (
+            "France will scrap its wealth tax",
+            "Wealth tax here to stay, French finance minister says",
+            "",
+            "here to stay",
+        ),
+    ],
+)
+def test_a_plan_called_off_a_revised_figure_and_no_record_dispute(
+    claim: str, title: str, text: str, cue: str
+) -> None:
+    framing = frame(claim, title, text)
+    assert framing.stance is Stance.DISPUTES
+    assert cue in {c.text.lower() for c in framing.cues}
+
+
+def test_a_claim_that_something_was_called_off_is_repeated_not_disputed() -> None:
+    claim = "Airline pilots at Lufthansa have called off their strike"
+    framing = frame(claim, "Lufthansa pilots call off strike", "")
+    assert framing.stance is Stance.SUPPORTS
+    assert not any(c.kind == "counter_evidence" for c in framing.cues)

@@ -102,7 +102,7 @@ _SOURCE: dict[str, str] = {
         "no immediate comment|there have been reports|there were reports|there are reports|amid reports|"
         "following reports|according to reports|considers|considering|mulls|mulling|is weighing|are weighing|"
         "weighing up|weighs whether|weighing whether|unknown|not known|to probe|probe into|probing|"
-        "to investigate|investigating whether|investigation into"
+        "to investigate|investigating whether|investigation into|weighs"
     ),
     DISTANCING_VERB: (
         "claimed|claims|claiming|claim that|claim to|accused of|alleged|alleges|alleging|asserted|asserts|"
@@ -151,7 +151,8 @@ _SOURCE: dict[str, str] = {
         "fact check|fact-check|fact-checkers|fact checkers|urban legend|conspiracy theory|not happening|"
         "isn't happening|is not a thing|are not a thing|isn't a thing|aren't a thing|not what it seems|"
         "isn't what it seems|not what it appears|figment|hoaxer|hoaxers|is rubbish|called rubbish|complete rubbish|"
-        "utter rubbish|total rubbish|bullshit|made it all up|too good to check"
+        "utter rubbish|total rubbish|bullshit|made it all up|too good to check|no record of|no records of|"
+        "will not go ahead|won't go ahead|not go ahead|not going ahead"
     ),
     CORRECTION: (
         "correction|corrected|retracted|retraction|retracts|clarification|an earlier version|"
@@ -172,7 +173,11 @@ _SOURCE: dict[str, str] = {
         "found alive|still in office|still produces|still produce|still leads|still lead|still ahead|"
         "remains ahead|remain ahead|lags behind|lag behind|far behind|still outproduces|still outnumber|"
         "still outnumbers|has not changed|hasn't changed|remains unchanged|was not reversed|"
-        "has not been reversed|hasn't been reversed"
+        "has not been reversed|hasn't been reversed|here to stay|well short of|called off|calls off|"
+        "call off|calling off|shelved|shelves plan|shelves plans|shelves the plan|shelves its plan|drops plan|drops plans|"
+        "drops the plan|abandons plan|abandons plans|abandoned plans|abandoned the plan|put off its plan|"
+        "puts off its plan|put on hold|no increased risk|no link|no causal link|not linked to|"
+        "no association|is stable|are stable|remain stable|remains stable|remained stable"
     ),
     ENDORSEMENT: (
         "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"

@@ -201,7 +201,7 @@ QUANTITY_WORDS = frozenset(
 )
 CONTRAST_WORDS = frozenset(
     "only just actually fact while whereas compared versus vs fewer less lower rather instead merely "
-    "barely still behind short".split()
+    "barely still behind short revised revises lowered lowers".split()
 )
 # Unscoped body-wide counts (the word lists of the FNC-1 feature systems, widened): refuting words and
 # hedging words, counted in the first BODY_LEAD sentences and in the whole body.
@@ -623,12 +623,16 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim) -> list[str]:
     return []
 
 
+# Dispute cues that a claim may use itself: in an article they repeat it.
+ECHOED_KINDS = frozenset({CONTRADICTION, COUNTER_VOICE, DOUBT, COUNTER_EVIDENCE})
+
+
 def _sentence_cues(sentence: _Sentence, claim: _Claim, governs: bool) -> list[tuple[str, str]]:
     """(kind, text) cues of one sentence; claim negation and counter-evidence only where it governs."""
     found: list[tuple[str, str]] = []
     for kind, words, text in _scan(sentence):
-        if kind in (CONTRADICTION, COUNTER_VOICE, DOUBT) and light_stem(words[-1]) in claim.cue_words:
-            continue  # the claim says "hoax" itself: a body repeating it agrees
+        if kind in ECHOED_KINDS and light_stem(words[-1]) in claim.cue_words:
+            continue  # the claim says "hoax" (or "called off") itself: a body repeating it agrees
         if kind == COUNTER_EVIDENCE and not governs:
             continue
         found.append((kind, text))
