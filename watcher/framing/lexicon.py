@@ -124,7 +124,7 @@ _SOURCE: dict[str, str] = {
         "putting an end to rumors|putting an end to speculation|ending rumours|ending rumors|ending speculation|"
         "ended speculation|ruled out|rules out|ruling out|rule out|shuts down rumors|shuts down rumours|"
         "shut down rumors|shut down rumours|rumor put to rest|rumour put to rest|rumors put to rest|"
-        "rumours put to rest"
+        "rumours put to rest|despite reports|despite claims|despite rumours|despite rumors|despite speculation"
     ),
     DOUBT: (
         "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"

@@ -526,6 +526,10 @@ def _open_question(lowered: Sequence[str], i: int) -> bool:
     return j < len(lowered) and lowered[j] not in POINTED_NOUNS
 
 
+# Denials that, negated, leave the claim open: "a cyberattack has not been ruled out".
+LEFT_OPEN = frozenset({("ruled", "out"), ("rule", "out"), ("rules", "out"), ("ruling", "out")})
+
+
 def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
     """Lexicon cues of one sentence as (kind, matched words, text), negation applied.
 
@@ -561,7 +565,8 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
             found.append((HEDGE, phrase.words, tokens[i]))
         elif negator is None:
             found.append((phrase.kind, phrase.words, " ".join(tokens[i:end])))
-        elif phrase.kind == ENDORSEMENT or phrase.words == WHETHER:  # "could not confirm", "not said whether"
+        elif phrase.kind == ENDORSEMENT or phrase.words == WHETHER or phrase.words in LEFT_OPEN:
+            # "could not confirm", "not said whether", "has not been ruled out"
             found.append((HEDGE, phrase.words, " ".join(tokens[negator:end])))
     return found
 
