@@ -79,6 +79,26 @@ def test_english_keys_are_lemmas_without_stopwords() -> None:
     assert norm.key_set("Shells were produced") == {"shell", "produce"}
 
 
+def test_the_country_abbreviated_is_a_key_and_the_pronoun_is_not() -> None:
+    norm = Normalizer("en")
+    assert tokens("U.S.-Mexico border, U.S.Global, R.I.P.") == [
+        "U.S.",
+        "Mexico",
+        "border",
+        "U.S",
+        "Global",
+        "R.I.P.",
+    ]
+    assert norm.keys("The U.S. and the US, the U.K., the UN and the EU, and us") == [
+        "us",
+        "us",
+        "uk",
+        "un",
+        "eu",
+    ]
+    assert norm.keys("D.C. police") == ["dc", "police"]
+
+
 def test_french_inflections_meet_on_one_lemma() -> None:
     # French: its dictionary loads in a fraction of a second, unlike German or Polish.
     norm = Normalizer("fr")

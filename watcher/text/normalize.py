@@ -14,6 +14,8 @@ from watcher.text.stopwords import stopwords
 from watcher.text.tokens import WORD_OR_NUMBER
 
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
+# Capitalised abbreviations whose lower case is a function word: a key of their own, never a stopword.
+ACRONYMS = frozenset({"US", "UK", "UN", "EU"})
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
 
@@ -96,6 +98,8 @@ class Normalizer:
     def _compute(self, token: str) -> str | None:
         if token[0].isdigit():
             return number_key(token)
+        if "." in token or token in ACRONYMS:  # "U.S." and "US" are the country, "us" the pronoun
+            return token.replace(".", "").casefold()
         low = token.casefold()
         if len(low) < 2 or low in self._stop:
             return None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 # Numbers keep their value whatever the grouping convention ("1,000", "1.000" and "1000" are one
-# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation. Words come
-# first, as the most common: no alternative matches where another may (a word never starts with a
-# digit, a number always does), so the order changes no match, only how soon one is found.
-WORD_OR_NUMBER = re.compile(r"[^\W\d_]+|\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?")
+# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation; capitals with
+# dots ("U.S.", "D.C.") are one token, not single letters. Words come next, as the most common: no
+# alternative matches where another may (a word never starts with a digit, a number always does), so the
+# order changes no match, only how soon one is found.
+WORD_OR_NUMBER = re.compile(
+    r"[A-Z](?:\.[A-Z])+\.?(?![^\W\d_])|[^\W\d_]+|\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?"
+)
 # ASCII words that keep their inner hyphens and apostrophes ("so-called", "isn't"), and the
 # punctuation that bounds a clause.
 _CLAUSE_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*|[,;:()?]")
