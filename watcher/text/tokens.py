@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 # Numbers keep their value whatever the grouping convention ("1,000", "1.000" and "1000" are one
-# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation; capitals with
-# dots ("U.S.", "D.C.") are one token, not single letters. Words come next, as the most common: no
-# alternative matches where another may (a word never starts with a digit, a number always does), so the
-# order changes no match, only how soon one is found.
+# key); words are runs of letters, so "Jong-un" and "tourist's" split at the punctuation. Capitals with
+# dots ("U.S.", "D.C.", not "U.S.Global") come first and are one token: the word alternative would take
+# their first letter alone. Of the others no alternative matches where another may (a word never starts
+# with a digit, a number always does), so their order changes no match, only how soon one is found.
 WORD_OR_NUMBER = re.compile(
     r"[A-Z](?:\.[A-Z])+\.?(?![^\W\d_])|[^\W\d_]+|\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?![.,]?\d)|\d+(?:[.,]\d+)?"
 )
