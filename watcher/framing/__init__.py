@@ -144,7 +144,7 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
         probabilities,
         rule,
         governed=analysis.governed,
-        debunks=analysis.claim_debunks and not analysis.debunk_denied,
+        debunks=analysis.echoes_the_claim,
         short=short_text(analysis),
         asserted=analysis.asserted,
     )

@@ -338,6 +338,12 @@ class Analysis:
     debunk_denied: bool = False
 
     @property
+    def echoes_the_claim(self) -> bool:
+        """The claim is itself a denial or a debunk and the article does not deny that debunk: its words of
+        dispute repeat the claim (rule_stance, skepticism and the model's guard read them so)."""
+        return self.claim_debunks and not self.debunk_denied
+
+    @property
     def title_only(self) -> bool:
         """A headline and no body: the claim sentence is then the headline."""
         return not self.sentences and bool(self.claim_sentence)
@@ -1037,7 +1043,7 @@ def rule_stance(analysis: Analysis) -> Stance:
     if analysis.governed or (dispute >= DISPUTE_MIN and dispute > endorse):
         # A claim that is itself a denial or a debunk ("... death hoax", "officials deny ..."): the
         # article's words of dispute repeat it.
-        return Stance.SUPPORTS if analysis.claim_debunks and not analysis.debunk_denied else Stance.DISPUTES
+        return Stance.SUPPORTS if analysis.echoes_the_claim else Stance.DISPUTES
     if analysis.title_only and analysis.stats.get("title_overlap", 0.0) > 0:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
@@ -1050,7 +1056,7 @@ def rule_stance(analysis: Analysis) -> Stance:
 def skepticism(analysis: Analysis) -> float:
     """0..1: how much doubt and distance surround the claim; endorsement lowers it. For a claim that is
     itself a denial or a debunk the article's words of dispute repeat it (rule_stance), so they do not count."""
-    dispute = 0.0 if analysis.claim_debunks and not analysis.debunk_denied else analysis.dispute
+    dispute = 0.0 if analysis.echoes_the_claim else analysis.dispute
     raw = 0.7 * dispute + 0.35 * analysis.distance - 0.3 * analysis.endorsement
     return round(1.0 - math.exp(-raw), 3) if raw > 0 else 0.0
 

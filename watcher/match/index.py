@@ -60,8 +60,8 @@ class ClaimIndex:
         match_floors: Sequence[float] | None = None,
     ) -> None:
         """:param floors: per claim, the lexical score (0..1) a pair must reach to be kept.
-        :param match_floors: per claim, the higher score a pair must reach when only matches are kept
-            (``strict`` lookups); None: ``floors``.
+        :param match_floors: per claim, the score (at least its floor) a pair must reach when only matches
+            are kept (``strict`` lookups); None: ``floors``.
         """
         self._queries = list(queries)
         # (kept, matches only), per claim: the floor in log-odds, and what the linear bound must reach less
@@ -69,8 +69,7 @@ class ClaimIndex:
         self._floors: tuple[list[float], list[float]] = ([], [])
         self._need: tuple[list[float], list[float]] = ([], [])
         for qi, query in enumerate(self._queries):
-            kept = floors[qi]
-            both = (kept, kept if match_floors is None else max(kept, match_floors[qi]))
+            both = (floors[qi], floors[qi] if match_floors is None else match_floors[qi])
             constant = scorer.ceiling_constant(len(query.terms))
             for floor, logits, need in zip(both, self._floors, self._need, strict=True):
                 logit = scorer.logit(floor)

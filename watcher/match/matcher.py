@@ -232,7 +232,7 @@ class Matcher:
         self._index = ClaimIndex(
             self._queries,
             [self._floor(q) for q in self._queries],
-            [self._match_floor(q) for q in self._queries],
+            [self._floor(q, strict=True) for q in self._queries],
         )
         self._weights_version = -1
         if embedder is None:
@@ -418,18 +418,18 @@ class Matcher:
                 pairs.append(pair)
         return pairs
 
-    def _floor(self, query: ClaimQuery) -> float:
+    def _floor(self, query: ClaimQuery, strict: bool = False) -> float:
         """Lexical score below which a pair is dropped: it cannot match, nor is it worth embedding.
-        A title-only item's boost lowers the lexical score at which it matches: the floor stays below that."""
-        threshold = self._threshold(query.claim)
-        if self._settings.title_only_boost:
-            threshold = _title_only_match_point(threshold)
-        return min(self._settings.candidate_floor, threshold)
+        A title-only item's boost lowers the lexical score at which it matches: the floor stays below that.
 
-    def _match_floor(self, query: ClaimQuery) -> float:
-        """Lexical score below which a pair cannot match when its score is its lexical score (no semantic
-        stage, no title-only boost): the claim's threshold, less the rounding of stored scores."""
-        return max(self._threshold(query.claim) - MATCH_FLOOR_SLACK, 0.0)
+        With ``strict`` (no semantic stage, no title-only boost: a pair's score is its lexical score), a pair
+        cannot match below the claim's threshold, less the rounding of stored scores."""
+        threshold = self._threshold(query.claim)
+        kept = min(
+            self._settings.candidate_floor,
+            _title_only_match_point(threshold) if self._settings.title_only_boost else threshold,
+        )
+        return max(kept, threshold - MATCH_FLOOR_SLACK) if strict else kept
 
     def _threshold(self, claim: Claim) -> float:
         return claim.threshold if claim.threshold is not None else self._settings.threshold
@@ -441,8 +441,7 @@ class Matcher:
         another language than the claim when the semantic stage is asked to bridge languages."""
         lexical = scorer.lexical_probability(features)
         cross = self._is_cross_lingual(query, doc)
-        floor = max(self._floor(query), self._match_floor(query)) if strict else self._floor(query)
-        if lexical < floor and not (cross and keywords_found(query, doc)):
+        if lexical < self._floor(query, strict) and not (cross and keywords_found(query, doc)):
             return None
         return _Pair(query, features, lexical, cross_lingual=cross)
 
