@@ -1017,12 +1017,13 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-PROBE_NEWS_FLOOR = 0.85  # measured 0.862 (131 of 152; 0.887 of the first 106), minus a margin
+# Measured 0.840 (168 of 200; the last 48, written blind, 36 before and 37 after), minus a margin.
+PROBE_NEWS_FLOOR = 0.80
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 100 and len(data["claims"]) >= 30
+    assert len(data["items"]) >= 200 and len(data["claims"]) >= 50
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1166,10 +1167,10 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-PROBE_BODIES_FLOOR = 0.50  # measured 0.55 (11 of 20); the rules alone 0.75
+PROBE_BODIES_FLOOR = 0.50  # measured 0.56 (38 of 68); the rules alone 0.68
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 20 and len(data["claims"]) >= 5
+    assert len(data["items"]) >= 68 and len(data["claims"]) >= 17
     assert accuracy >= PROBE_BODIES_FLOOR

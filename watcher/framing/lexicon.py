@@ -119,7 +119,7 @@ _SOURCE: dict[str, str] = {
         "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|slammed the claim|"
         "took issue|challenged the claim|disagree|disagrees|disagreed|contradicting|contrary to reports|"
         "contrary to claims|contrary to rumours|contrary to rumors|contrary to what|dispel|dispels|dispelled|"
-        "dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
+        "contrary to|dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
         "put an end to rumours|put an end to rumors|put an end to speculation|putting an end to rumours|"
         "putting an end to rumors|putting an end to speculation|ending rumours|ending rumors|ending speculation|"
         "ended speculation|ruled out|rules out|ruling out|rule out|shuts down rumors|shuts down rumours|"
@@ -177,7 +177,8 @@ _SOURCE: dict[str, str] = {
         "call off|calling off|shelved|shelves plan|shelves plans|shelves the plan|shelves its plan|drops plan|drops plans|"
         "drops the plan|abandons plan|abandons plans|abandoned plans|abandoned the plan|put off its plan|"
         "puts off its plan|put on hold|no increased risk|no link|no causal link|not linked to|"
-        "no association|is stable|are stable|remain stable|remains stable|remained stable"
+        "no association|is stable|are stable|remain stable|remains stable|remained stable|nowhere near|"
+        "far fewer than|far below|well below"
     ),
     ENDORSEMENT: (
         "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"
