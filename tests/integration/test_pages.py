@@ -219,6 +219,9 @@ async def test_failures_are_results(server: FeedServer) -> None:
     server.routes["/missing"] = page(b"gone", status=404)
     server.routes["/pdf"] = Route(body=b"%PDF-1.7", content_type="application/pdf")
     server.routes["/big"] = page(b"<p>" + b"a" * (300 * 1024))
+    server.routes["/tags"] = page(
+        b"<p>x y</p>" * (pages_module.MAX_PAGE_TAGS // 2 + 1)
+    )  # within the byte cap
     server.routes["/bomb"] = page(gzip_bomb(64 * 1024 * 1024), headers={"Content-Encoding": "gzip"})
     server.routes["/slow"] = page(article_page(TITLE, LEAD), delay_s=5)
     server.routes["/loop"] = redirect("/loop2", 302)
@@ -232,7 +235,7 @@ async def test_failures_are_results(server: FeedServer) -> None:
         fetcher = PageFetcher(session, http, pages)
         results = {
             path: await fetcher.fetch_page(server.url(path), now=NOW)
-            for path in ("/missing", "/pdf", "/big", "/bomb", "/slow", "/loop", "/garbage", "/empty")
+            for path in ("/missing", "/pdf", "/big", "/tags", "/bomb", "/slow", "/loop", "/garbage", "/empty")
         }
         unsupported = await fetcher.fetch_page("ftp://example.org/a", now=NOW)
         invalid = await fetcher.fetch_page("http://[::1", now=NOW)
@@ -242,6 +245,7 @@ async def test_failures_are_results(server: FeedServer) -> None:
         "/missing": ("http", 404),
         "/pdf": ("not_html", 200),
         "/big": ("oversized", 200),
+        "/tags": ("oversized", 200),
         "/bomb": ("oversized", 200),
         "/slow": ("timeout", None),
         "/loop": ("redirect", None),

@@ -11,6 +11,7 @@ from watcher.domain import Cue, Framing, Stance
 from watcher.framing.lexicon import DIRECTIONS, STRENGTH
 from watcher.framing.model import StanceModel, features, load_shipped
 from watcher.framing.rules import DECAY, Analysis, Hit, analyse, rule_stance, skepticism
+from watcher.text.sentences import clip
 
 __all__ = [
     "GOVERNED_DISPUTE_FLOOR",
@@ -193,10 +194,10 @@ def explain(
 def shown_evidence(explanation: Explanation, evidence: Sequence[str]) -> tuple[str, ...]:
     """The evidence to store and show for a match: the matcher's sentences, except that for a disputing
     article the disputing sentence comes first with the claim sentence beside it (no sentence twice, at
-    most one more than the matcher gave)."""
+    most one more than the matcher gave; each cut to EVIDENCE_MAX_CHARS as the matcher cuts its own)."""
     if not explanation.disputing_sentence:
         return tuple(evidence)
-    first = [explanation.disputing_sentence, explanation.claim_sentence, *evidence]
+    first = [clip(explanation.disputing_sentence), clip(explanation.claim_sentence), *evidence]
     ordered = list(dict.fromkeys(sentence for sentence in first if sentence))
     return tuple(ordered[: max(len(evidence) + 1, 2)])
 

@@ -45,6 +45,9 @@ DECAY = (1.0, 0.7, 0.35, 0.1)
 SCOPES = ("claimtext", "claim", "near", "far")
 LEAD_SENTENCES = 2
 SHORT_BODY = 3  # a body this short is all about the claim
+# The most of a text that is read, after clean_text (NFKC may lengthen a text: one Arabic ligature is 18
+# characters): twice the default limit on a fetched page's text, so bounded work for any input.
+MAX_TEXT_CHARS = 100_000
 ANCHOR_OVERLAP = 0.5
 ABOUT_OVERLAP = 0.25
 ABOUT_REACH = 3
@@ -682,8 +685,23 @@ def _distances(sentences: Sequence[_Sentence], overlaps: Sequence[float], anchor
     """0 for anchors; 1 for the lead, neighbours and nearby sentences about the claim; 2 nearby; 3 far."""
     count = len(sentences)
     distances = [3] * count
+    # The gap to the nearest anchor, in two passes (every sentence may be an anchor: a body that restates
+    # the claim throughout would otherwise cost sentences x anchors).
+    gaps = [99] * count
+    last = None
     for i in range(count):
-        gap = min((abs(i - a) for a in anchors), default=99)
+        if i in anchors:
+            last = i
+        if last is not None:
+            gaps[i] = i - last
+    last = None
+    for i in range(count - 1, -1, -1):
+        if i in anchors:
+            last = i
+        if last is not None:
+            gaps[i] = min(gaps[i], last - i)
+    for i in range(count):
+        gap = gaps[i]
         if gap == 0:
             distances[i] = 0
         elif (
@@ -781,7 +799,7 @@ def analyse(
 
     All four texts are read as :func:`clean_text` gives them (invisible format characters dropped).
     """
-    claim_text, title, text = clean_text(claim_text), clean_text(title), clean_text(text)
+    claim_text, title, text = clean_text(claim_text), clean_text(title), clean_text(text)[:MAX_TEXT_CHARS]
     evidence = [clean_text(e) for e in evidence]
     grammar = _grammar(language)
     claim = _parse_claim(claim_text, grammar)
@@ -820,17 +838,17 @@ def _denies_the_debunk(hit: Hit, claim: _Claim) -> bool:
 def _own_voice(sentences: Sequence[_Sentence], hits: Sequence[Hit]) -> bool:
     """Whether an article that states the claim (_states) does so in its own voice: neither the sentences that
     state it nor the headline carry a cue of dispute or of distance (the hits at distance 0)."""
+    secondhand: dict[int, bool] = {}  # per sentence: a sentence full of "said" has as many attribution hits
     for hit in hits:
         if hit.distance != 0:
             continue
         if DIRECTIONS[hit.kind][0] > 0 or hit.kind in (HEDGE, DISTANCING_VERB):
             return False
-        if (
-            hit.kind == ATTRIBUTION
-            and hit.where == "body"
-            and not SECONDHAND.isdisjoint(sentences[hit.sentence].lowered)
-        ):
-            return False  # "a story circulating on Facebook says ...": the claim is someone else's word
+        if hit.kind == ATTRIBUTION and hit.where == "body":
+            if hit.sentence not in secondhand:
+                secondhand[hit.sentence] = not SECONDHAND.isdisjoint(sentences[hit.sentence].lowered)
+            if secondhand[hit.sentence]:
+                return False  # "a story circulating on Facebook says ...": the claim is someone else's word
     return True
 
 

@@ -16,6 +16,8 @@ from html.parser import HTMLParser
 from typing import Any, Literal
 
 import feedparser
+import lxml.etree
+import lxml.html
 from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
@@ -34,6 +36,7 @@ EARLIEST_PUBLISHED = datetime(1995, 1, 1, tzinfo=UTC)  # before news feeds exist
 FUTURE_SLACK = timedelta(days=1)
 
 _HTML_CHUNK = 32 * 1024
+_UNPARSED_MAX = 1024  # unparsed markup longer than this at the end goes through lxml (_finish)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe"})
 _BLOCK_TAGS = frozenset(
     {
@@ -42,7 +45,9 @@ _BLOCK_TAGS = frozenset(
         "figure", "figcaption", "address", "main", "nav", "details", "summary",
     }
 )  # fmt: skip
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# C0 and C1 controls (but tab and line ends), DEL and lone surrogates: a C1 control in decoded text is mojibake or
+# a terminal escape ("\x9b" is CSI), never text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # Titles are plain text, but some CMSs put escaped markup in them; one carrying HTML elements is read as HTML.
 _HTML_ELEMENT = re.compile(
     r"</?(?:a|b|br|div|em|embed|font|form|i|iframe|img|input|link|meta|object|p|script|span|strong|style|svg)"
@@ -440,6 +445,11 @@ class _TextExtractor(HTMLParser):
         self.size = 0
         self._skipping = 0
 
+    @property
+    def skipping(self) -> bool:
+        """Whether the parser is inside an element whose content is not text (a script, a style)."""
+        return self._skipping > 0
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP_TAGS:
             self._skipping += 1
@@ -469,14 +479,63 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
     if parts is not None:
         return _tidy("".join(parts), limit)
     extractor = _TextExtractor()
-    # Fed in chunks so that a huge body stops being parsed once there is text enough.
-    for start in range(0, len(markup), _HTML_CHUNK):
-        extractor.feed(markup[start : start + _HTML_CHUNK])
-        if extractor.size > 2 * limit:
-            break
-    else:
-        extractor.close()
+    # Fed in chunks so that a huge body stops being parsed once there is text enough; each twice the last,
+    # since the parser reads an unfinished tag again from its start with every chunk (a tag over many
+    # chunks would cost their number squared).
+    start, chunk = 0, _HTML_CHUNK
+    try:
+        while start < len(markup):
+            extractor.feed(markup[start : start + chunk])
+            start += chunk
+            chunk *= 2
+            if extractor.size > 2 * limit:
+                break
+        else:
+            _finish(extractor)
+    except AssertionError:  # the standard library's parser gives up on some declarations ("<![x ...")
+        return _tidy("".join(_lxml_parts(markup)), limit)
     return _tidy("".join(extractor.parts), limit)
+
+
+def _finish(extractor: _TextExtractor) -> None:
+    """Close the parser. What it has left unparsed (from an unfinished tag, comment or declaration on) goes
+    through lxml instead when it is long: the standard library's parser reads it again from every "<" in it
+    (quadratic: 30 KB of "<a " took 11 s; CVE-2025-6069, fixed in Python 3.11.13, 3.12.11, 3.13.4)."""
+    rest = extractor.rawdata
+    if len(rest) <= _UNPARSED_MAX:
+        extractor.close()
+        return
+    extractor.rawdata = ""
+    extractor.close()
+    if extractor.cdata_elem is None and not extractor.skipping:  # else it is a script's or a style's, no text
+        extractor.parts.extend(_lxml_parts(rest))
+
+
+def _lxml_parts(markup: str) -> list[str]:
+    """The text parts of ``markup`` as _TextExtractor collects them, by lxml's (libxml2's) HTML parser, which
+    reads malformed markup in linear time (it may recover a different tree from it)."""
+    try:
+        root = lxml.html.document_fromstring(_CONTROL.sub("", markup))
+    except (lxml.etree.ParserError, ValueError):  # nothing parseable
+        return []
+    parts: list[str] = []
+    walk = lxml.etree.iterwalk(root, events=("start", "end"))
+    for event, element in walk:
+        tag = element.tag if isinstance(element.tag, str) else ""  # comments and processing instructions
+        if event == "start":
+            if tag in _SKIP_TAGS:
+                walk.skip_subtree()
+                continue
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if tag and element.text:
+                parts.append(element.text)
+        else:
+            if tag in _BLOCK_TAGS:
+                parts.append("\n")
+            if element.tail:
+                parts.append(element.tail)
+    return parts
 
 
 # Markup that is only text, entities and plain tags (quoted or simple attribute values, no

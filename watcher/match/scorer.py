@@ -10,10 +10,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from watcher.match.lexical import MAX_LENGTH_FACTOR, MIN_CLAIM_TERMS_FOR_BREADTH, NO_FEATURES, LexicalFeatures
+from watcher.text.sentences import clip
 
 logger = logging.getLogger(__name__)
 
-EVIDENCE_MAX_CHARS = 400
 # A second or third evidence sentence must score at least this share of the best one.
 EVIDENCE_RELATIVE = 0.75
 
@@ -306,11 +306,4 @@ def evidence(
         return ()
     top = ranked[0][0]
     chosen = [i for s, i in ranked[:limit] if s >= EVIDENCE_RELATIVE * top]
-    return tuple(_clip(sentences[i]) for i in chosen)
-
-
-def _clip(text: str) -> str:
-    if len(text) <= EVIDENCE_MAX_CHARS:
-        return text
-    cut = text[: EVIDENCE_MAX_CHARS - 4].rsplit(" ", 1)[0]
-    return cut + " ..."
+    return tuple(clip(sentences[i]) for i in chosen)

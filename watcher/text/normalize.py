@@ -20,14 +20,52 @@ ACRONYMS = frozenset({"US", "UK", "UN", "EU"})
 _MAX_CACHE = 200_000
 
 
+# A character carries at most this many combining marks (Unicode's stream-safe format allows 30): NFKC sorts a
+# run of marks out of canonical order in quadratic time (50,000 alternating marks took seconds), and no script
+# needs more. Texts up to MARKS_CHECKED_FROM characters are not looked at: at worst they cost milliseconds.
+MAX_MARKS = 30
+MARKS_CHECKED_FROM = 4096
+
+
+@lru_cache(maxsize=1)
+def _mark_runs() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Runs of more than MAX_MARKS combining characters (non-zero canonical combining class; none lies
+    outside U+0300..U+1FFFF): those of the Basic Multilingual Plane alone, and all of them (a character set
+    with code points above U+FFFF is matched several times slower). Built on first use."""
+    ranges: list[list[int]] = []
+    for point in range(0x300, 0x20000):
+        if unicodedata.combining(chr(point)):
+            if ranges and ranges[-1][1] == point - 1:
+                ranges[-1][1] = point
+            else:
+                ranges.append([point, point])
+
+    def runs(chosen: list[list[int]]) -> re.Pattern[str]:
+        marks = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in chosen)
+        return re.compile(f"[{marks}]{{{MAX_MARKS + 1},}}")
+
+    return runs([r for r in ranges if r[1] <= 0xFFFF]), runs(ranges)
+
+
+def _cap_marks(text: str) -> str:
+    """``text`` with every run of combining marks cut to MAX_MARKS."""
+    basic, every = _mark_runs()
+    # UTF-16 takes two units for a code point above U+FFFF: the cheapest test for one.
+    runs = every if len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text) else basic
+    return runs.sub(lambda run: run.group()[:MAX_MARKS], text)
+
+
 def clean_text(text: str) -> str:
-    """Text as matching and framing read it: NFKC-normalised, format characters (Unicode category Cf) dropped.
+    """Text as matching and framing read it: NFKC-normalised, format characters (Unicode category Cf) dropped,
+    runs of combining marks cut to MAX_MARKS.
 
     Soft hyphens, zero-width spaces and joiners, word joiners and bidi controls are invisible on the page,
     yet they split words: "NA\u00adTO" must read as "NATO", in claims and articles alike.
     """
     if text.isascii():
         return text
+    if len(text) > MARKS_CHECKED_FROM:
+        text = _cap_marks(text)
     text = unicodedata.normalize("NFKC", text)
     # Look each distinct character up once, not each occurrence: a news text has few of them.
     drop = {ord(c): None for c in set(text) if not c.isascii() and unicodedata.category(c) == "Cf"}

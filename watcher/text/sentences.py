@@ -8,6 +8,8 @@ import simplemma
 
 from watcher.text.language import normalize_language
 
+# The longest evidence sentence stored and shown; a longer one is cut at a word (clip()).
+EVIDENCE_MAX_CHARS = 400
 # After sentence-final punctuation (and any closing quote or bracket), before a capital or a digit.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 
@@ -35,3 +37,10 @@ def split_plain_sentences(text: str) -> list[str]:
     for paragraph in text.splitlines():
         sentences.extend(part.strip() for part in _SENTENCE_BREAK.split(paragraph) if part.strip())
     return sentences
+
+
+def clip(sentence: str, limit: int = EVIDENCE_MAX_CHARS) -> str:
+    """``sentence`` if it is at most ``limit`` characters long, else its words up to ``limit`` and " ..."."""
+    if len(sentence) <= limit:
+        return sentence
+    return sentence[: limit - 4].rsplit(" ", 1)[0] + " ..."
