@@ -1154,6 +1154,17 @@ def test_a_claim_that_something_was_called_off_is_repeated_not_disputed() -> Non
     assert not any(c.kind == "counter_evidence" for c in framing.cues)
 
 
+def test_contrary_to_what_was_said_disputes_and_contrary_to_expectations_does_not() -> None:
+    claim = "NATO has surpassed Russia in ammunition production"
+    posts = "Contrary to online posts, NATO has not surpassed Russia in ammunition production, analysts said."
+    assert frame(claim, "", posts, model=None).stance is Stance.DISPUTES
+    for text in (
+        "Contrary to expectations, NATO has surpassed Russia in ammunition production.",
+        "Contrary to popular belief, NATO has surpassed Russia in ammunition production.",
+    ):
+        assert frame(claim, "", text, model=None).stance is Stance.SUPPORTS, text
+
+
 def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_open() -> None:
     claim = "Northern white rhinos have been saved from extinction"
     text = "The northern white rhino is still on the brink of extinction, despite reports that it has been saved."

@@ -119,12 +119,17 @@ _SOURCE: dict[str, str] = {
         "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|slammed the claim|"
         "took issue|challenged the claim|disagree|disagrees|disagreed|contradicting|contrary to reports|"
         "contrary to claims|contrary to rumours|contrary to rumors|contrary to what|dispel|dispels|dispelled|"
-        "contrary to|dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
+        "dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
         "put an end to rumours|put an end to rumors|put an end to speculation|putting an end to rumours|"
         "putting an end to rumors|putting an end to speculation|ending rumours|ending rumors|ending speculation|"
         "ended speculation|ruled out|rules out|ruling out|rule out|shuts down rumors|shuts down rumours|"
         "shut down rumors|shut down rumours|rumor put to rest|rumour put to rest|rumors put to rest|"
-        "rumours put to rest|despite reports|despite claims|despite rumours|despite rumors|despite speculation"
+        "rumours put to rest|despite reports|despite claims|despite rumours|despite rumors|despite speculation|"
+        # "contrary to" with what was said, not "contrary to expectations" or "to popular belief" (which assert).
+        "contrary to posts|contrary to online posts|contrary to social media|contrary to media reports|"
+        "contrary to news reports|contrary to earlier reports|contrary to initial reports|contrary to some reports|"
+        "contrary to the claim|contrary to the claims|contrary to the report|contrary to allegations|"
+        "contrary to assertions|contrary to statements|contrary to speculation"
     ),
     DOUBT: (
         "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"

@@ -37,6 +37,7 @@ FUTURE_SLACK = timedelta(days=1)
 
 _HTML_CHUNK = 32 * 1024
 _UNPARSED_MAX = 1024  # unparsed markup longer than this at the end goes through lxml (_finish)
+_LXML_PARSER = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, no_network=True)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe"})
 _BLOCK_TAGS = frozenset(
     {
@@ -479,17 +480,17 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
     if parts is not None:
         return _tidy("".join(parts), limit)
     extractor = _TextExtractor()
-    # Fed in chunks so that a huge body stops being parsed once there is text enough; each twice the last,
-    # since the parser reads an unfinished tag again from its start with every chunk (a tag over many
-    # chunks would cost their number squared).
+    # Fed in chunks so that a huge body stops being parsed once there is text enough. The parser reads an
+    # unfinished tag again from its start with every chunk: while a long one is pending, each chunk is twice
+    # the last (a tag over many chunks would cost their number squared).
     start, chunk = 0, _HTML_CHUNK
     try:
         while start < len(markup):
             extractor.feed(markup[start : start + chunk])
             start += chunk
-            chunk *= 2
             if extractor.size > 2 * limit:
                 break
+            chunk = 2 * chunk if len(extractor.rawdata) > _UNPARSED_MAX else _HTML_CHUNK
         else:
             _finish(extractor)
     except AssertionError:  # the standard library's parser gives up on some declarations ("<![x ...")
@@ -502,7 +503,7 @@ def _finish(extractor: _TextExtractor) -> None:
     through lxml instead when it is long: the standard library's parser reads it again from every "<" in it
     (quadratic: 30 KB of "<a " took 11 s; CVE-2025-6069, fixed in Python 3.11.13, 3.12.11, 3.13.4)."""
     rest = extractor.rawdata
-    if len(rest) <= _UNPARSED_MAX:
+    if len(rest) <= _UNPARSED_MAX or not rest.startswith("<"):  # text held back for a cut entity: linear
         extractor.close()
         return
     extractor.rawdata = ""
@@ -514,15 +515,18 @@ def _finish(extractor: _TextExtractor) -> None:
 def _lxml_parts(markup: str) -> list[str]:
     """The text parts of ``markup`` as _TextExtractor collects them, by lxml's (libxml2's) HTML parser, which
     reads malformed markup in linear time (it may recover a different tree from it)."""
-    try:
-        root = lxml.html.document_fromstring(_CONTROL.sub("", markup))
+    try:  # as bytes, so that an XML declaration naming an encoding is no error; no depth limit
+        root = lxml.html.document_fromstring(_CONTROL.sub("", markup).encode("utf-8"), parser=_LXML_PARSER)
     except (lxml.etree.ParserError, ValueError):  # nothing parseable
         return []
     parts: list[str] = []
-    walk = lxml.etree.iterwalk(root, events=("start", "end"))
+    walk = lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi"))
     for event, element in walk:
-        tag = element.tag if isinstance(element.tag, str) else ""  # comments and processing instructions
-        if event == "start":
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event in ("comment", "pi"):  # no text of their own, but the text after them
+            if element.tail:
+                parts.append(element.tail)
+        elif event == "start":
             if tag in _SKIP_TAGS:
                 walk.skip_subtree()
                 continue

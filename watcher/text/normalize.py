@@ -29,12 +29,14 @@ MARKS_CHECKED_FROM = 4096
 
 @lru_cache(maxsize=1)
 def _mark_runs() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Runs of more than MAX_MARKS combining characters (non-zero canonical combining class; none lies
-    outside U+0300..U+1FFFF): those of the Basic Multilingual Plane alone, and all of them (a character set
-    with code points above U+FFFF is matched several times slower). Built on first use."""
+    """Runs of more than MAX_MARKS combining characters (a non-zero canonical combining class, or a
+    decomposition that begins with one; none lies outside U+0300..U+1FFFF): those of the Basic Multilingual
+    Plane alone, and all of them (a character set with code points above U+FFFF is matched several times
+    slower). Built on first use."""
     ranges: list[list[int]] = []
     for point in range(0x300, 0x20000):
-        if unicodedata.combining(chr(point)):
+        # Also the few of class 0 that decompose into marks (U+0F73, U+FF9E): NFKC sorts those too.
+        if unicodedata.combining(unicodedata.normalize("NFKD", chr(point))[0]):
             if ranges and ranges[-1][1] == point - 1:
                 ranges[-1][1] = point
             else:
