@@ -50,6 +50,25 @@ async def test_a_dead_worker_is_replaced(pool: ParsePool) -> None:
     assert pool.pids()
 
 
+async def test_a_body_that_takes_too_long_is_given_up_and_its_pool_replaced() -> None:
+    items = "".join(
+        f"<item><guid>g{i}</guid><title>Title {i}</title><description>Text {i}</description></item>"
+        for i in range(5_000)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Bulk</title>{items}</channel></rss>'.encode()
+    pool = ParsePool(1, time_limit_s=0.05)  # starting a worker and parsing 5,000 items take far longer
+    try:
+        result = await pool.parse(body, FEED_URL, now=NOW)
+        assert result.articles == [] and result.warnings == [
+            "parsing took over 0.05 s; the body was given up"
+        ]
+        assert pool.pids() == []  # its worker was killed with its pool
+        pool.time_limit_s = 600.0
+        assert len((await pool.parse(body, FEED_URL, now=NOW)).articles) == 5_000  # on a new pool
+    finally:
+        pool.close()
+
+
 async def test_closing_stops_the_workers_and_a_later_parse_starts_new_ones(pool: ParsePool) -> None:
     body = (DATA / "atom.xml").read_bytes()
     await pool.parse(body, FEED_URL, now=NOW)

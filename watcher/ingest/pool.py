@@ -26,6 +26,13 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
 
 
+# A body that has not parsed this many seconds after it was handed to the pool is given up: its worker is
+# killed and the pool replaced, so that no body holds a worker for longer. Every parsing path is linear in its
+# input (bench/hostile_text.py: a megabyte of hostile markup in under a second), so only a new defect or a
+# library's own worst case reaches it.
+PARSE_TIME_LIMIT_S = 60.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestSettings:
     """How feed bodies are parsed. ``parse_workers``: worker processes; None = one per CPU; 0 = a thread.
@@ -52,14 +59,20 @@ class ParsePool:
     stopped by :meth:`close`; the results come back as plain records (pickled ``ParseResult``). With
     0 they are parsed in a thread, sharing the core of the event loop. A worker that dies (a
     parser crash, the OOM killer) takes its pool with it: the pool is replaced and the body parsed
-    once more; a body that kills a second pool yields a ParseResult whose only warning says so.
+    once more; a body that kills a second pool yields a ParseResult whose only warning says so, as
+    does one that has not parsed ``time_limit_s`` after it was handed over (its pool is killed and replaced).
     """
 
-    def __init__(self, workers: int, *, parser: Parser = "fast") -> None:
+    def __init__(
+        self, workers: int, *, parser: Parser = "fast", time_limit_s: float = PARSE_TIME_LIMIT_S
+    ) -> None:
+        """:param time_limit_s: seconds after which a body handed to the worker processes is given up (its
+        pool is killed and replaced; a ParseResult whose only warning says so); a thread has no limit."""
         if workers < 0:
             raise ValueError("workers must be 0 or more")
         self.workers = workers
         self.parser = parser
+        self.time_limit_s = time_limit_s
         self._executor: ProcessPoolExecutor | None = None
 
     async def parse(
@@ -87,10 +100,18 @@ class ParsePool:
         for attempt in (1, 2):
             executor = self._pool()
             try:
-                return await loop.run_in_executor(executor, call)
+                return await asyncio.wait_for(loop.run_in_executor(executor, call), self.time_limit_s)
             except BrokenProcessPool:
                 if self._discard(executor):
                     logger.warning("a parser process died; its pool is replaced (attempt %d)", attempt)
+            except TimeoutError:
+                # A running parse cannot be cancelled: end its workers (the others' parses in flight fail
+                # with BrokenProcessPool and are parsed again on the new pool).
+                if self._discard(executor, kill=True):
+                    logger.warning("a body took over %g s to parse; its pool is replaced", self.time_limit_s)
+                return ParseResult(
+                    warnings=[f"parsing took over {self.time_limit_s:g} s; the body was given up"]
+                )
         return ParseResult(warnings=["the parser process died on this body"])
 
     def close(self) -> None:
@@ -114,12 +135,20 @@ class ParsePool:
             )
         return self._executor
 
-    def _discard(self, executor: ProcessPoolExecutor) -> bool:
+    def _discard(self, executor: ProcessPoolExecutor, *, kill: bool = False) -> bool:
         # Every parse in flight on a broken pool fails at once: only the first replaces it.
         if self._executor is not executor:
             return False
         self._executor = None
-        executor.shutdown(wait=False, cancel_futures=True)
+        if kill:
+            processes = getattr(executor, "_processes", None) or {}
+            for process in list(processes.values()):
+                process.kill()
+            # Not cancelled: the pool, broken by the kill, fails its other parses with BrokenProcessPool, and
+            # they are parsed again on the new pool.
+            executor.shutdown(wait=False)
+        else:
+            executor.shutdown(wait=False, cancel_futures=True)
         return True
 
 
