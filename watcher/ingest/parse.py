@@ -494,7 +494,8 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
         else:
             _finish(extractor)
     except AssertionError:  # the standard library's parser gives up on some declarations ("<![x ...")
-        return _tidy("".join(_lxml_parts(markup)), limit)
+        extractor = _TextExtractor()
+        _replay(markup, extractor)
     return _tidy("".join(extractor.parts), limit)
 
 
@@ -509,37 +510,29 @@ def _finish(extractor: _TextExtractor) -> None:
     extractor.rawdata = ""
     extractor.close()
     if extractor.cdata_elem is None and not extractor.skipping:  # else it is a script's or a style's, no text
-        extractor.parts.extend(_lxml_parts(rest))
+        _replay(rest, extractor)
 
 
-def _lxml_parts(markup: str) -> list[str]:
-    """The text parts of ``markup`` as _TextExtractor collects them, by lxml's (libxml2's) HTML parser, which
-    reads malformed markup in linear time (it may recover a different tree from it)."""
+def _replay(markup: str, extractor: _TextExtractor) -> None:
+    """Read ``markup`` with lxml's (libxml2's) HTML parser, which reads malformed markup in linear time (it may
+    recover a different tree from it), and hand its tags and text to ``extractor`` as its own parser would."""
     try:  # as bytes, so that an XML declaration naming an encoding is no error; no depth limit
         root = lxml.html.document_fromstring(_CONTROL.sub("", markup).encode("utf-8"), parser=_LXML_PARSER)
     except (lxml.etree.ParserError, ValueError):  # nothing parseable
-        return []
-    parts: list[str] = []
+        return
     walk = lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi"))
     for event, element in walk:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if event in ("comment", "pi"):  # no text of their own, but the text after them
-            if element.tail:
-                parts.append(element.tail)
-        elif event == "start":
-            if tag in _SKIP_TAGS:
-                walk.skip_subtree()
-                continue
-            if tag in _BLOCK_TAGS:
-                parts.append("\n")
-            if tag and element.text:
-                parts.append(element.text)
-        else:
-            if tag in _BLOCK_TAGS:
-                parts.append("\n")
-            if element.tail:
-                parts.append(element.tail)
-    return parts
+        if event == "start":
+            extractor.handle_starttag(element.tag, [])
+            if element.tag in _SKIP_TAGS:
+                walk.skip_subtree()  # nothing in it is text (its end event still comes)
+            elif element.text:
+                extractor.handle_data(element.text)
+            continue
+        if event == "end":
+            extractor.handle_endtag(element.tag)
+        if element.tail:  # after an element, a comment or a processing instruction
+            extractor.handle_data(element.tail)
 
 
 # Markup that is only text, entities and plain tags (quoted or simple attribute values, no
