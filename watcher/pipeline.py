@@ -731,7 +731,9 @@ class Pipeline:
         if not wanted:
             return batch
         if self._pages is None:
-            self._pages = PageFetcher(self.session, self.settings.http, self.settings.pages)
+            self._pages = PageFetcher(
+                self.session, self.settings.http, self.settings.pages, workers=self.parser
+            )
         fetcher, sem = self._pages, asyncio.Semaphore(self.settings.http.limit)
 
         async def read(article: Article) -> tuple[int, str | None]:

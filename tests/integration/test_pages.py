@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiohttp
@@ -19,6 +20,7 @@ from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 from watcher.ingest import pages as pages_module
 from watcher.ingest.http import HttpSettings, PublicOnlyResolver, make_session, public_socket
 from watcher.ingest.pages import PageFetcher, PageResult, PageSettings
+from watcher.ingest.pool import ParsePool
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"
@@ -254,6 +256,33 @@ async def test_failures_are_results(server: FeedServer) -> None:
     }
     assert all(r.text is None and r.error for r in results.values())
     assert (unsupported.error_kind, invalid.error_kind) == ("refused", "refused")
+
+
+async def test_pages_extract_in_worker_processes_and_one_past_the_time_limit_is_given_up(
+    server: FeedServer,
+) -> None:
+    server.routes["/2025/11/nato"] = page(article_page(TITLE, LEAD, author="Jane Reporter"))
+    url = server.url("/2025/11/nato")
+    workers = ParsePool(1)
+    try:
+        async with make_session(LOCAL) as session:
+            # Starting a worker and importing the extractor in it take far longer than 0.05 s.
+            hurried = PageFetcher(session, LOCAL, replace(FAST, extract_time_limit_s=0.05), workers=workers)
+            given_up = await hurried.fetch_page(url, feed_text=FEED_TEXT, now=NOW)
+            assert workers.pids() == []  # its worker was killed with its pool
+            fetcher = PageFetcher(session, LOCAL, FAST, workers=workers)
+            result = await fetcher.fetch_page(url, feed_text=FEED_TEXT, now=NOW)
+            assert len(workers.pids()) == 1  # extracted on a new pool
+    finally:
+        workers.close()
+
+    assert (given_up.error_kind, given_up.status, given_up.text) == ("extract", 200, None)
+    assert given_up.error == "extraction took over 0.05 s; the page was given up"
+    assert result.ok and result.text is not None and LEAD in result.text
+    assert (result.title, result.author, result.language) == (TITLE, "Jane Reporter", "en")
+    async with make_session(LOCAL) as session:
+        in_thread = await PageFetcher(session, LOCAL, FAST).fetch_page(url, feed_text=FEED_TEXT, now=NOW)
+    assert replace(in_thread, elapsed_ms=0) == replace(result, elapsed_ms=0)
 
 
 # -- the address guard --------------------------------------------------------------------------------------

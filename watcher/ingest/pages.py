@@ -24,6 +24,7 @@ from watcher.ingest.parse import (
     _clean_line,
     _tidy,
 )
+from watcher.ingest.pool import ParsePool, WorkerDied, WorkerTimeout
 from watcher.ingest.urls import HTTP_SCHEMES, redact_url
 from watcher.text.language import detect_language, normalize_language
 
@@ -79,6 +80,9 @@ class PageSettings:
     fast_extraction: bool = (
         False  # skip trafilatura's fallback extractors: about a third of the CPU, less recall
     )
+    # A page not extracted this long after it was handed to a worker process is given up (its worker is
+    # killed); with the tag cap the known worst case takes about 5 s. Pages extracted in a thread have no limit.
+    extract_time_limit_s: float = 20.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +153,9 @@ class PageFetcher:
     """Fetches article pages over the shared session: address guard, body cap and timeouts from
     ``http``; robots.txt (cached per host), per-host concurrency and a per-host minimum interval
     from ``pages``. One per process; create it inside the running event loop.
+
+    Pages are extracted in ``workers``' processes, each given up after ``pages.extract_time_limit_s``
+    (an ``extract`` error), or in a thread without a limit when ``workers`` is None or has no processes.
     """
 
     def __init__(
@@ -158,15 +165,17 @@ class PageFetcher:
         pages: PageSettings | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        workers: ParsePool | None = None,
     ) -> None:
         self.session = session
         self.http = http
         self.pages = pages or PageSettings()
         self.clock = clock
+        self.workers = workers or ParsePool(0)
         self._hosts: dict[str, _Host] = {}
 
     async def fetch_page(self, url: str, *, feed_text: str = "", now: datetime | None = None) -> PageResult:
-        """Fetch ``url`` and extract its main text (in a thread); every failure is a result.
+        """Fetch ``url`` and extract its main text (off the event loop); every failure is a result.
 
         :param feed_text: the item's text from its feed; a page yielding no more than this is a stub.
         :param now: for rejecting publication dates in the future; defaults to the current time.
@@ -174,14 +183,7 @@ class PageFetcher:
         started = self.clock()
         try:
             final_url, status, body = await self._download(url)
-            extracted = await asyncio.to_thread(
-                extract_page,
-                body,
-                final_url,
-                now=now or datetime.now(UTC),
-                max_text_chars=self.pages.max_text_chars,
-                fast=self.pages.fast_extraction,
-            )
+            extracted = await self._extract(body, final_url, status, now or datetime.now(UTC))
             result = self._judge(url, final_url, status, extracted, feed_text)
         except _Refused as refused:
             result = PageResult(url=url, status=refused.status, error=refused.error, error_kind=refused.kind)
@@ -200,6 +202,25 @@ class PageFetcher:
         result = replace(result, elapsed_ms=round((self.clock() - started) * 1000))
         logger.debug("page %s: %s", redact_url(url), result.error or "ok", extra={"ms": result.elapsed_ms})
         return result
+
+    async def _extract(self, body: bytes, url: str, status: int, now: datetime) -> Extracted | None:
+        limit = self.pages.extract_time_limit_s
+        try:
+            return await self.workers.run(
+                extract_page,
+                body,
+                url,
+                now=now,
+                max_text_chars=self.pages.max_text_chars,
+                fast=self.pages.fast_extraction,
+                time_limit_s=limit,
+            )
+        except WorkerTimeout:
+            raise _Refused(
+                "extract", f"extraction took over {limit:g} s; the page was given up", status
+            ) from None
+        except WorkerDied:
+            raise _Refused("extract", "the extracting process died on this page", status) from None
 
     def _judge(
         self, url: str, final_url: str, status: int, extracted: Extracted | None, feed_text: str

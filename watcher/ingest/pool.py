@@ -10,14 +10,18 @@ import os
 import select
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from watcher.ingest.parse import Parser, ParseResult, parse_entries
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Workers fork from a server process that imported the parser once, so a pool starts in milliseconds
 # and its workers share that memory; forking the daemon itself (threads, sockets, database
@@ -31,6 +35,14 @@ _CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
 # input (bench/hostile_text.py: a megabyte of hostile markup in under a second), so only a new defect or a
 # library's own worst case reaches it.
 PARSE_TIME_LIMIT_S = 60.0
+
+
+class WorkerTimeout(Exception):
+    """A call to the pool ran past its time limit; its pool was killed and replaced."""
+
+
+class WorkerDied(Exception):
+    """A call's worker process died, and died again on a new pool."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,34 +97,57 @@ class ParsePool:
         now: datetime | None = None,
     ) -> ParseResult:
         """``parse_entries`` with the same arguments, run in a worker process or a thread."""
-        call = functools.partial(
-            parse_entries,
-            body,
-            url,
-            content_type=content_type,
-            feed_language=feed_language,
-            now=now,
-            parser=self.parser,
-        )
+        try:
+            return await self.run(
+                parse_entries,
+                body,
+                url,
+                content_type=content_type,
+                feed_language=feed_language,
+                now=now,
+                parser=self.parser,
+            )
+        except WorkerTimeout:
+            return ParseResult(warnings=[f"parsing took over {self.time_limit_s:g} s; the body was given up"])
+        except WorkerDied:
+            return ParseResult(warnings=["the parser process died on this body"])
+
+    async def run(
+        self, fn: Callable[..., T], /, *args: Any, time_limit_s: float | None = None, **kwargs: Any
+    ) -> T:
+        """``fn(*args, **kwargs)`` in a worker process (``fn`` and its arguments picklable), or in a thread
+        with 0 workers; what it raises is raised here.
+
+        :param time_limit_s: seconds after which the call is given up; None: the pool's ``time_limit_s``.
+        :raises WorkerTimeout: the call ran past the limit (its pool was killed and replaced).
+        :raises WorkerDied: its worker died twice, on two pools.
+        """
+        call = functools.partial(fn, *args, **kwargs)
         if self.workers == 0:
             return await asyncio.to_thread(call)
+        limit = self.time_limit_s if time_limit_s is None else time_limit_s
         loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             executor = self._pool()
+            future = loop.run_in_executor(executor, call)
             try:
-                return await asyncio.wait_for(loop.run_in_executor(executor, call), self.time_limit_s)
+                done, _ = await asyncio.wait((future,), timeout=limit)
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
+            if not done:
+                # A running call cannot be cancelled: end its workers (the others' calls in flight fail
+                # with BrokenProcessPool and are run again on the new pool).
+                future.cancel()
+                if self._discard(executor, kill=True):
+                    logger.warning("a call to %s took over %g s; its pool is replaced", _name(fn), limit)
+                raise WorkerTimeout(f"took over {limit:g} s")
+            try:
+                return future.result()
             except BrokenProcessPool:
                 if self._discard(executor):
-                    logger.warning("a parser process died; its pool is replaced (attempt %d)", attempt)
-            except TimeoutError:
-                # A running parse cannot be cancelled: end its workers (the others' parses in flight fail
-                # with BrokenProcessPool and are parsed again on the new pool).
-                if self._discard(executor, kill=True):
-                    logger.warning("a body took over %g s to parse; its pool is replaced", self.time_limit_s)
-                return ParseResult(
-                    warnings=[f"parsing took over {self.time_limit_s:g} s; the body was given up"]
-                )
-        return ParseResult(warnings=["the parser process died on this body"])
+                    logger.warning("a worker process died; its pool is replaced (attempt %d)", attempt)
+        raise WorkerDied("the worker process died twice")
 
     def close(self) -> None:
         """Stop the worker processes (waiting for parses in flight); a later parse starts new ones."""
@@ -150,6 +185,10 @@ class ParsePool:
         else:
             executor.shutdown(wait=False, cancel_futures=True)
         return True
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
 
 
 def _exit_with(owner: int) -> None:
