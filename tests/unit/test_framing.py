@@ -1017,7 +1017,7 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.840 (168 of 200; the last 48, written blind, 36 before and 37 after), minus a margin.
+# Measured 0.845 (169 of 200; the last 48, written blind, 36 before and 38 after), minus a margin.
 PROBE_NEWS_FLOOR = 0.80
 
 
@@ -1145,6 +1145,56 @@ def test_a_plan_called_off_a_revised_figure_and_no_record_dispute(
     framing = frame(claim, title, text)
     assert framing.stance is Stance.DISPUTES
     assert cue in {c.text.lower() for c in framing.cues}
+
+
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "cue"),
+    [
+        (
+            "Turkey's annual inflation has fallen below 50 percent",
+            "Turkish inflation quickens to 67%",
+            "",
+            "contrary figure 67%",
+        ),
+        (
+            "Floods in Kenya have displaced more than 200,000 people",
+            "Kenya floods",
+            "The floods in Kenya have displaced 85,000 people, the Red Cross said.",
+            "contrary figure 85,000 people",
+        ),
+        (
+            "Saudi output is over 1.3 million barrels a day",
+            "Saudi output",
+            "Saudi output is 900,000 barrels a day, the ministry said.",
+            "contrary figure 900,000 barrels",
+        ),
+    ],
+)
+def test_a_figure_that_misses_the_claims_bound_in_its_unit_disputes(
+    claim: str, title: str, text: str, cue: str
+) -> None:
+    framing = frame(claim, title, text, model=None)
+    assert framing.stance is Stance.DISPUTES
+    assert cue in texts(framing, "counter_evidence")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The floods in Kenya have displaced 210,000 people, the Red Cross said.",  # within the bound
+        "The floods in Kenya have displaced 190,000 people, the Red Cross said.",  # rounding, within 15%
+        "The floods in Kenya have displaced more than 85,000 people, the Red Cross said.",  # a bound itself
+        "The floods in Kenya have displaced 85,000 children, the Red Cross said.",  # another unit
+        # the claim's figure given elsewhere: the smaller one counts something else
+        "The floods in Kenya have displaced 230,000 people. The floods in Kenya left 85,000 people in camps.",
+        "The floods in Kenya began in 2023 and have displaced people in 30 counties.",  # a year, another unit
+    ],
+)
+def test_a_figure_within_the_bound_or_of_something_else_does_not_dispute(text: str) -> None:
+    framing = frame(
+        "Floods in Kenya have displaced more than 200,000 people", "Kenya floods", text, model=None
+    )
+    assert not any(cue.startswith("contrary figure") for cue in texts(framing, "counter_evidence")), text
 
 
 def test_a_claim_that_something_was_called_off_is_repeated_not_disputed() -> None:

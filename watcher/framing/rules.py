@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -234,6 +234,23 @@ _ELIDED_RE = re.compile(
 )
 _STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+# A quantity: an optional comparator, a number (with thousands separators or a decimal point), an optional
+# scale word, and the word it counts ("more than 200,000 people", "below 50 percent", "1.3 million barrels").
+_QUANTITY_RE = re.compile(
+    r"(?:\b(?P<cmp>more than|over|above|at least|in excess of|upwards of|fewer than|less than|under|below|"
+    r"at most|up to|no more than)\s+)?"
+    r"(?<![\w.,])(?P<num>\d[\d,.]*+)"  # the whole run of digits and separators, never read again
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|bn)\b)?"
+    r"\s*(?P<unit>%|per ?cent\b|[A-Za-z][a-z]+\b)?",
+    re.IGNORECASE,
+)
+_FIGURE_RE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?")
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_LOWER_BOUNDS = frozenset({"more than", "over", "above", "at least", "in excess of", "upwards of"})
+_UPPER_BOUNDS = frozenset({"fewer than", "less than", "under", "below", "at most", "up to", "no more than"})
+# A figure contradicts a bound it misses by more than this share of it ("about 190,000" is not "more than
+# 200,000", but reporters round): 15%.
+BOUND_SLACK = 0.15
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
 SCARE_QUOTE_MAX_WORDS = 4
 # A headline that credits a source reports the claim as the source's word: "...: report", "Sources: ...",
@@ -393,6 +410,51 @@ def _sentence(text: str, grammar: _Grammar = ENGLISH) -> _Sentence:
 
 
 @dataclass(frozen=True, slots=True)
+class _Quantity:
+    value: float
+    unit: str  # the stem of the counted word, "percent" for "%" and "per cent"
+    bound: str  # "lower" (more than, over ...), "upper" (fewer than, under ...) or "" (a plain figure)
+    text: str
+
+    def misses(self, bound: _Quantity) -> bool:
+        """Whether this figure of the same unit contradicts the claim's ``bound``: below a lower bound
+        (unless given as a lower bound itself: "more than 85,000" may be more than 200,000), above an upper
+        one, by more than BOUND_SLACK."""
+        if self.unit != bound.unit:
+            return False
+        if bound.bound == "lower":
+            return self.bound != "lower" and self.value < bound.value * (1.0 - BOUND_SLACK)
+        return (
+            bound.bound == "upper"
+            and self.bound != "upper"
+            and self.value > bound.value * (1.0 + BOUND_SLACK)
+        )
+
+    def meets(self, bound: _Quantity) -> bool:
+        """Whether this figure of the same unit is within the claim's ``bound``."""
+        if self.unit != bound.unit:
+            return False
+        return self.value >= bound.value if bound.bound == "lower" else self.value <= bound.value
+
+
+def _quantities(text: str) -> list[_Quantity]:
+    """The counted figures of a text (years and figures with no counted word left out)."""
+    found = []
+    for match in _QUANTITY_RE.finditer(text):
+        number, unit = match.group("num").rstrip(".,"), (match.group("unit") or "").lower()
+        if not unit or not _FIGURE_RE.fullmatch(number) or (_is_year(number) and not match.group("scale")):
+            continue
+        unit = "percent" if unit in ("%", "percent", "per cent") else light_stem(unit)
+        if unit in ENGLISH_CORE and unit != "percent":
+            continue  # "over 40 in ...", "200,000 of them"
+        value = float(number.replace(",", "")) * _SCALES.get((match.group("scale") or "").lower(), 1.0)
+        comparator = (match.group("cmp") or "").lower()
+        bound = "lower" if comparator in _LOWER_BOUNDS else "upper" if comparator in _UPPER_BOUNDS else ""
+        found.append(_Quantity(value, unit, bound, match.group(0).strip()))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
 class _Claim:
     sentence: _Sentence
     stems: frozenset[str]
@@ -402,6 +464,7 @@ class _Claim:
     cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
     predicate: frozenset[str] = frozenset()  # stems of the words after its first auxiliary (_predicate)
+    bounds: tuple[_Quantity, ...] = ()  # the claim's figures given as bounds ("more than 200,000 people")
 
 
 def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
@@ -421,6 +484,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         frozenset(cues),
         _debunks(sentence, scanned),
         _predicate(sentence),
+        tuple(q for q in _quantities(text) if q.bound),
     )
 
 
@@ -627,22 +691,40 @@ def _is_year(number: str) -> bool:
     return len(number) == 4 and number.startswith(("19", "20"))
 
 
-def _contrary_figures(sentence: _Sentence, claim: _Claim) -> list[str]:
-    """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"."""
-    if not claim.quantitative or CONTRAST_WORDS.isdisjoint(sentence.lowered):
+def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -> list[str]:
+    """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"; or, with
+    ``bounds``, one that misses a bound of the claim in the claim's unit ("about 85,000 people" against "more
+    than 200,000 people", "67%" against "below 50 percent")."""
+    if not claim.quantitative:
         return []
-    for number in _NUMBER_RE.findall(sentence.text):
-        if not _is_year(number) and number.replace(",", "") not in claim.numbers:
-            return [f"contrary figure {number}"]
+    if not CONTRAST_WORDS.isdisjoint(sentence.lowered):
+        for number in _NUMBER_RE.findall(sentence.text):
+            if not _is_year(number) and number.replace(",", "") not in claim.numbers:
+                return [f"contrary figure {number}"]
+    if bounds and claim.bounds:
+        for quantity in _quantities(sentence.text):
+            if any(quantity.misses(bound) for bound in claim.bounds):
+                return [f"contrary figure {quantity.text}"]
     return []
+
+
+def _figure_met(claim: _Claim, texts: Iterable[str]) -> bool:
+    """Whether one of ``texts`` gives a figure within a bound of the claim: then a figure that misses it is
+    about something else ("more than 200,000 displaced ... 85,000 people in camps")."""
+    return bool(claim.bounds) and any(
+        quantity.meets(bound) for text in texts for quantity in _quantities(text) for bound in claim.bounds
+    )
 
 
 # Dispute cues that a claim may use itself: in an article they repeat it.
 ECHOED_KINDS = frozenset({CONTRADICTION, COUNTER_VOICE, DOUBT, COUNTER_EVIDENCE})
 
 
-def _sentence_cues(sentence: _Sentence, claim: _Claim, governs: bool) -> list[tuple[str, str]]:
-    """(kind, text) cues of one sentence; claim negation and counter-evidence only where it governs."""
+def _sentence_cues(
+    sentence: _Sentence, claim: _Claim, governs: bool, bounds: bool = True
+) -> list[tuple[str, str]]:
+    """(kind, text) cues of one sentence; claim negation and counter-evidence only where it governs; a figure
+    that misses a bound of the claim only with ``bounds`` (see _contrary_figures)."""
     found: list[tuple[str, str]] = []
     for kind, words, text in _scan(sentence):
         if kind in ECHOED_KINDS and light_stem(words[-1]) in claim.cue_words:
@@ -654,7 +736,7 @@ def _sentence_cues(sentence: _Sentence, claim: _Claim, governs: bool) -> list[tu
     if governs:
         for start, end, _ in _negations(sentence, claim.stems, claim.negated):
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
-        found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim)]
+        found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim, bounds)]
     if any(kind in (CONTRADICTION, NEGATION, COUNTER_EVIDENCE) for kind, _ in found):
         # "confirmed that it does not exist": what is confirmed is the denial.
         found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
@@ -726,14 +808,16 @@ def _is_question(sentence: _Sentence) -> bool:
     )
 
 
-def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool) -> list[Hit]:
+def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = True) -> list[Hit]:
     """Cues of the headline. Attribution ("..., officials say") counts only in a title-only item: with a
     body, the body's own attribution says more, but a headline that is the whole item and reports the claim
     as someone's word keeps its distance from it."""
     if not title.tokens:
         return []
     found = [
-        (kind, text) for kind, text in _sentence_cues(title, claim, True) if alone or kind != ATTRIBUTION
+        (kind, text)
+        for kind, text in _sentence_cues(title, claim, True, bounds)
+        if alone or kind != ATTRIBUTION
     ]
     if alone and not any(kind == ATTRIBUTION for kind, _ in found):
         credit = _headline_credit(title)
@@ -809,13 +893,14 @@ def analyse(
     anchors = _anchors(sentences, overlaps, evidence)
     distances = _distances(sentences, overlaps, anchors)
     title_sentence = _sentence(title.strip(), grammar)
+    bounds = not _figure_met(claim, [title, *(s.text for s in sentences)])
     hits: list[Hit] = []
     for index, (sentence, distance) in enumerate(zip(sentences, distances, strict=True)):
-        for kind, cue in _sentence_cues(sentence, claim, distance <= 1):
+        for kind, cue in _sentence_cues(sentence, claim, distance <= 1, bounds):
             if kind == ATTRIBUTION and distance > ATTRIBUTION_MAX_DISTANCE:
                 continue
             hits.append(Hit(kind, cue, round(STRENGTH[kind] * DECAY[distance], 4), "body", distance, index))
-    hits += _title_hits(title_sentence, claim, alone=not sentences)
+    hits += _title_hits(title_sentence, claim, alone=not sentences, bounds=bounds)
     stated = _states(claim, sentences, overlaps)
     denied = claim.debunks and any(_denies_the_debunk(hit, claim) for hit in hits)
     asserted = stated and _own_voice(sentences, hits)
