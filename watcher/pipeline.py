@@ -266,6 +266,9 @@ class Pipeline:
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         # Its processes start with the first parse.
         self.parser = ParsePool(settings.ingest.workers(), parser=settings.ingest.parser)
+        # Article pages are extracted in a process of their own (a thread when feeds parse in one): a page that
+        # hangs the extractor is given up without taking a parse worker, and only one process loads it.
+        self.page_workers = ParsePool(min(settings.ingest.workers(), 1))
 
     @classmethod
     async def open(cls, settings: Settings, store: Store, **kwargs: Any) -> Pipeline:
@@ -277,6 +280,7 @@ class Pipeline:
         await self.session.close()
         await self.sender.close()
         await asyncio.to_thread(self.parser.close)
+        await asyncio.to_thread(self.page_workers.close)
 
     async def sync_config(self) -> tuple[SyncReport, SyncReport]:
         """Bring feeds, claims and destinations declared in feeds.yaml into the database.
@@ -732,7 +736,7 @@ class Pipeline:
             return batch
         if self._pages is None:
             self._pages = PageFetcher(
-                self.session, self.settings.http, self.settings.pages, workers=self.parser
+                self.session, self.settings.http, self.settings.pages, workers=self.page_workers
             )
         fetcher, sem = self._pages, asyncio.Semaphore(self.settings.http.limit)
 

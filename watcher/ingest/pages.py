@@ -206,13 +206,14 @@ class PageFetcher:
     async def _extract(self, body: bytes, url: str, status: int, now: datetime) -> Extracted | None:
         limit = self.pages.extract_time_limit_s
         try:
-            return await self.workers.run(
+            extracted = await self.workers.run(
                 extract_page,
                 body,
                 url,
                 now=now,
                 max_text_chars=self.pages.max_text_chars,
                 fast=self.pages.fast_extraction,
+                detect=False,
                 time_limit_s=limit,
             )
         except WorkerTimeout:
@@ -221,6 +222,10 @@ class PageFetcher:
             ) from None
         except WorkerDied:
             raise _Refused("extract", "the extracting process died on this page", status) from None
+        if extracted is None:
+            return None
+        detected = await asyncio.to_thread(detect_language, extracted.text)
+        return replace(extracted, language=detected or extracted.language)
 
     def _judge(
         self, url: str, final_url: str, status: int, extracted: Extracted | None, feed_text: str
@@ -373,12 +378,21 @@ async def _read_prefix(response: aiohttp.ClientResponse, cap: int) -> bytes:
 
 
 def extract_page(
-    body: bytes, url: str, *, now: datetime, max_text_chars: int = 50_000, fast: bool = False
+    body: bytes,
+    url: str,
+    *,
+    now: datetime,
+    max_text_chars: int = 50_000,
+    fast: bool = False,
+    detect: bool = True,
 ) -> Extracted | None:
     """The main text and metadata of an HTML page (trafilatura; htmldate for dates), or None when it has none.
 
     The language is detected from the extracted text, else taken from ``<html lang>`` (templates
     often declare one language for every page). The first call imports the extractor (seconds).
+
+    :param detect: False: the language is the declared one only (the caller detects it from the text, where
+        the detector is loaded already: it holds about 75 MiB).
     """
     import trafilatura
 
@@ -410,7 +424,7 @@ def extract_page(
         title=_clean_line(_field(document, "title"))[:MAX_TITLE_CHARS].rstrip() or None,
         published_at=_day(_field(document, "date"), now),
         author=_clean_line(_field(document, "author"))[:MAX_AUTHOR_CHARS].rstrip() or None,
-        language=detect_language(text) or normalize_language(declared),
+        language=(detect_language(text) if detect else None) or normalize_language(declared),
     )
 
 
