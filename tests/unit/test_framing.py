@@ -16,6 +16,7 @@ from watcher.framing import (
     StanceModel,
     analyse,
     cues,
+    decide,
     explain,
     frame,
     load_shipped,
@@ -1017,13 +1018,14 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.845 (169 of 200; the last 48, written blind, 36 before and 38 after), minus a margin.
-PROBE_NEWS_FLOOR = 0.80
+# Measured 0.804 (185 of 230; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# and 16), minus a margin.
+PROBE_NEWS_FLOOR = 0.78
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 200 and len(data["claims"]) >= 50
+    assert len(data["items"]) >= 230 and len(data["claims"]) >= 65
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1154,19 +1156,32 @@ def test_a_plan_called_off_a_revised_figure_and_no_record_dispute(
             "Turkey's annual inflation has fallen below 50 percent",
             "Turkish inflation quickens to 67%",
             "",
-            "contrary figure 67%",
+            "contrary figure: 67%",
         ),
         (
             "Floods in Kenya have displaced more than 200,000 people",
             "Kenya floods",
             "The floods in Kenya have displaced 85,000 people, the Red Cross said.",
-            "contrary figure 85,000 people",
+            "contrary figure: 85,000 people",
         ),
         (
             "Saudi output is over 1.3 million barrels a day",
             "Saudi output",
             "Saudi output is 900,000 barrels a day, the ministry said.",
-            "contrary figure 900,000 barrels",
+            "contrary figure: 900,000 barrels",
+        ),
+        # a percentage misses by any amount, and a claim's plain percentage is missed by another
+        (
+            "Spain's unemployment rate has fallen below 11 percent",
+            "Spain's jobless rate edges down to 11.3%",
+            "",
+            "contrary figure: 11.3%",
+        ),
+        (
+            "UK inflation fell to 2 percent in May",
+            "UK inflation eases to 2.3% in May",
+            "",
+            "contrary figure: 2.3%",
         ),
     ],
 )
@@ -1188,6 +1203,8 @@ def test_a_figure_that_misses_the_claims_bound_in_its_unit_disputes(
         # the claim's figure given elsewhere: the smaller one counts something else
         "The floods in Kenya have displaced 230,000 people. The floods in Kenya left 85,000 people in camps.",
         "The floods in Kenya began in 2023 and have displaced people in 30 counties.",  # a year, another unit
+        "The floods in Kenya have displaced 230,000. The floods in Kenya left 85,000 people in camps.",  # no unit
+        "The floods in Kenya have displaced 200.000 people.",  # two hundred, or two hundred thousand
     ],
 )
 def test_a_figure_within_the_bound_or_of_something_else_does_not_dispute(text: str) -> None:
@@ -1195,6 +1212,31 @@ def test_a_figure_within_the_bound_or_of_something_else_does_not_dispute(text: s
         "Floods in Kenya have displaced more than 200,000 people", "Kenya floods", text, model=None
     )
     assert not any(cue.startswith("contrary figure") for cue in texts(framing, "counter_evidence")), text
+
+
+def test_a_missed_figure_near_the_claim_governs_it_and_the_rules_decide() -> None:
+    claim = "Flash floods in the Valencia region killed more than 200 people"
+    text = (
+        "The regional government of Valencia on Monday published the names of everyone who died in last month's "
+        "flash floods. The list contains 158 people, most of them from towns south of the city. Officials said no "
+        "one was still listed as missing. The youngest victim was three months old. Funerals continue this week."
+    )
+    analysis = analyse(claim, "Valencia publishes names of flood victims", text)
+    assert analysis.governed and analysis.figure_missed
+    assert "contrary figure: 158 people" in {h.text for h in analysis.hits if h.distance == 1}
+    decision = decide(analysis)  # the shipped model, which never saw such a figure, reads it otherwise
+    assert decision.probabilities is not None and decision.stance is Stance.DISPUTES
+
+
+def test_a_claims_own_100_percent_is_not_a_figure_and_a_matching_figure_is_no_dispute() -> None:
+    assert not analyse(
+        "The moon landing was 100% fake", "", "It was 90% staged, the post said."
+    ).figure_missed
+    claim = "UK inflation fell to 2 percent in May"
+    text = "Consumer prices rose 2.0% in the 12 months to May, down from 2.3% in April, the ONS said."
+    framing = frame(claim, "UK inflation hits 2% target", text)
+    assert not any(c.text.startswith("contrary figure") for c in framing.cues)
+    assert framing.stance is not Stance.DISPUTES
 
 
 def test_a_claim_that_something_was_called_off_is_repeated_not_disputed() -> None:
@@ -1228,10 +1270,10 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-PROBE_BODIES_FLOOR = 0.50  # measured 0.56 (38 of 68); the rules alone 0.68
+PROBE_BODIES_FLOOR = 0.52  # measured 0.57 (56 of 98); the rules alone 0.69
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 68 and len(data["claims"]) >= 17
+    assert len(data["items"]) >= 98 and len(data["claims"]) >= 32
     assert accuracy >= PROBE_BODIES_FLOOR

@@ -85,7 +85,7 @@ def _add(feats: dict[str, float], name: str, value: float) -> None:
 
 
 def _head(text: str) -> str:
-    if text.startswith("contrary figure"):
+    if text.startswith("contrary figure"):  # a figure beside a contrast word, or one that misses the claim's
         return "contrary_figure"
     if text.startswith('"'):
         return "quoted"

@@ -245,12 +245,17 @@ _QUANTITY_RE = re.compile(
     re.IGNORECASE,
 )
 _FIGURE_RE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?")
+_AMBIGUOUS_FIGURE_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
 _LOWER_BOUNDS = frozenset({"more than", "over", "above", "at least", "in excess of", "upwards of"})
 _UPPER_BOUNDS = frozenset({"fewer than", "less than", "under", "below", "at most", "up to", "no more than"})
-# A figure contradicts a bound it misses by more than this share of it ("about 190,000" is not "more than
-# 200,000", but reporters round): 15%.
+# A count contradicts a bound it misses by more than this share of it ("about 190,000" is not "more than
+# 200,000", but reporters round): 15%. A percentage is given to a tenth, so any miss counts.
 BOUND_SLACK = 0.15
+# A claim's plain percentage ("inflation fell to 2 percent") is met by a figure within this of it ("2.0%").
+PERCENT_TOLERANCE = 0.05
+# The cue text of a figure that misses the claim's figure; such a cue near the claim governs it (_contrary_figures).
+MISSED_FIGURE = "contrary figure:"
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
 SCARE_QUOTE_MAX_WORDS = 4
 # A headline that credits a source reports the claim as the source's word: "...: report", "Sources: ...",
@@ -356,6 +361,9 @@ class Analysis:
     # The claim is itself a debunk and the article denies that debunk: "No, the moon landing was not a hoax"
     # against "The moon landing was a hoax" disputes the claim (see _denies_the_debunk).
     debunk_denied: bool = False
+    # A figure that misses the claim's (MISSED_FIGURE) governs the claim: the training data never shows one, so
+    # the rules decide (framing.settle).
+    figure_missed: bool = False
 
     @property
     def echoes_the_claim(self) -> bool:
@@ -412,41 +420,53 @@ def _sentence(text: str, grammar: _Grammar = ENGLISH) -> _Sentence:
 @dataclass(frozen=True, slots=True)
 class _Quantity:
     value: float
-    unit: str  # the stem of the counted word, "percent" for "%" and "per cent"
+    unit: str  # the stem of the counted word, "percent" for "%" and "per cent", "" for none
     bound: str  # "lower" (more than, over ...), "upper" (fewer than, under ...) or "" (a plain figure)
     text: str
 
-    def misses(self, bound: _Quantity) -> bool:
-        """Whether this figure of the same unit contradicts the claim's ``bound``: below a lower bound
-        (unless given as a lower bound itself: "more than 85,000" may be more than 200,000), above an upper
-        one, by more than BOUND_SLACK."""
-        if self.unit != bound.unit:
+    def misses(self, claimed: _Quantity) -> bool:
+        """Whether this figure of the same unit contradicts the claim's figure: below its lower bound (unless given
+        as a lower bound itself: "more than 85,000" may be more than 200,000), above its upper one, by more than
+        BOUND_SLACK of it (a percentage by any amount); or, for a plain percentage, off it by more than
+        PERCENT_TOLERANCE."""
+        if self.unit != claimed.unit or not self.unit:
             return False
-        if bound.bound == "lower":
-            return self.bound != "lower" and self.value < bound.value * (1.0 - BOUND_SLACK)
-        return (
-            bound.bound == "upper"
-            and self.bound != "upper"
-            and self.value > bound.value * (1.0 + BOUND_SLACK)
-        )
+        percent = self.unit == "percent"
+        slack = 0.0 if percent else BOUND_SLACK
+        if claimed.bound == "lower":
+            return self.bound != "lower" and self.value < claimed.value * (1.0 - slack)
+        if claimed.bound == "upper":
+            return self.bound != "upper" and self.value > claimed.value * (1.0 + slack)
+        return percent and not self.bound and abs(self.value - claimed.value) > PERCENT_TOLERANCE
 
-    def meets(self, bound: _Quantity) -> bool:
-        """Whether this figure of the same unit is within the claim's ``bound``."""
-        if self.unit != bound.unit:
+    def meets(self, claimed: _Quantity) -> bool:
+        """Whether this figure, of the same unit or of none (a count only), is within the claim's figure."""
+        if self.unit != claimed.unit and (self.unit or claimed.unit == "percent"):
             return False
-        return self.value >= bound.value if bound.bound == "lower" else self.value <= bound.value
+        if claimed.bound == "lower":
+            return self.value >= claimed.value
+        if claimed.bound == "upper":
+            return self.value <= claimed.value
+        return abs(self.value - claimed.value) <= PERCENT_TOLERANCE
 
 
-def _quantities(text: str) -> list[_Quantity]:
-    """The counted figures of a text (years and figures with no counted word left out)."""
+def _quantities(text: str, bare: bool = False) -> list[_Quantity]:
+    """The counted figures of a text; with ``bare``, figures with no counted word too (unit ""). Years are left
+    out, and so are figures whose separators are ambiguous ("200.000": two hundred thousand in much of Europe)."""
     found = []
     for match in _QUANTITY_RE.finditer(text):
         number, unit = match.group("num").rstrip(".,"), (match.group("unit") or "").lower()
-        if not unit or not _FIGURE_RE.fullmatch(number) or (_is_year(number) and not match.group("scale")):
+        if (
+            not _FIGURE_RE.fullmatch(number)
+            or _AMBIGUOUS_FIGURE_RE.fullmatch(number)
+            or (_is_year(number) and not match.group("scale"))
+        ):
             continue
         unit = "percent" if unit in ("%", "percent", "per cent") else light_stem(unit)
         if unit in ENGLISH_CORE and unit != "percent":
-            continue  # "over 40 in ...", "200,000 of them"
+            unit = ""  # "over 40 in ...", "200,000 of them"
+        if not unit and not bare:
+            continue
         value = float(number.replace(",", "")) * _SCALES.get((match.group("scale") or "").lower(), 1.0)
         comparator = (match.group("cmp") or "").lower()
         bound = "lower" if comparator in _LOWER_BOUNDS else "upper" if comparator in _UPPER_BOUNDS else ""
@@ -464,7 +484,8 @@ class _Claim:
     cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
     predicate: frozenset[str] = frozenset()  # stems of the words after its first auxiliary (_predicate)
-    bounds: tuple[_Quantity, ...] = ()  # the claim's figures given as bounds ("more than 200,000 people")
+    # the claim's figures given as bounds ("more than 200,000 people"), and its percentages ("fell to 2 percent")
+    bounds: tuple[_Quantity, ...] = ()
 
 
 def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
@@ -484,7 +505,8 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         frozenset(cues),
         _debunks(sentence, scanned),
         _predicate(sentence),
-        tuple(q for q in _quantities(text) if q.bound),
+        # a plain "100%" is a manner of speaking ("100% fake"), not a figure
+        tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
     )
 
 
@@ -693,8 +715,9 @@ def _is_year(number: str) -> bool:
 
 def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -> list[str]:
     """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"; or, with
-    ``bounds``, one that misses a bound of the claim in the claim's unit ("about 85,000 people" against "more
-    than 200,000 people", "67%" against "below 50 percent")."""
+    ``bounds``, one that misses a bound or a percentage of the claim in the claim's unit ("about 85,000 people"
+    against "more than 200,000 people", "67%" against "below 50 percent", "2.3%" against "fell to 2 percent"):
+    MISSED_FIGURE, which governs the claim within one sentence of it (analyse)."""
     if not claim.quantitative:
         return []
     if not CONTRAST_WORDS.isdisjoint(sentence.lowered):
@@ -704,7 +727,7 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
     if bounds and claim.bounds:
         for quantity in _quantities(sentence.text):
             if any(quantity.misses(bound) for bound in claim.bounds):
-                return [f"contrary figure {quantity.text}"]
+                return [f"{MISSED_FIGURE} {quantity.text}"]
     return []
 
 
@@ -712,7 +735,10 @@ def _figure_met(claim: _Claim, texts: Iterable[str]) -> bool:
     """Whether one of ``texts`` gives a figure within a bound of the claim: then a figure that misses it is
     about something else ("more than 200,000 displaced ... 85,000 people in camps")."""
     return bool(claim.bounds) and any(
-        quantity.meets(bound) for text in texts for quantity in _quantities(text) for bound in claim.bounds
+        quantity.meets(bound)
+        for text in texts
+        for quantity in _quantities(text, bare=True)
+        for bound in claim.bounds
     )
 
 
@@ -994,7 +1020,13 @@ def _assemble(
     weighed = [_as_far(hit) if hit.where == "body" and hit.sentence in beside else hit for hit in hits]
     dispute, distance, endorsement = cue_sums(weighed)
     strong = [
-        h for h in hits if h.kind in STRONG_DISPUTE_KINDS and h.weight >= STRONG_MIN and h.distance == 0
+        h
+        for h in hits
+        if h.kind in STRONG_DISPUTE_KINDS
+        and (
+            (h.weight >= STRONG_MIN and h.distance == 0)
+            or (h.distance <= 1 and h.text.startswith(MISSED_FIGURE))
+        )
     ]
     disputes = sorted((h for h in weighed if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)
     best = max(range(len(sentences)), key=overlaps.__getitem__) if sentences else -1
@@ -1020,6 +1052,7 @@ def _assemble(
         claim_question=_is_question(claim.sentence),
         claim_hedged=not claim_kinds.isdisjoint({HEDGE, DISTANCING_VERB}),
         governed=bool(strong),
+        figure_missed=any(h.text.startswith(MISSED_FIGURE) for h in strong),
         claim_sentence=sentences[best].text if best >= 0 and overlaps[best] > 0 else title.text,
         disputing_sentence=_sentence_of(disputes[0], title, sentences) if disputes else "",
         words={scope: frozenset(found) for scope, found in words.items()},
