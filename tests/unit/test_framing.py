@@ -1239,6 +1239,18 @@ def test_a_claims_own_100_percent_is_not_a_figure_and_a_matching_figure_is_no_di
     assert framing.stance is not Stance.DISPUTES
 
 
+def test_stopping_or_falling_short_of_the_claims_predicate_negates_it() -> None:
+    claim = "The WHO has declared mpox a global health emergency"
+    assert (
+        frame(claim, "WHO stops short of declaring mpox emergency", "", model=None).stance is Stance.DISPUTES
+    )
+    claim = "The ruling party won a majority in parliament"
+    text = "The ruling party fell short of a majority in parliament, official results showed."
+    assert "fell short of a majority" in texts(frame(claim, "", text, model=None), "negation")
+    text = "Short of a majority in parliament, the ruling party won the most seats, official results showed."
+    assert not texts(frame(claim, "", text, model=None), "negation")
+
+
 def test_a_claim_that_something_was_called_off_is_repeated_not_disputed() -> None:
     claim = "Airline pilots at Lufthansa have called off their strike"
     framing = frame(claim, "Lufthansa pilots call off strike", "")

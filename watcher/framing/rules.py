@@ -69,8 +69,15 @@ NEGATORS = frozenset(
     "not no never nor nobody without hardly neither cannot unable declined refused nothing".split()
 )
 CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing", "nor", "neither", "cannot"})
-# Two-word negators of a predicate: "no longer", "yet to", "failed to".
-CLAIM_NEGATOR_PAIRS = frozenset({("no", "longer"), ("yet", "to"), ("failed", "to"), ("fails", "to")})
+# Two-word negators of a predicate: "no longer", "yet to", "failed to", "stopped short (of declaring)", "fell
+# short (of a majority)"; not "short of" alone ("Short of a guide from the man himself", "nothing short of").
+CLAIM_NEGATOR_PAIRS = frozenset(
+    {("no", "longer"), ("yet", "to"), ("failed", "to"), ("fails", "to")}
+    | {
+        (verb, "short")
+        for verb in ("stop", "stops", "stopped", "stopping", "fall", "falls", "fell", "falling")
+    }
+)
 # A negator that governs the word after it, not the claim's: "no one knows when ...", "not only ... but".
 NOT_NEGATING = frozenset({("no", "one"), ("not", "only"), ("no", "matter"), ("no", "doubt")})
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
