@@ -65,7 +65,8 @@ class IngestSettings:
 
 
 class ParsePool:
-    """Runs ``parse_entries`` for the event loop without blocking it.
+    """Runs ``parse_entries`` (and, through :meth:`run`, any picklable call: article pages are extracted in
+    a pool of their own) for the event loop without blocking it.
 
     With ``workers`` > 0 the bodies go to that many worker processes, started on the first parse and
     stopped by :meth:`close`; the results come back as plain records (pickled ``ParseResult``). With
