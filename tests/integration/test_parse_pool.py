@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from watcher.ingest.parse import parse_entries
-from watcher.ingest.pool import ParsePool
+from watcher.ingest.pool import ParsePool, WorkerDied
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 FEED_URL = "https://feeds.example.org/world/rss.xml"
@@ -67,6 +68,51 @@ async def test_a_body_that_takes_too_long_is_given_up_and_its_pool_replaced() ->
         assert len((await pool.parse(body, FEED_URL, now=NOW)).articles) == 5_000  # on a new pool
     finally:
         pool.close()
+
+
+async def test_the_time_limit_counts_a_calls_own_run_not_its_wait_behind_others() -> None:
+    pool = ParsePool(1, time_limit_s=2.5)
+    try:
+        assert await pool.run(abs, -1) == 1  # the worker is up
+        # Three calls of 1 s on one worker: the third ends 3 s after it was made, 1 s after it started.
+        calls = [pool.run(time.sleep, 1.0) for _ in range(3)]
+        assert await asyncio.gather(*calls) == [None, None, None]
+    finally:
+        pool.close()
+
+
+async def test_a_cancelled_call_holds_its_worker_until_it_ends_and_no_longer_than_its_limit() -> None:
+    pool = ParsePool(1, time_limit_s=30.0)
+    try:
+        running = asyncio.create_task(pool.run(time.sleep, 1.0))
+        await asyncio.sleep(0.3)
+        running.cancel()
+        # The next call waits for the worker (it does not time out behind the cancelled one).
+        assert await pool.run(abs, -2, time_limit_s=1.5) == 2
+        hung = asyncio.create_task(pool.run(time.sleep, 600.0, time_limit_s=0.5))
+        await asyncio.sleep(0.2)
+        hung.cancel()
+        started = time.monotonic()
+        assert await pool.run(abs, -3) == 3  # on a new pool: the hung call's was killed at its limit
+        assert time.monotonic() - started < 10.0  # not the 600 s of the hung call
+    finally:
+        pool.close()
+
+
+async def test_closing_kills_a_worker_still_running_after_the_grace_period() -> None:
+    pool = ParsePool(1)
+    running = asyncio.create_task(pool.run(time.sleep, 600.0))
+    await asyncio.sleep(0.5)
+    pids = pool.pids()
+    started = time.monotonic()
+    await asyncio.to_thread(pool.close, 0.2)
+    assert time.monotonic() - started < 10.0 and pids
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, and reaped
+    with pytest.raises(WorkerDied):  # not run again on a new pool
+        await running
+    assert pool.pids() == []
 
 
 async def test_closing_stops_the_workers_and_a_later_parse_starts_new_ones(pool: ParsePool) -> None:

@@ -1205,6 +1205,10 @@ def test_a_figure_that_misses_the_claims_bound_in_its_unit_disputes(
         "The floods in Kenya began in 2023 and have displaced people in 30 counties.",  # a year, another unit
         "The floods in Kenya have displaced 230,000. The floods in Kenya left 85,000 people in camps.",  # no unit
         "The floods in Kenya have displaced 200.000 people.",  # two hundred, or two hundred thousand
+        "The floods in Kenya have displaced 230 000 people.",  # thousands, or two figures
+        # a figure of another time
+        "The floods in Kenya displaced a quarter of a million people. In 2018, floods in Kenya displaced 100,000 people.",
+        "The floods in Kenya have displaced 10-12,000 people in some counties.",  # a range's end
     ],
 )
 def test_a_figure_within_the_bound_or_of_something_else_does_not_dispute(text: str) -> None:
@@ -1228,6 +1232,22 @@ def test_a_missed_figure_near_the_claim_governs_it_and_the_rules_decide() -> Non
     assert decision.probabilities is not None and decision.stance is Stance.DISPUTES
 
 
+def test_a_missed_figure_beside_the_claim_about_something_else_does_not_govern_it() -> None:
+    claim = "UK inflation fell to 2 percent in May"
+    analysis = analyse(
+        claim, "UK inflation", "UK inflation fell in May, the ONS said. Services inflation stayed at 5.7%."
+    )
+    assert analysis.beside == {1} and not analysis.governed and not analysis.figure_missed
+
+
+def test_a_negated_comparator_is_the_opposite_bound() -> None:
+    claim = "No fewer than 200 people were killed in the floods"
+    framing = frame(claim, "", "The floods killed 350 people, officials said.", model=None)
+    assert framing.stance is not Stance.DISPUTES and not texts(framing, "counter_evidence")
+    framing = frame(claim, "", "The floods killed 150 people, officials said.", model=None)
+    assert "contrary figure: 150 people" in texts(framing, "counter_evidence")
+
+
 def test_a_claims_own_100_percent_is_not_a_figure_and_a_matching_figure_is_no_dispute() -> None:
     assert not analyse(
         "The moon landing was 100% fake", "", "It was 90% staged, the post said."
@@ -1237,6 +1257,17 @@ def test_a_claims_own_100_percent_is_not_a_figure_and_a_matching_figure_is_no_di
     framing = frame(claim, "UK inflation hits 2% target", text)
     assert not any(c.text.startswith("contrary figure") for c in framing.cues)
     assert framing.stance is not Stance.DISPUTES
+
+
+def test_an_article_repeating_the_claims_own_negation_agrees() -> None:
+    claim = "Nvidia's quarterly revenue fell short of analyst expectations"
+    for title, text in (
+        (claim, ""),
+        ("", claim + ", the company said."),
+        ("Nvidia revenue falls short of analyst expectations", ""),
+    ):
+        framing = frame(claim, title, text, model=None)
+        assert framing.stance is Stance.SUPPORTS and not texts(framing, "negation"), (title, text)
 
 
 def test_stopping_or_falling_short_of_the_claims_predicate_negates_it() -> None:

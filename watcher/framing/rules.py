@@ -244,23 +244,30 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 # A quantity: an optional comparator, a number (with thousands separators or a decimal point), an optional
 # scale word, and the word it counts ("more than 200,000 people", "below 50 percent", "1.3 million barrels").
 _QUANTITY_RE = re.compile(
-    r"(?:\b(?P<cmp>more than|over|above|at least|in excess of|upwards of|fewer than|less than|under|below|"
-    r"at most|up to|no more than)\s+)?"
-    r"(?<![\w.,])(?P<num>\d[\d,.]*+)"  # the whole run of digits and separators, never read again
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion|bn)\b)?"
+    r"(?:\b(?P<cmp>no fewer than|no less than|not fewer than|not less than|not more than|no more than|more than|"
+    r"over|above|at least|in excess of|upwards of|fewer than|less than|under|below|at most|up to)\s+)?"
+    r"(?<![\w.,\-\u2013/])(?P<num>\d[\d,.]*+)"  # the whole run of digits and separators, never read again
+    r"(?P<spaced>(?:[ \u00a0\u202f]\d{3}(?![\d,.]))+)?"  # "230 000": thousands, or two figures
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion|bn|m)\b)?"
     r"\s*(?P<unit>%|per ?cent\b|[A-Za-z][a-z]+\b)?",
     re.IGNORECASE,
 )
-_FIGURE_RE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?")
+_FIGURE_RE = re.compile(r"\d{1,3}(?:,\d{3})+|(?:0|[1-9]\d*)(?:\.\d+)?")
 _AMBIGUOUS_FIGURE_RE = re.compile(r"\d{1,3}(?:\.\d{3})+")
-_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
-_LOWER_BOUNDS = frozenset({"more than", "over", "above", "at least", "in excess of", "upwards of"})
-_UPPER_BOUNDS = frozenset({"fewer than", "less than", "under", "below", "at most", "up to", "no more than"})
+_SCALES = {"thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+_LOWER_BOUNDS = frozenset(
+    {"more than", "over", "above", "at least", "in excess of", "upwards of", "no fewer than", "no less than"}
+    | {"not fewer than", "not less than"}
+)
+_UPPER_BOUNDS = frozenset(
+    {"fewer than", "less than", "under", "below", "at most", "up to", "no more than", "not more than"}
+)
 # A count contradicts a bound it misses by more than this share of it ("about 190,000" is not "more than
 # 200,000", but reporters round): 15%. A percentage is given to a tenth, so any miss counts.
 BOUND_SLACK = 0.15
-# A claim's plain percentage ("inflation fell to 2 percent") is met by a figure within this of it ("2.0%").
-PERCENT_TOLERANCE = 0.05
+# A claim's plain percentage is met by a figure within this of it: "fell to 2 percent" by 2.0% to 2.25%, "fell to
+# 2.1 percent" by 2.05% to 2.15%.
+PERCENT_TOLERANCE = (0.25, 0.05)  # a whole number, a decimal
 # The cue text of a figure that misses the claim's figure; such a cue near the claim governs it (_contrary_figures).
 MISSED_FIGURE = "contrary figure:"
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
@@ -430,12 +437,13 @@ class _Quantity:
     unit: str  # the stem of the counted word, "percent" for "%" and "per cent", "" for none
     bound: str  # "lower" (more than, over ...), "upper" (fewer than, under ...) or "" (a plain figure)
     text: str
+    tolerance: float = PERCENT_TOLERANCE[0]  # a plain percentage's: PERCENT_TOLERANCE by its decimals
 
     def misses(self, claimed: _Quantity) -> bool:
         """Whether this figure of the same unit contradicts the claim's figure: below its lower bound (unless given
         as a lower bound itself: "more than 85,000" may be more than 200,000), above its upper one, by more than
-        BOUND_SLACK of it (a percentage by any amount); or, for a plain percentage, off it by more than
-        PERCENT_TOLERANCE."""
+        BOUND_SLACK of it (a percentage by any amount); or, for a plain percentage, off it by more than its
+        tolerance."""
         if self.unit != claimed.unit or not self.unit:
             return False
         percent = self.unit == "percent"
@@ -444,7 +452,7 @@ class _Quantity:
             return self.bound != "lower" and self.value < claimed.value * (1.0 - slack)
         if claimed.bound == "upper":
             return self.bound != "upper" and self.value > claimed.value * (1.0 + slack)
-        return percent and not self.bound and abs(self.value - claimed.value) > PERCENT_TOLERANCE
+        return percent and not self.bound and abs(self.value - claimed.value) > claimed.tolerance
 
     def meets(self, claimed: _Quantity) -> bool:
         """Whether this figure, of the same unit or of none (a count only), is within the claim's figure."""
@@ -454,17 +462,19 @@ class _Quantity:
             return self.value >= claimed.value
         if claimed.bound == "upper":
             return self.value <= claimed.value
-        return abs(self.value - claimed.value) <= PERCENT_TOLERANCE
+        return abs(self.value - claimed.value) <= claimed.tolerance
 
 
 def _quantities(text: str, bare: bool = False) -> list[_Quantity]:
-    """The counted figures of a text; with ``bare``, figures with no counted word too (unit ""). Years are left
-    out, and so are figures whose separators are ambiguous ("200.000": two hundred thousand in much of Europe)."""
+    """The counted figures of a text; with ``bare``, figures with no counted word too (unit ""). Left out: years,
+    the end of a range ("10-12%"), and figures whose separators are ambiguous ("200.000" and "230 000": thousands
+    in much of Europe)."""
     found = []
     for match in _QUANTITY_RE.finditer(text):
         number, unit = match.group("num").rstrip(".,"), (match.group("unit") or "").lower()
         if (
-            not _FIGURE_RE.fullmatch(number)
+            match.group("spaced")
+            or not _FIGURE_RE.fullmatch(number)
             or _AMBIGUOUS_FIGURE_RE.fullmatch(number)
             or (_is_year(number) and not match.group("scale"))
         ):
@@ -477,7 +487,8 @@ def _quantities(text: str, bare: bool = False) -> list[_Quantity]:
         value = float(number.replace(",", "")) * _SCALES.get((match.group("scale") or "").lower(), 1.0)
         comparator = (match.group("cmp") or "").lower()
         bound = "lower" if comparator in _LOWER_BOUNDS else "upper" if comparator in _UPPER_BOUNDS else ""
-        found.append(_Quantity(value, unit, bound, match.group(0).strip()))
+        tolerance = PERCENT_TOLERANCE[1] if "." in number else PERCENT_TOLERANCE[0]
+        found.append(_Quantity(value, unit, bound, match.group(0).strip(), tolerance))
     return found
 
 
@@ -678,7 +689,8 @@ def _negations(
 ) -> list[tuple[int, int, str]]:
     """Negators that deny a claim word within NEGATION_WINDOW in the same clause: (start, end, stem).
 
-    Stems in ``echoed`` (those the claim negates itself) are skipped: repeating them agrees.
+    A negator whose first claim word is one in ``echoed`` (those the claim negates itself) repeats the claim's own
+    negation: it agrees, and denies nothing after it.
     """
     lowered = sentence.lowered
     found: list[tuple[int, int, str]] = []
@@ -696,8 +708,11 @@ def _negations(
             if lowered[j] in CLAUSE_BREAKS or lowered[j] in COMPLEMENTIZERS:
                 break
             word = light_stem(lowered[j])
-            if lowered[j] not in ENGLISH_CORE and word in stems and word not in echoed:
-                found.append((i, j + 1, word))
+            if lowered[j] not in ENGLISH_CORE and word in stems:
+                if (
+                    word not in echoed
+                ):  # the claim's own negation ("fell short of analyst expectations") agrees
+                    found.append((i, j + 1, word))
                 break
     return found
 
@@ -731,11 +746,17 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
         for number in _NUMBER_RE.findall(sentence.text):
             if not _is_year(number) and number.replace(",", "") not in claim.numbers:
                 return [f"contrary figure {number}"]
-    if bounds and claim.bounds:
+    if bounds and claim.bounds and not _another_year(sentence, claim):
         for quantity in _quantities(sentence.text):
             if any(quantity.misses(bound) for bound in claim.bounds):
                 return [f"{MISSED_FIGURE} {quantity.text}"]
     return []
+
+
+def _another_year(sentence: _Sentence, claim: _Claim) -> bool:
+    """Whether the sentence names a year the claim does not: its figures are of another time ("In 2018, floods
+    displaced 100,000 people")."""
+    return any(_is_year(n) and n not in claim.numbers for n in _NUMBER_RE.findall(sentence.text))
 
 
 def _figure_met(claim: _Claim, texts: Iterable[str]) -> bool:
@@ -1032,7 +1053,11 @@ def _assemble(
         if h.kind in STRONG_DISPUTE_KINDS
         and (
             (h.weight >= STRONG_MIN and h.distance == 0)
-            or (h.distance <= 1 and h.text.startswith(MISSED_FIGURE))
+            or (
+                h.distance <= 1
+                and h.text.startswith(MISSED_FIGURE)
+                and not (h.where == "body" and h.sentence in beside)  # a figure of something else
+            )
         )
     ]
     disputes = sorted((h for h in weighed if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)

@@ -80,7 +80,7 @@ class PageSettings:
     fast_extraction: bool = (
         False  # skip trafilatura's fallback extractors: about a third of the CPU, less recall
     )
-    # A page not extracted this long after it was handed to a worker process is given up (its worker is
+    # A page not extracted this long after a worker process took it is given up (its worker is
     # killed); with the tag cap the known worst case takes about 5 s. Pages extracted in a thread have no limit.
     extract_time_limit_s: float = 20.0
 

@@ -11,7 +11,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +30,7 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["watcher.ingest.parse"])
 
 
-# A body that has not parsed this many seconds after it was handed to the pool is given up: its worker is
+# A body that has not parsed this many seconds after a worker took it is given up: its worker is
 # killed and the pool replaced, so that no body holds a worker for longer. Every parsing path is linear in its
 # input (bench/hostile_text.py: a megabyte of hostile markup in under a second), so only a new defect or a
 # library's own worst case reaches it.
@@ -73,13 +73,13 @@ class ParsePool:
     0 they are parsed in a thread, sharing the core of the event loop. A worker that dies (a
     parser crash, the OOM killer) takes its pool with it: the pool is replaced and the body parsed
     once more; a body that kills a second pool yields a ParseResult whose only warning says so, as
-    does one that has not parsed ``time_limit_s`` after it was handed over (its pool is killed and replaced).
+    does one that has not parsed ``time_limit_s`` after a worker took it (its pool is killed and replaced).
     """
 
     def __init__(
         self, workers: int, *, parser: Parser = "fast", time_limit_s: float = PARSE_TIME_LIMIT_S
     ) -> None:
-        """:param time_limit_s: seconds after which a body handed to the worker processes is given up (its
+        """:param time_limit_s: seconds after which a body a worker took is given up (its
         pool is killed and replaced; a ParseResult whose only warning says so); a thread has no limit."""
         if workers < 0:
             raise ValueError("workers must be 0 or more")
@@ -87,6 +87,8 @@ class ParsePool:
         self.parser = parser
         self.time_limit_s = time_limit_s
         self._executor: ProcessPoolExecutor | None = None
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._closes = 0  # how many times close() ended a pool: its calls in flight are not run again
 
     async def parse(
         self,
@@ -121,28 +123,47 @@ class ParsePool:
 
         :param time_limit_s: seconds after which the call is given up; None: the pool's ``time_limit_s``.
         :raises WorkerTimeout: the call ran past the limit (its pool was killed and replaced).
-        :raises WorkerDied: its worker died twice, on two pools.
+        :raises WorkerDied: its worker died twice, on two pools, or :meth:`close` ended it.
         """
         call = functools.partial(fn, *args, **kwargs)
         if self.workers == 0:
             return await asyncio.to_thread(call)
         limit = self.time_limit_s if time_limit_s is None else time_limit_s
         loop = asyncio.get_running_loop()
+        slots = self._slots_of(loop)
         for attempt in (1, 2):
-            executor = self._pool()
-            future = loop.run_in_executor(executor, call)
+            # At most one call per worker is handed over, so that the limit counts a call's own time, not its
+            # wait behind others. The slot comes back when the worker is done with the call, which may be after
+            # its caller was cancelled.
+            await slots.acquire()
+            executor, closes = self._pool(), self._closes
+            try:
+                submitted = executor.submit(call)
+            except BrokenProcessPool:  # broken by another call, not yet replaced
+                slots.release()
+                self._discard(executor)
+                continue
+            except BaseException:
+                slots.release()
+                raise
+            submitted.add_done_callback(functools.partial(_release_in, loop, slots))
+            future = asyncio.wrap_future(submitted, loop=loop)
             try:
                 done, _ = await asyncio.wait((future,), timeout=limit)
             except asyncio.CancelledError:
-                future.cancel()
+                # Not waited for, but still bounded: a running call cannot be cancelled, so its pool is killed if
+                # the call outlives its limit.
+                if not submitted.cancel():
+                    loop.call_later(limit, self._expire, executor, submitted)
                 raise
             if not done:
                 # A running call cannot be cancelled: end its workers (the others' calls in flight fail
                 # with BrokenProcessPool and are run again on the new pool).
-                future.cancel()
                 if self._discard(executor, kill=True):
                     logger.warning("a call to %s took over %g s; its pool is replaced", _name(fn), limit)
                 raise WorkerTimeout(f"took over {limit:g} s")
+            if self._closes != closes:  # close() cancelled the call or killed its worker: not run again
+                raise WorkerDied("the pool was closed")
             try:
                 return future.result()
             except BrokenProcessPool:
@@ -150,11 +171,21 @@ class ParsePool:
                     logger.warning("a worker process died; its pool is replaced (attempt %d)", attempt)
         raise WorkerDied("the worker process died twice")
 
-    def close(self) -> None:
-        """Stop the worker processes (waiting for parses in flight); a later parse starts new ones."""
+    def close(self, grace_s: float = 10.0) -> None:
+        """Stop the worker processes: calls not started are cancelled, and a worker still running a call
+        ``grace_s`` later is killed. A later call starts new ones."""
         executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if executor is None:
+            return
+        self._closes += 1
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace_s
+        for process in processes:
+            process.join(max(deadline - time.monotonic(), 0.0))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for measurements)."""
@@ -171,6 +202,15 @@ class ParsePool:
             )
         return self._executor
 
+    def _slots_of(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.workers))
+        return self._slots[1]
+
+    def _expire(self, executor: ProcessPoolExecutor, submitted: Future[Any]) -> None:
+        if not submitted.done() and self._discard(executor, kill=True):
+            logger.warning("a cancelled call outlived its time limit; its pool is replaced")
+
     def _discard(self, executor: ProcessPoolExecutor, *, kill: bool = False) -> bool:
         # Every parse in flight on a broken pool fails at once: only the first replaces it.
         if self._executor is not executor:
@@ -186,6 +226,14 @@ class ParsePool:
         else:
             executor.shutdown(wait=False, cancel_futures=True)
         return True
+
+
+def _release_in(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphore, _: Future[Any]) -> None:
+    """A done callback (on the pool's own thread): give the call's slot back in its event loop."""
+    try:
+        loop.call_soon_threadsafe(slots.release)
+    except RuntimeError:  # the loop is closed: nothing waits on it any more
+        pass
 
 
 def _name(fn: Callable[..., Any]) -> str:
