@@ -1240,6 +1240,24 @@ def test_a_missed_figure_beside_the_claim_about_something_else_does_not_govern_i
     assert analysis.beside == {1} and not analysis.governed and not analysis.figure_missed
 
 
+@pytest.mark.parametrize(
+    ("claim", "text"),
+    [
+        (
+            "UK inflation fell to 2 percent in May",
+            "UK inflation: prices rose 0.3% on the month in May, the ONS said.",
+        ),
+        (
+            "Spain's unemployment rate has fallen below 11 percent",
+            "Youth unemployment in Spain stood at 26.5%.",
+        ),
+    ],
+)
+def test_a_figure_of_another_period_or_part_is_no_contrary_figure(claim: str, text: str) -> None:
+    assert not analyse(claim, "", text).figure_missed
+    assert not any(c.text.startswith("contrary figure") for c in frame(claim, "", text, model=None).cues)
+
+
 def test_a_negated_comparator_is_the_opposite_bound() -> None:
     claim = "No fewer than 200 people were killed in the floods"
     framing = frame(claim, "", "The floods killed 350 people, officials said.", model=None)

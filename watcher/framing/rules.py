@@ -268,6 +268,15 @@ BOUND_SLACK = 0.15
 # A claim's plain percentage is met by a figure within this of it: "fell to 2 percent" by 2.0% to 2.25%, "fell to
 # 2.1 percent" by 2.05% to 2.15%.
 PERCENT_TOLERANCE = (0.25, 0.05)  # a whole number, a decimal
+# Words that make a figure another measure than the claim's when the claim lacks them: another period, a part of
+# the whole.
+MEASURE_QUALIFIERS = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "on the month|month-on-month|monthly|on the quarter|quarter-on-quarter|on the week|week-on-week|weekly|"
+        "youth|core|seasonally adjusted"
+    ).split("|")
+)
 # The cue text of a figure that misses the claim's figure; such a cue near the claim governs it (_contrary_figures).
 MISSED_FIGURE = "contrary figure:"
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
@@ -746,17 +755,26 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
         for number in _NUMBER_RE.findall(sentence.text):
             if not _is_year(number) and number.replace(",", "") not in claim.numbers:
                 return [f"contrary figure {number}"]
-    if bounds and claim.bounds and not _another_year(sentence, claim):
+    if bounds and claim.bounds and not _another_measure(sentence, claim):
         for quantity in _quantities(sentence.text):
             if any(quantity.misses(bound) for bound in claim.bounds):
                 return [f"{MISSED_FIGURE} {quantity.text}"]
     return []
 
 
-def _another_year(sentence: _Sentence, claim: _Claim) -> bool:
-    """Whether the sentence names a year the claim does not: its figures are of another time ("In 2018, floods
-    displaced 100,000 people")."""
-    return any(_is_year(n) and n not in claim.numbers for n in _NUMBER_RE.findall(sentence.text))
+def _another_measure(sentence: _Sentence, claim: _Claim) -> bool:
+    """Whether the sentence's figures may be of another measure than the claim's: it names a year the claim does
+    not ("In 2018, floods displaced 100,000 people"), or a qualifier of the measure that the claim lacks ("prices
+    rose 0.3% on the month", "youth unemployment of 26.5%")."""
+    if any(_is_year(n) and n not in claim.numbers for n in _NUMBER_RE.findall(sentence.text)):
+        return True
+    words, claimed = sentence.lowered, claim.sentence.lowered
+    present = set(words)
+    return any(q[0] in present and _holds(words, q) and not _holds(claimed, q) for q in MEASURE_QUALIFIERS)
+
+
+def _holds(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    return any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
 
 
 def _figure_met(claim: _Claim, texts: Iterable[str]) -> bool:
