@@ -279,8 +279,8 @@ class Pipeline:
     async def close(self) -> None:
         await self.session.close()
         await self.sender.close()
-        await asyncio.to_thread(self.parser.close)
-        await asyncio.to_thread(self.page_workers.close)
+        # Each waits up to its grace period for a call still running: together, not one after the other.
+        await asyncio.gather(asyncio.to_thread(self.parser.close), asyncio.to_thread(self.page_workers.close))
 
     async def sync_config(self) -> tuple[SyncReport, SyncReport]:
         """Bring feeds, claims and destinations declared in feeds.yaml into the database.

@@ -718,9 +718,9 @@ def _negations(
                 break
             word = light_stem(lowered[j])
             if lowered[j] not in ENGLISH_CORE and word in stems:
-                if (
-                    word not in echoed
-                ):  # the claim's own negation ("fell short of analyst expectations") agrees
+                # A word the claim negates itself ("fell short of analyst expectations") is the claim's own
+                # negation repeated: it agrees.
+                if word not in echoed:
                     found.append((i, j + 1, word))
                 break
     return found
@@ -774,6 +774,7 @@ def _another_measure(sentence: _Sentence, claim: _Claim) -> bool:
 
 
 def _holds(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    """Whether ``phrase`` occurs in ``words``, word for word."""
     return any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
 
 
@@ -898,7 +899,7 @@ def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = 
     if alone and not any(kind == HEDGE for kind, _ in found):
         words = title.lowered
         for hedge in HEADLINE_HEDGES:
-            if any(tuple(words[i : i + len(hedge)]) == hedge for i in range(len(words))):
+            if _holds(words, hedge):
                 found.append((HEDGE, " ".join(hedge)))
     found = [(HEADLINE_NEGATION if kind == NEGATION else kind, text) for kind, text in found]
     answer = _answered_no(title)

@@ -178,7 +178,7 @@ class ParsePool:
         if executor is None:
             return
         self._closes += 1
-        processes = list((getattr(executor, "_processes", None) or {}).values())
+        processes = _processes(executor).values()
         executor.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + grace_s
         for process in processes:
@@ -189,8 +189,7 @@ class ParsePool:
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for measurements)."""
-        processes = getattr(self._executor, "_processes", None) or {}
-        return sorted(processes)
+        return sorted(_processes(self._executor))
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
@@ -217,8 +216,7 @@ class ParsePool:
             return False
         self._executor = None
         if kill:
-            processes = getattr(executor, "_processes", None) or {}
-            for process in list(processes.values()):
+            for process in _processes(executor).values():
                 process.kill()
             # Not cancelled: the pool, broken by the kill, fails its other parses with BrokenProcessPool, and
             # they are parsed again on the new pool.
@@ -226,6 +224,11 @@ class ParsePool:
         else:
             executor.shutdown(wait=False, cancel_futures=True)
         return True
+
+
+def _processes(executor: ProcessPoolExecutor | None) -> dict[int, multiprocessing.process.BaseProcess]:
+    """The pool's worker processes by pid (ProcessPoolExecutor keeps them privately), as they are now."""
+    return dict(getattr(executor, "_processes", None) or {})
 
 
 def _release_in(loop: asyncio.AbstractEventLoop, slots: asyncio.Semaphore, _: Future[Any]) -> None:
