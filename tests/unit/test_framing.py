@@ -22,6 +22,7 @@ from watcher.framing import (
     load_shipped,
     resolve,
     rule_stance,
+    settle,
     shown_evidence,
 )
 from watcher.framing.lexicon import DIRECTIONS
@@ -1018,14 +1019,14 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.804 (185 of 230; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
-# and 16), minus a margin.
-PROBE_NEWS_FLOOR = 0.78
+# Measured 0.785 (204 of 260; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# and 16; the eighth's 30, 15 and 16), minus a margin.
+PROBE_NEWS_FLOOR = 0.76
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 230 and len(data["claims"]) >= 65
+    assert len(data["items"]) >= 260 and len(data["claims"]) >= 80
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1183,6 +1184,19 @@ def test_a_plan_called_off_a_revised_figure_and_no_record_dispute(
             "",
             "contrary figure: 2.3%",
         ),
+        # a bound the other way that leaves the claim's out; the claim's own figure does not meet a strict bound
+        (
+            "Argentina's monthly inflation fell below 3 percent in October",
+            "Argentina's inflation stays stubbornly above 3% in October",
+            "Economists had expected a reading of about 3.0% in October.",
+            "contrary figure: above 3%",
+        ),
+        (
+            "Floods in Kenya have displaced more than 200,000 people",
+            "Kenya floods",
+            "The floods in Kenya have displaced up to 150,000 people, the Red Cross said.",
+            "contrary figure: up to 150,000 people",
+        ),
     ],
 )
 def test_a_figure_that_misses_the_claims_bound_in_its_unit_disputes(
@@ -1209,6 +1223,9 @@ def test_a_figure_that_misses_the_claims_bound_in_its_unit_disputes(
         # a figure of another time
         "The floods in Kenya displaced a quarter of a million people. In 2018, floods in Kenya displaced 100,000 people.",
         "The floods in Kenya have displaced 10-12,000 people in some counties.",  # a range's end
+        # a bound the other way that the claim's may fall within
+        "The floods in Kenya have displaced up to 250,000 people, the Red Cross said.",
+        "The floods in Kenya have displaced at least 200,000 people, the Red Cross said.",  # the bound, inclusive
     ],
 )
 def test_a_figure_within_the_bound_or_of_something_else_does_not_dispute(text: str) -> None:
@@ -1331,10 +1348,85 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-PROBE_BODIES_FLOOR = 0.52  # measured 0.57 (56 of 98); the rules alone 0.69
+PROBE_BODIES_FLOOR = 0.60  # measured 0.66 (84 of 128); the rules alone 0.74
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 98 and len(data["claims"]) >= 32
+    assert len(data["items"]) >= 128 and len(data["claims"]) >= 47
     assert accuracy >= PROBE_BODIES_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        # the headline states the claim (its verb, half its words) over a line that credits a source
+        (
+            "Dutch government collapses after Wilders quits coalition",
+            "Prime Minister Dick Schoof said the cabinet would stay on in a caretaker role, officials said.",
+            Stance.SUPPORTS,
+        ),
+        # not the claim's verb: a step on the way, not the claim
+        (
+            "Dutch government faces collapse vote as Wilders threatens to quit",
+            "Party leaders met on Tuesday, officials said.",
+            Stance.NEUTRAL,
+        ),
+        # a hedge in the line keeps its distance
+        (
+            "Dutch government collapses after Wilders quits coalition",
+            "The cabinet could stay on in a caretaker role, according to people familiar with the talks.",
+            Stance.NEUTRAL,
+        ),
+    ],
+)
+def test_a_wire_headline_that_states_the_claim_over_a_credited_line_supports(
+    title: str, text: str, expected: Stance
+) -> None:
+    assert frame("The Dutch government has collapsed", title, text).stance is expected
+
+
+def test_a_wire_headline_over_a_line_that_disputes_is_not_led_by_the_headline() -> None:
+    analysis = analyse(
+        "The Dutch government has collapsed",
+        "Dutch government collapses? Not yet",
+        "The coalition denied reports that it had fallen apart.",
+    )
+    assert not analysis.headline_led
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Explainer: How would dollarisation work in Argentina?",
+        "UK inflation figures due Wednesday: what to expect",
+        "What a TikTok ban would mean for creators",
+        "Factbox: Argentina's dollar plans",
+        "Argentina's dollar plan: Explained",
+    ],
+)
+def test_an_explainer_headline_asks_about_the_claim(title: str) -> None:
+    analysis = analyse("Argentina has adopted the US dollar", title, "")
+    assert analysis.headline_asks
+    assert rule_stance(analysis) is Stance.NEUTRAL
+
+
+def test_under_a_headline_that_asks_the_models_supports_yields_to_the_rules() -> None:
+    leaning = {Stance.SUPPORTS: 0.6, Stance.NEUTRAL: 0.3, Stance.DISPUTES: 0.1}
+    shared = {"governed": False, "debunks": False, "short": False}
+    assert settle(leaning, Stance.NEUTRAL, asks=True, **shared) == (Stance.NEUTRAL, False)
+    assert settle(leaning, Stance.SUPPORTS, asks=True, **shared) == (Stance.SUPPORTS, False)
+    assert settle(leaning, Stance.NEUTRAL, asks=False, **shared) == (Stance.SUPPORTS, False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fact-checkers say the claim that Argentina's monthly inflation fell below 3 percent does not hold up.",
+        "The claim that Argentina's monthly inflation fell below 3 percent doesn't hold water, economists say.",
+    ],
+)
+def test_a_claim_that_does_not_hold_up_is_doubted(text: str) -> None:
+    framing = frame("Argentina's monthly inflation fell below 3 percent", "", text, model=None)
+    assert framing.stance is Stance.DISPUTES
+    assert texts(framing, "doubt")

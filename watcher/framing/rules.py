@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from watcher.domain import Stance
@@ -55,6 +55,8 @@ STATED_OVERLAP = 0.5
 ATTRIBUTION_MAX_DISTANCE = 1
 DISPUTE_MIN = 0.7
 DOUBT_MIN = 0.45
+# A wire item: a headline over at most this many sentences (_headline_asserts).
+WIRE_LINES = 2
 STRONG_MIN = 0.6  # weight at which a strong dispute cue governs the claim
 NEGATION_WINDOW = 4  # words from a negator to the claim word it denies
 CUE_NEGATION_WINDOW = 3  # words from a negator to a cue it cancels
@@ -200,6 +202,20 @@ SECONDHAND = frozenset(
     "story stories post posts report reports rumor rumors rumour rumours video tweet tweets article blog "
     "website site".split()
 )
+# Headlines that explain a story rather than report it (_explainer): a word that opens the headline or the part
+# after its colon, and phrases anywhere.
+EXPLAINER_OPENERS = frozenset({"explainer", "factbox", "explained"})
+EXPLAINER_PHRASES = (
+    ("what", "to", "expect"),
+    ("what", "we", "know"),
+    ("what", "to", "know"),
+    ("what", "you", "need", "to", "know"),
+    ("what", "it", "means"),
+    ("what", "would", "mean"),
+    ("would", "mean", "for"),
+    ("could", "mean", "for"),
+    ("what", "happens", "next"),
+)
 QUESTION_OPENERS = frozenset(
     "has have had is are was were do does did can could will would should may might must why how what".split()
 )
@@ -261,6 +277,9 @@ _LOWER_BOUNDS = frozenset(
 )
 _UPPER_BOUNDS = frozenset(
     {"fewer than", "less than", "under", "below", "at most", "up to", "no more than", "not more than"}
+)
+_STRICT_BOUNDS = frozenset(
+    {"more than", "over", "above", "in excess of", "upwards of", "fewer than", "less than", "under", "below"}
 )
 # A count contradicts a bound it misses by more than this share of it ("about 190,000" is not "more than
 # 200,000", but reporters round): 15%. A percentage is given to a tenth, so any miss counts.
@@ -387,12 +406,20 @@ class Analysis:
     # A figure that misses the claim's (MISSED_FIGURE) governs the claim: the training data never shows one, so
     # the rules decide (framing.settle).
     figure_missed: bool = False
+    # A wire item (a headline and a line or two) whose headline states the claim with no cue of its own, over a
+    # line that only credits a source or adds a detail (_headline_asserts).
+    headline_led: bool = False
 
     @property
     def echoes_the_claim(self) -> bool:
         """The claim is itself a denial or a debunk and the article does not deny that debunk: its words of
         dispute repeat the claim (rule_stance, skepticism and the model's guard read them so)."""
         return self.claim_debunks and not self.debunk_denied
+
+    @property
+    def headline_asks(self) -> bool:
+        """The headline is a question or an explainer (_explainer): it asks about the claim."""
+        return any(hit.kind == HEADLINE_QUESTION and hit.where == "title" for hit in self.hits)
 
     @property
     def title_only(self) -> bool:
@@ -447,30 +474,40 @@ class _Quantity:
     bound: str  # "lower" (more than, over ...), "upper" (fewer than, under ...) or "" (a plain figure)
     text: str
     tolerance: float = PERCENT_TOLERANCE[0]  # a plain percentage's: PERCENT_TOLERANCE by its decimals
+    strict: bool = False  # a bound that leaves its own figure out ("more than", "below"; not "at least")
 
     def misses(self, claimed: _Quantity) -> bool:
         """Whether this figure of the same unit contradicts the claim's figure: below its lower bound (unless given
         as a lower bound itself: "more than 85,000" may be more than 200,000), above its upper one, by more than
-        BOUND_SLACK of it (a percentage by any amount); or, for a plain percentage, off it by more than its
-        tolerance."""
+        BOUND_SLACK of it (a percentage by any amount); a bound the other way that excludes the claim's ("above 3%"
+        against "below 3 percent", "fewer than 150" against "more than 200"); or, for a plain percentage, off it
+        by more than its tolerance."""
         if self.unit != claimed.unit or not self.unit:
             return False
         percent = self.unit == "percent"
         slack = 0.0 if percent else BOUND_SLACK
         if claimed.bound == "lower":
+            if self.bound == "upper":
+                return self.value <= claimed.value
             return self.bound != "lower" and self.value < claimed.value * (1.0 - slack)
         if claimed.bound == "upper":
+            if self.bound == "lower":
+                return self.value >= claimed.value
             return self.bound != "upper" and self.value > claimed.value * (1.0 + slack)
         return percent and not self.bound and abs(self.value - claimed.value) > claimed.tolerance
 
     def meets(self, claimed: _Quantity) -> bool:
-        """Whether this figure, of the same unit or of none (a count only), is within the claim's figure."""
+        """Whether this figure, of the same unit or of none (a count only), is within the claim's figure: a plain
+        figure or a bound the same way, the claim's own figure only when its comparator admits it ("at least 9",
+        not "below 3 percent" for "about 3.0%")."""
         if self.unit != claimed.unit and (self.unit or claimed.unit == "percent"):
             return False
+        if self.bound and claimed.bound and self.bound != claimed.bound:
+            return False
         if claimed.bound == "lower":
-            return self.value >= claimed.value
+            return self.value > claimed.value or (self.value == claimed.value and not claimed.strict)
         if claimed.bound == "upper":
-            return self.value <= claimed.value
+            return self.value < claimed.value or (self.value == claimed.value and not claimed.strict)
         return abs(self.value - claimed.value) <= claimed.tolerance
 
 
@@ -497,7 +534,8 @@ def _quantities(text: str, bare: bool = False) -> list[_Quantity]:
         comparator = (match.group("cmp") or "").lower()
         bound = "lower" if comparator in _LOWER_BOUNDS else "upper" if comparator in _UPPER_BOUNDS else ""
         tolerance = PERCENT_TOLERANCE[1] if "." in number else PERCENT_TOLERANCE[0]
-        found.append(_Quantity(value, unit, bound, match.group(0).strip(), tolerance))
+        strict = comparator in _STRICT_BOUNDS
+        found.append(_Quantity(value, unit, bound, match.group(0).strip(), tolerance, strict))
     return found
 
 
@@ -511,6 +549,7 @@ class _Claim:
     cue_words: frozenset[str]  # stems of the dispute cue words the claim itself uses
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
     predicate: frozenset[str] = frozenset()  # stems of the words after its first auxiliary (_predicate)
+    verb: str = ""  # the first of them: "ban" of "Italy has banned ChatGPT"
     # the claim's figures given as bounds ("more than 200,000 people"), and its percentages ("fell to 2 percent")
     bounds: tuple[_Quantity, ...] = ()
 
@@ -522,6 +561,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     quantitative = any(not _is_year(n) for n in numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
     scanned = _scan(sentence)
+    predicate = _predicate(sentence)
     cues = {light_stem(word) for kind, words, _ in scanned if DIRECTIONS[kind][0] > 0 for word in words}
     return _Claim(
         sentence,
@@ -531,14 +571,15 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         negated,
         frozenset(cues),
         _debunks(sentence, scanned),
-        _predicate(sentence),
+        frozenset(predicate),
+        predicate[0] if predicate else "",
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
     )
 
 
-def _predicate(sentence: _Sentence) -> frozenset[str]:
-    """Stems of the claim's predicate: the first one or two content words after its first auxiliary
+def _predicate(sentence: _Sentence) -> tuple[str, ...]:
+    """Stems of the claim's predicate, in order: the first one or two content words after its first auxiliary
     ("Wolves have returned to ...", "Germany has stopped importing ..."); none without an auxiliary."""
     lowered = sentence.lowered
     start = next(
@@ -553,7 +594,7 @@ def _predicate(sentence: _Sentence) -> frozenset[str]:
         -1,
     )
     if start < 0:
-        return frozenset()
+        return ()
     found: list[str] = []
     for word in lowered[start + 1 :]:
         stem = light_stem(word)
@@ -563,7 +604,7 @@ def _predicate(sentence: _Sentence) -> frozenset[str]:
                 break
         elif found:
             break
-    return frozenset(found)
+    return tuple(found)
 
 
 def _debunks(sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], str]]) -> bool:
@@ -907,7 +948,23 @@ def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = 
         found.append((HEADLINE_NEGATION, answer))
     if _is_question(title):
         found.append((HEADLINE_QUESTION, title.text))
+    elif explainer := _explainer(title):
+        found.append((HEADLINE_QUESTION, explainer))
     return [Hit(kind, text, STRENGTH[kind], "title", 0, -1) for kind, text in found]
+
+
+def _explainer(title: _Sentence) -> str:
+    """The words that make a headline an explainer, which asks about the claim without a question mark
+    ("Explainer: ...", "... due Wednesday: what to expect", "What a tie-up would mean for ..."), or ""."""
+    words = title.lowered
+    for phrase in EXPLAINER_PHRASES:
+        if _holds(words, phrase):
+            return " ".join(phrase)
+    starts = [0, *(i + 1 for i, word in enumerate(words) if word == ":")]
+    for i in starts:
+        if i < len(words) and words[i] in EXPLAINER_OPENERS:
+            return title.tokens[i]
+    return ""
 
 
 def _answered_no(title: _Sentence) -> str:
@@ -978,9 +1035,29 @@ def analyse(
     denied = claim.debunks and any(_denies_the_debunk(hit, claim) for hit in hits)
     asserted = stated and _own_voice(sentences, hits)
     beside = _beside_the_claim(sentences, overlaps, distances) if asserted else frozenset()
-    return _assemble(
+    analysis = _assemble(
         claim, title_sentence, sentences, overlaps, distances, hits, stated, asserted, beside, denied
     )
+    if not stated and 0 < len(sentences) <= WIRE_LINES and _headline_asserts(title_sentence, claim, hits):
+        analysis = replace(analysis, headline_led=True)
+    return analysis
+
+
+def _headline_asserts(title: _Sentence, claim: _Claim, hits: Sequence[Hit]) -> bool:
+    """Whether a wire item's headline states the claim in the newsroom's own voice: the claim's verb and
+    STATED_OVERLAP of its words ("WHO declares mpox outbreak a global public health emergency"; not "Thai senate
+    set for final vote on same-sex marriage bill" against "Thailand has legalised same-sex marriage"); no cue in
+    it (a question, a negation, a hedge, a credit line: "..., officials say", "in talks to"), and none in the
+    line below but the credit of a source ("..., the agency said"). A newsroom files such an item as reporting
+    the claim, not as hearsay: the line credits a detail, the headline states the news."""
+    if not claim.verb or claim.verb not in title.content:
+        return False
+    if len(title.content & claim.stems) < STATED_OVERLAP * len(claim.stems):
+        return False
+    if any(hit.where == "title" or hit.kind != ATTRIBUTION for hit in hits):
+        return False
+    words = title.lowered
+    return not _headline_credit(title) and not any(_holds(words, hedge) for hedge in HEADLINE_HEDGES)
 
 
 def _denies_the_debunk(hit: Hit, claim: _Claim) -> bool:
@@ -1220,6 +1297,8 @@ def rule_stance(analysis: Analysis) -> Stance:
     - disputes when D >= DISPUTE_MIN and D > E, or when a strong cue governs the claim (``governed``),
       unless the claim itself denies or debunks (``claim_debunks``): then the article agrees with it, but
       for a negation of that very debunk ("not a hoax", ``debunk_denied``);
+    - supports for a wire item whose headline states the claim over a line that only credits a source
+      (``headline_led``);
     - neutral when D + H >= DOUBT_MIN and D + H > E;
     - supports when the body endorses or plainly states the claim, otherwise neutral.
 
@@ -1233,6 +1312,8 @@ def rule_stance(analysis: Analysis) -> Stance:
         return Stance.SUPPORTS if analysis.echoes_the_claim else Stance.DISPUTES
     if analysis.title_only and analysis.stats.get("title_overlap", 0.0) > 0:
         return Stance.NEUTRAL if dispute + distance > endorse else Stance.SUPPORTS
+    if analysis.headline_led:
+        return Stance.SUPPORTS
     if dispute + distance >= DOUBT_MIN and dispute + distance > endorse:
         return Stance.NEUTRAL
     if endorse > 0 or analysis.stated:
