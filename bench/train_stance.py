@@ -250,6 +250,7 @@ def _decide(scores: Sequence[float], row: Row) -> Stance:
         short=round(math.expm1(feats.get("sentences", 0.0))) <= SHORT_TEXT_SENTENCES,  # framing.short_text
         asserted=feats.get("asserted", 0.0) > 0,
         asks=feats.get("k:claim:headline_question", 0.0) > 0,  # Analysis.headline_asks: only a title has one
+        corrected=feats.get("corrected", 0.0) > 0,
     )[0]
 
 

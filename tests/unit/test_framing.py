@@ -129,6 +129,40 @@ def test_long_quotation_is_not_scare_quotes() -> None:
     assert "scare_quotes" not in kinds(rules("", text))
 
 
+@pytest.mark.parametrize(
+    ("claim", "text"),
+    [
+        # the claim quotes the nickname itself
+        (
+            "Sinaloa cartel co-founder Ismael 'El Mayo' Zambada has been arrested in the United States",
+            "Ismael 'El Mayo' Zambada was arrested in El Paso, the Justice Department said.",
+        ),
+        # a nickname between a first and a last name, one after "nicknamed", capitalised words in lower case
+        (
+            "Joaquin Guzman has been extradited",
+            "Joaquin 'El Chapo' Guzman was flown to New York on Thursday.",
+        ),
+        (
+            "Japan's lander has touched down on the Moon",
+            "The probe, nicknamed the 'Moon Sniper', touched down.",
+        ),
+        (
+            "Japan's lander has touched down on the Moon",
+            "Japan's 'Moon Sniper' lander touched down on Saturday.",
+        ),
+    ],
+)
+def test_a_quoted_name_is_not_scare_quotes(claim: str, text: str) -> None:
+    assert "scare_quotes" not in {hit.kind for hit in analyse(claim, "", text).hits}
+
+
+def test_quoted_capitals_in_a_title_case_headline_may_still_be_scare_quotes() -> None:
+    hits = analyse(
+        "Venezuela has lost its last glacier", "Venezuela's 'Last Glacier' Is Still There", ""
+    ).hits
+    assert "scare_quotes" in {hit.kind for hit in hits}
+
+
 def test_headline_question_frames_apart_from_body() -> None:
     framing = rules("Has NATO really surpassed Russia in ammunition production?", STRAIGHT)
     assert "headline_question" in kinds(framing)
@@ -1019,14 +1053,14 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.785 (204 of 260; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
-# and 16; the eighth's 30, 15 and 16), minus a margin.
-PROBE_NEWS_FLOOR = 0.76
+# Measured 0.776 (211 of 272; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7), minus a margin.
+PROBE_NEWS_FLOOR = 0.75
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 260 and len(data["claims"]) >= 80
+    assert len(data["items"]) >= 272 and len(data["claims"]) >= 97
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1348,12 +1382,12 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-PROBE_BODIES_FLOOR = 0.60  # measured 0.66 (84 of 128); the rules alone 0.74
+PROBE_BODIES_FLOOR = 0.60  # measured 0.64 (112 of 176); the rules alone 0.71
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 128 and len(data["claims"]) >= 47
+    assert len(data["items"]) >= 176 and len(data["claims"]) >= 59
     assert accuracy >= PROBE_BODIES_FLOOR
 
 
@@ -1430,3 +1464,44 @@ def test_a_claim_that_does_not_hold_up_is_doubted(text: str) -> None:
     framing = frame("Argentina's monthly inflation fell below 3 percent", "", text, model=None)
     assert framing.stance is Stance.DISPUTES
     assert texts(framing, "doubt")
+
+
+def test_a_plea_of_not_guilty_negates_nothing_of_the_claim() -> None:
+    claim = "Ismael 'El Mayo' Zambada has been arrested in the United States"
+    hits = analyse(claim, "Zambada pleads not guilty in El Paso", "").hits
+    assert not {hit.kind for hit in hits} & {"negation", "headline_negation"}
+
+
+def test_a_figure_beside_a_contrast_word_is_something_else_when_the_claims_figure_is_met() -> None:
+    claim = "Cyclone Freddy killed more than 500 people in Malawi"
+    title = "Cyclone Freddy: Malawi's confirmed death toll climbs to 676"
+    analysis = analyse(
+        claim, title, "Another 537 people are still missing, the disaster agency said on Friday."
+    )
+    assert not any(hit.text.startswith("contrary figure") for hit in analysis.hits)
+    # without a figure within the claim's, the contrast word still marks a contrary one
+    analysis = analyse(claim, "Cyclone Freddy toll revised", "Only 437 people were killed by Cyclone Freddy.")
+    assert "contrary figure 437" in {hit.text for hit in analysis.hits}
+
+
+def test_a_correction_notice_that_takes_the_claim_back_lets_the_rules_decide() -> None:
+    claim = "Semaglutide cut the risk of heart attacks and strokes by 20 percent in a large trial"
+    text = (
+        "Clinics across England are rationing Wegovy as demand outstrips supply. Pharmacists say patients are being "
+        "turned away. The manufacturer says it is increasing production. Doctors warn against buying unlicensed "
+        "versions online. Correction: An earlier version of this article said a large trial had shown that "
+        "semaglutide cut the risk of heart attacks and strokes by 20 percent."
+    )
+    analysis = analyse(claim, "UK clinics ration Wegovy as demand outstrips supply", text)
+    assert analysis.corrected and rule_stance(analysis) is Stance.DISPUTES
+    leaning = {Stance.SUPPORTS: 0.2, Stance.NEUTRAL: 0.7, Stance.DISPUTES: 0.1}
+    shared = {"governed": True, "debunks": False, "short": False}
+    assert settle(leaning, Stance.DISPUTES, corrected=True, **shared)[0] is Stance.DISPUTES
+    assert settle(leaning, Stance.DISPUTES, corrected=False, **shared)[0] is Stance.NEUTRAL
+    assert decide(analysis).stance is Stance.DISPUTES
+
+
+def test_a_retraction_by_someone_in_the_story_is_no_correction_notice() -> None:
+    claim = "Tiger Woods has been suspended for failing a drug test"
+    text = "Dan Olsen retracted his claim that Tiger Woods has been suspended for failing a drug test."
+    assert not analyse(claim, "", text).corrected

@@ -105,18 +105,20 @@ def settle(
     asserted: bool = False,
     figure_missed: bool = False,
     asks: bool = False,
+    corrected: bool = False,
 ) -> tuple[Stance, bool]:
     """The stance of a pair the model scored, and whether the dispute guard changed it: resolve() with the
     guard off for a debunking claim (its echo agrees), then, for a short text, the rule's stance unless the
     model only softens the rule's supports to neutral. An article that states the claim in its own voice
     and that the rules read as supporting it (``asserted``, rule supports) is not turned into disputes by
     the model: the more probable of supports and neutral. When a figure that misses the claim's governs it
-    (``figure_missed``), the rules decide: the training data never shows one. Nor does it show headlines: under
+    (``figure_missed``), or a correction takes the claim back (``corrected``), the rules decide: the training
+    data never shows the one and seldom the other. Nor does it show headlines: under
     one that asks about the claim (``asks``: a question, an explainer) the model's supports yields to the rules'
     verdict, which reads the headline. decide() and the benchmarks'
     cached-feature path (bench.train_stance.predict) both call this."""
     stance, guarded = resolve(probabilities, governed and not debunks, rule is Stance.DISPUTES)
-    if figure_missed and rule is Stance.DISPUTES:
+    if (figure_missed or corrected) and rule is Stance.DISPUTES:
         return rule, stance is not rule
     if short and not (rule is Stance.SUPPORTS and stance is Stance.NEUTRAL):
         return rule, False
@@ -159,6 +161,7 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
         asserted=analysis.asserted,
         figure_missed=analysis.figure_missed,
         asks=analysis.headline_asks,
+        corrected=analysis.corrected,
     )
     return Decision(stance, rule, probabilities, guarded)
 

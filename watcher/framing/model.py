@@ -73,6 +73,7 @@ def features(
             "claim_question": float(analysis.claim_question),
             "claim_hedged": float(analysis.claim_hedged),
             "asserted": float(analysis.asserted),
+            "corrected": float(analysis.corrected),
             "claim_negative_x_dispute": float(analysis.claim_negative) * math.log1p(governing_dispute),
         }
     )

@@ -81,7 +81,9 @@ CLAIM_NEGATOR_PAIRS = frozenset(
     }
 )
 # A negator that governs the word after it, not the claim's: "no one knows when ...", "not only ... but".
-NOT_NEGATING = frozenset({("no", "one"), ("not", "only"), ("no", "matter"), ("no", "doubt")})
+NOT_NEGATING = frozenset(
+    {("no", "one"), ("not", "only"), ("no", "matter"), ("no", "doubt"), ("not", "guilty")}
+)
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
 # A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
 # "could not confirm whether ..."), not the claim words inside it.
@@ -202,6 +204,10 @@ SECONDHAND = frozenset(
     "story stories post posts report reports rumor rumors rumour rumours video tweet tweets article blog "
     "website site".split()
 )
+# The words of a correction notice (Analysis.corrected), not of a retraction by someone in the story.
+CORRECTION_NOTICES = frozenset(
+    {"correction", "an earlier version", "a previous version", "erratum", "clarification"}
+)
 # Headlines that explain a story rather than report it (_explainer): a word that opens the headline or the part
 # after its colon, and phrases anywhere.
 EXPLAINER_OPENERS = frozenset({"explainer", "factbox", "explained"})
@@ -300,6 +306,9 @@ MEASURE_QUALIFIERS = tuple(
 MISSED_FIGURE = "contrary figure:"
 _QUOTE_RE = re.compile(r"[\"“]([^\"“”]{1,60})[\"”]|(?<![A-Za-z])['‘]([^'‘’]{1,40})['’](?![A-Za-z])")
 SCARE_QUOTE_MAX_WORDS = 4
+# Words before a quoted name (_a_name), and the share of capitalised words above which a sentence is in title case.
+NAMING_WORDS = frozenset({"nicknamed", "dubbed", "known", "named", "codenamed", "alias", "aka", "called"})
+TITLE_CASE_SHARE = 0.6
 # A headline that credits a source reports the claim as the source's word: "...: report", "Sources: ...",
 # "... - senior official". Report words count anywhere in a title-only item, source nouns when they stand
 # in a short segment set off by a colon or a dash (the headline's credit line).
@@ -415,6 +424,16 @@ class Analysis:
         """The claim is itself a denial or a debunk and the article does not deny that debunk: its words of
         dispute repeat the claim (rule_stance, skepticism and the model's guard read them so)."""
         return self.claim_debunks and not self.debunk_denied
+
+    @property
+    def corrected(self) -> bool:
+        """A correction notice in the headline or in a sentence that states the claim ("Correction: an earlier
+        version of this article said ..."): the article takes the claim back. Not for a claim that is itself a
+        debunk, which a correction repeats."""
+        return not self.echoes_the_claim and any(
+            hit.kind == CORRECTION and hit.distance == 0 and hit.text.lower() in CORRECTION_NOTICES
+            for hit in self.hits
+        )
 
     @property
     def headline_asks(self) -> bool:
@@ -550,6 +569,9 @@ class _Claim:
     debunks: bool  # the claim itself denies or debunks something (see _debunks)
     predicate: frozenset[str] = frozenset()  # stems of the words after its first auxiliary (_predicate)
     verb: str = ""  # the first of them: "ban" of "Italy has banned ChatGPT"
+    quoted: frozenset[str] = (
+        frozenset()
+    )  # the spans the claim quotes itself, lowercased words joined by a space
     # the claim's figures given as bounds ("more than 200,000 people"), and its percentages ("fell to 2 percent")
     bounds: tuple[_Quantity, ...] = ()
 
@@ -573,6 +595,10 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         _debunks(sentence, scanned),
         frozenset(predicate),
         predicate[0] if predicate else "",
+        frozenset(
+            " ".join(w.lower() for w in tokenize(m.group(1) or m.group(2) or "") if w[0].isalnum())
+            for m in _QUOTE_RE.finditer(text)
+        ),
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
     )
@@ -767,18 +793,40 @@ def _negations(
     return found
 
 
-def _scare_quotes(text: str, claim: frozenset[str]) -> list[str]:
-    """Short quoted spans that repeat the claim's own words: the "surpassed" of a sceptical report."""
+def _scare_quotes(text: str, claim: _Claim) -> list[str]:
+    """Short quoted spans that repeat the claim's own words: the "surpassed" of a sceptical report. Not a name: a
+    span the claim quotes itself ("Ismael 'El Mayo' Zambada"), a nickname ("Joaquin 'El Chapo' Guzman", "nicknamed
+    the 'Moon Sniper'"), or capitalised words in a sentence that is not in title case."""
     found = []
     for match in _QUOTE_RE.finditer(text):
         quoted = (match.group(1) or match.group(2) or "").strip()
         words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
         if (
             0 < len(words) <= SCARE_QUOTE_MAX_WORDS
-            and {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim
+            and {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim.stems
+            and " ".join(words) not in claim.quoted
+            and not _a_name(text, match.start(), match.end(), quoted)
         ):
             found.append(f'"{quoted}"')
     return found
+
+
+def _a_name(text: str, start: int, end: int, quoted: str) -> bool:
+    """Whether the quoted span text[start:end] names someone or something rather than keeps a distance: it follows
+    "nicknamed", "dubbed", "known as" (and the like); or, in a sentence mostly in lower case (not a headline in
+    title case), it stands between two capitalised words (a nickname between a first and a last name) or its words
+    are all capitalised."""
+    before = tokenize(text[:start])[-3:]
+    if not NAMING_WORDS.isdisjoint(w.lower() for w in before):
+        return True
+    others = [w for w in tokenize(text[:start] + " " + text[end:]) if w[0].isalpha()][1:]
+    if sum(w[0].isupper() for w in others) >= TITLE_CASE_SHARE * max(1, len(others)):
+        return False  # title case: capitals say nothing
+    after = tokenize(text[end:])[:1]
+    if before and after and before[-1][:1].isupper() and after[0][:1].isupper():
+        return True
+    words = [w for w in tokenize(quoted) if w[0].isalpha()]
+    return bool(words) and all(w[0].isupper() for w in words)
 
 
 def _is_year(number: str) -> bool:
@@ -792,6 +840,8 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
     MISSED_FIGURE, which governs the claim within one sentence of it (analyse)."""
     if not claim.quantitative:
         return []
+    if claim.bounds and not bounds:
+        return []  # the article gives a figure within the claim's: its other figures count something else
     if not CONTRAST_WORDS.isdisjoint(sentence.lowered):
         for number in _NUMBER_RE.findall(sentence.text):
             if not _is_year(number) and number.replace(",", "") not in claim.numbers:
@@ -846,7 +896,7 @@ def _sentence_cues(
         if kind == COUNTER_EVIDENCE and not governs:
             continue
         found.append((kind, text))
-    found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim.stems)]
+    found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim)]
     if governs:
         for start, end, _ in _negations(sentence, claim.stems, claim.negated):
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
