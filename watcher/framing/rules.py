@@ -309,6 +309,7 @@ SCARE_QUOTE_MAX_WORDS = 4
 # Words before a quoted name (_a_name), and the share of capitalised words above which a sentence is in title case.
 NAMING_WORDS = frozenset({"nicknamed", "dubbed", "known", "named", "codenamed", "alias", "aka", "called"})
 TITLE_CASE_SHARE = 0.6
+NAME_CONTEXT_CHARS = 40  # characters read on either side of a quoted span (_a_name)
 # A headline that credits a source reports the claim as the source's word: "...: report", "Sources: ...",
 # "... - senior official". Report words count anywhere in a title-only item, source nouns when they stand
 # in a short segment set off by a colon or a dash (the headline's credit line).
@@ -796,33 +797,42 @@ def _negations(
 def _scare_quotes(text: str, claim: _Claim) -> list[str]:
     """Short quoted spans that repeat the claim's own words: the "surpassed" of a sceptical report. Not a name: a
     span the claim quotes itself ("Ismael 'El Mayo' Zambada"), a nickname ("Joaquin 'El Chapo' Guzman", "nicknamed
-    the 'Moon Sniper'"), or capitalised words in a sentence that is not in title case."""
+    the 'Moon Sniper'"), or capitalised words in a sentence that is not in title case (_a_name)."""
     found = []
+    title_case: bool | None = None  # worked out once, for the first span that needs it
     for match in _QUOTE_RE.finditer(text):
         quoted = (match.group(1) or match.group(2) or "").strip()
         words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
         if (
-            0 < len(words) <= SCARE_QUOTE_MAX_WORDS
-            and {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim.stems
-            and " ".join(words) not in claim.quoted
-            and not _a_name(text, match.start(), match.end(), quoted)
+            not 0 < len(words) <= SCARE_QUOTE_MAX_WORDS
+            or not {light_stem(w) for w in words if w not in ENGLISH_CORE} & claim.stems
+            or " ".join(words) in claim.quoted
         ):
+            continue
+        if title_case is None:
+            title_case = _title_case(text)
+        if not _a_name(text, match.start(), match.end(), quoted, title_case):
             found.append(f'"{quoted}"')
     return found
 
 
-def _a_name(text: str, start: int, end: int, quoted: str) -> bool:
+def _title_case(text: str) -> bool:
+    """Whether most words of the sentence after its first are capitalised: a headline in title case."""
+    words = [w for w in tokenize(text) if w[0].isalpha()][1:]
+    return sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * max(1, len(words))
+
+
+def _a_name(text: str, start: int, end: int, quoted: str, title_case: bool) -> bool:
     """Whether the quoted span text[start:end] names someone or something rather than keeps a distance: it follows
-    "nicknamed", "dubbed", "known as" (and the like); or, in a sentence mostly in lower case (not a headline in
-    title case), it stands between two capitalised words (a nickname between a first and a last name) or its words
-    are all capitalised."""
-    before = tokenize(text[:start])[-3:]
+    "nicknamed", "dubbed", "known as" (and the like); or, in a sentence not in title case, it stands between two
+    capitalised words (a nickname between a first and a last name) or its words are all capitalised. Only the
+    words next to the span are read, so a sentence of many quotes costs no more per quote."""
+    before = tokenize(text[max(0, start - NAME_CONTEXT_CHARS) : start])[-3:]
     if not NAMING_WORDS.isdisjoint(w.lower() for w in before):
         return True
-    others = [w for w in tokenize(text[:start] + " " + text[end:]) if w[0].isalpha()][1:]
-    if sum(w[0].isupper() for w in others) >= TITLE_CASE_SHARE * max(1, len(others)):
-        return False  # title case: capitals say nothing
-    after = tokenize(text[end:])[:1]
+    if title_case:
+        return False  # capitals say nothing
+    after = tokenize(text[end : end + NAME_CONTEXT_CHARS])[:1]
     if before and after and before[-1][:1].isupper() and after[0][:1].isupper():
         return True
     words = [w for w in tokenize(quoted) if w[0].isalpha()]
