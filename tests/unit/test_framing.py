@@ -156,6 +156,22 @@ def test_a_quoted_name_is_not_scare_quotes(claim: str, text: str) -> None:
     assert "scare_quotes" not in {hit.kind for hit in analyse(claim, "", text).hits}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Border Patrol agents "caught them," the congressman said of the militants who had crossed the border.',
+        'A source told us there is "still a rat problem" at the office, the militants crossed the border.',
+    ],
+)
+def test_quoted_speech_is_not_scare_quotes(text: str) -> None:
+    # a fragment of speech (punctuation inside the quote, or three words or more) quotes someone; a term of one or
+    # two words in quotes keeps a distance from it
+    claim = "Border Patrol agents caught militants who had crossed the border"
+    assert "scare_quotes" not in {hit.kind for hit in analyse(claim, "", text).hits}
+    hits = analyse(claim, "", 'Border Patrol agents "caught" militants who had crossed the border.').hits
+    assert "scare_quotes" in {hit.kind for hit in hits}
+
+
 def test_quoted_capitals_in_a_title_case_headline_may_still_be_scare_quotes() -> None:
     hits = analyse(
         "Venezuela has lost its last glacier", "Venezuela's 'Last Glacier' Is Still There", ""
