@@ -600,10 +600,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         _debunks(sentence, scanned),
         frozenset(predicate),
         predicate[0] if predicate else "",
-        frozenset(
-            " ".join(w.lower() for w in tokenize(m.group(1) or m.group(2) or "") if w[0].isalnum())
-            for m in _QUOTE_RE.finditer(text)
-        ),
+        frozenset(" ".join(w.lower() for w in _quoted(m)[1]) for m in _QUOTE_RE.finditer(text)),
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
     )
@@ -806,8 +803,8 @@ def _scare_quotes(text: str, claim: _Claim) -> list[str]:
     found = []
     title_case: bool | None = None  # worked out once, for the first span that needs it
     for match in _QUOTE_RE.finditer(text):
-        quoted = (match.group(1) or match.group(2) or "").strip()
-        words = [w.lower() for w in tokenize(quoted) if w[0].isalnum()]
+        quoted, spans = _quoted(match)
+        words = [w.lower() for w in spans]
         if (
             not 0 < len(words) <= SCARE_QUOTE_MAX_WORDS
             or quoted[-1:] in SPEECH_ENDINGS
@@ -817,9 +814,15 @@ def _scare_quotes(text: str, claim: _Claim) -> list[str]:
             continue
         if title_case is None:
             title_case = _title_case(text)
-        if not _a_name(text, match.start(), match.end(), quoted, title_case):
+        if not _a_name(text, match.start(), match.end(), spans, title_case):
             found.append(f'"{quoted}"')
     return found
+
+
+def _quoted(match: re.Match[str]) -> tuple[str, list[str]]:
+    """A _QUOTE_RE match's quoted text and its words (tokens that start with a letter or a digit), as written."""
+    quoted = (match.group(1) or match.group(2) or "").strip()
+    return quoted, [w for w in tokenize(quoted) if w[0].isalnum()]
 
 
 def _title_case(text: str) -> bool:
@@ -828,11 +831,12 @@ def _title_case(text: str) -> bool:
     return sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * max(1, len(words))
 
 
-def _a_name(text: str, start: int, end: int, quoted: str, title_case: bool) -> bool:
-    """Whether the quoted span text[start:end] names someone or something rather than keeps a distance: it follows
-    "nicknamed", "dubbed", "known as" (and the like); or, in a sentence not in title case, it stands between two
-    capitalised words (a nickname between a first and a last name) or its words are all capitalised. Only the
-    words next to the span are read, so a sentence of many quotes costs no more per quote."""
+def _a_name(text: str, start: int, end: int, words: Sequence[str], title_case: bool) -> bool:
+    """Whether the quoted span text[start:end] (its ``words``, see _quoted) names someone or something rather
+    than keeps a distance: it follows "nicknamed", "dubbed", "known as" (and the like); or, in a sentence not in
+    title case, it stands between two capitalised words (a nickname between a first and a last name) or its words
+    are all capitalised. Only the words next to the span are read, so a sentence of many quotes costs no more per
+    quote."""
     before = tokenize(text[max(0, start - NAME_CONTEXT_CHARS) : start])[-3:]
     if not NAMING_WORDS.isdisjoint(w.lower() for w in before):
         return True
@@ -841,8 +845,8 @@ def _a_name(text: str, start: int, end: int, quoted: str, title_case: bool) -> b
     after = tokenize(text[end : end + NAME_CONTEXT_CHARS])[:1]
     if before and after and before[-1][:1].isupper() and after[0][:1].isupper():
         return True
-    words = [w for w in tokenize(quoted) if w[0].isalpha()]
-    return bool(words) and all(w[0].isupper() for w in words)
+    letters = [w for w in words if w[0].isalpha()]
+    return bool(letters) and all(w[0].isupper() for w in letters)
 
 
 def _is_year(number: str) -> bool:
