@@ -54,6 +54,9 @@ MAX_KEYWORDS = 20
 MAX_KEYWORD = 100
 MAX_URL = 2_048
 MAX_OUTLET = 200
+# Any duration (a feed's interval, timeouts, TTLs, windows): far beyond it a poll's next date leaves the calendar
+# and the seconds leave SQLite's integers; a year is more than any setting here needs.
+MAX_DURATION_S = 365 * 86400
 
 CLAIM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 INT64_MAX = 2**63 - 1
@@ -94,11 +97,15 @@ def _finite(value: float | None) -> float | None:
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"`` or ``"2d"``."""
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"`` or ``"2d"``: positive, at most 30 days."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 15m, 1h or 30s")
+    too_long = f"a duration must be at most {MAX_DURATION_S // 86400}d ({MAX_DURATION_S} s)"
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(too_long) from None
     else:
         m = _DURATION_RE.match(str(value))
         if not m:
@@ -108,6 +115,8 @@ def parse_duration(value: object) -> float:
         raise ValueError("a duration must be a finite number")
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    if seconds > MAX_DURATION_S:
+        raise ValueError(too_long)
     return seconds
 
 
@@ -438,19 +447,50 @@ def _check_nodes(node: yaml.Node, path: Path) -> None:
             stack.extend(n.value)
 
 
+class _Constructor(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
+    """SafeLoader's constructor, whose failures on a value (``!!int abc``, ``!!timestamp 2020-02-31``) name
+    the value's line like every other YAML error."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {node.tag} value: {exc}", node.start_mark
+            ) from None
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
+    """``file:line: invalid YAML: problem`` for any YAML error: unknown tags, bad characters, bad syntax."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        return ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        # A character YAML does not allow (NUL, most control characters); position counts characters.
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        return ConfigError(
+            f"{path}:{line}: invalid YAML: character U+{code:04X} at position {exc.position} is not allowed "
+            "(YAML text holds no NUL and no control characters but tab and line breaks)"
+        )
+    return ConfigError(f"{path}: invalid YAML: {exc}")
+
+
 def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         node = yaml.compose(text, Loader=_Composer)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
     if node is None:
         return {}, None
     _check_nodes(node, path)
-    loader = yaml.SafeLoader("")
+    loader = _Constructor("")
     try:
         data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        # An unknown tag (``!!python/object/apply``, ``!foo``): the safe constructor knows none of them.
+        raise _yaml_error(exc, text, path) from None
     finally:
         loader.dispose()
     return data, node
@@ -527,6 +567,22 @@ def _shown(value: object) -> object:
 
 
 # --- Settings ---------------------------------------------------------------------------------
+
+
+def feed_problem(url: str, outlet: str | None = None) -> str | None:
+    """Why feeds.yaml would refuse a feed with this URL and outlet, as ``field: problem``, or None.
+
+    The one check of a feed given elsewhere (an OPML outline): a URL that passes can be polled.
+    """
+    try:
+        _Feed(url=url, outlet=outlet)
+        _same_feed_key(url)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return f"{_dotted(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+    except ValueError:
+        return "url: not a valid URL"
+    return None
 
 
 def _same_feed_key(url: str) -> str:

@@ -499,9 +499,13 @@ class Pipeline:
         """One of ``http.per_host`` slots of the feed's host, taken before the fetch's timeout starts.
 
         The connector enforces the same limit, but a request queued there for a connection spends its
-        total timeout waiting; queued here, only the fetch itself is timed.
+        total timeout waiting; queued here, only the fetch itself is timed. A URL that cannot be split
+        (``http://[::1``) gets a slot of its own: its fetch then fails as that feed's error, alone.
         """
-        host = urlsplit(url).netloc.lower()
+        try:
+            host = urlsplit(url).netloc.lower()
+        except ValueError:
+            host = url
         slot = self._host_slots.get(host)
         if slot is None:
             slot = self._host_slots[host] = asyncio.Semaphore(self.settings.http.limit_per_host)

@@ -3,6 +3,7 @@ leasing and reading them."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ Reserved = tuple[int, datetime, ArticleIn]
 # costs about a megabyte prepared, so a shape per batch size filled those caches with 100+ MB and
 # prepared every new size again.
 PAGE_ROWS = 256
+URL_CHARS = 2048  # the guid and canonical_url columns (longer values: see _bounded)
 IN_VALUES = 512
 
 
@@ -40,9 +42,9 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
         {
             "feed_id": feed_id,
             "key": a.key[:600],
-            "guid": a.guid[:2048] if a.guid else None,
+            "guid": _bounded(a.guid, URL_CHARS) if a.guid else None,
             "url": a.url,
-            "canonical_url": a.canonical_url[:2048],
+            "canonical_url": _bounded(a.canonical_url, URL_CHARS),
             "title": a.title,
             "text": a.text,
             "content_hash": a.content_hash,
@@ -111,6 +113,16 @@ def _in_lists(values: Sequence[Any]) -> list[list[Any]]:
         size = 1 << (len(chunk) - 1).bit_length()
         lists.append(chunk + [chunk[-1]] * (size - len(chunk)))
     return lists
+
+
+def _bounded(value: str, limit: int) -> str:
+    """``value`` as stored in a column of ``limit`` characters: itself when it fits, else its start and a digest of
+    the whole, so that two values that differ only past the limit stay apart (two stories whose URLs share their
+    first 2,048 characters are not one story). The digest follows a "#", which no canonical URL holds."""
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[: limit - len(digest) - 1]}#{digest}"
 
 
 def _unique(articles: Sequence[ArticleIn]) -> list[ArticleIn]:

@@ -240,6 +240,27 @@ async def test_claims_test_reads_a_page_with_an_unknown_charset_and_hides_creden
     assert "hunter2" not in missing.err + missing.out and "s3cr3t" not in missing.err + missing.out
 
 
+async def test_claims_test_reads_a_utf8_file_and_names_one_that_is_not(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    await watcher("claims", "add", "NATO has surpassed Russia in ammunition production", "--name", "ammo")
+    text = "NATO has surpassed Russia in ammunition production. That is false, Moscow said."
+    (watcher.tmp / "bom.txt").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    r = await watcher("claims", "test", "ammo", "--file", "bom.txt", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["matched"] is True and r.json()["stance"] == "disputes"
+    latin1 = ("Le pr\u00e9sident: " + text).encode("latin-1")
+    (watcher.tmp / "latin1.txt").write_bytes(latin1)
+    for args, stdin, named in (
+        (("--file", "latin1.txt"), None, "latin1.txt"),
+        (("--file", "-"), latin1, "standard input"),
+    ):
+        bad = await watcher("claims", "test", "ammo", *args, stdin=stdin)
+        assert bad.code == 2 and "Traceback" not in bad.err
+        assert f"{named} is not UTF-8 text: byte 0xe9 at offset 5" in bad.err
+
+
 async def test_backfill_matches_stored_articles_with_progress(server: FeedServer, watcher: Watcher) -> None:
     write_config(watcher, server)
     assert (await watcher("poll-once", "--all")).code == 0

@@ -136,6 +136,21 @@ async def test_record_poll_dedupes_and_links_wire_copies(store: Store) -> None:
     assert all(a.first_seen_at.tzinfo is not None for a in arts.values())
 
 
+async def test_urls_that_differ_past_the_column_width_stay_two_stories(store: Store) -> None:
+    # canonical_url holds 2,048 characters: a longer URL is stored as its start and a digest of the whole, so
+    # two stories whose URLs share their first 2,048 characters are not linked as wire copies of one
+    await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
+    f1, f2 = await store.lease_due_feeds(T0, 10, lease_s=60)
+    stem = "https://news.example/story?" + "q" * 2_100
+    (a,) = await store.record_poll(f1.id, ok(), [item("a", url=stem + "-one", chash="h-one")])
+    (b,) = await store.record_poll(f2.id, ok(), [item("b", url=stem + "-two", chash="h-two")])
+    (c,) = await store.record_poll(f2.id, ok(), [item("c", url=stem + "-one", chash="h-three")])
+    arts = {x.id: x for x in await store.lease_unprocessed_articles(T0, 50, lease_s=60)}
+    assert arts[b].story_id == b and not arts[b].is_copy
+    assert arts[c].story_id == a and arts[c].is_copy  # the same long URL is still the same story
+    assert len(arts[a].canonical_url) == 2048 and arts[a].canonical_url != arts[b].canonical_url
+
+
 async def test_record_poll_errors_count_and_reset(store: Store) -> None:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)

@@ -9,7 +9,8 @@ something else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 from pytest_aiohttp import AiohttpServer
@@ -19,8 +20,22 @@ from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
 from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
-from watcher.config import Settings
+from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
+from watcher.domain import FeedSpec
 from watcher.pipeline import Pipeline
+
+
+def loopback_settings(db_url: str, feeds: Sequence[FeedSpec], **fields: Any) -> Settings:
+    """Settings for a pipeline that polls the loopback feed server: private addresses allowed, short timeouts,
+    lexical matching, no HTTP endpoint; ``fields`` sets the rest (claims, destinations)."""
+    return Settings(
+        database_url=db_url,
+        feeds=tuple(feeds),
+        http=HttpSettings(allow_private=True, total_timeout_s=5, connect_timeout_s=2),
+        matching=MatchSettings(model=None),
+        daemon=DaemonSettings(server_enabled=False),
+        **fields,
+    )
 
 
 @pytest.fixture

@@ -55,6 +55,23 @@ def test_a_json_feed_1_1_item_becomes_an_article() -> None:
     assert article.language == "de"
 
 
+def test_a_link_holding_a_lone_surrogate_is_no_link() -> None:
+    # JSON may escape a lone surrogate ("\\ud800"), which no URL (nor a database) holds: the item keeps its
+    # other link, or none, and every field is storable as UTF-8
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": "a", "url": "https://news.example/x\\ud800y", "title": "One"},'
+        b'{"id": "b", "url": "https://news.example/\\udfff", "external_url": "https://other.example/b",'
+        b' "title": "Two"}]}'
+    )
+    first, second = parse(body).articles
+    assert first.url == first.canonical_url == ""
+    assert second.url == "https://other.example/b"
+    for article in (first, second):
+        for value in (article.url, article.canonical_url, article.key, article.title):
+            value.encode("utf-8")
+
+
 def test_json_feed_1_0_numeric_id_author_and_plain_text() -> None:
     body = json.dumps(
         {

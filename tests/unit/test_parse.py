@@ -129,6 +129,16 @@ def test_utf16_feed() -> None:
     assert len(result.articles) == 3
 
 
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#xdfff;", "&#55296;", "&#057343;"])
+def test_a_reference_to_a_lone_surrogate_costs_one_character_not_the_feed(ref: str) -> None:
+    body = load("rss2.xml").replace(b"<title>", f"<title>{ref}".encode(), 2)
+    result = parse_entries(body, FEED_URL, now=NOW)
+    assert len(result.articles) == 3 and "\ufffd" in result.articles[0].title + (result.title or "")
+    assert any("lone surrogate" in w for w in result.warnings)
+    for article in result.articles:
+        article.title.encode("utf-8")  # storable as it is
+
+
 def test_not_a_feed() -> None:
     result = parse_entries(b"<html><body><p>Sorry, we moved.</p></body></html>", FEED_URL, now=NOW)
 

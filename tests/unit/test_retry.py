@@ -101,6 +101,8 @@ def test_classify(status: int | None, kind: ErrorKind | None, expected: Outcome)
 def test_retry_after_seconds() -> None:
     assert retry_after_seconds("120", NOW) == 120.0
     assert retry_after_seconds(" 0 ", NOW) == 0.0
+    for junk in ("\u00b2", "\u0663", "1\u00b2"):  # digits to isdigit(), not to a header
+        assert retry_after_seconds(junk, NOW) is None
     assert retry_after_seconds("Thu, 06 Nov 2025 15:10:00 GMT", NOW) == 600.0
     assert retry_after_seconds("Thu, 06 Nov 2025 14:00:00 GMT", NOW) == 0.0
     assert retry_after_seconds("soon", NOW) is None

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
@@ -57,6 +57,20 @@ def _text(text: str) -> str:
     if problem:
         raise click.BadParameter(problem, param_hint="TEXT")
     return text.strip()
+
+
+def _read_text(file: BinaryIO) -> str:
+    """An article text file as UTF-8 (a byte-order mark dropped); a clear error naming the file otherwise."""
+    raw = file.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        name = getattr(file, "name", "-")
+        raise click.BadParameter(
+            f"{'standard input' if name in ('-', '<stdin>') else name} is not UTF-8 text: byte "
+            f"0x{raw[error.start]:02x} at offset {error.start} (convert it first, e.g. iconv -f latin1 -t utf-8)",
+            param_hint="--file",
+        ) from None
 
 
 def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -272,7 +286,7 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
 @click.argument("claim")
 @click.option("--text", "text", help="Article text to try.")
 @click.option(
-    "--file", "file", type=click.File("r", encoding="utf-8"), help="File with the article text ('-' = stdin)."
+    "--file", "file", type=click.File("rb"), help="File with the article text, UTF-8 ('-' = stdin)."
 )
 @click.option("--url", "url", help="Fetch this page and try its main text.")
 @click.option("--feed", "feed", help="Fetch this feed and try each of its items.")
@@ -314,7 +328,7 @@ async def claims_test(
                 [dry_run_item_line(item.title, run) for item, run in runs], empty="the feed has no items"
             )
         return
-    body = None if url else (text if text is not None else file.read())
+    body = None if url else (text if text is not None else _read_text(file))
     run = await with_pipeline(
         ctx,
         lambda p: p.dry_run(claim, title=title, text=body, url=url, lexical_only=lexical_only),

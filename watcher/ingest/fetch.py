@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 ErrorKind = Literal["timeout", "http", "oversized", "network", "refused", "redirect", "tls", "parse"]
 
 MAX_DELAY = timedelta(hours=24)  # no server hint or backoff keeps a feed unpolled for longer
+MAX_DELAY_S = int(MAX_DELAY.total_seconds())
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
@@ -153,9 +155,10 @@ def body_digest(result: FetchResult) -> str | None:
 
 
 def parse_retry_after(value: str | None, reference: datetime) -> int | None:
-    """Whole seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    """Whole seconds to wait from a Retry-After header (delta-seconds or HTTP-date), at most
+    ``MAX_DELAY_S``; None when absent or invalid."""
     seconds = retry_after_seconds(value, reference)
-    return None if seconds is None else round(seconds)
+    return None if seconds is None else _clamp_s(seconds)
 
 
 def parse_max_age(cache_control: str | None) -> int | None:
@@ -327,7 +330,16 @@ def _date_header(value: str | None) -> datetime | None:
 
 
 def _capped(seconds: int | None) -> timedelta:
-    return min(timedelta(seconds=max(seconds or 0, 0)), MAX_DELAY)
+    return timedelta(seconds=_clamp_s(seconds))
+
+
+def _clamp_s(seconds: float | None) -> int:
+    """Whole seconds in [0, MAX_DELAY_S]: None, NaN and negatives are 0; huge values and inf the cap."""
+    # Clamped before any timedelta or round(): a server's max-age or Retry-After can be any number of
+    # digits, and timedelta() and round(inf) raise OverflowError long before the cap applies.
+    if seconds is None or math.isnan(seconds) or seconds <= 0:
+        return 0
+    return MAX_DELAY_S if seconds >= MAX_DELAY_S else round(seconds)
 
 
 def _log(feed: Feed, result: FetchResult) -> None:

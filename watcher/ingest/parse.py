@@ -161,6 +161,14 @@ def _feedparser(data: bytes) -> Mapping[str, Any]:
 # -- XML safety ---------------------------------------------------------------------------------
 
 
+# A character reference to a UTF-16 surrogate (U+D800 to U+DFFF, "&#xD800;", "&#55296;") names no character:
+# feedparser fails on the whole feed when it meets one ("surrogates not allowed").
+_SURROGATE_REF = re.compile(
+    rb"&#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    rb"|573[0-3][0-9]|5734[0-3]));"
+)
+
+
 def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) -> bytes:
     """The body as UTF-8 with every markup declaration before the root element removed.
 
@@ -186,6 +194,9 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
     data, removed = strip_declarations(data)
     if removed:
         warnings.append("DOCTYPE internal subset or entity declarations removed (not honoured)")
+    data, replaced = _SURROGATE_REF.subn(b"&#xFFFD;", data)
+    if replaced:
+        warnings.append(f"{replaced} character reference(s) to a lone surrogate replaced with U+FFFD")
     return data
 
 

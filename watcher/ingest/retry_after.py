@@ -11,7 +11,7 @@ def retry_after_seconds(value: str | None, reference: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²" or "٣", which isdigit() also takes
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -46,11 +46,14 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def resolve(url: str, base: str | None = None) -> str | None:
     """Resolve ``url`` against ``base``; None unless the result is an absolute http(s) URL."""
     url = url.strip()
-    if not url:
-        return None
+    if not url or _SURROGATE.search(url) or (base and _SURROGATE.search(base)):
+        return None  # a lone surrogate (a JSON "\\ud800") is no character: no URL holds one
     try:
         absolute = urljoin(base, url) if base else url
         parts = urlsplit(absolute)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,13 +136,14 @@ def apply_outcome(
 
 def _retry_delay(attempts: int, result: SendResult, rng: random.Random) -> timedelta | None:
     delay = next_attempt_delay(attempts, rng)
-    if delay is None or result.retry_after_s is None:
+    asked_s = result.retry_after_s
+    if delay is None or asked_s is None or math.isnan(asked_s):
         return delay
-    asked = timedelta(seconds=result.retry_after_s)
-    if asked > RETRY_WINDOW:
+    # Compared as a number first: timedelta() overflows on a Retry-After of 10**14 s or inf.
+    if asked_s > RETRY_WINDOW.total_seconds():
         # A receiver asking us to wait longer than we keep retrying anything is as good as a refusal.
         return None
-    return max(delay, asked)
+    return max(delay, timedelta(seconds=max(asked_s, 0.0)))
 
 
 def _final(

@@ -1,0 +1,276 @@
+"""Hostile configuration: YAML tags and bytes the loader cannot take, endless intervals, OPML outlines whose
+feed URL cannot be polled, and one such feed in a poll of many."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.sql import SqlStore, open_store
+from tests.support.cli import Watcher
+from tests.support.clock import Clock
+from tests.support.feed_server import FeedServer
+from tests.support.fixtures import loopback_settings
+from watcher.config import (
+    MAX_DURATION_S,
+    Settings,
+    feed_problem,
+    load,
+    parse_duration,
+)
+from watcher.domain import FeedSpec, utcnow
+from watcher.errors import ConfigError
+from watcher.ingest.opml import read_opml
+
+LONG_HOST = "http://" + "h" * 5000 + ".example/rss"
+BAD_URLS = ["http://[::1", "http://", "http://a.example:99999/rss", LONG_HOST, "ftp://a.example/rss"]
+
+
+def refused(tmp_path: Path, text: str | bytes) -> str:
+    path = tmp_path / "feeds.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(path, environ={})
+    return str(err.value).replace(str(path), "F")
+
+
+# --- YAML the loader cannot construct ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'feeds: !!python/object/apply:os.system ["true"]\n',
+            "F:1: invalid YAML: could not determine a constructor",
+        ),
+        (
+            "feeds:\n  - url: !foo http://x.example/rss\n",
+            "F:2: invalid YAML: could not determine a constructor",
+        ),
+        (
+            "database: x\nclaims: !!python/name:os.system\n",
+            "F:2: invalid YAML: could not determine a constructor",
+        ),
+        ("defaults:\n  interval: !!int abc\n", "F:2: invalid YAML: cannot read tag:yaml.org,2002:int value"),
+        ("database: !!timestamp 2020-02-31\n", "F:1: invalid YAML: cannot read tag:yaml.org,2002:timestamp"),
+        ("database: !!omap [a]\n", "F:1: invalid YAML: expected a mapping of length 1"),
+    ],
+)
+def test_unknown_tags_and_unreadable_tagged_values_name_the_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    assert expected in refused(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            b"database: x\nfeeds: []\x00\n",
+            "F:2: invalid YAML: character U+0000 at position 21 is not allowed",
+        ),
+        (b"\x00", "F:1: invalid YAML: character U+0000 at position 0"),
+        (b"database: a\x07b\n", "F:1: invalid YAML: character U+0007"),
+    ],
+)
+def test_nul_and_control_characters_name_the_line(tmp_path: Path, text: bytes, expected: str) -> None:
+    assert expected in refused(tmp_path, text)
+
+
+async def test_the_cli_reports_a_hostile_config_without_a_traceback(tmp_path: Path, sqlite_url: str) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    for text in (b'feeds: !!python/object/apply:os.system ["touch pwned"]\n', b"feeds: []\x00\n"):
+        watcher.config.write_bytes(text)
+        r = await watcher("sync")
+        assert r.code == 2 and "Traceback" not in r.err, r.err
+        assert f"{watcher.config}:1: invalid YAML" in r.err
+    assert not (tmp_path / "pwned").exists()
+
+
+# --- intervals --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("defaults: {interval: 3000000d}\n", "F:1: defaults.interval: a duration must be at most 365d"),
+        (
+            "defaults: {interval: 99999999999999999999d}\n",
+            "F:1: defaults.interval: a duration must be at most 365d",
+        ),
+        ("defaults: {interval: 366d}\n", "F:1: defaults.interval: a duration must be at most 365d"),
+        (
+            "defaults: {interval: " + "9" * 400 + "}\n",
+            "F:1: defaults.interval: a duration must be at most 365d",
+        ),
+        (
+            "feeds:\n  - url: https://a.example/rss\n    interval: 3000000d\n",
+            "F:3: feeds[0].interval: a duration must be at most 365d",
+        ),
+    ],
+)
+def test_intervals_have_an_upper_bound(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in refused(tmp_path, text)
+
+
+def test_a_year_is_the_longest_interval(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "defaults: {interval: 365d}\nfeeds:\n  - {url: 'https://a.example/rss', interval: 8760h}\n"
+    )
+    (feed,) = load(path, environ={}).feeds
+    assert feed.interval_s == MAX_DURATION_S == 365 * 86400
+    assert parse_duration("365d") == MAX_DURATION_S
+    for value in ("8760.001h", "3000000d", "99999999999999999999d", MAX_DURATION_S + 1, 10**400):
+        with pytest.raises(ValueError, match="at most 365d"):
+            parse_duration(value)
+
+
+async def test_feeds_add_refuses_an_endless_interval(tmp_path: Path, sqlite_url: str) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    watcher.config.write_text("matching: {model: null}\n")
+    r = await watcher("feeds", "add", "https://a.example/rss", "--interval", "3000000d")
+    assert r.code == 2 and "Traceback" not in r.err and "at most 365d" in r.err, r.err
+
+
+# --- OPML outlines: feeds.yaml's rules --------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_feed_problem_refuses_what_feeds_yaml_refuses(tmp_path: Path, url: str) -> None:
+    problem = feed_problem(url)
+    assert problem is not None and problem.startswith("url: ")
+    assert "feeds[0].url" in refused(tmp_path, f"feeds:\n  - url: '{url}'\n")
+
+
+def test_feed_problem_checks_the_outlet_and_passes_a_good_feed() -> None:
+    assert (
+        feed_problem("https://a.example/rss", "A" * 5000)
+        == "outlet: String should have at most 200 characters"
+    )
+    assert feed_problem("https://a.example/rss", "Example Times") is None
+    assert feed_problem("http://[::1]:8080/rss") is None
+
+
+def opml_with(good: str) -> tuple[str, dict[int, str]]:
+    """An OPML file with one good outline (line 4), a folder, and one bad outline a line from line 5 on."""
+    bad = [f'<outline text="Bad{i}" xmlUrl="{url}"/>' for i, url in enumerate(BAD_URLS)]
+    bad.append(f'<outline text="{"O" * 5000}" xmlUrl="https://long-outlet.example/rss"/>')
+    lines = [
+        '<?xml version="1.0"?>',
+        '<opml version="2.0"><body>',
+        '<outline text="Folder">',
+        f'<outline text="Good" type="rss" xmlUrl="{good}"/>',
+        *bad,
+        "</outline></body></opml>",
+    ]
+    return "\n".join(lines) + "\n", {5 + i: b for i, b in enumerate(bad)}
+
+
+def test_read_opml_skips_and_reports_bad_outlines_by_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "subs.opml"
+    text, bad = opml_with("https://good.example/rss")
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="watcher.ingest.opml"):
+        specs = read_opml(
+            path, country="UA", language="en", leaning="unknown", ownership="unknown", interval_s=900
+        )
+    assert [(s.url, s.outlet, s.country, s.interval_s) for s in specs] == [
+        ("https://good.example/rss", "Good", "UA", 900)
+    ]
+    skipped = [r.getMessage() for r in caplog.records]
+    assert len(skipped) == len(bad)
+    for line, message in zip(sorted(bad), skipped, strict=True):
+        assert message.startswith(f"{path}:{line}: outline skipped: ")
+    assert "outline skipped: outlet: String should have at most 200 characters" in skipped[-1]
+
+
+def test_read_opml_still_names_the_line_of_broken_xml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.opml"
+    path.write_text("<opml><body>\n<outline")
+    with pytest.raises(ConfigError, match=r"broken\.opml:2: not valid OPML"):
+        read_opml(path, country="ZZ", language="und", leaning="unknown", ownership="unknown", interval_s=900)
+
+
+CONFIG = (
+    "http: {allow_private: true, total_timeout: 5s}\nmatching: {model: null}\ndefaults: {full_text: never}\n"
+)
+
+
+async def test_import_opml_imports_the_good_outlines_and_reports_the_bad(
+    server: FeedServer, tmp_path: Path, sqlite_url: str
+) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    watcher.config.write_text(CONFIG)
+    opml = tmp_path / "subs.opml"
+    text, bad = opml_with(server.url("/kyiv.xml"))
+    opml.write_text(text)
+    imported = await watcher("feeds", "import-opml", str(opml), "--json")
+    assert imported.code == 0, imported.err
+    assert imported.json()["feeds"] == imported.json()["added"] == 1
+    for line in bad:
+        assert f"subs.opml:{line}: outline skipped" in imported.err
+    assert "Traceback" not in imported.err
+    listed = (await watcher("feeds", "list", "--all", "--json")).json()
+    assert [f["url"] for f in listed] == [server.url("/kyiv.xml")]
+    polled = await watcher("poll-once", "--all", "--json")
+    assert polled.code == 0 and polled.json()["feeds_failed"] == 0, polled.err
+
+
+# --- one unpollable feed in a pass ------------------------------------------------------------
+
+
+def settings_with_bad_feeds(server: FeedServer, db_url: str) -> Settings:
+    good = [
+        FeedSpec(url=server.url(path), outlet=name, interval_s=600, full_text="never")
+        for path, name in (("/kyiv.xml", "Kyiv Post"), ("/tass.xml", "TASS"))
+    ]
+    bad = [FeedSpec(url=url, outlet=f"Bad{i}", interval_s=600) for i, url in enumerate(BAD_URLS[:3])]
+    return loopback_settings(db_url, (good[0], *bad, good[1]))
+
+
+async def test_a_feed_whose_url_cannot_be_split_fails_alone(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    # Such feeds got into the database before import-opml checked outlines; they must not stop the others.
+    pipeline = await make_pipeline(settings_with_bad_feeds(server, db_url), Clock())
+    report = await pipeline.cycle(all=True)
+    assert (report.feeds_polled, report.feeds_failed, report.new_articles) == (5, 3, 3)
+    feeds = {f.url: f for f in await store.list_feeds(include_disabled=True)}
+    assert feeds["http://[::1"].last_error == "invalid URL" and feeds["http://[::1"].error_count == 1
+    assert all(feeds[url].last_error and feeds[url].next_poll_at for url in BAD_URLS[:3])
+    assert (
+        feeds[server.url("/kyiv.xml")].last_error is None
+        and feeds[server.url("/tass.xml")].last_status == 200
+    )
+
+
+async def test_poll_once_polls_the_others_past_a_stored_unsplittable_url(
+    server: FeedServer, tmp_path: Path, sqlite_url: str
+) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    watcher.config.write_text(CONFIG)
+    assert (await watcher("sync")).code == 0
+    store = await open_store(sqlite_url)
+    try:
+        specs = [
+            FeedSpec(url="http://[::1", outlet="Bad"),
+            FeedSpec(url=server.url("/kyiv.xml"), outlet="Kyiv"),
+        ]
+        await store.sync_feeds(specs, source="opml", now=utcnow())
+    finally:
+        await store.close()
+    r = await watcher("poll-once", "--all", "--json")
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    report = r.json()
+    assert (report["feeds_polled"], report["feeds_failed"], report["new_articles"]) == (2, 1, 1)
+    assert report["errors"] == ["Bad (feed 1): invalid URL"]
