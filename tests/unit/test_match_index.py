@@ -35,9 +35,11 @@ from watcher.domain import Article, Claim
 from watcher.match import Embedder, Matcher, MatchSettings, ScoredPair, scorer
 from watcher.match.lexical import (
     CorpusStats,
+    claim_weights,
     document_norm,
     lexical_features,
     lexical_features_reaching,
+    weight_shape,
 )
 
 if TYPE_CHECKING:
@@ -219,6 +221,28 @@ def test_a_weight_does_not_depend_on_when_it_is_first_asked_for() -> None:
         stats.observe([{"nato", "summit"}] * 5)  # too few to move the claims' weights
     assert early.version == late.version == version
     assert early.idf("nato") == late.idf("nato") < before
+
+
+def test_the_index_works_out_every_claims_weights_as_one_claim_at_a_time_does() -> None:
+    # ClaimIndex.update works every claim's weights and shape out at once (NumPy): they must be those of
+    # claim_weights and weight_shape to the last bit, ties among the heaviest terms included, for claims
+    # of one term to many and for weights given by the caller.
+    headlines, bodies = fnc1()
+    claims = [
+        *fnc1_claims(headlines)[::7],
+        Claim(id=90_001, name="one", text="Vaccines"),
+        Claim(id=90_002, name="ties", text="alpha beta gamma delta", keywords=("alpha", "delta")),
+        Claim(id=90_003, name="none", text="the of and"),
+    ]
+    matcher = Matcher(claims, MatchSettings(model=None))
+    matcher.observe(fnc1_articles(bodies)[::9])
+    stats, index = matcher._stats, matcher._index
+    expected = [claim_weights(q, stats) for q in matcher._queries]
+    assert any(len(set(w)) < len(w) for w in expected)  # equal weights: the first of them is the heavier
+    for given in (None, expected):
+        assert index.update(stats, given) == expected
+        for qi, weights in enumerate(expected):
+            assert index.shape(qi) == (weight_shape(weights) if weights else None)
 
 
 def test_features_stop_early_only_for_pairs_below_their_floor() -> None:

@@ -116,7 +116,8 @@ _SOURCE: dict[str, str] = {
         "pushed back|pushes back|played down|downplayed|contradicted|contradicts|rubbished|rubbishes|"
         "dismissed as nonsense|dismissed as false|dismissed as fake|dismissed the claim|dismissed the report|"
         "called it nonsense|rejected the claim|rejected the report|rebutted|rebuts|scoffed|scoffed at|"
-        "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|slammed the claim|"
+        "ridiculed|laughed off|brushed aside|brushed off|shot down|poured cold water|pours cold water|"
+        "pouring cold water|pour cold water|slammed the claim|"
         "took issue|challenged the claim|disagree|disagrees|disagreed|contradicting|contrary to reports|"
         "contrary to claims|contrary to rumours|contrary to rumors|contrary to what|dispel|dispels|dispelled|"
         "dispelling|scotched|quashed rumours|quashed rumors|quashed speculation|quashed reports|"
@@ -160,12 +161,15 @@ _SOURCE: dict[str, str] = {
         "isn't happening|is not a thing|are not a thing|isn't a thing|aren't a thing|not what it seems|"
         "isn't what it seems|not what it appears|figment|hoaxer|hoaxers|is rubbish|called rubbish|complete rubbish|"
         "utter rubbish|total rubbish|bullshit|made it all up|too good to check|no record of|no records of|"
+        "wide of the mark|off the mark|nothing to the reports|nothing to reports|nothing to the claim|"
+        "nothing to the claims|nothing to the rumours|nothing to the rumors|nothing to the story|no substance to|"
         "will not go ahead|won't go ahead|not go ahead|not going ahead"
     ),
     CORRECTION: (
         "correction|corrected|retracted|retraction|retracts|clarification|an earlier version|"
         "a previous version|walked back|walks back|backtracked|setting the record straight|set the record straight|"
-        "sets the record straight|apologised|apologized|erratum|mistakenly|"
+        "sets the record straight|put the record straight|puts the record straight|"
+        "putting the record straight|apologised|apologized|erratum|mistakenly|"
         "wrongly|in error|misreported|misquoted|"
         # Not "withdrew" alone: troops, candidates and products are withdrawn far more often than reports.
         "withdrew the report|withdrew its report|withdrew that report|withdrew the story|withdrew its story|"
@@ -186,7 +190,10 @@ _SOURCE: dict[str, str] = {
         "drops the plan|abandons plan|abandons plans|abandoned plans|abandoned the plan|put off its plan|"
         "puts off its plan|put on hold|no increased risk|no link|no causal link|not linked to|"
         "no association|is stable|are stable|remain stable|remains stable|remained stable|nowhere near|"
-        "far fewer than|far below|well below"
+        "far fewer than|far below|well below|far smaller than|far lower than|far less than|a long way from|"
+        "a long way short of|fell short of|falls short of|fall short of|fell just short of|falls just short of|"
+        "tells a different story|tell a different story|told a different story|telling a different story|"
+        "paints a different picture|paint a different picture|painted a different picture"
     ),
     ENDORSEMENT: (
         "confirmed|confirms|confirm|confirming|confirmation|indeed|data show|data shows|data showed|"

@@ -6,18 +6,19 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from operator import mul
+
+import numpy as np
 
 from watcher.match import scorer
 from watcher.match.lexical import (
     LEAD_MASK,
+    RARE_TERMS,
     TF,
     AnalyzedArticle,
     ClaimQuery,
     CorpusStats,
     WeightShape,
     document_norm,
-    weight_shape,
 )
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,21 @@ class ClaimIndex:
         for key, claims in self._claims_of.items():
             self._slots[key] = (start, start + len(claims))
             start += len(claims)
+        # The claims' terms as a matrix (a row per claim, padded with weightless terms), to work the
+        # weights and bounds out for every claim at once: key ids (the pad's is the last), boosts, terms.
+        keys = list(self._claims_of)
+        key_id = {key: k for k, key in enumerate(keys)}
+        self._keys = keys
+        self._lengths = np.array([len(q.terms) for q in self._queries], dtype=np.int64)
+        width = max(int(self._lengths.max()), 1) if self._queries else 1
+        self._key_ids = np.full((len(self._queries), width), len(keys), dtype=np.int64)
+        self._boosts = np.zeros((len(self._queries), width))
+        for qi, query in enumerate(self._queries):
+            self._key_ids[qi, : len(query.terms)] = [key_id[t] for t in query.terms]
+            self._boosts[qi, : len(query.boosts)] = query.boosts
+        # where each posting's figures lie in the flattened matrix
+        self._cells = np.array([qi * width + place for qi, place in self._places], dtype=np.int64)
+        self._posting_claims = [qi for qi, _ in self._places]
         self._stats: CorpusStats | None = None
         self._postings: list[_Posting] = []
         self._weights: list[tuple[float, ...]] = []
@@ -116,50 +132,80 @@ class ClaimIndex:
         """Take the claims' term weights at the statistics' present version; return them.
 
         :param weights: the claims' weights (``claim_weights``); None: worked out here, the same.
+
+        Every claim at once, in NumPy, with the figures of working them out claim by claim in Python to
+        the last bit: the same IEEE operations in the same order (sums run left to right: ``cumsum``
+        along a row; a pad adds 0.0).
         """
         self._stats = stats
         # The weights hold until the statistics' version changes, while the counts move with every
         # batch: the bounds must read the IDF the weights were computed with.
-        cached = stats.cached_idf  # the claims' weights may just have asked for most
-        idf = stats.idf
-        idf_of = {key: cached[key] if key in cached else idf(key) for key in self._claims_of}
+        lengths = self._lengths
         if weights is None:
-            weights = [tuple(map(mul, q.boosts, map(idf_of.__getitem__, q.terms))) for q in self._queries]
+            idf_of = np.array([*stats.idfs(self._keys), 0.0])
+            matrix = self._boosts * idf_of[self._key_ids]
+            rows = matrix.tolist()
+            weights = [tuple(row[:n]) for row, n in zip(rows, lengths.tolist(), strict=True)]
         else:
             weights = list(weights)
-        shapes: list[WeightShape | None] = []
-        rows: list[list[_Posting]] = []
-        base_share, rare_share = scorer.CEILING_BASE, scorer.CEILING_RARE
-        per_term_share, lead_share = scorer.CEILING_PER_TERM, scorer.CEILING_LEAD
-        best_share, cosine_share = scorer.CEILING_BEST, scorer.CEILING_COSINE
-        for qi, claim_weights in enumerate(weights):
-            shape = weight_shape(claim_weights)
-            total = shape.total
-            if total <= 0.0:  # no key, never looked up
-                shapes.append(None)
-                rows.append([])
-                continue
-            shapes.append(shape)
-            # A term of weight w adds w * (its base + lead if in the lead + best * the largest length
-            # factor of the sentences holding it + w * cosine * dampened tf / article norm) + per_term
-            # (the best sentence scores its factor times the weight it holds: at most the sum, over the
-            # terms it holds, of weight times the largest factor among each term's sentences); only
-            # the claim's heaviest terms count towards LexicalFeatures.rare.
-            base = base_share / total
-            per_term = per_term_share / len(claim_weights)
-            lead = lead_share / total
-            best = best_share / total
-            cosine = cosine_share / shape.norm
-            row = [(qi, w * base + per_term, w * lead, w * best, w * w * cosine) for w in claim_weights]
-            heavy = base + rare_share / shape.heavy_total
-            for i in shape.heavy:
-                w = claim_weights[i]
-                row[i] = (qi, w * heavy + per_term, w * lead, w * best, w * w * cosine)
-            rows.append(row)
-        self._postings = [rows[qi][place] for qi, place in self._places]
+            matrix = np.zeros_like(self._boosts)
+            for qi, claim_weights in enumerate(weights):
+                matrix[qi, : len(claim_weights)] = claim_weights
+        self._postings, self._shapes = self._bounds(matrix, weights)
         self._weights = weights
-        self._shapes = shapes
         return weights
+
+    def _bounds(
+        self, matrix: np.ndarray, weights: Sequence[tuple[float, ...]]
+    ) -> tuple[list[_Posting], list[WeightShape | None]]:
+        """The postings' figures and the claims' weight shapes for the weights (``matrix``: a row per claim)."""
+        if not len(matrix):
+            return [], []
+        # A term of weight w adds w * (its base + lead if in the lead + best * the largest length factor
+        # of the sentences holding it + w * cosine * dampened tf / article norm) + per_term (the best
+        # sentence scores its factor times the weight it holds: at most the sum, over the terms it holds,
+        # of weight times the largest factor among each term's sentences); only the claim's heaviest
+        # terms count towards LexicalFeatures.rare.
+        totals = np.cumsum(matrix, axis=1)[:, -1]
+        norms = np.sqrt(np.cumsum(matrix * matrix, axis=1)[:, -1])
+        # The RARE_TERMS heaviest terms, the first of equal ones (pads weigh 0.0 and sort last).
+        heavy = np.argsort(-matrix, axis=1, kind="stable")[:, :RARE_TERMS]
+        heavy_totals = np.cumsum(np.take_along_axis(matrix, heavy, axis=1), axis=1)[:, -1]
+        lengths = self._lengths
+        keyed = totals > 0.0
+        safe = np.where(keyed, totals, 1.0)[:, None]
+        per_term = (scorer.CEILING_PER_TERM / np.maximum(lengths, 1))[:, None]
+        base = scorer.CEILING_BASE / safe
+        always = matrix * base + per_term
+        rare = base + scorer.CEILING_RARE / np.where(keyed, heavy_totals, 1.0)[:, None]
+        rows = np.arange(len(matrix))[:, None]
+        always[rows, heavy] = np.take_along_axis(matrix, heavy, axis=1) * rare + per_term
+        lead = matrix * (scorer.CEILING_LEAD / safe)
+        best = matrix * (scorer.CEILING_BEST / safe)
+        cosine = matrix * matrix * (scorer.CEILING_COSINE / np.where(keyed, norms, 1.0)[:, None])
+        cells = self._cells
+        postings = list(
+            zip(
+                self._posting_claims,
+                always.ravel()[cells].tolist(),
+                lead.ravel()[cells].tolist(),
+                best.ravel()[cells].tolist(),
+                cosine.ravel()[cells].tolist(),
+                strict=True,
+            )
+        )
+        shapes: list[WeightShape | None] = [
+            WeightShape(total, norm, tuple(top[: min(n, RARE_TERMS)]), heavy_total) if total > 0.0 else None
+            for total, norm, top, heavy_total, n in zip(
+                totals.tolist(),
+                norms.tolist(),
+                heavy.tolist(),
+                heavy_totals.tolist(),
+                lengths.tolist(),
+                strict=True,
+            )
+        ]
+        return postings, shapes
 
     def floor(self, qi: int, strict: bool = False) -> float:
         """The lexical log-odds below which the claim drops a pair (with ``strict``, a pair that cannot

@@ -227,9 +227,8 @@ class CorpusStats:
             found = self._idf[key] = math.log(docs / df)
         return found
 
-    def weighted_square_sum(self, positions: Mapping[str, int]) -> float:
-        """Sum over the keys of idf² times the squared dampened term frequency of the sentences holding each
-        (a bit mask): :func:`document_norm` squared. :meth:`idf` inlined, for every key of every article."""
+    def idfs(self, keys: Iterable[str]) -> list[float]:
+        """:meth:`idf` of each key, in order (inlined: the keys of every article and of every claim at once)."""
         found = self._idf
         if len(found) >= 500_000:
             found.clear()
@@ -237,11 +236,19 @@ class CorpusStats:
         docs = self._docs + self._prior_docs
         prior = self._prior_df
         log = math.log
-        total = 0.0
-        for key, mask in positions.items():
+        out = []
+        for key in keys:
             idf = found.get(key)
             if idf is None:
                 idf = found[key] = log(docs / (df.get(key, 0) + reference.get(key, 0) + prior))
+            out.append(idf)
+        return out
+
+    def weighted_square_sum(self, positions: Mapping[str, int]) -> float:
+        """Sum over the keys of idf² times the squared dampened term frequency of the sentences holding each
+        (a bit mask): :func:`document_norm` squared, for every key of every article."""
+        total = 0.0
+        for idf, mask in zip(self.idfs(positions), positions.values(), strict=True):
             total += idf * idf * _TF_SQUARED[mask.bit_count()]
         return total
 

@@ -161,7 +161,8 @@ def number_key(token: str) -> str:
 def light_stem(word: str) -> str:
     """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses".
 
-    Lowercases, drops a final "'s", then one of "ing", "ed", "es", "s" where four letters remain. The
+    Lowercases, drops a final "'s", then one of "ing", "ed", "es", "s" (not the last of "ss") where four
+    letters remain. The
     framing rules and the shipped framing model's word features are built on these stems.
     """
     word = word.lower()
@@ -169,5 +170,7 @@ def light_stem(word: str) -> str:
         word = word[:-2]
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            if suffix == "s" and word.endswith("ss"):
+                break  # "surpass", "press": no plural to strip
             return word[: -len(suffix)]
     return word
