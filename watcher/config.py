@@ -83,6 +83,8 @@ def claim_text_problem(text: str) -> str | None:
         return "the claim text is too short"
     if len(text) > MAX_CLAIM_TEXT:
         return f"the claim text must be at most {MAX_CLAIM_TEXT} characters"
+    if not any(c.isalnum() for c in text):
+        return "the claim text has no words (no letter or digit): it could never match"
     from watcher.domain import Claim
 
     if not compile_claim(Claim(id=0, name="x", text=text), "en").terms:

@@ -240,6 +240,18 @@ async def test_claims_test_reads_a_page_with_an_unknown_charset_and_hides_creden
     assert "hunter2" not in missing.err + missing.out and "s3cr3t" not in missing.err + missing.out
 
 
+async def test_claims_edit_refuses_an_empty_or_wordless_text_by_name(
+    server: FeedServer, watcher: Watcher
+) -> None:
+    write_config(watcher, server)
+    await watcher("claims", "add", "NATO has surpassed Russia in ammunition production", "--name", "ammo")
+    for text, reason in (("", "too short"), ("\U0001f4a5\U0001f4a5\U0001f4a5 !!!", "has no words")):
+        r = await watcher("claims", "edit", "ammo", "--text", text)
+        assert r.code == 2 and "--text" in r.err and reason in r.err, r.err
+    added = await watcher("claims", "add", "\u2014 ... \u2014", "--name", "dashes")
+    assert added.code == 2 and "has no words" in added.err, added.err
+
+
 async def test_claims_test_reads_a_utf8_file_and_names_one_that_is_not(
     server: FeedServer, watcher: Watcher
 ) -> None:

@@ -52,10 +52,10 @@ def slugify(text: str, max_words: int = 6) -> str:
     return f"claim-{name}" if claim_name_problem(name) else name
 
 
-def _text(text: str) -> str:
+def _text(text: str, param_hint: str = "TEXT") -> str:
     problem = claim_text_problem(text.strip())
     if problem:
-        raise click.BadParameter(problem, param_hint="TEXT")
+        raise click.BadParameter(problem, param_hint=param_hint)
     return text.strip()
 
 
@@ -207,8 +207,8 @@ async def claims_edit(
     async def go(store: Store) -> Claim:
         c = await store.get_claim(claim)
         changes: dict[str, Any] = {}
-        if text:
-            changes["text"] = _text(text)
+        if text is not None:
+            changes["text"] = _text(text, "--text")
         if name:
             changes["name"] = name
         if keywords or clear_keywords:

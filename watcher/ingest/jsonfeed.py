@@ -32,6 +32,7 @@ VERSION_PREFIX = "https://jsonfeed.org/version/"
 # Every "[", "{" and "," may start a Python object; this bounds what json.loads may build from one
 # body (a 15 MiB body of "[[],[],..." is millions of lists, hundreds of MiB) before it is called.
 MAX_JSON_VALUES = 1_000_000
+MAX_INT_DIGITS = 1_000  # a longer JSON integer is read as null (_integer)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UNREADABLE = object()  # what _load returns for a body that is not usable JSON (null is a JSON value)
 
@@ -99,12 +100,18 @@ def _load(body: bytes, warnings: list[str]) -> Any:
         warnings.append("encoding: JSON body is not valid UTF-8; undecodable bytes replaced")
         text = body.decode(json.detect_encoding(body), errors="replace")
     try:
-        return json.loads(text.removeprefix("\ufeff"))
+        return json.loads(text.removeprefix("\ufeff"), parse_int=_integer)
     except RecursionError:
         warnings.append("JSON nested too deeply; not read")
-    except ValueError as exc:  # JSONDecodeError, and integers too long to convert
+    except ValueError as exc:  # JSONDecodeError
         warnings.append(_short(f"not valid JSON: {exc}"))
     return _UNREADABLE
+
+
+def _integer(digits: str) -> int | None:
+    """A JSON integer; None for one of more digits than Python converts (sys.get_int_max_str_digits, 4,300 by
+    default), which no feed field holds: the value is dropped, not the feed."""
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else None
 
 
 def _looks_like_feed(document: Mapping[str, Any]) -> bool:
