@@ -99,7 +99,7 @@ def _finite(value: float | None) -> float | None:
 
 
 def parse_duration(value: object) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"`` or ``"2d"``: positive, at most 30 days."""
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"`` or ``"2d"``: positive, at most MAX_DURATION_S (365 days)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration like 15m, 1h or 30s")
     too_long = f"a duration must be at most {MAX_DURATION_S // 86400}d ({MAX_DURATION_S} s)"
