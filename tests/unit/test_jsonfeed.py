@@ -56,7 +56,7 @@ def test_a_json_feed_1_1_item_becomes_an_article() -> None:
 
 
 def test_a_link_holding_a_lone_surrogate_is_no_link() -> None:
-    # JSON may escape a lone surrogate ("\\ud800"), which no URL (nor a database) holds: the item keeps its
+    # JSON may escape a lone surrogate ("\ud800"), which no URL (nor a database) holds: the item keeps its
     # other link, or none, and every field is storable as UTF-8
     body = (
         b'{"version": "https://jsonfeed.org/version/1.1", "items": ['

@@ -53,7 +53,7 @@ def resolve(url: str, base: str | None = None) -> str | None:
     """Resolve ``url`` against ``base``; None unless the result is an absolute http(s) URL."""
     url = url.strip()
     if not url or _SURROGATE.search(url) or (base and _SURROGATE.search(base)):
-        return None  # a lone surrogate (a JSON "\\ud800") is no character: no URL holds one
+        return None  # a lone surrogate (JSON may escape one: "\ud800") is no character: no URL holds one
     try:
         absolute = urljoin(base, url) if base else url
         parts = urlsplit(absolute)

@@ -211,24 +211,13 @@ class CorpusStats:
             self._pending = 0
             self.version += 1
 
-    @property
-    def cached_idf(self) -> Mapping[str, float]:
-        """The weights computed since the counts last changed, for callers that look many keys up."""
-        return self._idf
-
     def idf(self, key: str) -> float:
         """Smoothed inverse document frequency; always positive."""
-        found = self._idf.get(key)
-        if found is None:
-            if len(self._idf) >= 500_000:
-                self._idf.clear()
-            docs = self._docs + self._prior_docs
-            df = self._df.get(key, 0) + self._reference.df.get(key, 0) + self._prior_df
-            found = self._idf[key] = math.log(docs / df)
-        return found
+        return self.idfs((key,))[0]
 
     def idfs(self, keys: Iterable[str]) -> list[float]:
-        """:meth:`idf` of each key, in order (inlined: the keys of every article and of every claim at once)."""
+        """:meth:`idf` of each key, in order: one pass for the keys of an article or of every claim, the weights
+        kept until the counts next change."""
         found = self._idf
         if len(found) >= 500_000:
             found.clear()

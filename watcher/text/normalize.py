@@ -162,8 +162,7 @@ def light_stem(word: str) -> str:
     """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses".
 
     Lowercases, drops a final "'s", then one of "ing", "ed", "es", "s" (not the last of "ss") where four
-    letters remain. The
-    framing rules and the shipped framing model's word features are built on these stems.
+    letters remain. The framing rules and the shipped framing model's word features are built on these stems.
     """
     word = word.lower()
     if word.endswith("'s"):
