@@ -109,6 +109,7 @@ class ArticleRow(Base):
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(600))  # at most ~530 chars (long GUIDs are hashed)
     guid: Mapped[str | None] = mapped_column(String(2048))
+    # At most 2,048 characters: add_articles stores a longer link as "" (no link). TEXT, as first migrated.
     url: Mapped[str] = mapped_column(Text)
     canonical_url: Mapped[str] = mapped_column(String(2048), index=True)
     title: Mapped[str] = mapped_column(Text)

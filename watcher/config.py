@@ -39,6 +39,17 @@ DEFAULT_CONFIG = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
 MIN_TOKEN_CHARS = 16  # daemon.server.token
 
+# A BCP 47 language tag (RFC 5646; "_" is read as "-"): a language of two or three letters and up to three
+# extended subtags, then optionally a script, a region, variants, extensions and a private use part.
+_LANGUAGE_TAG = re.compile(
+    r"(?P<language>[a-z]{2,3})(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?"
+    r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[a-wyz\d](?:-[a-z\d]{2,8})+)*(?:-x(?:-[a-z\d]{1,8})+)?",
+    re.IGNORECASE,
+)
+# What a configured language is, for error messages.
+LANGUAGE_FORM = (
+    "an ISO 639-1 code such as en, uk or ru, optionally with BCP 47 subtags as in en-US (read as en)"
+)
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -54,6 +65,7 @@ MAX_KEYWORDS = 20
 MAX_KEYWORD = 100
 MAX_URL = 2_048
 MAX_OUTLET = 200
+MAX_LANGUAGE_TAG = 64
 # Any duration (a feed's interval, timeouts, TTLs, windows): far beyond it a poll's next date leaves the calendar
 # and the seconds leave SQLite's integers; a year is more than any setting here needs.
 MAX_DURATION_S = 365 * 86400
@@ -146,10 +158,20 @@ class DaemonSettings:
     server_metrics_public: bool = False  # /metrics without the token
 
 
+def language_subtag(tag: str) -> str | None:
+    """The language of a well-formed BCP 47 tag, lower-cased ("en-US", "pt_BR", "zh-Hant-TW" → "en", "pt", "zh");
+    None for anything else ("xx-yy-zz", "en-", "english"). The other subtags are checked, not kept."""
+    found = _LANGUAGE_TAG.fullmatch(tag.strip().replace("_", "-")) if len(tag) <= MAX_LANGUAGE_TAG else None
+    return found.group("language").lower() if found else None
+
+
 def _iso_language(v: str | None) -> str | None:
-    if v is not None and not re.fullmatch(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)?", v):
-        raise ValueError("must be an ISO 639-1 code such as en, uk or ru")
-    return None if v is None else re.split(r"[-_]", v)[0].lower()
+    if v is None:
+        return None
+    code = language_subtag(v)
+    if code is None:
+        raise ValueError(f"must be {LANGUAGE_FORM}")
+    return code
 
 
 class _Model(BaseModel):
@@ -165,6 +187,7 @@ class _Defaults(_Model):
     full_text: FullTextMode = "auto"
 
     _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
+    _language = field_validator("language")(lambda v: _iso_language(v))
 
 
 class _Feed(_Model):
@@ -677,7 +700,7 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
     raw = env.get("WATCHER_SERVER_PORT")
     if raw is None:
         return host, server.port
-    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 65535:
         raise ConfigError(f"WATCHER_SERVER_PORT: {raw!r} is not a TCP port")
     return host, int(raw)
 

@@ -305,8 +305,9 @@ class Event:
 class Destination:
     name: str
     kind: str  # slack | webhook
-    url: str
-    secret: str | None = None
+    # A Slack webhook's URL is its credential, as is a signing secret: neither is shown in a repr.
+    url: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
     events: tuple[EventType, ...] | None = None  # None = all types
     digest_minutes: int = 0  # 0 = send each event on its own
     allow_private: bool = False

@@ -7,6 +7,7 @@ Pure functions over records. The match stage calls :func:`revise` for each claim
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,10 @@ REMATCHED = "rematched"  # a version matches again after one that did not
 Diff = list[list[str]]
 CONTEXT_WORDS = 8  # unchanged words kept on each side of a change in a text diff
 MAX_DIFF_OPS = 60  # a text diff is cut after this many runs (a rewrite is not worth a full diff)
+# Word pairs difflib may compare (the sum over words of their counts in one text times those in the other),
+# about 0.3 s at worst. News prose of 8,000 words costs some 400,000; text of a few repeated words costs the
+# product of the lengths (seconds), so beyond this the changed middle is shown as removed and added whole.
+MAX_DIFF_COST = 1_000_000
 
 
 def word_diff(before: str, after: str, *, context: int | None = None) -> Diff:
@@ -45,7 +50,7 @@ def word_diff(before: str, after: str, *, context: int | None = None) -> Diff:
     """
     a, b = before.split(), after.split()
     ops: Diff = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(a, b):
         if tag == "equal":
             ops.append(["=", " ".join(a[i1:i2])])
             continue
@@ -56,6 +61,28 @@ def word_diff(before: str, after: str, *, context: int | None = None) -> Diff:
     if context is None:
         return ops
     return _clip(_with_context(ops, context))
+
+
+def _opcodes(a: list[str], b: list[str]) -> Sequence[tuple[str, int, int, int, int]]:
+    """difflib's opcodes from ``a`` to ``b``, or, when they would cost more than :data:`MAX_DIFF_COST`, the
+    common head and tail kept and everything between replaced (a feed controls both texts)."""
+    counts = Counter(b)
+    if sum(counts[word] for word in a) <= MAX_DIFF_COST:
+        return difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    ops = [("equal", 0, head, 0, head)] if head else []
+    removed, added = len(a) - tail > head, len(b) - tail > head
+    if removed or added:
+        tag = "replace" if removed and added else "delete" if removed else "insert"
+        ops.append((tag, head, len(a) - tail, head, len(b) - tail))
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def _with_context(ops: Diff, context: int) -> Diff:

@@ -97,8 +97,12 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 async def report_view(request: web.Request) -> web.Response:
+    claim = request.match_info["claim"]
+    if claim.isdigit() and not claim.isascii():
+        # "²" or "١" pass str.isdigit() but are no claim id, and no name may hold them either.
+        raise web.HTTPNotFound(text=f"no claim {claim[:40]!r}: an id is written in the digits 0-9")
     try:
-        html = await build_report(request.app[STATE_KEY].store, request.match_info["claim"])
+        html = await build_report(request.app[STATE_KEY].store, claim)
     except NotFoundError as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
     return web.Response(text=html, content_type="text/html")
@@ -114,8 +118,9 @@ async def _require_token(request: web.Request, handler: Any) -> web.StreamRespon
     token = request.app[TOKEN_KEY]
     public = request.path in OPEN_PATHS or (request.path == "/metrics" and request.app[METRICS_PUBLIC_KEY])
     if token and not public:
-        given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        # aiohttp decodes header bytes that are not UTF-8 as lone surrogates; surrogateescape gives them back.
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
             raise web.HTTPUnauthorized(
                 text="401: a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="watcher"'}
             )

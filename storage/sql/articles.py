@@ -30,7 +30,7 @@ Reserved = tuple[int, datetime, ArticleIn]
 # costs about a megabyte prepared, so a shape per batch size filled those caches with 100+ MB and
 # prepared every new size again.
 PAGE_ROWS = 256
-URL_CHARS = 2048  # the guid and canonical_url columns (longer values: see _bounded)
+URL_CHARS = 2048  # the guid and canonical_url columns (longer values: see _bounded), and links (see _link)
 IN_VALUES = 512
 
 
@@ -43,7 +43,7 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
             "feed_id": feed_id,
             "key": a.key[:600],
             "guid": _bounded(a.guid, URL_CHARS) if a.guid else None,
-            "url": a.url,
+            "url": _link(a.url),
             "canonical_url": _bounded(a.canonical_url, URL_CHARS),
             "title": a.title,
             "text": a.text,
@@ -123,6 +123,14 @@ def _bounded(value: str, limit: int) -> str:
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{value[: limit - len(digest) - 1]}#{digest}"
+
+
+def _link(url: str) -> str:
+    """The article's link as stored: none ("", as for an item without a link) when it is longer than URL_CHARS.
+    A link cut short leads nowhere, and one of megabytes would ride along in every alert, listing and report;
+    the article keeps its key and canonical URL (bounded by _bounded), so it is still told apart and linked
+    to its story."""
+    return url if len(url) <= URL_CHARS else ""
 
 
 def _unique(articles: Sequence[ArticleIn]) -> list[ArticleIn]:

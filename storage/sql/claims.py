@@ -123,13 +123,12 @@ class ClaimQueries(SqlBase):
         return await self.get_claim(claim_id)
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
-        if (isinstance(ref, int) or str(ref).isdigit()) and not 0 < int(ref) <= _INT64_MAX:
+        # An id is written in the digits 0-9: "²" or "١" pass str.isdigit() but int() refuses the first, and a
+        # name may hold neither.
+        numeric = isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit())
+        if numeric and not 0 < int(ref) <= _INT64_MAX:
             raise NotFoundError(f"no claim {str(ref)[:40]!r}: an id is a number from 1 to {_INT64_MAX}")
-        cond = (
-            claims_t.c.id == int(ref)
-            if isinstance(ref, int) or str(ref).isdigit()
-            else claims_t.c.name == ref
-        )
+        cond = claims_t.c.id == int(ref) if numeric else claims_t.c.name == ref
         if not include_deleted:
             cond = and_(cond, claims_t.c.deleted_at.is_(None))
         async with self.engine.connect() as conn:

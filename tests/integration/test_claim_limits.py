@@ -45,6 +45,13 @@ async def test_ids_beyond_int64_are_not_found(store: SqlStore, ref: str | int) -
         await store.get_claim(ref, include_deleted=True)
 
 
+@pytest.mark.parametrize("ref", ["\u00b2", "\u0661", "\u2460"])
+async def test_an_id_in_other_digits_is_no_claim_not_a_crash(store: SqlStore, ref: str) -> None:
+    await store.add_claim(Claim(id=0, name="a", text="NATO ammunition"), now=utcnow())
+    with pytest.raises(NotFoundError):
+        await store.get_claim(ref, include_deleted=True)
+
+
 async def test_remove_frees_the_name_even_when_the_hidden_name_is_taken(store: SqlStore) -> None:
     now = utcnow()
     stop = await store.add_claim(Claim(id=0, name="stop", text="NATO ammunition"), now=now)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import random
 import socket
 import time
 import tracemalloc
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -289,6 +291,33 @@ async def test_gzip_body_is_decompressed(server: FeedServer) -> None:
     result = await fetch(make_feed(server.url("/rss.gz")))
 
     assert result.ok and result.body == RSS
+
+
+UNDECODABLE = {
+    "br": b"these bytes are not brotli" * 4,
+    "zstd": b"nor are these zstandard" * 4,
+    "gzip": b"nor are these gzip" * 4,
+    "deflate": b"nor are these deflate" * 4,
+    "deflate, cut short": zlib.compress(RSS)[:-6],  # found out at the end of the body
+    "gzip, then garbage": gzip.compress(random.Random(1).randbytes(512 * 1024)) + b"nor is this" * 4,
+}
+
+
+@pytest.mark.parametrize("case", UNDECODABLE)
+async def test_a_body_its_content_encoding_does_not_decode_is_said_to_be_so(
+    server: FeedServer, case: str
+) -> None:
+    """aiohttp reports these as an HTTP 400 (the server sent a 200) or as a body cut short: neither is what happened."""
+    coding = case.split(",")[0]
+    server.routes["/rss"] = Route(body=UNDECODABLE[case], headers={"Content-Encoding": coding})
+    feed = make_feed(server.url("/rss"), etag=ETAG, error_count=1)
+
+    result = await fetch(feed)
+
+    assert (result.error_kind, result.body, result.etag) == ("encoding", None, ETAG)
+    assert (result.error or "").startswith(f"body could not be decoded (Content-Encoding: {coding}"), result
+    assert "400" not in (result.error or "")
+    assert next_poll_at(feed, result, NOW) == NOW + timedelta(seconds=900 * 2), "backs off like any failure"
 
 
 async def test_gzip_bomb_stops_at_the_cap_with_bounded_memory(server: FeedServer) -> None:

@@ -151,6 +151,30 @@ async def test_urls_that_differ_past_the_column_width_stay_two_stories(store: St
     assert len(arts[a].canonical_url) == 2048 and arts[a].canonical_url != arts[b].canonical_url
 
 
+async def test_a_link_longer_than_the_column_is_not_stored_as_the_articles_link(store: Store) -> None:
+    # A link cut to 2,048 characters leads nowhere, and a 10 MB one would ride along into every alert: the
+    # article is stored without a link, its canonical URL and key bounded as usual, so that a second copy of
+    # the same story still links to it.
+    await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
+    f1, f2 = await store.lease_due_feeds(T0, 10, lease_s=60)
+    huge = "https://news.example/story?" + "q" * 10_000_000
+    edge = "https://news.example/edge?" + "e" * (2048 - len("https://news.example/edge?"))
+    new = await store.record_poll(
+        f1.id, ok(), [item("huge", url=huge, chash="h-huge"), item("edge", url=edge, chash="h-edge")]
+    )
+    (copy,) = await store.record_poll(f2.id, ok(), [item("copy", url=huge, chash="h-copy")])
+    arts = {a.id: a for a in await store.lease_unprocessed_articles(T0, 50, lease_s=60)}
+    stored, at_edge = arts[new[0]], arts[new[1]]
+    assert (
+        stored.url == ""
+        and len(stored.canonical_url) == 2048
+        and stored.canonical_url.startswith(huge[:1000])
+    )
+    assert at_edge.url == edge and len(edge) == 2048, "a link of exactly 2,048 characters is kept"
+    assert arts[copy].story_id == stored.id and arts[copy].is_copy and arts[copy].url == ""
+    assert await store.record_poll(f1.id, ok(), [item("huge", url=huge, chash="h-huge")]) == [], "stored once"
+
+
 async def test_record_poll_errors_count_and_reset(store: Store) -> None:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)

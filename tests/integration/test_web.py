@@ -5,29 +5,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pytest_aiohttp import AiohttpClient
 
 from storage.sql import SqlStore, open_store
+from tests.support.fixtures import DaemonStub
 from watcher.config import DaemonSettings, MatchSettings, Settings
 from watcher.daemon import Daemon
 from watcher.domain import ClaimSpec, utcnow
 from watcher.pipeline import Pipeline
 from watcher.web import make_app
-
-
-@dataclass
-class State:
-    """A daemon as the endpoints see it."""
-
-    store: SqlStore
-    scheduler_running: bool = True
-    last_cycle_monotonic: float | None = None
-    started_monotonic: float = 0.0
-    database_problem: str | None = None
 
 
 @pytest.fixture
@@ -40,7 +29,7 @@ async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
 
 
 async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:
-    state = State(store=sqlite_store, started_monotonic=time.monotonic())
+    state = DaemonStub(store=sqlite_store, started_monotonic=time.monotonic())
     client = await aiohttp_client(make_app(state, tick_s=10.0))
     resp = await client.get("/healthz")
     assert resp.status == 200
@@ -59,7 +48,7 @@ async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client
 async def test_healthz_fails_when_the_last_cycle_is_stale(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient
 ) -> None:
-    state = State(store=sqlite_store, last_cycle_monotonic=time.monotonic() - 120)
+    state = DaemonStub(store=sqlite_store, last_cycle_monotonic=time.monotonic() - 120)
     client = await aiohttp_client(make_app(state, tick_s=10.0))
     resp = await client.get("/healthz")
     assert resp.status == 503
@@ -67,7 +56,7 @@ async def test_healthz_fails_when_the_last_cycle_is_stale(
 
 
 async def test_metrics_and_unknown_report(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:
-    client = await aiohttp_client(make_app(State(store=sqlite_store), tick_s=10.0))
+    client = await aiohttp_client(make_app(DaemonStub(store=sqlite_store), tick_s=10.0))
     resp = await client.get("/metrics")
     assert resp.status == 200
     assert "watcher_deliveries_by_status" in await resp.text()
@@ -82,7 +71,7 @@ HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy
 async def test_every_response_carries_security_headers(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient
 ) -> None:
-    client = await aiohttp_client(make_app(State(store=sqlite_store), tick_s=10.0))
+    client = await aiohttp_client(make_app(DaemonStub(store=sqlite_store), tick_s=10.0))
     for path in ("/healthz", "/metrics", "/claims/nope/report", "/nothing-here"):
         resp = await client.get(path)
         assert all(h in resp.headers for h in HEADERS), (path, dict(resp.headers))
@@ -95,7 +84,7 @@ async def test_every_response_carries_security_headers(
 async def test_a_token_guards_everything_but_healthz(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient, metrics_public: bool
 ) -> None:
-    state = State(store=sqlite_store, started_monotonic=time.monotonic())
+    state = DaemonStub(store=sqlite_store, started_monotonic=time.monotonic())
     app = make_app(state, tick_s=10.0, token=TOKEN, metrics_public=metrics_public)
     client = await aiohttp_client(app)
     assert (await client.get("/healthz")).status == 200
@@ -118,7 +107,7 @@ async def test_a_token_guards_everything_but_healthz(
 async def test_healthz_reports_a_read_only_database(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient
 ) -> None:
-    state = State(store=sqlite_store, started_monotonic=time.monotonic(), database_problem="read-only")
+    state = DaemonStub(store=sqlite_store, started_monotonic=time.monotonic(), database_problem="read-only")
     client = await aiohttp_client(make_app(state, tick_s=10.0))
     resp = await client.get("/healthz")
     assert resp.status == 503 and (await resp.json())["database"] == "read-only"

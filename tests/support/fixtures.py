@@ -10,6 +10,7 @@ something else.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,6 +24,17 @@ from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import FeedSpec
 from watcher.pipeline import Pipeline
+
+
+@dataclass
+class DaemonStub:
+    """A daemon as the HTTP endpoints see it (watcher.web.DaemonState), over a real store."""
+
+    store: SqlStore
+    scheduler_running: bool = True
+    last_cycle_monotonic: float | None = None
+    started_monotonic: float = 0.0
+    database_problem: str | None = None
 
 
 def loopback_settings(db_url: str, feeds: Sequence[FeedSpec], **fields: Any) -> Settings:

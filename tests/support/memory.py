@@ -17,6 +17,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start this process's peak RSS (ru_maxrss, VmHWM) over from its RSS now (Linux 4.0+), so that a later
+    ``peak_rss_mb()`` measures from here rather than from whatever ran before; False where it is not allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def process_peak_rss_mb(pid: int) -> float | None:
     """Another process's peak RSS (VmHWM), or None once it has gone."""
     try:

@@ -262,8 +262,9 @@ def test_server_address_from_the_environment(tmp_path: Path) -> None:
     env = {"WATCHER_SERVER_HOST": "0.0.0.0", "WATCHER_SERVER_PORT": "9090", "WATCHER_SERVER_TOKEN": "t" * 32}
     s = load(path, environ=env)
     assert (s.daemon.server_host, s.daemon.server_port) == ("0.0.0.0", 9090)
-    with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
-        load(path, environ={"WATCHER_SERVER_PORT": "http"})
+    for port in ("http", "\u00b2", "\u0668\u0660"):  # "²" and "٨٠" pass str.isdigit()
+        with pytest.raises(ConfigError, match="WATCHER_SERVER_PORT"):
+            load(path, environ={"WATCHER_SERVER_PORT": port})
 
 
 def test_fresh_window_and_public_url(tmp_path: Path) -> None:

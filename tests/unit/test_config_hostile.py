@@ -140,6 +140,63 @@ async def test_feeds_add_refuses_an_endless_interval(tmp_path: Path, sqlite_url:
     assert r.code == 2 and "Traceback" not in r.err and "at most 365d" in r.err, r.err
 
 
+# --- language tags --------------------------------------------------------------------------------
+
+MALFORMED_TAGS = ["xx-yy-zz", "en-", "en--us", "en-US-1", "english", "e"]
+
+
+@pytest.mark.parametrize("tag", MALFORMED_TAGS)
+@pytest.mark.parametrize(
+    ("template", "where"),
+    [
+        ("feeds:\n  - url: https://a.example/rss\n    language: '{tag}'\n", "F:3: feeds[0].language"),
+        (
+            "defaults: {{language: '{tag}'}}\nfeeds:\n  - url: https://a.example/rss\n",
+            "F:1: defaults.language",
+        ),
+        (
+            "claims:\n  - name: c\n    text: NATO has surpassed Russia\n    language: '{tag}'\n",
+            "F:4: claims[0].language",
+        ),
+    ],
+    ids=["feed", "defaults", "claim"],
+)
+def test_a_malformed_language_tag_is_refused_not_cut_to_its_first_subtag(
+    tmp_path: Path, template: str, where: str, tag: str
+) -> None:
+    message = refused(tmp_path, template.format(tag=tag))
+    assert f"{where}: must be an ISO 639-1 code" in message and repr(tag) in message, message
+
+
+def test_a_well_formed_language_tag_is_read_as_its_language(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "defaults: {language: en-GB}\n"
+        "feeds:\n  - {url: 'https://a.example/rss', language: zh-Hant-TW}\n  - {url: 'https://b.example/rss'}\n"
+        "  - {url: 'https://c.example/rss', language: pt_BR}\n  - {url: 'https://d.example/rss', language: und}\n"
+        "claims:\n  - {name: c, text: NATO has surpassed Russia, language: sr-Latn-RS}\n"
+    )
+    settings = load(path, environ={})
+    assert [f.language for f in settings.feeds] == ["zh", "en", "pt", "und"]
+    assert settings.claims[0].language == "sr"
+
+
+async def test_claims_language_option_refuses_a_malformed_tag(tmp_path: Path, sqlite_url: str) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    watcher.config.write_text("matching: {model: null}\n")
+    text = "NATO has surpassed Russia in ammunition production"
+    for tag in ("xx-yy-zz", "en-", "eng"):
+        r = await watcher("claims", "add", text, "--name", "ammo", "--language", tag)
+        assert r.code == 2 and "Invalid value for '--language'" in r.err and repr(tag) in r.err, r.err
+    added = await watcher("claims", "add", text, "--name", "ammo", "--language", "pt-BR", "--json")
+    assert added.code == 0 and added.json()["language"] == "pt", added.err
+    r = await watcher("claims", "edit", "ammo", "--language", "xx-yy-zz")
+    assert r.code == 2 and "Invalid value for '--language'" in r.err, r.err
+    edited = await watcher("claims", "edit", "ammo", "--language", "de-CH-1996", "--json")
+    assert edited.code == 0 and edited.json()["language"] == "de", edited.err
+    assert (await watcher("claims", "show", "ammo", "--json")).json()["language"] == "de"
+
+
 # --- OPML outlines: feeds.yaml's rules --------------------------------------------------------
 
 
@@ -274,3 +331,16 @@ async def test_poll_once_polls_the_others_past_a_stored_unsplittable_url(
     report = r.json()
     assert (report["feeds_polled"], report["feeds_failed"], report["new_articles"]) == (2, 1, 1)
     assert report["errors"] == ["Bad (feed 1): invalid URL"]
+
+
+async def test_feeds_language_option_refuses_a_malformed_tag(tmp_path: Path, sqlite_url: str) -> None:
+    watcher = Watcher(tmp_path, sqlite_url)
+    watcher.config.write_text("matching: {model: null}\n")
+    opml = tmp_path / "feeds.opml"
+    opml.write_text('<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1:9/feed"/></body></opml>\n')
+    for command in (("feeds", "add", "http://127.0.0.1:9/feed"), ("feeds", "import-opml", str(opml))):
+        r = await watcher(*command, "--language", "xx-yy-zz")
+        assert r.code == 2 and "Invalid value for '--language'" in r.err and "'xx-yy-zz'" in r.err, r.err
+    # nothing was added
+    listed = await watcher("feeds", "list", "--json")
+    assert listed.code == 0 and listed.json() == [], listed.err

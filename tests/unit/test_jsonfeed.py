@@ -117,7 +117,15 @@ def test_modified_date_stands_in_for_a_missing_publication_date() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["1970-01-01T00:00:00Z", "2030-01-01T00:00:00Z", "yesterday", "0001-01-01T00:00:00+05:00", "9" * 100],
+    [
+        "1970-01-01T00:00:00Z",
+        "2030-01-01T00:00:00Z",
+        "yesterday",
+        "0001-01-01T00:00:00+05:00",
+        "9" * 100,
+        "Mon, 01 Jan -1 00:00:00 GMT",
+        "-0001-01-01T00:00:00Z",
+    ],
 )
 def test_implausible_dates_are_dropped_with_a_warning(value: str) -> None:
     result = parse(feed({"id": "1", "title": "t", "date_published": value}))

@@ -328,6 +328,40 @@ def test_future_dates_beyond_a_day_become_none() -> None:
     assert dates == {"soon": NOW + timedelta(hours=3), "far": None}
 
 
+@pytest.mark.parametrize("parser", ["feedparser", "fast"])
+def test_a_negative_year_is_no_date(parser: parse.Parser) -> None:
+    """feedparser completes a year with a minus sign (and ISO 8601's truncated forms, which start with one)
+    from the current century or date: year -1 is read as 2000 or 1999, and "-YYMM" as that month this century."""
+    now = datetime.now(UTC)
+    this_year = f"-{now.year % 100:02d}01-01T00:00:00Z"  # January of this year, by the truncated reading
+    body = rss(
+        "<item><guid>a</guid><title>A</title><pubDate>Mon, 01 Jan -001 00:00:00 GMT</pubDate></item>"
+        "<item><guid>b</guid><title>B</title><pubDate>Mon, 01 Jan -1 00:00:00 GMT</pubDate></item>"
+        "<item><guid>c</guid><title>C</title><pubDate>-0001-01-01T00:00:00Z</pubDate></item>"
+        f"<item><guid>d</guid><title>D</title><pubDate>{this_year}</pubDate></item>"
+        "<item><guid>e</guid><title>E</title><pubDate>Thu, 06 Nov 2025 10:00:00 -0500</pubDate></item>"
+    )
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+        b"<entry><id>f</id><title>F</title><updated>-0001-01-01T00:00:00Z</updated></entry>"
+        b"<entry><id>g</id><title>G</title><published>-0001-01-01T00:00:00Z</published>"
+        b"<updated>2025-11-01T00:00:00-05:00</updated></entry></feed>"
+    )
+    rss_result = parse_entries(body, FEED_URL, now=now, parser=parser)
+    atom_result = parse_entries(atom, FEED_URL, now=now, parser=parser)
+    dates = {a.key: (a.published_at, a.updated_at) for a in rss_result.articles + atom_result.articles}
+    assert dates == {
+        "a": (None, None),
+        "b": (None, None),
+        "c": (None, None),
+        "d": (None, None),
+        "e": (datetime(2025, 11, 6, 15, 0, tzinfo=UTC), None),
+        "f": (None, None),
+        "g": (datetime(2025, 11, 1, 5, 0, tzinfo=UTC),) * 2,
+    }
+    assert any("4 items with an unreadable or implausible date" in w for w in rss_result.warnings)
+
+
 def test_updated_date_is_used_when_published_is_absurd() -> None:
     atom = (
         b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><entry><id>1</id><title>t</title>'
@@ -391,7 +425,10 @@ def test_items_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert any("only the first 3" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize(("ttl", "expected"), [("30", 1800), ("0", None), ("-5", None), ("soon", None)])
+@pytest.mark.parametrize(
+    ("ttl", "expected"),
+    [("30", 1800), ("0", None), ("-5", None), ("soon", None), ("\u00b2", None), ("\u0663\u0660", None)],
+)
 def test_ttl(ttl: str, expected: int | None) -> None:
     body = rss("<item><title>a</title></item>", channel=f"<ttl>{ttl}</ttl>")
     assert parse_entries(body, FEED_URL, now=NOW).ttl_s == expected

@@ -36,7 +36,7 @@ from watcher.cli.render import (
     emit_lines,
     summary_lines,
 )
-from watcher.config import claim_name_problem, claim_text_problem
+from watcher.config import LANGUAGE_FORM, claim_name_problem, claim_text_problem, language_subtag
 from watcher.domain import Claim, ClaimStatus, utcnow
 from watcher.errors import WatcherError
 
@@ -78,9 +78,9 @@ def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | 
 
     if value is None:
         return None
-    code = normalize_language(value)
+    code = normalize_language(language_subtag(value))
     if code is None:
-        raise click.BadParameter(f"{value!r} is not an ISO 639-1 code such as en, uk or ru")
+        raise click.BadParameter(f"{value!r} is not {LANGUAGE_FORM}")
     return code
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_store
-from watcher.cli.render import emit_json, emit_lines, feed_check_json, feed_check_line, feed_json, feed_line
+from watcher.cli.render import (
+    emit_json,
+    emit_lines,
+    feed_check_json,
+    feed_check_line,
+    feed_json,
+    feed_line,
+    plain,
+)
 from watcher.domain import LEANINGS, OWNERSHIPS, FeedSpec, utcnow
 
 
@@ -80,11 +88,26 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
 _UNKNOWN = FeedSpec(url="", outlet="")  # the metadata of a feed nobody described
 
 
+def _feed_language(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A feed's language as feeds.yaml reads it: the language of a well-formed BCP 47 tag ("pt-BR" is "pt")."""
+    from watcher.config import LANGUAGE_FORM, language_subtag
+
+    code = language_subtag(value)
+    if code is None:
+        raise click.BadParameter(f"{value!r} is not {LANGUAGE_FORM}")
+    return code
+
+
 @feeds.command("add")
 @click.argument("url")
 @click.option("--outlet", default="", help="Outlet name [default: the feed's title].")
 @click.option("--country", default=_UNKNOWN.country, help="ISO 3166 code.")
-@click.option("--language", default=_UNKNOWN.language, help="ISO 639-1 code [default: detected per article].")
+@click.option(
+    "--language",
+    default=_UNKNOWN.language,
+    callback=_feed_language,
+    help="ISO 639-1 code [default: detected per article].",
+)
 @click.option("--leaning", type=click.Choice(LEANINGS), default=_UNKNOWN.leaning)
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
 @click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
@@ -138,9 +161,9 @@ async def feeds_add(
     if as_json:
         emit_json(feed_check_json(checked))
     elif checked.error:
-        click.echo(feed_check_line(checked))
+        click.echo(plain(feed_check_line(checked)))
     else:
-        click.echo(f"added {feed_check_line(checked)}")
+        click.echo(plain(f"added {feed_check_line(checked)}"))
     if checked.error:
         raise click.exceptions.Exit(1)
 
@@ -148,7 +171,12 @@ async def feeds_add(
 @feeds.command("import-opml")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--country", default=_UNKNOWN.country, help="ISO 3166 code for the imported feeds.")
-@click.option("--language", default=_UNKNOWN.language, help="ISO 639-1 code for the imported feeds.")
+@click.option(
+    "--language",
+    default=_UNKNOWN.language,
+    callback=_feed_language,
+    help="ISO 639-1 code for the imported feeds.",
+)
 @click.option(
     "--leaning",
     type=click.Choice(LEANINGS),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,17 +17,31 @@ if TYPE_CHECKING:
     from watcher.pipeline import BackfillProgress, CycleReport, DryRun, FeedCheck
 
 
+# Feeds, OPML files and receivers supply much of what is printed. On a terminal their control characters
+# (escape sequences, carriage returns, line ends), bidi controls and line separators could rewrite or fake
+# output. In JSON, a lone surrogate written raw could not be encoded as UTF-8 at all.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+# json.dumps(ensure_ascii=False) already escapes C0 controls; these it would print as they are.
+_JSON_RAW = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
 def emit_json(data: Any) -> None:
-    """Print one JSON document to stdout."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+    """Print one JSON document to stdout; characters a terminal would act on are written as ``\\uXXXX``."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+    click.echo(_JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def emit_lines(lines: Sequence[str], empty: str | None = None) -> None:
-    """Print text lines, or ``empty`` when there are none."""
+    """Print text lines (see :func:`plain`), or ``empty`` when there are none."""
     if not lines and empty is not None:
         click.echo(empty)
     for line in lines:
-        click.echo(line)
+        click.echo(plain(line))
+
+
+def plain(text: str) -> str:
+    """``text`` safe to print as one line: each run of control characters becomes a space."""
+    return _UNPRINTABLE.sub(" ", text)
 
 
 def _json_default(value: Any) -> Any:

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Literal
 
 import aiohttp
+from aiohttp.http_exceptions import ContentEncodingError
 from yarl import URL
 
 from watcher.domain import Feed
@@ -25,7 +26,9 @@ from watcher.ingest.urls import HTTP_SCHEMES, redact_url
 
 logger = logging.getLogger(__name__)
 
-ErrorKind = Literal["timeout", "http", "oversized", "network", "refused", "redirect", "tls", "parse"]
+ErrorKind = Literal[
+    "timeout", "http", "oversized", "network", "refused", "redirect", "tls", "parse", "encoding"
+]
 
 MAX_DELAY = timedelta(hours=24)  # no server hint or backoff keeps a feed unpolled for longer
 MAX_DELAY_S = int(MAX_DELAY.total_seconds())
@@ -39,6 +42,8 @@ CHUNK_BYTES = 64 * 1024
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*no-(?:cache|store)\s*(?:,|=|$)", re.IGNORECASE)
+# The content codings aiohttp decodes, as its decoding errors name them ("brotli (br)", "gzip").
+_CODING = re.compile(r"\b(br|zstd|gzip|deflate)\b")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +132,9 @@ def error_count_after(feed: Feed, result: FetchResult) -> int:
 
 def describe_error(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     """A metrics kind and a short message for a client error, free of URLs and their secrets."""
+    undecodable = _undecodable(exc)
+    if undecodable is not None:
+        return "encoding", undecodable
     if isinstance(exc, aiohttp.ClientConnectorError):
         return _describe_connect(exc)
     if isinstance(exc, aiohttp.ServerDisconnectedError):
@@ -309,6 +317,26 @@ def _describe_connect(exc: aiohttp.ClientConnectorError) -> tuple[ErrorKind, str
         return "tls", f"TLS error with {exc.host}:{exc.port}"
     reason = exc.strerror or type(exc.os_error).__name__
     return "network", f"cannot connect to {exc.host}:{exc.port}: {reason}"
+
+
+def _undecodable(exc: BaseException) -> str | None:
+    """What to say when ``exc`` comes of a body that its Content-Encoding does not decode, else None.
+
+    aiohttp reports it as a 400 status (when it fails with the headers or the first packet: no decoder for
+    the coding, a body that ends at once) or as a payload error (later in the body), both caused by a
+    ContentEncodingError; the server's own status line said nothing of the kind.
+    """
+    cause: BaseException | None = exc
+    for _ in range(4):  # the error aiohttp raises, the one it wraps, the decoder's own
+        if cause is None:
+            return None
+        if isinstance(cause, ContentEncodingError):
+            found = _CODING.search(cause.message.lower())
+            coding = found.group(1) if found else "unknown"
+            missing = "; no decoder for it is installed" if "install" in cause.message else ""
+            return f"body could not be decoded (Content-Encoding: {coding}{missing})"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _status_text(status: int) -> str:

@@ -61,6 +61,13 @@ _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNO
 # processing instructions (which may contain any of the others) and the bracket and end characters.
 _DECLARATION_TOKEN = re.compile(rb"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|[\[\]>]", re.DOTALL)
 _ROOT_START = re.compile(rb"<\w")
+# A year written with a minus sign ("-0001-01-01T00:00:00Z", "Mon, 01 Jan -1 00:00:00 GMT"), and ISO 8601's
+# truncated forms, which also begin with one ("-2401" for January 2024, "--11-06"): feedparser completes these
+# with the current century or date (year -1 reads as 2000 or 1999), which is not when anything was published.
+_SIGNED_YEAR = re.compile(
+    r"^\s*-|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:\d{1,2},?\s+)?-\s*\d",
+    re.IGNORECASE,
+)
 
 Parser = Literal["feedparser", "fast"]
 
@@ -406,9 +413,8 @@ def _date_given(entry: Mapping[str, Any]) -> bool:
 
 
 def _published(entry: Mapping[str, Any], now: datetime) -> datetime | None:
-    for name in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(name)
-        when = _plausible(value, now) if isinstance(value, time.struct_time) else None
+    for name in ("published", "updated", "created"):
+        when = _entry_date(entry.get(name), entry.get(name + "_parsed"), now)
         if when is not None:
             return when
     return None
@@ -419,8 +425,18 @@ def _updated(entry: Mapping[str, Any], now: datetime) -> datetime | None:
 
     Read from the dict itself: feedparser's lookup would fall back to the publication date.
     """
-    value = dict.get(entry, "updated_parsed") if isinstance(entry, dict) else None
-    return _plausible(value, now) if isinstance(value, time.struct_time) else None
+    if not isinstance(entry, dict):
+        return None
+    return _entry_date(dict.get(entry, "updated"), dict.get(entry, "updated_parsed"), now)
+
+
+def _entry_date(text: Any, value: Any, now: datetime) -> datetime | None:
+    """feedparser's reading ``value`` of the date ``text``, if plausible and not read from a signed year."""
+    if not isinstance(value, time.struct_time):
+        return None
+    if isinstance(text, str) and _SIGNED_YEAR.search(text[:200]):
+        return None
+    return _plausible(value, now)
 
 
 def _plausible(value: time.struct_time, now: datetime) -> datetime | None:
@@ -436,7 +452,7 @@ def _plausible(value: time.struct_time, now: datetime) -> datetime | None:
 
 def _ttl_s(channel: Mapping[str, Any]) -> int | None:
     ttl = (_text_value(channel.get("ttl")) or "").strip()
-    if not ttl.isdigit() or int(ttl) <= 0:
+    if not (ttl.isascii() and ttl.isdigit()) or int(ttl) <= 0:  # "²" passes isdigit() and int() refuses it
         return None
     return min(int(ttl), 7 * 24 * 60) * 60  # minutes; a week bounds absurd values
 

@@ -68,10 +68,13 @@ def escape_clipped(text: str, limit: int) -> str:
 def link(url: str, label: str, *, label_limit: int = MAX_TITLE_CHARS) -> str:
     """A mrkdwn link ``<url|label>``; just the escaped label when the URL is not plain http(s) or too long."""
     text = escape_clipped(label or url, label_limit)
-    if not url.lower().startswith(("http://", "https://")) or len(url) > MAX_URL_CHARS:
+    if not url.lower().startswith(("http://", "https://")):
         return text
     # "|" would end the URL early and "<"/">" would end the link; neither may come from a feed unescaped.
     safe_url = escape("".join(url.split())).replace("|", "%7C")
+    # Measured escaped: each "&" grows to "&amp;", and a section cut inside a link breaks the message.
+    if len(safe_url) > MAX_URL_CHARS:
+        return text
     return f"<{safe_url}|{text}>"
 
 
@@ -241,7 +244,15 @@ def _digest_entry(bundle: EventBundle) -> str:
         f"*{escape_clipped(event.summary, MAX_TITLE_CHARS)}*\n"
         f"{escape_clipped(bundle.claim.name, MAX_FIELD_CHARS)} · {event.type} · {iso_z(event.created_at)}"
     )
-    lines = [f"• {_title_link(m)} — {_outlet(m)}" for m in bundle.matches[:MAX_DIGEST_LINKS]]
-    if len(bundle.matches) > MAX_DIGEST_LINKS:
-        lines.append(f"{ELLIPSIS} and {len(bundle.matches) - MAX_DIGEST_LINKS} more")
+    # Three long links can outgrow a section: stop at the one that would not fit, and count it as "more".
+    budget = MAX_SECTION_CHARS - len(head) - len(f"\n{ELLIPSIS} and {len(bundle.matches)} more")
+    lines: list[str] = []
+    for m in bundle.matches[:MAX_DIGEST_LINKS]:
+        line = f"• {_title_link(m)} — {_outlet(m)}"
+        budget -= len(line) + 1
+        if budget < 0:
+            break
+        lines.append(line)
+    if len(bundle.matches) > len(lines):
+        lines.append(f"{ELLIPSIS} and {len(bundle.matches) - len(lines)} more")
     return "\n".join([head, *lines])
