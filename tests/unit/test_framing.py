@@ -118,6 +118,217 @@ def test_contradiction_with_contrary_figures_disputes() -> None:
     assert framing.skepticism >= 0.6
 
 
+@pytest.mark.parametrize(
+    ("claim", "text", "contrary"),
+    [
+        # two years compared, neither the claim's figure: no contrast with the claim
+        (
+            "Measles cases in England rose to more than 1,200 in 2025",
+            "Measles cases in England rose to 1,274 this year, compared with 941 the year before.",
+            None,
+        ),
+        (
+            "Measles cases in England rose to more than 1,200 in 2025",
+            "Measles cases in England rose to 1,274 this year versus 941 the year before.",
+            None,
+        ),
+        # where the change started
+        (
+            "The death toll from the quake has risen to 41",
+            "The death toll from the quake has in fact risen to 41, up from 35 on Monday.",
+            None,
+        ),
+        # set against the claim's own figure, or said with "only": contrary
+        (
+            "Measles cases in England rose to more than 1,200 in 2025",
+            "Officials confirmed 700 cases, compared with the 1,200 campaigners claimed.",
+            "contrary figure 700",
+        ),
+        (
+            "Measles cases in England rose to more than 1,200 in 2025",
+            "Only 700 cases were confirmed in England this year.",
+            "contrary figure 700",
+        ),
+    ],
+)
+def test_a_base_figure_is_not_a_contrary_one(claim: str, text: str, contrary: str | None) -> None:
+    framing = frame(claim, "", text, model=None)
+    found = texts(framing, "counter_evidence")
+    if contrary is None:
+        assert not found
+        assert framing.stance is not Stance.DISPUTES
+    else:
+        assert contrary in found
+        assert framing.stance is Stance.DISPUTES
+
+
+@pytest.mark.parametrize(
+    ("claim", "text", "stance"),
+    [
+        # what a ban or a closure stops is no denial of it
+        (
+            "Montana has banned TikTok",
+            "App stores in Montana can no longer offer TikTok, under a law signed on Wednesday.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Amazon will close all its stores in Britain",
+            "Amazon will close its stores in Britain. Shoppers will no longer be able to use Amazon Fresh in London.",
+            Stance.SUPPORTS,
+        ),
+        # a negation of the ban itself, in the claim's word or another
+        ("Montana has banned TikTok", "TikTok is not banned in Montana yet.", Stance.DISPUTES),
+        (
+            "Italy has banned ChatGPT",
+            "Italy has not imposed a ban on ChatGPT, the regulator said.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Amazon will close all its stores in Britain",
+            "Amazon will not close its stores in Britain.",
+            Stance.DISPUTES,
+        ),
+    ],
+)
+def test_what_a_ban_stops_is_no_denial_of_it(claim: str, text: str, stance: Stance) -> None:
+    framing = frame(claim, "", text, model=None)
+    assert framing.stance is stance
+    assert ("negation" in kinds(framing)) is (stance is Stance.DISPUTES)
+
+
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "delayed"),
+    [
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "",
+            "NASA has pushed the Artemis III crewed landing back to 2027, officials said on Tuesday.",
+            "2027",
+        ),
+        ("NASA will land astronauts on the Moon by 2026", "NASA delays Moon landing to 2028", "", "2028"),
+        (
+            "The new airport will open in 2025",
+            "",
+            "The opening of the new airport has been postponed until 2027, the operator said.",
+            "2027",
+        ),
+        # the deadline met despite an earlier delay; a delay of something else; a claim of the past
+        (
+            "The new airport will open by 2025",
+            "",
+            "The new airport will open by 2025, the operator said, after a delay in 2023 over funding.",
+            None,
+        ),
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "",
+            "NASA will land astronauts on the Moon by 2026, officials said; a cargo mission slipped to 2028.",
+            None,
+        ),
+        (
+            "Floods in 2023 killed more than 100 people in Libya",
+            "",
+            "The report on the floods was delayed to 2024.",
+            None,
+        ),
+    ],
+)
+def test_a_delay_past_the_claims_deadline_disputes(
+    claim: str, title: str, text: str, delayed: str | None
+) -> None:
+    framing = frame(claim, title, text, model=None)
+    if delayed is None:
+        assert not any(t.startswith("delayed to") for t in texts(framing, "counter_evidence"))
+        assert framing.stance is not Stance.DISPUTES
+    else:
+        assert f"delayed to {delayed}" in texts(framing, "counter_evidence")
+        assert framing.stance is Stance.DISPUTES
+
+
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance", "cue"),
+    [
+        # a number in a name is no figure: "GLP-1" does not make "18,000 participants" a contrary figure
+        (
+            "GLP-1 weight-loss drugs such as semaglutide lower the risk of dementia",
+            "",
+            "GLP-1 drugs such as semaglutide lower the risk of dementia: in a trial of 18,000 participants, those "
+            "given semaglutide were 33 percent less likely to develop it.",
+            Stance.SUPPORTS,
+            None,
+        ),
+        # "no more", "not ... another": none beyond the claim's
+        (
+            "Arsenal have signed striker Viktor Gyokeres from Sporting Lisbon",
+            "",
+            "Arsenal will not sign another striker this summer after Gyokeres arrived from Sporting Lisbon.",
+            Stance.SUPPORTS,
+            None,
+        ),
+        # the claim's own comparison after a negator is still denied
+        (
+            "Russia produces more artillery shells than the United States",
+            "",
+            "Russia no longer produces more artillery shells than the United States, a Pentagon official said.",
+            Stance.DISPUTES,
+            "negation",
+        ),
+        # no plans to do what the claim says will be done
+        (
+            "Apple will release a foldable iPhone in 2026",
+            "",
+            "Tim Cook said the company had no plans to ship a foldable iPhone next year.",
+            Stance.DISPUTES,
+            "negation",
+        ),
+        # a correction that takes the claim back
+        (
+            "A federal judge blocked Kroger's proposed merger with Albertsons",
+            "Judge allows FTC case against Kroger-Albertsons deal to proceed",
+            "A federal judge on Monday declined to dismiss the FTC's challenge to the grocery merger. An earlier "
+            "version of this article incorrectly said the judge had blocked the merger; no decision has been made.",
+            Stance.DISPUTES,
+            "correction",
+        ),
+        # "contrary to widespread reports"
+        (
+            "Australia's ban on social media accounts for children under 16 has taken effect",
+            "",
+            "Contrary to widespread reports, the ban on social media accounts for children under 16 has not taken "
+            "effect.",
+            Stance.DISPUTES,
+            "counter_voice",
+        ),
+        # a headline that opens with a question keeps its distance
+        (
+            "US measles cases in 2025 reached their highest level in more than 30 years",
+            "Measles at a 30-year high? Health departments count cases differently",
+            "",
+            Stance.NEUTRAL,
+            "headline_question",
+        ),
+    ],
+)
+def test_eleventh_round_phrasings(claim: str, title: str, text: str, stance: Stance, cue: str | None) -> None:
+    framing = frame(claim, title, text, model=None)
+    assert framing.stance is stance
+    if cue is None:
+        assert not kinds(framing) & {"negation", "counter_evidence", "headline_negation"}
+    else:
+        assert cue in kinds(framing)
+
+
+def test_a_correction_of_something_else_takes_nothing_back() -> None:
+    framing = frame(
+        "A federal judge blocked Kroger's proposed merger with Albertsons",
+        "",
+        "A federal judge blocked Kroger's proposed merger with Albertsons on Tuesday. An earlier version of this "
+        "article incorrectly gave the judge's first name.",
+        model=None,
+    )
+    assert framing.stance is not Stance.DISPUTES
+
+
 def test_scare_quotes_around_the_claims_words() -> None:
     framing = rules("", SCARE_QUOTED)
     assert texts(framing, "scare_quotes") == {'"surpassed"', '"surpassing"'}
@@ -1069,14 +1280,15 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.766 (245 of 320; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
-# and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32), minus a margin.
+# Measured 0.759 (277 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
+# and 34), minus a margin.
 PROBE_NEWS_FLOOR = 0.75
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 320 and len(data["claims"]) >= 109
+    assert len(data["items"]) >= 365 and len(data["claims"]) >= 121
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1398,14 +1610,14 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.601 (113 of 188; 0.608 to 0.642 over the last retrainings of the model), the rules alone 0.707: the
-# floor sits under the spread of retraining.
+# Measured 0.591 (120 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
+# alone 0.695: the floor sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 188 and len(data["claims"]) >= 71
+    assert len(data["items"]) >= 203 and len(data["claims"]) >= 83
     assert accuracy >= PROBE_BODIES_FLOOR
 
 

@@ -181,7 +181,9 @@ DEEP_BODY = [
     "Moscow's own plants struggle to keep up with Russia's needs.",
     "Brussels plans more funding next year.",
 ]
-DEEP = article(42, "Europe's arms plants overtake Moscow", " ".join(DEEP_BODY))
+# The headline names Russia: the body's only sentence about the claim is the fourth, in other words. (Under "...
+# overtake Moscow" the pair's lexical score rests on "Russia" in the body alone, and it sits at the threshold.)
+DEEP = article(42, "Europe's arms plants overtake Russia", " ".join(DEEP_BODY))
 
 
 def test_only_the_lead_and_sentences_with_claim_words_are_embedded_and_a_deep_paraphrase_still_matches(

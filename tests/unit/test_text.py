@@ -99,6 +99,29 @@ def test_the_country_abbreviated_is_a_key_and_the_pronoun_is_not() -> None:
     assert norm.keys("D.C. police") == ["dc", "police"]
 
 
+def test_an_english_demonym_is_its_countrys_key() -> None:
+    norm = Normalizer("en")
+    assert norm.keys("Mexican police arrest Nigerians in Mexico") == [
+        "mexico",
+        "police",
+        "arrest",
+        "nigeria",
+        "mexico",
+    ]
+    assert norm.keys("Syrians, Iraqis and the French") == ["syria", "iraq", "france"]
+    assert norm.keys("Filipino nurses, Europeans, a Saudi prince") == [
+        "philippines",
+        "nurse",
+        "europe",
+        "saudi",
+        "prince",
+    ]
+    # words that name much else besides keep their own key
+    assert norm.keys("American and British officials") == ["american", "british", "official"]
+    # other languages keep theirs
+    assert Normalizer("fr").keys("les Mexicains du Mexique") == ["mexicain", "mexique"]
+
+
 def test_french_inflections_meet_on_one_lemma() -> None:
     # French: its dictionary loads in a fraction of a second, unlike German or Polish.
     norm = Normalizer("fr")

@@ -77,6 +77,7 @@ CLAIM_NEGATORS = frozenset({"not", "never", "no", "nothing", "nor", "neither", "
 # short (of a majority)"; not "short of" alone ("Short of a guide from the man himself", "nothing short of").
 CLAIM_NEGATOR_PAIRS = frozenset(
     {("no", "longer"), ("yet", "to"), ("failed", "to"), ("fails", "to")}
+    | {("no", "plans"), ("no", "plan"), ("no", "intention")}  # "has no plans to ship a foldable iPhone"
     | {
         (verb, "short")
         for verb in ("stop", "stops", "stopped", "stopping", "fall", "falls", "fell", "falling")
@@ -95,6 +96,11 @@ NOT_NEGATING = frozenset(
         ("no", "mean"),  # "no mean feat"
     }
 )
+# Words that say a report was in error: in a correction that names the claim, they take it back (_corrects_the_claim).
+ERRORS = frozenset({"incorrectly", "wrongly", "mistakenly", "erroneously", "misreported", "inaccurately"})
+# Words that move a negation past what the claim holds: between the negator and the claim word ("no more strikers
+# this summer") or just after it ("will not sign another striker"), they say that one was signed.
+BEYOND = frozenset({"more", "another", "further", "additional", "other", "others"})
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
 # A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
 # "could not confirm whether ..."), not the claim words inside it.
@@ -274,6 +280,37 @@ CONTRAST_WORDS = frozenset(
     "only just actually fact while whereas compared versus vs fewer less lower rather instead merely "
     "barely still behind short revised revises lowered lowers".split()
 )
+# Stems of the verbs (and nouns) of a ban or a closure: under a claim whose verb is one, a negation of its other
+# words says what it stops ("can no longer offer TikTok"), and only a negation of one of these denies it.
+PROHIBITIONS = frozenset(
+    light_stem(word)
+    for word in (
+        "ban bans banned banning block blocks blocked blocking bar bars barred barring prohibit prohibits prohibited "
+        "prohibiting prohibition outlaw outlaws outlawed outlawing forbid forbids forbade forbidden suspend suspends "
+        "suspended suspending suspension halt halts halted halting shut shuts shutting close closes closed closing "
+        "closure restrict restricts restricted restricting restriction"
+    ).split()
+)
+# Stems of the words of a delay ("postponed to 2027"), and the verbs of "pushed back to 2027".
+DELAYS = frozenset(
+    light_stem(word)
+    for word in (
+        "delay delays delayed delaying postpone postpones postponed postponing defer defers deferred deferring "
+        "slip slips slipped slipping reschedule rescheduled reschedules rescheduling"
+    ).split()
+)
+PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
+# The cue text of a delay past a claim's year
+DELAYED_PAST = "delayed to"
+# What sets a year as a claim's deadline: "by 2026", "before 2030", "in 2026" after "will".
+_DEADLINE_RE = re.compile(
+    r"\b(?:by|before|until|till|in)\s+(?:the\s+end\s+of\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
+)
+# Words after "less" or "lower" that make it a relative risk ("less likely", "a lower risk"), not a contrast.
+LIKELIHOOD = frozenset({"likely", "risk", "risks", "chance", "chances", "odds", "probability"})
+# Contrast words that only compare two figures: with no other, they set a figure against the claim's only where the
+# sentence gives the claim's figure too.
+COMPARISONS = frozenset({"compared", "versus", "vs"})
 # Unscoped body-wide counts (the word lists of the FNC-1 feature systems, widened): refuting words and
 # hedging words, counted in the first BODY_LEAD sentences and in the whole body.
 REFUTING = frozenset(
@@ -302,6 +339,11 @@ _ELIDED_RE = re.compile(
 )
 _STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+# A figure given as where a change started ("up from 941", "down from 4.1%"): an earlier figure, not one that
+# contradicts the claim's.
+_BASE_FIGURE_RE = re.compile(
+    r"\b(?:up|down)\s+from\s+(?:(?:a|an|the|just|only|some|about|around)\s+)?\W{0,2}\Z", re.IGNORECASE
+)
 # A quantity: an optional comparator, a number (with thousands separators or a decimal point), an optional
 # scale word, and the word it counts ("more than 200,000 people", "below 50 percent", "1.3 million barrels").
 _QUANTITY_RE = re.compile(
@@ -618,11 +660,27 @@ class _Claim:
     )  # the spans the claim quotes itself, lowercased words joined by a space
     # the claim's figures given as bounds ("more than 200,000 people"), and its percentages ("fell to 2 percent")
     bounds: tuple[_Quantity, ...] = ()
+    # the year by which the claim says a thing will happen ("by 2026"; _deadline); 0 for none
+    deadline: int = 0
+
+
+def _deadline(text: str, sentence: _Sentence) -> int:
+    """The latest year the claim sets as a deadline: after "by", "before" or "until", or after "in" in a claim of
+    what will happen ("will open in 2026"; not "Floods in 2023 killed ..."); 0 for none."""
+    future = "will" in sentence.lowered
+    return max(
+        (
+            int(match.group(1))
+            for match in _DEADLINE_RE.finditer(text)
+            if future or not match.group(0).lower().startswith("in")
+        ),
+        default=0,
+    )
 
 
 def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     sentence = _sentence(text, grammar)
-    numbers = frozenset(n.replace(",", "") for n in _NUMBER_RE.findall(text))
+    numbers = frozenset(n.group().replace(",", "") for n in _numbers(text))
     # A year or a decade ("in the 1970s") dates the claim; it does not make it a figure to contradict.
     quantitative = any(not _is_year(n) for n in numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
@@ -642,6 +700,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         frozenset(" ".join(w.lower() for w in _quoted(m)[1]) for m in _QUOTE_RE.finditer(text)),
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
+        _deadline(text, sentence),
     )
 
 
@@ -876,11 +935,19 @@ def _negations(
             word = light_stem(lowered[j])
             if lowered[j] not in ENGLISH_CORE and word in stems:
                 # A word the claim negates itself ("fell short of analyst expectations") is the claim's own
-                # negation repeated: it agrees.
-                if word not in echoed:
+                # negation repeated: it agrees. "No more strikers", "will not sign another": none beyond the claim's.
+                if word not in echoed and not _beyond(lowered, i, j):
                     found.append((i, j + 1, word))
                 break
     return found
+
+
+def _beyond(lowered: Sequence[str], negator: int, word: int) -> bool:
+    """Whether the negation at ``negator`` of the claim word at ``word`` denies only more of it (BEYOND): "no more
+    strikers", "will not sign another"; not "no longer produces more shells", the claim's own comparison."""
+    between = lowered[negator + 1 : word]
+    after = lowered[word + 1] if word + 1 < len(lowered) else ""
+    return not BEYOND.isdisjoint(between) or (after in BEYOND and after != "more")
 
 
 def _scare_quotes(text: str, claim: _Claim) -> list[str]:
@@ -941,6 +1008,21 @@ def _is_year(number: str) -> bool:
     return len(number) == 4 and number.startswith(("19", "20"))
 
 
+def _numbers(text: str) -> list[re.Match[str]]:
+    """The numbers of a text that may be figures or years; not those that are part of a name: after a letter ("G7",
+    "H5N1"), or after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026")."""
+    found = []
+    for match in _NUMBER_RE.finditer(text):
+        start = match.start()
+        before = text[start - 1] if start else ""
+        if before.isalpha():
+            continue
+        if before == "-" and start > 1 and text[start - 2].isalpha() and not _is_year(match.group()):
+            continue
+        found.append(match)
+    return found
+
+
 def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -> list[str]:
     """A figure other than the claim's, stated with a contrast: "only 1.3 million", "in fact 40"; or, with
     ``bounds``, one that misses a bound or a percentage of the claim in the claim's unit ("about 85,000 people"
@@ -950,10 +1032,30 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
         return []
     if claim.bounds and not bounds:
         return []  # the article gives a figure within the claim's: its other figures count something else
-    if not CONTRAST_WORDS.isdisjoint(sentence.lowered):
-        for number in _NUMBER_RE.findall(sentence.text):
-            if not _is_year(number) and number.replace(",", "") not in claim.numbers:
-                return [f"contrary figure {number}"]
+    lowered = sentence.lowered
+    # Not a relative figure ("33 percent less likely", "a lower risk"), nor a word of the claim's own ("lower the risk"
+    # of "GLP-1 drugs lower the risk of dementia").
+    claimed = claim.sentence.lowered
+    contrast = {
+        word
+        for i, word in enumerate(lowered)
+        if word in CONTRAST_WORDS
+        and word not in claimed
+        and (i + 1 == len(lowered) or lowered[i + 1] not in LIKELIHOOD)
+    }
+    if contrast:
+        numbers = [n for n in _numbers(sentence.text) if not _is_year(n.group())]
+        figures = [n.group().replace(",", "") for n in numbers]
+        # "compared with" alone sets the claim's figure against another only in a sentence that gives the claim's:
+        # "1,274 cases, compared with 941 the year before" compares two years.
+        if not contrast <= COMPARISONS or not claim.numbers.isdisjoint(figures):
+            for found, figure in zip(numbers, figures, strict=True):
+                if (
+                    figure not in claim.numbers
+                    and not _BASE_FIGURE_RE.search(sentence.text, 0, found.start())
+                    and not _figure_met(claim, [found.group()])
+                ):
+                    return [f"contrary figure {found.group()}"]
     if bounds and claim.bounds and not _another_measure(sentence, claim):
         for quantity in _quantities(sentence.text):
             if any(quantity.misses(bound) for bound in claim.bounds):
@@ -961,11 +1063,32 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
     return []
 
 
+def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """A delay past the year by which the claim says a thing will happen, in a clause about the claim: "pushed the
+    landing back to 2027" against "NASA will land astronauts on the Moon by 2026" (not "..., and a cargo mission
+    slipped to 2028")."""
+    if not claim.deadline:
+        return []
+    clause: list[str] = []
+    for word in [*sentence.lowered, ";"]:
+        if word not in CLAUSE_BREAKS:
+            clause.append(word)
+            continue
+        stems = set(map(light_stem, clause))
+        delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
+        if delayed and not claim.stems.isdisjoint(stems):
+            later = [w for w in clause if _is_year(w) and int(w) > claim.deadline]
+            if later:
+                return [f"{DELAYED_PAST} {later[0]}"]
+        clause = []
+    return []
+
+
 def _another_measure(sentence: _Sentence, claim: _Claim) -> bool:
     """Whether the sentence's figures may be of another measure than the claim's: it names a year the claim does
     not ("In 2018, floods displaced 100,000 people"), or a qualifier of the measure that the claim lacks ("prices
     rose 0.3% on the month", "youth unemployment of 26.5%")."""
-    if any(_is_year(n) and n not in claim.numbers for n in _NUMBER_RE.findall(sentence.text)):
+    if any(_is_year(n.group()) and n.group() not in claim.numbers for n in _numbers(sentence.text)):
         return True
     words, claimed = sentence.lowered, claim.sentence.lowered
     present = set(words)
@@ -1006,9 +1129,16 @@ def _sentence_cues(
         found.append((kind, text))
     found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim)]
     if governs:
-        for start, end, _ in _negations(sentence, claim.stems, claim.negated):
+        # Under a ban, a negation of its other words says what the ban stops ("can no longer offer TikTok" under
+        # "Montana has banned TikTok"); one of the ban itself, in any of its words ("has not imposed a ban"), denies it.
+        banned = claim.verb in PROHIBITIONS
+        stems = claim.stems | PROHIBITIONS if banned else claim.stems
+        for start, end, word in _negations(sentence, stems, claim.negated):
+            if banned and word not in PROHIBITIONS:
+                continue
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
         found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim, bounds)]
+        found += [(COUNTER_EVIDENCE, text) for text in _delayed_past(sentence, claim)]
     if any(kind in (CONTRADICTION, NEGATION, COUNTER_EVIDENCE) for kind, _ in found):
         # "confirmed that it does not exist": what is confirmed is the denial.
         found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
@@ -1083,6 +1213,16 @@ def _is_question(sentence: _Sentence) -> bool:
     )
 
 
+def _asked_first(title: _Sentence) -> str:
+    """The question that opens a headline of two parts: "Measles at a 30-year high? Health departments count cases
+    differently"; "" for none. A question of one word ("Why? ...") asks nothing of the claim."""
+    text = title.text
+    question, mark, _ = text.partition("?")
+    if not mark or len(tokenize(question)) < 2:
+        return ""
+    return question.strip() + "?"
+
+
 def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = True) -> list[Hit]:
     """Cues of the headline. Attribution ("..., officials say") counts only in a title-only item: with a
     body, the body's own attribution says more, but a headline that is the whole item and reports the claim
@@ -1109,6 +1249,8 @@ def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = 
         found.append((HEADLINE_NEGATION, answer))
     if _is_question(title):
         found.append((HEADLINE_QUESTION, title.text))
+    elif asked := _asked_first(title):
+        found.append((HEADLINE_QUESTION, asked))
     elif explainer := _explainer(title):
         found.append((HEADLINE_QUESTION, explainer))
     return [Hit(kind, text, STRENGTH[kind], "title", 0, -1) for kind, text in found]
@@ -1298,6 +1440,31 @@ def _points_back(sentence: _Sentence) -> bool:
     return False
 
 
+def _one_correction_each(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits with one correction per sentence, the heaviest: "An earlier version of this article incorrectly
+    gave ..." is one correction, not two."""
+    heaviest: dict[tuple[str, int], Hit] = {}
+    for hit in hits:
+        if hit.kind == CORRECTION:
+            place = (hit.where, hit.sentence)
+            if place not in heaviest or hit.weight > heaviest[place].weight:
+                heaviest[place] = hit
+    return [hit for hit in hits if hit.kind != CORRECTION or heaviest[(hit.where, hit.sentence)] is hit]
+
+
+def _corrects_the_claim(hit: Hit, sentences: Sequence[_Sentence], overlaps: Sequence[float]) -> bool:
+    """Whether a correction takes the claim back: it says an error ("incorrectly said", "wrongly reported") in a
+    sentence that names the claim (ABOUT_OVERLAP of its words): "An earlier version of this article incorrectly
+    said the judge had blocked the merger"; not a misspelt name or a wrong date beside it."""
+    return (
+        hit.kind == CORRECTION
+        and hit.where == "body"
+        and hit.distance <= 1
+        and overlaps[hit.sentence] >= ABOUT_OVERLAP
+        and not ERRORS.isdisjoint(sentences[hit.sentence].lowered)
+    )
+
+
 def _assemble(
     claim: _Claim,
     title: _Sentence,
@@ -1311,7 +1478,7 @@ def _assemble(
     debunk_denied: bool,
 ) -> Analysis:
     weighed = [_as_far(hit) if hit.where == "body" and hit.sentence in beside else hit for hit in hits]
-    dispute, distance, endorsement = cue_sums(weighed)
+    dispute, distance, endorsement = cue_sums(_one_correction_each(weighed))
     strong = [
         h
         for h in hits
@@ -1323,6 +1490,7 @@ def _assemble(
                 and h.text.startswith(MISSED_FIGURE)
                 and not (h.where == "body" and h.sentence in beside)  # a figure of something else
             )
+            or _corrects_the_claim(h, sentences, overlaps)
         )
     ]
     disputes = sorted((h for h in weighed if DIRECTIONS[h.kind][0] >= 0.8), key=lambda h: -h.weight)
@@ -1393,7 +1561,7 @@ def _stats(
     ranked = sorted(overlaps, reverse=True)
     lead = sentences[:LEAD_SENTENCES]
     claim_numbers = claim.numbers
-    body_numbers = {n.replace(",", "") for s in sentences for n in _NUMBER_RE.findall(s.text)}
+    body_numbers = {n.group().replace(",", "") for s in sentences for n in _numbers(s.text)}
     stats = {
         "top3_overlap": sum(ranked[:3]) / 3,
         "lead_overlap": max(

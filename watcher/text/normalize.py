@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import simplemma
 
+from watcher.text.demonyms import DEMONYMS
 from watcher.text.language import lemma_language
 from watcher.text.stopwords import stopwords
 from watcher.text.tokens import WORD_OR_NUMBER
@@ -147,6 +148,8 @@ class Normalizer:
             low = simplemma.lemmatize(low, lang=self._lemma_lang).casefold()
             if low in self._stop:
                 return None
+        if self._lemma_lang == "en":
+            low = DEMONYMS.get(low, low)  # "Mexicans" and "Mexico" are one key
         return _fold(low)
 
 
