@@ -290,15 +290,6 @@ def test_a_delay_past_the_claims_deadline_disputes(
             Stance.DISPUTES,
             "correction",
         ),
-        # "contrary to widespread reports"
-        (
-            "Australia's ban on social media accounts for children under 16 has taken effect",
-            "",
-            "Contrary to widespread reports, the ban on social media accounts for children under 16 has not taken "
-            "effect.",
-            Stance.DISPUTES,
-            "counter_voice",
-        ),
         # a headline that opens with a question keeps its distance
         (
             "US measles cases in 2025 reached their highest level in more than 30 years",
@@ -316,6 +307,98 @@ def test_eleventh_round_phrasings(claim: str, title: str, text: str, stance: Sta
         assert not kinds(framing) & {"negation", "counter_evidence", "headline_negation"}
     else:
         assert cue in kinds(framing)
+
+
+# Inputs that a review of the eleventh round's rules read wrongly on their first version: a negation with the ban
+# word after it, "no more than" as a bound, a word "another" the claim uses, the current side of a comparison, a
+# currency against its figure, a delay of something else, an error of the event rather than of the report, a
+# headline's question answered after it, "contrary to recent reports" beside a statement of the claim.
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        (
+            "A federal judge blocked Biden's student loan forgiveness plan",
+            "Student loan plan still in effect",
+            "No federal judge has blocked the student loan forgiveness plan, the Education Department said on Monday.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Starbucks will close 400 stores in the United States",
+            "Starbucks keeps US stores open",
+            "Starbucks said on Tuesday that no US stores would close this year.",
+            Stance.DISPUTES,
+        ),
+        (
+            "The storm killed 50 people",
+            "Storm toll lower",
+            "The storm killed no more than 12 people, officials said on Tuesday.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Merkel will seek another term as chancellor",
+            "Merkel will not seek another term",
+            "German Chancellor Angela Merkel will not seek another term as chancellor, party sources said on Monday.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Tesla delivered 500,000 cars in the second quarter",
+            "Tesla Q2 deliveries fall",
+            "Tesla delivered 435,000 cars in the second quarter, compared with 466,000 a year earlier, the company said.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Kenya's Treasury allocated Sh50 billion to the Housing Fund",
+            "Housing Fund gets Sh15 billion in budget",
+            "The Treasury allocated only Sh15 billion to the Housing Fund in the budget tabled on Thursday, documents show.",
+            Stance.DISPUTES,
+        ),
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "NASA says Moon landing on track for 2026",
+            "NASA said on Tuesday the crewed landing on the Moon remains on track for 2026, but a robotic Moon "
+            "rover mission was delayed to 2028.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Hundreds of ballots were miscounted in Maricopa County",
+            "Audit finds 200 Maricopa ballots miscounted",
+            "An audit found that 200 ballots in Maricopa County were incorrectly counted, election officials "
+            "said on Friday.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Detroit police erroneously arrested a man using facial recognition",
+            "Detroit settles facial recognition arrest suit",
+            "Detroit police erroneously arrested Robert Williams after facial recognition software misidentified "
+            "him, the city acknowledged in a settlement on Friday.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The Federal Reserve will cut interest rates in September",
+            "Rate cut in September? Powell says it's coming",
+            "Federal Reserve Chair Jerome Powell said on Friday that the time has come to cut interest rates, "
+            "signalling a September cut.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Russia has defaulted on its foreign debt",
+            "Russia in default? Moody's says yes, for the first time since 1918",
+            "Moody's said on Tuesday that Russia had defaulted on its foreign debt after missing a coupon payment.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The US economy grew 3 percent in the second quarter",
+            "US economy grows 3 percent",
+            "Contrary to recent reports of a slowdown, the US economy grew 3 percent in the second quarter, the "
+            "Commerce Department said.",
+            Stance.SUPPORTS,
+        ),
+    ],
+)
+def test_what_a_review_of_the_eleventh_round_rules_found(
+    claim: str, title: str, text: str, stance: Stance
+) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
 
 
 def test_a_correction_of_something_else_takes_nothing_back() -> None:
@@ -1280,7 +1363,7 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.759 (277 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.762 (278 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
 # and 34), minus a margin.
 PROBE_NEWS_FLOOR = 0.75
@@ -1610,7 +1693,7 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.591 (120 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
+# Measured 0.611 (124 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
 # alone 0.695: the floor sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 

@@ -130,9 +130,7 @@ _SOURCE: dict[str, str] = {
         "contrary to posts|contrary to online posts|contrary to social media|contrary to media reports|"
         "contrary to news reports|contrary to earlier reports|contrary to initial reports|contrary to some reports|"
         "contrary to the claim|contrary to the claims|contrary to the report|contrary to allegations|"
-        "contrary to assertions|contrary to statements|contrary to speculation|contrary to widespread reports|"
-        "contrary to widespread claims|contrary to recent reports|contrary to previous reports|contrary to many reports|"
-        "contrary to several reports"
+        "contrary to assertions|contrary to statements|contrary to speculation"
     ),
     DOUBT: (
         "cast doubt|casts doubt|casting doubt|cast doubts|raised doubts|raises doubts|doubt|doubts|doubted|"
@@ -172,7 +170,7 @@ _SOURCE: dict[str, str] = {
         "a previous version|walked back|walks back|backtracked|setting the record straight|set the record straight|"
         "sets the record straight|put the record straight|puts the record straight|"
         "putting the record straight|apologised|apologized|erratum|mistakenly|"
-        "wrongly|incorrectly|erroneously|in error|misreported|misquoted|"
+        "wrongly|in error|misreported|misquoted|"
         # Not "withdrew" alone: troops, candidates and products are withdrawn far more often than reports.
         "withdrew the report|withdrew its report|withdrew that report|withdrew the story|withdrew its story|"
         "withdrew the article|withdrew its article|withdrew the claim|withdrew his claim|withdrew her claim|"

@@ -96,11 +96,31 @@ NOT_NEGATING = frozenset(
         ("no", "mean"),  # "no mean feat"
     }
 )
+# Words after a headline's opening question that answer it: "Russia in default? Moody's says yes".
+ANSWERS = frozenset({"yes", "indeed", "confirmed", "confirms", "confirm", "coming", "definitely"})
 # Words that say a report was in error: in a correction that names the claim, they take it back (_corrects_the_claim).
 ERRORS = frozenset({"incorrectly", "wrongly", "mistakenly", "erroneously", "misreported", "inaccurately"})
-# Words that move a negation past what the claim holds: between the negator and the claim word ("no more strikers
-# this summer") or just after it ("will not sign another striker"), they say that one was signed.
-BEYOND = frozenset({"more", "another", "further", "additional", "other", "others"})
+# What a correction names as its own (an earlier version of "this article") and the verbs of reporting after an
+# error word ("wrongly reported"): together with ERRORS they make a correction of the report (_corrects_the_claim).
+REPORT_NOUNS = frozenset({"article", "story", "report", "piece", "post", "headline", "tweet"})
+REPORTING_VERBS = frozenset(
+    {
+        "said",
+        "reported",
+        "stated",
+        "identified",
+        "described",
+        "gave",
+        "attributed",
+        "quoted",
+        "named",
+        "claimed",
+    }
+)
+# Words that move a negation past what the claim holds: between the negator and the claim word ("no other Pfizer
+# drugs") or just after it ("will not sign another striker"), they say that one was. Not "more" or "further": "no
+# more gas", "no further cuts" deny as often as not; nor a word the claim uses ("will seek another term").
+BEYOND = frozenset({"another", "other", "others"})
 CLAUSE_BREAKS = frozenset({",", ";", ":", "(", ")", "?", "but", "however", "although", "though", "while"})
 # A negator before one of these denies the verb that introduces a clause ("no one disputes that ...",
 # "could not confirm whether ..."), not the claim words inside it.
@@ -302,15 +322,11 @@ DELAYS = frozenset(
 PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
 # The cue text of a delay past a claim's year
 DELAYED_PAST = "delayed to"
-# What sets a year as a claim's deadline: "by 2026", "before 2030", "in 2026" after "will".
-_DEADLINE_RE = re.compile(
-    r"\b(?:by|before|until|till|in)\s+(?:the\s+end\s+of\s+)?((?:19|20)\d\d)\b", re.IGNORECASE
-)
+# What sets a year as a claim's deadline: "by 2026", "before 2030", "in 2026" after "will" (not "until 2025": a
+# later date may agree, "rates will stay high until 2025").
+_DEADLINE_RE = re.compile(r"\b(?:by|before|in)\s+(?:the\s+end\s+of\s+)?((?:19|20)\d\d)\b", re.IGNORECASE)
 # Words after "less" or "lower" that make it a relative risk ("less likely", "a lower risk"), not a contrast.
 LIKELIHOOD = frozenset({"likely", "risk", "risks", "chance", "chances", "odds", "probability"})
-# Contrast words that only compare two figures: with no other, they set a figure against the claim's only where the
-# sentence gives the claim's figure too.
-COMPARISONS = frozenset({"compared", "versus", "vs"})
 # Unscoped body-wide counts (the word lists of the FNC-1 feature systems, widened): refuting words and
 # hedging words, counted in the first BODY_LEAD sentences and in the whole body.
 REFUTING = frozenset(
@@ -339,10 +355,23 @@ _ELIDED_RE = re.compile(
 )
 _STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-# A figure given as where a change started ("up from 941", "down from 4.1%"): an earlier figure, not one that
-# contradicts the claim's.
+# Currencies written against their figure ("Sh15 billion", "R78bn", "Rs1,500", "N2.5 trillion"), lower-cased.
+CURRENCY_PREFIXES = frozenset(
+    {"sh", "ksh", "r", "rs", "n", "rp", "rm", "tk", "p", "zar", "inr", "usd", "eur", "gbp"}
+)
+# A scale word just after a figure: "15 billion", "78bn", "1,500 crore".
+_SCALE_AFTER_RE = re.compile(r"\s?(?:thousand|million|billion|trillion|bn|m|k|crore|lakh)\b", re.IGNORECASE)
+# What comes just before the other side of a comparison ("up from 941", "compared with 941", "versus 12").
 _BASE_FIGURE_RE = re.compile(
-    r"\b(?:up|down)\s+from\s+(?:(?:a|an|the|just|only|some|about|around)\s+)?\W{0,2}\Z", re.IGNORECASE
+    r"\b(up\s+from|down\s+from|compared\s+(?:with|to)|versus|vs\.?)\s+"
+    r"(?:(?:a|an|the|just|only|some|about|around)\s+)?\W{0,2}\Z",
+    re.IGNORECASE,
+)
+# What dates a compared figure to another time, just after it: "941 the year before", "466,000 a year earlier".
+_EARLIER_RE = re.compile(
+    r"\W*(?:[\w%]+\s+){0,3}?(?:(?:a|the|last|previous|prior)\s+(?:year|month|quarter|week|season)\b|earlier\b|"
+    r"before\b|ago\b|previously\b|in\s+(?:19|20)\d\d\b)",
+    re.IGNORECASE,
 )
 # A quantity: an optional comparator, a number (with thousands separators or a decimal point), an optional
 # scale word, and the word it counts ("more than 200,000 people", "below 50 percent", "1.3 million barrels").
@@ -662,10 +691,12 @@ class _Claim:
     bounds: tuple[_Quantity, ...] = ()
     # the year by which the claim says a thing will happen ("by 2026"; _deadline); 0 for none
     deadline: int = 0
+    # the claim's bounds of no counted word ("rose to more than 1,200 in 2025")
+    bare_bounds: tuple[_Quantity, ...] = ()
 
 
 def _deadline(text: str, sentence: _Sentence) -> int:
-    """The latest year the claim sets as a deadline: after "by", "before" or "until", or after "in" in a claim of
+    """The latest year the claim sets as a deadline: after "by" or "before", or after "in" in a claim of
     what will happen ("will open in 2026"; not "Floods in 2023 killed ..."); 0 for none."""
     future = "will" in sentence.lowered
     return max(
@@ -701,6 +732,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
         _deadline(text, sentence),
+        tuple(q for q in _quantities(text, bare=True) if q.bound and not q.unit),
     )
 
 
@@ -910,12 +942,15 @@ def _superseded(lowered: Sequence[str], i: int, cue: tuple[str, tuple[str, ...],
 
 
 def _negations(
-    sentence: _Sentence, stems: frozenset[str], echoed: frozenset[str]
+    sentence: _Sentence,
+    stems: frozenset[str],
+    echoed: frozenset[str],
+    claimed: AbstractSet[str] = frozenset(),
 ) -> list[tuple[int, int, str]]:
     """Negators that deny a claim word within NEGATION_WINDOW in the same clause: (start, end, stem).
 
     A negator whose first claim word is one in ``echoed`` (those the claim negates itself) repeats the claim's own
-    negation: it agrees, and denies nothing after it.
+    negation: it agrees, and denies nothing after it. ``claimed``: the claim's words (see _beyond).
     """
     lowered = sentence.lowered
     found: list[tuple[int, int, str]] = []
@@ -936,18 +971,31 @@ def _negations(
             if lowered[j] not in ENGLISH_CORE and word in stems:
                 # A word the claim negates itself ("fell short of analyst expectations") is the claim's own
                 # negation repeated: it agrees. "No more strikers", "will not sign another": none beyond the claim's.
-                if word not in echoed and not _beyond(lowered, i, j):
+                if word not in echoed and not _beyond(lowered, i, j, claimed):
                     found.append((i, j + 1, word))
                 break
     return found
 
 
-def _beyond(lowered: Sequence[str], negator: int, word: int) -> bool:
-    """Whether the negation at ``negator`` of the claim word at ``word`` denies only more of it (BEYOND): "no more
-    strikers", "will not sign another"; not "no longer produces more shells", the claim's own comparison."""
-    between = lowered[negator + 1 : word]
+def _ban_follows(lowered: Sequence[str], start: int) -> bool:
+    """Whether a word of a ban or closure (PROHIBITIONS) follows ``start`` in its clause, within NEGATION_WINDOW
+    words: "No federal judge has blocked ...", "no US stores would close"; not "can no longer use TikTok on their
+    work phones after the government banned the app"."""
+    for word in lowered[start : start + NEGATION_WINDOW]:
+        if word in CLAUSE_BREAKS:
+            return False
+        if light_stem(word) in PROHIBITIONS:
+            return True
+    return False
+
+
+def _beyond(lowered: Sequence[str], negator: int, word: int, claimed: AbstractSet[str]) -> bool:
+    """Whether the negation at ``negator`` of the claim word at ``word`` denies only more of it (BEYOND, not a word
+    of the claim's own): "no other Pfizer drugs", "will not sign another striker"; not "will not seek another term"
+    against "... will seek another term"."""
+    beyond = BEYOND - claimed
     after = lowered[word + 1] if word + 1 < len(lowered) else ""
-    return not BEYOND.isdisjoint(between) or (after in BEYOND and after != "more")
+    return not beyond.isdisjoint(lowered[negator + 1 : word]) or after in beyond
 
 
 def _scare_quotes(text: str, claim: _Claim) -> list[str]:
@@ -1010,16 +1058,26 @@ def _is_year(number: str) -> bool:
 
 def _numbers(text: str) -> list[re.Match[str]]:
     """The numbers of a text that may be figures or years; not those that are part of a name: after a letter ("G7",
-    "H5N1"), or after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026")."""
+    "H5N1"), or after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026"). A currency
+    written against its figure stays one ("Sh15 billion", "R78bn", "Rs1,500 crore"), as does a figure with
+    separators or a scale word after it."""
     found = []
     for match in _NUMBER_RE.finditer(text):
         start = match.start()
         before = text[start - 1] if start else ""
-        if before.isalpha():
-            continue
         if before == "-" and start > 1 and text[start - 2].isalpha() and not _is_year(match.group()):
+            start -= 1
+        elif not before.isalpha():
+            found.append(match)
             continue
-        found.append(match)
+        first = start
+        while first > 0 and text[first - 1].isalpha() and start - first <= 3:
+            first -= 1
+        currency = (first == 0 or not text[first - 1].isalnum()) and text[
+            first:start
+        ].lower() in CURRENCY_PREFIXES
+        if currency or any(c in match.group() for c in ",.") or _SCALE_AFTER_RE.match(text, match.end()):
+            found.append(match)
     return found
 
 
@@ -1033,29 +1091,33 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
     if claim.bounds and not bounds:
         return []  # the article gives a figure within the claim's: its other figures count something else
     lowered = sentence.lowered
-    # Not a relative figure ("33 percent less likely", "a lower risk"), nor a word of the claim's own ("lower the risk"
-    # of "GLP-1 drugs lower the risk of dementia").
-    claimed = claim.sentence.lowered
-    contrast = {
-        word
+    # Not a relative figure: a contrast word with a word of likelihood just after it ("33 percent less likely", "a
+    # lower risk", "lower the risk of dementia").
+    if any(
+        word in CONTRAST_WORDS and LIKELIHOOD.isdisjoint(lowered[i + 1 : i + 3])
         for i, word in enumerate(lowered)
-        if word in CONTRAST_WORDS
-        and word not in claimed
-        and (i + 1 == len(lowered) or lowered[i + 1] not in LIKELIHOOD)
-    }
-    if contrast:
-        numbers = [n for n in _numbers(sentence.text) if not _is_year(n.group())]
-        figures = [n.group().replace(",", "") for n in numbers]
-        # "compared with" alone sets the claim's figure against another only in a sentence that gives the claim's:
-        # "1,274 cases, compared with 941 the year before" compares two years.
-        if not contrast <= COMPARISONS or not claim.numbers.isdisjoint(figures):
-            for found, figure in zip(numbers, figures, strict=True):
-                if (
-                    figure not in claim.numbers
-                    and not _BASE_FIGURE_RE.search(sentence.text, 0, found.start())
-                    and not _figure_met(claim, [found.group()])
-                ):
-                    return [f"contrary figure {found.group()}"]
+    ):
+        text = sentence.text
+        numbers = [n for n in _numbers(text) if not _is_year(n.group())]
+        for found in numbers:
+            if found.group().replace(",", "") in claim.numbers or _figure_met(
+                claim, [found.group()], bare=True
+            ):
+                continue
+            base = _BASE_FIGURE_RE.search(text, 0, found.start())
+            if base and (
+                base.group(1).lower().startswith(("up", "down"))
+                or not claim.numbers.intersection(
+                    n.group().replace(",", "") for n in numbers if n.end() <= base.start()
+                )
+                or _EARLIER_RE.match(text, found.end())
+            ):
+                # Where a change started ("up from 941"); or what a figure is compared with when the claim's own is
+                # not the other side ("1,274, compared with 941"), or is, but against another time ("... compared
+                # with 941 the year before"). Against the claim's figure it contradicts: "Organisers claimed 2
+                # million, compared with 300,000 counted by police".
+                continue
+            return [f"contrary figure {found.group()}"]
     if bounds and claim.bounds and not _another_measure(sentence, claim):
         for quantity in _quantities(sentence.text):
             if any(quantity.misses(bound) for bound in claim.bounds):
@@ -1067,8 +1129,8 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
     """A delay past the year by which the claim says a thing will happen, in a clause about the claim: "pushed the
     landing back to 2027" against "NASA will land astronauts on the Moon by 2026" (not "..., and a cargo mission
     slipped to 2028")."""
-    if not claim.deadline:
-        return []
+    if not claim.deadline or claim.negated:
+        return []  # "... will not be held before 2027": a later date agrees
     clause: list[str] = []
     for word in [*sentence.lowered, ";"]:
         if word not in CLAUSE_BREAKS:
@@ -1076,7 +1138,10 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             continue
         stems = set(map(light_stem, clause))
         delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
-        if delayed and not claim.stems.isdisjoint(stems):
+        # about the claim: its verb, or a quarter of its words ("a robotic Moon rover mission was delayed" is not the
+        # crewed landing, nor "the crewed Starship landing" the launch of "SpaceX will launch Starship to Mars")
+        about = claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
+        if delayed and about:
             later = [w for w in clause if _is_year(w) and int(w) > claim.deadline]
             if later:
                 return [f"{DELAYED_PAST} {later[0]}"]
@@ -1100,14 +1165,16 @@ def _holds(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
 
 
-def _figure_met(claim: _Claim, texts: Iterable[str]) -> bool:
+def _figure_met(claim: _Claim, texts: Iterable[str], bare: bool = False) -> bool:
     """Whether one of ``texts`` gives a figure within a bound of the claim: then a figure that misses it is
-    about something else ("more than 200,000 displaced ... 85,000 people in camps")."""
-    return bool(claim.bounds) and any(
+    about something else ("more than 200,000 displaced ... 85,000 people in camps"). With ``bare``, the claim's
+    bounds of no counted word count too ("1,274" meets "rose to more than 1,200 in 2025")."""
+    bounds = (*claim.bounds, *claim.bare_bounds) if bare else claim.bounds
+    return bool(bounds) and any(
         quantity.meets(bound)
         for text in texts
         for quantity in _quantities(text, bare=True)
-        for bound in claim.bounds
+        for bound in bounds
     )
 
 
@@ -1133,8 +1200,8 @@ def _sentence_cues(
         # "Montana has banned TikTok"); one of the ban itself, in any of its words ("has not imposed a ban"), denies it.
         banned = claim.verb in PROHIBITIONS
         stems = claim.stems | PROHIBITIONS if banned else claim.stems
-        for start, end, word in _negations(sentence, stems, claim.negated):
-            if banned and word not in PROHIBITIONS:
+        for start, end, word in _negations(sentence, stems, claim.negated, set(claim.sentence.lowered)):
+            if banned and word not in PROHIBITIONS and not _ban_follows(sentence.lowered, end):
                 continue
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
         found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim, bounds)]
@@ -1217,8 +1284,12 @@ def _asked_first(title: _Sentence) -> str:
     """The question that opens a headline of two parts: "Measles at a 30-year high? Health departments count cases
     differently"; "" for none. A question of one word ("Why? ...") asks nothing of the claim."""
     text = title.text
-    question, mark, _ = text.partition("?")
+    question, mark, answer = text.partition("?")
     if not mark or len(tokenize(question)) < 2:
+        return ""
+    # "Rate cut in September? Powell says it's coming", "Russia in default? Moody's says yes": answered
+    answered = _sentence(answer)
+    if not ANSWERS.isdisjoint(answered.lowered) or any(kind == ENDORSEMENT for kind, _, _ in _scan(answered)):
         return ""
     return question.strip() + "?"
 
@@ -1456,13 +1527,21 @@ def _corrects_the_claim(hit: Hit, sentences: Sequence[_Sentence], overlaps: Sequ
     """Whether a correction takes the claim back: it says an error ("incorrectly said", "wrongly reported") in a
     sentence that names the claim (ABOUT_OVERLAP of its words): "An earlier version of this article incorrectly
     said the judge had blocked the merger"; not a misspelt name or a wrong date beside it."""
-    return (
-        hit.kind == CORRECTION
-        and hit.where == "body"
-        and hit.distance <= 1
-        and overlaps[hit.sentence] >= ABOUT_OVERLAP
-        and not ERRORS.isdisjoint(sentences[hit.sentence].lowered)
+    if not (hit.kind == CORRECTION and hit.where == "body" and hit.distance <= 1):
+        return False
+    if overlaps[hit.sentence] < ABOUT_OVERLAP:
+        return False
+    words = sentences[hit.sentence].lowered
+    # A correction of the report ("an earlier version of this article", "this story"), or an error of what was
+    # said ("wrongly reported"); not one of the event ("ballots were incorrectly counted", "erroneously arrested").
+    framed = "version" in words or any(
+        word == "this" and i + 1 < len(words) and words[i + 1] in REPORT_NOUNS for i, word in enumerate(words)
     )
+    said = any(
+        word in ERRORS and i + 1 < len(words) and words[i + 1] in REPORTING_VERBS
+        for i, word in enumerate(words)
+    )
+    return said or (framed and not ERRORS.isdisjoint(words))
 
 
 def _assemble(
