@@ -401,6 +401,37 @@ def test_what_a_review_of_the_eleventh_round_rules_found(
     assert frame(claim, title, text, model=None).stance is stance
 
 
+@pytest.mark.parametrize(
+    ("claim", "text"),
+    [
+        (
+            "Detroit police arrested a man using facial recognition",
+            "Detroit police wrongly arrested Robert Williams after facial recognition software misidentified him.",
+        ),
+        (
+            "A man was shot by police in Minneapolis",
+            "A man was mistakenly shot by police in Minneapolis on Tuesday.",
+        ),
+    ],
+)
+def test_an_error_of_the_event_is_no_correction(claim: str, text: str) -> None:
+    framing = frame(claim, "", text, model=None)
+    assert "correction" not in kinds(framing)
+    assert framing.stance is Stance.SUPPORTS
+
+
+def test_an_error_of_the_report_is_a_correction() -> None:
+    framing = frame(
+        "A federal judge blocked Kroger's proposed merger with Albertsons",
+        "",
+        "A federal judge on Monday declined to dismiss the challenge. An earlier version of this article wrongly "
+        "said the judge had blocked the merger.",
+        model=None,
+    )
+    assert "wrongly" in texts(framing, "correction")
+    assert framing.stance is Stance.DISPUTES
+
+
 def test_a_correction_of_something_else_takes_nothing_back() -> None:
     framing = frame(
         "A federal judge blocked Kroger's proposed merger with Albertsons",
@@ -1363,7 +1394,7 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.762 (278 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.764 (279 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
 # and 34), minus a margin.
 PROBE_NEWS_FLOOR = 0.75
@@ -1693,7 +1724,7 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.611 (124 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
+# Measured 0.616 (125 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
 # alone 0.695: the floor sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 

@@ -100,6 +100,9 @@ NOT_NEGATING = frozenset(
 ANSWERS = frozenset({"yes", "indeed", "confirmed", "confirms", "confirm", "coming", "definitely"})
 # Words that say a report was in error: in a correction that names the claim, they take it back (_corrects_the_claim).
 ERRORS = frozenset({"incorrectly", "wrongly", "mistakenly", "erroneously", "misreported", "inaccurately"})
+# Correction cues that as often tell an error of the event ("wrongly convicted", "mistakenly shot"): they count only
+# in a sentence that corrects the report (_corrects_the_report).
+EVENT_ERRORS = frozenset({("wrongly",), ("mistakenly",), ("in", "error")})
 # What a correction names as its own (an earlier version of "this article") and the verbs of reporting after an
 # error word ("wrongly reported"): together with ERRORS they make a correction of the report (_corrects_the_claim).
 REPORT_NOUNS = frozenset({"article", "story", "report", "piece", "post", "headline", "tweet"})
@@ -1193,6 +1196,8 @@ def _sentence_cues(
             continue  # the claim says "hoax" (or "called off") itself: a body repeating it agrees
         if kind == COUNTER_EVIDENCE and not governs:
             continue
+        if kind == CORRECTION and words in EVENT_ERRORS and not _corrects_the_report(sentence.lowered):
+            continue  # "wrongly convicted", "mistakenly shot": an error of the event, not of the report
         found.append((kind, text))
     found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim)]
     if governs:
@@ -1531,17 +1536,22 @@ def _corrects_the_claim(hit: Hit, sentences: Sequence[_Sentence], overlaps: Sequ
         return False
     if overlaps[hit.sentence] < ABOUT_OVERLAP:
         return False
-    words = sentences[hit.sentence].lowered
-    # A correction of the report ("an earlier version of this article", "this story"), or an error of what was
-    # said ("wrongly reported"); not one of the event ("ballots were incorrectly counted", "erroneously arrested").
-    framed = "version" in words or any(
-        word == "this" and i + 1 < len(words) and words[i + 1] in REPORT_NOUNS for i, word in enumerate(words)
-    )
+    return _corrects_the_report(sentences[hit.sentence].lowered)
+
+
+def _corrects_the_report(words: Sequence[str]) -> bool:
+    """Whether a sentence says the report was in error: an error word (ERRORS) with "version" or "this article"
+    (story, report, ...), or before a verb of reporting ("wrongly reported"); not an error of the event ("ballots
+    were incorrectly counted", "erroneously arrested", "wrongly convicted")."""
     said = any(
         word in ERRORS and i + 1 < len(words) and words[i + 1] in REPORTING_VERBS
         for i, word in enumerate(words)
     )
-    return said or (framed and not ERRORS.isdisjoint(words))
+    if said or ERRORS.isdisjoint(words):
+        return said
+    return "version" in words or any(
+        word == "this" and i + 1 < len(words) and words[i + 1] in REPORT_NOUNS for i, word in enumerate(words)
+    )
 
 
 def _assemble(
