@@ -123,9 +123,11 @@ class ClaimQueries(SqlBase):
         return await self.get_claim(claim_id)
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim:
-        # An id is written in the digits 0-9: "²" or "١" pass str.isdigit() but int() refuses the first, and a
-        # name may hold neither.
-        numeric = isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit())
+        # An id is written in the digits 0-9: "²" or "١" pass str.isdigit() but int() refuses the first, and no name
+        # is all digits (claim_name_problem).
+        if not isinstance(ref, int) and ref.isdigit() and not ref.isascii():
+            raise NotFoundError(f"no claim {ref[:40]!r}: an id is written in the digits 0-9")
+        numeric = isinstance(ref, int) or ref.isdigit()
         if numeric and not 0 < int(ref) <= _INT64_MAX:
             raise NotFoundError(f"no claim {str(ref)[:40]!r}: an id is a number from 1 to {_INT64_MAX}")
         cond = claims_t.c.id == int(ref) if numeric else claims_t.c.name == ref

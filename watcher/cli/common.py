@@ -130,13 +130,6 @@ def claim_name(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return value
 
 
-def claim_ref(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A claim id or name as given; digits other than 0-9 ("²", "١") are neither, and a usage error."""
-    if value is not None and value.isdigit() and not value.isascii():
-        raise click.BadParameter(f"no claim {value[:40]!r}: an id is written in the digits 0-9")
-    return value
-
-
 def keywords_option(value: tuple[str, ...]) -> tuple[str, ...]:
     """Key terms, stripped; too many or too long ones are a usage error."""
     found = tuple(k.strip() for k in value if k.strip())

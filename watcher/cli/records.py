@@ -7,16 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from watcher.cli.common import (
-    ID,
-    LIMIT,
-    Context,
-    claim_ref,
-    json_option,
-    pass_ctx,
-    run_async,
-    with_store,
-)
+from watcher.cli.common import ID, LIMIT, Context, json_option, pass_ctx, run_async, with_store
 from watcher.cli.render import delivery_json, delivery_line, emit_json, emit_lines, event_line, match_line
 from watcher.config import claim_name_problem
 from watcher.domain import Claim, DeliveryStatus, utcnow
@@ -31,7 +22,7 @@ def matches() -> None:
 
 
 @matches.command("list")
-@click.option("--claim", callback=claim_ref, help="Only this claim (id or name).")
+@click.option("--claim", help="Only this claim (id or name).")
 @click.option("--limit", type=LIMIT, default=100, show_default=True, help="Newest N matches.")
 @json_option
 @pass_ctx
@@ -60,7 +51,7 @@ def events() -> None:
 
 
 @events.command("list")
-@click.option("--claim", callback=claim_ref, help="Only this claim (id or name).")
+@click.option("--claim", help="Only this claim (id or name).")
 @click.option("--limit", type=LIMIT, default=100, show_default=True, help="Newest N events.")
 @json_option
 @pass_ctx
@@ -134,7 +125,7 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("claim", callback=claim_ref)
+@click.argument("claim")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
