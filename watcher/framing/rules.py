@@ -948,7 +948,7 @@ def _negations(
     sentence: _Sentence,
     stems: frozenset[str],
     echoed: frozenset[str],
-    claimed: AbstractSet[str] = frozenset(),
+    claimed: Iterable[str] = (),
 ) -> list[tuple[int, int, str]]:
     """Negators that deny a claim word within NEGATION_WINDOW in the same clause: (start, end, stem).
 
@@ -992,11 +992,11 @@ def _ban_follows(lowered: Sequence[str], start: int) -> bool:
     return False
 
 
-def _beyond(lowered: Sequence[str], negator: int, word: int, claimed: AbstractSet[str]) -> bool:
+def _beyond(lowered: Sequence[str], negator: int, word: int, claimed: Iterable[str]) -> bool:
     """Whether the negation at ``negator`` of the claim word at ``word`` denies only more of it (BEYOND, not a word
     of the claim's own): "no other Pfizer drugs", "will not sign another striker"; not "will not seek another term"
     against "... will seek another term"."""
-    beyond = BEYOND - claimed
+    beyond = BEYOND.difference(claimed)
     after = lowered[word + 1] if word + 1 < len(lowered) else ""
     return not beyond.isdisjoint(lowered[negator + 1 : word]) or after in beyond
 
@@ -1205,7 +1205,7 @@ def _sentence_cues(
         # "Montana has banned TikTok"); one of the ban itself, in any of its words ("has not imposed a ban"), denies it.
         banned = claim.verb in PROHIBITIONS
         stems = claim.stems | PROHIBITIONS if banned else claim.stems
-        for start, end, word in _negations(sentence, stems, claim.negated, set(claim.sentence.lowered)):
+        for start, end, word in _negations(sentence, stems, claim.negated, claim.sentence.lowered):
             if banned and word not in PROHIBITIONS and not _ban_follows(sentence.lowered, end):
                 continue
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
