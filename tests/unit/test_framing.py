@@ -412,6 +412,7 @@ def test_what_a_review_of_the_eleventh_round_rules_found(
             "A man was shot by police in Minneapolis",
             "A man was mistakenly shot by police in Minneapolis on Tuesday.",
         ),
+        ("A man was arrested by Detroit police", "A man was arrested in error by Detroit police on Friday."),
     ],
 )
 def test_an_error_of_the_event_is_no_correction(claim: str, text: str) -> None:
@@ -430,6 +431,19 @@ def test_an_error_of_the_report_is_a_correction() -> None:
     )
     assert "wrongly" in texts(framing, "correction")
     assert framing.stance is Stance.DISPUTES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This story was published in error: no judge has ruled on the merger.",
+        "An earlier version of this article said in error that a federal judge blocked Kroger's proposed merger "
+        "with Albertsons.",
+    ],
+)
+def test_in_error_of_the_report_is_a_correction(text: str) -> None:
+    framing = frame("A federal judge blocked Kroger's proposed merger with Albertsons", "", text, model=None)
+    assert "in error" in texts(framing, "correction")
 
 
 def test_a_correction_of_something_else_takes_nothing_back() -> None:

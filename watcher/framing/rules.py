@@ -1540,14 +1540,16 @@ def _corrects_the_claim(hit: Hit, sentences: Sequence[_Sentence], overlaps: Sequ
 
 
 def _corrects_the_report(words: Sequence[str]) -> bool:
-    """Whether a sentence says the report was in error: an error word (ERRORS) with "version" or "this article"
-    (story, report, ...), or before a verb of reporting ("wrongly reported"); not an error of the event ("ballots
-    were incorrectly counted", "erroneously arrested", "wrongly convicted")."""
+    """Whether a sentence says the report was in error: an error word (ERRORS, or "in error") with "version" or "this
+    article" (story, report, ...), or next to a verb of reporting ("wrongly reported", "said in error"); not an error
+    of the event ("ballots were incorrectly counted", "erroneously arrested", "wrongly convicted", "arrested in
+    error")."""
     said = any(
-        word in ERRORS and i + 1 < len(words) and words[i + 1] in REPORTING_VERBS
+        (word in ERRORS and i + 1 < len(words) and words[i + 1] in REPORTING_VERBS)
+        or (word in REPORTING_VERBS and tuple(words[i + 1 : i + 3]) == ("in", "error"))
         for i, word in enumerate(words)
     )
-    if said or ERRORS.isdisjoint(words):
+    if said or (ERRORS.isdisjoint(words) and not _holds(words, ("in", "error"))):
         return said
     return "version" in words or any(
         word == "this" and i + 1 < len(words) and words[i + 1] in REPORT_NOUNS for i, word in enumerate(words)
