@@ -231,6 +231,32 @@ def test_what_a_ban_stops_is_no_denial_of_it(claim: str, text: str, stance: Stan
             "The report on the floods was delayed to 2024.",
             None,
         ),
+        # a later date without a word of delay: "not until", "no earlier than", "at the earliest"
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "",
+            "The crewed landing will not happen until mid-2027, NASA said on Tuesday.",
+            "2027",
+        ),
+        (
+            "The new airport will open in 2025",
+            "",
+            "The operator now expects the new airport to open no earlier than 2027.",
+            "2027",
+        ),
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "Moon landing in 2028 at the earliest, NASA says",
+            "",
+            "2028",
+        ),
+        # ... of something else than the claim
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "",
+            "NASA will land astronauts on the Moon by 2026, officials said; the rover will not launch until 2028.",
+            None,
+        ),
     ],
 )
 def test_a_delay_past_the_claims_deadline_disputes(
@@ -256,6 +282,28 @@ def test_a_delay_past_the_claims_deadline_disputes(
             "given semaglutide were 33 percent less likely to develop it.",
             Stance.SUPPORTS,
             None,
+        ),
+        # a number in a name after a capitalised word ("Boeing 787") is no figure; "only 31" still is, in title case too
+        (
+            "Boeing delivered 40 jets in March",
+            "",
+            "Boeing delivered 40 jets in March, the company said, but only the Airbus A320 and Boeing 787 lines grew.",
+            Stance.SUPPORTS,
+            None,
+        ),
+        (
+            "Boeing delivered 40 jets in March",
+            "Boeing Delivered Only 31 Jets In March",
+            "",
+            Stance.DISPUTES,
+            "counter_evidence",
+        ),
+        (
+            "Boeing delivered 40 jets in March",
+            "",
+            "Boeing delivered only 31 jets in March, the company said.",
+            Stance.DISPUTES,
+            "counter_evidence",
         ),
         # "no more", "not ... another": none beyond the claim's
         (

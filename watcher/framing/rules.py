@@ -323,6 +323,13 @@ DELAYS = frozenset(
     ).split()
 )
 PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
+# A later date set without a word of delay: "not until 2027", "won't fly before 2028", "no earlier than 2028",
+# "in 2028 at the earliest".
+_NOT_BEFORE_RE = re.compile(
+    r"\b(?:(?:not|never|n't)\b.*\b(?:until|till|before)|no\s+(?:earlier|sooner)\s+than|at\s+the\s+earliest)\b"
+)
+# A year with a part of it before it, as one word: "mid-2027", "late-2027".
+_PART_YEAR_RE = re.compile(r"(?:early|mid|late|end)-(?:19|20)\d\d")
 # The cue text of a delay past a claim's year
 DELAYED_PAST = "delayed to"
 # What sets a year as a claim's deadline: "by 2026", "before 2030", "in 2026" after "will" (not "until 2025": a
@@ -364,6 +371,13 @@ CURRENCY_PREFIXES = frozenset(
 )
 # A scale word just after a figure: "15 billion", "78bn", "1,500 crore".
 _SCALE_AFTER_RE = re.compile(r"\s?(?:thousand|million|billion|trillion|bn|m|k|crore|lakh)\b", re.IGNORECASE)
+# A capitalised word just before a number, not the first of its sentence: a name with a number in it ("Boeing 737",
+# "Windows 11", "Falcon 9"; see _numbers).
+_NAMED_BEFORE_RE = re.compile(r"[^\s.!?:;\"(\[—–-]\s+([A-Z][\w'-]*) \Z")
+_QUANTITY_AFTER_RE = re.compile(
+    r"\s?(?:%|percent\b|per\s+cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b|k\b|crore\b|lakh\b)",
+    re.IGNORECASE,
+)
 # What comes just before the other side of a comparison ("up from 941", "compared with 941", "versus 12").
 _BASE_FIGURE_RE = re.compile(
     r"\b(up\s+from|down\s+from|compared\s+(?:with|to)|versus|vs\.?)\s+"
@@ -1061,13 +1075,31 @@ def _is_year(number: str) -> bool:
 
 def _numbers(text: str) -> list[re.Match[str]]:
     """The numbers of a text that may be figures or years; not those that are part of a name: after a letter ("G7",
-    "H5N1"), or after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026"). A currency
+    "H5N1"), after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026"), or a plain number
+    after a capitalised word that is neither the first of its sentence nor a common word ("Boeing 737", "Windows
+    11"; not "Only 31", nor in a headline in title case). A currency
     written against its figure stays one ("Sh15 billion", "R78bn", "Rs1,500 crore"), as does a figure with
     separators or a scale word after it."""
     found = []
+    title_case: bool | None = None  # worked out once, for the first number after a capitalised word
     for match in _NUMBER_RE.finditer(text):
         start = match.start()
         before = text[start - 1] if start else ""
+        named = (
+            _NAMED_BEFORE_RE.search(text, max(0, start - NAME_CONTEXT_CHARS), start)
+            if before == " "
+            else None
+        )
+        if (
+            named
+            and named.group(1).lower() not in ENGLISH_CORE
+            and _plain_number(text, match)
+            and not _is_year(match.group())
+        ):
+            if title_case is None:
+                title_case = _title_case(text)
+            if not title_case:
+                continue
         if before == "-" and start > 1 and text[start - 2].isalpha() and not _is_year(match.group()):
             start -= 1
         elif not before.isalpha():
@@ -1082,6 +1114,11 @@ def _numbers(text: str) -> list[re.Match[str]]:
         if currency or any(c in match.group() for c in ",.") or _SCALE_AFTER_RE.match(text, match.end()):
             found.append(match)
     return found
+
+
+def _plain_number(text: str, match: re.Match[str]) -> bool:
+    """Whether a number has nothing of a quantity about it: no separators, no scale word or percentage after it."""
+    return not any(c in match.group() for c in ",.") and not _QUANTITY_AFTER_RE.match(text, match.end())
 
 
 def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -> list[str]:
@@ -1140,12 +1177,19 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             clause.append(word)
             continue
         stems = set(map(light_stem, clause))
-        delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
+        delayed = (
+            not DELAYS.isdisjoint(stems)
+            or ("back" in stems and not PUSHES.isdisjoint(clause))
+            or bool(_NOT_BEFORE_RE.search(" ".join(clause).replace("n't", " n't")))
+        )
         # about the claim: its verb, or a quarter of its words ("a robotic Moon rover mission was delayed" is not the
         # crewed landing, nor "the crewed Starship landing" the launch of "SpaceX will launch Starship to Mars")
         about = claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
         if delayed and about:
-            later = [w for w in clause if _is_year(w) and int(w) > claim.deadline]
+            years = [
+                w if _is_year(w) else w[-4:] for w in clause if _is_year(w) or _PART_YEAR_RE.fullmatch(w)
+            ]
+            later = [y for y in years if int(y) > claim.deadline]
             if later:
                 return [f"{DELAYED_PAST} {later[0]}"]
         clause = []
