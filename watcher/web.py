@@ -8,6 +8,7 @@ import time
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from watcher import metrics
@@ -124,6 +125,26 @@ async def _require_token(request: web.Request, handler: Any) -> web.StreamRespon
     return response
 
 
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (the client's fault, answered with a 4xx) as an error with a
+    traceback, and with the client's bytes in the message: here it is one warning line, naming the peer and the
+    kind of fault, so that a client cannot fill the log with tracebacks or write into it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= exc.code < 500:
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.msg = "malformed HTTP request from %s answered %d (%s)"
+            record.args = (peer if isinstance(peer, str) else "an unknown peer", exc.code, type(exc).__name__)
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_MALFORMED_REQUESTS = _MalformedRequests()
+
+
 def make_app(
     state: DaemonState, *, tick_s: float, token: str | None = None, metrics_public: bool = False
 ) -> web.Application:
@@ -133,6 +154,9 @@ def make_app(
     :param metrics_public: /metrics is served without the token too.
     """
     app = web.Application(middlewares=[_require_token])
+    server_log = logging.getLogger("aiohttp.server")
+    if _MALFORMED_REQUESTS not in server_log.filters:
+        server_log.addFilter(_MALFORMED_REQUESTS)
     app.on_response_prepare.append(_security_headers)
     app[STATE_KEY] = state
     app[TICK_KEY] = tick_s

@@ -77,6 +77,46 @@ async def test_an_authorization_header_that_is_not_utf8_is_refused_not_a_500(
     assert ok == b"HTTP/1.1 200 OK"
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon \x1b[2J here\r\n\r\n",
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 20_000 + b"\r\n\r\n",
+        b"GET /\x1b[2J\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["header-without-colon", "header-too-long", "control-bytes-in-path"],
+)
+async def test_a_malformed_request_is_one_warning_line_not_a_traceback(
+    sqlite_store: SqlStore,
+    aiohttp_client: AiohttpClient,
+    caplog: pytest.LogCaptureFixture,
+    request_bytes: bytes,
+) -> None:
+    state = DaemonStub(store=sqlite_store, started_monotonic=time.monotonic())
+    client = await aiohttp_client(make_app(state, tick_s=10.0))
+    assert client.port is not None
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    try:
+        writer.write(request_bytes)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    assert answer.startswith(b"HTTP/1.0 400 Bad Request"), answer[:60]
+    records = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert records, "the malformed request is logged"
+    for record in records:
+        assert record.levelno <= logging.WARNING
+        assert record.exc_info is None and not record.exc_text
+        line = record.getMessage()
+        assert line.startswith("malformed HTTP request from 127.0.0.1 answered 400 (")
+        assert "\n" not in line and "\x1b" not in line and "aaaa" not in line
+    # the endpoints still answer on a new connection
+    ok = await client.get("/healthz")
+    assert ok.status in (200, 503)
+
+
 @pytest.mark.parametrize("claim", ["%C2%B2", "%C2%B9%C2%B2", "%E2%91%A0", "%D9%A1", "1%D9%A1"])
 async def test_a_claim_id_in_other_digits_is_a_404(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture, claim: str

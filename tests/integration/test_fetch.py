@@ -17,13 +17,19 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict
 from pytest_aiohttp import AiohttpServer
 
 from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
 from watcher.domain import Feed
+from watcher.ingest import fetch as fetch_module
 from watcher.ingest.fetch import (
+    ACCEPT_ENCODING,
+    CODINGS,
     MAX_DELAY,
+    MAX_MEMBERS,
     FetchResult,
+    body_digest,
     error_count_after,
     fetch_feed,
     next_poll_at,
@@ -336,6 +342,208 @@ async def test_gzip_bomb_stops_at_the_cap_with_bounded_memory(server: FeedServer
     assert result.error_kind == "oversized" and result.body is None
     # A few buffers of the cap's size, not the gigabyte the body inflates to.
     assert peak < 8 * cap, f"peak {peak / 2**20:.0f} MiB"
+
+
+# A feed of many distinct items: it compresses, but not to nothing, so that any cut leaves part of it.
+LONG_RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    + b"".join(b"<item><title>Item %d</title><guid>g-%d</guid></item>" % (i, i * 7919) for i in range(400))
+    + b"</channel></rss>"
+)
+GZIPPED = gzip.compress(LONG_RSS)
+DEFLATED = zlib.compress(LONG_RSS)
+_raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+RAW_DEFLATED = _raw.compress(LONG_RSS) + _raw.flush()
+
+
+def cut(body: bytes, share: float) -> bytes:
+    return body[: int(len(body) * share)]
+
+
+CUT_SHORT = {
+    "gzip, its first 60%": ("gzip", cut(GZIPPED, 0.6)),
+    "gzip, without its 8-byte trailer": ("gzip", GZIPPED[:-8]),
+    "gzip, all but its last byte": ("gzip", GZIPPED[:-1]),
+    "gzip, a whole member and half the next": ("gzip", GZIPPED + cut(GZIPPED, 0.5)),
+    "gzip, its header only": ("gzip", GZIPPED[:10]),
+    "deflate, its first 60%": ("deflate", cut(DEFLATED, 0.6)),
+    "deflate, without its checksum": ("deflate", DEFLATED[:-4]),
+    "raw deflate, its first 60%": ("deflate", cut(RAW_DEFLATED, 0.6)),
+}
+
+
+@pytest.mark.parametrize("case", CUT_SHORT)
+async def test_a_compressed_stream_cut_short_is_refused_not_parsed(server: FeedServer, case: str) -> None:
+    """The HTTP response is whole (its Content-Length is the length sent); the compressed stream in it is not."""
+    coding, body = CUT_SHORT[case]
+    server.routes["/rss"] = Route(body=body, headers={"Content-Encoding": coding})
+    feed = make_feed(server.url("/rss"), etag=ETAG)
+
+    result = await fetch(feed)
+
+    assert (result.error_kind, result.body, result.etag) == ("encoding", None, ETAG)
+    assert result.error == f"body could not be decoded (Content-Encoding: {coding}; the stream is cut short)"
+
+
+DECODED = {
+    "absent": (None, LONG_RSS),
+    "identity": ("identity", LONG_RSS),
+    "gzip": ("gzip", GZIPPED),
+    "gzip, two members": ("gzip", gzip.compress(LONG_RSS[:5000]) + gzip.compress(LONG_RSS[5000:])),
+    "x-gzip, gzip's old name": ("x-gzip", GZIPPED),
+    "GZIP, in capitals": ("GZIP", GZIPPED),
+    "identity, then gzip": ("identity, gzip", GZIPPED),
+    "deflate": ("deflate", DEFLATED),
+    "deflate, raw (no zlib header)": ("deflate", RAW_DEFLATED),
+    # NUL bytes after a whole member pad the body (other bytes after it are refused: "gzip, then garbage")
+    "gzip, padded with NUL bytes": ("gzip", GZIPPED + b"\0" * 16),
+}
+
+
+@pytest.mark.parametrize("case", DECODED)
+async def test_a_whole_body_decodes_with_its_validators_and_digest_unchanged(
+    server: FeedServer, case: str
+) -> None:
+    coding, body = DECODED[case]
+    server.routes["/rss"] = Route(body=LONG_RSS, etag=ETAG, last_modified=LAST_MODIFIED)
+    plain = await fetch(make_feed(server.url("/rss")))
+    headers = {"Content-Encoding": coding} if coding is not None else {}
+    server.routes["/rss"] = Route(body=body, headers=headers, etag=ETAG, last_modified=LAST_MODIFIED)
+
+    result = await fetch(make_feed(server.url("/rss")))
+
+    assert result.ok and result.body == LONG_RSS, result
+    assert (result.status, result.etag, result.last_modified) == (200, ETAG, LAST_MODIFIED)
+    assert body_digest(result) == body_digest(plain)
+    assert server.last("/rss").headers["Accept-Encoding"] == ACCEPT_ENCODING
+
+
+async def test_a_gzipped_200_then_a_304(server: FeedServer) -> None:
+    server.routes["/rss"] = Route(body=GZIPPED, headers={"Content-Encoding": "gzip"}, etag=ETAG)
+    feed = make_feed(server.url("/rss"))
+
+    first = await fetch(feed)
+    second = await fetch(replace(feed, etag=first.etag, last_full_fetch_at=NOW))
+
+    assert (first.status, first.body, first.etag) == (200, LONG_RSS, ETAG)
+    assert (second.status, second.not_modified, second.body, second.etag) == (304, True, None, ETAG)
+
+
+def test_only_the_codings_decoded_are_asked_for() -> None:
+    assert ACCEPT_ENCODING == ", ".join(CODINGS)
+    assert CODINGS[:2] == ("gzip", "deflate")
+    assert set(CODINGS) <= {"gzip", "deflate", "br", "zstd"}
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [
+        ("gzip, gzip", "gzip, gzip"),  # legal HTTP, applied in that order; no feed needs it
+        ("gzip,gzip", "gzip, gzip"),
+        ("gzip, br", "gzip, br"),
+        ("deflate, identity, gzip", "deflate, gzip"),
+        ("gzip, gzip, gzip, gzip, gzip", "gzip, gzip, gzip, gzip, ..."),
+    ],
+)
+async def test_stacked_codings_are_refused_naming_them(server: FeedServer, header: str, shown: str) -> None:
+    server.routes["/rss"] = Route(body=gzip.compress(GZIPPED), headers={"Content-Encoding": header})
+
+    result = await fetch(make_feed(server.url("/rss")))
+
+    assert (result.error_kind, result.body) == ("encoding", None)
+    assert (
+        result.error
+        == f"body could not be decoded (Content-Encoding: {shown}; stacked codings are not decoded)"
+    )
+
+
+async def test_codings_on_two_header_lines_are_stacked_too(server: FeedServer) -> None:
+    async def twice(request: web.Request) -> web.Response:
+        headers = CIMultiDict([("Content-Encoding", "gzip"), ("Content-Encoding", "gzip")])
+        return web.Response(body=gzip.compress(GZIPPED), headers=headers)
+
+    server.routes["/rss"] = twice
+
+    result = await fetch(make_feed(server.url("/rss")))
+
+    assert (
+        result.error
+        == "body could not be decoded (Content-Encoding: gzip, gzip; stacked codings are not decoded)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [
+        ("compress", "compress"),
+        ("x-compress", "x-compress"),
+        ("x-foo", "x-foo"),
+        ("X-Foo", "x-foo"),
+        ("gzip2", "gzip2"),
+        ("a" * 100, repr("a" * 32)),  # the far side's text, cut to size
+        ("gzip; q=1", repr("gzip; q=1")),
+    ],
+)
+async def test_an_unknown_coding_is_refused_naming_it(server: FeedServer, header: str, shown: str) -> None:
+    server.routes["/rss"] = Route(body=GZIPPED, headers={"Content-Encoding": header})
+    feed = make_feed(server.url("/rss"), etag=ETAG)
+
+    result = await fetch(feed)
+
+    assert (result.error_kind, result.body, result.etag) == ("encoding", None, ETAG)
+    assert result.error == f"body could not be decoded (Content-Encoding: {shown}; an unsupported coding)"
+
+
+async def test_gzip_members_beyond_the_limit_are_refused(server: FeedServer) -> None:
+    member = gzip.compress(b"x")
+    server.routes["/many"] = Route(body=member * MAX_MEMBERS, headers={"Content-Encoding": "gzip"})
+    server.routes["/too-many"] = Route(body=member * (MAX_MEMBERS + 1), headers={"Content-Encoding": "gzip"})
+
+    many = await fetch(make_feed(server.url("/many")))
+    too_many = await fetch(make_feed(server.url("/too-many")))
+
+    assert many.ok and many.body == b"x" * MAX_MEMBERS
+    assert (
+        too_many.error
+        == f"body could not be decoded (Content-Encoding: gzip; more than {MAX_MEMBERS} members)"
+    )
+
+
+def _compress(coding: str, data: bytes) -> bytes:
+    if coding == "br":
+        return bytes(fetch_module._BROTLI.compress(data, quality=5))  # type: ignore[union-attr]
+    return bytes(fetch_module._ZSTD.compress(data))  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+async def test_br_and_zstd_decode_where_their_library_is_installed_and_say_so_where_not(
+    server: FeedServer, coding: str
+) -> None:
+    cap = 2 * 1024 * 1024
+    if coding not in CODINGS:
+        server.routes["/rss"] = Route(body=b"compressed, supposedly", headers={"Content-Encoding": coding})
+        result = await fetch(make_feed(server.url("/rss")))
+        assert result.error_kind == "encoding"
+        assert (
+            result.error
+            == f"body could not be decoded (Content-Encoding: {coding}; no decoder for it is installed)"
+        )
+        return
+    whole = _compress(coding, LONG_RSS)
+    server.routes["/whole"] = Route(body=whole, headers={"Content-Encoding": coding})
+    server.routes["/cut"] = Route(body=cut(whole, 0.6), headers={"Content-Encoding": coding})
+    server.routes["/bomb"] = Route(
+        body=_compress(coding, bytes(64 * 2**20)), headers={"Content-Encoding": coding}
+    )
+    results = [
+        await fetch(make_feed(server.url(path)), replace(LOCAL, max_body_bytes=cap))
+        for path in ("/whole", "/cut", "/bomb")
+    ]
+    assert results[0].ok and results[0].body == LONG_RSS
+    assert (
+        results[1].error == f"body could not be decoded (Content-Encoding: {coding}; the stream is cut short)"
+    )
+    assert (results[2].error_kind, results[2].body) == ("oversized", None)
 
 
 # -- Retry-After and Cache-Control --------------------------------------------------------------------

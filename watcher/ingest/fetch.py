@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Literal
+from types import ModuleType
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp.http_exceptions import ContentEncodingError
@@ -39,11 +42,34 @@ ACCEPT = (
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 CHUNK_BYTES = 64 * 1024
+CODING_STEP = 64 * 1024  # the most one decoding step inflates before the cap is checked again
+MAX_MEMBERS = 1024  # gzip members or zstd frames in one body, as aiohttp allows
+ZSTD_WINDOW_LOG_MAX = 23  # an 8 MiB window, the most RFC 9659 asks an HTTP zstd decoder to accept
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*no-(?:cache|store)\s*(?:,|=|$)", re.IGNORECASE)
 # The content codings aiohttp decodes, as its decoding errors name them ("brotli (br)", "gzip").
 _CODING = re.compile(r"\b(br|zstd|gzip|deflate)\b")
+_TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,32}")  # a coding name fit to show in an error
+
+
+def _first_module(*names: str) -> ModuleType | None:
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+# br and zstd decode only where their libraries are installed (aiohttp's speedups extra brings them).
+# Brotli before 1.2 cannot bound its output, so it counts as missing.
+_BROTLI = _first_module("brotli", "brotlicffi")
+_BROTLI = _BROTLI if hasattr(getattr(_BROTLI, "Decompressor", None), "can_accept_more_data") else None
+_ZSTD = _first_module("compression.zstd", "backports.zstd")
+CODINGS = ("gzip", "deflate") + (("br",) if _BROTLI else ()) + (("zstd",) if _ZSTD else ())
+ACCEPT_ENCODING = ", ".join(CODINGS)  # exactly what _read_capped decodes
+_DECODING_ERRORS: tuple[type[Exception], ...] = (zlib.error,) + ((_ZSTD.ZstdError,) if _ZSTD else ())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,8 +156,17 @@ def error_count_after(feed: Feed, result: FetchResult) -> int:
     return 0 if result.ok else feed.error_count + 1
 
 
+class BodyDecodingError(aiohttp.ClientPayloadError):
+    """A body that its Content-Encoding does not decode whole: corrupt, cut short, or a coding not decoded."""
+
+    def __init__(self, coding: str, why: str = "") -> None:
+        super().__init__(_cannot_decode(coding, why))
+
+
 def describe_error(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     """A metrics kind and a short message for a client error, free of URLs and their secrets."""
+    if isinstance(exc, BodyDecodingError):
+        return "encoding", str(exc)
     undecodable = _undecodable(exc)
     if undecodable is not None:
         return "encoding", undecodable
@@ -199,7 +234,11 @@ async def _follow(
     for _ in range(settings.max_redirects + 1):
         if url.scheme not in HTTP_SCHEMES:
             return _failure(feed, "refused", f"unsupported URL scheme {url.scheme!r}")
-        async with session.get(url, headers=headers, allow_redirects=False) as response:
+        # The body is decoded by _read_capped, not by aiohttp, which takes a gzip body cut short for a
+        # whole one and passes stacked or unknown codings through still encoded.
+        async with session.get(
+            url, headers=headers, allow_redirects=False, auto_decompress=False
+        ) as response:
             if response.status not in REDIRECTS:
                 result = await _complete(response, feed, settings, now)
                 return _with_move(result, feed, moved_to)
@@ -259,7 +298,7 @@ async def _complete(
         )
     if not 200 <= response.status < 300:
         return replace(common, error=_status_text(response.status), error_kind="http")
-    body = await _read_capped(response, settings.max_body_bytes)
+    body = await _read_capped(response, settings.max_body_bytes, decode=True)
     if body is None:
         return replace(
             common, error=f"body larger than {settings.max_body_bytes} bytes", error_kind="oversized"
@@ -267,20 +306,156 @@ async def _complete(
     return replace(common, body=body, etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"))
 
 
-async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
-    """The decompressed body, or None (connection dropped) as soon as it grows past ``cap``."""
-    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+async def _read_capped(response: aiohttp.ClientResponse, cap: int, *, decode: bool = False) -> bytes | None:
+    """The decompressed body, or None (connection dropped) as soon as it grows past ``cap``.
+
+    :param decode: the request was sent with ``auto_decompress=False``, so the Content-Encoding is undone
+        here; a body that does not decode whole raises BodyDecodingError. Otherwise aiohttp undid it.
+    """
+    decoder = _decoder(response.headers.getall("Content-Encoding", ())) if decode else None
+    if decode:
+        encoded = decoder is not None
+    else:
+        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
     if not encoded and response.content_length is not None and response.content_length > cap:
         response.close()
         return None
     body = bytearray()
-    # response.content yields decompressed data, so the cap applies after decompression.
-    async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-        body += chunk
-        if len(body) > cap:
-            response.close()  # drop the connection rather than drain the rest
-            return None
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            # Decoded in steps, so the cap applies after decompression and stops a bomb early.
+            for piece in decoder.decode(chunk) if decoder is not None else (chunk,):
+                body += piece
+                if len(body) > cap:
+                    response.close()  # drop the connection rather than drain the rest
+                    return None
+        if decoder is not None:
+            decoder.end()
+    except BodyDecodingError:
+        response.close()
+        raise
     return bytes(body)
+
+
+# -- content codings --------------------------------------------------------------------------
+
+
+class _Members:
+    """gzip, deflate or zstd: one member (zstd: frame) after another, each with a fresh decompressor.
+
+    A gzip body may be several members back to back (RFC 1952); so may a zstd body (RFC 8878).
+    """
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._stream: Any = None  # zlib's or zstd's decompressor for the current member
+        self._members = 0
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """Everything ``data`` decodes to, in pieces of at most CODING_STEP bytes."""
+        while True:
+            if self._stream is None or self._stream.eof:
+                if not data:
+                    return
+                if self._stream is not None and self.coding == "gzip" and not data.strip(b"\0"):
+                    return  # NUL bytes after a whole member pad the body, as Python's gzip reads it
+                self._stream = self._next_member(data)
+            try:
+                out = self._stream.decompress(data, CODING_STEP)
+            except _DECODING_ERRORS:
+                raise BodyDecodingError(self.coding) from None
+            # zlib hands back the input it had no room to decode; zstd keeps it.
+            data = (
+                self._stream.unused_data
+                if self._stream.eof
+                else getattr(self._stream, "unconsumed_tail", b"")
+            )
+            if out:
+                yield out
+            elif not data:
+                return
+
+    def end(self) -> None:
+        """Raise if the body ended inside a member (an empty body decodes to nothing, as with aiohttp)."""
+        if self._stream is not None and not self._stream.eof:
+            raise BodyDecodingError(self.coding, "the stream is cut short")
+
+    def _next_member(self, data: bytes) -> Any:
+        self._members += 1
+        if self._members > MAX_MEMBERS:
+            raise BodyDecodingError(self.coding, f"more than {MAX_MEMBERS} members")
+        if self.coding == "zstd":
+            assert _ZSTD is not None
+            window = {_ZSTD.DecompressionParameter.window_log_max: ZSTD_WINDOW_LOG_MAX}
+            return _ZSTD.ZstdDecompressor(options=window)
+        if self.coding == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        # deflate is a zlib stream (RFC 9110); some servers send raw deflate, told apart as aiohttp does.
+        return zlib.decompressobj(zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS)
+
+
+class _Brotli:
+    """br (RFC 7932): one stream."""
+
+    coding = "br"
+
+    def __init__(self, brotli: ModuleType) -> None:
+        self._stream = brotli.Decompressor()
+        self._error: type[Exception] = brotli.error
+        self._started = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """Everything ``data`` decodes to, in pieces of about CODING_STEP bytes at most."""
+        self._started = self._started or bool(data)
+        while True:
+            try:
+                out = self._stream.process(data, output_buffer_limit=CODING_STEP)
+            except self._error:
+                raise BodyDecodingError(self.coding) from None
+            data = b""
+            if out:
+                yield out
+            if not out or self._stream.can_accept_more_data():
+                return
+
+    def end(self) -> None:
+        if self._started and not self._stream.is_finished():
+            raise BodyDecodingError(self.coding, "the stream is cut short")
+
+
+def _decoder(content_encoding: Sequence[str]) -> _Members | _Brotli | None:
+    """The decoder for a response's Content-Encoding field lines; None for identity.
+
+    Raises BodyDecodingError for a coding not decoded here (unknown, or its library missing) and for
+    stacked codings, which feeds do not use: refused, not passed on still encoded.
+    """
+    names = [name.strip().lower() for line in content_encoding for name in line.split(",")]
+    # RFC 9110 8.4.1: x-gzip is gzip; identity is no coding at all.
+    codings = ["gzip" if name == "x-gzip" else name for name in names if name not in ("", "identity")]
+    if not codings:
+        return None
+    if len(codings) > 1:
+        shown = ", ".join(_shown(coding) for coding in codings[:4])
+        raise BodyDecodingError(
+            shown + (", ..." if len(codings) > 4 else ""), "stacked codings are not decoded"
+        )
+    coding = codings[0]
+    if coding in ("gzip", "deflate") or (coding == "zstd" and _ZSTD is not None):
+        return _Members(coding)
+    if coding == "br" and _BROTLI is not None:
+        return _Brotli(_BROTLI)
+    if coding in ("br", "zstd"):
+        raise BodyDecodingError(coding, "no decoder for it is installed")
+    raise BodyDecodingError(_shown(coding), "an unsupported coding")
+
+
+def _shown(coding: str) -> str:
+    """A coding name fit for an error message: the header is the far side's text, of any length."""
+    return coding if _TOKEN.fullmatch(coding) else ascii(coding[:32])
+
+
+def _cannot_decode(coding: str, why: str = "") -> str:
+    return f"body could not be decoded (Content-Encoding: {coding}{'; ' + why if why else ''})"
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -293,7 +468,7 @@ def _full_fetch_due(feed: Feed, settings: HttpSettings, now: datetime) -> bool:
 
 
 def _request_headers(feed: Feed, unconditional: bool) -> dict[str, str]:
-    headers = {"Accept": ACCEPT}
+    headers = {"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
     if not unconditional:
         if feed.etag:
             headers["If-None-Match"] = feed.etag
@@ -322,9 +497,10 @@ def _describe_connect(exc: aiohttp.ClientConnectorError) -> tuple[ErrorKind, str
 def _undecodable(exc: BaseException) -> str | None:
     """What to say when ``exc`` comes of a body that its Content-Encoding does not decode, else None.
 
-    aiohttp reports it as a 400 status (when it fails with the headers or the first packet: no decoder for
-    the coding, a body that ends at once) or as a payload error (later in the body), both caused by a
-    ContentEncodingError; the server's own status line said nothing of the kind.
+    Where aiohttp decodes the body (pages; feeds are decoded by _read_capped), it reports it as a 400
+    status (when it fails with the headers or the first packet: no decoder for the coding, a body that ends
+    at once) or as a payload error (later in the body), both caused by a ContentEncodingError; the server's
+    own status line said nothing of the kind.
     """
     cause: BaseException | None = exc
     for _ in range(4):  # the error aiohttp raises, the one it wraps, the decoder's own
@@ -333,8 +509,8 @@ def _undecodable(exc: BaseException) -> str | None:
         if isinstance(cause, ContentEncodingError):
             found = _CODING.search(cause.message.lower())
             coding = found.group(1) if found else "unknown"
-            missing = "; no decoder for it is installed" if "install" in cause.message else ""
-            return f"body could not be decoded (Content-Encoding: {coding}{missing})"
+            missing = "no decoder for it is installed" if "install" in cause.message else ""
+            return _cannot_decode(coding, missing)
         cause = cause.__cause__ or cause.__context__
     return None
 

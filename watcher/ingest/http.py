@@ -147,7 +147,8 @@ def make_session(settings: HttpSettings) -> aiohttp.ClientSession:
         timeout=timeout,
         headers={"User-Agent": settings.user_agent},
         # aiohttp >= 3.13.3 decompresses in bounded steps as the body streams in (CVE-2025-69223),
-        # so fetch can count decompressed bytes as they arrive and stop a gzip bomb at the cap.
+        # so a page's size is counted after decompression and a gzip bomb stops at the cap. Feed
+        # fetches turn this off per request and decode in fetch, which also refuses a body cut short.
         auto_decompress=True,
         # Cookies would link one feed's requests to another's and grow without bound.
         cookie_jar=aiohttp.DummyCookieJar(),

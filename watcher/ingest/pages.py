@@ -15,7 +15,7 @@ from typing import Any, Literal
 import aiohttp
 from yarl import URL
 
-from watcher.ingest.fetch import REDIRECTS, ErrorKind, _read_capped, describe_error
+from watcher.ingest.fetch import ACCEPT_ENCODING, REDIRECTS, ErrorKind, _read_capped, describe_error
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.parse import (
     EARLIEST_PUBLISHED,
@@ -266,7 +266,10 @@ class PageFetcher:
             host = await self._allowed(target)
             async with self._slot(host), asyncio.timeout(self.http.total_timeout_s):
                 async with self.session.get(
-                    target, headers={"Accept": ACCEPT}, allow_redirects=False
+                    target,
+                    headers={"Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+                    allow_redirects=False,
+                    auto_decompress=False,  # decoded by _read_capped, which refuses a body cut short
                 ) as response:
                     if response.status not in REDIRECTS:
                         return str(response.url), response.status, await self._body(response)
@@ -285,7 +288,7 @@ class PageFetcher:
         media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media not in HTML_TYPES:
             raise _Refused("not_html", f"not an HTML page ({_clean_line(media[:60])})", response.status)
-        body = await _read_capped(response, self.pages.max_body_bytes)
+        body = await _read_capped(response, self.pages.max_body_bytes, decode=True)
         if body is None:
             raise _Refused(
                 "oversized", f"page larger than {self.pages.max_body_bytes} bytes", response.status
