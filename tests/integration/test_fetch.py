@@ -484,7 +484,9 @@ async def test_codings_on_two_header_lines_are_stacked_too(server: FeedServer) -
         ("gzip; q=1", repr("gzip; q=1")),
     ],
 )
-async def test_an_unknown_coding_is_refused_naming_it(server: FeedServer, header: str, shown: str) -> None:
+async def test_an_unknown_coding_over_a_body_that_is_no_text_is_refused_naming_it(
+    server: FeedServer, header: str, shown: str
+) -> None:
     server.routes["/rss"] = Route(body=GZIPPED, headers={"Content-Encoding": header})
     feed = make_feed(server.url("/rss"), etag=ETAG)
 
@@ -492,6 +494,28 @@ async def test_an_unknown_coding_is_refused_naming_it(server: FeedServer, header
 
     assert (result.error_kind, result.body, result.etag) == ("encoding", None, ETAG)
     assert result.error == f"body could not be decoded (Content-Encoding: {shown}; an unsupported coding)"
+
+
+@pytest.mark.parametrize(
+    ("header", "body"),
+    [
+        ("utf-8", LONG_RSS),
+        ("UTF-8", b"\xef\xbb\xbf\r\n  " + LONG_RSS),
+        ("text/xml", LONG_RSS),
+        ("none", LONG_RSS),
+        ("binary", LONG_RSS.decode().encode("utf-16")),
+        ("x-foo", b'{"version": "https://jsonfeed.org/version/1.1", "items": []}'),
+    ],
+)
+async def test_a_plain_body_under_a_coding_name_that_means_nothing_is_read_as_it_is(
+    server: FeedServer, header: str, body: bytes
+) -> None:
+    """Servers write a charset or a type where the coding goes; as in a browser, a body that begins as text is read."""
+    server.routes["/rss"] = Route(body=body, headers={"Content-Encoding": header}, etag=ETAG)
+
+    result = await fetch(make_feed(server.url("/rss")))
+
+    assert result.ok and result.body == body and result.etag == ETAG, result
 
 
 async def test_gzip_members_beyond_the_limit_are_refused(server: FeedServer) -> None:

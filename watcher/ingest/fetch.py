@@ -423,11 +423,43 @@ class _Brotli:
             raise BodyDecodingError(self.coding, "the stream is cut short")
 
 
-def _decoder(content_encoding: Sequence[str]) -> _Members | _Brotli | None:
+class _Mislabelled:
+    """A coding not known here, often a server's mistake for a charset or a type ("utf-8", "text/xml"): the body
+    passes as it is when it begins as a feed's text does (after a byte order mark and white space, markup or
+    JSON; or a UTF-16 byte order mark), as browsers read it; otherwise it is refused, not handed on encoded."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._head = b""  # what came before the first byte that tells
+        self._plain = False
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._plain:
+            if data:
+                yield data
+            return
+        self._head += data
+        if self._head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            self._plain = True
+        else:
+            start = self._head.removeprefix(b"\xef\xbb\xbf").lstrip()
+            if not start:
+                return  # nothing that tells yet
+            if start[:1] not in (b"<", b"{", b"["):
+                raise BodyDecodingError(_shown(self.coding), "an unsupported coding")
+            self._plain = True
+        head, self._head = self._head, b""
+        yield head
+
+    def end(self) -> None:
+        """Nothing to check: a body of white space only is empty to the parser."""
+
+
+def _decoder(content_encoding: Sequence[str]) -> _Members | _Brotli | _Mislabelled | None:
     """The decoder for a response's Content-Encoding field lines; None for identity.
 
-    Raises BodyDecodingError for a coding not decoded here (unknown, or its library missing) and for
-    stacked codings, which feeds do not use: refused, not passed on still encoded.
+    Raises BodyDecodingError for br or zstd without their library and for stacked codings, which feeds do not
+    use: refused, not passed on still encoded. An unknown coding is read as a mislabel (:class:`_Mislabelled`).
     """
     names = [name.strip().lower() for line in content_encoding for name in line.split(",")]
     # RFC 9110 8.4.1: x-gzip is gzip; identity is no coding at all.
@@ -446,7 +478,7 @@ def _decoder(content_encoding: Sequence[str]) -> _Members | _Brotli | None:
         return _Brotli(_BROTLI)
     if coding in ("br", "zstd"):
         raise BodyDecodingError(coding, "no decoder for it is installed")
-    raise BodyDecodingError(_shown(coding), "an unsupported coding")
+    return _Mislabelled(coding)
 
 
 def _shown(coding: str) -> str:
