@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import difflib
 import ipaddress
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -69,6 +72,8 @@ MAX_LANGUAGE_TAG = 64
 # Any duration (a feed's interval, timeouts, TTLs, windows): far beyond it a poll's next date leaves the calendar
 # and the seconds leave SQLite's integers; a year is more than any setting here needs.
 MAX_DURATION_S = 365 * 86400
+# A feed's interval: a shorter one rounds to 0 s, which polls the feed on every tick and, on errors, never backs off.
+MIN_FEED_INTERVAL_S = 1
 
 CLAIM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 INT64_MAX = 2**63 - 1
@@ -89,12 +94,25 @@ def claim_name_problem(name: str) -> str | None:
     return None
 
 
+def control_character_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or shown, or None: it holds a control character other than tab and line
+    breaks (NUL, which PostgreSQL refuses, or terminal escapes). Names the code point, never the text."""
+    found = next((c for c in text if c not in "\t\n\r" and unicodedata.category(c) == "Cc"), None)
+    if found is None:
+        return None
+    return f"holds the control character U+{ord(found):04X} (only tab and line breaks are allowed)"
+
+
 def claim_text_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a claim's text, or None: too short, too long, or nothing but stopwords."""
+    """Why ``text`` cannot be a claim's text, or None: too short, too long, control characters, or nothing but
+    stopwords."""
     if len(text.strip()) < 3:
         return "the claim text is too short"
     if len(text) > MAX_CLAIM_TEXT:
         return f"the claim text must be at most {MAX_CLAIM_TEXT} characters"
+    control = control_character_problem(text)
+    if control:
+        return f"the claim text {control}"
     if not any(c.isalnum() for c in text):
         return "the claim text has no words (no letter or digit): it could never match"
     from watcher.domain import Claim
@@ -132,6 +150,22 @@ def parse_duration(value: object) -> float:
     if seconds > MAX_DURATION_S:
         raise ValueError(too_long)
     return seconds
+
+
+def feed_interval(value: object) -> int:
+    """A feed's poll interval in whole seconds, as :func:`parse_duration` reads it: at least MIN_FEED_INTERVAL_S."""
+    seconds = parse_duration(value)
+    if seconds < MIN_FEED_INTERVAL_S:
+        raise ValueError(f"a feed's interval must be at least {MIN_FEED_INTERVAL_S}s")
+    return round(seconds)
+
+
+def country_code(value: str) -> str | None:
+    """An ISO 3166 alpha-2 code upper-cased ("gb" → "GB"), or None when ``value`` is not two letters."""
+    return value.upper() if re.fullmatch(r"[A-Za-z]{2}", value) else None
+
+
+COUNTRY_FORM = "an ISO 3166 alpha-2 code such as US, UA or RU"
 
 
 def _default(cls: type[Any], name: str) -> Any:
@@ -186,7 +220,7 @@ class _Defaults(_Model):
     ownership: Ownership = _default(FeedSpec, "ownership")
     full_text: FullTextMode = "auto"
 
-    _interval = field_validator("interval", mode="before")(lambda v: parse_duration(v))
+    _interval = field_validator("interval", mode="before")(lambda v: feed_interval(v))
     _language = field_validator("language")(lambda v: _iso_language(v))
 
 
@@ -200,21 +234,32 @@ class _Feed(_Model):
     interval: float | None = None
     full_text: FullTextMode | None = None
 
-    _interval = field_validator("interval", mode="before")(lambda v: None if v is None else parse_duration(v))
+    _interval = field_validator("interval", mode="before")(lambda v: None if v is None else feed_interval(v))
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", v):
+        url = v.strip()  # as pasted: surrounding spaces are no part of it
+        if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
             raise ValueError("must be an http:// or https:// URL")
-        return v.strip()
+        scheme, rest = url.split("://", 1)
+        return f"{scheme.lower()}://{rest}"
+
+    @field_validator("outlet")
+    @classmethod
+    def _outlet(cls, v: str | None) -> str | None:
+        problem = None if v is None else control_character_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[A-Za-z]{2}", v):
-            raise ValueError("must be an ISO 3166 alpha-2 code such as US, UA or RU")
-        return None if v is None else v.upper()
+        code = None if v is None else country_code(v)
+        if v is not None and code is None:
+            raise ValueError(f"must be {COUNTRY_FORM}")
+        return code
 
     _language = field_validator("language")(lambda v: _iso_language(v))
 
@@ -442,7 +487,20 @@ class Settings:
 # --- YAML with line numbers -------------------------------------------------------------------
 
 
-_Composer = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when there, for large files
+class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's parser when there
+    """YAML 1.2 booleans: only true and false. YAML 1.1 also reads yes/no/on/off as booleans, which turns
+    ``country: NO`` (Norway) and ``language: no`` (Norwegian) into False; pydantic still reads ``yes`` or ``off``
+    as a boolean where a field is one."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+_Composer.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _check_nodes(node: yaml.Node, path: Path) -> None:
@@ -490,7 +548,10 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        return ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}")
+        lines = text.splitlines()
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        tab = " (a tab: YAML indents with spaces only)" if "\t" in line[: mark.column + 1] else ""
+        return ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}{tab}")
     if isinstance(exc, yaml.reader.ReaderError):
         # A character YAML does not allow (NUL, most control characters); position counts characters.
         line = text.count("\n", 0, max(exc.position, 0)) + 1
@@ -500,6 +561,24 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
             "(YAML text holds no NUL and no control characters but tab and line breaks)"
         )
     return ConfigError(f"{path}: invalid YAML: {exc}")
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """The file's text: UTF-8, or UTF-16/32 with a byte-order mark (as YAML allows); else a clear error."""
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE starts both
+        encoding = "utf-32"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1 if encoding == "utf-8" else 1
+        raise ConfigError(
+            f"{path}:{line}: not {encoding.upper()} text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+            "(save the file as UTF-8)"
+        ) from None
 
 
 def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
@@ -574,11 +653,28 @@ def _interpolate(
     return _ENV_RE.sub(repl, data)
 
 
+def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[Any, ...] = ()) -> None:
+    """Refuse a value holding a control character (from a ``"\\0"`` or ``"\\e"`` escape, or ${ENV}): NUL would
+    reach the database, escapes the terminal. The message names the line and key, never the value."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _check_characters(v, node, path, (*loc, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            _check_characters(v, node, path, (*loc, i))
+    elif isinstance(data, str):
+        problem = control_character_problem(data)
+        if problem:
+            raise ConfigError(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {problem}")
+
+
 def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path) -> str:
     lines = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = _MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg += _did_you_mean(loc)
         # Never echo destination values or the server token: they are secrets.
         secret = "destinations" in loc or "token" in loc
         value = "" if secret or err["type"] == "missing" else f" (got {_shown(err['input'])!r:.60})"
@@ -586,8 +682,37 @@ def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path
     return "\n".join(lines)
 
 
+# pydantic's wording where it names a class of this module ("a valid dictionary or instance of _Feed").
+_MESSAGES = {
+    "model_type": "must be a mapping (key: value lines)",
+    "model_attributes_type": "must be a mapping (key: value lines)",
+}
+
+
+def _did_you_mean(loc: Sequence[int | str]) -> str:
+    """`` (did you mean 'interval'?)`` for an unknown key close to one its section takes, else ""."""
+    model: Any = _File
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            return ""
+        model = info.annotation
+        model = next((a for a in getattr(model, "__args__", ()) if hasattr(a, "model_fields")), model)
+    fields = getattr(model, "model_fields", {})
+    keys = [info.alias or name for name, info in fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _shown(value: object) -> object:
-    """A rejected value as an error may echo it: URLs without userinfo or credential query values."""
+    """A rejected value as an error may echo it: URLs, also inside lists and mappings, without userinfo or
+    credential query values."""
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
     return display_url(value) if isinstance(value, str) and "://" in value else value
 
 
@@ -601,7 +726,7 @@ def feed_problem(url: str, outlet: str | None = None) -> str | None:
     """
     try:
         _Feed(url=url, outlet=outlet)
-        _same_feed_key(url)
+        same_feed_key(url)
     except ValidationError as exc:
         err = exc.errors()[0]
         return f"{_dotted(err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
@@ -610,10 +735,15 @@ def feed_problem(url: str, outlet: str | None = None) -> str | None:
     return None
 
 
-def _same_feed_key(url: str) -> str:
-    """What makes two feed URLs the same feed: host case, a default port and a trailing slash do not count."""
+def same_feed_key(url: str) -> str:
+    """What makes two feed URLs the same feed: host case and script (an IDN or its punycode), a default port, a
+    trailing slash and a fragment do not count. Raises ValueError for a URL that cannot be split."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # not a name IDNA can encode (an IP literal's brackets, an over-long label): compared as written
     port = parts.port if parts.port not in (None, _DEFAULT_PORTS.get(parts.scheme.lower())) else None
     netloc = host if port is None else f"{host}:{port}"
     if parts.username or parts.password:
@@ -630,7 +760,7 @@ def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpe
     specs = []
     for i, f in enumerate(doc.feeds):
         try:
-            key = _same_feed_key(f.url)
+            key = same_feed_key(f.url)
         except ValueError:
             raise ConfigError(
                 f"{path}{_line(_node_at(node, ('feeds', i, 'url')))}: feeds[{i}].url: not a valid URL"
@@ -639,7 +769,7 @@ def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpe
             first = _line(_node_at(node, ("feeds", seen[key], "url"))).lstrip(":") or "?"
             raise ConfigError(
                 f"{path}{_line(_node_at(node, ('feeds', i, 'url')))}: feeds[{i}].url: the same feed as "
-                f"feeds[{seen[key]}] on line {first} (host case, default port and trailing slash do not count)"
+                f"feeds[{seen[key]}] on line {first} (host case, default port, trailing slash and fragment do not count)"
             )
         seen[key] = i
         specs.append(
@@ -798,10 +928,10 @@ def load(
         try:
             if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
                 raise ConfigError(f"{cfg_path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
-            text = cfg_path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{cfg_path}: cannot read: {exc}") from None
-        raw, node = _compose(text, cfg_path)
+            raw_bytes = cfg_path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{cfg_path}: cannot read: {exc.strerror or exc}") from None
+        raw, node = _compose(_decode(raw_bytes, cfg_path), cfg_path)
     elif explicit or required:
         raise ConfigError(f"{cfg_path}: config file not found")
     else:
@@ -809,6 +939,7 @@ def load(
     if not isinstance(raw, dict):
         raise ConfigError(f"{cfg_path}:1: the top level must be a mapping (database, feeds, claims, ...)")
     raw = _interpolate(raw, node, env, cfg_path)
+    _check_characters(raw, node, cfg_path)
     try:
         doc = _File.model_validate(raw)
     except ValidationError as exc:

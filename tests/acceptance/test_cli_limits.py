@@ -192,3 +192,63 @@ async def test_unknown_shift_keys_are_refused_at_load_by_every_command(watcher: 
         r = await watcher(*args)
         assert_usage_error(r, f"{watcher.config}:4: shifts.spike_windw_s")
         assert "unexpected keyword" not in r.err and "Unclosed" not in r.err
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [("--threshold", "0.6", "--default-threshold"), ("--keyword", "shells", "--clear-keywords")],
+)
+async def test_claims_edit_refuses_flags_that_contradict_each_other(
+    watcher: Watcher, flags: tuple[str, ...]
+) -> None:
+    assert (
+        await watcher("claims", "add", TEXT, "--name", "a", "--threshold", "0.7", "--keyword", "ammo")
+    ).code == 0
+    assert_usage_error(await watcher("claims", "edit", "a", *flags), "not both")
+    shown = (await watcher("claims", "show", "a", "--json")).json()
+    assert (shown["threshold"], shown["keywords"]) == (0.7, ["ammo"])
+
+
+@pytest.mark.parametrize("text", [f"{TEXT}\x1b[31m", f"NATO\x07 {TEXT}", f"{TEXT}\x7f"])
+async def test_claim_text_with_control_characters_is_refused(watcher: Watcher, text: str) -> None:
+    assert_usage_error(await watcher("claims", "add", text, "--name", "a"), "control character")
+    assert (await watcher("claims", "add", TEXT, "--name", "a")).code == 0
+    assert_usage_error(await watcher("claims", "edit", "a", "--text", text), "control character", "--text")
+    assert (await watcher("claims", "show", "a", "--json")).json()["text"] == TEXT
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--country", "Norway", "'Norway' is not an ISO 3166 alpha-2 code"),
+        ("--country", "1", "'1' is not an ISO 3166 alpha-2 code"),
+        ("--interval", "1ms", "a feed's interval must be at least 1s"),
+        ("--interval", "0.4s", "a feed's interval must be at least 1s"),
+    ],
+)
+async def test_feed_options_are_checked_as_feeds_yaml_checks_them(
+    watcher: Watcher, tmp_path: Path, option: str, value: str, says: str
+) -> None:
+    opml = tmp_path / "subs.opml"
+    opml.write_text('<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1:9/feed"/></body></opml>\n')
+    for command in (("feeds", "add", "http://127.0.0.1:9/feed"), ("feeds", "import-opml", str(opml))):
+        assert_usage_error(await watcher(*command, option, value), f"'{option}'", says)
+    assert (await watcher("feeds", "list", "--all", "--json")).json() == []
+
+
+async def test_feeds_add_refuses_an_outlet_feeds_yaml_would_refuse(watcher: Watcher) -> None:
+    for outlet in ("Kyiv\x1b[31mPost", "O" * 201):
+        r = await watcher("feeds", "add", "http://127.0.0.1:9/feed", "--outlet", outlet)
+        assert_usage_error(r, "'--outlet'")
+        assert "\x1b" not in r.err
+
+
+async def test_import_opml_of_a_feed_or_a_page_is_an_error_not_zero_feeds(
+    watcher: Watcher, tmp_path: Path
+) -> None:
+    rss = tmp_path / "feed.xml"
+    rss.write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Kyiv</title></channel></rss>\n')
+    r = await watcher("feeds", "import-opml", str(rss))
+    assert_usage_error(r, f"{rss}:2: not an OPML file: the root element is <rss>, not <opml>")
+    assert r.out == ""
+    assert (await watcher("feeds", "list", "--all", "--json")).json() == []

@@ -180,7 +180,7 @@ def test_missing_env_variable_names_file_line_and_field(tmp_path: Path) -> None:
             ":3: shifts.spike_windw_s: Extra inputs are not",
         ),
         ("shifts:\n  spike_window_s: 0\n", ":2: shifts.spike_window_s: must be > 0, got 0"),
-        ("shifts:\n  spike_min_ratio: yes\n", ":2: shifts.spike_min_ratio: must be a number (got True)"),
+        ("shifts:\n  spike_min_ratio: yes\n", ":2: shifts.spike_min_ratio: must be a number (got 'yes')"),
         (
             "shifts: {spike_baseline_s: 3600}\n",
             ":1: shifts.spike_min_baseline_s: must not exceed shifts.spike_baseline_s",

@@ -17,6 +17,7 @@ from tests.support.fixtures import loopback_settings
 from watcher.config import (
     MAX_DURATION_S,
     Settings,
+    claim_text_problem,
     feed_problem,
     load,
     parse_duration,
@@ -344,3 +345,182 @@ async def test_feeds_language_option_refuses_a_malformed_tag(tmp_path: Path, sql
     # nothing was added
     listed = await watcher("feeds", "list", "--json")
     assert listed.code == 0 and listed.json() == [], listed.err
+
+
+# --- what an editor writes: YAML 1.1 booleans, short intervals, escapes, typos, encodings ------------------
+
+
+def test_norway_and_norwegian_are_not_booleans(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "defaults: {language: no, country: NO}\n"
+        "http: {allow_private: yes}\n"
+        "daemon: {server: {enabled: off}}\n"
+        "feeds:\n  - url: https://a.example/rss\n  - url: https://b.example/rss\n    country: no\n    language: on\n"
+    )
+    settings = load(path, environ={})
+    assert [(f.country, f.language) for f in settings.feeds] == [("NO", "no"), ("NO", "on")]
+    assert settings.http.allow_private is True and settings.daemon.server_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("feeds:\n  - url: https://a.example/rss\n    interval: 1ms\n", "F:3: feeds[0].interval: a feed's"),
+        ("feeds:\n  - url: https://a.example/rss\n    interval: 0.4\n", "F:3: feeds[0].interval: a feed's"),
+        ("defaults: {interval: 500ms}\n", "F:1: defaults.interval: a feed's interval must be at least 1s"),
+    ],
+)
+def test_a_feed_interval_that_rounds_to_zero_is_refused(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in refused(tmp_path, text)
+
+
+def test_one_second_is_the_shortest_feed_interval(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("defaults: {interval: 1s}\nfeeds:\n  - url: https://a.example/rss\n")
+    assert load(path, environ={}).feeds[0].interval_s == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'feeds:\n  - url: https://a.example/rss\n    outlet: "Kyiv\\0Post"\n',
+            "F:3: feeds[0].outlet: holds the control character U+0000",
+        ),
+        (
+            'claims:\n  - name: ammo\n    text: "NATO \\e[31mhas more shells"\n',
+            "F:3: claims[0].text: holds the control character U+001B",
+        ),
+        (
+            'destinations:\n  - name: n\n    kind: slack\n    url: "https://hooks.example/SEKRIT\\0"\n',
+            "F:4: destinations[0].url: holds the control character U+0000",
+        ),
+    ],
+)
+def test_control_characters_from_escapes_are_refused_by_line(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    message = refused(tmp_path, text)
+    assert message.startswith(expected), message
+    assert "SEKRIT" not in message
+
+
+def test_control_characters_from_the_environment_are_refused_but_line_breaks_pass(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("destinations:\n  - name: n\n    kind: slack\n    url: ${HOOK}\n")
+    assert load(path, environ={"HOOK": "https://hooks.example/SEKRIT\n"}).destinations[0].url == (
+        "https://hooks.example/SEKRIT"
+    )
+    with pytest.raises(ConfigError) as err:
+        load(path, environ={"HOOK": "https://hooks.example/SEKRIT\x1b"})
+    assert str(err.value) == f"{path}:4: destinations[0].url: holds the control character U+001B " + (
+        "(only tab and line breaks are allowed)"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'database: {url: "postgresql+asyncpg://u:SEKRIT@db.example/w"}\n',
+        'feeds: {url: "https://u:SEKRIT@a.example/rss?token=SEKRIT2"}\n',
+        'feeds:\n  - ["https://u:SEKRIT@a.example/rss"]\n',
+    ],
+)
+def test_credentials_inside_a_refused_list_or_mapping_are_not_echoed(tmp_path: Path, text: str) -> None:
+    message = refused(tmp_path, text)
+    assert "SEKRIT" not in message and "(got " in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "feeds:\n  - url: https://a.example/rss\n    intervall: 10m\n",
+            "F:3: feeds[0].intervall: Extra inputs are not permitted (did you mean 'interval'?)",
+        ),
+        ("feed: []\n", "F:1: feed: Extra inputs are not permitted (did you mean 'feeds'?)"),
+        (
+            "daemon:\n  server: {enabld: true}\n",
+            "F:2: daemon.server.enabld: Extra inputs are not permitted (did",
+        ),
+        (
+            "http: {concurency: 5}\n",
+            "F:1: http.concurency: Extra inputs are not permitted (did you mean 'concurr",
+        ),
+        ("feeds:\n  - https://a.example/rss\n", "F:2: feeds[0]: must be a mapping (key: value lines)"),
+    ],
+)
+def test_unknown_keys_suggest_the_key_meant(tmp_path: Path, text: str, expected: str) -> None:
+    message = refused(tmp_path, text)
+    assert message.startswith(expected) and "_Feed" not in message, message
+
+
+def test_a_tab_is_named_in_the_yaml_error(tmp_path: Path) -> None:
+    assert refused(tmp_path, "feeds:\n\t- url: https://a.example/rss\n").startswith(
+        "F:2: invalid YAML: found character that cannot start any token (a tab: YAML indents with spaces only)"
+    )
+
+
+def test_utf16_with_a_byte_order_mark_is_read_and_other_bytes_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_bytes("feeds:\n  - url: https://a.example/rss\n    outlet: Kyiv\n".encode("utf-16"))
+    assert [f.outlet for f in load(path, environ={}).feeds] == ["Kyiv"]
+    message = refused(tmp_path, b"feeds:\n  - url: https://a.example/rss\n    outlet: Caf\xe9\n")
+    assert message == "F:3: not UTF-8 text: byte 0xe9 at offset 53 (save the file as UTF-8)"
+
+
+def test_feed_urls_as_pasted_are_trimmed_and_idn_hosts_are_one_feed(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: '  https://a.example/rss  '\n  - url: HTTPS://B.example/rss\n")
+    assert [f.url for f in load(path, environ={}).feeds] == ["https://a.example/rss", "https://B.example/rss"]
+    same = "feeds:\n  - url: https://bücher.example/rss\n  - url: https://xn--bcher-kva.example/rss/\n"
+    assert refused(tmp_path, same).startswith("F:3: feeds[1].url: the same feed as feeds[0] on line 2")
+
+
+def test_read_opml_refuses_a_file_that_is_not_opml(tmp_path: Path) -> None:
+    for name, text, root in (
+        (
+            "feed.xml",
+            '<?xml version="1.0"?>\n<rss version="2.0"><channel><title>x</title></channel></rss>',
+            "rss",
+        ),
+        ("page.html", '<html><body><outline xmlUrl="https://a.example/rss"/></body></html>', "html"),
+    ):
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            read_opml(
+                path, country="ZZ", language="und", leaning="unknown", ownership="unknown", interval_s=900
+            )
+        line = 2 if root == "rss" else 1
+        assert str(err.value) == f"{path}:{line}: not an OPML file: the root element is <{root}>, not <opml>"
+
+
+def test_read_opml_reads_each_feed_once_as_feeds_yaml_would(tmp_path: Path) -> None:
+    path = tmp_path / "subs.opml"
+    urls = [
+        "https://a.example/rss",
+        "https://A.example/rss/",
+        "https://a.example/rss#top",
+        "https://b.example/rss",
+    ]
+    outlines = "".join(f'<outline text="T{i}" xmlUrl="{u}"/>' for i, u in enumerate(urls))
+    path.write_text(f"<opml><body>{outlines}</body></opml>")
+    specs = read_opml(
+        path, country="ZZ", language="und", leaning="unknown", ownership="unknown", interval_s=900
+    )
+    assert [(s.url, s.outlet) for s in specs] == [
+        ("https://a.example/rss", "T0"),
+        ("https://b.example/rss", "T3"),
+    ]
+
+
+def test_claim_text_and_opml_outlets_with_control_characters_are_refused() -> None:
+    assert claim_text_problem("NATO has more \x1b[31mshells") == (
+        "the claim text holds the control character U+001B (only tab and line breaks are allowed)"
+    )
+    assert claim_text_problem("NATO has more\n\tshells") is None
+    assert feed_problem("https://a.example/rss", "Kyiv\x85Post") == (
+        "outlet: holds the control character U+0085 (only tab and line breaks are allowed)"
+    )

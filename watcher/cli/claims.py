@@ -204,6 +204,11 @@ async def claims_edit(
     Example: watcher claims edit nato-ammo --threshold 0.6 --keyword ammunition
     """
 
+    if threshold is not None and default_threshold:
+        raise click.UsageError("give --threshold or --default-threshold, not both")
+    if keywords and clear_keywords:
+        raise click.UsageError("give --keyword or --clear-keywords, not both")
+
     async def go(store: Store) -> Claim:
         c = await store.get_claim(claim)
         changes: dict[str, Any] = {}

@@ -98,10 +98,42 @@ def _feed_language(_ctx: click.Context, _param: click.Parameter, value: str) -> 
     return code
 
 
+def _feed_country(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A feed's country as feeds.yaml reads it: two letters, upper-cased."""
+    from watcher.config import COUNTRY_FORM, country_code
+
+    code = country_code(value)
+    if code is None:
+        raise click.BadParameter(f"{value!r} is not {COUNTRY_FORM}")
+    return code
+
+
+def _feed_interval(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    """A feed's poll interval in seconds, as feeds.yaml reads it."""
+    from watcher.config import feed_interval
+
+    try:
+        return feed_interval(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _feed_outlet(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An outlet name as feeds.yaml takes it: at most MAX_OUTLET characters, no control characters."""
+    from watcher.config import MAX_OUTLET, control_character_problem
+
+    problem = control_character_problem(value)
+    if problem is None and len(value) > MAX_OUTLET:
+        problem = f"must be at most {MAX_OUTLET} characters"
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
 @feeds.command("add")
 @click.argument("url")
-@click.option("--outlet", default="", help="Outlet name [default: the feed's title].")
-@click.option("--country", default=_UNKNOWN.country, help="ISO 3166 code.")
+@click.option("--outlet", default="", callback=_feed_outlet, help="Outlet name [default: the feed's title].")
+@click.option("--country", default=_UNKNOWN.country, callback=_feed_country, help="ISO 3166 code.")
 @click.option(
     "--language",
     default=_UNKNOWN.language,
@@ -110,7 +142,13 @@ def _feed_language(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 )
 @click.option("--leaning", type=click.Choice(LEANINGS), default=_UNKNOWN.leaning)
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
-@click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
+@click.option(
+    "--interval",
+    default="15m",
+    show_default=True,
+    callback=_feed_interval,
+    help="Poll interval (e.g. 10m, 1h).",
+)
 @click.option(
     "--full-text",
     type=click.Choice(["never", "auto", "always"]),
@@ -129,7 +167,7 @@ async def feeds_add(
     language: str,
     leaning: str,
     ownership: str,
-    interval: str,
+    interval: int,
     full_text: str,
     as_json: bool,
 ) -> None:
@@ -140,21 +178,16 @@ async def feeds_add(
 
     Example: watcher feeds add https://example.org/ --country GB --language en
     """
-    from watcher.config import parse_duration
     from watcher.pipeline import add_feed
 
-    try:
-        interval_s = round(parse_duration(interval))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--interval") from None
     spec = FeedSpec(
         url=url.strip(),
         outlet=outlet.strip(),
-        country=country.upper(),
+        country=country,
         language=language.lower(),
         leaning=leaning,
         ownership=ownership,
-        interval_s=interval_s,
+        interval_s=interval,
         full_text=full_text,
     )
     checked = await with_store(ctx, lambda s: add_feed(s, ctx.settings.http, spec))
@@ -170,7 +203,12 @@ async def feeds_add(
 
 @feeds.command("import-opml")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--country", default=_UNKNOWN.country, help="ISO 3166 code for the imported feeds.")
+@click.option(
+    "--country",
+    default=_UNKNOWN.country,
+    callback=_feed_country,
+    help="ISO 3166 code for the imported feeds.",
+)
 @click.option(
     "--language",
     default=_UNKNOWN.language,
@@ -183,7 +221,13 @@ async def feeds_add(
     default=_UNKNOWN.leaning,
 )
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
-@click.option("--interval", default="15m", show_default=True, help="Poll interval (e.g. 10m, 1h).")
+@click.option(
+    "--interval",
+    default="15m",
+    show_default=True,
+    callback=_feed_interval,
+    help="Poll interval (e.g. 10m, 1h).",
+)
 @json_option
 @pass_ctx
 @run_async
@@ -194,27 +238,22 @@ async def feeds_import_opml(
     language: str,
     leaning: str,
     ownership: str,
-    interval: str,
+    interval: int,
     as_json: bool,
 ) -> None:
     """Add the feeds of an OPML subscription list (existing URLs are updated, none removed).
 
     Example: watcher feeds import-opml subscriptions.opml --country GB --language en
     """
-    from watcher.config import parse_duration
     from watcher.ingest.opml import read_opml
 
-    try:
-        interval_s = round(parse_duration(interval))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--interval") from None
     specs = read_opml(
         file,
-        country=country.upper(),
+        country=country,
         language=language.lower(),
         leaning=leaning,
         ownership=ownership,
-        interval_s=interval_s,
+        interval_s=interval,
     )
     report = await with_store(ctx, lambda s: s.sync_feeds(specs, source="opml", now=utcnow()))
     if as_json:

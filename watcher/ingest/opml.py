@@ -3,36 +3,52 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from xml.parsers import expat
 
-from watcher.config import feed_problem
+from watcher.config import feed_problem, same_feed_key
 from watcher.domain import FeedSpec
 from watcher.errors import ConfigError
 from watcher.ingest.urls import display_url, outlet_of
 
 logger = logging.getLogger(__name__)
 
+# C0 and C1 control characters but tab and line breaks (see config.control_character_problem)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 
 def read_opml(
     path: Path, *, country: str, language: str, leaning: str, ownership: str, interval_s: int
 ) -> list[FeedSpec]:
-    """Feed specs from an OPML file (nested folders included), each URL once, with the given metadata.
+    """Feed specs from an OPML file (nested folders included), each feed once, with the given metadata.
 
     An outline's title (else its text) names the outlet; without either, the URL's host does. An outline
     whose xmlUrl or outlet feeds.yaml would refuse is skipped with a warning naming its line; the others are
-    read. Raises ConfigError naming the file and line when the file is not XML.
+    read. URLs that feeds.yaml would take for the same feed (host case, trailing slash, fragment) are read
+    once, the first. Raises ConfigError naming the file and line when the file is not XML or not OPML.
     """
     specs: dict[str, FeedSpec] = {}
     parser = expat.ParserCreate()
+    root: list[str] = []
 
     def outline(tag: str, attrs: dict[str, str]) -> None:
+        if not root:
+            root.append(tag)
+            if tag.lower() != "opml":
+                # An RSS feed, an HTML page or other XML: saying "0 feeds" would hide the mistake.
+                raise ConfigError(
+                    f"{path}:{parser.CurrentLineNumber}: not an OPML file: the root element is "
+                    f"<{tag[:40]}>, not <opml>"
+                )
         if tag != "outline":
             return
         xml_url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
         if not xml_url:
             return  # a folder
-        outlet = (attrs.get("title") or attrs.get("text") or "").strip()
+        # Another tool's title is data, not an operator's typing: a control character in it becomes a space
+        # rather than losing the feed (feeds.yaml and the command line refuse one).
+        outlet = _CONTROLS.sub(" ", attrs.get("title") or attrs.get("text") or "").strip()
         # feeds.yaml's own check: an imported feed is one the file could have listed.
         problem = feed_problem(xml_url, outlet or None)
         if problem is not None:
@@ -46,7 +62,7 @@ def read_opml(
             )
             return
         specs.setdefault(
-            xml_url,
+            same_feed_key(xml_url),
             FeedSpec(
                 url=xml_url,
                 outlet=outlet or outlet_of(xml_url),
