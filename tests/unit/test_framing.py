@@ -357,6 +357,131 @@ def test_eleventh_round_phrasings(claim: str, title: str, text: str, stance: Sta
         assert cue in kinds(framing)
 
 
+# The twelfth round's rules: an averted event, a prospect against a claim of a thing done, a later date without
+# a word of delay, a number in a name; each with the inputs a review of their first version read wrongly.
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        # what stops the claim's event before it happens
+        (
+            "Dockworkers went on strike at East Coast ports in October",
+            "Dockworkers ratify deal, ending threat of October port strike",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "The US defaulted on its debt",
+            "US averts default",
+            "Congress raised the debt ceiling, averting a US debt default.",
+            Stance.DISPUTES,
+        ),
+        # ... not when it failed, is only hoped for, averts something else, or is the claim's own
+        (
+            "Dockworkers went on strike at East Coast ports in October",
+            "Talks fail to avert port strike as dockworkers walk out",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Dockworkers will strike at East Coast ports on October 1",
+            "Tentative deal",
+            "A tentative deal could avert the strike at East Coast ports, though union members must still vote on it.",
+            Stance.NEUTRAL,
+        ),
+        (
+            "The Fed cut interest rates in September",
+            "Fed cuts to head off slowdown",
+            "The Fed cut interest rates in September, heading off fears that rates would stay high.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The Fed cut interest rates to avert a recession",
+            "Fed cuts rates",
+            "The Fed cut interest rates on Wednesday, averting a recession, analysts said.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The prime minister visited Washington on Monday",
+            "PM heads to Washington",
+            "The prime minister headed off to Washington on Monday for talks with the president.",
+            Stance.SUPPORTS,
+        ),
+        # a prospect against a claim of a thing done, not against a claim of what will be
+        (
+            "Sanae Takaichi has become Japan's first female prime minister",
+            "Takaichi set to become Japan's first female prime minister",
+            "",
+            Stance.NEUTRAL,
+        ),
+        (
+            "The two banks completed their merger",
+            "Banks set to complete merger",
+            "The two banks are set to complete their merger on Friday, pending a final regulatory sign-off.",
+            Stance.NEUTRAL,
+        ),
+        (
+            "Christian Bale to play Steve Jobs in an upcoming bio flick",
+            "Christian Bale set to play Steve Jobs in forthcoming biopic",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The Fed raised interest rates",
+            "Fed raises rates again",
+            "The Fed raised interest rates on Wednesday and is expected to raise rates again in December.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The drug was approved by the FDA",
+            "FDA approves drug",
+            "The drug, which was expected to be approved last year, was approved by the FDA on Friday.",
+            Stance.SUPPORTS,
+        ),
+        # a later date without a word of delay counts for the claim's own event only
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "Moon landing slips",
+            "NASA said the first crewed landing on the Moon will come in 2028 at the earliest.",
+            Stance.DISPUTES,
+        ),
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "Artemis landing on schedule",
+            "NASA will land astronauts on the Moon in 2026 and will not retire the SLS rocket until 2030.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The high-speed rail line will open by 2027",
+            "Rail line on track",
+            "The high-speed rail line will open in 2027 and fares will not rise before 2030.",
+            Stance.SUPPORTS,
+        ),
+        # a figure after a place or a time is one; a label the claim gives its own figure is one too
+        (
+            "Israeli strikes killed 500 people in Gaza on Tuesday",
+            "Gaza toll revised",
+            "In Gaza 300 people were killed on Tuesday, fewer than the 500 first reported, health officials said.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Hurricane Milton made landfall as a Category 5 storm",
+            "Milton weakens before landfall",
+            "Milton weakened before landfall and came ashore as a Category 3 storm, rather than a Category 5.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Boeing delivered 40 jets in March",
+            "Boeing deliveries hit target",
+            "Boeing delivered 40 jets in March, more than Airbus, while Boeing 787 output stayed flat.",
+            Stance.SUPPORTS,
+        ),
+    ],
+)
+def test_twelfth_round_rules(claim: str, title: str, text: str, stance: Stance) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
+    assert frame(claim, title, text).stance is stance
+
+
 # Inputs that a review of the eleventh round's rules read wrongly on their first version: a negation with the ban
 # word after it, "no more than" as a bound, a word "another" the claim uses, the current side of a comparison, a
 # currency against its figure, a delay of something else, an error of the event rather than of the report, a
@@ -1456,10 +1581,10 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.764 (279 of 365; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.754 (309 of 410; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
-# and 34), minus a margin.
-PROBE_NEWS_FLOOR = 0.75
+# and 34; the twelfth's 45, 27 and 30), minus a margin (0.764 of 365 before the twelfth round's items).
+PROBE_NEWS_FLOOR = 0.74
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
@@ -1786,8 +1911,8 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.616 (125 of 203; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules
-# alone 0.695: the floor sits under the spread of retraining.
+# Measured 0.638 (139 of 218; 0.616 of the earlier 203, 0.601 to 0.642 on the earlier 188 over the last retrainings
+# of the model), the rules alone 0.706: the floor sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 
 

@@ -314,6 +314,58 @@ PROHIBITIONS = frozenset(
         "closure restrict restricts restricted restricting restriction"
     ).split()
 )
+# What stops an event before it happens ("a deal averts the strike", "ending the threat of a port strike", "backs
+# off a plan to double tariffs"): when what follows is the claim's, it did not happen (_averted).
+AVERTS = (
+    ("averted",),
+    ("averts",),
+    ("avert",),
+    ("averting",),
+    ("heads", "off"),
+    ("headed", "off"),
+    ("heading", "off"),
+    ("staved", "off"),
+    ("staves", "off"),
+    ("stave", "off"),
+    ("staving", "off"),
+    ("ending", "the", "threat", "of"),
+    ("ends", "the", "threat", "of"),
+    ("ended", "the", "threat", "of"),
+    ("ending", "threat", "of"),
+    ("ends", "threat", "of"),
+    ("backs", "off"),
+    ("backed", "off"),
+    ("backing", "off"),
+    ("backtracks", "on"),
+    ("backtracked", "on"),
+)
+# Words just before one of AVERTS that say it failed: "talks failed to avert a strike".
+_NOT_AVERTED = frozenset(
+    {"failed", "fails", "fail", "failing", "unable", "not", "never", "no", "without", "cannot"}
+)
+# What puts a thing still to come ("set to become", "in line to be"): against a claim that it has happened, a
+# report of what is expected (_prospective).
+PROSPECTS = (
+    ("set", "to"),
+    ("poised", "to"),
+    ("in", "line", "to"),
+    ("on", "course", "to"),
+    ("expected", "to"),
+    ("slated", "to"),
+)
+# A claim of what will happen, which a report of what is expected agrees with.
+FUTURE_WORDS = frozenset(
+    {"will", "would", "shall", "plans", "plan", "planning", "set", "expected", "poised", "slated"}
+)
+# What makes a claim one of a thing done: a perfect or a past passive ("has become", "was arrested"), or a verb in the
+# simple past: one in "-ed" (_past_verb) or one of these. Not a headline's "Christian Bale to play Steve Jobs".
+PAST_AUXILIARIES = frozenset({"has", "have", "had", "was", "were"})
+IRREGULAR_PAST = frozenset(
+    "won lost became fled took struck made hit sold bought left met held beat fell rose grew quit sent spent paid ran "
+    "began broke chose drove flew gave went led stole threw wrote told sank shut cut overtook overtaken".split()
+)
+# Words to look ahead, from one of AVERTS or PROSPECTS, for the claim's.
+OBJECT_WINDOW = 6
 # Stems of the words of a delay ("postponed to 2027"), and the verbs of "pushed back to 2027".
 DELAYS = frozenset(
     light_stem(word)
@@ -323,11 +375,6 @@ DELAYS = frozenset(
     ).split()
 )
 PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
-# A later date set without a word of delay: "not until 2027", "won't fly before 2028", "no earlier than 2028",
-# "in 2028 at the earliest".
-_NOT_BEFORE_RE = re.compile(
-    r"\b(?:(?:not|never|n't)\b.*\b(?:until|till|before)|no\s+(?:earlier|sooner)\s+than|at\s+the\s+earliest)\b"
-)
 # A year with a part of it before it, as one word: "mid-2027", "late-2027".
 _PART_YEAR_RE = re.compile(r"(?:early|mid|late|end)-(?:19|20)\d\d")
 # The cue text of a delay past a claim's year
@@ -710,6 +757,8 @@ class _Claim:
     deadline: int = 0
     # the claim's bounds of no counted word ("rose to more than 1,200 in 2025")
     bare_bounds: tuple[_Quantity, ...] = ()
+    # the capitalised words before the claim's numbers: its figures' labels (_figure_labels)
+    labels: frozenset[str] = frozenset()
 
 
 def _deadline(text: str, sentence: _Sentence) -> int:
@@ -728,7 +777,8 @@ def _deadline(text: str, sentence: _Sentence) -> int:
 
 def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     sentence = _sentence(text, grammar)
-    numbers = frozenset(n.group().replace(",", "") for n in _numbers(text))
+    labels = _figure_labels(text)
+    numbers = frozenset(n.group().replace(",", "") for n in _numbers(text, labels))
     # A year or a decade ("in the 1970s") dates the claim; it does not make it a figure to contradict.
     quantitative = any(not _is_year(n) for n in numbers) or not QUANTITY_WORDS.isdisjoint(sentence.lowered)
     negated = frozenset(word for _, _, word in _negations(sentence, sentence.content, frozenset()))
@@ -750,6 +800,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
         _deadline(text, sentence),
         tuple(q for q in _quantities(text, bare=True) if q.bound and not q.unit),
+        labels,
     )
 
 
@@ -1073,11 +1124,12 @@ def _is_year(number: str) -> bool:
     return len(number) == 4 and number.startswith(("19", "20"))
 
 
-def _numbers(text: str) -> list[re.Match[str]]:
+def _numbers(text: str, labels: frozenset[str] = frozenset()) -> list[re.Match[str]]:
     """The numbers of a text that may be figures or years; not those that are part of a name: after a letter ("G7",
     "H5N1"), after a letter and a hyphen ("GLP-1", "COVID-19", "F-35"; but a year: "mid-2026"), or a plain number
     after a capitalised word that is neither the first of its sentence nor a common word ("Boeing 737", "Windows
-    11"; not "Only 31", nor in a headline in title case). A currency
+    11"; not "Only 31", nor in a headline in title case, nor after an opening preposition: "In Gaza 300 people",
+    nor after one of the claim's ``labels``: "Category 3" against "a Category 5 storm"). A currency
     written against its figure stays one ("Sh15 billion", "R78bn", "Rs1,500 crore"), as does a figure with
     separators or a scale word after it."""
     found = []
@@ -1093,6 +1145,8 @@ def _numbers(text: str) -> list[re.Match[str]]:
         if (
             named
             and named.group(1).lower() not in ENGLISH_CORE
+            and not _opening_phrase(text, named.start(1))
+            and named.group(1) not in labels
             and _plain_number(text, match)
             and not _is_year(match.group())
         ):
@@ -1114,6 +1168,28 @@ def _numbers(text: str) -> list[re.Match[str]]:
         if currency or any(c in match.group() for c in ",.") or _SCALE_AFTER_RE.match(text, match.end()):
             found.append(match)
     return found
+
+
+# set per claim: the capitalised words before the claim's own numbers
+_OPENING_PREPOSITIONS = frozenset("in on at by since from across during after before throughout".split())
+
+
+_OPENING_RE = re.compile(r"(?:^|[.!?]\s+)\W*([A-Za-z]+)\s+\Z")
+# A capitalised word just before a figure of the claim's: the figure's label ("Category 5", "Level 4", "Rs 500").
+_LABEL_RE = re.compile(r"\b([A-Z][\w'-]*) \d")
+
+
+def _opening_phrase(text: str, start: int) -> bool:
+    """Whether the capitalised word at text[start:] is the second word of its sentence, after a preposition: a time
+    or a place ("In Gaza 300 people ...", "On Monday 200 workers ..."), not a name."""
+    found = _OPENING_RE.search(text, max(0, start - NAME_CONTEXT_CHARS), start)
+    return found is not None and found.group(1).lower() in _OPENING_PREPOSITIONS
+
+
+def _figure_labels(text: str) -> frozenset[str]:
+    """The capitalised words, not common ones, just before a number of the claim: its figures' labels, which the
+    same words before a number in an article are too ("Category 3" against "... as a Category 5 storm")."""
+    return frozenset(m.group(1) for m in _LABEL_RE.finditer(text) if m.group(1).lower() not in ENGLISH_CORE)
 
 
 def _plain_number(text: str, match: re.Match[str]) -> bool:
@@ -1138,7 +1214,7 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
         for i, word in enumerate(lowered)
     ):
         text = sentence.text
-        numbers = [n for n in _numbers(text) if not _is_year(n.group())]
+        numbers = [n for n in _numbers(text, claim.labels) if not _is_year(n.group())]
         for found in numbers:
             if found.group().replace(",", "") in claim.numbers or _figure_met(
                 claim, [found.group()], bare=True
@@ -1177,11 +1253,7 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             clause.append(word)
             continue
         stems = set(map(light_stem, clause))
-        delayed = (
-            not DELAYS.isdisjoint(stems)
-            or ("back" in stems and not PUSHES.isdisjoint(clause))
-            or bool(_NOT_BEFORE_RE.search(" ".join(clause).replace("n't", " n't")))
-        )
+        delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
         # about the claim: its verb, or a quarter of its words ("a robotic Moon rover mission was delayed" is not the
         # crewed landing, nor "the crewed Starship landing" the launch of "SpaceX will launch Starship to Mars")
         about = claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
@@ -1192,15 +1264,175 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             later = [y for y in years if int(y) > claim.deadline]
             if later:
                 return [f"{DELAYED_PAST} {later[0]}"]
+        later = [y for y in _not_before_years(clause, claim) if int(y) > claim.deadline]
+        if later:
+            return [f"{DELAYED_PAST} {later[0]}"]
         clause = []
     return []
+
+
+_EVENT_VERBS = frozenset("happen take come occur go arrive start begin be fly launch".split())
+_SKIP_AFTER_NOT = frozenset({"be", "been", "have", "yet", "now", "even", "ever", "actually", "likely"})
+
+
+def _year_of(word: str) -> str:
+    return word if _is_year(word) else word[-4:] if _PART_YEAR_RE.fullmatch(word) else ""
+
+
+def _not_before_years(clause: list[str], claim: _Claim) -> list[str]:
+    """The years a clause sets as the earliest for the claim's own event: "will not land ... until mid-2027" (the
+    negated verb is the claim's), "no earlier than 2028" / "in 2028 at the earliest" (its part of the clause since
+    the last "and" is about the claim). Not "will not retire the rocket until 2030" beside the claim."""
+    words = " ".join(clause).replace("n't", " n't").split()
+    found = []
+    for i, w in enumerate(words):
+        if w in ("not", "never", "n't"):
+            j = i + 1
+            while j < len(words) and words[j] in _SKIP_AFTER_NOT:
+                j += 1
+            start = max([k for k in range(i) if words[k] == "and"], default=-1) + 1
+            subject = set(map(light_stem, words[start:i]))
+            own = j < len(words) and light_stem(words[j]) in (claim.stems | {claim.verb}) - {""}
+            event = (
+                j < len(words)
+                and words[j] in _EVENT_VERBS
+                and (claim.verb in subject or len(claim.stems & subject) >= ABOUT_OVERLAP * len(claim.stems))
+            )
+            if own or event:
+                for k in range(j + 1, len(words)):
+                    if words[k] in ("and", "not", "never", "n't"):
+                        break
+                    if words[k] in ("until", "till", "before"):
+                        found += [y for y in map(_year_of, words[k + 1 : k + 5]) if y]
+                        break
+    for i in range(len(words)):
+        window = []
+        if words[i : i + 3] in (["no", "earlier", "than"], ["no", "sooner", "than"]):
+            window = words[i + 3 : i + 6]
+        elif words[i : i + 3] == ["at", "the", "earliest"]:
+            window = words[max(0, i - 3) : i]
+        years = [y for y in map(_year_of, window) if y]
+        if years:
+            start = max([k for k in range(i) if words[k] == "and"], default=-1) + 1
+            stems = set(map(light_stem, words[start:i]))
+            if claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems):
+                found += years
+    return found
+
+
+def _phrases_followed_by_the_claim(
+    sentence: _Sentence, claim: _Claim, phrases: Sequence[tuple[str, ...]]
+) -> list[tuple[int, int]]:
+    """(start, end) of each of ``phrases`` in the sentence that a word of the claim follows within OBJECT_WINDOW
+    words of its clause, when the claim does not use the phrase's first word itself."""
+    lowered = sentence.lowered
+    claimed = set(claim.sentence.lowered)
+    found = []
+    for i, word in enumerate(lowered):
+        for phrase in phrases:
+            if word != phrase[0] or word in claimed or tuple(lowered[i : i + len(phrase)]) != phrase:
+                continue
+            end = i + len(phrase)
+            for later in lowered[end : end + OBJECT_WINDOW]:
+                if later in CLAUSE_BREAKS:
+                    break
+                if later not in ENGLISH_CORE and light_stem(later) in claim.stems:
+                    found.append((i, end))
+                    break
+            break
+    return found
+
+
+def _averted(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """What stops the claim's event before it happens, in a sentence about it: "Dockworkers ratify deal, ending
+    threat of October port strike" against "Dockworkers went on strike in October"; not "talks failed to avert a
+    strike", nor what a negated claim says did not happen."""
+    if claim.negated:
+        return []
+    claimed = claim.sentence.lowered
+    if any(_holds(claimed, phrase) for phrase in AVERTS):
+        return []  # the claim is itself an averting ("a deal averted a strike"): the report agrees
+    lowered = sentence.lowered
+    if lowered and lowered[-1] == "?":
+        return []
+    found = []
+    for start, end in _phrases_followed_by_the_claim(sentence, claim, AVERTS):
+        before = lowered[max(0, start - 3) : start]
+        if not _NOT_AVERTED.isdisjoint(before) or any(w.endswith("n't") for w in before):
+            continue
+        if lowered[start] in _BARE_AVERTS or "have" in before[-1:] or (before[-1:] == ["at"]):
+            continue  # "to avert", "could avert", "would have averted", "aimed at averting": not done
+        nxt = lowered[end : end + 1]
+        if len(lowered[start:end]) == 2 and nxt and nxt[0] in _NOT_AN_OBJECT:
+            continue  # "headed off to Washington", "backed off as protesters regrouped"
+        head = _object_head(lowered, end)
+        if head and light_stem(head) not in claim.stems:
+            continue  # "heading off fears that rates ...": what is averted is not the claim's
+        found.append(" ".join(sentence.tokens[start:end]))
+    return found
+
+
+def _object_head(lowered: Sequence[str], end: int) -> str:
+    """The last word of the first run of content words after lowered[end] (the head of its noun phrase: "first-ever
+    strike" -> strike, "fears that ..." -> fears), looking through "plan to", "threat of" to what is planned."""
+    i = end
+    while True:
+        while i < len(lowered) and lowered[i] in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
+            i += 1
+        run = []
+        while i < len(lowered) and lowered[i] not in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
+            run.append(lowered[i])
+            i += 1
+        if not run:
+            return ""
+        if run[-1] in _FRAME_NOUNS and i < len(lowered) and lowered[i] in ("to", "of", "for"):
+            i += 1
+            continue
+        return run[-1]
+
+
+_FRAME_NOUNS = frozenset("plan plans threat threats bid proposal proposals move idea risk prospect".split())
+_BARE_AVERTS = frozenset({"avert", "stave", "head"})
+_NOT_AN_OBJECT = frozenset(
+    {"to", "for", "into", "toward", "towards", "as", "when", "after", "and", "with", "down", "home"}
+)
+
+
+def _prospective(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """What puts the claim still to come, against a claim that it has happened (PAST_AUXILIARIES, IRREGULAR_PAST,
+    _past_verb): "Takaichi set to become Japan's first female prime minister" against "Sanae Takaichi has become
+    Japan's first female prime minister"; nothing against a claim of what will happen ("Amazon will close all its
+    stores in Britain", "Christian Bale to play Steve Jobs")."""
+    claimed = claim.sentence.lowered
+    if claim.deadline or not FUTURE_WORDS.isdisjoint(claimed):
+        return []
+    if (
+        PAST_AUXILIARIES.isdisjoint(claimed)
+        and IRREGULAR_PAST.isdisjoint(claimed)
+        and not _past_verb(claim.sentence)
+    ):
+        return []  # not a claim of a thing done
+    lowered = sentence.lowered
+    claimed_past = {w for w in claimed if w in IRREGULAR_PAST or w.endswith("ed")}
+    found = []
+    for start, end in _phrases_followed_by_the_claim(sentence, claim, PROSPECTS):
+        before = lowered[max(0, start - 3) : start]
+        if {"was", "were", "had", "been", "as"} & set(before):
+            continue  # "had been expected to raise rates", "which was expected to be approved"
+        outside = lowered[:start] + lowered[end + OBJECT_WINDOW :]
+        if any(w in claimed_past or (w.endswith("ed") and light_stem(w) == claim.verb) for w in outside):
+            continue  # the sentence states the claim done ("raised rates ... and is expected to raise again")
+        found.append(" ".join(sentence.tokens[start:end]))
+    return found
 
 
 def _another_measure(sentence: _Sentence, claim: _Claim) -> bool:
     """Whether the sentence's figures may be of another measure than the claim's: it names a year the claim does
     not ("In 2018, floods displaced 100,000 people"), or a qualifier of the measure that the claim lacks ("prices
     rose 0.3% on the month", "youth unemployment of 26.5%")."""
-    if any(_is_year(n.group()) and n.group() not in claim.numbers for n in _numbers(sentence.text)):
+    if any(
+        _is_year(n.group()) and n.group() not in claim.numbers for n in _numbers(sentence.text, claim.labels)
+    ):
         return True
     words, claimed = sentence.lowered, claim.sentence.lowered
     present = set(words)
@@ -1255,6 +1487,12 @@ def _sentence_cues(
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
         found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim, bounds)]
         found += [(COUNTER_EVIDENCE, text) for text in _delayed_past(sentence, claim)]
+        found += [(COUNTER_EVIDENCE, text) for text in _averted(sentence, claim)]
+        prospects = _prospective(sentence, claim)
+        if prospects:
+            # "is expected to be confirmed as prime minister": what is confirmed is still to come.
+            found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
+            found += [(HEDGE, text) for text in prospects]
     if any(kind in (CONTRADICTION, NEGATION, COUNTER_EVIDENCE) for kind, _ in found):
         # "confirmed that it does not exist": what is confirmed is the denial.
         found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
@@ -1696,7 +1934,7 @@ def _stats(
     ranked = sorted(overlaps, reverse=True)
     lead = sentences[:LEAD_SENTENCES]
     claim_numbers = claim.numbers
-    body_numbers = {n.group().replace(",", "") for s in sentences for n in _numbers(s.text)}
+    body_numbers = {n.group().replace(",", "") for s in sentences for n in _numbers(s.text, claim.labels)}
     stats = {
         "top3_overlap": sum(ranked[:3]) / 3,
         "lead_overlap": max(
