@@ -118,6 +118,15 @@ def _feed_interval(_ctx: click.Context, _param: click.Parameter, value: str) -> 
         raise click.BadParameter(str(exc)) from None
 
 
+_interval_option = click.option(
+    "--interval",
+    default="15m",
+    show_default=True,
+    callback=_feed_interval,
+    help="Poll interval (e.g. 10m, 1h).",
+)
+
+
 def _feed_outlet(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """An outlet name as feeds.yaml takes it: at most MAX_OUTLET characters, no control characters."""
     from watcher.config import MAX_OUTLET, control_character_problem
@@ -142,13 +151,7 @@ def _feed_outlet(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 )
 @click.option("--leaning", type=click.Choice(LEANINGS), default=_UNKNOWN.leaning)
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
-@click.option(
-    "--interval",
-    default="15m",
-    show_default=True,
-    callback=_feed_interval,
-    help="Poll interval (e.g. 10m, 1h).",
-)
+@_interval_option
 @click.option(
     "--full-text",
     type=click.Choice(["never", "auto", "always"]),
@@ -221,13 +224,7 @@ async def feeds_add(
     default=_UNKNOWN.leaning,
 )
 @click.option("--ownership", type=click.Choice(OWNERSHIPS), default=_UNKNOWN.ownership)
-@click.option(
-    "--interval",
-    default="15m",
-    show_default=True,
-    callback=_feed_interval,
-    help="Poll interval (e.g. 10m, 1h).",
-)
+@_interval_option
 @json_option
 @pass_ctx
 @run_async
