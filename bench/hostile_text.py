@@ -27,6 +27,7 @@ from watcher.text.normalize import clean_text
 from watcher.text.tokens import tokens
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
+DEADLINE_CLAIM = "NATO will surpass Russia in ammunition production by 2026"
 
 
 def _repeat(unit: str, size: int) -> str:
@@ -46,6 +47,15 @@ FAMILIES: dict[str, Callable[[int], Callable[[], object]]] = {
     ),
     'framing: the claim then "said" repeated': lambda n: (
         lambda: explain(CLAIM, "", CLAIM + " " + _repeat("said ", n))
+    ),
+    'framing: "averts production" repeated in one sentence': lambda n: (
+        lambda: explain(CLAIM, "", "A deal " + _repeat("averts production ", n) + ".")
+    ),
+    'framing: "set to surpass Russia" repeated in one sentence': lambda n: (
+        lambda: explain(CLAIM, "", "NATO " + _repeat("set to surpass Russia ", n) + ".")
+    ),
+    'framing: "will not ... until 2030" repeated under a deadline': lambda n: (
+        lambda: explain(DEADLINE_CLAIM, "", _repeat("NATO will not surpass Russia until 2030 ", n) + ".")
     ),
 }
 

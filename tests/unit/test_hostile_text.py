@@ -140,3 +140,30 @@ def test_a_sentence_of_many_quoted_words_is_framed_in_linear_time() -> None:
     assert any(hit.kind == "scare_quotes" for hit in hits)
     hits = analyse(CLAIM, "", "a player nicknamed 'surpassed' and " * 20_000).hits
     assert not any(hit.kind == "scare_quotes" for hit in hits)
+
+
+@pytest.mark.parametrize(
+    ("claim", "body", "cue"),
+    [
+        # each phrase once read its object, or the whole sentence around it, to the end of the sentence
+        (
+            "Dockworkers went on strike at East Coast ports",
+            "A deal " + ("averts " + "strike " * 6) * 5_000 + ".",
+            "averts",
+        ),
+        (
+            "Sanae Takaichi has become Japan's first female prime minister",
+            "Takaichi " + "set to become prime minister " * 10_000 + ".",
+            "set to",
+        ),
+        (
+            "NASA will land astronauts on the Moon by 2026",
+            "NASA will not land astronauts on the Moon until 2030 " * 8_000 + ".",
+            "delayed to 2030",
+        ),
+    ],
+)
+def test_a_sentence_of_many_averts_prospects_or_later_dates_is_framed_in_linear_time(
+    claim: str, body: str, cue: str
+) -> None:
+    assert cue in {hit.text for hit in analyse(claim, "", body).hits}

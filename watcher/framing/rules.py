@@ -1271,6 +1271,8 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
     return []
 
 
+# Words back from a negation to what it is about (see _not_before_years).
+SUBJECT_WINDOW = 24
 _EVENT_VERBS = frozenset("happen take come occur go arrive start begin be fly launch".split())
 _SKIP_AFTER_NOT = frozenset({"be", "been", "have", "yet", "now", "even", "ever", "actually", "likely"})
 
@@ -1282,42 +1284,50 @@ def _year_of(word: str) -> str:
 def _not_before_years(clause: list[str], claim: _Claim) -> list[str]:
     """The years a clause sets as the earliest for the claim's own event: "will not land ... until mid-2027" (the
     negated verb is the claim's), "no earlier than 2028" / "in 2028 at the earliest" (its part of the clause since
-    the last "and" is about the claim). Not "will not retire the rocket until 2030" beside the claim."""
+    the last "and", at most SUBJECT_WINDOW words, is about the claim). Not "will not retire the rocket until 2030"
+    beside the claim."""
     words = " ".join(clause).replace("n't", " n't").split()
+    own_words = (claim.stems | {claim.verb}) - {""}
+    starts = []  # where the part of the clause holding each word starts: after the last "and", within the window
+    start = 0
+    for i, w in enumerate(words):
+        starts.append(max(start, i - SUBJECT_WINDOW))
+        if w == "and":
+            start = i + 1
+
+    def about(i: int) -> bool:
+        stems = set(map(light_stem, words[starts[i] : i]))
+        return claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
+
     found = []
     for i, w in enumerate(words):
         if w in ("not", "never", "n't"):
             j = i + 1
             while j < len(words) and words[j] in _SKIP_AFTER_NOT:
                 j += 1
-            start = max([k for k in range(i) if words[k] == "and"], default=-1) + 1
-            subject = set(map(light_stem, words[start:i]))
-            own = j < len(words) and light_stem(words[j]) in (claim.stems | {claim.verb}) - {""}
-            event = (
-                j < len(words)
-                and words[j] in _EVENT_VERBS
-                and (claim.verb in subject or len(claim.stems & subject) >= ABOUT_OVERLAP * len(claim.stems))
-            )
-            if own or event:
-                for k in range(j + 1, len(words)):
-                    if words[k] in ("and", "not", "never", "n't"):
-                        break
-                    if words[k] in ("until", "till", "before"):
-                        found += [y for y in map(_year_of, words[k + 1 : k + 5]) if y]
-                        break
-    for i in range(len(words)):
-        window = []
+            if j < len(words) and (
+                light_stem(words[j]) in own_words or (words[j] in _EVENT_VERBS and about(i))
+            ):
+                found += _until_years(words, j + 1)
+        window: list[str] = []
         if words[i : i + 3] in (["no", "earlier", "than"], ["no", "sooner", "than"]):
             window = words[i + 3 : i + 6]
         elif words[i : i + 3] == ["at", "the", "earliest"]:
             window = words[max(0, i - 3) : i]
         years = [y for y in map(_year_of, window) if y]
-        if years:
-            start = max([k for k in range(i) if words[k] == "and"], default=-1) + 1
-            stems = set(map(light_stem, words[start:i]))
-            if claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems):
-                found += years
+        if years and about(i):
+            found += years
     return found
+
+
+def _until_years(words: Sequence[str], start: int) -> list[str]:
+    """The years just after the first "until", "till" or "before" from ``start``, up to the next "and" or negation."""
+    for k in range(start, len(words)):
+        if words[k] in ("and", "not", "never", "n't"):
+            break
+        if words[k] in ("until", "till", "before"):
+            return [y for y in map(_year_of, words[k + 1 : k + 5]) if y]
+    return []
 
 
 def _phrases_followed_by_the_claim(
@@ -1374,13 +1384,16 @@ def _averted(sentence: _Sentence, claim: _Claim) -> list[str]:
 
 def _object_head(lowered: Sequence[str], end: int) -> str:
     """The last word of the first run of content words after lowered[end] (the head of its noun phrase: "first-ever
-    strike" -> strike, "fears that ..." -> fears), looking through "plan to", "threat of" to what is planned."""
+    strike" -> strike, "fears that ..." -> fears), looking through "plan to", "threat of" to what is planned; read
+    within OBJECT_WINDOW words of each start, so that a sentence of many costs no more per phrase."""
     i = end
     while True:
-        while i < len(lowered) and lowered[i] in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
+        stop = min(len(lowered), i + OBJECT_WINDOW)
+        while i < stop and lowered[i] in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
             i += 1
         run = []
-        while i < len(lowered) and lowered[i] not in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
+        stop = min(len(lowered), i + OBJECT_WINDOW)
+        while i < stop and lowered[i] not in ENGLISH_CORE and lowered[i] not in CLAUSE_BREAKS:
             run.append(lowered[i])
             i += 1
         if not run:
@@ -1414,13 +1427,18 @@ def _prospective(sentence: _Sentence, claim: _Claim) -> list[str]:
         return []  # not a claim of a thing done
     lowered = sentence.lowered
     claimed_past = {w for w in claimed if w in IRREGULAR_PAST or w.endswith("ed")}
+    # where the sentence has the claim's verb in the past (the first and the last place are enough)
+    done = [
+        i
+        for i, w in enumerate(lowered)
+        if w in claimed_past or (w.endswith("ed") and light_stem(w) == claim.verb)
+    ]
     found = []
     for start, end in _phrases_followed_by_the_claim(sentence, claim, PROSPECTS):
         before = lowered[max(0, start - 3) : start]
         if {"was", "were", "had", "been", "as"} & set(before):
             continue  # "had been expected to raise rates", "which was expected to be approved"
-        outside = lowered[:start] + lowered[end + OBJECT_WINDOW :]
-        if any(w in claimed_past or (w.endswith("ed") and light_stem(w) == claim.verb) for w in outside):
+        if done and (done[0] < start or done[-1] >= end + OBJECT_WINDOW):
             continue  # the sentence states the claim done ("raised rates ... and is expected to raise again")
         found.append(" ".join(sentence.tokens[start:end]))
     return found
