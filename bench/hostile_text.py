@@ -48,13 +48,13 @@ FAMILIES: dict[str, Callable[[int], Callable[[], object]]] = {
     'framing: the claim then "said" repeated': lambda n: (
         lambda: explain(CLAIM, "", CLAIM + " " + _repeat("said ", n))
     ),
-    'framing: "averts production" repeated in one sentence': lambda n: (
+    'framing: "averts production" repeated': lambda n: (
         lambda: explain(CLAIM, "", "A deal " + _repeat("averts production ", n) + ".")
     ),
-    'framing: "set to surpass Russia" repeated in one sentence': lambda n: (
+    'framing: "set to surpass Russia" repeated': lambda n: (
         lambda: explain(CLAIM, "", "NATO " + _repeat("set to surpass Russia ", n) + ".")
     ),
-    'framing: "will not ... until 2030" repeated under a deadline': lambda n: (
+    'framing: "will not ... until 2030" repeated': lambda n: (
         lambda: explain(DEADLINE_CLAIM, "", _repeat("NATO will not surpass Russia until 2030 ", n) + ".")
     ),
 }
