@@ -152,7 +152,10 @@ async def check_feed(
     if any(not a.language for a in parsed.articles):  # most feeds declare theirs: no detection, no thread
         parsed = await asyncio.to_thread(_with_languages, parsed, feed.language)
     warning = "; ".join(parsed.warnings)[:1000] or None
-    error = f"not a feed: {warning}" if not parsed.articles and parsed.warnings and not parsed.title else None
+    # A recognised feed without a title (title "") is a feed, even with nothing in it; None is a body that is none.
+    error = (
+        f"not a feed: {warning}" if not parsed.articles and parsed.warnings and parsed.title is None else None
+    )
     return FeedCheck(feed=feed, result=result, parsed=parsed, error=error, warning=warning, digest=digest)
 
 

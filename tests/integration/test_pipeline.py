@@ -196,6 +196,24 @@ async def test_feed_errors_are_contained_and_recorded(
     )
 
 
+async def test_an_untitled_feed_with_nothing_to_store_is_no_error(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    # A recognised RSS feed with no channel title and only an item with nothing to read (an image): a feed.
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title></title>'
+        b'<description>&lt;img src="a.png"/&gt;</description></item></channel></rss>'
+    )
+    server.routes["/tass.xml"] = Route(body=body)
+    server.routes["/kyiv.xml"] = Route(body=b"<html><body>not a feed</body></html>", content_type="text/html")
+    pipeline = await make_pipeline(settings_for(server, db_url), Clock())
+    report = await pipeline.cycle(all=True)
+    assert (report.feeds_polled, report.feeds_failed) == (2, 1)
+    feeds = {f.outlet: f for f in await store.list_feeds()}
+    assert feeds["TASS"].error_count == 0 and feeds["TASS"].last_error is None
+    assert feeds["Kyiv Post"].error_count == 1 and "not a feed" in (feeds["Kyiv Post"].last_error or "")
+
+
 async def test_malformed_feed_ingests_what_parses_and_keeps_the_warning(
     server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:

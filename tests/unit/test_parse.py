@@ -129,6 +129,26 @@ def test_utf16_feed() -> None:
     assert len(result.articles) == 3
 
 
+@pytest.mark.parametrize("content_type", ["text/xml", "text/rss+xml", "text/xml; format=rss"])
+def test_text_xml_without_a_charset_is_decoded_by_the_document(content_type: str) -> None:
+    # RFC 7303: no us-ascii default for text/xml any more; the BOM and the XML declaration decide.
+    utf8 = rss("<item><title>Café à Zürich</title><link>https://example.org/1</link></item>")
+    utf16 = utf8.decode().replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
+
+    for body in (utf8, utf16):
+        result = parse_entries(body, FEED_URL, content_type=content_type, now=NOW, parser="fast")
+        assert result.warnings == []
+        assert [a.title for a in result.articles] == ["Café à Zürich"]
+
+
+def test_the_charset_of_text_xml_still_wins() -> None:
+    body = rss("<item><title>Café</title></item>").replace(b'encoding="utf-8"', b'encoding="iso-8859-1"')
+    result = parse_entries(body, FEED_URL, content_type="text/xml; charset=utf-8", now=NOW)
+
+    assert [a.title for a in result.articles] == ["Café"]
+    assert any(w.startswith("encoding: HTTP says charset=utf-8") for w in result.warnings)
+
+
 @pytest.mark.parametrize("ref", ["&#xD800;", "&#xdfff;", "&#55296;", "&#057343;"])
 def test_a_reference_to_a_lone_surrogate_costs_one_character_not_the_feed(ref: str) -> None:
     body = load("rss2.xml").replace(b"<title>", f"<title>{ref}".encode(), 2)
@@ -360,6 +380,27 @@ def test_a_negative_year_is_no_date(parser: parse.Parser) -> None:
         "g": (datetime(2025, 11, 1, 5, 0, tzinfo=UTC),) * 2,
     }
     assert any("4 items with an unreadable or implausible date" in w for w in rss_result.warnings)
+
+
+@pytest.mark.parametrize("parser", ["feedparser", "fast"])
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        ("mer, 16 nov 2022 00:38:15 +0100", datetime(2022, 11, 15, 23, 38, 15, tzinfo=UTC)),
+        ("Seg, 24 Set 2018 19:42:40 -0300", datetime(2018, 9, 24, 22, 42, 40, tzinfo=UTC)),
+        ("Di, 15 Okt 2019 10:00:00 +0200", datetime(2019, 10, 15, 8, 0, tzinfo=UTC)),
+        ("jeu., 3 juil. 2025 10:00:00 GMT", datetime(2025, 7, 3, 10, 0, tzinfo=UTC)),
+        ("3 juin 2025", datetime(2025, 6, 3, tzinfo=UTC)),
+        ("Seg, 24 Xyz 2018 19:42:40 -0300", None),
+    ],
+)
+def test_dates_with_day_and_month_names_of_other_languages(
+    parser: parse.Parser, date: str, expected: datetime | None
+) -> None:
+    body = rss(f"<item><title>A</title><pubDate>{date}</pubDate></item>")
+    [article] = parse_entries(body, FEED_URL, now=NOW, parser=parser).articles
+
+    assert article.published_at == expected
 
 
 def test_updated_date_is_used_when_published_is_absurd() -> None:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import feedparser
 import lxml.etree
 import lxml.html
+from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
@@ -68,6 +69,23 @@ _SIGNED_YEAR = re.compile(
     r"^\s*-|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:\d{1,2},?\s+)?-\s*\d",
     re.IGNORECASE,
 )
+
+# An RFC 822 date with another language's day or month name ("mer, 16 nov 2022 00:38:15 +0100",
+# "Seg, 24 Set 2018 19:42:40 -0300"): feedparser reads English names only, and refuses the whole date for
+# a day name it does not know, although the day name is optional and adds nothing.
+_LOCAL_RFC822 = re.compile(
+    r"^\s*(?:[^\W\d_]{2,12}\.?,\s*)?(\d{1,2})\s+([^\W\d_]{3,12})\.?\s+(\d{4}(?:\s.*)?)$", re.DOTALL
+)
+# Month names by their first four, else three, letters: English, French, German, Spanish, Italian,
+# Portuguese and Dutch (no prefix names two months).
+_MONTHS = {
+    "jan": "Jan", "gen": "Jan", "ene": "Jan", "feb": "Feb", "fév": "Feb", "fev": "Feb", "mar": "Mar",
+    "mär": "Mar", "mrz": "Mar", "mrt": "Mar", "maa": "Mar", "apr": "Apr", "avr": "Apr", "abr": "Apr",
+    "may": "May", "mai": "May", "mag": "May", "mei": "May", "jun": "Jun", "juin": "Jun", "giu": "Jun",
+    "jul": "Jul", "juil": "Jul", "lug": "Jul", "aug": "Aug", "ago": "Aug", "aoû": "Aug", "aou": "Aug",
+    "sep": "Sep", "set": "Sep", "oct": "Oct", "okt": "Oct", "ott": "Oct", "out": "Oct", "nov": "Nov",
+    "dec": "Dec", "déc": "Dec", "dez": "Dec", "dic": "Dec",
+}  # fmt: skip
 
 Parser = Literal["feedparser", "fast"]
 
@@ -186,7 +204,7 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
     encoding (UTF-16, EBCDIC, a lying charset).
     """
     detected: dict[str, Any] = {}
-    headers = {"content-type": content_type} if content_type else {}
+    headers = {"content-type": _decoding_type(content_type)} if content_type else {}
     try:
         data: bytes = convert_to_utf8(headers, body, detected)
     except (UnicodeError, ValueError, LookupError) as exc:
@@ -205,6 +223,22 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
     if replaced:
         warnings.append(f"{replaced} character reference(s) to a lone surrogate replaced with U+FFFD")
     return data
+
+
+def _decoding_type(content_type: str) -> str:
+    """The content type to decode the body by: an XML ``text/*`` type without a charset as ``application/xml``.
+
+    RFC 7303 dropped RFC 3023's us-ascii default for ``text/xml``: without a charset the BOM and the
+    XML declaration decide, as for ``application/xml``. feedparser still applies the old default,
+    which reads a UTF-16 body as ASCII with a NUL in every other place (no feed at all) and flags every
+    other non-ASCII body as mis-declared (a warning, and the fast reader is not used).
+    """
+    media, _, params = content_type.partition(";")
+    media = media.strip().lower()
+    xml = media == "text/xml" or (media.startswith("text/") and media.endswith("+xml"))
+    if not xml or _HTTP_CHARSET.search(params):
+        return content_type
+    return f"application/xml;{params}" if params.strip() else "application/xml"
 
 
 def _charset_conflict(body: bytes, content_type: str | None, used: str | None) -> str | None:
@@ -432,11 +466,27 @@ def _updated(entry: Mapping[str, Any], now: datetime) -> datetime | None:
 
 def _entry_date(text: Any, value: Any, now: datetime) -> datetime | None:
     """feedparser's reading ``value`` of the date ``text``, if plausible and not read from a signed year."""
+    if value is None and isinstance(text, str):
+        value = _local_date(text[:200])
     if not isinstance(value, time.struct_time):
         return None
     if isinstance(text, str) and _SIGNED_YEAR.search(text[:200]):
         return None
     return _plausible(value, now)
+
+
+def _local_date(text: str) -> time.struct_time | None:
+    """feedparser's reading of an RFC 822 date written with another language's day or month name."""
+    match = _LOCAL_RFC822.match(text)
+    if match is None:
+        return None
+    day, month, rest = match.groups()
+    folded = month.casefold()
+    english = _MONTHS.get(folded[:4]) or _MONTHS.get(folded[:3])
+    if english is None:
+        return None
+    parsed: time.struct_time | None = _parse_date(f"{day} {english} {rest}")
+    return parsed
 
 
 def _plausible(value: time.struct_time, now: datetime) -> datetime | None:
