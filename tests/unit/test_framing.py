@@ -475,6 +475,14 @@ def test_eleventh_round_phrasings(claim: str, title: str, text: str, stance: Sta
             "Boeing delivered 40 jets in March, more than Airbus, while Boeing 787 output stayed flat.",
             Stance.SUPPORTS,
         ),
+        # a question of alternatives weighs the falsehood it names; a yes-no question of it keeps its doubt
+        (
+            "The material LK-99 is a room-temperature superconductor",
+            "LK-99: Physics Breakthrough or Another False Dawn?",
+            "",
+            Stance.NEUTRAL,
+        ),
+        ("The material LK-99 is a room-temperature superconductor", "Is LK-99 a hoax?", "", Stance.DISPUTES),
     ],
 )
 def test_twelfth_round_rules(claim: str, title: str, text: str, stance: Stance) -> None:
@@ -1581,9 +1589,9 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.754 (309 of 410; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.756 (310 of 410; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
-# and 34; the twelfth's 45, 27 and 30), minus a margin (0.764 of 365 before the twelfth round's items).
+# and 34; the twelfth's 45, 27 and 31), minus a margin (0.764 of 365 before the twelfth round's items).
 PROBE_NEWS_FLOOR = 0.74
 
 

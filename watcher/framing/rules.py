@@ -1624,6 +1624,10 @@ def _title_hits(title: _Sentence, claim: _Claim, *, alone: bool, bounds: bool = 
     if answer:
         found.append((HEADLINE_NEGATION, answer))
     if _is_question(title):
+        if "or" in title.lowered:
+            # "LK-99: Breakthrough or Another False Dawn?": a question of alternatives weighs the falsehood it
+            # names as one of them; it asks, and does not say which.
+            found = [(kind, text) for kind, text in found if kind not in (CONTRADICTION, DOUBT)]
         found.append((HEADLINE_QUESTION, title.text))
     elif asked := _asked_first(title):
         found.append((HEADLINE_QUESTION, asked))
