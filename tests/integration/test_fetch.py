@@ -518,6 +518,64 @@ async def test_a_plain_body_under_a_coding_name_that_means_nothing_is_read_as_it
     assert result.ok and result.body == body and result.etag == ETAG, result
 
 
+def _gzip_with_name(name_bytes: int) -> bytes:
+    """A gzip member of a short feed whose FNAME header field is ``name_bytes`` long: it decodes to little."""
+    whole = gzip.compress(b"<rss/>")
+    header = bytearray(whole[:10])
+    header[3] |= 0x08  # FNAME
+    return bytes(header) + b"n" * name_bytes + b"\0" + whole[10:]
+
+
+@pytest.mark.parametrize(
+    ("coding", "body"),
+    [
+        ("utf-8", b" " * (4 * 2**20)),  # white space under a mislabel: nothing to tell it by
+        ("gzip", _gzip_with_name(4 * 2**20)),  # a file name field of 4 MiB
+        ("gzip", GZIPPED + b"\0" * (4 * 2**20)),  # NUL padding
+    ],
+    ids=["mislabel-whitespace", "gzip-name-field", "gzip-nul-padding"],
+)
+async def test_a_body_that_decodes_to_little_is_capped_by_the_bytes_received(
+    server: FeedServer, coding: str, body: bytes
+) -> None:
+    server.routes["/rss"] = Route(body=body, headers={"Content-Encoding": coding})
+
+    result = await fetch(make_feed(server.url("/rss")), replace(LOCAL, max_body_bytes=2**20))
+
+    assert (result.error_kind, result.body) == ("oversized", None), result
+
+
+def test_a_mislabelled_body_is_read_whatever_its_chunks() -> None:
+    """A byte order mark split across chunks, and white space that passes on as it comes."""
+    for chunks in (
+        [b"\xef", b"\xbb", b"\xbf<?xml version='1.0'?><rss/>"],
+        [b"\xef\xbb\xbf<?xml version='1.0'?><rss/>"],
+        [b"\xff", b"\xfe<\x00r\x00"],
+        [b"  \r\n", b"\t", b" <rss/>"],
+    ):
+        decoder = fetch_module._Mislabelled("utf-8")
+        out = b"".join(piece for chunk in chunks for piece in decoder.decode(chunk))
+        decoder.end()
+        assert out == b"".join(chunks)
+    decoder = fetch_module._Mislabelled("utf-8")
+    with pytest.raises(fetch_module.BodyDecodingError):
+        list(decoder.decode(b"  \x1f\x8b\x08"))  # compressed after all
+    decoder = fetch_module._Mislabelled("utf-8")
+    assert list(decoder.decode(b"\xef\xbb")) == []
+    with pytest.raises(fetch_module.BodyDecodingError):
+        decoder.end()  # a body that ends inside a byte order mark is no text
+
+
+def test_nul_padding_between_gzip_members_reads_the_same_whatever_the_chunks() -> None:
+    member = gzip.compress(b"<rss/>")
+    whole = member + b"\0\0" + member
+    for chunks in ([whole], [member, b"\0\0", member], [member + b"\0", b"\0" + member]):
+        decoder = fetch_module._Members("gzip")
+        out = b"".join(piece for chunk in chunks for piece in decoder.decode(chunk))
+        decoder.end()
+        assert out == b"<rss/><rss/>"
+
+
 async def test_gzip_members_beyond_the_limit_are_refused(server: FeedServer) -> None:
     member = gzip.compress(b"x")
     server.routes["/many"] = Route(body=member * MAX_MEMBERS, headers={"Content-Encoding": "gzip"})

@@ -43,6 +43,7 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 CHUNK_BYTES = 64 * 1024
 CODING_STEP = 64 * 1024  # the most one decoding step inflates before the cap is checked again
+DECODE_YIELD_BYTES = 1024 * 1024  # decoded output between two turns of the event loop
 MAX_MEMBERS = 1024  # gzip members or zstd frames in one body, as aiohttp allows
 ZSTD_WINDOW_LOG_MAX = 23  # an 8 MiB window, the most RFC 9659 asks an HTTP zstd decoder to accept
 
@@ -298,7 +299,7 @@ async def _complete(
         )
     if not 200 <= response.status < 300:
         return replace(common, error=_status_text(response.status), error_kind="http")
-    body = await _read_capped(response, settings.max_body_bytes, decode=True)
+    body = await _read_capped(response, settings.max_body_bytes)
     if body is None:
         return replace(
             common, error=f"body larger than {settings.max_body_bytes} bytes", error_kind="oversized"
@@ -306,35 +307,51 @@ async def _complete(
     return replace(common, body=body, etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"))
 
 
-async def _read_capped(response: aiohttp.ClientResponse, cap: int, *, decode: bool = False) -> bytes | None:
-    """The decompressed body, or None (connection dropped) as soon as it grows past ``cap``.
+async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:
+    """The body with its Content-Encoding undone (the request was sent with ``auto_decompress=False``), or None
+    (connection dropped) as soon as it grows past ``cap``; raises BodyDecodingError for a body that does not
+    decode whole.
 
-    :param decode: the request was sent with ``auto_decompress=False``, so the Content-Encoding is undone
-        here; a body that does not decode whole raises BodyDecodingError. Otherwise aiohttp undid it.
+    The bytes received count too, against a little more than ``cap`` (raw_cap): a body that decodes to little
+    or nothing (a gzip name field of 200 MB, NUL padding, empty deflate blocks) stops there rather than at the
+    timeout. Every DECODE_YIELD_BYTES of output the event loop gets a turn, so one inflating chunk does not hold
+    up every other feed.
     """
-    decoder = _decoder(response.headers.getall("Content-Encoding", ())) if decode else None
-    if decode:
-        encoded = decoder is not None
-    else:
-        encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-    if not encoded and response.content_length is not None and response.content_length > cap:
+    decoder = _decoder(response.headers.getall("Content-Encoding", ()))
+    raw_cap = raw_cap_of(cap) if decoder is not None else cap
+    if response.content_length is not None and response.content_length > raw_cap:
         response.close()
         return None
     body = bytearray()
+    received = since_yield = 0
     try:
         async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            received += len(chunk)
+            if received > raw_cap:
+                response.close()  # drop the connection rather than drain the rest
+                return None
             # Decoded in steps, so the cap applies after decompression and stops a bomb early.
             for piece in decoder.decode(chunk) if decoder is not None else (chunk,):
                 body += piece
                 if len(body) > cap:
-                    response.close()  # drop the connection rather than drain the rest
+                    response.close()
                     return None
+                since_yield += len(piece)
+                if since_yield >= DECODE_YIELD_BYTES:
+                    since_yield = 0
+                    await asyncio.sleep(0)
         if decoder is not None:
             decoder.end()
     except BodyDecodingError:
         response.close()
         raise
     return bytes(body)
+
+
+def raw_cap_of(cap: int) -> int:
+    """The most bytes an encoded body of at most ``cap`` decoded bytes can take: what gzip or deflate add to data
+    they cannot compress (about 5 bytes per 64 KiB block, and headers), with room to spare."""
+    return cap + cap // 256 + CHUNK_BYTES
 
 
 # -- content codings --------------------------------------------------------------------------
@@ -355,10 +372,12 @@ class _Members:
         """Everything ``data`` decodes to, in pieces of at most CODING_STEP bytes."""
         while True:
             if self._stream is None or self._stream.eof:
+                if self._stream is not None and self.coding == "gzip":
+                    data = data.lstrip(
+                        b"\0"
+                    )  # NUL bytes after a whole member pad the body, as Python's gzip reads it
                 if not data:
                     return
-                if self._stream is not None and self.coding == "gzip" and not data.strip(b"\0"):
-                    return  # NUL bytes after a whole member pad the body, as Python's gzip reads it
                 self._stream = self._next_member(data)
             try:
                 out = self._stream.decompress(data, CODING_STEP)
@@ -426,33 +445,47 @@ class _Brotli:
 class _Mislabelled:
     """A coding not known here, often a server's mistake for a charset or a type ("utf-8", "text/xml"): the body
     passes as it is when it begins as a feed's text does (after a byte order mark and white space, markup or
-    JSON; or a UTF-16 byte order mark), as browsers read it; otherwise it is refused, not handed on encoded."""
+    JSON; or a UTF-16 byte order mark), as browsers read it; otherwise it is refused, not handed on encoded.
+
+    Only the new bytes are read: white space passes on as it comes (and counts against the cap), and only the
+    first bytes of a byte order mark split across chunks are held back."""
+
+    _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
     def __init__(self, coding: str) -> None:
         self.coding = coding
-        self._head = b""  # what came before the first byte that tells
-        self._plain = False
+        self._pending = b""  # the start of a byte order mark, at the very start of the body
+        self._started = False  # past the place of a byte order mark
+        self._plain = False  # the body has shown it is text
 
     def decode(self, data: bytes) -> Iterator[bytes]:
-        if self._plain:
-            if data:
-                yield data
-            return
-        self._head += data
-        if self._head.startswith((b"\xff\xfe", b"\xfe\xff")):
-            self._plain = True
-        else:
-            start = self._head.removeprefix(b"\xef\xbb\xbf").lstrip()
+        if not self._plain and not self._started:
+            data = self._pending + data
+            if any(bom.startswith(data) and len(data) < len(bom) for bom in self._BOMS):
+                self._pending = data  # a byte order mark may begin here: wait for the rest
+                return
+            self._pending, self._started = b"", True
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                self._plain = True
+            elif data.startswith(self._BOMS[0]):
+                yield data[:3]
+                data = data[3:]
+        if not self._plain:
+            start = data.lstrip()[:1]
             if not start:
-                return  # nothing that tells yet
-            if start[:1] not in (b"<", b"{", b"["):
+                if data:
+                    yield data  # white space so far
+                return
+            if start not in (b"<", b"{", b"["):
                 raise BodyDecodingError(_shown(self.coding), "an unsupported coding")
             self._plain = True
-        head, self._head = self._head, b""
-        yield head
+        if data:
+            yield data
 
     def end(self) -> None:
-        """Nothing to check: a body of white space only is empty to the parser."""
+        """A body that ends inside what might have been a byte order mark is no text."""
+        if self._pending:
+            raise BodyDecodingError(_shown(self.coding), "an unsupported coding")
 
 
 def _decoder(content_encoding: Sequence[str]) -> _Members | _Brotli | _Mislabelled | None:
@@ -529,7 +562,7 @@ def _describe_connect(exc: aiohttp.ClientConnectorError) -> tuple[ErrorKind, str
 def _undecodable(exc: BaseException) -> str | None:
     """What to say when ``exc`` comes of a body that its Content-Encoding does not decode, else None.
 
-    Where aiohttp decodes the body (pages; feeds are decoded by _read_capped), it reports it as a 400
+    Where aiohttp decodes the body (robots.txt; feeds and pages are decoded by _read_capped), it reports it as a 400
     status (when it fails with the headers or the first packet: no decoder for the coding, a body that ends
     at once) or as a payload error (later in the body), both caused by a ContentEncodingError; the server's
     own status line said nothing of the kind.

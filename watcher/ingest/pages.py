@@ -288,7 +288,7 @@ class PageFetcher:
         media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if media not in HTML_TYPES:
             raise _Refused("not_html", f"not an HTML page ({_clean_line(media[:60])})", response.status)
-        body = await _read_capped(response, self.pages.max_body_bytes, decode=True)
+        body = await _read_capped(response, self.pages.max_body_bytes)
         if body is None:
             raise _Refused(
                 "oversized", f"page larger than {self.pages.max_body_bytes} bytes", response.status
