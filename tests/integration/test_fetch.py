@@ -552,6 +552,7 @@ def test_a_mislabelled_body_is_read_whatever_its_chunks() -> None:
         [b"\xef\xbb\xbf<?xml version='1.0'?><rss/>"],
         [b"\xff", b"\xfe<\x00r\x00"],
         [b"  \r\n", b"\t", b" <rss/>"],
+        ["<?xml version='1.0' encoding='utf-32be'?><rss/>".encode("utf-32-be")],  # no byte order mark
     ):
         decoder = fetch_module._Mislabelled("utf-8")
         out = b"".join(piece for chunk in chunks for piece in decoder.decode(chunk))

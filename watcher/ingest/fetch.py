@@ -442,10 +442,16 @@ class _Brotli:
             raise BodyDecodingError(self.coding, "the stream is cut short")
 
 
+# What may come before a feed's first character under a mislabel: white space, and the NUL bytes of UTF-16 or
+# UTF-32 big-endian text without a byte order mark ("\x00\x00\x00<").
+_BLANK = b" \t\r\n\x0b\x0c\x00"
+
+
 class _Mislabelled:
     """A coding not known here, often a server's mistake for a charset or a type ("utf-8", "text/xml"): the body
     passes as it is when it begins as a feed's text does (after a byte order mark and white space, markup or
-    JSON; or a UTF-16 byte order mark), as browsers read it; otherwise it is refused, not handed on encoded.
+    JSON, in UTF-8, UTF-16 or UTF-32; or a UTF-16 byte order mark), as browsers read it; otherwise it is refused,
+    not handed on encoded.
 
     Only the new bytes are read: white space passes on as it comes (and counts against the cap), and only the
     first bytes of a byte order mark split across chunks are held back."""
@@ -471,7 +477,7 @@ class _Mislabelled:
                 yield data[:3]
                 data = data[3:]
         if not self._plain:
-            start = data.lstrip()[:1]
+            start = data.lstrip(_BLANK)[:1]
             if not start:
                 if data:
                     yield data  # white space so far
