@@ -129,9 +129,12 @@ def test_utf16_feed() -> None:
     assert len(result.articles) == 3
 
 
-@pytest.mark.parametrize("content_type", ["text/xml", "text/rss+xml", "text/xml; format=rss"])
+@pytest.mark.parametrize(
+    "content_type", ["text/xml", "text/rss+xml", "text/xml; format=rss", "text/html", "text/plain"]
+)
 def test_text_xml_without_a_charset_is_decoded_by_the_document(content_type: str) -> None:
-    # RFC 7303: no us-ascii default for text/xml any more; the BOM and the XML declaration decide.
+    # RFC 7303: no us-ascii default for text/xml any more; the BOM and the XML declaration decide. A feed served
+    # as text/html or text/plain is XML all the same.
     utf8 = rss("<item><title>Café à Zürich</title><link>https://example.org/1</link></item>")
     utf16 = utf8.decode().replace('encoding="utf-8"', 'encoding="utf-16"').encode("utf-16")
 

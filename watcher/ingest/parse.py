@@ -226,16 +226,19 @@ def _to_safe_utf8(body: bytes, content_type: str | None, warnings: list[str]) ->
 
 
 def _decoding_type(content_type: str) -> str:
-    """The content type to decode the body by: an XML ``text/*`` type without a charset as ``application/xml``.
+    """The content type to decode the body by: a ``text/*`` type without a charset as ``application/xml``.
 
     RFC 7303 dropped RFC 3023's us-ascii default for ``text/xml``: without a charset the BOM and the
     XML declaration decide, as for ``application/xml``. feedparser still applies the old default,
     which reads a UTF-16 body as ASCII with a NUL in every other place (no feed at all) and flags every
-    other non-ASCII body as mis-declared (a warning, and the fast reader is not used).
+    other non-ASCII body as mis-declared (a warning, and the fast reader is not used). The same holds for
+    a feed served as ``text/html`` or ``text/plain``, as many servers do: what is read is XML.
     """
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
-    xml = media == "text/xml" or (media.startswith("text/") and media.endswith("+xml"))
+    xml = media in ("text/xml", "text/html", "text/plain") or (
+        media.startswith("text/") and media.endswith("+xml")
+    )
     if not xml or _HTTP_CHARSET.search(params):
         return content_type
     return f"application/xml;{params}" if params.strip() else "application/xml"
