@@ -12,6 +12,7 @@ import click
 
 from watcher.domain import Claim, Delivery, Feed, Match
 from watcher.ingest.urls import display_url
+from watcher.text.display import one_line
 
 if TYPE_CHECKING:
     from watcher.pipeline import BackfillProgress, CycleReport, DryRun, FeedCheck
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
 # Feeds, OPML files and receivers supply much of what is printed. On a terminal their control characters
 # (escape sequences, carriage returns, line ends), bidi controls and line separators could rewrite or fake
-# output. In JSON, a lone surrogate written raw could not be encoded as UTF-8 at all.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+# output (text lines go through text.display.one_line). In JSON, a lone surrogate written raw could not be
+# encoded as UTF-8 at all.
 # json.dumps(ensure_ascii=False) already escapes C0 controls; these it would print as they are.
 _JSON_RAW = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
 
@@ -41,7 +42,7 @@ def emit_lines(lines: Sequence[str], empty: str | None = None) -> None:
 
 def plain(text: str) -> str:
     """``text`` safe to print as one line: each run of control characters becomes a space."""
-    return _UNPRINTABLE.sub(" ", text)
+    return one_line(text)
 
 
 def _json_default(value: Any) -> Any:

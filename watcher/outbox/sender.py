@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from watcher.ingest.retry_after import retry_after_seconds
 from watcher.notify import webhook
 from watcher.notify.render import KINDS, SLACK, WEBHOOK, check_url, url_error
 from watcher.notify.retry import RETRY_AFTER_STATUSES, ErrorKind, Outcome, SendResult, classify
+from watcher.text.display import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,6 @@ SLACK_INTERVAL_S = 1.0  # Slack allows about one message per second per incoming
 MAX_SNIPPET_BYTES = 300
 REDACTED = "[redacted]"
 NOT_PUBLIC = "address is not public (set allow_private to allow it)"
-# What a receiver's answer may not bring into a log line or a terminal: C0 and C1 controls (line ends and
-# escape sequences included), DEL, bidi controls and Unicode line separators.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
 
 
 @dataclass(slots=True)
@@ -175,7 +172,7 @@ class Sender:
                 retry_after = None
                 if response.status in RETRY_AFTER_STATUSES:
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
-                return response.status, _printable(raw.decode("utf-8", "replace")), retry_after
+                return response.status, one_line(raw.decode("utf-8", "replace")), retry_after
         except TimeoutError:
             raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
@@ -250,11 +247,6 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return ErrorKind.NETWORK, "server disconnected"
     return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
-
-
-def _printable(text: str) -> str:
-    """A receiver's text on one line: each run of control characters becomes one space."""
-    return _UNPRINTABLE.sub(" ", text)
 
 
 def _scrub(text: str, destination: Destination) -> str:

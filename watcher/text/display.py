@@ -9,7 +9,15 @@ from watcher.domain import Article
 # Explicit bidi embeddings, overrides and isolates, and the LRM/RLM marks: in feed text they only serve to make
 # "report\u202efdp.exe" read as "reportexe.pdf". Right-to-left text itself still renders as written.
 _BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What text from outside (a feed, an OPML file, a receiver's answer) may not bring into one line of a terminal or a
+# log: C0 and C1 controls (line ends and escape sequences included), DEL, bidi controls and Unicode line separators.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
 UNTITLED_WORDS = 12  # an untitled article shows this many words of its text
+
+
+def one_line(text: str) -> str:
+    """``text`` safe to print or log as one line: each run of control characters becomes a space."""
+    return _UNPRINTABLE.sub(" ", text)
 
 
 def strip_bidi(text: str) -> str:
