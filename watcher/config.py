@@ -10,7 +10,6 @@ import ipaddress
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -94,13 +93,17 @@ def claim_name_problem(name: str) -> str | None:
     return None
 
 
+# C0 and C1 control characters (Unicode's Cc) but tab and line breaks: NUL, which PostgreSQL refuses, and escapes.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def control_character_problem(text: str) -> str | None:
-    """Why ``text`` cannot be stored or shown, or None: it holds a control character other than tab and line
-    breaks (NUL, which PostgreSQL refuses, or terminal escapes). Names the code point, never the text."""
-    found = next((c for c in text if c not in "\t\n\r" and unicodedata.category(c) == "Cc"), None)
+    """Why ``text`` cannot be stored or shown, or None: it holds one of CONTROL_CHARACTERS. Names the code point,
+    never the text."""
+    found = CONTROL_CHARACTERS.search(text)
     if found is None:
         return None
-    return f"holds the control character U+{ord(found):04X} (only tab and line breaks are allowed)"
+    return f"holds the control character U+{ord(found.group()):04X} (only tab and line breaks are allowed)"
 
 
 def claim_text_problem(text: str) -> str | None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from xml.parsers import expat
 
-from watcher.config import feed_problem, same_feed_key
+from watcher.config import CONTROL_CHARACTERS, feed_problem, same_feed_key
 from watcher.domain import FeedSpec
 from watcher.errors import ConfigError
 from watcher.ingest.urls import display_url, outlet_of
 
 logger = logging.getLogger(__name__)
-
-# C0 and C1 control characters but tab and line breaks (see config.control_character_problem)
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def read_opml(
@@ -48,7 +44,7 @@ def read_opml(
             return  # a folder
         # Another tool's title is data, not an operator's typing: a control character in it becomes a space
         # rather than losing the feed (feeds.yaml and the command line refuse one).
-        outlet = _CONTROLS.sub(" ", attrs.get("title") or attrs.get("text") or "").strip()
+        outlet = CONTROL_CHARACTERS.sub(" ", attrs.get("title") or attrs.get("text") or "").strip()
         # feeds.yaml's own check: an imported feed is one the file could have listed.
         problem = feed_problem(xml_url, outlet or None)
         if problem is not None:
