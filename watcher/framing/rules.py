@@ -417,14 +417,13 @@ CURRENCY_PREFIXES = frozenset(
     {"sh", "ksh", "r", "rs", "n", "rp", "rm", "tk", "p", "zar", "inr", "usd", "eur", "gbp"}
 )
 # A scale word just after a figure: "15 billion", "78bn", "1,500 crore".
-_SCALE_AFTER_RE = re.compile(r"\s?(?:thousand|million|billion|trillion|bn|m|k|crore|lakh)\b", re.IGNORECASE)
+_SCALE_WORDS = r"thousand|million|billion|trillion|bn|m|k|crore|lakh"
+_SCALE_AFTER_RE = re.compile(rf"\s?(?:{_SCALE_WORDS})\b", re.IGNORECASE)
 # A capitalised word just before a number, not the first of its sentence: a name with a number in it ("Boeing 737",
 # "Windows 11", "Falcon 9"; see _numbers).
 _NAMED_BEFORE_RE = re.compile(r"[^\s.!?:;\"(\[—–-]\s+([A-Z][\w'-]*) \Z")
-_QUANTITY_AFTER_RE = re.compile(
-    r"\s?(?:%|percent\b|per\s+cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|m\b|k\b|crore\b|lakh\b)",
-    re.IGNORECASE,
-)
+# ... or a percentage: what makes a number after a capitalised word a quantity (_plain_number).
+_QUANTITY_AFTER_RE = re.compile(rf"\s?(?:%|(?:percent|per\s+cent|{_SCALE_WORDS})\b)", re.IGNORECASE)
 # What comes just before the other side of a comparison ("up from 941", "compared with 941", "versus 12").
 _BASE_FIGURE_RE = re.compile(
     r"\b(up\s+from|down\s+from|compared\s+(?:with|to)|versus|vs\.?)\s+"
@@ -759,6 +758,10 @@ class _Claim:
     bare_bounds: tuple[_Quantity, ...] = ()
     # the capitalised words before the claim's numbers: its figures' labels (_figure_labels)
     labels: frozenset[str] = frozenset()
+    # the claim is itself an averting ("a deal averted a strike"; AVERTS): a report of one agrees
+    averting: bool = False
+    # the claim's words in the simple past when it is a claim of a thing done (_done_words); None when it is not
+    done: frozenset[str] | None = None
 
 
 def _deadline(text: str, sentence: _Sentence) -> int:
@@ -785,6 +788,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     scanned = _scan(sentence)
     predicate = _predicate(sentence)
     cues = {light_stem(word) for kind, words, _ in scanned if DIRECTIONS[kind][0] > 0 for word in words}
+    deadline = _deadline(text, sentence)
     return _Claim(
         sentence,
         sentence.content,
@@ -798,10 +802,28 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         frozenset(" ".join(w.lower() for w in _quoted(m)[1]) for m in _QUOTE_RE.finditer(text)),
         # a plain "100%" is a manner of speaking ("100% fake"), not a figure
         tuple(q for q in _quantities(text) if q.bound or (q.unit == "percent" and q.value != 100.0)),
-        _deadline(text, sentence),
+        deadline,
         tuple(q for q in _quantities(text, bare=True) if q.bound and not q.unit),
         labels,
+        any(_holds(sentence.lowered, phrase) for phrase in AVERTS),
+        _done_words(sentence, deadline),
     )
+
+
+def _done_words(sentence: _Sentence, deadline: int) -> frozenset[str] | None:
+    """For a claim of a thing done (a perfect or a past passive, PAST_AUXILIARIES; or a verb in the simple past,
+    IRREGULAR_PAST or _past_verb), its words in the simple past; None for any other claim, one of what will happen
+    ("Amazon will close all its stores in Britain", "Christian Bale to play Steve Jobs") above all."""
+    claimed = sentence.lowered
+    if deadline or not FUTURE_WORDS.isdisjoint(claimed):
+        return None
+    if (
+        PAST_AUXILIARIES.isdisjoint(claimed)
+        and IRREGULAR_PAST.isdisjoint(claimed)
+        and not _past_verb(sentence)
+    ):
+        return None
+    return frozenset(w for w in claimed if w in IRREGULAR_PAST or w.endswith("ed"))
 
 
 def _predicate(sentence: _Sentence) -> tuple[str, ...]:
@@ -1170,7 +1192,7 @@ def _numbers(text: str, labels: frozenset[str] = frozenset()) -> list[re.Match[s
     return found
 
 
-# set per claim: the capitalised words before the claim's own numbers
+# Words that open a sentence with a time or a place before a capitalised word ("In Gaza 300 people", _opening_phrase).
 _OPENING_PREPOSITIONS = frozenset("in on at by since from across during after before throughout".split())
 
 
@@ -1254,17 +1276,10 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             continue
         stems = set(map(light_stem, clause))
         delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
-        # about the claim: its verb, or a quarter of its words ("a robotic Moon rover mission was delayed" is not the
-        # crewed landing, nor "the crewed Starship landing" the launch of "SpaceX will launch Starship to Mars")
-        about = claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
-        if delayed and about:
-            years = [
-                w if _is_year(w) else w[-4:] for w in clause if _is_year(w) or _PART_YEAR_RE.fullmatch(w)
-            ]
-            later = [y for y in years if int(y) > claim.deadline]
-            if later:
-                return [f"{DELAYED_PAST} {later[0]}"]
-        later = [y for y in _not_before_years(clause, claim) if int(y) > claim.deadline]
+        years = [y for y in map(_year_of, clause) if y] if delayed and _about(claim, stems) else []
+        later = [y for y in years if int(y) > claim.deadline] or [
+            y for y in _not_before_years(clause, claim) if int(y) > claim.deadline
+        ]
         if later:
             return [f"{DELAYED_PAST} {later[0]}"]
         clause = []
@@ -1275,6 +1290,13 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
 SUBJECT_WINDOW = 24
 _EVENT_VERBS = frozenset("happen take come occur go arrive start begin be fly launch".split())
 _SKIP_AFTER_NOT = frozenset({"be", "been", "have", "yet", "now", "even", "ever", "actually", "likely"})
+
+
+def _about(claim: _Claim, stems: AbstractSet[str]) -> bool:
+    """Whether words (their stems) are about the claim: its verb, or a quarter of its words ("a robotic Moon rover
+    mission was delayed" is not the crewed landing, nor "the crewed Starship landing" the launch of "SpaceX will
+    launch Starship to Mars")."""
+    return claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
 
 
 def _year_of(word: str) -> str:
@@ -1296,8 +1318,7 @@ def _not_before_years(clause: list[str], claim: _Claim) -> list[str]:
             start = i + 1
 
     def about(i: int) -> bool:
-        stems = set(map(light_stem, words[starts[i] : i]))
-        return claim.verb in stems or len(claim.stems & stems) >= ABOUT_OVERLAP * len(claim.stems)
+        return _about(claim, set(map(light_stem, words[starts[i] : i])))
 
     found = []
     for i, w in enumerate(words):
@@ -1357,11 +1378,8 @@ def _averted(sentence: _Sentence, claim: _Claim) -> list[str]:
     """What stops the claim's event before it happens, in a sentence about it: "Dockworkers ratify deal, ending
     threat of October port strike" against "Dockworkers went on strike in October"; not "talks failed to avert a
     strike", nor what a negated claim says did not happen."""
-    if claim.negated:
-        return []
-    claimed = claim.sentence.lowered
-    if any(_holds(claimed, phrase) for phrase in AVERTS):
-        return []  # the claim is itself an averting ("a deal averted a strike"): the report agrees
+    if claim.negated or claim.averting:
+        return []  # an averting the claim itself states ("a deal averted a strike"): the report agrees
     lowered = sentence.lowered
     if lowered and lowered[-1] == "?":
         return []
@@ -1416,17 +1434,10 @@ def _prospective(sentence: _Sentence, claim: _Claim) -> list[str]:
     _past_verb): "Takaichi set to become Japan's first female prime minister" against "Sanae Takaichi has become
     Japan's first female prime minister"; nothing against a claim of what will happen ("Amazon will close all its
     stores in Britain", "Christian Bale to play Steve Jobs")."""
-    claimed = claim.sentence.lowered
-    if claim.deadline or not FUTURE_WORDS.isdisjoint(claimed):
-        return []
-    if (
-        PAST_AUXILIARIES.isdisjoint(claimed)
-        and IRREGULAR_PAST.isdisjoint(claimed)
-        and not _past_verb(claim.sentence)
-    ):
+    claimed_past = claim.done
+    if claimed_past is None:
         return []  # not a claim of a thing done
     lowered = sentence.lowered
-    claimed_past = {w for w in claimed if w in IRREGULAR_PAST or w.endswith("ed")}
     # where the sentence has the claim's verb in the past (the first and the last place are enough)
     done = [
         i
