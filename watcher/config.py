@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
@@ -32,7 +31,7 @@ from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.pages import FullTextMode, PageSettings
 from watcher.ingest.pool import IngestSettings
-from watcher.ingest.urls import display_url, outlet_of
+from watcher.ingest.urls import display_url, outlet_of, same_feed_key
 from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
@@ -736,25 +735,6 @@ def feed_problem(url: str, outlet: str | None = None) -> str | None:
     except ValueError:
         return "url: not a valid URL"
     return None
-
-
-def same_feed_key(url: str) -> str:
-    """What makes two feed URLs the same feed: host case and script (an IDN or its punycode), a default port, a
-    trailing slash and a fragment do not count. Raises ValueError for a URL that cannot be split."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # not a name IDNA can encode (an IP literal's brackets, an over-long label): compared as written
-    port = parts.port if parts.port not in (None, _DEFAULT_PORTS.get(parts.scheme.lower())) else None
-    netloc = host if port is None else f"{host}:{port}"
-    if parts.username or parts.password:
-        netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}"
-    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpec, ...]:

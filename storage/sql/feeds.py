@@ -18,6 +18,7 @@ from storage.sql.core import SqlBase, insert
 from storage.sql.rows import to_feed
 from storage.tables import feeds_t
 from watcher.domain import ArticleIn, Feed, FeedSpec
+from watcher.ingest.urls import same_feed_key
 
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
@@ -33,9 +34,11 @@ class FeedQueries(SqlBase):
         added = updated = disabled = 0
         async with self.engine.begin() as conn:
             found = list((await conn.execute(select(feeds_t))).mappings())
-            rows = {r["url"]: r for r in found}
+            # Stored feeds by what makes a URL the same feed (host case, default port, trailing slash), so that
+            # "https://Example.com/rss/" in feeds.yaml is the feed an OPML import stored as "https://example.com/rss".
             # A feed moved by a permanent redirect still answers to the URL it was configured with.
-            rows.update({r["config_url"]: r for r in found if r["config_url"]})
+            rows = {_key(r["url"]): r for r in found}
+            rows.update({_key(r["config_url"]): r for r in found if r["config_url"]})
             for spec in specs:
                 values = {
                     "outlet": spec.outlet,
@@ -46,7 +49,7 @@ class FeedQueries(SqlBase):
                     "interval_s": spec.interval_s,
                     "full_text": spec.full_text,
                 }
-                row = rows.get(spec.url)
+                row = rows.get(_key(spec.url))
                 # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise
                 claimed = source == "config" and row is not None and row["source"] != "config"
                 if claimed:
@@ -74,14 +77,14 @@ class FeedQueries(SqlBase):
                     )
                     updated += 1
             if source == "config":
-                keep = {s.url for s in specs}
+                keep = {_key(s.url) for s in specs}
                 stale = [
                     r["id"]
                     for r in found
                     if r["source"] == "config"
                     and r["enabled"]
-                    and r["url"] not in keep
-                    and r["config_url"] not in keep
+                    and _key(r["url"]) not in keep
+                    and (r["config_url"] is None or _key(r["config_url"]) not in keep)
                 ]
                 if stale:
                     await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(stale)).values(enabled=False))
@@ -185,6 +188,14 @@ class FeedQueries(SqlBase):
         if failed:
             values["error_count"] = feeds_t.c.error_count + 1
         await conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+
+
+def _key(url: str) -> str:
+    """``url``'s same-feed key; a URL that cannot be split (only ever stored by an older release) is its own."""
+    try:
+        return same_feed_key(url)
+    except ValueError:
+        return url
 
 
 @dataclass(slots=True)

@@ -66,6 +66,22 @@ async def test_sync_feeds_adds_updates_and_disables(store: Store) -> None:
     assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(3).url}
 
 
+async def test_sync_feeds_knows_a_feed_by_any_spelling_of_its_url(store: Store) -> None:
+    """An OPML import stored "https://example.com/rss"; feeds.yaml lists "https://Example.COM:443/rss/". That is one
+    feed, polled once: the file takes it over, and dropping it from the file disables it."""
+    await store.sync_feeds([FeedSpec(url="https://example.com/rss", outlet="Ex")], source="opml", now=T0)
+    spelled = FeedSpec(url="https://Example.COM:443/rss/", outlet="Ex", country="FR")
+    r = await store.sync_feeds([spelled], source="config", now=T0)
+    assert (r.added, r.updated, r.disabled) == (0, 1, 0)
+    feeds = await store.list_feeds(include_disabled=True)
+    assert [(f.url, f.country) for f in feeds] == [("https://example.com/rss", "FR")]
+    r = await store.sync_feeds([spelled], source="config", now=T0)
+    assert (r.added, r.updated, r.disabled) == (0, 0, 0)
+    r = await store.sync_feeds([spec(1)], source="config", now=T0)
+    assert (r.added, r.disabled) == (1, 1)
+    assert [f.url for f in await store.list_feeds()] == [spec(1).url]
+
+
 async def test_a_large_import_analyzes_the_feeds_table(store: SqlStore) -> None:
     """After 1,000 feeds at once the planner knows the table's size at once, not after autovacuum's next round
     (until then PostgreSQL's due query scans the table)."""

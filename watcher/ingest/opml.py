@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from xml.parsers import expat
 
-from watcher.config import CONTROL_CHARACTERS, feed_problem, same_feed_key
+from watcher.config import CONTROL_CHARACTERS, feed_problem
 from watcher.domain import FeedSpec
 from watcher.errors import ConfigError
-from watcher.ingest.urls import display_url, outlet_of
+from watcher.ingest.urls import display_url, outlet_of, same_feed_key
 
 logger = logging.getLogger(__name__)
 

@@ -145,3 +145,19 @@ def _clean_query(query: str) -> str:
     # A stable sort: repeated parameters (arrays) keep their relative order.
     kept.sort(key=lambda item: item[0])
     return "&".join(segment for _, segment in kept)
+
+
+def same_feed_key(url: str) -> str:
+    """What makes two feed URLs the same feed: host case and script (an IDN or its punycode), a default port, a
+    trailing slash and a fragment do not count. Raises ValueError for a URL that cannot be split."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        pass  # not a name IDNA can encode (an IP literal's brackets, an over-long label): compared as written
+    port = parts.port if parts.port not in (None, DEFAULT_PORTS.get(parts.scheme.lower())) else None
+    netloc = host if port is None else f"{host}:{port}"
+    if parts.username or parts.password:
+        netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}"
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
