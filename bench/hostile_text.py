@@ -57,6 +57,10 @@ FAMILIES: dict[str, Callable[[int], Callable[[], object]]] = {
     'framing: "will not ... until 2030" repeated': lambda n: (
         lambda: explain(DEADLINE_CLAIM, "", _repeat("NATO will not surpass Russia until 2030 ", n) + ".")
     ),
+    'framing: "denied that" then a clause of n characters': lambda n: (
+        lambda: explain(CLAIM, "", "Officials denied that " + _repeat("costs rose ", n) + ".")
+    ),
+    'framing: "U.S. " repeated (sentences joined)': lambda n: lambda: explain(CLAIM, "", _repeat("U.S. ", n)),
 }
 
 

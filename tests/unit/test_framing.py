@@ -27,7 +27,7 @@ from watcher.framing import (
 )
 from watcher.framing.lexicon import DIRECTIONS
 from watcher.framing.model import Tree
-from watcher.framing.rules import tokenize
+from watcher.framing.rules import _scan, _sentence, tokenize
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 
@@ -486,6 +486,354 @@ def test_eleventh_round_phrasings(claim: str, title: str, text: str, stance: Sta
     ],
 )
 def test_twelfth_round_rules(claim: str, title: str, text: str, stance: Stance) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
+    assert frame(claim, title, text).stance is stance
+
+
+# The thirteenth round's rules: "No. 4" is a number, "shot down" of a craft, a denial of another statement, quarrels
+# and decisions rejected, a push to a later year, a deal blocked, a request against a claim of a thing done, and
+# sentences that go on past "U.S." and "Dec.".
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        (
+            "India has overtaken Japan to become the world's fourth-largest economy",
+            "India overtakes Japan to become world's No. 4 economy",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "India has overtaken Japan to become the world's fourth-largest economy",
+            "No, India has not overtaken Japan",
+            "",
+            Stance.DISPUTES,
+        ),
+        # a claim of jets shot down is no denial, and a denial of it is one
+        (
+            "Pakistan shot down Indian Rafale fighter jets",
+            "Indian Air Force calls Rafale shootdown reports 'Pakistani disinformation'",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Pakistan shot down Indian Rafale fighter jets",
+            "Pakistan shot down three Indian Rafale jets, officials confirm",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The minister will resign",
+            "Minister shoots down talk of exit",
+            "The minister shot down speculation that he would resign, saying he had the prime minister's backing.",
+            Stance.DISPUTES,
+        ),
+        # a denial of something else beside the claim
+        (
+            "OpenAI released GPT-5 in August 2025",
+            "OpenAI releases GPT-5",
+            "OpenAI released GPT-5 in August 2025. Sam Altman rejected claims that the launch had been rushed.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The US unemployment rate rose to 4.6 percent in November",
+            "Jobless rate hits 4.6%",
+            "The unemployment rate rose to 4.6 percent in November. The White House denied that its tariff policy "
+            "had weakened hiring.",
+            Stance.SUPPORTS,
+        ),
+        # ... but a denial of the claim in its words, or of its country's people, stays one
+        (
+            "Bashar al-Assad has fled Syria to Moscow",
+            "Assad lands in UAE as his rule collapses",
+            "Bashar al-Assad arrived in Abu Dhabi on Sunday, ending speculation that the ousted Syrian president "
+            "had sought refuge in Russia.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Pakistan shot down Indian Rafale fighter jets",
+            "India rejects Pakistani claims",
+            "India's air force rejected claims that its Rafale jets had been shot down.",
+            Stance.DISPUTES,
+        ),
+        # a quarrel and a decision rejected are no denials
+        (
+            "The January 2025 wildfires in Los Angeles destroyed more than 16,000 structures",
+            "Altadena rebuilds",
+            "The January 2025 wildfires in Los Angeles destroyed more than 16,000 structures. Rebuilding has been "
+            "slowed by insurance disputes.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The International Criminal Court has issued an arrest warrant for Benjamin Netanyahu",
+            "ICC issues arrest warrant for Netanyahu",
+            "The International Criminal Court has issued an arrest warrant for Benjamin Netanyahu. His office "
+            "rejected the decision as antisemitic.",
+            Stance.SUPPORTS,
+        ),
+        # a push to a later year than the claim's
+        (
+            "SpaceX will launch an uncrewed Starship to Mars in 2026",
+            "Musk pushes first Starship Mars shot to 2028 window",
+            "",
+            Stance.DISPUTES,
+        ),
+        # a deal blocked, not a road
+        (
+            "Microsoft has completed its $69 billion acquisition of Activision Blizzard",
+            "UK watchdog blocks Microsoft's $69bn Activision takeover",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Protesters blocked the main highway into the capital",
+            "Protesters blocked the main highway into the capital on Monday",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "A federal judge blocked Kroger's proposed merger with Albertsons",
+            "Judge blocks Kroger's merger with Albertsons",
+            "",
+            Stance.SUPPORTS,
+        ),
+        # a request for what a claim says was done
+        (
+            "The International Criminal Court has issued an arrest warrant for Benjamin Netanyahu",
+            "ICC prosecutor asks judges for arrest warrants against Netanyahu",
+            "",
+            Stance.NEUTRAL,
+        ),
+        (
+            "The ICC prosecutor will seek an arrest warrant for Benjamin Netanyahu",
+            "ICC prosecutor seeks arrest warrant for Netanyahu",
+            "",
+            Stance.SUPPORTS,
+        ),
+        # a correction no longer cut in two at "U.S."
+        (
+            "The US Food and Drug Administration has approved Casgevy for sickle cell disease",
+            "UK approves first CRISPR-based medicine",
+            "Britain's regulator authorised Casgevy on Thursday for sickle cell disease. An earlier version of this "
+            "article incorrectly said the U.S. Food and Drug Administration had also approved the treatment.",
+            Stance.DISPUTES,
+        ),
+    ],
+)
+def test_thirteenth_round_rules(claim: str, title: str, text: str, stance: Stance) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
+    assert frame(claim, title, text).stance is stance
+
+
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        # a denial of another statement than the claim's, in the headline or beside a report of the claim
+        (
+            "OpenAI released GPT-5 in August 2025",
+            "OpenAI restores GPT-4o after backlash",
+            "Sam Altman said users could again choose the older model, days after the company made GPT-5 the "
+            "default. He rejected claims that the launch had been rushed.",
+            Stance.NEUTRAL,
+        ),
+        (
+            "The US unemployment rate rose to 4.6 percent in November",
+            "White House rejects claim that tariffs drove job losses",
+            "The jobless rate rose to 4.6 percent in November, the Labor Department said.",
+            Stance.NEUTRAL,
+        ),
+        # a decision rejected was taken
+        (
+            "The International Criminal Court has issued an arrest warrant for Benjamin Netanyahu",
+            "Court orders arrest of Netanyahu",
+            "Judges said there were reasonable grounds to believe Netanyahu bore criminal responsibility. His "
+            "office rejected the decision as antisemitic.",
+            Stance.NEUTRAL,
+        ),
+    ],
+)
+def test_a_denial_of_something_else_is_no_cue(claim: str, title: str, text: str, stance: Stance) -> None:
+    framing = frame(claim, title, text, model=None)
+    assert framing.stance is stance
+    assert "counter_voice" not in kinds(framing)
+
+
+def test_a_quarrel_named_is_no_dispute() -> None:
+    def kinds_of(text: str) -> list[str]:
+        return [kind for kind, _, _ in _scan(_sentence(text))]
+
+    assert kinds_of("Rebuilding has been slowed by insurance disputes and soaring costs.") == []
+    assert kinds_of("A pay dispute closed the port.") == []
+    assert kinds_of("Scientists dispute the figures.") == ["counter_voice"]
+
+
+# What a review of the thirteenth round's first version read wrongly: "No" before a year, "shot down" past a comma or
+# before "was" after a report, a denial of the claim in other words, a pronoun or a relative clause, a second
+# denial in one sentence, a quarrel word as a subject, a court refusing a warrant, "the ruling party", a decision
+# with a verb of its own, urging to a date, a block lifted or refused, a claim of a deal's failure, a request to
+# act on the claim's thing or beside it, a sentence that ends at "Plan B.".
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        (
+            "SpaceX will launch an uncrewed Starship to Mars in 2026.",
+            "No 2026 Mars trip for Starship, Musk concedes",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Pakistan shot down Indian Rafale fighter jets during the May 2025 conflict.",
+            "Indian Rafale shot down, report says",
+            "",
+            Stance.NEUTRAL,
+        ),
+        (
+            "Azerbaijan Airlines Flight 8243 was shot down by Russian air defences.",
+            "Investigators weigh theory that the plane was shot down",
+            "Investigators are weighing the theory that the plane was shot down by Russian air defences over Grozny.",
+            Stance.NEUTRAL,
+        ),
+        (
+            "Joe Biden has withdrawn from the 2024 US presidential race.",
+            "Biden campaign shoots down report he is quitting race",
+            "The Biden campaign on Wednesday shot down a New York Times report that the president was weighing whether "
+            "to continue his campaign.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Microsoft has completed its $69 billion acquisition of Activision Blizzard.",
+            "Microsoft closes $69 billion Activision Blizzard deal",
+            "Microsoft completed its $69 billion acquisition of Activision Blizzard on Friday. Phil Spencer rejected "
+            "claims that Call of Duty would leave PlayStation.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "SpaceX will launch an uncrewed Starship to Mars in 2026.",
+            "SpaceX says Starship on track for Mars in 2026",
+            "SpaceX said an uncrewed Starship will launch to Mars in 2026. The company rejected claims that the last "
+            "test flight had been rushed.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Indonesia will move its capital from Jakarta to Nusantara in 2024.",
+            "Indonesia will move capital to Nusantara in 2024, minister says",
+            "The minister denied that the relocation budget had been cut.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Joe Biden has withdrawn from the 2024 US presidential race.",
+            "Biden campaign denies reports that he will step aside",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Joe Biden has withdrawn from the 2024 US presidential race.",
+            "White House on Biden reports",
+            "The White House dismissed the reports that surfaced overnight.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Pakistan shot down Indian Rafale fighter jets during the May 2025 conflict.",
+            "Indian military statement on Operation Sindoor",
+            "The Indian military denied that its strikes had targeted civilians, and denied Pakistan's claim that "
+            "Rafale jets were lost.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Haitian migrants in Springfield, Ohio, are eating residents' pets.",
+            "Springfield police respond to pet rumours",
+            "Police dismissed rumours that newcomers were abducting and eating animals.",
+            Stance.DISPUTES,
+        ),
+        (
+            "The teenager shot by police in Nanterre was armed when officers opened fire.",
+            "Family disputes police account that Nahel was armed",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "The US economy added 254,000 jobs in September.",
+            "Department of Labor disputes report that September jobs figure was 254,000",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "A South Korean court has issued an arrest warrant for impeached President Yoon Suk Yeol.",
+            "Seoul court rejects warrant to arrest Yoon",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Zimbabwe's ruling ZANU-PF party rigged the August 2023 election.",
+            "ZANU-PF rejects the ruling party rigging allegations",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Zimbabwe's ruling ZANU-PF party rigged the August 2023 election.",
+            "Harare responds to rigging claims",
+            "Government spokesman Nick Mangwana denied the ruling party had tampered with ballots in the August vote.",
+            Stance.DISPUTES,
+        ),
+        (
+            "The UK government has decided to scrap the Manchester leg of HS2.",
+            "Government denies the decision on HS2 Manchester leg has been taken",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "SpaceX will launch an uncrewed Starship to Mars in 2026.",
+            "Musk doubles down on Mars timeline",
+            "Musk has pushed his engineers to have an uncrewed Starship launch to Mars in 2026 and a crewed flight in 2028.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Microsoft has completed its $69 billion acquisition of Activision Blizzard.",
+            "Microsoft completes Activision deal after UK lifts block on Microsoft's Activision takeover",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Microsoft has completed its $69 billion acquisition of Activision Blizzard.",
+            "Microsoft closes Activision deal",
+            "Microsoft completed its acquisition of Activision Blizzard on Friday. In July a federal judge refused to "
+            "grant an injunction blocking Microsoft's Activision takeover.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Kroger's $24.6 billion merger with Albertsons has been abandoned.",
+            "Judge blocks Kroger's merger with Albertsons; Albertsons walks away",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "The International Criminal Court has issued an arrest warrant for Israeli Prime Minister Benjamin Netanyahu.",
+            "Israel asks ICC to withdraw arrest warrant for Netanyahu",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "A South Korean court has issued an arrest warrant for impeached President Yoon Suk Yeol.",
+            "Investigator asks court to extend arrest warrant for Yoon",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Joe Biden has withdrawn from the 2024 US presidential race.",
+            "Democrats seeking new nominee after Biden quits race",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Indonesia will move its capital from Jakarta to Nusantara in 2024.",
+            "Indonesia capital move on schedule",
+            "Officials said there was no Plan B. Indonesia will move its capital to Nusantara in 2024 as scheduled.",
+            Stance.SUPPORTS,
+        ),
+    ],
+)
+def test_what_a_review_of_the_thirteenth_round_rules_found(
+    claim: str, title: str, text: str, stance: Stance
+) -> None:
     assert frame(claim, title, text, model=None).stance is stance
     assert frame(claim, title, text).stance is stance
 
@@ -1589,15 +1937,16 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.756 (310 of 410; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.752 (342 of 455; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
-# and 34; the twelfth's 45, 27 and 31), minus a margin (0.764 of 365 before the twelfth round's items).
+# and 34; the twelfth's 45, 27 and 31; the thirteenth's 45, 26 and 31), minus a margin (0.756 of 410 before the
+# thirteenth round's items).
 PROBE_NEWS_FLOOR = 0.74
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 365 and len(data["claims"]) >= 121
+    assert len(data["items"]) >= 455 and len(data["claims"]) >= 145
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -1919,14 +2268,15 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.638 (139 of 218; 0.616 of the earlier 203, 0.601 to 0.642 on the earlier 188 over the last retrainings
-# of the model), the rules alone 0.706: the floor sits under the spread of retraining.
+# Measured 0.622 (145 of 233; 0.624 of the earlier 218 with the model retrained for the thirteenth round, 0.638
+# before; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules alone 0.695: the floor
+# sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 203 and len(data["claims"]) >= 83
+    assert len(data["items"]) >= 233 and len(data["claims"]) >= 107
     assert accuracy >= PROBE_BODIES_FLOOR
 
 

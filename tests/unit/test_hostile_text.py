@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 
 from watcher.framing import explain, shown_evidence
-from watcher.framing.rules import MAX_TEXT_CHARS, analyse
+from watcher.framing.rules import LEXICON, MAX_TEXT_CHARS, analyse
 from watcher.ingest.parse import html_to_text
 from watcher.text.normalize import MARKS_CHECKED_FROM, MAX_MARKS, clean_text
 from watcher.text.sentences import EVIDENCE_MAX_CHARS, split_plain_sentences
@@ -167,3 +167,16 @@ def test_a_sentence_of_many_averts_prospects_or_later_dates_is_framed_in_linear_
     claim: str, body: str, cue: str
 ) -> None:
     assert cue in {hit.text for hit in analyse(claim, "", body).hits}
+
+
+def test_a_sentence_of_every_denial_with_a_that_clause_is_framed_in_linear_time() -> None:
+    # Every denial and doubt phrase of the lexicon, each with "that", then a clause of 50,000 words without a
+    # break: reading each phrase's clause to its end took 5 s; the clause is read DENIED_CLAUSE words deep.
+    phrases = sorted(
+        {" ".join(p.words) for ps in LEXICON.values() for p in ps if p.kind in ("counter_voice", "doubt")}
+    )
+    body = (" ".join(f"{phrase} that" for phrase in phrases) + " " + "x y " * 50_000)[:100_000]
+    hits = analyse("Joe Biden has withdrawn from the 2024 US presidential race", "", body).hits
+    assert any(hit.kind == "counter_voice" for hit in hits)
+    # Thousands of sentences cut at "U.S." are joined in one pass.
+    assert len(split_plain_sentences("U.S. " * 20_000)) == 1

@@ -185,11 +185,40 @@ def test_split_sentences_handles_abbreviations_and_whitespace() -> None:
 def test_plain_sentences_split_on_lines_and_before_capitals() -> None:
     text = 'Mr. Smith said "It grew." then left.\nOutput  rose. 2025 was a record! (And more.)'
     assert split_plain_sentences(text) == [
-        "Mr.",
-        'Smith said "It grew." then left.',
+        'Mr. Smith said "It grew." then left.',
         "Output  rose.",
         "2025 was a record!",
         "(And more.)",
+    ]
+
+
+def test_plain_sentences_do_not_end_at_an_abbreviation_or_an_initial() -> None:
+    text = (
+        "An earlier version incorrectly said the U.S. Food and Drug Administration had approved it; a decision is "
+        "due by Dec. 8. Gen. Smith met Mr. Jones at No. 10 Downing St. On Monday the U.N. Security Council met. "
+        "Sales rose 5 percent. It was a record."
+    )
+    assert split_plain_sentences(text) == [
+        "An earlier version incorrectly said the U.S. Food and Drug Administration had approved it; a decision is "
+        "due by Dec. 8.",
+        "Gen. Smith met Mr. Jones at No. 10 Downing St. On Monday the U.N. Security Council met.",
+        "Sales rose 5 percent.",
+        "It was a record.",
+    ]
+    # A single capital ends a sentence ("Plan B.", "Gen Z."), and so do the answer "No." and lower-case words.
+    assert split_plain_sentences(
+        "There was no Plan B. Then they left. Will it move? No. 2028 is the target."
+    ) == [
+        "There was no Plan B.",
+        "Then they left.",
+        "Will it move?",
+        "No.",
+        "2028 is the target.",
+    ]
+    assert split_plain_sentences("They said no. Then it was gen. Z.") == [
+        "They said no.",
+        "Then it was gen.",
+        "Z.",
     ]
 
 

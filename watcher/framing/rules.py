@@ -30,6 +30,7 @@ from watcher.framing.lexicon import (
     STRONG_DISPUTE_KINDS,
     Phrase,
 )
+from watcher.text.demonyms import DEMONYMS
 from watcher.text.language import normalize_language
 from watcher.text.normalize import clean_text, light_stem
 from watcher.text.sentences import split_plain_sentences
@@ -141,6 +142,11 @@ NOT_DEBUNKS = frozenset(
         "brushed aside|brushed off|slammed the claim"
     ).split("|")
 )
+# Kinds of quarrel: "a trade dispute", "insurance disputes" name one, they dispute no statement. Not words that are
+# as often a subject ("Family disputes police account", "Department of Labor disputes report").
+QUARRELS = frozenset(
+    "trade border legal contract insurance pay wage wages territorial custody billing commercial boundary".split()
+)
 # Words before a cue that make it something else: "in question", "no doubt", "the question of".
 BLOCKERS: Mapping[str, frozenset[str]] = {
     # ... and a question named, not a doubt raised: "the open questions", "a $300bn question"
@@ -165,8 +171,9 @@ BLOCKERS: Mapping[str, frozenset[str]] = {
     "doubt": frozenset({"no", "without", "beyond"}),
     "doubts": frozenset({"no"}),
     "wrong": frozenset({"went", "go", "goes", "gone", "going", "what's", "what"}),
-    "dispute": frozenset({"a", "the", "in", "trade", "border", "legal", "contract"}),
-    "may": frozenset({"in", "of", "early", "late", "since", "until", "last", "next", "this", "on", "by"}),
+    "dispute": QUARRELS | {"a", "the", "in"},
+    "disputes": QUARRELS,
+    "may": frozenset("in of early late since until last next this on by the during mid".split()),
 }
 # What follows a denial or doubt verb when it denies or doubts no statement: a person ("questioned him",
 # "dismissed the driver": questioned by police, sacked), an administrative act ("denied bail", "dismissed
@@ -182,6 +189,17 @@ PROCEDURAL_OBJECTS = frozenset(
     "appeal appeals request requests application applications lawsuit lawsuits suit suits case bail entry "
     "access permission visa visas asylum petition petitions motion motions criticism calls demands "
     "pressure protests complaints plea pleas".split()
+)
+# A decision rejected or dismissed was taken: "rejected the decision as antisemitic", "dismissed the verdict". Not
+# when a verb follows in its clause, which makes it a clause of its own ("denied the decision on HS2 has been
+# taken"), nor a warrant, which a court that rejects it refuses to issue.
+DECIDED_OBJECTS = frozenset(
+    "decision decisions ruling rulings verdict verdicts judgment judgement judgments judgements sentence "
+    "sentencing".split()
+)
+# What follows "ruling" when it is an adjective ("denied the ruling party had ..."), not a court's ruling.
+RULING_NOUNS = frozenset(
+    "party parties coalition class elite elites junta family bloc government camp".split()
 )
 OBJECT_BLOCKED_VERBS = frozenset(
     "denied denies deny denying dismissed dismisses dismissing rejected rejects reject rejecting rebuffed "
@@ -211,6 +229,8 @@ WHETHER = ("whether",)
 AUXILIARIES = frozenset("has have had will".split())
 COPULAS = frozenset("is are was were".split())
 MODALS = frozenset("should could would must can may might shall to".split())  # "should have a place"
+# Words that make what follows a decision noun a clause of its own ("the decision ... has been taken").
+VERB_WORDS = AUXILIARIES | COPULAS | (MODALS - {"to"}) | {"did", "been"}
 PARTICIPLE_ENDINGS = ("ing", "ed", "en")
 # "X, despite official denials": the news stands against the denials; the nouns of denial and doubt it may name.
 DESPITE = frozenset({"despite", "notwithstanding", "spite"})
@@ -266,7 +286,25 @@ POINTED_NOUNS = frozenset(
     "conclusion conclusions allegation allegations accusation accusations rumour rumours rumor rumors "
     "statement assertion account".split()
 )
+# "shot down" rejects a statement only when one of these is what it downs (_downs_a_statement): "shot down
+# speculation", "the idea was shot down"; not "shot down two drones" or "Rafales were shot down".
+SHOT_DOWN = ("shot", "down")
+DOWNED_REACH = 5
+DOWNED_STATEMENTS = POINTED_NOUNS | frozenset(
+    "speculation talk idea ideas suggestion suggestions notion notions theory theories proposal proposals stories "
+    "plan plans reporting".split()
+)
 REFERENCE_REACH = 6
+# Words from a denial to the "that" of what it denies ("rejected the claims that ...", _denies_something_else),
+# and the words it may pass on the way.
+DENIED_REACH = 4
+DENIED_CLAUSE = 25
+AKIN_PREFIX = 6
+CLAUSE_PRONOUNS = frozenset("he she it they we i you his her its their this these those there".split())
+DENIED_NOUNS = DOWNED_STATEMENTS | frozenset(
+    "suggestion suggestions allegation allegations accusation accusations assertion assertions any all earlier "
+    "recent previous media press online widespread".split()
+)
 # Sources that pass a claim on rather than vouch for it ("a story ... says", "posts claim").
 SECONDHAND = frozenset(
     "story stories post posts report reports rumor rumors rumour rumours video tweet tweets article blog "
@@ -338,13 +376,39 @@ AVERTS = (
     ("backing", "off"),
     ("backtracks", "on"),
     ("backtracked", "on"),
+    # a deal blocked (only a deal: "blocks roads", "blocked the account" are other news): _averted
+    ("blocks",),
+    ("blocked",),
+    ("blocking",),
+    ("block", "on"),
+    ("vetoes",),
+    ("vetoed",),
 )
+BLOCKING = frozenset({"blocks", "blocked", "blocking", "block", "vetoes", "vetoed"})
+# What a regulator or a court blocks that a claim may say was done: "blocks Microsoft's Activision takeover".
+DEALS = frozenset(
+    "deal deals takeover takeovers merger mergers acquisition acquisitions purchase purchases buyout buyouts bid "
+    "transaction tie-up sale buy".split()
+)
+# Stems of a claim that a deal failed, which a block agrees with ("the merger has been abandoned").
+DEAL_FAILURES = frozenset(
+    light_stem(word)
+    for word in "abandoned abandons scrapped scraps collapsed collapses failed fails terminated terminates cancelled "
+    "canceled cancels ended ends blocked blocks called dropped drops killed kills".split()
+)
+# Words before a block that lift or refuse it: "lifts block on", "refused to grant an injunction blocking".
+UNBLOCKING = frozenset(
+    "lifts lifted lifting lift reverses reversed reversing overturns overturned overturning removes removed ends "
+    "ended drops dropped scraps scrapped refused refuses declined declines denied denies rejected rejects "
+    "without not never no failed fails".split()
+)
+BLOCK_REACH = 6
 # Words just before one of AVERTS that say it failed: "talks failed to avert a strike".
 _NOT_AVERTED = frozenset(
     {"failed", "fails", "fail", "failing", "unable", "not", "never", "no", "without", "cannot"}
 )
-# What puts a thing still to come ("set to become", "in line to be"): against a claim that it has happened, a
-# report of what is expected (_prospective).
+# What puts a thing still to come ("set to become", "in line to be", "seeks"): against a claim that it has happened,
+# a report of what is expected or asked for (_prospective).
 PROSPECTS = (
     ("set", "to"),
     ("poised", "to"),
@@ -352,7 +416,23 @@ PROSPECTS = (
     ("on", "course", "to"),
     ("expected", "to"),
     ("slated", "to"),
+    # what is asked for is not yet granted: "prosecutor seeks arrest warrants for ...", "asks judges for warrants"
+    ("seeks",),
+    ("seek",),
+    ("seeking",),
+    ("asks",),
+    ("ask", "for"),
+    ("requests",),
+    ("requesting",),
+    ("calls", "for"),
+    ("calling", "for"),
+    ("applies", "for"),
+    ("applying", "for"),
 )
+# The first words of PROSPECTS that ask for a thing (_asks_for_another_thing), and the words past which what is
+# asked for is another thing.
+REQUESTS = frozenset("seeks seek seeking asks ask requests requesting calls calling applies applying".split())
+REQUEST_BREAKS = frozenset("to after as following before when amid since while".split())
 # A claim of what will happen, which a report of what is expected agrees with.
 FUTURE_WORDS = frozenset(
     {"will", "would", "shall", "plans", "plan", "planning", "set", "expected", "poised", "slated"}
@@ -375,6 +455,13 @@ DELAYS = frozenset(
     ).split()
 )
 PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
+# Verbs that move a date: with "to" and a year right after it ("pushes the Mars shot to 2028", "moved to late 2028").
+PUSHED = frozenset(
+    "push pushes pushed pushing bump bumps bumped bumping shift shifts shifted shifting move moves moved "
+    "moving".split()
+)
+# Words between "to" and its year: "to the end of 2028", "to late 2028".
+_YEAR_LEAD = frozenset("the end of early late mid spring summer autumn fall winter".split())
 # A year with a part of it before it, as one word: "mid-2027", "late-2027".
 _PART_YEAR_RE = re.compile(r"(?:early|mid|late|end)-(?:19|20)\d\d")
 # The cue text of a delay past a claim's year
@@ -411,6 +498,9 @@ _ELIDED_RE = re.compile(
     r"((?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu|dell|all|dall|nell|sull|un)')([^\W_]{2,}.*)", re.I
 )
 _STRAIGHT_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
+# "No." or a capital "No" before a number of one to three digits is the abbreviation of "number" ("the world's No. 4
+# economy", "No 10"), not a negator; before a year it is one ("No 2026 Mars trip for Starship").
+_NUMBER_ABBREVIATION_RE = re.compile(r"\b(?:No\.?|no\.|NO\.)\s?(?=\d{1,3}\b)")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 # Currencies written against their figure ("Sh15 billion", "R78bn", "Rs1,500", "N2.5 trillion"), lower-cased.
 CURRENCY_PREFIXES = frozenset(
@@ -526,6 +616,8 @@ def tokenize(text: str) -> list[str]:
     Words are runs of letters and digits in any script, joined by inner hyphens and apostrophes ("so-called",
     "isn't"); an elided French or Italian article is a word of its own ("l'" "OTAN")."""
     text = text.translate(_STRAIGHT_QUOTES)
+    if "o" in text or "O" in text:
+        text = _NUMBER_ABBREVIATION_RE.sub("number ", text)
     found = _TOKEN_RE.findall(text)
     if "'" not in text:
         return found
@@ -901,8 +993,8 @@ def _match_at(lowered: Sequence[str], i: int) -> Phrase | None:
 
 
 def _aimed_elsewhere(lowered: Sequence[str], start: int) -> bool:
-    """Whether the words from ``start`` make the verb before them deny or doubt no statement: a person or a
-    decision as its object, or an interrogation ("questioned by police")."""
+    """Whether the words from ``start`` make the verb before them deny or doubt no statement: a person, a request
+    or a decision taken as its object, or an interrogation ("questioned by police")."""
     if start < len(lowered) and lowered[start] == "by":
         start += 1
         if start < len(lowered) and lowered[start] in DETERMINERS:
@@ -912,6 +1004,15 @@ def _aimed_elsewhere(lowered: Sequence[str], start: int) -> bool:
         start += 1
     if start < len(lowered) and lowered[start].endswith("'s"):  # "the government's request"
         start += 1
+    if start < len(lowered) and lowered[start] in DECIDED_OBJECTS:
+        if lowered[start] == "ruling" and start + 1 < len(lowered) and lowered[start + 1] in RULING_NOUNS:
+            return False
+        for word in lowered[start + 1 : start + 1 + OBJECT_WINDOW]:
+            if word in CLAUSE_BREAKS:
+                break
+            if word in VERB_WORDS:
+                return False  # "denied the decision to scrap it has been made": a clause of its own
+        return True
     return start < len(lowered) and (lowered[start] in PERSON_OBJECTS or lowered[start] in PROCEDURAL_OBJECTS)
 
 
@@ -982,6 +1083,8 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
         ):
             continue
         end = i + len(phrase.words)
+        if phrase.words == SHOT_DOWN and not _downs_a_statement(lowered, i, end):
+            continue  # "Pakistan shot down five jets": a craft, not a claim
         negator = None if phrase.words[0] in negators else _negator_before(lowered, i, negators)
         if (
             negator is None
@@ -1008,6 +1111,23 @@ def _scan(sentence: _Sentence) -> list[tuple[str, tuple[str, ...], str]]:
             and not (despite and _overridden(lowered, i, cue))
         ]
     return found
+
+
+def _downs_a_statement(lowered: Sequence[str], start: int, end: int) -> bool:
+    """Whether "shot down" at lowered[start:end] rejects something said: a statement noun (DOWNED_STATEMENTS)
+    among the DOWNED_REACH words of its clause after it ("shot down a New York Times report") or, in the passive,
+    just before its "was" ("the idea was quickly shot down"); not the aircraft, drones and missiles that war
+    reports shoot down."""
+    for word in lowered[end : end + DOWNED_REACH]:
+        if word in CLAUSE_BREAKS or word == "and":
+            break  # "Rafale shot down, report says": the report is another clause's
+        if word in DOWNED_STATEMENTS:
+            return True
+    k = start - 1
+    if k >= 0 and lowered[k].endswith("ly"):  # "was quickly shot down"
+        k -= 1
+    # the subject of "was shot down", just before it: "the idea was", not "reports that a Rafale was"
+    return k >= 1 and lowered[k] in ("was", "were", "been", "being") and lowered[k - 1] in DOWNED_STATEMENTS
 
 
 def _overridden(lowered: Sequence[str], i: int, cue: tuple[str, tuple[str, ...], str]) -> bool:
@@ -1265,8 +1385,8 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
 
 def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
     """A delay past the year by which the claim says a thing will happen, in a clause about the claim: "pushed the
-    landing back to 2027" against "NASA will land astronauts on the Moon by 2026" (not "..., and a cargo mission
-    slipped to 2028")."""
+    landing back to 2027" (or "pushes ... to 2028") against "NASA will land astronauts on the Moon by 2026" (not
+    "..., and a cargo mission slipped to 2028")."""
     if not claim.deadline or claim.negated:
         return []  # "... will not be held before 2027": a later date agrees
     clause: list[str] = []
@@ -1275,7 +1395,11 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             clause.append(word)
             continue
         stems = set(map(light_stem, clause))
-        delayed = not DELAYS.isdisjoint(stems) or ("back" in stems and not PUSHES.isdisjoint(clause))
+        delayed = (
+            not DELAYS.isdisjoint(stems)
+            or ("back" in stems and not PUSHES.isdisjoint(clause))
+            or (not PUSHED.isdisjoint(clause) and _to_a_year(clause))  # "pushes the Mars shot to 2028"
+        )
         years = [y for y in map(_year_of, clause) if y] if delayed and _about(claim, stems) else []
         later = [y for y in years if int(y) > claim.deadline] or [
             y for y in _not_before_years(clause, claim) if int(y) > claim.deadline
@@ -1284,6 +1408,20 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             return [f"{DELAYED_PAST} {later[0]}"]
         clause = []
     return []
+
+
+def _to_a_year(clause: Sequence[str]) -> bool:
+    """Whether the clause has "to" with a year right after it ("to 2028", "to the end of 2028", "to mid-2028"):
+    not "pushed his engineers to launch in 2026"."""
+    for i, word in enumerate(clause):
+        if word != "to":
+            continue
+        k = i + 1
+        while k < len(clause) and k <= i + 4 and clause[k] in _YEAR_LEAD:
+            k += 1
+        if k < len(clause) and _year_of(clause[k]):
+            return True
+    return False
 
 
 # Words back from a negation to what it is about (see _not_before_years).
@@ -1394,10 +1532,32 @@ def _averted(sentence: _Sentence, claim: _Claim) -> list[str]:
         if len(lowered[start:end]) == 2 and nxt and nxt[0] in _NOT_AN_OBJECT:
             continue  # "headed off to Washington", "backed off as protesters regrouped"
         head = _object_head(lowered, end)
-        if head and light_stem(head) not in claim.stems:
+        if lowered[start] in BLOCKING:
+            if not _blocks_the_deal(lowered, start, end, claim):
+                continue
+        elif head and light_stem(head) not in claim.stems:
             continue  # "heading off fears that rates ...": what is averted is not the claim's
         found.append(" ".join(sentence.tokens[start:end]))
     return found
+
+
+def _blocks_the_deal(lowered: Sequence[str], start: int, end: int, claim: _Claim) -> bool:
+    """Whether the block at lowered[start:end] stops a deal (DEALS among the words of its clause after it:
+    "blocks Nippon Steel's bid for U.S. Steel"), now: not one a claim of a deal's failure agrees with ("Albertsons
+    ends merger"), not a block recounted ("which had blocked the deal in April"), lifted or refused ("lifts block
+    on", "refused to grant an injunction blocking") within BLOCK_REACH words before it, nor "protesters blocked
+    the road"."""
+    if not DEAL_FAILURES.isdisjoint(claim.stems):
+        return False
+    before = lowered[max(0, start - BLOCK_REACH) : start]
+    if not UNBLOCKING.isdisjoint(before) or "had" in before[-2:]:
+        return False
+    for word in lowered[end : end + OBJECT_WINDOW]:
+        if word in CLAUSE_BREAKS:
+            break
+        if word in DEALS:
+            return True
+    return False
 
 
 def _object_head(lowered: Sequence[str], end: int) -> str:
@@ -1449,10 +1609,24 @@ def _prospective(sentence: _Sentence, claim: _Claim) -> list[str]:
         before = lowered[max(0, start - 3) : start]
         if {"was", "were", "had", "been", "as"} & set(before):
             continue  # "had been expected to raise rates", "which was expected to be approved"
+        if lowered[start] in REQUESTS and _asks_for_another_thing(lowered, end, claim):
+            continue  # "asks ICC to withdraw arrest warrant", "seeking new nominee after Biden quits race"
         if done and (done[0] < start or done[-1] >= end + OBJECT_WINDOW):
             continue  # the sentence states the claim done ("raised rates ... and is expected to raise again")
         found.append(" ".join(sentence.tokens[start:end]))
     return found
+
+
+def _asks_for_another_thing(lowered: Sequence[str], end: int, claim: _Claim) -> bool:
+    """Whether a request's clause goes on, within OBJECT_WINDOW words, past a "to" or into a clause of time: what is
+    asked is another act on the claim's thing ("asks the court to extend the arrest warrant") or another thing
+    beside it ("calls for an open convention after Biden exits the race")."""
+    for word in lowered[end : end + OBJECT_WINDOW]:
+        if word in CLAUSE_BREAKS:
+            break
+        if word in REQUEST_BREAKS:
+            return True
+    return False
 
 
 def _another_measure(sentence: _Sentence, claim: _Claim) -> bool:
@@ -1496,13 +1670,17 @@ def _sentence_cues(
     """(kind, text) cues of one sentence; claim negation and counter-evidence only where it governs; a figure
     that misses a bound of the claim only with ``bounds`` (see _contrary_figures)."""
     found: list[tuple[str, str]] = []
-    for kind, words, text in _scan(sentence):
+    scanned = _scan(sentence)
+    elsewhere = _denied_elsewhere(sentence, scanned, claim)
+    for kind, words, text in scanned:
         if kind in ECHOED_KINDS and light_stem(words[-1]) in claim.cue_words:
             continue  # the claim says "hoax" (or "called off") itself: a body repeating it agrees
         if kind == COUNTER_EVIDENCE and not governs:
             continue
         if kind == CORRECTION and words in EVENT_ERRORS and not _corrects_the_report(sentence.lowered):
             continue  # "wrongly convicted", "mistakenly shot": an error of the event, not of the report
+        if kind in (COUNTER_VOICE, DOUBT) and words in elsewhere:
+            continue  # "rejected claims that the launch had been rushed": another statement than the claim
         found.append((kind, text))
     found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim)]
     if governs:
@@ -1526,6 +1704,75 @@ def _sentence_cues(
         # "confirmed that it does not exist": what is confirmed is the denial.
         found = [(kind, text) for kind, text in found if kind != ENDORSEMENT]
     return found
+
+
+def _denied_elsewhere(
+    sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], str]], claim: _Claim
+) -> frozenset[tuple[str, ...]]:
+    """The denial and doubt phrases of ``scanned`` that deny something else than the claim wherever the sentence
+    has them (_denies_something_else); each phrase read once, however often the sentence repeats it."""
+    phrases = {words for kind, words, _ in scanned if kind in (COUNTER_VOICE, DOUBT)}
+    if not phrases:
+        return frozenset()
+    places: dict[str, list[int]] = {}
+    for i, word in enumerate(sentence.lowered):
+        places.setdefault(word, []).append(i)
+    return frozenset(words for words in phrases if _denies_something_else(sentence, words, claim, places))
+
+
+def _denies_something_else(
+    sentence: _Sentence, words: tuple[str, ...], claim: _Claim, places: Mapping[str, list[int]]
+) -> bool:
+    """Whether the denial or doubt ``words`` is, wherever the sentence has it, of a clause that says something else:
+    "rejected claims that the launch had been rushed", "denied that permitting was the main cause of delays". Each
+    place needs a "that" within DENIED_REACH words, past determiners and nouns of what was said only (DENIED_NOUNS),
+    then a clause of at least two content words (read to its end, at most DENIED_CLAUSE words) none of which is
+    the claim's or akin to one (_akin: "president", "presidential"), a country's people counting as the country.
+    A clause with a word of the claim may deny it in other words, and one that opens with a pronoun ("denied
+    reports that he will step aside") or a verb ("dismissed the reports that surfaced overnight": a relative
+    clause) may be about the claim: the cue stays. ``places``: where each word starts in the sentence."""
+    lowered = sentence.lowered
+    n = len(words)
+    claimed = claim.stems | {light_stem(DEMONYMS[w]) for w in claim.sentence.lowered if w in DEMONYMS}
+    found = False
+    for start in places.get(words[0], ()):
+        if tuple(lowered[start : start + n]) != words:
+            continue
+        found = True
+        j = start + n
+        stop = min(len(lowered), j + DENIED_REACH)
+        while j < stop and (
+            lowered[j] in DENIED_NOUNS or (lowered[j] in DETERMINERS and lowered[j] != "that")
+        ):
+            j += 1  # "rejected the claims that", "dismissed earlier reports that"; not "questionable activities that"
+        if j >= stop or lowered[j] != "that" or j + 1 >= len(lowered):
+            return False
+        opener = lowered[j + 1]
+        if opener in CLAUSE_PRONOUNS or opener in AUXILIARIES or opener in COPULAS or opener in MODALS:
+            return False
+        if opener.endswith("ed") or opener in CLAUSE_BREAKS:
+            return False
+        content: set[str] = set()
+        for word in lowered[j + 1 : j + 1 + DENIED_CLAUSE]:
+            if word in CLAUSE_BREAKS:
+                break
+            if word[0].isalnum() and word not in sentence.grammar.stop:
+                content.add(light_stem(word))
+                content.add(light_stem(DEMONYMS.get(word, word)))  # "the ousted Syrian president": Syria's
+        if len(content) < 2 or any(_akin(word, claimed) for word in content):
+            return False
+    return found
+
+
+def _akin(stem: str, stems: AbstractSet[str]) -> bool:
+    """Whether ``stem`` is one of ``stems`` or shares its first AKIN_PREFIX letters with one ("president" and
+    "presidential")."""
+    if stem in stems:
+        return True
+    if len(stem) < AKIN_PREFIX:
+        return False
+    prefix = stem[:AKIN_PREFIX]
+    return any(other.startswith(prefix) for other in stems)
 
 
 def _anchors(sentences: Sequence[_Sentence], overlaps: Sequence[float], evidence: Sequence[str]) -> set[int]:

@@ -28,14 +28,42 @@ def split_sentences(text: str, lang: str | None) -> list[str]:
     return [" ".join(s.split()) for s in found if s and not s.isspace()]
 
 
-def split_plain_sentences(text: str) -> list[str]:
-    """Split on line breaks, then after sentence-final punctuation followed by a capital.
+# What ends a piece of text in an abbreviation that is no sentence end: a title ("Mr.", "Gen."), a month ("Dec.") and
+# the like, or an initialism ("U.S.", "U.N."). Case-sensitive. Not a single capital: "Plan B.", "Vitamin D." and
+# "Gen Z." end sentences as often as an initial stands before a name.
+_ABBREVIATED_END = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|Cpl|Adm|Maj|Cmdr|Rev|Hon|Pres|Supt|Insp|Det|Jr|Sr|"
+    r"St|Mt|Ft|vs|Inc|Corp|Co|Ltd|Bros|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|"
+    r"(?<![\w.])[A-Z](?:\.[A-Z])+)\.$"
+)
+# "No." before a number of one to three digits ("No. 4 economy"); not the answer "No." that a sentence of its own is.
+_NUMBER_END = re.compile(r"(?<=\s)(?:No|Nos)\.$")
+_NUMBER_START = re.compile(r"\d{1,3}\b")
 
-    No language rules and no abbreviations: "Mr. Smith" is split. Sentences are stripped, not collapsed.
+
+def split_plain_sentences(text: str) -> list[str]:
+    """Split on line breaks, then after sentence-final punctuation followed by a capital or a digit.
+
+    No language rules; only a break after a common English abbreviation or an initialism ("Mr. Smith", "the U.S. Food
+    and Drug Administration", "Dec. 8", "No. 10") is undone. Sentences are stripped, not collapsed.
     """
     sentences: list[str] = []
     for paragraph in text.splitlines():
-        sentences.extend(part.strip() for part in _SENTENCE_BREAK.split(paragraph) if part.strip())
+        # each sentence's parts, joined once (a run of "U.S. U.S. ..." stays linear)
+        merged: list[list[str]] = []
+        for part in _SENTENCE_BREAK.split(paragraph):
+            part = part.strip()
+            if not part:
+                continue
+            last = merged[-1][-1] if merged else ""
+            if last.endswith(".") and (
+                _ABBREVIATED_END.search(last[-6:])
+                or (_NUMBER_END.search(last[-5:]) and _NUMBER_START.match(part))
+            ):
+                merged[-1].append(part)
+            else:
+                merged.append([part])
+        sentences.extend(" ".join(parts) for parts in merged)
     return sentences
 
 
