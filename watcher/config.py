@@ -790,10 +790,15 @@ def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
 
 
 def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
-    names = [c.name for c in doc.claims]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise ConfigError(f"{path}: claims: duplicate name {sorted(dup)[0]!r}")
+    # Names are compared ignoring case: "NATO-ammo" and "nato-ammo" would share one report file where file names
+    # ignore case, and one name when typed.
+    seen: dict[str, str] = {}
+    for c in doc.claims:
+        first = seen.get(c.name.casefold())
+        if first is not None:
+            same = "" if first == c.name else f" (the same as {first!r}: names are compared ignoring case)"
+            raise ConfigError(f"{path}: claims: duplicate name {c.name!r}{same}")
+        seen[c.name.casefold()] = c.name
     return tuple(
         ClaimSpec(
             name=c.name,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,17 @@ from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchR
 from watcher.errors import ConflictError, NotFoundError, StorageError
 
 _INT64_MAX = 2**63 - 1
+
+
+async def _name_taken(conn: AsyncConnection, name: str, claim_id: int | None = None) -> None:
+    """Refuse a claim name that another claim has in other letter case ("NATO-ammo" beside "nato-ammo"): the two
+    would share one report file where file names ignore case, and one name when typed."""
+    q = select(claims_t.c.name).where(func.lower(claims_t.c.name) == name.lower(), claims_t.c.name != name)
+    if claim_id is not None:
+        q = q.where(claims_t.c.id != claim_id)
+    other = (await conn.execute(q.limit(1))).scalar()
+    if other is not None:
+        raise ConflictError(f"a claim named {other!r} already exists (names are compared ignoring case)")
 
 
 def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
@@ -75,7 +86,10 @@ class ClaimQueries(SqlBase):
     async def sync_claims(self, specs: Sequence[ClaimSpec], *, now: datetime) -> SyncReport:
         added = updated = 0
         async with self.engine.begin() as conn:
-            rows = {r["name"]: r for r in (await conn.execute(select(claims_t))).mappings()}
+            found = list((await conn.execute(select(claims_t))).mappings())
+            rows = {r["name"]: r for r in found}
+            # A claim stored as "NATO-ammo" (by the CLI) is feeds.yaml's "nato-ammo": the file's spelling wins.
+            folded = {r["name"].lower(): r for r in found if r["deleted_at"] is None}
             for s in specs:
                 values = {
                     "text": s.text,
@@ -84,7 +98,9 @@ class ClaimQueries(SqlBase):
                     "status": s.status,
                     "language": s.language,
                 }
-                row = rows.get(s.name)
+                row = rows.get(s.name) or folded.get(s.name.lower())
+                if row is not None and row["name"] != s.name:
+                    values["name"] = s.name
                 if row is None:
                     await conn.execute(
                         claims_t.insert().values(
@@ -102,6 +118,7 @@ class ClaimQueries(SqlBase):
     async def add_claim(self, claim: Claim, *, now: datetime, source: str = "cli") -> Claim:
         try:
             async with self.engine.begin() as conn:
+                await _name_taken(conn, claim.name)
                 res = await conn.execute(
                     claims_t.insert()
                     .values(
@@ -135,6 +152,11 @@ class ClaimQueries(SqlBase):
             cond = and_(cond, claims_t.c.deleted_at.is_(None))
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(claims_t).where(cond))).mappings().first()
+            if row is None and isinstance(ref, str) and not numeric:
+                # "NATO-Ammo" finds "nato-ammo": names are compared ignoring case (one such name at most)
+                folded = and_(func.lower(claims_t.c.name) == ref.lower(), claims_t.c.deleted_at.is_(None))
+                rows = (await conn.execute(select(claims_t).where(folded).limit(2))).mappings().all()
+                row = rows[0] if len(rows) == 1 else None
         if row is None:
             raise NotFoundError(f"no claim {ref!r} (give its id or name; see `watcher claims list`)")
         return to_claim(row)
@@ -149,6 +171,7 @@ class ClaimQueries(SqlBase):
     async def update_claim(self, claim: Claim, *, now: datetime) -> Claim:
         try:
             async with self.engine.begin() as conn:
+                await _name_taken(conn, claim.name, claim.id)
                 await conn.execute(
                     update(claims_t)
                     .where(claims_t.c.id == claim.id)

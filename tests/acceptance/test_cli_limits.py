@@ -113,6 +113,9 @@ async def test_duplicate_and_unknown_claims_are_both_usage_errors(watcher: Watch
     assert (await watcher("claims", "add", "Russia makes more shells", "--name", "b")).code == 0
     assert_usage_error(await watcher("claims", "edit", "b", "--name", "a"), "already exists")
     assert_usage_error(await watcher("claims", "show", "nope"), "no claim 'nope'")
+    # Names are compared ignoring case: "A" is "a", taken, and finds it.
+    assert_usage_error(await watcher("claims", "add", TEXT, "--name", "A"), "compared ignoring case")
+    assert (await watcher("claims", "show", "A", "--json")).json()["name"] == "a"
 
 
 async def test_removing_a_claim_whose_hidden_name_is_taken(watcher: Watcher) -> None:

@@ -26,7 +26,7 @@ from watcher.domain import (
     MatchScore,
     Stance,
 )
-from watcher.errors import NotFoundError, StorageError
+from watcher.errors import ConflictError, NotFoundError, StorageError
 
 T0 = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
 
@@ -231,6 +231,29 @@ async def test_claims_crud_and_sync(store: Store) -> None:
     assert (await store.get_claim(c.id, include_deleted=True)).id == c.id
     # The name is free again after removal.
     await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
+
+
+async def test_claim_names_are_compared_ignoring_case(store: Store) -> None:
+    """Claims named "NATO-ammo" and "nato-ammo" would share one report file where file names ignore case: refused, and a
+    name typed in other letter case finds its claim."""
+    from dataclasses import replace
+
+    c = await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
+    with pytest.raises(ConflictError, match="'nato-ammo' already exists"):
+        await store.add_claim(Claim(id=0, name="NATO-Ammo", text="again"), now=T0)
+    other = await store.add_claim(Claim(id=0, name="other", text="Another claim"), now=T0)
+    with pytest.raises(ConflictError, match="ignoring case"):
+        await store.update_claim(replace(other, name="Nato-Ammo"), now=T0)
+    assert (await store.get_claim("NATO-AMMO")).id == c.id
+    # A claim may change the case of its own name.
+    assert (await store.update_claim(replace(c, name="NATO-ammo"), now=T0)).name == "NATO-ammo"
+    # feeds.yaml's spelling of a stored claim is that claim, renamed to the file's spelling; not a second one.
+    r = await store.sync_claims([ClaimSpec(name="nato-ammo", text="NATO has surpassed Russia")], now=T0)
+    assert (r.added, r.updated) == (0, 1)
+    assert [(x.id, x.name) for x in await store.list_claims()] == [(c.id, "nato-ammo"), (other.id, "other")]
+    # A removed claim's name is free in any case.
+    await store.remove_claim(other.id, now=T0)
+    await store.add_claim(Claim(id=0, name="OTHER", text="Another claim"), now=T0)
 
 
 async def _one_match(store: Store) -> tuple[int, int]:

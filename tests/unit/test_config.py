@@ -219,6 +219,11 @@ def test_duplicates_are_refused(tmp_path: Path) -> None:
     text = "feeds:\n  - url: https://x.org/rss\n  - url: https://x.org/rss\n"
     with pytest.raises(ConfigError, match=r":3: feeds\[1\].url: the same feed as feeds\[0\] on line 2"):
         load(write(tmp_path, text), environ={})
+    claims = 'claims:\n  - {name: nato-ammo, text: "NATO leads"}\n  - {name: NATO-Ammo, text: "NATO leads"}\n'
+    with pytest.raises(
+        ConfigError, match="duplicate name 'NATO-Ammo' \\(the same as 'nato-ammo': names are compared"
+    ):
+        load(write(tmp_path, claims), environ={})
 
 
 def test_environment_overrides(tmp_path: Path) -> None:

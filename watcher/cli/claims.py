@@ -91,7 +91,9 @@ def claims() -> None:
 
 @claims.command("add")
 @click.argument("text")
-@click.option("--name", callback=claim_name, help="Short unique name [default: from the text].")
+@click.option(
+    "--name", callback=claim_name, help="Short unique name, compared ignoring case [default: from the text]."
+)
 @click.option("--keyword", "keywords", multiple=True, help="Key term the article must mention (repeatable).")
 @click.option("--threshold", type=THRESHOLD, help="Match score threshold [default: the matcher's].")
 @click.option("--paused", is_flag=True, help="Add it paused.")
