@@ -171,7 +171,9 @@ class ClaimQueries(SqlBase):
     async def update_claim(self, claim: Claim, *, now: datetime) -> Claim:
         try:
             async with self.engine.begin() as conn:
-                await _name_taken(conn, claim.name, claim.id)
+                stored = select(claims_t.c.name).where(claims_t.c.id == claim.id)
+                if (await conn.execute(stored)).scalar() != claim.name:
+                    await _name_taken(conn, claim.name, claim.id)  # a rename; not an edit of a name kept
                 await conn.execute(
                     update(claims_t)
                     .where(claims_t.c.id == claim.id)

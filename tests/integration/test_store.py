@@ -256,6 +256,32 @@ async def test_claim_names_are_compared_ignoring_case(store: Store) -> None:
     await store.add_claim(Claim(id=0, name="OTHER", text="Another claim"), now=T0)
 
 
+async def test_claims_stored_before_names_ignored_case_stay_editable(store: SqlStore) -> None:
+    """Two names that differ only in case, stored by an earlier release, are each still found and edited."""
+    from dataclasses import replace
+
+    from storage.tables import claims_t
+
+    async with store.engine.begin() as conn:
+        for name in ("Legacy", "legacy"):
+            await conn.execute(
+                claims_t.insert().values(
+                    name=name,
+                    text=f"{name} claim text",
+                    keywords=[],
+                    status="active",
+                    source="cli",
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+    upper, lower = await store.get_claim("Legacy"), await store.get_claim("legacy")
+    assert upper.id != lower.id
+    assert (await store.update_claim(replace(lower, threshold=0.4), now=T0)).threshold == 0.4
+    with pytest.raises(NotFoundError):
+        await store.get_claim("LEGACY")  # two claims answer to it: neither is guessed
+
+
 async def _one_match(store: Store) -> tuple[int, int]:
     await store.sync_feeds([spec(1)], source="config", now=T0)
     (f,) = await store.lease_due_feeds(T0, 10, lease_s=60)
