@@ -28,6 +28,8 @@ from watcher.text.tokens import tokens
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
 DEADLINE_CLAIM = "NATO will surpass Russia in ammunition production by 2026"
+DONE_CLAIM = "NATO has surpassed Russia in ammunition production"
+FIGURE_CLAIM = "NATO makes more than 3 million shells a year"
 
 
 def _repeat(unit: str, size: int) -> str:
@@ -61,6 +63,12 @@ FAMILIES: dict[str, Callable[[int], Callable[[], object]]] = {
         lambda: explain(CLAIM, "", "Officials denied that " + _repeat("costs rose ", n) + ".")
     ),
     'framing: "U.S. " repeated (sentences joined)': lambda n: lambda: explain(CLAIM, "", _repeat("U.S. ", n)),
+    'framing: "NATO postponed surpassing" repeated': lambda n: (
+        lambda: explain(DONE_CLAIM, "", _repeat("NATO postponed surpassing Russia ", n) + ".")
+    ),
+    'framing: "expect 2 million shells" repeated': lambda n: (
+        lambda: explain(FIGURE_CLAIM, "", _repeat("analysts expect 2 million shells, ", n) + ".")
+    ),
 }
 
 

@@ -838,6 +838,182 @@ def test_what_a_review_of_the_thirteenth_round_rules_found(
     assert frame(claim, title, text).stance is stance
 
 
+# The fourteenth round's rules: a figure in a forecast is no contrary figure, and a delay of the claim's event
+# disputes a claim that it has happened.
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        (
+            "Canada's unemployment rate rose to 7.1 percent in August 2025",
+            "Canada's August jobs data could show unemployment hitting 7%",
+            "Economists polled ahead of Friday's release expect the jobless rate to edge up to 7.0 percent.",
+            Stance.NEUTRAL,
+        ),
+        # ... but a figure found beside a forecast missed still contradicts
+        (
+            "Canada's unemployment rate rose to 7.1 percent in August 2025",
+            "Canada's jobless rate holds",
+            "Economists had expected the unemployment rate to rise, but it held at 6.9 percent in August.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Sweden has become NATO's 32nd member",
+            "Turkish lawmakers put off debate on Swedish NATO bid",
+            "Turkey's parliamentary foreign affairs committee adjourned its discussion of Sweden's NATO membership "
+            "on Thursday after members of the ruling party asked for more time.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Brazil's Supreme Court has convicted Jair Bolsonaro of plotting a coup",
+            "Brazil's top court postpones Bolsonaro verdict",
+            "",
+            Stance.DISPUTES,
+        ),
+        # ... not a delay overcome, a possible one, or the claim's own
+        (
+            "India's Chandrayaan-3 spacecraft has landed near the Moon's south pole",
+            "Chandrayaan-3 lands on the Moon after two delays",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Apple has delayed its AI-powered Siri upgrade until 2026",
+            "Apple postpones Siri upgrade to 2026",
+            "",
+            Stance.SUPPORTS,
+        ),
+    ],
+)
+def test_fourteenth_round_rules(claim: str, title: str, text: str, stance: Stance) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
+    assert frame(claim, title, text).stance is stance
+
+
+# What a review of the fourteenth round's first version read wrongly: a figure "as expected" or "more than expected",
+# a forecast after the figure or past "and", a poll's own figure, a claim that is itself a forecast; a delay
+# overcome far back in its clause or ended, a delay of something else, "put off by", and what it missed: "decides
+# to postpone", "stalls".
+@pytest.mark.parametrize(
+    ("claim", "title", "text", "stance"),
+    [
+        (
+            "The US unemployment rate rose to 4.3 percent in July.",
+            "US unemployment rate holds steady in July",
+            "The jobless rate held at 4.1 percent in July as expected.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Eurozone inflation fell to 2.4 percent in November.",
+            "Eurozone inflation",
+            "Inflation slowed more than expected to 2.0 percent in November.",
+            Stance.DISPUTES,
+        ),
+        (
+            "The US unemployment rate rose to 4.3 percent in July.",
+            "US jobs report",
+            "The unemployment rate edged down to 4.1 percent in July and could fall further, economists said.",
+            Stance.DISPUTES,
+        ),
+        (
+            "The US unemployment rate rose to 4.3 percent in July.",
+            "US jobs report",
+            "The unemployment rate fell to 4.1 percent in July in a report that would ease pressure on the Federal Reserve.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Emmanuel Macron's approval rating has fallen to 19 percent.",
+            "Macron popularity",
+            "An Ifop poll published Sunday put Macron's approval rating at 27 percent, up four points.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Marine Le Pen's National Rally won 33 percent of the vote in the first round.",
+            "National Rally polled 29 percent in first round, official results show",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "The IMF has cut its 2024 global growth forecast to 2.9 percent.",
+            "IMF raises 2024 global growth forecast to 3.2%",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "The IMF has cut its 2024 global growth forecast to 2.9 percent.",
+            "IMF World Economic Outlook",
+            "The fund now expects the global economy to grow 3.2 percent in 2024.",
+            Stance.DISPUTES,
+        ),
+        (
+            "Sweden has become NATO's 32nd member.",
+            "Sweden joins NATO after nearly two years of delays",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Boeing's Starliner capsule has docked with the International Space Station.",
+            "Starliner docks with ISS after five hours of delays caused by thruster glitches",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Sweden has become NATO's 32nd member.",
+            "Sweden joins NATO as Hungary ends long delay",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Joe Biden has withdrawn from the 2024 US presidential race.",
+            "Democrats postpone virtual roll call after Biden exits race",
+            "",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Reddit has gone public on the New York Stock Exchange.",
+            "Reddit soars in NYSE debut",
+            "Few investors were put off by Reddit's losses as the company's shares soared 48% in their New York "
+            "Stock Exchange debut.",
+            Stance.SUPPORTS,
+        ),
+        (
+            "Brazil's Supreme Court has convicted Jair Bolsonaro of plotting a coup.",
+            "Brazil's Supreme Court decides to postpone Bolsonaro verdict",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Hungary's parliament has ratified Sweden's NATO membership.",
+            "Hungarian lawmakers vote to delay ratification of Sweden's NATO bid",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Sweden has become NATO's 32nd member.",
+            "Turkey stalls Sweden's NATO bid as parliament goes into recess",
+            "",
+            Stance.DISPUTES,
+        ),
+        (
+            "Boeing's Starliner has launched its first crewed flight.",
+            "Boeing's Starliner crewed flight could be delayed again, NASA says",
+            "",
+            Stance.NEUTRAL,
+        ),
+        (
+            "Manchester United has sacked Erik ten Hag.",
+            "Ten Hag out at Old Trafford",
+            "Manchester United sacked Erik ten Hag on Monday after the club's owners delayed the decision for months.",
+            Stance.SUPPORTS,
+        ),
+    ],
+)
+def test_what_a_review_of_the_fourteenth_round_rules_found(
+    claim: str, title: str, text: str, stance: Stance
+) -> None:
+    assert frame(claim, title, text, model=None).stance is stance
+    assert frame(claim, title, text).stance is stance
+
+
 # Inputs that a review of the eleventh round's rules read wrongly on their first version: a negation with the ban
 # word after it, "no more than" as a bound, a word "another" the claim uses, the current side of a comparison, a
 # currency against its figure, a delay of something else, an error of the event rather than of the report, a
@@ -1937,16 +2113,16 @@ def test_a_negated_hedge_stays_a_hedge() -> None:
 
 
 PROBE_NEWS = Path(__file__).resolve().parents[1] / "data" / "stance_probe_news.yaml"
-# Measured 0.752 (342 of 455; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
+# Measured 0.752 (376 of 500; the sixth round's 48, written blind, 36 before and 38 after; the seventh's 30, 14
 # and 16; the eighth's 30, 15 and 16; the ninth's 12, 7 and 7; the tenth's 48, 25 and 32; the eleventh's 45, 32
-# and 34; the twelfth's 45, 27 and 31; the thirteenth's 45, 26 and 31), minus a margin (0.756 of 410 before the
-# thirteenth round's items).
+# and 34; the twelfth's 45, 27 and 31; the thirteenth's 45, 26 and 31; the fourteenth's 45, 32 and 33), minus a
+# margin (0.756 of 410 before the thirteenth round's items).
 PROBE_NEWS_FLOOR = 0.74
 
 
 def test_probe_of_wire_phrasings_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_NEWS)
-    assert len(data["items"]) >= 455 and len(data["claims"]) >= 145
+    assert len(data["items"]) >= 500 and len(data["claims"]) >= 157
     assert accuracy >= PROBE_NEWS_FLOOR
 
 
@@ -2268,15 +2444,14 @@ def test_despite_reports_disputes_and_a_denial_not_ruled_out_leaves_the_claim_op
 
 
 PROBE_BODIES = Path(__file__).resolve().parents[1] / "data" / "stance_probe_bodies.yaml"
-# Measured 0.622 (145 of 233; 0.624 of the earlier 218 with the model retrained for the thirteenth round, 0.638
-# before; 0.601 to 0.642 on the earlier 188 over the last retrainings of the model), the rules alone 0.695: the floor
-# sits under the spread of retraining.
+# Measured 0.605 (150 of 248; 0.622 of the earlier 233; 0.601 to 0.642 on the earlier 188 over the last
+# retrainings of the model), the rules alone 0.677: the floor sits under the spread of retraining.
 PROBE_BODIES_FLOOR = 0.58
 
 
 def test_probe_of_longer_items_accuracy_floor() -> None:
     accuracy, data = probe_accuracy(PROBE_BODIES)
-    assert len(data["items"]) >= 233 and len(data["claims"]) >= 107
+    assert len(data["items"]) >= 248 and len(data["claims"]) >= 119
     assert accuracy >= PROBE_BODIES_FLOOR
 
 

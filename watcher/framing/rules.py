@@ -229,6 +229,7 @@ WHETHER = ("whether",)
 AUXILIARIES = frozenset("has have had will".split())
 COPULAS = frozenset("is are was were".split())
 MODALS = frozenset("should could would must can may might shall to".split())  # "should have a place"
+MODALS_ONLY = MODALS - {"to"}  # "decides to postpone" is a delay, "could postpone" one only possible
 # Words that make what follows a decision noun a clause of its own ("the decision ... has been taken").
 VERB_WORDS = AUXILIARIES | COPULAS | (MODALS - {"to"}) | {"did", "been"}
 PARTICIPLE_ENDINGS = ("ing", "ed", "en")
@@ -451,10 +452,22 @@ DELAYS = frozenset(
     light_stem(word)
     for word in (
         "delay delays delayed delaying postpone postpones postponed postponing defer defers deferred deferring "
-        "slip slips slipped slipping reschedule rescheduled reschedules rescheduling"
+        "slip slips slipped slipping reschedule rescheduled reschedules rescheduling adjourn adjourns adjourned "
+        "adjourning"
     ).split()
 )
 PUSHES = frozenset({"push", "pushes", "pushed", "pushing", "put", "puts", "putting"})
+PUTS = frozenset({"put", "puts", "putting"})  # "put off" (_put_off)
+# The delays of _put_off: DELAYS but "slip", which slips into other senses ("slipped into the crowd").
+PUT_OFF = (DELAYS - {light_stem(word) for word in "slip slips slipped slipping".split()}) | {
+    light_stem(word) for word in "stall stalls stalled stalling".split()
+}
+# Words before a delay in its clause that say it was overcome, ended or refused: "launched after two delays",
+# "despite a postponement", "ends long delay", "rejected his plea for a delay", "quit without delay".
+OVERCOME = frozenset(
+    "after despite following spite end ends ended ending without no rejected rejects rejecting denied denies "
+    "refused refuses".split()
+)
 # Verbs that move a date: with "to" and a year right after it ("pushes the Mars shot to 2028", "moved to late 2028").
 PUSHED = frozenset(
     "push pushes pushed pushing bump bumps bumped bumping shift shifts shifted shifting move moves moved "
@@ -462,6 +475,18 @@ PUSHED = frozenset(
 )
 # Words between "to" and its year: "to the end of 2028", "to late 2028".
 _YEAR_LEAD = frozenset("the end of early late mid spring summer autumn fall winter".split())
+# Words of a forecast: a figure after one in its clause is what is expected ("could show unemployment hitting 7%",
+# "economists expect 7.0 percent"), not one that contradicts the claim's ("fell to 4.1 percent in a report that
+# would ease pressure" still does). Not "may" (the month) nor "seen".
+FORECASTS = frozenset(
+    "could would might expect expects expected expecting forecast forecasts forecasting predict predicts predicted "
+    "predicting projected projection projections".split()
+)
+# Where a sentence's clauses part (for FORECASTS): a comma (not a thousands separator), a semicolon, a colon, "but"
+# or "and" ("fell to 4.1 percent and could fall further").
+_CLAUSE_SPLIT_RE = re.compile(
+    r",(?!\d{3}\b)|[;:]|\bbut\b|\band\b", re.IGNORECASE
+)  # not the comma of "12,000"
 # A year with a part of it before it, as one word: "mid-2027", "late-2027".
 _PART_YEAR_RE = re.compile(r"(?:early|mid|late|end)-(?:19|20)\d\d")
 # The cue text of a delay past a claim's year
@@ -854,6 +879,13 @@ class _Claim:
     averting: bool = False
     # the claim's words in the simple past when it is a claim of a thing done (_done_words); None when it is not
     done: frozenset[str] | None = None
+    # its stems with its countries' for their people ("Syrian": Syria), and their first AKIN_PREFIX letters: a word
+    # that has one of them is akin to the claim ("president" to "presidential"; _denies_something_else)
+    akin: frozenset[str] = frozenset()
+    akin_prefixes: frozenset[str] = frozenset()
+    # the claim is itself of a forecast ("The IMF has cut its growth forecast to 2.9 percent"): a forecast's figure
+    # may contradict it
+    forecast: bool = False
 
 
 def _deadline(text: str, sentence: _Sentence) -> int:
@@ -881,6 +913,7 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
     predicate = _predicate(sentence)
     cues = {light_stem(word) for kind, words, _ in scanned if DIRECTIONS[kind][0] > 0 for word in words}
     deadline = _deadline(text, sentence)
+    akin = sentence.content | {light_stem(DEMONYMS[w]) for w in sentence.lowered if w in DEMONYMS}
     return _Claim(
         sentence,
         sentence.content,
@@ -899,6 +932,9 @@ def _parse_claim(text: str, grammar: _Grammar = ENGLISH) -> _Claim:
         labels,
         any(_holds(sentence.lowered, phrase) for phrase in AVERTS),
         _done_words(sentence, deadline),
+        akin,
+        frozenset(stem[:AKIN_PREFIX] for stem in akin if len(stem) >= AKIN_PREFIX),
+        not FORECASTS.isdisjoint(sentence.lowered),
     )
 
 
@@ -1377,9 +1413,12 @@ def _contrary_figures(sentence: _Sentence, claim: _Claim, bounds: bool = True) -
                 continue
             return [f"contrary figure {found.group()}"]
     if bounds and claim.bounds and not _another_measure(sentence, claim):
-        for quantity in _quantities(sentence.text):
-            if any(quantity.misses(bound) for bound in claim.bounds):
-                return [f"{MISSED_FIGURE} {quantity.text}"]
+        for clause in _CLAUSE_SPLIT_RE.split(sentence.text):
+            for quantity in _quantities(clause):
+                if not claim.forecast and _forecasts(tokenize(clause[: clause.find(quantity.text)].lower())):
+                    continue  # "economists expect the rate to edge up to 7.0 percent": a forecast, not a finding
+                if any(quantity.misses(bound) for bound in claim.bounds):
+                    return [f"{MISSED_FIGURE} {quantity.text}"]
     return []
 
 
@@ -1408,6 +1447,72 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
             return [f"{DELAYED_PAST} {later[0]}"]
         clause = []
     return []
+
+
+def _forecasts(words: Sequence[str]) -> bool:
+    """Whether a clause's words forecast: one of FORECASTS, not as the measure of what was found ("held at 4.1
+    percent as expected", "slowed more than expected")."""
+    return any(
+        word in FORECASTS and not (i and words[i - 1] in ("as", "than")) for i, word in enumerate(words)
+    )
+
+
+def _put_off(sentence: _Sentence, claim: _Claim) -> list[str]:
+    """A delay of the claim's event against a claim that it has happened (_Claim.done): "Turkish lawmakers put off
+    debate on Swedish NATO bid" against "Sweden has become NATO's 32nd member", "court postpones Bolsonaro verdict"
+    against "... has convicted Bolsonaro". The clause is about the claim and does not state it done, and what is
+    delayed (the words after the delay, to a word of time or cause: _delayed_object) has a word of the claim: not
+    "Democrats postpone virtual roll call after Biden exits race". Not a delay overcome, ended or refused earlier in
+    the clause ("joins NATO after nearly two years of delays", "as Hungary ends long delay", "rejected his plea for
+    a delay"), one only possible ("could slip"), "put off by" (deterred), nor the claim's own ("Apple has delayed
+    its Siri upgrade")."""
+    if claim.done is None or claim.negated or not DELAYS.isdisjoint(claim.stems):
+        return []  # a claim of a delay ("Apple has delayed its Siri upgrade"): a report of one agrees
+    clause: list[str] = []
+    for word in [*sentence.lowered, ";"]:
+        if word not in CLAUSE_BREAKS:
+            clause.append(word)
+            continue
+        found = _delay_in(clause)
+        if (
+            found is not None
+            and OVERCOME.isdisjoint(clause[: found[0]])
+            and MODALS_ONLY.isdisjoint(
+                clause[max(0, found[0] - 2) : found[0]]
+            )  # "could slip", "may be postponed"
+            and _delayed_object(clause, found[1], claim)
+            and _about(claim, set(map(light_stem, clause)))
+            and claim.done.isdisjoint(clause)
+            and not any(w.endswith("ed") and light_stem(w) == claim.verb for w in clause)
+        ):
+            return [" ".join(clause[found[0] : found[1]])]
+        clause = []
+    return []
+
+
+def _delay_in(clause: Sequence[str]) -> tuple[int, int] | None:
+    """Where the clause's first delay (PUT_OFF, or "put ... off") starts and ends; not "put off by" (deterred)."""
+    for i, word in enumerate(clause):
+        if light_stem(word) in PUT_OFF:
+            return i, i + 1
+        if word in PUTS and "off" in clause[i + 1 : i + 4]:
+            end = clause.index("off", i + 1) + 1
+            if end < len(clause) and clause[end] == "by":
+                return None
+            return i, end
+    return None
+
+
+def _delayed_object(clause: Sequence[str], end: int, claim: _Claim) -> bool:
+    """Whether what a delay delays (its clause's words from ``end`` to a word of time or cause, at most OBJECT_WINDOW)
+    has a word of the claim, a country's people counting as the country."""
+    for word in clause[end : end + OBJECT_WINDOW]:
+        if word in REQUEST_BREAKS or word == "by":
+            return False
+        stem = light_stem(word)
+        if stem in claim.akin or light_stem(DEMONYMS.get(word, word)) in claim.akin:
+            return True
+    return False
 
 
 def _to_a_year(clause: Sequence[str]) -> bool:
@@ -1679,7 +1784,7 @@ def _sentence_cues(
             continue
         if kind == CORRECTION and words in EVENT_ERRORS and not _corrects_the_report(sentence.lowered):
             continue  # "wrongly convicted", "mistakenly shot": an error of the event, not of the report
-        if kind in (COUNTER_VOICE, DOUBT) and words in elsewhere:
+        if words in elsewhere:
             continue  # "rejected claims that the launch had been rushed": another statement than the claim
         found.append((kind, text))
     found += [(SCARE_QUOTES, text) for text in _scare_quotes(sentence.text, claim)]
@@ -1694,6 +1799,7 @@ def _sentence_cues(
             found.append((NEGATION, " ".join(sentence.tokens[start:end])))
         found += [(COUNTER_EVIDENCE, text) for text in _contrary_figures(sentence, claim, bounds)]
         found += [(COUNTER_EVIDENCE, text) for text in _delayed_past(sentence, claim)]
+        found += [(COUNTER_EVIDENCE, text) for text in _put_off(sentence, claim)]
         found += [(COUNTER_EVIDENCE, text) for text in _averted(sentence, claim)]
         prospects = _prospective(sentence, claim)
         if prospects:
@@ -1710,7 +1816,9 @@ def _denied_elsewhere(
     sentence: _Sentence, scanned: Sequence[tuple[str, tuple[str, ...], str]], claim: _Claim
 ) -> frozenset[tuple[str, ...]]:
     """The denial and doubt phrases of ``scanned`` that deny something else than the claim wherever the sentence
-    has them (_denies_something_else); each phrase read once, however often the sentence repeats it."""
+    has them (_denies_something_else); each phrase read once, however often the sentence repeats it. Not
+    confirmations: one of the claim in other words ("confirmed that the FDA had cleared its CRISPR treatment") is
+    as common as one of something else."""
     phrases = {words for kind, words, _ in scanned if kind in (COUNTER_VOICE, DOUBT)}
     if not phrases:
         return frozenset()
@@ -1727,13 +1835,12 @@ def _denies_something_else(
     "rejected claims that the launch had been rushed", "denied that permitting was the main cause of delays". Each
     place needs a "that" within DENIED_REACH words, past determiners and nouns of what was said only (DENIED_NOUNS),
     then a clause of at least two content words (read to its end, at most DENIED_CLAUSE words) none of which is
-    the claim's or akin to one (_akin: "president", "presidential"), a country's people counting as the country.
+    the claim's or akin to one (_Claim.akin: "president", "presidential"), a country's people counting as the country.
     A clause with a word of the claim may deny it in other words, and one that opens with a pronoun ("denied
     reports that he will step aside") or a verb ("dismissed the reports that surfaced overnight": a relative
     clause) may be about the claim: the cue stays. ``places``: where each word starts in the sentence."""
     lowered = sentence.lowered
     n = len(words)
-    claimed = claim.stems | {light_stem(DEMONYMS[w]) for w in claim.sentence.lowered if w in DEMONYMS}
     found = False
     for start in places.get(words[0], ()):
         if tuple(lowered[start : start + n]) != words:
@@ -1759,20 +1866,11 @@ def _denies_something_else(
             if word[0].isalnum() and word not in sentence.grammar.stop:
                 content.add(light_stem(word))
                 content.add(light_stem(DEMONYMS.get(word, word)))  # "the ousted Syrian president": Syria's
-        if len(content) < 2 or any(_akin(word, claimed) for word in content):
+        if len(content) < 2 or any(
+            word in claim.akin or word[:AKIN_PREFIX] in claim.akin_prefixes for word in content
+        ):
             return False
     return found
-
-
-def _akin(stem: str, stems: AbstractSet[str]) -> bool:
-    """Whether ``stem`` is one of ``stems`` or shares its first AKIN_PREFIX letters with one ("president" and
-    "presidential")."""
-    if stem in stems:
-        return True
-    if len(stem) < AKIN_PREFIX:
-        return False
-    prefix = stem[:AKIN_PREFIX]
-    return any(other.startswith(prefix) for other in stems)
 
 
 def _anchors(sentences: Sequence[_Sentence], overlaps: Sequence[float], evidence: Sequence[str]) -> set[int]:
