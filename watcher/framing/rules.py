@@ -231,7 +231,7 @@ COPULAS = frozenset("is are was were".split())
 MODALS = frozenset("should could would must can may might shall to".split())  # "should have a place"
 MODALS_ONLY = MODALS - {"to"}  # "decides to postpone" is a delay, "could postpone" one only possible
 # Words that make what follows a decision noun a clause of its own ("the decision ... has been taken").
-VERB_WORDS = AUXILIARIES | COPULAS | (MODALS - {"to"}) | {"did", "been"}
+VERB_WORDS = AUXILIARIES | COPULAS | MODALS_ONLY | {"did", "been"}
 PARTICIPLE_ENDINGS = ("ing", "ed", "en")
 # "X, despite official denials": the news stands against the denials; the nouns of denial and doubt it may name.
 DESPITE = frozenset({"despite", "notwithstanding", "spite"})
@@ -482,11 +482,9 @@ FORECASTS = frozenset(
     "could would might expect expects expected expecting forecast forecasts forecasting predict predicts predicted "
     "predicting projected projection projections".split()
 )
-# Where a sentence's clauses part (for FORECASTS): a comma (not a thousands separator), a semicolon, a colon, "but"
-# or "and" ("fell to 4.1 percent and could fall further").
-_CLAUSE_SPLIT_RE = re.compile(
-    r",(?!\d{3}\b)|[;:]|\bbut\b|\band\b", re.IGNORECASE
-)  # not the comma of "12,000"
+# Where a sentence's clauses part (for FORECASTS): a comma (not the thousands separator of "12,000"), a semicolon, a
+# colon, "but" or "and" ("fell to 4.1 percent and could fall further").
+_CLAUSE_SPLIT_RE = re.compile(r",(?!\d{3}\b)|[;:]|\bbut\b|\band\b", re.IGNORECASE)
 # A year with a part of it before it, as one word: "mid-2027", "late-2027".
 _PART_YEAR_RE = re.compile(r"(?:early|mid|late|end)-(?:19|20)\d\d")
 # The cue text of a delay past a claim's year
@@ -1477,9 +1475,8 @@ def _put_off(sentence: _Sentence, claim: _Claim) -> list[str]:
         if (
             found is not None
             and OVERCOME.isdisjoint(clause[: found[0]])
-            and MODALS_ONLY.isdisjoint(
-                clause[max(0, found[0] - 2) : found[0]]
-            )  # "could slip", "may be postponed"
+            # not only possible: "could slip", "may be postponed"
+            and MODALS_ONLY.isdisjoint(clause[max(0, found[0] - 2) : found[0]])
             and _delayed_object(clause, found[1], claim)
             and _about(claim, set(map(light_stem, clause)))
             and claim.done.isdisjoint(clause)
@@ -1859,15 +1856,17 @@ def _denies_something_else(
             return False
         if opener.endswith("ed") or opener in CLAUSE_BREAKS:
             return False
-        content: set[str] = set()
+        content: set[str] = set()  # the clause's content words' stems, and their countries' for their people
+        words_read = 0
         for word in lowered[j + 1 : j + 1 + DENIED_CLAUSE]:
             if word in CLAUSE_BREAKS:
                 break
             if word[0].isalnum() and word not in sentence.grammar.stop:
+                words_read += 1
                 content.add(light_stem(word))
                 content.add(light_stem(DEMONYMS.get(word, word)))  # "the ousted Syrian president": Syria's
-        if len(content) < 2 or any(
-            word in claim.akin or word[:AKIN_PREFIX] in claim.akin_prefixes for word in content
+        if words_read < 2 or any(
+            stem in claim.akin or stem[:AKIN_PREFIX] in claim.akin_prefixes for stem in content
         ):
             return False
     return found
