@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,13 +24,23 @@ _INT64_MAX = 2**63 - 1
 
 async def _name_taken(conn: AsyncConnection, name: str, claim_id: int | None = None) -> None:
     """Refuse a claim name that another claim has in other letter case ("NATO-ammo" beside "nato-ammo"): the two
-    would share one report file where file names ignore case, and one name when typed."""
-    q = select(claims_t.c.name).where(func.lower(claims_t.c.name) == name.lower(), claims_t.c.name != name)
-    if claim_id is not None:
-        q = q.where(claims_t.c.id != claim_id)
-    other = (await conn.execute(q.limit(1))).scalar()
-    if other is not None:
-        raise ConflictError(f"a claim named {other!r} already exists (names are compared ignoring case)")
+    would share one report file where file names ignore case, and one name when typed. Names are folded here, not
+    by the database's lower(), which follows its locale ("I" is not "i" under a Turkish one)."""
+    for other_id, other in await _names_like(conn, name):
+        if other != name and other_id != claim_id:
+            raise ConflictError(f"a claim named {other!r} already exists (names are compared ignoring case)")
+
+
+async def _names_like(conn: AsyncConnection, name: str, *, live: bool = False) -> list[tuple[int, str]]:
+    """The (id, name) of the claims whose name is ``name`` in any letter case (ASCII only: a name is ASCII, and a
+    Kelvin sign is no "K"); with ``live``, not removed ones."""
+    if not name.isascii():
+        return []
+    folded = name.lower()
+    q = select(claims_t.c.id, claims_t.c.name)
+    if live:
+        q = q.where(claims_t.c.deleted_at.is_(None))
+    return [(i, n) for i, n in await conn.execute(q) if n.isascii() and n.lower() == folded]
 
 
 def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
@@ -89,7 +99,7 @@ class ClaimQueries(SqlBase):
             found = list((await conn.execute(select(claims_t))).mappings())
             rows = {r["name"]: r for r in found}
             # A claim stored as "NATO-ammo" (by the CLI) is feeds.yaml's "nato-ammo": the file's spelling wins.
-            folded = {r["name"].lower(): r for r in found if r["deleted_at"] is None}
+            folded = {r["name"].lower(): r for r in found if r["deleted_at"] is None and r["name"].isascii()}
             for s in specs:
                 values = {
                     "text": s.text,
@@ -153,10 +163,19 @@ class ClaimQueries(SqlBase):
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(claims_t).where(cond))).mappings().first()
             if row is None and isinstance(ref, str) and not numeric:
-                # "NATO-Ammo" finds "nato-ammo": names are compared ignoring case (one such name at most)
-                folded = and_(func.lower(claims_t.c.name) == ref.lower(), claims_t.c.deleted_at.is_(None))
-                rows = (await conn.execute(select(claims_t).where(folded).limit(2))).mappings().all()
-                row = rows[0] if len(rows) == 1 else None
+                # "NATO-Ammo" finds "nato-ammo": names are compared ignoring case
+                alike = await _names_like(conn, ref, live=True)
+                if len(alike) > 1:
+                    raise NotFoundError(
+                        f"no claim {ref!r}: {len(alike)} claims have that name in other letter case; give the id "
+                        "or the exact name (see `watcher claims list`)"
+                    )
+                if alike:
+                    row = (
+                        (await conn.execute(select(claims_t).where(claims_t.c.id == alike[0][0])))
+                        .mappings()
+                        .first()
+                    )
         if row is None:
             raise NotFoundError(f"no claim {ref!r} (give its id or name; see `watcher claims list`)")
         return to_claim(row)

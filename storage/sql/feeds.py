@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import RowMapping, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import PollOutcome, SyncReport
@@ -33,14 +33,14 @@ class FeedQueries(SqlBase):
     async def sync_feeds(self, specs: Sequence[FeedSpec], *, source: str, now: datetime) -> SyncReport:
         added = updated = disabled = 0
         async with self.engine.begin() as conn:
-            found = list((await conn.execute(select(feeds_t))).mappings())
-            # Stored feeds by what makes a URL the same feed (host case, default port, trailing slash), so that
-            # "https://Example.com/rss/" in feeds.yaml is the feed an OPML import stored as "https://example.com/rss".
-            # A feed moved by a permanent redirect still answers to the URL it was configured with.
-            rows = {_key(r["url"]): r for r in found}
-            rows.update({_key(r["config_url"]): r for r in found if r["config_url"]})
+            found = list((await conn.execute(select(feeds_t).order_by(feeds_t.c.id))).mappings())
+            # A spec is the stored feed with its URL, or the one a permanent redirect moved from it; failing that,
+            # the one with the same key (_Stored.same: "https://Example.com/rss/" in feeds.yaml is the feed an OPML
+            # import stored as "https://example.com/rss").
+            stored = _Stored(found)
+            matched: set[int] = set()
             for spec in specs:
-                values = {
+                values: dict[str, Any] = {
                     "outlet": spec.outlet,
                     "country": spec.country,
                     "language": spec.language,
@@ -49,7 +49,15 @@ class FeedQueries(SqlBase):
                     "interval_s": spec.interval_s,
                     "full_text": spec.full_text,
                 }
-                row = rows.get(_key(spec.url))
+                row = stored.exact.get(spec.url)
+                if row is None:
+                    row = stored.same(spec.url)
+                    if row is not None and source == "config":
+                        # The file's spelling is polled from now on (a server may answer "/feed/" and not "/feed"),
+                        # and the validators of the old one no longer apply.
+                        values.update(
+                            url=spec.url, config_url=None, etag=None, last_modified=None, body_digest=None
+                        )
                 # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise
                 claimed = source == "config" and row is not None and row["source"] != "config"
                 if claimed:
@@ -71,24 +79,25 @@ class FeedQueries(SqlBase):
                         .on_conflict_do_nothing(index_elements=["url"])
                     )
                     added += inserted.rowcount
-                elif any(row[k] != v for k, v in values.items()) or not row["enabled"] or claimed:
+                    continue
+                matched.add(row["id"])
+                if any(row[k] != v for k, v in values.items()) or not row["enabled"] or claimed:
                     await conn.execute(
                         update(feeds_t).where(feeds_t.c.id == row["id"]).values(enabled=True, **values)
                     )
                     updated += 1
             if source == "config":
-                keep = {_key(s.url) for s in specs}
+                # What the file no longer lists, and a second stored row of a feed it lists (stored twice by an
+                # earlier release, or by a redirect to another spelling of a listed URL).
                 stale = [
                     r["id"]
                     for r in found
-                    if r["source"] == "config"
-                    and r["enabled"]
-                    and _key(r["url"]) not in keep
-                    and (r["config_url"] is None or _key(r["config_url"]) not in keep)
+                    if r["source"] == "config" and r["enabled"] and r["id"] not in matched
                 ]
-                if stale:
-                    await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(stale)).values(enabled=False))
-                    disabled = len(stale)
+                for start in range(0, len(stale), STALE_BATCH):
+                    batch = stale[start : start + STALE_BATCH]
+                    await conn.execute(update(feeds_t).where(feeds_t.c.id.in_(batch)).values(enabled=False))
+                disabled = len(stale)
         if added >= ANALYZE_AFTER_ADDING:
             # Fresh statistics, so that the due query keeps using its index right after a large import
             # (PostgreSQL would otherwise scan the table until autovacuum gets to it).
@@ -188,6 +197,33 @@ class FeedQueries(SqlBase):
         if failed:
             values["error_count"] = feeds_t.c.error_count + 1
         await conn.execute(update(feeds_t).where(feeds_t.c.id == feed_id).values(**values))
+
+
+# Feeds disabled per statement: PostgreSQL's driver takes at most 32,767 parameters in one.
+STALE_BATCH = 10_000
+
+
+class _Stored:
+    """The stored feeds by URL (and by the URL a redirect moved each from), and by same-feed key when asked."""
+
+    def __init__(self, rows: Sequence[RowMapping]) -> None:
+        self._rows = rows  # by id
+        self.exact: dict[str, RowMapping] = {r["url"]: r for r in rows}
+        for r in rows:
+            if r["config_url"]:
+                self.exact.setdefault(r["config_url"], r)
+        self._keyed: dict[str, RowMapping] | None = None
+
+    def same(self, url: str) -> RowMapping | None:
+        """The stored feed with ``url``'s same-feed key; of two, the older (keys are worked out only when a spec
+        has no exact match, so a sync of unchanged specs reads no key)."""
+        if self._keyed is None:
+            self._keyed = {}
+            for r in self._rows:
+                self._keyed.setdefault(_key(r["url"]), r)
+                if r["config_url"]:
+                    self._keyed.setdefault(_key(r["config_url"]), r)
+        return self._keyed.get(_key(url))
 
 
 def _key(url: str) -> str:

@@ -68,18 +68,76 @@ async def test_sync_feeds_adds_updates_and_disables(store: Store) -> None:
 
 async def test_sync_feeds_knows_a_feed_by_any_spelling_of_its_url(store: Store) -> None:
     """An OPML import stored "https://example.com/rss"; feeds.yaml lists "https://Example.COM:443/rss/". That is one
-    feed, polled once: the file takes it over, and dropping it from the file disables it."""
+    feed, polled once: the file takes it over, in its own spelling, and dropping it from the file disables it."""
     await store.sync_feeds([FeedSpec(url="https://example.com/rss", outlet="Ex")], source="opml", now=T0)
     spelled = FeedSpec(url="https://Example.COM:443/rss/", outlet="Ex", country="FR")
     r = await store.sync_feeds([spelled], source="config", now=T0)
     assert (r.added, r.updated, r.disabled) == (0, 1, 0)
     feeds = await store.list_feeds(include_disabled=True)
-    assert [(f.url, f.country) for f in feeds] == [("https://example.com/rss", "FR")]
+    assert [(f.url, f.country) for f in feeds] == [("https://Example.COM:443/rss/", "FR")]
     r = await store.sync_feeds([spelled], source="config", now=T0)
     assert (r.added, r.updated, r.disabled) == (0, 0, 0)
     r = await store.sync_feeds([spec(1)], source="config", now=T0)
     assert (r.added, r.disabled) == (1, 1)
     assert [f.url for f in await store.list_feeds()] == [spec(1).url]
+
+
+async def test_sync_feeds_prefers_the_exact_url_and_disables_a_second_row_of_one_feed(
+    store: SqlStore,
+) -> None:
+    """Two stored rows of one feed (an earlier release stored "/rss" and "/rss/"): feeds.yaml's exact URL is the
+    one it keeps, every time, and the other is disabled, not polled beside it."""
+    from storage.tables import feeds_t
+
+    async with store.engine.begin() as conn:
+        for url, source in (("https://example.com/rss", "config"), ("https://example.com/rss/", "config")):
+            await conn.execute(
+                feeds_t.insert().values(
+                    url=url,
+                    outlet=url,
+                    source=source,
+                    enabled=True,
+                    next_poll_at=T0,
+                    created_at=T0,
+                    error_count=0,
+                    last_new_items=0,
+                    interval_s=900,
+                )
+            )
+    listed = FeedSpec(url="https://example.com/rss/", outlet="Ex")
+    for _ in range(2):
+        await store.sync_feeds([listed], source="config", now=T0)
+        assert [(f.url, f.outlet) for f in await store.list_feeds()] == [("https://example.com/rss/", "Ex")]
+
+
+async def test_a_corrected_spelling_in_feeds_yaml_is_polled_from_then_on(store: SqlStore) -> None:
+    """feeds.yaml listed ".../feed" (the server answers only ".../feed/"); fixed in the file, the stored feed takes the
+    file's spelling, and the old spelling's validators are dropped."""
+    await store.sync_feeds([FeedSpec(url="https://example.com/feed", outlet="Ex")], source="config", now=T0)
+    (feed,) = await store.lease_due_feeds(T0, 10, lease_s=60)
+    await store.record_poll(feed.id, ok(etag='"old"'), [])
+    r = await store.sync_feeds(
+        [FeedSpec(url="https://example.com/feed/", outlet="Ex")], source="config", now=T0
+    )
+    assert (r.added, r.updated, r.disabled) == (0, 1, 0)
+    (moved,) = await store.list_feeds(include_disabled=True)
+    assert (moved.id, moved.url, moved.etag) == (feed.id, "https://example.com/feed/", None)
+    # An OPML spelling of a feed that feeds.yaml lists does not move it.
+    await store.sync_feeds([FeedSpec(url="https://EXAMPLE.com/feed", outlet="Ex")], source="opml", now=T0)
+    assert [f.url for f in await store.list_feeds()] == ["https://example.com/feed/"]
+
+
+async def test_disabling_many_feeds_at_once_runs_in_batches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's driver takes at most 32,767 parameters in one statement: the feeds a sync disables go in batches."""
+    import storage.sql.feeds
+
+    monkeypatch.setattr(storage.sql.feeds, "STALE_BATCH", 2)
+    await store.sync_feeds([spec(n) for n in range(5)], source="config", now=T0)
+    r = await store.sync_feeds([spec(9)], source="config", now=T0)
+    assert (r.added, r.disabled) == (1, 5)
+    assert [f.url for f in await store.list_feeds()] == [spec(9).url]
 
 
 async def test_a_large_import_analyzes_the_feeds_table(store: SqlStore) -> None:
@@ -245,12 +303,20 @@ async def test_claim_names_are_compared_ignoring_case(store: Store) -> None:
     with pytest.raises(ConflictError, match="ignoring case"):
         await store.update_claim(replace(other, name="Nato-Ammo"), now=T0)
     assert (await store.get_claim("NATO-AMMO")).id == c.id
+    kyiv = await store.add_claim(Claim(id=0, name="kyiv-ammo", text="Kyiv makes more shells"), now=T0)
+    assert (await store.get_claim("KYIV-AMMO")).id == kyiv.id
+    with pytest.raises(NotFoundError):
+        await store.get_claim("\u212ayiv-ammo")  # a Kelvin sign lower-cases to "k", but is no name's letter
     # A claim may change the case of its own name.
     assert (await store.update_claim(replace(c, name="NATO-ammo"), now=T0)).name == "NATO-ammo"
     # feeds.yaml's spelling of a stored claim is that claim, renamed to the file's spelling; not a second one.
     r = await store.sync_claims([ClaimSpec(name="nato-ammo", text="NATO has surpassed Russia")], now=T0)
     assert (r.added, r.updated) == (0, 1)
-    assert [(x.id, x.name) for x in await store.list_claims()] == [(c.id, "nato-ammo"), (other.id, "other")]
+    assert [(x.id, x.name) for x in await store.list_claims()] == [
+        (c.id, "nato-ammo"),
+        (other.id, "other"),
+        (kyiv.id, "kyiv-ammo"),
+    ]
     # A removed claim's name is free in any case.
     await store.remove_claim(other.id, now=T0)
     await store.add_claim(Claim(id=0, name="OTHER", text="Another claim"), now=T0)
@@ -278,7 +344,7 @@ async def test_claims_stored_before_names_ignored_case_stay_editable(store: SqlS
     upper, lower = await store.get_claim("Legacy"), await store.get_claim("legacy")
     assert upper.id != lower.id
     assert (await store.update_claim(replace(lower, threshold=0.4), now=T0)).threshold == 0.4
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match="2 claims have that name in other letter case"):
         await store.get_claim("LEGACY")  # two claims answer to it: neither is guessed
 
 
@@ -436,3 +502,11 @@ async def test_release_feeds_hands_back_only_the_lease_it_names(store: Store) ->
     assert await store.lease_due_feeds(T0 + timedelta(seconds=1), 10, lease_s=60) == []
     assert await store.release_feeds(ids[:1], T0 + timedelta(seconds=60)) == 1
     assert [f.id for f in await store.lease_due_feeds(T0 + timedelta(seconds=1), 10, lease_s=60)] == ids[:1]
+
+
+async def test_feeds_check_checks_a_feed_once_in_any_spelling(store: Store) -> None:
+    from watcher.pipeline import feeds_to_check
+
+    await store.sync_feeds([FeedSpec(url="https://example.com/rss", outlet="Ex")], source="opml", now=T0)
+    listed = [FeedSpec(url="https://EXAMPLE.com/rss/", outlet="Ex"), spec(2)]
+    assert [f.url for f in await feeds_to_check(store, listed)] == ["https://example.com/rss", spec(2).url]

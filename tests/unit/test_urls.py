@@ -134,3 +134,15 @@ def test_canonicalize_is_idempotent_and_drops_tracking(
 )
 def test_display_url_hides_userinfo_and_credential_values(url: str, shown: str) -> None:
     assert display_url(url) == shown
+
+
+def test_same_feed_key_reads_hosts_as_the_fetcher_asks_for_them() -> None:
+    from watcher.ingest.urls import same_feed_key
+
+    # One feed: host case and script, a default port, a trailing slash, a fragment.
+    assert same_feed_key("https://Example.COM:443/rss/#top") == same_feed_key("https://example.com/rss")
+    assert same_feed_key("http://müller.de/feed") == same_feed_key("http://xn--mller-kva.de/feed/")
+    # Two feeds: IDNA 2008 keeps "ß" ("straße.de" is xn--strae-oqa.de, another domain than strasse.de), and an IPv6
+    # literal keeps its brackets.
+    assert same_feed_key("https://straße.de/rss") != same_feed_key("https://strasse.de/rss")
+    assert same_feed_key("https://[::1]:8080/rss") != same_feed_key("https://[::1:8080]/rss")

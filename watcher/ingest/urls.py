@@ -6,6 +6,8 @@ import logging
 import re
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
+from yarl import URL
+
 logger = logging.getLogger(__name__)
 
 HTTP_SCHEMES = frozenset({"http", "https"})
@@ -149,13 +151,16 @@ def _clean_query(query: str) -> str:
 
 def same_feed_key(url: str) -> str:
     """What makes two feed URLs the same feed: host case and script (an IDN or its punycode), a default port, a
-    trailing slash and a fragment do not count. Raises ValueError for a URL that cannot be split."""
+    trailing slash and a fragment do not count. Raises ValueError for a URL that cannot be split.
+
+    The host is the one the fetcher asks for (yarl's, IDNA 2008): "straße.de" is "xn--strae-oqa.de", another domain
+    than "strasse.de" (IDNA 2003 folds the two), and an IPv6 literal keeps its brackets ("[::1]:8080" is not
+    "[::1:8080]")."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
     try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        pass  # not a name IDNA can encode (an IP literal's brackets, an over-long label): compared as written
+        host = URL(url).host_subcomponent or ""
+    except (ValueError, UnicodeError):
+        host = (parts.hostname or "").lower()  # a name IDNA cannot encode (an over-long label): as written
     port = parts.port if parts.port not in (None, DEFAULT_PORTS.get(parts.scheme.lower())) else None
     netloc = host if port is None else f"{host}:{port}"
     if parts.username or parts.password:
