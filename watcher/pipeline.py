@@ -44,7 +44,7 @@ from watcher.ingest.http import HttpSettings, make_session
 from watcher.ingest.pages import PageFetcher, wants_full_text
 from watcher.ingest.parse import ParseResult
 from watcher.ingest.pool import ParsePool
-from watcher.ingest.urls import outlet_of, redact_url, same_feed_key
+from watcher.ingest.urls import outlet_of, redact_url, stored_feed_key
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
@@ -226,10 +226,10 @@ async def add_feed(store: Store, http: HttpSettings, spec: FeedSpec, *, clock: C
 
 async def feeds_to_check(store: Store, specs: Sequence[FeedSpec]) -> list[Feed]:
     """The enabled feeds in the store, then those of ``specs`` not there (yet, in any spelling of their URL: see
-    same_feed_key): what ``feeds check`` checks."""
+    stored_feed_key): what ``feeds check`` checks."""
     stored = await store.list_feeds()
-    known = {same_feed_key(f.url) for f in stored}
-    return stored + [unsaved_feed(spec) for spec in specs if same_feed_key(spec.url) not in known]
+    known = {stored_feed_key(f.url) for f in stored}
+    return stored + [unsaved_feed(spec) for spec in specs if stored_feed_key(spec.url) not in known]
 
 
 class Pipeline:

@@ -32,15 +32,21 @@ async def _name_taken(conn: AsyncConnection, name: str, claim_id: int | None = N
 
 
 async def _names_like(conn: AsyncConnection, name: str, *, live: bool = False) -> list[tuple[int, str]]:
-    """The (id, name) of the claims whose name is ``name`` in any letter case (ASCII only: a name is ASCII, and a
-    Kelvin sign is no "K"); with ``live``, not removed ones."""
-    if not name.isascii():
+    """The (id, name) of the claims whose name is ``name`` in any letter case (_folded); with ``live``, not removed
+    ones."""
+    folded = _folded(name)
+    if folded is None:
         return []
-    folded = name.lower()
     q = select(claims_t.c.id, claims_t.c.name)
     if live:
         q = q.where(claims_t.c.deleted_at.is_(None))
-    return [(i, n) for i, n in await conn.execute(q) if n.isascii() and n.lower() == folded]
+    return [(i, n) for i, n in await conn.execute(q) if _folded(n) == folded]
+
+
+def _folded(name: str) -> str | None:
+    """What a claim name is compared by: its ASCII letters in lower case; None for a name that is not ASCII (a name
+    is ASCII, and a Kelvin sign is no "K")."""
+    return name.lower() if name.isascii() else None
 
 
 def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
@@ -99,7 +105,8 @@ class ClaimQueries(SqlBase):
             found = list((await conn.execute(select(claims_t))).mappings())
             rows = {r["name"]: r for r in found}
             # A claim stored as "NATO-ammo" (by the CLI) is feeds.yaml's "nato-ammo": the file's spelling wins.
-            folded = {r["name"].lower(): r for r in found if r["deleted_at"] is None and r["name"].isascii()}
+            folded = {_folded(r["name"]): r for r in found if r["deleted_at"] is None}
+            folded.pop(None, None)  # a name that is not ASCII is compared as written
             for s in specs:
                 values = {
                     "text": s.text,
@@ -108,7 +115,7 @@ class ClaimQueries(SqlBase):
                     "status": s.status,
                     "language": s.language,
                 }
-                row = rows.get(s.name) or folded.get(s.name.lower())
+                row = rows.get(s.name) or folded.get(_folded(s.name))
                 if row is not None and row["name"] != s.name:
                     values["name"] = s.name
                 if row is None:

@@ -18,7 +18,7 @@ from storage.sql.core import SqlBase, insert
 from storage.sql.rows import to_feed
 from storage.tables import feeds_t
 from watcher.domain import ArticleIn, Feed, FeedSpec
-from watcher.ingest.urls import same_feed_key
+from watcher.ingest.urls import stored_feed_key
 
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
@@ -220,18 +220,10 @@ class _Stored:
         if self._keyed is None:
             self._keyed = {}
             for r in self._rows:
-                self._keyed.setdefault(_key(r["url"]), r)
+                self._keyed.setdefault(stored_feed_key(r["url"]), r)
                 if r["config_url"]:
-                    self._keyed.setdefault(_key(r["config_url"]), r)
-        return self._keyed.get(_key(url))
-
-
-def _key(url: str) -> str:
-    """``url``'s same-feed key; a URL that cannot be split (only ever stored by an older release) is its own."""
-    try:
-        return same_feed_key(url)
-    except ValueError:
-        return url
+                    self._keyed.setdefault(stored_feed_key(r["config_url"]), r)
+        return self._keyed.get(stored_feed_key(url))
 
 
 @dataclass(slots=True)

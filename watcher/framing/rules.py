@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -1426,11 +1426,7 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
     "..., and a cargo mission slipped to 2028")."""
     if not claim.deadline or claim.negated:
         return []  # "... will not be held before 2027": a later date agrees
-    clause: list[str] = []
-    for word in [*sentence.lowered, ";"]:
-        if word not in CLAUSE_BREAKS:
-            clause.append(word)
-            continue
+    for clause in _clauses(sentence.lowered):
         stems = set(map(light_stem, clause))
         delayed = (
             not DELAYS.isdisjoint(stems)
@@ -1443,8 +1439,19 @@ def _delayed_past(sentence: _Sentence, claim: _Claim) -> list[str]:
         ]
         if later:
             return [f"{DELAYED_PAST} {later[0]}"]
-        clause = []
     return []
+
+
+def _clauses(words: Sequence[str]) -> Iterator[list[str]]:
+    """The words between CLAUSE_BREAKS, clause by clause (an empty one between two breaks too)."""
+    clause: list[str] = []
+    for word in words:
+        if word in CLAUSE_BREAKS:
+            yield clause
+            clause = []
+        else:
+            clause.append(word)
+    yield clause
 
 
 def _forecasts(words: Sequence[str]) -> bool:
@@ -1466,11 +1473,7 @@ def _put_off(sentence: _Sentence, claim: _Claim) -> list[str]:
     its Siri upgrade")."""
     if claim.done is None or claim.negated or not DELAYS.isdisjoint(claim.stems):
         return []  # a claim of a delay ("Apple has delayed its Siri upgrade"): a report of one agrees
-    clause: list[str] = []
-    for word in [*sentence.lowered, ";"]:
-        if word not in CLAUSE_BREAKS:
-            clause.append(word)
-            continue
+    for clause in _clauses(sentence.lowered):
         found = _delay_in(clause)
         if (
             found is not None
@@ -1483,7 +1486,6 @@ def _put_off(sentence: _Sentence, claim: _Claim) -> list[str]:
             and not any(w.endswith("ed") and light_stem(w) == claim.verb for w in clause)
         ):
             return [" ".join(clause[found[0] : found[1]])]
-        clause = []
     return []
 
 

@@ -373,9 +373,8 @@ class _Members:
         while True:
             if self._stream is None or self._stream.eof:
                 if self._stream is not None and self.coding == "gzip":
-                    data = data.lstrip(
-                        b"\0"
-                    )  # NUL bytes after a whole member pad the body, as Python's gzip reads it
+                    # NUL bytes after a whole member pad the body, as Python's gzip reads it
+                    data = data.lstrip(b"\0")
                 if not data:
                     return
                 self._stream = self._next_member(data)

@@ -166,3 +166,12 @@ def same_feed_key(url: str) -> str:
     if parts.username or parts.password:
         netloc = f"{parts.username or ''}:{parts.password or ''}@{netloc}"
     return urlunsplit((parts.scheme.lower(), netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def stored_feed_key(url: str) -> str:
+    """:func:`same_feed_key` of a URL already stored or checked, never raising: one that cannot be split (stored by
+    an older release, or taken from a server's redirect) is its own key."""
+    try:
+        return same_feed_key(url)
+    except ValueError:
+        return url
