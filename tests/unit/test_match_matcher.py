@@ -147,6 +147,26 @@ def test_numbers_match_whatever_their_format() -> None:
     assert warm_matcher([EGG_PRICES]).score(EGG_PRICES, eggs).matched
 
 
+def test_a_number_in_words_is_the_figure() -> None:
+    # Headlines write figures, the story below spells one to nine out.
+    graves = Claim(id=7, name="graves", text="Mexico finds 4 more mass graves near Iguala")
+    spelled = article(
+        24, "", "Investigators in Iguala found four more mass graves, the Mexican attorney general said."
+    )
+    query = compile_claim(graves, "en")
+    assert "4" in query.terms
+    assert (
+        query.boosts
+        == compile_claim(
+            dataclasses.replace(graves, text="Mexico finds four more mass graves near Iguala"), "en"
+        ).boosts
+    )
+    stats = CorpusStats()
+    doc = analyze_article(spelled, Normalizer("en"), 80)
+    assert lexical_features(query, claim_weights(query, stats), doc).share == 1.0
+    assert warm_matcher([graves]).score(graves, spelled).matched
+
+
 def test_other_languages_are_lemmatised_in_their_own_language() -> None:
     matcher = warm_matcher([FRENCH_CLAIM])
     assert matcher.score(FRENCH_CLAIM, FRENCH_REPORT).matched

@@ -122,6 +122,23 @@ def test_an_english_demonym_is_its_countrys_key() -> None:
     assert Normalizer("fr").keys("les Mexicains du Mexique") == ["mexicain", "mexique"]
 
 
+def test_english_number_words_from_two_to_ninety_are_their_figures() -> None:
+    norm = Normalizer("en")
+    assert norm.keys("Four dead, twelve hurt, 4 missing; ninety shells") == [
+        "4",
+        "dead",
+        "12",
+        "hurt",
+        "4",
+        "miss",
+        "90",
+        "shell",
+    ]
+    # "one" is mostly a pronoun; other languages keep their words
+    assert norm.keys("no one came") == ["come"]
+    assert Normalizer("fr").keys("quatre obus") == ["quatre", "obus"]
+
+
 def test_french_inflections_meet_on_one_lemma() -> None:
     # French: its dictionary loads in a fraction of a second, unlike German or Polish.
     norm = Normalizer("fr")

@@ -260,7 +260,7 @@ def compile_claim(claim: Claim, default_language: str, allowed: Collection[str] 
     for word in tokens(text):
         key = norm.key(word)
         if key is not None:
-            boost = NUMBER_BOOST if word[0].isdigit() else 1.0
+            boost = NUMBER_BOOST if key[0].isdigit() else 1.0
             boosts[key] = max(boosts.get(key, 0.0), boost)
     keywords: list[tuple[str, ...]] = []
     for phrase in claim.keywords:

@@ -17,6 +17,28 @@ from watcher.text.tokens import WORD_OR_NUMBER
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
 # Capitalised abbreviations whose lower case is a function word: a key of their own, never a stopword.
 ACRONYMS = frozenset({"US", "UK", "UN", "EU"})
+# English number words from two to ninety, keyed as their figures: headlines write "4 more graves", the
+# story below "four more graves" (news style spells out one to nine). "one" is left out: it is mostly a
+# pronoun ("no one", "one of them").
+_UNITS = ("two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TEENS = (
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+)
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+NUMBER_WORDS = {
+    **{word: str(n) for n, word in enumerate(_UNITS, start=2)},
+    **{word: str(n) for n, word in enumerate(_TEENS, start=10)},
+    **{word: str(n) for n, word in enumerate(_TENS, start=2) for n in (n * 10,)},
+}
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
 
@@ -142,6 +164,8 @@ class Normalizer:
         if "." in token or token in ACRONYMS:  # "U.S." and "US" are the country, "us" the pronoun
             return token.replace(".", "").casefold()
         low = token.casefold()
+        if self._lemma_lang == "en" and low in NUMBER_WORDS:
+            return NUMBER_WORDS[low]
         if len(low) < 2 or low in self._stop:
             return None
         if self._lemma_lang is not None:
