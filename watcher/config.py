@@ -279,6 +279,14 @@ class _Destination(_Model):
         lambda v: 0.0 if v in (0, None, "0") else parse_duration(v)
     )
 
+    @field_validator("digest")
+    @classmethod
+    def _whole_minutes(cls, v: float) -> float:
+        # Digests are kept in whole minutes: "20s" would otherwise become 0, one message per event.
+        if v and (v < 60 or v % 60):
+            raise ValueError("must be 0 (one message per event) or whole minutes, at least 1m (e.g. 30m)")
+        return v
+
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:

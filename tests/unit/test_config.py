@@ -215,6 +215,18 @@ def test_destination_errors_never_echo_secrets(tmp_path: Path) -> None:
     assert "SEKRIT" not in str(err.value)
 
 
+@pytest.mark.parametrize("digest", ["20s", "89s", "150s"])
+def test_a_digest_is_whole_minutes(tmp_path: Path, digest: str) -> None:
+    # "20s" was rounded to 0 minutes: one message per event, and no word said.
+    text = (
+        f"destinations:\n  - name: x\n    kind: slack\n    url: https://h.example/x\n    digest: {digest}\n"
+    )
+    with pytest.raises(ConfigError, match=r":5: destinations\[0\].digest: .*whole minutes, at least 1m"):
+        load(write(tmp_path, text), environ={})
+    ok = text.replace(digest, "2m")
+    assert [d.digest_minutes for d in load(write(tmp_path, ok), environ={}).destinations] == [2]
+
+
 def test_duplicates_are_refused(tmp_path: Path) -> None:
     text = "feeds:\n  - url: https://x.org/rss\n  - url: https://x.org/rss\n"
     with pytest.raises(ConfigError, match=r":3: feeds\[1\].url: the same feed as feeds\[0\] on line 2"):
