@@ -254,7 +254,9 @@ class Store(Protocol):
         """An event by id; raises NotFoundError."""
 
     async def sync_destinations(self, destinations: Sequence[Destination]) -> None:
-        """Register destinations not known yet (by name); known ones, disabled or not, stay as they are."""
+        """Register destinations not known yet (by name), and enable again any that an earlier version disabled
+        only for being missing from the configuration; warn about every configured destination still disabled
+        (an HTTP 410): nothing is queued for it until ``alerts retry`` enables it."""
 
     async def disable_destination(self, name: str, reason: str, now: datetime) -> int:
         """Mark a destination disabled (no new deliveries go to it) and cancel its pending deliveries

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,6 +21,12 @@ from watcher.domain import (
     EventDraft,
 )
 from watcher.errors import NotFoundError
+
+logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
+
+# The reason earlier versions disabled a destination with when a delivery to it met it missing from the
+# configuration; such a destination was left disabled, silently, after it was put back.
+LEGACY_MISSING = "no longer in the configuration"
 
 
 def new_event_id(now: datetime) -> str:
@@ -126,11 +133,42 @@ class OutboxQueries(SqlBase):
         return to_event(row)
 
     async def sync_destinations(self, destinations: Sequence[Destination]) -> None:
+        """Register new destinations; warn about each configured one that is disabled (an HTTP 410).
+
+        One that an earlier version disabled only for being missing from the configuration is enabled
+        again: it is back. (A missing destination is no longer disabled; only its deliveries are cancelled.)
+        """
+        names = [d.name for d in destinations]
         async with self.engine.begin() as conn:
             known = set((await conn.execute(select(destinations_t.c.name))).scalars())
             for d in destinations:
                 if d.name not in known:
                     await conn.execute(destinations_t.insert().values(name=d.name, kind=d.kind))
+            await conn.execute(
+                update(destinations_t)
+                .where(destinations_t.c.name.in_(names), destinations_t.c.disabled_reason == LEGACY_MISSING)
+                .values(disabled_at=None, disabled_reason=None)
+            )
+            disabled = (
+                await conn.execute(
+                    select(
+                        destinations_t.c.name, destinations_t.c.disabled_at, destinations_t.c.disabled_reason
+                    )
+                    .where(destinations_t.c.name.in_(names), destinations_t.c.disabled_at.is_not(None))
+                    .order_by(destinations_t.c.name)
+                )
+            ).all()
+        for name, since, reason in disabled:
+            # Configured, yet nothing is queued for it: say so at every start, or alerts just stop.
+            logger.warning(
+                "destination %s is disabled since %s (%s): no alerts are queued for it; to enable it again, "
+                "run `watcher alerts retry ID` with one of its cancelled deliveries "
+                "(`watcher alerts list --status cancelled`)",
+                name,
+                since.isoformat() if since else "?",
+                reason or "no reason recorded",
+                extra={"destination": name},
+            )
 
     # deliveries
 
@@ -279,7 +317,10 @@ class OutboxQueries(SqlBase):
         return to_delivery(row)
 
     async def retry_delivery(self, delivery_id: int, now: datetime) -> Delivery:
-        """Make a dead, cancelled or pending delivery due now, with a fresh retry schedule."""
+        """Make a dead, cancelled or pending delivery due now, with a fresh retry schedule.
+
+        It counts as queued now (``created_at``): its retry window starts again.
+        """
         await self.get_delivery(delivery_id)
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -288,7 +329,11 @@ class OutboxQueries(SqlBase):
                     deliveries_t.c.id == delivery_id, deliveries_t.c.status != DeliveryStatus.DELIVERED.value
                 )
                 .values(
-                    status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now, leased_until=None
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt_at=now,
+                    leased_until=None,
+                    created_at=now,
                 )
             )
         return await self.get_delivery(delivery_id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
@@ -341,3 +342,78 @@ async def test_secrets_never_reach_logs_or_errors(
     for secret in ("XXXXsecrettokenXXXX", "not*base64", SECRET, SECRET.removeprefix("whsec_"), h.url("")):
         assert secret not in seen
     assert "newsroom" in logged and "cms" in logged and "gone" in logged
+
+
+# -- a received status is final; what a receiver echoes stays out of errors and logs ----------------
+
+
+async def _stalled_body(request: web.Request) -> web.StreamResponse:
+    """Answers with the status in the path, promises a body, then never sends it (a slow proxy)."""
+    await request.read()
+    response = web.StreamResponse(status=int(request.match_info["status"]))
+    response.content_length = 2
+    await response.prepare(request)
+    await asyncio.sleep(30)
+    return response
+
+
+@pytest.mark.parametrize("kind", ["slack", "webhook"])
+async def test_a_2xx_whose_body_stalls_is_delivered_not_retried(
+    aiohttp_server: ServerFactory, kind: str
+) -> None:
+    app = web.Application()
+    app.router.add_post("/{status}", _stalled_body)
+    server = await aiohttp_server(app)
+    destination = Destination(name="cms", kind=kind, url=str(server.make_url("/200")), allow_private=True)
+    async with Sender(timeout_s=0.5, snippet_timeout_s=0.05) as quick:
+        result = await send_event(quick, destination)
+        assert (result.outcome, result.status, result.error) == (Outcome.DELIVERED, 200, None)
+        assert result.elapsed_ms < 400, "the status decides; the body gets its own short timeout"
+        update = apply_outcome(delivery(), result, T0, random.Random(0))
+        assert update.status is DeliveryStatus.DELIVERED
+
+        failing = Destination(name="cms", kind=kind, url=str(server.make_url("/503")), allow_private=True)
+        result = await send_event(quick, failing)
+        assert (result.outcome, result.status, result.error) == (Outcome.RETRY, 503, "HTTP 503")
+
+
+TOKEN = "s3cr3t-T0ken-value-9f8e7d"
+
+
+async def _echo(request: web.Request) -> web.Response:
+    """Quotes what it was called with, as API gateways and routers do: ``/{what}/{status}/...``."""
+    await request.read()
+    _, what, status, *rest = request.raw_path.partition("?")[0].split("/")
+    echo = {
+        "query": f'{{"error":"invalid token {request.query.get("token")}"}}',
+        "raw": f"no route for {request.raw_path}",
+        "segment": f"unknown hook {rest[-2] if len(rest) > 1 else ''}",
+    }[what]
+    return web.Response(status=int(status), text=echo)
+
+
+async def test_credentials_echoed_by_a_receiver_never_reach_errors_or_logs(
+    aiohttp_server: ServerFactory, sender: Sender, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", _echo)
+    server = await aiohttp_server(app)
+    base = str(server.make_url("/")).rstrip("/")
+    cases = {  # the destination's URL: what its receiver answers
+        f"{base}/query/400/api?token={TOKEN}&v=1": 'HTTP 400: {"error":"invalid token [redacted]"}',
+        f"{base}/query/401/api?token={TOKEN}&v=1": "HTTP 401",  # a refusal of credentials is not kept
+        f"{base}/query/403/api?token={TOKEN}&v=1": "HTTP 403",
+        f"{base}/raw/404/hooks/T0/s3cr3t%2FT0ken%2Bvalue": "HTTP 404: no route for [redacted]",
+        f"{base}/segment/404/hooks/s3cr3t%2BT0kenValue/x": "HTTP 404: unknown hook [redacted]",
+    }
+    errors = []
+    for url in cases:
+        destination = Destination(name="cms", kind="webhook", url=url, allow_private=True)
+        result = await send_event(sender, destination)
+        assert result.outcome is Outcome.DEAD
+        errors.append(result.error or "")
+    assert errors == list(cases.values())
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
+    for secret in (TOKEN, "s3cr3t%2FT0ken%2Bvalue", "s3cr3t/T0ken+value", "s3cr3t%2BT0kenValue"):
+        assert secret not in logged and not any(secret in e for e in errors)

@@ -8,6 +8,7 @@ receivers that verify Standard Webhooks signatures and record every webhook-id t
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from watcher.domain import (
     utcnow,
 )
 from watcher.notify.retry import JITTER
-from watcher.outbox import Outbox, requeue
+from watcher.outbox import MISSING_FROM_CONFIG, Outbox, requeue
 from watcher.outbox.sender import Sender
 
 
@@ -275,3 +276,155 @@ async def test_requeue_makes_a_cancelled_delivery_due_and_enables_its_destinatio
     assert (again.status, again.next_attempt_at) == (DeliveryStatus.PENDING, clock.now)
     assert (await destination_states(store))["cms"] is None
     assert await open_outbox(outboxes, store, [dest], clock).deliver_due() == (1, 0)
+
+
+# -- head-of-line blocking ---------------------------------------------------------------------------
+
+
+def later_event(claim_id: int, match_ids: Sequence[int], key: str, at: datetime) -> EventDraft:
+    return EventDraft(
+        type=EventType.COVERAGE_SPIKE,
+        claim_id=claim_id,
+        dedupe_key=key,
+        summary=key,
+        details={},
+        match_ids=tuple(match_ids),
+        created_at=at,
+    )
+
+
+async def test_a_hung_destination_does_not_hold_back_the_others(
+    store: SqlStore, outboxes: list[Outbox]
+) -> None:
+    clock = Clock()
+    async with Receiver(secret=SECRET) as hung, Receiver(secret=SECRET) as live:
+        hung.behave(delay_s=30)  # answers only when released
+        cms, newsroom = webhook("cms", hung), webhook("newsroom", live)
+        events = await seed_events(store, [cms], 3, clock.now)
+        await store.sync_destinations([cms, newsroom])
+        outbox = Outbox(store, Sender(), [cms, newsroom], clock, lease_s=300.0, lease_again_s=0.02)
+        outboxes.append(outbox)
+        job = asyncio.create_task(outbox.deliver_due())
+        try:
+            async with asyncio.timeout(5):
+                while not all(d.leased_until for d in await all_deliveries(store)):  # noqa: ASYNC110 (the store)
+                    await asyncio.sleep(0.01)
+            # Queued once the hung receiver's three deliveries are leased and the first is being sent.
+            (fresh,) = await store.record_events(
+                events[0].claim_id,
+                [later_event(events[0].claim_id, events[0].match_ids, "outbox:fresh", clock.now)],
+                [newsroom],
+                clock.now,
+            )
+            async with asyncio.timeout(5):
+                while fresh.id not in live.processed_ids:  # noqa: ASYNC110 (another server)
+                    await asyncio.sleep(0.01)
+            assert not job.done() and not hung.requests, "sent while the other destination still hangs"
+        finally:
+            hung.release()
+        assert await job == (4, 0)
+        assert sorted(hung.processed_ids) == sorted(e.id for e in events) and hung.duplicates == 0
+        assert {d.status for d in await all_deliveries(store)} == {DeliveryStatus.DELIVERED}
+
+
+# -- destinations left out of the configuration ------------------------------------------------------
+
+
+async def test_a_destination_left_out_of_the_configuration_gets_alerts_again_once_it_is_back(
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox]
+) -> None:
+    clock = Clock()
+    cms, newsroom = webhook("cms", receiver), webhook("newsroom", receiver)
+    events = await seed_events(store, [cms, newsroom], 2, clock.now)
+
+    # "newsroom" is commented out of the configuration for a while: what was queued for it is cancelled.
+    assert await open_outbox(outboxes, store, [cms], clock).deliver_due() == (2, 2)
+    rows = {(d.destination, d.status, d.last_error) for d in await all_deliveries(store)}
+    assert rows == {
+        ("cms", DeliveryStatus.DELIVERED, None),
+        ("newsroom", DeliveryStatus.CANCELLED, MISSING_FROM_CONFIG),
+    }
+    assert (await destination_states(store))["newsroom"] is None, "not disabled"
+
+    # Put back under the same name: the next event reaches it.
+    clock.advance(hours=1)
+    await store.sync_destinations([cms, newsroom])
+    (later,) = await store.record_events(
+        events[0].claim_id,
+        [later_event(events[0].claim_id, events[0].match_ids, "outbox:later", clock.now)],
+        [cms, newsroom],
+        clock.now,
+    )
+    assert await open_outbox(outboxes, store, [cms, newsroom], clock).deliver_due() == (2, 0)
+    assert [r.headers["webhook-id"] for r in receiver.requests if r.path == "/newsroom"] == [later.id]
+
+
+async def test_start_enables_a_destination_disabled_for_being_missing_and_warns_about_a_gone_one(
+    store: SqlStore, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    cms, newsroom = webhook("cms", receiver), webhook("newsroom", receiver)
+    await store.sync_destinations([cms, newsroom])
+    # As earlier versions left them: one disabled for being missing from the configuration, one by a 410.
+    await store.disable_destination("newsroom", "no longer in the configuration", clock.now)
+    await store.disable_destination("cms", "HTTP 410: gone", clock.now)
+
+    caplog.set_level(logging.WARNING)
+    await store.sync_destinations([cms, newsroom])
+    assert await destination_states(store) == {"cms": "HTTP 410: gone", "newsroom": None}
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "destination cms is disabled" in warning and "HTTP 410: gone" in warning
+    assert "watcher alerts retry" in warning and "newsroom" not in warning
+
+
+# -- the retry window --------------------------------------------------------------------------------
+
+
+async def test_a_failure_past_the_retry_window_is_final_and_a_requeue_opens_a_new_window(
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox]
+) -> None:
+    clock = Clock()
+    receiver.behave(fail_times=2, fail_status=503)
+    dest = webhook("cms", receiver)
+    await seed_events(store, [dest], 1, clock.now)
+    clock.advance(days=3, seconds=1)  # the daemon was down: the delivery's window has passed
+    outbox = open_outbox(outboxes, store, [dest], clock)
+    assert await outbox.deliver_due() == (0, 1)
+    (row,) = await all_deliveries(store)
+    assert (row.status, row.attempts) == (DeliveryStatus.DEAD, 1)
+    assert row.last_error == "retry window exhausted (3 days) after 1 attempts: HTTP 503: try again later"
+
+    again = await requeue(store, row.id, clock.now)
+    assert again.created_at == clock.now
+    assert await outbox.deliver_due() == (0, 1)
+    (row,) = await all_deliveries(store)
+    assert row.status is DeliveryStatus.PENDING and row.next_attempt_at is not None
+    clock.now = row.next_attempt_at
+    assert await outbox.deliver_due() == (1, 0)
+
+
+# -- digests -----------------------------------------------------------------------------------------
+
+
+async def test_each_event_of_a_digest_links_to_its_claims_report(
+    store: SqlStore, receiver: Receiver, outboxes: list[Outbox]
+) -> None:
+    clock = Clock()
+    dest = Destination(
+        name="daily",
+        kind="webhook",
+        url=receiver.url("/daily"),
+        secret=SECRET,
+        allow_private=True,
+        digest_minutes=1,
+    )
+    events = await seed_events(store, [dest], 2, clock.now)
+    outbox = Outbox(store, Sender(), [dest], clock, lease_s=300.0, public_url="https://watcher.example/")
+    outboxes.append(outbox)
+    clock.advance(minutes=2)
+    assert await outbox.deliver_due() == (2, 0)
+    (request,) = receiver.requests
+    body = request.json()
+    assert body["type"] == "digest" and [e["id"] for e in body["events"]] == [e.id for e in events]
+    report = "https://watcher.example/claims/nato-ammo/report"
+    assert [e["report_url"] for e in body["events"]] == [report, report]

@@ -23,7 +23,7 @@ from watcher.notify import (
     next_attempt_delay,
     plan_digests,
 )
-from watcher.notify.retry import JITTER, MAX_ATTEMPTS, MAX_ERROR_CHARS, SCHEDULE
+from watcher.notify.retry import JITTER, MAX_ATTEMPTS, MAX_ERROR_CHARS, RETRY_WINDOW, SCHEDULE
 
 NOW = datetime(2025, 11, 6, 15, 0, tzinfo=UTC)
 
@@ -152,6 +152,37 @@ def test_dead_after_the_last_scheduled_attempt() -> None:
     assert attempts_made == MAX_ATTEMPTS
     assert current.status is DeliveryStatus.DEAD
     assert timedelta(days=2.5) < now - NOW <= timedelta(days=3) * (1 + JITTER)
+
+
+@pytest.mark.parametrize("retry_after_s", [86400, 259000])
+def test_retry_after_never_stretches_the_retry_window(retry_after_s: float) -> None:
+    """A receiver that keeps asking for long waits gets its last try at the window's end, then none."""
+    rng = random.Random(0)
+    current, now, attempts_made = delivery(), NOW, 0
+    while current.status is DeliveryStatus.PENDING:
+        update = apply_outcome(
+            current, result(429, Outcome.RETRY, retry_after=retry_after_s, error="HTTP 429"), now, rng
+        )
+        attempts_made += 1
+        if update.next_attempt_at is not None:
+            assert update.next_attempt_at <= NOW + RETRY_WINDOW
+            now = update.next_attempt_at
+        current = delivery(update.attempts, status=update.status, next_attempt_at=update.next_attempt_at)
+    assert now == NOW + RETRY_WINDOW, "the last try is at the window's end, not beyond"
+    assert attempts_made == (4 if retry_after_s == 86400 else 3)
+    assert update.status is DeliveryStatus.DEAD and update.next_attempt_at is None
+    assert update.last_error == f"retry window exhausted (3 days) after {attempts_made} attempts: HTTP 429"
+
+
+def test_a_wait_is_cut_to_what_is_left_of_the_window() -> None:
+    late = NOW + RETRY_WINDOW - timedelta(hours=1)
+    for retry_after in (None, 7200.0):
+        update = apply_outcome(
+            delivery(6), result(503, Outcome.RETRY, retry_after=retry_after), late, random.Random(0)
+        )
+        assert (update.status, update.next_attempt_at) == (DeliveryStatus.PENDING, NOW + RETRY_WINDOW)
+    early = apply_outcome(delivery(), result(503, Outcome.RETRY, retry_after=60), NOW, random.Random(0))
+    assert early.next_attempt_at == NOW + timedelta(seconds=60), "a wait within the window is kept"
 
 
 def test_gone_disables_and_permanent_is_dead() -> None:

@@ -121,16 +121,21 @@ def digest_message_id(event_ids: Sequence[str]) -> str:
     return f"dig_{digest[:32]}"
 
 
-def render_digest(bundles: Sequence[EventBundle], *, created_at: datetime) -> dict[str, Any]:
+def render_digest(
+    bundles: Sequence[EventBundle], *, created_at: datetime, public_url: str | None = None
+) -> dict[str, Any]:
     """A digest webhook body: ``{"id": "dig_...", "type": "digest", "events": [event JSON...], ...}``.
 
     Only destinations configured with ``digest_minutes`` receive this shape; the id is derived from the
-    event ids so that every retry of the same digest carries the same id.
+    event ids so that every retry of the same digest carries the same id. With the daemon's ``public_url``
+    each event has its ``report_url``, as a single event's body does.
     """
     return {
         "id": digest_message_id([b.event.id for b in bundles]),
         "type": DIGEST_TYPE,
-        "events": [render_event(b.event, b.claim, b.matches) for b in bundles],
+        "events": [
+            render_event(b.event, b.claim, b.matches, report=report_url(public_url, b.claim)) for b in bundles
+        ],
         "created_at": iso_z(created_at),
     }
 

@@ -36,13 +36,18 @@ def render_for(
     return render_event(event, claim, matches, report=report)
 
 
-def render_digest_for(destination: Destination, bundles: Sequence[EventBundle]) -> dict[str, Any]:
-    """The body of a digest of ``bundles`` for ``destination``; stable for the same events."""
+def render_digest_for(
+    destination: Destination, bundles: Sequence[EventBundle], *, public_url: str | None = None
+) -> dict[str, Any]:
+    """The body of a digest of ``bundles`` for ``destination``; stable for the same events.
+
+    With the daemon's ``public_url`` each event in a webhook digest has its claim's ``report_url``.
+    """
     # The newest event's time, not the clock, so that a retried digest has the same body.
     created_at = max(b.event.created_at for b in bundles)
     if destination.kind == SLACK:
         return render_slack_digest(bundles, created_at=created_at)
-    return render_digest(bundles, created_at=created_at)
+    return render_digest(bundles, created_at=created_at, public_url=public_url)
 
 
 def validate_destination(destination: Destination) -> None:

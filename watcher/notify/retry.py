@@ -103,7 +103,11 @@ def classify(status: int | None, error_kind: ErrorKind | None = None) -> Outcome
 def apply_outcome(
     delivery: Delivery, result: SendResult, now: datetime, rng: random.Random
 ) -> DeliveryUpdate:
-    """The delivery's state after ``result``: delivered, rescheduled, dead, or cancelled (410)."""
+    """The delivery's state after ``result``: delivered, rescheduled, dead, or cancelled (410).
+
+    Retries stay within ``RETRY_WINDOW`` of the delivery's ``created_at``: a longer wait (``Retry-After``
+    included) is cut to the time left, and a failure once the window is spent is final.
+    """
     attempts = delivery.attempts + 1
     error = _clip(result.error)
     if result.outcome is Outcome.DELIVERED:
@@ -124,10 +128,20 @@ def apply_outcome(
         return _final(
             DeliveryStatus.DEAD, attempts, _clip(f"gave up after {attempts} attempts: {error}"), result
         )
+    # The window counts from when the delivery was queued: no wait, however long the receiver asks for,
+    # stretches it. The last attempt falls at its end at the latest.
+    left = delivery.created_at + RETRY_WINDOW - now
+    if left <= timedelta():
+        return _final(
+            DeliveryStatus.DEAD,
+            attempts,
+            _clip(f"retry window exhausted ({_days(RETRY_WINDOW)}) after {attempts} attempts: {error}"),
+            result,
+        )
     return DeliveryUpdate(
         status=DeliveryStatus.PENDING,
         attempts=attempts,
-        next_attempt_at=now + delay,
+        next_attempt_at=now + min(delay, left),
         last_error=error,
         last_status=result.status,
         delivered_at=None,
@@ -144,6 +158,10 @@ def _retry_delay(attempts: int, result: SendResult, rng: random.Random) -> timed
         # A receiver asking us to wait longer than we keep retrying anything is as good as a refusal.
         return None
     return max(delay, timedelta(seconds=max(asked_s, 0.0)))
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} days" if span.days != 1 else "1 day"
 
 
 def _final(

@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from storage import Store
 from watcher import metrics
-from watcher.domain import Delivery, DeliveryStatus, Destination, utcnow
+from watcher.domain import Delivery, DeliveryStatus, DeliveryUpdate, Destination, utcnow
 from watcher.notify.digest import plan_digests
 from watcher.notify.payload import EventBundle
 from watcher.notify.render import render_digest_for, render_for
@@ -21,6 +21,9 @@ from watcher.outbox.sender import Sender
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+LEASE_AGAIN_S = 1.0
+MISSING_FROM_CONFIG = "destination no longer in the configuration"
 
 
 class Outbox:
@@ -40,24 +43,30 @@ class Outbox:
         *,
         lease_s: float,
         public_url: str | None = None,
+        lease_again_s: float = LEASE_AGAIN_S,
     ) -> None:
         """:param lease_s: how long a worker holds the deliveries it leased before another may take them.
-        :param public_url: the daemon's address for people; alerts then link to the claim's report."""
+        :param public_url: the daemon's address for people; alerts then link to the claim's report.
+        :param lease_again_s: while some destination's queue is still being sent, how often to look for
+            deliveries that fell due for the others."""
         self.store = store
         self.sender = sender
         self.destinations = {d.name: d for d in destinations}
         self.clock = clock
         self.lease_s = lease_s
         self.public_url = public_url
+        self.lease_again_s = lease_again_s
         self._lock = asyncio.Lock()
         self._rng = random.Random()
 
     async def deliver_due(self, limit: int = 100) -> tuple[int, int]:
         """Send every delivery that is due. Returns (delivered, failed attempts).
 
-        Destinations are served concurrently, but each destination's deliveries go one after another:
-        Slack is paced at one message per second per URL and a queue must not outlive its lease.
-        Destinations with a digest get their due events batched into one message.
+        Destinations are served concurrently and independently: each has its own queue, leased again as
+        soon as it is done, so a slow or hung receiver holds back only its own deliveries. Within a
+        destination deliveries go one after another: Slack is paced at one message per second per URL and
+        a queue must not outlive its lease. Destinations with a digest get their due events batched into
+        one message.
         """
         if self._lock.locked():
             return 0, 0  # the other delivery job of this process is at it
@@ -67,21 +76,31 @@ class Outbox:
     async def _deliver_due(self, limit: int) -> tuple[int, int]:
         delivered, failed = await self.deliver_digests()
         digests = [d.name for d in self.destinations.values() if d.digest_minutes > 0]
-        while True:
-            due = await self.store.lease_due_deliveries(
-                self.clock(), limit, lease_s=self.lease_s, exclude=digests
-            )
-            if not due:
-                return delivered, failed
-            queues: dict[str, list[Delivery]] = {}
-            for d in due:
-                queues.setdefault(d.destination, []).append(d)
-            results = await asyncio.gather(*(self._deliver_queue(q) for q in queues.values()))
-            outcomes = [ok for batch in results for ok in batch]
-            delivered += sum(outcomes)
-            failed += len(outcomes) - sum(outcomes)
-            if not any(outcomes):
-                return delivered, failed  # retries are scheduled later; don't spin
+        busy: dict[str, asyncio.Task[list[bool]]] = {}
+        # Destinations whose last queue sent nothing: their retries are scheduled later; don't spin.
+        resting: set[str] = set()
+        async with asyncio.TaskGroup() as workers:
+            while True:
+                due = await self.store.lease_due_deliveries(
+                    self.clock(), limit, lease_s=self.lease_s, exclude=[*digests, *busy, *resting]
+                )
+                for name, queue in _by_destination(due).items():
+                    busy[name] = workers.create_task(self._deliver_queue(queue), name=f"deliver to {name}")
+                if not busy:
+                    return delivered, failed
+                # Lease again when a queue is done, and now and then meanwhile: deliveries queued since
+                # for destinations that are idle must not wait for a busy one.
+                await asyncio.wait(
+                    busy.values(), timeout=self.lease_again_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                for name, task in list(busy.items()):
+                    if task.done():
+                        del busy[name]
+                        outcomes = task.result()
+                        delivered += sum(outcomes)
+                        failed += len(outcomes) - sum(outcomes)
+                        if not any(outcomes):
+                            resting.add(name)
 
     async def deliver_digests(self) -> tuple[int, int]:
         """Send the digests that are due (see notify.digest.plan_digests). Returns (delivered, failed)."""
@@ -117,7 +136,7 @@ class Outbox:
                     event=event, claim=claim, matches=tuple(await self.store.matches_by_id(event.match_ids))
                 )
             )
-        body = render_digest_for(dest, bundles)
+        body = render_digest_for(dest, bundles, public_url=self.public_url)
         result = await self.sender.send(dest, body, message_id=digest_id, now=utcnow())
 
         async def record_all() -> bool:
@@ -145,9 +164,22 @@ class Outbox:
         """Send one delivery and record the outcome (retry schedule, dead, or destination disabled)."""
         dest = self.destinations.get(delivery.destination)
         if dest is None:
-            await self.store.disable_destination(
-                delivery.destination, "no longer in the configuration", self.clock()
+            # Only this delivery is cancelled: the destination is not disabled, so that putting it back in
+            # the configuration (same name) is all it takes for new alerts to reach it again.
+            cancel = DeliveryUpdate(
+                status=DeliveryStatus.CANCELLED,
+                attempts=delivery.attempts,
+                next_attempt_at=None,
+                last_error=MISSING_FROM_CONFIG,
+                last_status=None,
             )
+            if await self.store.update_delivery(delivery.id, cancel, lease=delivery.leased_until):
+                logger.warning(
+                    "delivery %s cancelled: destination %s is no longer in the configuration",
+                    delivery.id,
+                    delivery.destination,
+                    extra={"delivery_id": delivery.id, "destination": delivery.destination},
+                )
             return False
         lease = await self.store.claim_delivery(delivery, self.clock(), lease_s=self.lease_s)
         if lease is None:
@@ -207,6 +239,13 @@ class Outbox:
                 "destination %s disabled (HTTP 410 Gone); %d pending deliveries cancelled", dest.name, n
             )
         return False
+
+
+def _by_destination(deliveries: Iterable[Delivery]) -> dict[str, list[Delivery]]:
+    queues: dict[str, list[Delivery]] = {}
+    for d in deliveries:
+        queues.setdefault(d.destination, []).append(d)
+    return queues
 
 
 async def requeue(store: Store, delivery_id: int, now: datetime) -> Delivery:

@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,10 @@ logger = logging.getLogger(__name__)
 REQUEST_TIMEOUT_S = 15.0
 SLACK_INTERVAL_S = 1.0  # Slack allows about one message per second per incoming webhook
 MAX_SNIPPET_BYTES = 300
+SNIPPET_TIMEOUT_S = 1.0  # reading the start of an error body, after the status is in
+# A receiver refusing our credentials may quote them back: its body is not kept, the status says enough.
+NO_BODY_STATUSES = frozenset({401, 403})
+MIN_SECRET_CHARS = 8  # shorter parts of a URL ("v1", "hooks") are too common to be redacted everywhere
 REDACTED = "[redacted]"
 NOT_PUBLIC = "address is not public (set allow_private to allow it)"
 
@@ -80,11 +85,14 @@ class Sender:
         *,
         timeout_s: float = REQUEST_TIMEOUT_S,
         slack_interval_s: float = SLACK_INTERVAL_S,
+        snippet_timeout_s: float = SNIPPET_TIMEOUT_S,
         user_agent: str = f"watcher/{__version__}",
     ) -> None:
+        """:param snippet_timeout_s: how long to wait for the start of the body once the status is in."""
         self._sessions: dict[bool, aiohttp.ClientSession] = {}  # by "may reach non-public addresses"
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._timeout_s = timeout_s
+        self._snippet_timeout_s = min(snippet_timeout_s, timeout_s)
         self._user_agent = user_agent
         self._slack_limiter = RateLimiter(slack_interval_s)
         self._warned_unsigned: set[str] = set()
@@ -144,9 +152,9 @@ class Sender:
             return self._failed(destination, message_id, unexpected, started)
         elapsed_ms = (time.monotonic() - started) * 1000
         outcome = classify(status)
-        error = (
-            None if outcome is Outcome.DELIVERED else _scrub(f"HTTP {status}: {snippet}".strip(), destination)
-        )
+        error = None
+        if outcome is not Outcome.DELIVERED:
+            error = _scrub(f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}", destination)
         result = SendResult(
             outcome=outcome, status=status, error=error, retry_after_s=retry_after, elapsed_ms=elapsed_ms
         )
@@ -168,15 +176,31 @@ class Sender:
             async with self._session_for(destination).post(
                 url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
-                raw = await response.content.read(MAX_SNIPPET_BYTES)
+                # The status decides the outcome: once it is in, nothing the body does can undo it. A 2xx
+                # whose body stalls was received, and sending it again would duplicate it (Slack cannot
+                # deduplicate), so the body is only glanced at, under a short timeout of its own.
                 retry_after = None
                 if response.status in RETRY_AFTER_STATUSES:
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
-                return response.status, one_line(raw.decode("utf-8", "replace")), retry_after
+                return response.status, await self._snippet(response), retry_after
         except TimeoutError:
             raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
             raise _Failure(*_describe(exc)) from None
+
+    async def _snippet(self, response: aiohttp.ClientResponse) -> str:
+        """The start of the answer's body, for an error; empty when it is slow, broken or not kept.
+
+        A 2xx body is read too (and dropped): a short one read to its end lets the connection be reused.
+        """
+        if response.status in NO_BODY_STATUSES:
+            return ""
+        try:
+            async with asyncio.timeout(self._snippet_timeout_s):
+                raw = await response.content.read(MAX_SNIPPET_BYTES)
+        except (TimeoutError, aiohttp.ClientError):
+            return ""
+        return one_line(raw.decode("utf-8", "replace"))
 
     def _prepare(self, destination: Destination, body: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         if destination.kind not in KINDS:
@@ -250,19 +274,31 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
 
 
 def _scrub(text: str, destination: Destination) -> str:
-    """Remove the destination's URL, its path and its secret from text that may echo them back."""
-    secrets = [destination.url]
-    try:
-        url = yarl.URL(destination.url)
-        # A Slack webhook URL is a secret as a whole; its path and its last segment (the token) too.
-        secrets += [url.path_qs, url.path.rstrip("/").rsplit("/", 1)[-1]]
-    except ValueError:
-        pass
+    """Remove the destination's URL, its secret, and the parts of its URL that may be credentials from text
+    that may echo them back: the path and query, raw (percent-encoded) and decoded, and each path segment and
+    query value of 8 or more characters."""
+    secrets = [destination.url, *_url_parts(destination.url)]
     if destination.secret:
         secrets += [destination.secret, destination.secret.removeprefix(webhook.SECRET_PREFIX)]
-    for secret in sorted((s for s in secrets if len(s) >= 8), key=len, reverse=True):
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
+
+
+def _url_parts(url_text: str) -> list[str]:
+    """The path, query, path segments and query values of a URL, as written and decoded."""
+    try:
+        url = yarl.URL(url_text)
+        # A Slack webhook URL is a secret as a whole; so are its path and its segments (the token), and a
+        # gateway's key may sit in the query. Receivers echo them raw as often as decoded.
+        parts = [url.raw_path_qs, url.path_qs, url.raw_path, url.path, *url.raw_parts, *url.parts]
+        parts += [str(v) for v in url.query.values()]
+    except ValueError:
+        return []
+    for pair in url.raw_query_string.split("&"):
+        value = pair.partition("=")[2]
+        parts += [value, urllib.parse.unquote(value), urllib.parse.unquote_plus(value)]
+    return parts
 
 
 def _log_result(destination: Destination, message_id: str, result: SendResult) -> None:
