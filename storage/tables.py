@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -129,6 +130,8 @@ class ArticleRow(Base):
     # The current version (1 until a revision; earlier ones are in article_versions) and its feed date.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_at: Mapped[datetime | None]
+    # Stored by its feed's first successful poll without a date of its own: an archive item, not news.
+    backlog: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ArticleVersionRow(Base):

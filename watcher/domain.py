@@ -161,6 +161,9 @@ class Article:
     version: int = 1  # 1 until the feed serves a changed title or text for the item (see ArticleVersion)
     updated_at: datetime | None = None  # the feed's revision time of the current version, if given
     versions: tuple[ArticleVersion, ...] = ()  # every version, oldest first, where loaded (revised articles)
+    # Stored by its feed's first successful poll without a date of its own (basis first_seen or clamped): an
+    # archive item of unknown age, not news. Shift detection records what it alone raises as backfill.
+    backlog: bool = False
 
     @property
     def is_copy(self) -> bool:

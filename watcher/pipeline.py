@@ -888,14 +888,17 @@ class Pipeline:
             previous = await self.store.events_for_claim(claim.id)
             revisions = await self.store.revisions_for_claim(claim.id)
             now = self.clock()
-            drafts = detect_shifts(claim, matches, previous, now=now, settings=self.settings.shifts)
+            shifts = self.settings.shifts
+            drafts = detect_shifts(claim, matches, previous, now=now, settings=shifts, revisions=revisions)
             drafts += revision_events(
                 claim,
                 revisions,
                 previous,
                 outlets={m.id: m.article.outlet for m in matches},
                 now=now,
-                fresh_window_s=self.settings.shifts.fresh_window_s,
+                fresh_window_s=shifts.fresh_window_s,
+                cooldown_s=shifts.article_revised_cooldown_s,
+                versions={m.article.id: m.article.versions for m in matches if m.article.versions},
             )
             events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
             for e in events:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watcher.domain import (
@@ -30,6 +31,9 @@ EVIDENCE = "evidence"
 STANCE = "stance"
 UNMATCHED = "unmatched"  # the new version no longer matches the claim
 REMATCHED = "rematched"  # a version matches again after one that did not
+# Announced at once, whatever the cooldown: the article now says something else about the claim, or no longer
+# (or again) covers it.
+URGENT = frozenset({STANCE, UNMATCHED, REMATCHED})
 
 # A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
 Diff = list[list[str]]
@@ -247,34 +251,106 @@ def revision_events(
     outlets: dict[int, str],
     now: datetime,
     fresh_window_s: int = 0,
+    cooldown_s: int = 0,
+    versions: Mapping[int, Sequence[ArticleVersion]] | None = None,
 ) -> list[EventDraft]:
     """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet.
 
-    A revision is fresh by when watcher saw it, not by its article's publication: a draft whose revision
-    was seen more than ``fresh_window_s`` (when > 0) before ``now`` is ``backfill``. ``outlets``: match id
-    → outlet name, for the summary.
+    A revision is fresh by when watcher saw it, not by its article's publication: a draft whose trigger
+    is more than ``fresh_window_s`` (when > 0) before ``now`` is ``backfill``. ``outlets``: match id
+    → outlet name, for the summary. ``versions``: article id → its versions, for the diff of a fold.
+
+    With ``cooldown_s``, a story's revision seen within that of its last announcement is held, unless it
+    changes the stance or whether the article matches (:data:`URGENT`): the next announcement (a later
+    revision, or the end of the cooldown when detection runs after it) folds the held ones in, from the
+    last announced version to the newest. Replayed from the stored events, so a re-run agrees.
     """
-    known = {e.dedupe_key for e in previous if e.claim_id == claim.id}
-    drafts = []
+    announced = {e.dedupe_key: _trigger(e) for e in previous if e.claim_id == claim.id}
+    by_story: dict[int, list[MatchRevision]] = {}
     for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
-        key = dedupe_key(revision)
-        if key in known or not revision.changes or revision.claim_id != claim.id:
-            continue
-        known.add(key)
-        at = _utc(revision.revised_at)
-        drafts.append(
-            EventDraft(
-                type=EventType.ARTICLE_REVISED,
-                claim_id=claim.id,
-                dedupe_key=key,
-                summary=summary(revision, outlets.get(revision.match_id, "An outlet")),
-                details=_details(revision, at),
-                match_ids=(revision.match_id,),
-                created_at=now,
-                backfill=fresh_window_s > 0 and (now - at).total_seconds() > fresh_window_s,
+        if revision.changes and revision.claim_id == claim.id:
+            by_story.setdefault(revision.story_id, []).append(revision)
+    drafts = []
+    for story in by_story.values():
+        for at, revision, folded in _announcements(story, announced, now, cooldown_s, versions or {}):
+            text = summary(revision, outlets.get(revision.match_id, "An outlet"))
+            drafts.append(
+                EventDraft(
+                    type=EventType.ARTICLE_REVISED,
+                    claim_id=claim.id,
+                    dedupe_key=dedupe_key(revision),
+                    summary=text if folded == 1 else f"{text} ({folded} revisions since the last alert)",
+                    details=_details(revision, at, folded=folded),
+                    match_ids=(revision.match_id,),
+                    created_at=now,
+                    backfill=fresh_window_s > 0 and (now - at).total_seconds() > fresh_window_s,
+                )
             )
-        )
+    drafts.sort(key=lambda d: (d.details["trigger_at"], d.dedupe_key))
     return drafts
+
+
+def _announcements(
+    story: list[MatchRevision],
+    announced: dict[str, datetime],
+    now: datetime,
+    cooldown_s: int,
+    versions: Mapping[int, Sequence[ArticleVersion]],
+) -> list[tuple[datetime, MatchRevision, int]]:
+    """What to announce of one story's revisions (in the order seen): (trigger time, the revision, folded
+    from the last announced version to the newest, how many contents it covers). ``announced``: dedupe
+    key → trigger time of what was announced, updated here; a content announced before restarts the
+    cooldown."""
+    cooldown = timedelta(seconds=cooldown_s)
+    out: list[tuple[datetime, MatchRevision, int]] = []
+    last: datetime | None = None
+    held: list[MatchRevision] = []
+
+    def announce(at: datetime) -> None:
+        nonlocal last, held
+        revision, fold = _folded(held, versions), held
+        held = []
+        if not revision.changes:
+            return  # back where the last announcement left it: nothing to say
+        announced[dedupe_key(revision)] = last = at
+        out.append((at, revision, len({r.content_hash for r in fold})))
+
+    for revision in story:
+        seen = _utc(revision.revised_at)
+        stored = announced.get(dedupe_key(revision))
+        if stored is not None:  # announced before (or a copy of what was): the cooldown counts from then
+            last, held = stored, []
+            continue
+        held.append(revision)
+        if URGENT & set(revision.changes) or last is None or seen - last >= cooldown:
+            announce(seen)
+    if held and last is not None and last + cooldown <= now:
+        announce(last + cooldown)  # nothing came after the cooldown: announce what it held back
+    return out
+
+
+def _folded(fold: list[MatchRevision], versions: Mapping[int, Sequence[ArticleVersion]]) -> MatchRevision:
+    """One revision from the first of ``fold`` (of the newest's match) to the newest."""
+    newest = fold[-1]
+    if len(fold) == 1:
+        return newest
+    first = next(r for r in fold if r.match_id == newest.match_id)
+    by_version = {v.version: v for v in versions.get(newest.article_id, ())}
+    before, after = by_version.get(first.previous_version), by_version.get(newest.version)
+    if before is not None and after is not None:
+        diff = version_diff(before, after)
+    else:  # versions not at hand: the headline's whole change, the newest revision's text diff
+        diff = {
+            "title": word_diff(first.before["title"], newest.after["title"]),
+            "text": newest.diff.get("text", []),
+        }
+    return replace(
+        newest,
+        previous_version=first.previous_version,
+        changes=_changes(first.before, newest.after, was_unmatched=not first.before.get("matched", True)),
+        before=first.before,
+        diff=diff,
+    )
 
 
 def summary(revision: MatchRevision, outlet: str) -> str:
@@ -299,14 +375,15 @@ def summary(revision: MatchRevision, outlet: str) -> str:
     return text
 
 
-def _details(revision: MatchRevision, at: datetime) -> dict[str, Any]:
+def _details(revision: MatchRevision, at: datetime, *, folded: int = 1) -> dict[str, Any]:
     return {
         "trigger_at": _iso(at),
         "changes": list(revision.changes),
         "version": revision.version,
         "previous_version": revision.previous_version,
+        "revisions": folded,  # how many revisions this announces (more than 1 after a cooldown)
         "updated_at": _iso(revision.updated_at) if revision.updated_at else None,
-        "revised_at": _iso(at),
+        "revised_at": _iso(revision.revised_at),
         "match_id": revision.match_id,
         "article_id": revision.article_id,
         "story_id": revision.story_id,
@@ -314,6 +391,17 @@ def _details(revision: MatchRevision, at: datetime) -> dict[str, Any]:
         "after": revision.after,
         "diff": revision.diff,
     }
+
+
+def _trigger(event: Event) -> datetime:
+    """When a stored event was triggered (``details["trigger_at"]``), else when it was created."""
+    raw = event.details.get("trigger_at") if isinstance(event.details, dict) else None
+    if isinstance(raw, str):
+        try:
+            return _utc(datetime.fromisoformat(raw))
+        except ValueError:
+            pass
+    return _utc(event.created_at)
 
 
 def _utc(value: datetime) -> datetime:

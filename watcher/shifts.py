@@ -6,11 +6,11 @@ import logging
 import math
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from watcher.domain import Claim, Event, EventDraft, EventType, Match, Stance
+from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ class ShiftSettings:
     coverage_spike_cooldown_s: int = 21600
     framing_shift_cooldown_s: int = 21600
     new_segment_cooldown_s: int = 0
+    # article_revised, per story: a revision seen within this of the story's last announced one is held and
+    # folded into its next announcement; a changed stance, unmatched or rematched is always announced.
+    article_revised_cooldown_s: int = 21600
     # A coverage_spike or stance-mix framing_shift that triggered longer than this before `now` (say, found
     # by a backfill) is not raised: it is no longer news. Once-only events are always raised. 0 = no limit.
     stale_after_s: int = 86400
@@ -131,6 +134,7 @@ def detect_shifts(
     *,
     now: datetime,
     settings: ShiftSettings = DEFAULT_SETTINGS,
+    revisions: Sequence[MatchRevision] = (),
 ) -> list[EventDraft]:
     """Return the events the claim's coverage up to ``now`` calls for that ``previous`` does not hold.
 
@@ -146,11 +150,16 @@ def detect_shifts(
     is what cooldowns compare, so the events raised do not depend on how often this runs or how late;
     ``now`` only bounds the replay, ages out stale windowed events, marks drafts triggered more than
     ``fresh_window_s`` before it as ``backfill`` and becomes ``created_at``.
+
+    ``revisions`` are the claim's stored match revisions: a revised story counts with the stance and
+    skepticism it was published with, and with each new one from when its revision was seen (so a
+    correction raises its framing_shift then). Stories of a feed's undated backlog (``Article.backlog``)
+    have no place in coverage or stance-mix windows, and what they alone raise is ``backfill``.
     """
     now = _utc(now)
-    stories = _stories(claim, matches, now)
+    stories, restances = _as_published(_stories(claim, matches, now), revisions, now)
     ledger = _Ledger.from_events(claim.id, previous)
-    fired = _Replay(claim, stories, ledger, settings, now).run()
+    fired = _Replay(claim, stories, ledger, settings, now, restances).run()
     fired.sort(key=lambda candidate: (candidate.at, _TYPE_ORDER[candidate.type], candidate.key))
     drafts = [candidate.draft(claim.id, now, settings.fresh_window_s) for candidate in fired]
     if drafts:
@@ -175,8 +184,9 @@ def _seen(match: Match) -> datetime:
     return _utc(match.article.published)
 
 
-def _story_order(match: Match) -> tuple[datetime, int, int]:
-    return (_seen(match), match.article.id, match.id)
+def _story_order(match: Match) -> tuple[datetime, bool, int, int]:
+    # At one instant, dated coverage comes before undated backlog: it is what first_seen and segments describe.
+    return (_seen(match), match.article.backlog, match.article.id, match.id)
 
 
 def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
@@ -195,16 +205,83 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
     return sorted(best.values(), key=_story_order)
 
 
+@dataclass(frozen=True, slots=True)
+class _Restance:
+    """A revision, seen at ``at``, that changed the stance or skepticism of the timeline's story ``index``."""
+
+    at: datetime
+    index: int
+    story: Match  # the story as framed from then on
+
+
+def _framing_state(state: dict[str, Any]) -> tuple[Stance, float] | None:
+    """(stance, skepticism) of a revision's ``before`` or ``after``; None when it does not match."""
+    try:
+        return Stance(state["stance"]), float(state["skepticism"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _as_published(
+    stories: list[Match], revisions: Sequence[MatchRevision], now: datetime
+) -> tuple[list[Match], list[_Restance]]:
+    """The stories as framed when published, and each later change of framing from when it was seen."""
+    by_match: dict[int, list[MatchRevision]] = {}
+    for revision in revisions:
+        if _utc(revision.revised_at) <= now:
+            by_match.setdefault(revision.match_id, []).append(revision)
+    published, restances = [], []
+    for index, story in enumerate(stories):
+        revised = sorted(by_match.get(story.id, ()), key=lambda r: (_utc(r.revised_at), r.id))
+        first = _framing_state(revised[0].before) if revised else None
+        steps: list[tuple[datetime, tuple[Stance, float]]] = []
+        state = first
+        for revision in revised:
+            after = _framing_state(revision.after)  # None: no longer matches, its last framing stays
+            if after is not None and after != state:
+                steps.append((max(_utc(revision.revised_at), _seen(story)), after))
+                state = after
+        if first is None or not steps:
+            published.append(story)
+            continue
+        published.append(replace(story, stance=first[0], skepticism=first[1]))
+        for number, (at, (stance, skepticism)) in enumerate(steps, 1):
+            # The last step is the match as it stands (with its cues).
+            now_framed = (
+                story if number == len(steps) else replace(story, stance=stance, skepticism=skepticism)
+            )
+            restances.append(_Restance(at=at, index=index, story=now_framed))
+    restances.sort(key=lambda change: (change.at, change.index))
+    return published, restances
+
+
 class _Timeline:
-    """Stories in publication order with per-stance prefix counts, so any window is counted in O(log n)."""
+    """Stories in publication order with per-stance prefix counts, so any window is counted in O(log n).
+
+    Windows count dated coverage only: a story of a feed's undated backlog has no known time to count at.
+    """
 
     def __init__(self, stories: list[Match]) -> None:
         self.stories = stories
         self.times = [_seen(story) for story in stories]
+        self._live: list[int] = [0]
         self._prefix: dict[Stance, list[int]] = {stance: [0] for stance in Stance}
-        for story in stories:
+        self._recount(0)
+
+    def _recount(self, start: int) -> None:
+        del self._live[start + 1 :]
+        for counts in self._prefix.values():
+            del counts[start + 1 :]
+        for story in self.stories[start:]:
+            live = not story.article.backlog
+            self._live.append(self._live[-1] + live)
             for stance, counts in self._prefix.items():
-                counts.append(counts[-1] + (story.stance == stance))
+                counts.append(counts[-1] + (live and story.stance == stance))
+
+    def restance(self, index: int, story: Match) -> None:
+        """Story ``index`` is framed as ``story`` from now on (rare: a revision changed its stance)."""
+        self.stories[index] = story
+        self._recount(index)
 
     def _bounds(self, start: datetime, end: datetime) -> tuple[int, int]:
         # Windows are half-open, (start, end], so a story at a window's end belongs to it.
@@ -212,7 +289,7 @@ class _Timeline:
 
     def count(self, start: datetime, end: datetime) -> int:
         low, high = self._bounds(start, end)
-        return max(high - low, 0)
+        return max(self._live[high] - self._live[low], 0)
 
     def stance_count(self, stance: Stance, start: datetime, end: datetime) -> int:
         low, high = self._bounds(start, end)
@@ -221,7 +298,7 @@ class _Timeline:
 
     def between(self, start: datetime, end: datetime) -> list[Match]:
         low, high = self._bounds(start, end)
-        return self.stories[low:high]
+        return [story for story in self.stories[low:high] if not story.article.backlog]
 
 
 # --- what has been raised ---------------------------------------------------------------------------------
@@ -239,9 +316,11 @@ class _Candidate:
     match_ids: tuple[int, ...]
     reasons: tuple[str, ...] = ()
     windowed: bool = False  # describes a window of time rather than a once-only fact
+    backlog: bool = False  # raised by a feed's undated backlog alone
 
     def draft(self, claim_id: int, now: datetime, fresh_window_s: int = 0) -> EventDraft:
-        backfill = fresh_window_s > 0 and (now - self.at).total_seconds() > fresh_window_s
+        old = (now - self.at).total_seconds() > fresh_window_s
+        backfill = fresh_window_s > 0 and (self.backlog or old)
         return EventDraft(
             type=self.type,
             claim_id=claim_id,
@@ -399,9 +478,16 @@ class _Replay:
     """Walks the stories in publication order and fires each rule the moment its condition holds."""
 
     def __init__(
-        self, claim: Claim, stories: list[Match], ledger: _Ledger, settings: ShiftSettings, now: datetime
+        self,
+        claim: Claim,
+        stories: list[Match],
+        ledger: _Ledger,
+        settings: ShiftSettings,
+        now: datetime,
+        restances: Sequence[_Restance] = (),
     ) -> None:
         self.timeline = _Timeline(stories)
+        self.restances = restances
         self.ledger = ledger
         self.settings = settings
         self.now = now
@@ -410,23 +496,48 @@ class _Replay:
         self.coverage_start = min(starts) if starts else now
         self.initial_segments: set[tuple[str, str]] = set()
         self.pending_segments: dict[str, tuple[str, str, Match]] = {}
-        self.first_disputes: Match | None = None
-        self.first_skeptical: Match | None = None
+        # The story behind each once-only framing fact, and whether it is backlog (a revision is news).
+        self.first_disputes: tuple[Match, bool] | None = None
+        self.first_skeptical: tuple[Match, bool] | None = None
         self.emitted: list[_Candidate] = []
 
     def run(self) -> list[_Candidate]:
-        stories = self.timeline.stories
+        stories, times = self.timeline.stories, self.timeline.times
         if not stories:
             return []
         self._take_initial(stories[0])
+        changes = list(self.restances)
+        done = 0  # restances applied
         for index, story in enumerate(stories):
+            # A revision seen before this story was published changes the framing at its own instant.
+            while done < len(changes) and changes[done].at < times[index]:
+                done = self._restance_at(changes, done, evaluate=True)
             self._absorb(story)
             # Stories published at the same instant arrive together: evaluate once, after the last.
-            if index + 1 < len(stories) and self.timeline.times[index + 1] == self.timeline.times[index]:
+            if index + 1 < len(stories) and times[index + 1] == times[index]:
                 continue
-            for candidate in self._candidates(self.timeline.times[index]):
+            while done < len(changes) and changes[done].at == times[index]:
+                done = self._restance_at(changes, done, evaluate=False)
+            for candidate in self._candidates(times[index]):
                 self._offer(candidate)
+        while done < len(changes):
+            done = self._restance_at(changes, done, evaluate=True)
         return self.emitted
+
+    def _restance_at(self, changes: list[_Restance], done: int, *, evaluate: bool) -> int:
+        """Apply the framing changes seen at ``changes[done].at``; with ``evaluate``, offer a framing_shift
+        then (a revision is no new coverage: nothing else is raised at its instant). Returns how many are
+        applied."""
+        at = changes[done].at
+        while done < len(changes) and changes[done].at == at:
+            change = changes[done]
+            self.timeline.restance(change.index, change.story)
+            self._absorb_framing(change.story, backlog=False)
+            done += 1
+        framing = self._framing_shift(at) if evaluate else None
+        if framing is not None:
+            self._offer(framing)
+        return done
 
     def _take_initial(self, first: Match) -> None:
         """Segments and framing of the first coverage belong to first_seen, never to later events."""
@@ -448,10 +559,13 @@ class _Replay:
             key = f"new_segment:{dimension}:{value}"
             if (dimension, value) not in self.initial_segments and key not in self.pending_segments:
                 self.pending_segments[key] = (dimension, value, story)
+        self._absorb_framing(story, backlog=story.article.backlog)
+
+    def _absorb_framing(self, story: Match, *, backlog: bool) -> None:
         if self.first_disputes is None and story.stance == Stance.DISPUTES:
-            self.first_disputes = story
+            self.first_disputes = (story, backlog)
         if self.first_skeptical is None and story.skepticism >= self.settings.skeptical_threshold:
-            self.first_skeptical = story
+            self.first_skeptical = (story, backlog)
 
     def _candidates(self, at: datetime) -> Iterator[_Candidate]:
         if "first_seen" not in self.ledger.keys:
@@ -491,6 +605,7 @@ class _Replay:
             summary=f"First coverage: {_outlet(first)} {verb}",
             details=_story_details(first),
             match_ids=(first.id,),
+            backlog=first.article.backlog,
         )
 
     def _new_segments(self, at: datetime) -> Iterator[_Candidate]:
@@ -507,6 +622,7 @@ class _Replay:
                 details={"dimension": dimension, "value": value, "segment": f"{dimension}:{value}"}
                 | {"story": _story_details(story)},
                 match_ids=(story.id,),
+                backlog=story.article.backlog,
             )
 
     # --- coverage_spike ---
@@ -560,10 +676,11 @@ class _Replay:
         if self._cooling(EventType.FRAMING_SHIFT, at):
             return None
         facts: list[tuple[str, Match]] = []
-        if self.first_disputes is not None and FIRST_DISPUTES not in self.ledger.covered:
-            facts.append((FIRST_DISPUTES, self.first_disputes))
-        if self.first_skeptical is not None and FIRST_SKEPTICAL not in self.ledger.covered:
-            facts.append((FIRST_SKEPTICAL, self.first_skeptical))
+        backlog = True  # every story behind it is backlog
+        for name, fact in ((FIRST_DISPUTES, self.first_disputes), (FIRST_SKEPTICAL, self.first_skeptical)):
+            if fact is not None and name not in self.ledger.covered:
+                facts.append((name, fact[0]))
+                backlog = backlog and fact[1]
         mix = self._stance_mix(at)
         if not facts and mix is None:
             return None
@@ -585,6 +702,7 @@ class _Replay:
             match_ids=tuple(sorted(match_ids)),
             reasons=tuple(reasons),
             windowed=not facts,
+            backlog=backlog and mix is None,
         )
 
     def _framing_summary(self, facts: list[tuple[str, Match]], mix: dict[str, Any] | None) -> str:

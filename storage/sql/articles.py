@@ -37,7 +37,12 @@ IN_VALUES = 512
 async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -> list[list[int]]:
     """Insert the polls' articles in ``conn``'s transaction, skipping those already stored (by feed and
     key), and link each to its story. An article already stored whose title or text changed is revised
-    (see :func:`_revise_articles`). Returns the ids inserted, per poll."""
+    (see :func:`_revise_articles`). Returns the ids inserted, per poll.
+
+    An article without a date of its own stored by its feed's first successful poll (the feed has no full
+    fetch yet) is marked ``backlog``: an archive item of unknown age, not news.
+    """
+    first = await _first_polls(conn, {feed_id for feed_id, _, articles in polls if articles})
     rows = [
         {
             "feed_id": feed_id,
@@ -49,7 +54,7 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
             "text": a.text,
             "content_hash": a.content_hash,
             "language": a.language or "und",
-            **publication(a.published_at, seen_at),
+            **publication(a.published_at, seen_at, first_poll=feed_id in first),
             "first_seen_at": seen_at,
             "updated_at": a.updated_at,
         }
@@ -89,6 +94,17 @@ async def add_articles(conn: AsyncConnection, polls: Sequence[PolledArticles]) -
     for aid, feed_id, _, _ in inserted:
         by_feed.setdefault(feed_id, []).append(aid)
     return [by_feed.get(feed_id, []) for feed_id, _, _ in polls]
+
+
+async def _first_polls(conn: AsyncConnection, feed_ids: set[int]) -> set[int]:
+    """Those of the feeds that have never been fetched in full without an error: this is their first poll."""
+    if not feed_ids:
+        return set()
+    found: set[int] = set()
+    for values in _in_lists(sorted(feed_ids)):
+        q = select(feeds_t.c.id).where(feeds_t.c.id.in_(values), feeds_t.c.last_full_fetch_at.is_(None))
+        found.update((await conn.execute(q)).scalars())
+    return found
 
 
 def _pages(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -291,13 +307,16 @@ async def _stored_articles(conn: AsyncConnection, known: Sequence[Reserved]) -> 
     return found
 
 
-def publication(published_at: datetime | None, seen_at: datetime) -> dict[str, Any]:
-    """published_at and its basis: the feed's date, clamped to no later than first seen, else first seen."""
+def publication(
+    published_at: datetime | None, seen_at: datetime, *, first_poll: bool = False
+) -> dict[str, Any]:
+    """published_at and its basis: the feed's date, clamped to no later than first seen, else first seen; and
+    ``backlog``: first seen stands in for the date on the feed's first poll (``first_poll``)."""
     if published_at is None:
-        return {"published_at": seen_at, "published_at_basis": "first_seen"}
+        return {"published_at": seen_at, "published_at_basis": "first_seen", "backlog": first_poll}
     if published_at > seen_at:
-        return {"published_at": seen_at, "published_at_basis": "clamped"}
-    return {"published_at": published_at, "published_at_basis": "published"}
+        return {"published_at": seen_at, "published_at_basis": "clamped", "backlog": first_poll}
+    return {"published_at": published_at, "published_at_basis": "published", "backlog": False}
 
 
 async def _link_stories(conn: AsyncConnection, inserted: Sequence[tuple[int, int, str, str]]) -> None:

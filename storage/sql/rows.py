@@ -39,6 +39,7 @@ ARTICLE_COLS = [
     articles_t.c.page_fetched_at,
     articles_t.c.version,
     articles_t.c.updated_at,
+    articles_t.c.backlog,
     feeds_t.c.full_text,
     feeds_t.c.outlet,
     feeds_t.c.country,
@@ -100,6 +101,7 @@ def to_article(r: RowMapping) -> Article:
         page_fetched_at=r["page_fetched_at"],
         version=r["version"],
         updated_at=r["updated_at"],
+        backlog=bool(r["backlog"]),
     )
 
 

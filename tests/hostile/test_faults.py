@@ -39,7 +39,7 @@ from tests.support.ledger import Ledger, read_ledger
 from tests.support.logs import record_text, records_about
 from tests.support.memory import process_peak_rss_mb
 from tests.support.receivers import Receiver
-from tests.support.stories import SECRET, STRAIGHT, UNRELATED, rss
+from tests.support.stories import SECRET, STRAIGHT, UNRELATED, fresh, rss
 from watcher.config import ClaimSpec, DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, FeedSpec
 from watcher.pipeline import Pipeline
@@ -107,7 +107,7 @@ class Published:
         self.items.setdefault(path, []).append(story(guid, claim, len(self.about)))
         self.about[guid] = claim.name if claim else None
         # Newest first, as feeds list them; the body changes, so the next poll sees the item.
-        body = rss(path.strip("/"), list(reversed(self.items[path])))
+        body = rss(path.strip("/"), list(reversed(self.items[path])), pub_date=fresh())
         server.routes[path] = Route(body=body, delay_s=delay_s)
 
     def guids(self, path: str) -> set[str]:
@@ -611,7 +611,7 @@ async def test_receiver_down_for_an_hour_keeps_the_backlog_then_delivers_once(
 ) -> None:
     db = tmp_path / "watcher.db"
     url = f"sqlite+aiosqlite:///{db}"
-    server = FeedServer({"/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT, UNRELATED]))})
+    server = FeedServer({"/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT, UNRELATED], pub_date=fresh()))})
     await server.start_under(aiohttp_server)
     # Reserve a port, then close it: until the receiver comes back, connections are refused there.
     down = Receiver()

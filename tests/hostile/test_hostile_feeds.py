@@ -41,7 +41,7 @@ from tests.support.ledger import Ledger, read_ledger
 from tests.support.logs import record_text, records_about
 from tests.support.memory import current_rss_mb, peak_rss_mb, reset_peak_rss
 from tests.support.receivers import Receiver
-from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, fresh, rss
 from watcher.config import ClaimSpec, DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import DeliveryStatus, Destination, Feed, FeedSpec
 from watcher.ingest.parse import MAX_ITEMS
@@ -362,7 +362,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
 
 def _routes(attacks: Attacks, base: Callable[[str], str]) -> dict[str, Any]:
     routes: dict[str, Any] = {
-        path: Route(body=rss(outlet, items)) for path, (outlet, _, _, items) in GOOD.items()
+        path: Route(body=rss(outlet, items, pub_date=fresh())) for path, (outlet, _, _, items) in GOOD.items()
     }
     routes |= {
         "/billion-laughs.xml": Route(body=(DATA / "billion_laughs.xml").read_bytes()),
@@ -738,7 +738,7 @@ async def test_private_addresses_are_refused_unless_allowed(
     pipeline has an event to deliver; the guarded one then refuses both feeds (by IP and by name) and
     both default destinations, and delivers only to the one destination that allows private addresses.
     """
-    server = FeedServer({"/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]))})
+    server = FeedServer({"/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT], pub_date=fresh()))})
     await server.start_under(aiohttp_server)
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'watcher.db'}"
     store = await open_store(db_url, upgrade=True)

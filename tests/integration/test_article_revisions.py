@@ -294,3 +294,81 @@ async def test_an_article_that_stops_matching_and_one_that_starts(
     await pipeline.cycle(all=True)
     assert [e.type for e in await store.list_events()].count(EventType.ARTICLE_REVISED) == 1
     assert len(revised_deliveries(receiver)) == 1
+
+
+async def test_a_live_blog_is_announced_once_per_cooldown_and_nothing_is_lost(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    published = clock() - timedelta(minutes=5)
+
+    def live(n: int, text: str = STORY) -> bytes:
+        title = f"LIVE: NATO has surpassed Russia in ammunition production, Rutte says (update {n})"
+        return atom([("urn:wire:live", title, text, published, clock())])
+
+    server.routes["/a.xml"] = Route(body=live(0), content_type=ATOM_TYPE)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/a.xml"), clock)
+    await pipeline.cycle(all=True)
+    for n in range(1, 5):  # four headline updates in 40 minutes: the first is announced, the rest held
+        clock.advance(minutes=10)
+        server.routes["/a.xml"] = Route(body=live(n), content_type=ATOM_TYPE)
+        await pipeline.cycle(all=True)
+    assert [b["details"]["version"] for b in revised_deliveries(receiver)] == [2]
+    assert await count(store, match_revisions_t) == 4, "every revision is recorded"
+
+    # A correction within the cooldown changes the stance: announced at once, from the last announced version.
+    clock.advance(minutes=10)
+    server.routes["/a.xml"] = Route(body=live(5, STORY + CORRECTION), content_type=ATOM_TYPE)
+    await pipeline.cycle(all=True)
+    # Past the cooldown, the next headline update is announced again.
+    clock.advance(hours=7)
+    server.routes["/a.xml"] = Route(body=live(6, STORY + CORRECTION), content_type=ATOM_TYPE)
+    await pipeline.cycle(all=True)
+
+    bodies = revised_deliveries(receiver)
+    assert [(b["details"]["previous_version"], b["details"]["version"]) for b in bodies] == [
+        (1, 2),
+        (2, 6),
+        (6, 7),
+    ]
+    folded = bodies[1]["details"]
+    assert folded["revisions"] == 4 and folded["after"]["stance"] == "disputes"
+    assert "stance" in folded["changes"] and "(update 1)" in folded["before"]["title"]
+    assert ["-", "1)"] in folded["diff"]["title"] and ["+", "5)"] in folded["diff"]["title"]
+    assert any(op == "+" and "Correction:" in words for op, words in folded["diff"]["text"])
+    assert "(4 revisions since the last alert)" in bodies[1]["summary"]
+    assert bodies[2]["details"]["revisions"] == 1 and "stance" not in bodies[2]["details"]["changes"]
+    assert await count(store, match_revisions_t) == 6
+    # Replayed: nothing more, nothing twice.
+    clock.advance(hours=7)
+    await pipeline.cycle(all=True)
+    assert len(revised_deliveries(receiver)) == 3 and receiver.duplicates == 0
+
+
+async def test_a_correction_days_later_raises_first_disputes_from_when_it_was_seen(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    published = clock() - timedelta(minutes=5)
+    original = ("urn:wire:1", "NATO has surpassed Russia in ammunition production, Rutte says", STORY)
+    server.routes["/a.xml"] = Route(body=atom([(*original, published, published)]), content_type=ATOM_TYPE)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/a.xml"), clock)
+    await pipeline.cycle(all=True)
+
+    clock.advance(days=2)
+    seen = clock()
+    corrected = (
+        "urn:wire:1",
+        "CORRECTION: NATO has not surpassed Russia in ammunition production",
+        STORY + CORRECTION,
+        published,
+        seen - timedelta(minutes=1),
+    )
+    server.routes["/a.xml"] = Route(body=atom([corrected]), content_type=ATOM_TYPE)
+    await pipeline.cycle(all=True)
+
+    (shift,) = [e for e in await store.list_events() if e.type is EventType.FRAMING_SHIFT]
+    assert shift.dedupe_key == "framing_shift:first_disputes" and not shift.backfill
+    assert shift.details["trigger_at"] == seen.isoformat().replace("+00:00", "Z")
+    delivered = sorted(r.json()["type"] for r in receiver.requests)
+    assert delivered == ["article_revised", "first_seen", "framing_shift"]

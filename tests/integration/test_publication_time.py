@@ -215,3 +215,24 @@ async def test_the_migration_dates_articles_stored_before(sqlite_url: str) -> No
         "later": ("2025-11-06 12:00", "clamped"),
         "dated": ("2025-11-05 12:00", "published"),
     }
+
+
+async def test_a_new_feeds_undated_or_future_dated_backlog_is_quiet_and_later_undated_items_are_news(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    clock = Clock()
+    archive = [supporting(n, None) for n in range(6)] + [supporting(6, clock() + 3650 * DAY)]
+    server.routes["/wire.xml"] = Route(body=rss(archive))
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
+    await pipeline.cycle(all=True)
+    events = await store.list_events()
+    assert [(e.type, e.backfill) for e in events] == [(EventType.FIRST_SEEN, True)], "no spike, nothing sent"
+    assert receiver.requests == []
+    assert all(m.article.backlog for m in await store.list_matches())
+
+    # Later polls of the feed: an undated new item is news, and counts as published when first seen.
+    clock.advance(minutes=30)
+    server.routes["/wire.xml"] = Route(body=rss([*archive, supporting(7, None)]))
+    await pipeline.cycle(all=True)
+    (new,) = [m.article for m in await store.list_matches() if not m.article.backlog]
+    assert new.published_at_basis == "first_seen" and new.url.endswith("/story-7")

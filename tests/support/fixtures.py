@@ -20,7 +20,7 @@ from storage.sql import SqlStore
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
-from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, rss
+from tests.support.stories import DENIAL, SECRET, STRAIGHT, UNRELATED, fresh, rss
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import FeedSpec
 from watcher.pipeline import Pipeline
@@ -52,10 +52,12 @@ def loopback_settings(db_url: str, feeds: Sequence[FeedSpec], **fields: Any) -> 
 
 @pytest.fixture
 async def server(aiohttp_server: AiohttpServer) -> FeedServer:
+    # Dated a minute before the test starts: news. (Undated items of a feed's first poll are its backlog.)
+    date = fresh()
     srv = FeedServer(
         {
-            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT]), etag='"k1"'),
-            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED]), etag='"t1"'),
+            "/kyiv.xml": Route(body=rss("Kyiv Post", [STRAIGHT], pub_date=date), etag='"k1"'),
+            "/tass.xml": Route(body=rss("TASS", [DENIAL, UNRELATED], pub_date=date), etag='"t1"'),
         }
     )
     await srv.start_under(aiohttp_server)

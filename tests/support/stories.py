@@ -6,6 +6,8 @@ Kyiv Post states the claim (STRAIGHT), TASS disputes it (DENIAL) and reports som
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from watcher.config import ClaimSpec
 
@@ -18,7 +20,8 @@ CLAIM = ClaimSpec(
 def rss(title: str, items: list[tuple[str, str, str]], *, pub_date: str | None = None) -> bytes:
     """An RSS 2.0 document; items are (guid, title, description), dated ``pub_date`` (RFC 822) if given.
 
-    Undated items count as published when first seen: news whatever the test clock says.
+    Undated items count as published when first seen, and on a feed's first poll they are its backlog: quiet.
+    Items that must be news on a first poll carry :func:`fresh` as their date.
     """
     date = f"<pubDate>{pub_date}</pubDate>" if pub_date else ""
     body = "".join(
@@ -27,6 +30,11 @@ def rss(title: str, items: list[tuple[str, str, str]], *, pub_date: str | None =
         for g, t, d in items
     )
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{body}</channel></rss>'.encode()
+
+
+def fresh(minutes: float = 1.0) -> str:
+    """An RFC 822 date ``minutes`` before now: an item of a feed's first poll dated so is news, not backlog."""
+    return format_datetime(datetime.now(UTC) - timedelta(minutes=minutes), usegmt=True)
 
 
 STRAIGHT = (

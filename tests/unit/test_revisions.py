@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from tests.support.records import T0, make_article, make_event, make_match, make_match_score
-from watcher.domain import Article, ArticleVersion, Claim, Cue, EventType, Framing, Match, Stance
+from watcher.config import load
+from watcher.domain import (
+    Article,
+    ArticleVersion,
+    Claim,
+    Cue,
+    Event,
+    EventDraft,
+    EventType,
+    Framing,
+    Match,
+    MatchRevision,
+    Stance,
+)
+from watcher.errors import ConfigError
 from watcher.revisions import (
     MAX_DIFF_OPS,
     diff_text,
@@ -14,6 +31,7 @@ from watcher.revisions import (
     revision_events,
     word_diff,
 )
+from watcher.shifts import ShiftSettings
 
 CLAIM = Claim(id=1, name="nato-ammo", text="NATO has surpassed Russia in ammunition production")
 V1 = ArticleVersion(
@@ -129,3 +147,68 @@ def test_revision_events_once_per_story_and_content_fresh_by_when_seen() -> None
     assert late[0].backfill, "seen long before detection ran: recorded, not delivered"
     quiet = replace(revision, changes=())
     assert revision_events(CLAIM, [quiet], [], outlets={}, now=now) == []
+
+
+def test_revisions_within_the_cooldown_are_held_and_announced_when_it_ends() -> None:
+    base, _ = revised_pair()
+
+    def headline(version: int, minute: int, changes: tuple[str, ...] = ("headline",)) -> MatchRevision:
+        return MatchRevision(
+            id=version,
+            match_id=base.id,
+            claim_id=CLAIM.id,
+            article_id=base.article.id,
+            story_id=base.article.story_id,
+            version=version,
+            previous_version=version - 1,
+            content_hash=f"h{version}",
+            changes=changes,
+            before={"title": f"Live ({version - 1})", "stance": "supports", "evidence": [], "matched": True},
+            after={"title": f"Live ({version})", "stance": "supports", "evidence": [], "matched": True},
+            diff={"title": [], "text": []},
+            updated_at=None,
+            revised_at=T0 + timedelta(minutes=minute),
+        )
+
+    revisions = [headline(2, 10), headline(3, 20), headline(4, 30)]
+    hour = timedelta(hours=1)
+
+    def events(now_h: float, previous: list[Event]) -> list[EventDraft]:
+        return revision_events(
+            CLAIM, revisions, previous, outlets={}, now=T0 + now_h * hour, cooldown_s=6 * 3600
+        )
+
+    (first,) = events(1, [])
+    assert first.details["version"] == 2
+    stored = [
+        make_event(
+            id="evt_1", type=EventType.ARTICLE_REVISED, dedupe_key=first.dedupe_key, details=first.details
+        )
+    ]
+    assert events(5, stored) == [], "held: the cooldown runs"
+    (fold,) = events(7, stored)
+    assert fold.details["trigger_at"] == (T0 + timedelta(hours=6, minutes=10)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert (fold.details["previous_version"], fold.details["version"], fold.details["revisions"]) == (2, 4, 2)
+    assert fold.details["before"]["title"] == "Live (2)" and fold.details["after"]["title"] == "Live (4)"
+    stored.append(
+        make_event(
+            id="evt_2", type=EventType.ARTICLE_REVISED, dedupe_key=fold.dedupe_key, details=fold.details
+        )
+    )
+    assert events(8, stored) == [], "a re-run raises nothing twice"
+    # A change of stance goes through at once, cooldown or not.
+    revisions.append(headline(5, 7 * 60, ("headline", "stance")))
+    (urgent,) = events(7.5, stored)
+    assert urgent.details["version"] == 5 and urgent.details["trigger_at"] == urgent.details["revised_at"]
+
+
+def test_the_article_revised_cooldown_is_a_shift_setting_checked_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("shifts:\n  article_revised_cooldown_s: -60\n")
+    with pytest.raises(ConfigError, match=r":2: shifts.article_revised_cooldown_s: must be >= 0, got -60"):
+        load(path, environ={})
+    path.write_text("shifts:\n  article_revised_cooldown_s: 3600\n")
+    assert load(path, environ={}).shifts.article_revised_cooldown_s == 3600
+    assert ShiftSettings().cooldown_s(EventType.ARTICLE_REVISED) == 6 * 3600

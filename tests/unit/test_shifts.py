@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from watcher.domain import Article, Claim, Cue, Event, EventDraft, EventType, Match, Stance
+from watcher.domain import (
+    Article,
+    Claim,
+    Cue,
+    Event,
+    EventDraft,
+    EventType,
+    Match,
+    MatchRevision,
+    Stance,
+)
 from watcher.shifts import ShiftSettings, detect_shifts
 
 T0 = datetime(2025, 11, 6, 6, 0, tzinfo=UTC)
@@ -549,3 +559,49 @@ def test_settings_defaults_and_cooldowns() -> None:
 def test_invalid_settings_name_the_field(overrides: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=f"shifts.{field}"):
         ShiftSettings(**overrides)
+
+
+# --- a new feed's undated backlog and revised stances -----------------------------------------------------------
+
+
+def test_an_undated_backlog_is_backfill_and_never_part_of_a_spike() -> None:
+    timeline = Timeline()
+    for _ in range(8):  # a new feed's archive, all at its first poll
+        match = timeline.add(10 * HOUR, "Archive Weekly", country="DE")
+        timeline.matches[-1] = dataclasses.replace(
+            match, article=dataclasses.replace(match.article, backlog=True, published_at_basis="first_seen")
+        )
+    drafts = detect(timeline, 10 * HOUR)
+    assert [(str(d.type), d.backfill) for d in drafts] == [("first_seen", True)]
+    # Live coverage soon after: four stories are no spike, the backlog does not count in the window.
+    timeline.burst(10 * HOUR + 10, 4, 5, country="DE")
+    later = detect(timeline, 11 * HOUR, stored(drafts))
+    assert "coverage_spike" not in [str(d.type) for d in later]
+
+
+def test_a_revised_stance_counts_from_when_the_revision_was_seen() -> None:
+    timeline = Timeline()
+    story = timeline.add(0, stance="disputes", skepticism=0.9)  # as it stands now, after the correction
+    revision = MatchRevision(
+        match_id=story.id,
+        claim_id=CLAIM.id,
+        article_id=story.article.id,
+        story_id=story.article.story_id,
+        version=2,
+        previous_version=1,
+        content_hash="h2",
+        changes=("evidence", "stance"),
+        before={"title": "t", "stance": "supports", "skepticism": 0.1, "evidence": [], "matched": True},
+        after={"title": "t", "stance": "disputes", "skepticism": 0.9, "evidence": [], "matched": True},
+        diff={},
+        updated_at=None,
+        revised_at=at(48 * HOUR),
+    )
+    now = at(48 * HOUR + 5)
+    drafts = detect_shifts(CLAIM, timeline.matches, [], now=now, revisions=[revision])
+    by_type = {str(d.type): d for d in drafts}
+    assert by_type["first_seen"].details["stance"] == "supports", "published supporting"
+    shift = by_type["framing_shift"]
+    assert shift.dedupe_key == "framing_shift:first_disputes" and not shift.backfill
+    assert shift.details["trigger_at"] == at(48 * HOUR).isoformat().replace("+00:00", "Z")
+    assert detect_shifts(CLAIM, timeline.matches, stored(drafts), now=now, revisions=[revision]) == []
