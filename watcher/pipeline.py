@@ -517,20 +517,49 @@ class Pipeline:
 
     async def _guarded_refresh(self, feed: Feed) -> tuple[str | None, bool, int]:
         async with self._fetch_sem, self._host_slot(feed.url):
+            extra = {"feed_id": feed.id, "outlet": feed.outlet, "feed_url": redact_url(feed.url)}
             try:
                 return await self.refresh_feed(feed)
             except SQLAlchemyError as exc:
-                # The database refused this feed's write (disk full, locked, restarting): nothing of it was
-                # committed, and the feed is polled again once its lease runs out.
-                metrics.UNEXPECTED.labels("poll").inc()
-                error = _db_error(exc)
-                logger.error("storing feed %s failed: %s", feed.id, error, extra={"feed_id": feed.id})
-                return f"storing failed: {error}", False, 0
+                # The database refused this feed's write: nothing of it was committed. The cause may be passing
+                # (disk full, locked, restarting) or in the feed's data, refused the same way at every poll.
+                error = f"storing failed: {_db_error(exc)}"
+                url = extra["feed_url"]
+                logger.error(
+                    "poll feed=%s outlet=%r url=%s %s", feed.id, feed.outlet, url, error, extra=extra
+                )
             except Exception as exc:
                 # Errors are contained at the feed boundary: log, count, carry on with the others.
-                metrics.UNEXPECTED.labels("poll").inc()
-                logger.exception("unexpected error polling feed %s", feed.id, extra={"feed_id": feed.id})
-                return f"unexpected error: {type(exc).__name__}", False, 0
+                error = f"unexpected error: {type(exc).__name__}"
+                logger.exception(
+                    "unexpected error polling feed=%s outlet=%r url=%s",
+                    feed.id,
+                    feed.outlet,
+                    extra["feed_url"],
+                    extra=extra,
+                )
+            metrics.UNEXPECTED.labels("poll").inc()
+            await self._record_failure(feed, error)
+            return error, False, 0
+
+    async def _record_failure(self, feed: Feed, error: str) -> None:
+        """Record a poll that failed after its fetch (its write refused, or a bug) on the feed as a fetch error is:
+        error count, last error and backoff, without its articles. A feed whose data is refused at every poll
+        then backs off and shows as failing, rather than being fetched again each time its lease runs out."""
+        now = self.clock()
+        backoff = next_poll_at(feed, FetchResult(status=None, error=error), now)
+        outcome = PollOutcome(polled_at=now, next_poll_at=backoff, status=None, error=error)
+        try:
+            await self.store.record_poll(feed.id, outcome, [])
+        except Exception as exc:
+            # The database itself is failing: the feed comes back when its lease runs out.
+            logger.warning(
+                "could not record the failure of feed=%s outlet=%r: %s",
+                feed.id,
+                feed.outlet,
+                type(exc).__name__,
+                extra={"feed_id": feed.id},
+            )
 
     async def refresh_feed(self, feed: Feed) -> tuple[str | None, bool, int]:
         """Fetch, parse and store one feed. Returns (the error or None, not modified, new articles)."""
@@ -1016,7 +1045,15 @@ def _unsaved_article(title: str, text: str) -> Article:
 def _db_error(exc: SQLAlchemyError) -> str:
     """The driver's own message (e.g. "database or disk is full"), without SQL or parameters."""
     orig = getattr(exc, "orig", None)
-    return f"{type(orig or exc).__name__}: {str(orig or exc).splitlines()[0][:200]}"
+    message = str(orig or exc).splitlines()[0]
+    # asyncpg quotes the value it could not send ("invalid input for query argument $2: 'VALUE' (WHY)"): a feed's
+    # text, which may be long or hold a credential; the argument and the reason say enough.
+    head, argument, rest = message.partition("query argument $")
+    if argument:
+        number, _, value = rest.partition(":")
+        why = value[value.rfind(" (") :] if value.endswith(")") and " (" in value else ""
+        message = f"{head}{argument}{number}{why}"
+    return f"{type(orig or exc).__name__}: {message[:200]}"
 
 
 def _failed(result: FetchResult, error: str | None) -> FetchResult:

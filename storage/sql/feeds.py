@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -246,7 +247,7 @@ def _feed_values(outcome: PollOutcome, new_items: int) -> dict[str, Any]:
         "last_new_items": new_items,
     }
     if not outcome.unchanged:  # the same body would give the same warnings
-        values["last_warning"] = outcome.warning[:2000] if outcome.warning else None
+        values["last_warning"] = _storable(outcome.warning[:2000]) if outcome.warning else None
     if outcome.error is None:
         values.update(error_count=0, last_error=None)
         if outcome.status != 304:
@@ -256,8 +257,19 @@ def _feed_values(outcome: PollOutcome, new_items: int) -> dict[str, Any]:
         if outcome.full_fetch:
             values["last_full_fetch_at"] = outcome.polled_at
     else:
-        values["last_error"] = outcome.error[:2000]
+        values["last_error"] = _storable(outcome.error[:2000])
     return values
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """Free text as every backend stores it: PostgreSQL refuses NUL, and no driver encodes a lone surrogate.
+
+    Warnings and errors may quote what a feed or a driver said; one that cannot be written would fail the poll.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 class _GroupCommit:

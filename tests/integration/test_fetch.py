@@ -21,12 +21,17 @@ from multidict import CIMultiDict
 from pytest_aiohttp import AiohttpServer
 
 from tests.support.feed_server import FeedServer, Route, gzip_bomb, redirect
+from tests.support.net import RawServer
 from watcher.domain import Feed
 from watcher.ingest import fetch as fetch_module
 from watcher.ingest.fetch import (
     ACCEPT_ENCODING,
     CODINGS,
     MAX_DELAY,
+    MAX_DELAY_S,
+    MAX_ETAG_CHARS,
+    MAX_FEED_URL_CHARS,
+    MAX_LAST_MODIFIED_CHARS,
     MAX_MEMBERS,
     FetchResult,
     body_digest,
@@ -780,3 +785,75 @@ async def test_gzip_bomb_helper_really_inflates() -> None:
     bomb = gzip_bomb(40 * 1024 * 1024, member_bytes=16 * 1024 * 1024)
     assert len(gzip.decompress(bomb)) == 40 * 1024 * 1024
     await asyncio.sleep(0)
+
+
+# -- header values the database would refuse -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b'ETag: "v\xff1"', b"Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\xe9", b'ETag: "caf\xc3\xa9"',
+     b'ETag: "a\x01b"'],
+)  # fmt: skip
+async def test_a_validator_that_is_not_printable_ascii_is_dropped(header: bytes) -> None:
+    # aiohttp hands undecodable bytes on as lone surrogates, which no database driver encodes.
+    async with RawServer(
+        RSS, b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + header + b"\r\n"
+    ) as url:
+        result = await fetch(make_feed(url))
+
+    assert result.ok and result.body == RSS
+    assert (result.etag, result.last_modified) == (None, None)
+
+
+async def test_a_304_with_a_validator_that_is_not_ascii_keeps_the_stored_ones() -> None:
+    async with RawServer(b"", b'HTTP/1.1 304 Not Modified\r\nETag: "v\xff2"\r\n') as url:
+        result = await fetch(make_feed(url, etag=ETAG, last_modified=LAST_MODIFIED))
+
+    assert result.not_modified and (result.etag, result.last_modified) == (ETAG, LAST_MODIFIED)
+
+
+async def test_validators_longer_than_their_columns_are_dropped_not_cut(server: FeedServer) -> None:
+    long_etag, long_date = '"' + "e" * 8000 + '"', "Mon, 01 Jan 2024 00:00:00 GMT" + " " * 100 + "x" * 100
+    server.routes["/long"] = Route(body=RSS, headers={"ETag": long_etag, "Last-Modified": long_date})
+    fit = '"' + "e" * (MAX_ETAG_CHARS - 2) + '"'
+    server.routes["/fit"] = Route(body=RSS, headers={"ETag": fit, "Last-Modified": LAST_MODIFIED})
+
+    long = await fetch(make_feed(server.url("/long")))
+    fits = await fetch(make_feed(server.url("/fit")))
+
+    assert long.ok and (long.etag, long.last_modified) == (None, None)
+    assert fits.ok and (fits.etag, fits.last_modified) == (fit, LAST_MODIFIED)
+    assert len(long_date) > MAX_LAST_MODIFIED_CHARS
+
+
+async def test_a_permanent_redirect_to_a_url_longer_than_the_column_is_the_feeds_error(
+    server: FeedServer,
+) -> None:
+    target = "/" + "x" * 3000
+    server.routes["/old"] = redirect(target, 301)
+    server.routes[target] = Route(body=RSS)
+    feed = make_feed(server.url("/old"))
+
+    result = await fetch(feed)
+
+    assert (result.error_kind, result.new_url, result.body) == ("redirect", None, None)
+    assert result.error == f"permanent redirect to a URL longer than {MAX_FEED_URL_CHARS} characters"
+    # It backs off as an error does.
+    assert next_poll_at(feed, result, NOW) == NOW + timedelta(seconds=feed.interval_s)
+    # A temporary redirect there is followed: the URL is not stored.
+    server.routes["/tmp"] = redirect(target, 302)
+    assert (await fetch(make_feed(server.url("/tmp")))).ok
+
+
+@pytest.mark.parametrize("digits", [4301, 8000])  # aiohttp refuses a header line over 8,190 bytes
+async def test_a_max_age_of_thousands_of_digits_is_the_cap(server: FeedServer, digits: int) -> None:
+    # int() refuses over 4,300 digits: the ValueError came out of fetch_feed.
+    server.routes["/rss"] = Route(body=RSS, headers={"Cache-Control": f"max-age={'9' * digits}"})
+    feed = make_feed(server.url("/rss"))
+
+    result = await fetch(feed)
+
+    assert result.ok and result.max_age_s == MAX_DELAY_S
+    assert next_poll_at(feed, result, NOW) == NOW + MAX_DELAY
+    assert parse_max_age("max-age=" + "1" * digits) == MAX_DELAY_S

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from watcher.ingest.discover import MAX_LINKS, MAX_SCAN_CHARS, feed_links
 
 BASE = "https://site.example/news/index.html"
@@ -77,3 +79,13 @@ def test_link_count_and_scan_are_bounded() -> None:
     late = "<p>" + "x" * MAX_SCAN_CHARS + '</p><link rel="alternate" type="application/rss+xml" href="/late">'
     assert len(feed_links(many, BASE)) == MAX_LINKS
     assert feed_links(late, BASE) == []
+
+
+def test_an_unfinished_tag_to_the_end_of_the_page_is_read_in_linear_time() -> None:
+    # CVE-2025-6069: HTMLParser.close() read "<a <a <a ..." again from every "<": 60 KB took 42 s.
+    head = '<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>'
+    for tail in ("<a " * 300_000, "<a b " * 200_000, "<p x=" * 200_000):
+        started = time.process_time()
+
+        assert urls(head + tail) == ["https://site.example/rss.xml"]
+        assert time.process_time() - started < 5

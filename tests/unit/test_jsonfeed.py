@@ -298,3 +298,26 @@ def test_control_characters_and_lone_surrogates_are_removed_and_bidi_marks_kept(
 
     assert article.title == "abc[31m d \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd\u200f"
     assert article.guid == "1" and article.text == "xy"
+
+
+@pytest.mark.parametrize("field", ["url", "external_url"])
+def test_a_nul_in_a_json_feed_link_reaches_no_stored_field(field: str) -> None:
+    # "\u0000" in a URL went into url, canonical_url and (without an id) the key; PostgreSQL refuses NUL.
+    result = parse(feed({field: "https://x.example/a\u0000b", "title": "A"}, {"id": "2", "title": "Fine"}))
+
+    assert [a.title for a in result.articles] == ["A", "Fine"]
+    for article in result.articles:
+        assert "\x00" not in article.url + article.canonical_url + article.key + (article.guid or "")
+
+
+def test_a_json_feed_date_with_an_offset_no_place_uses_is_unreadable() -> None:
+    result = parse(
+        feed(
+            {"id": "1", "title": "A", "date_published": "2025-11-06T12:00:00+20:00"},
+            {"id": "2", "title": "B", "date_published": "Thu, 06 Nov 2025 12:00:00 +2000"},
+            {"id": "3", "title": "C", "date_published": "2025-11-06T12:00:00+14:00"},
+        )
+    )
+
+    dates = {a.title: a.published_at for a in result.articles}
+    assert dates == {"A": None, "B": None, "C": datetime(2025, 11, 5, 22, 0, tzinfo=UTC)}

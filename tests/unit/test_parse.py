@@ -483,3 +483,65 @@ def test_parse_results_survive_pickling() -> None:
     result = parse_entries(load("rss2.xml"), FEED_URL, now=NOW)
     assert result.articles and result.articles[0].published_at is not None
     assert pickle.loads(pickle.dumps(result)) == result
+
+
+# -- what the database would refuse ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("parser", ["fast", "feedparser"])
+@pytest.mark.parametrize(
+    "item",
+    ["<item><title>A</title><link>http://x.example/a&#0;b</link></item>",
+     '<item><title>A</title><guid isPermaLink="true">http://x.example/g&#0;1</guid></item>',
+     "<item><title>A</title><link>http://x.example/a\x00b</link></item>"],
+    ids=["charref-link", "charref-guid", "raw-nul-link"],
+)  # fmt: skip
+def test_no_nul_reaches_any_field_of_an_article(parser: str, item: str) -> None:
+    body = rss(item + "<item><title>Other fine story</title><link>http://x.example/fine</link></item>")
+
+    articles = parse_entries(body, FEED_URL, now=NOW, parser=parser).articles
+
+    assert "Other fine story" in by_title(articles)
+    for article in articles:
+        for name, value in vars_of(article).items():
+            assert not (isinstance(value, str) and "\x00" in value), (name, value)
+
+
+def vars_of(article: ArticleIn) -> dict[str, object]:
+    return {name: getattr(article, name) for name in article.__slots__}
+
+
+@pytest.mark.parametrize("parser", ["fast", "feedparser"])
+@pytest.mark.parametrize(
+    "date",
+    ["<pubDate>Thu, 06 Nov 2025 12:00:00 +9900</pubDate>", "<pubDate>Thu, 06 Nov 2025 12:00:00 -1500</pubDate>",
+     "<pubDate>Thu, 06 Nov 2025 12:00:00 +0190</pubDate>",
+     "<atom:updated>2025-11-06T12:00:00+99:00</atom:updated>"],
+)  # fmt: skip
+def test_a_time_zone_offset_no_place_uses_makes_the_date_unreadable(parser: str, date: str) -> None:
+    ns = 'xmlns:atom="http://www.w3.org/2005/Atom"'
+    body = rss(f"<item><title>A</title><link>http://x.example/a</link>{date}</item>").replace(
+        b'version="2.0"', b'version="2.0" ' + ns.encode()
+    )
+
+    result = parse_entries(body, FEED_URL, now=NOW, parser=parser)
+
+    # Read as given, "+9900" moved the item 99 hours back, silently.
+    [article] = result.articles
+    assert article.published_at is None
+    assert any("unreadable or implausible date" in w for w in result.warnings), result.warnings
+
+
+@pytest.mark.parametrize("parser", ["fast", "feedparser"])
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [("Thu, 06 Nov 2025 12:00:00 +1400", datetime(2025, 11, 5, 22, 0, tzinfo=UTC)),
+     ("Thu, 06 Nov 2025 12:00:00 -1200", datetime(2025, 11, 7, 0, 0, tzinfo=UTC)),
+     ("Thu, 06 Nov 2025 12:00:00 +0530", datetime(2025, 11, 6, 6, 30, tzinfo=UTC))],
+)  # fmt: skip
+def test_time_zone_offsets_in_use_are_applied(parser: str, date: str, expected: datetime) -> None:
+    body = rss(f"<item><title>A</title><link>http://x.example/a</link><pubDate>{date}</pubDate></item>")
+
+    [article] = parse_entries(body, FEED_URL, now=NOW, parser=parser).articles
+
+    assert article.published_at == expected

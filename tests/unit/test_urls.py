@@ -146,3 +146,22 @@ def test_same_feed_key_reads_hosts_as_the_fetcher_asks_for_them() -> None:
     # literal keeps its brackets.
     assert same_feed_key("https://straße.de/rss") != same_feed_key("https://strasse.de/rss")
     assert same_feed_key("https://[::1]:8080/rss") != same_feed_key("https://[::1:8080]/rss")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://x.example/a\x00b", "https://x.example/a\x01b", "https://x.example/a\x1fb", "https://x.example/a\x7fb",
+     "/a\x00b", "https://x.example/?q=\x00"],
+)  # fmt: skip
+def test_a_url_with_a_control_character_is_none(url: str) -> None:
+    # NUL (RSS "&#0;", JSON "\u0000") reached article URLs and keys, and PostgreSQL refuses to store it.
+    assert resolve(url, BASE) is None
+    assert canonicalize(url, BASE) is None
+
+
+def test_a_base_with_a_control_character_resolves_nothing() -> None:
+    assert resolve("/a", "https://x.example/\x00/") is None
+
+
+def test_tab_and_newline_in_a_url_are_dropped_not_refused() -> None:
+    assert resolve("https://x.example/a\n\tb", BASE) == "https://x.example/ab"

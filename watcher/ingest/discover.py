@@ -32,6 +32,9 @@ FEED_TYPES = {
 GUESSED_PATHS = ("/feed", "/rss", "/rss.xml", "/atom.xml", "/feed.xml", "/index.xml", "/feed.json")
 MAX_SCAN_CHARS = 1_000_000  # feed links live in <head>; a page's first megabyte is plenty
 MAX_LINKS = 50
+_UNPARSED_MAX = (
+    1024  # unparsed markup longer than this at the end is dropped, not read by close() (feed_links)
+)
 _HTTP_CHARSET = "charset="
 
 Source = Literal["self", "link", "guess"]
@@ -81,7 +84,8 @@ async def discover_feeds(
     title = await _feed_title(page.body, page.content_type, base)
     if title is not None:
         return Discovery(url=url, candidates=[_candidate(page, base, "self", title)])
-    links = feed_links(_decode(page.body, page.content_type), base)
+    # Off the event loop: a page is up to a megabyte of markup from anywhere.
+    links = await asyncio.to_thread(feed_links, _decode(page.body, page.content_type), base)
     if links:
         return Discovery(url=url, candidates=links)
     if guess:
@@ -109,7 +113,13 @@ def feed_links(markup: str, base_url: str) -> list[FeedCandidate]:
     Duplicates (the same canonical URL) are dropped.
     """
     finder = _LinkFinder(base_url)
+    # Fed in one piece: the parser reads a pending unfinished tag once per feed() call.
     finder.feed(markup[:MAX_SCAN_CHARS])
+    if len(finder.rawdata) > _UNPARSED_MAX and finder.rawdata.startswith("<"):
+        # An unfinished tag, comment or declaration up to the end, which close() would read again from every "<"
+        # in it (quadratic: 60 KB of "<a " took 42 s; CVE-2025-6069, fixed in Python 3.11.13, 3.12.11, 3.13.4).
+        # No feed link is in it: a tag that never ends declares nothing (parse._finish reads it with lxml).
+        finder.rawdata = ""
     finder.close()
     seen: set[str] = set()
     ranked: list[tuple[tuple[bool, int, int], FeedCandidate]] = []

@@ -46,8 +46,13 @@ CODING_STEP = 64 * 1024  # the most one decoding step inflates before the cap is
 DECODE_YIELD_BYTES = 1024 * 1024  # decoded output between two turns of the event loop
 MAX_MEMBERS = 1024  # gzip members or zstd frames in one body, as aiohttp allows
 ZSTD_WINDOW_LOG_MAX = 23  # an 8 MiB window, the most RFC 9659 asks an HTTP zstd decoder to accept
+# The longest values the feeds table holds (storage/tables.py): a longer validator is dropped, never cut (a cut ETag
+# is another validator), and a permanent redirect to a longer URL is the feed's error, not a move.
+MAX_ETAG_CHARS = 512
+MAX_LAST_MODIFIED_CHARS = 128
+MAX_FEED_URL_CHARS = 2048
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*no-(?:cache|store)\s*(?:,|=|$)", re.IGNORECASE)
 # The content codings aiohttp decodes, as its decoding errors name them ("brotli (br)", "gzip").
 _CODING = re.compile(r"\b(br|zstd|gzip|deflate)\b")
@@ -210,7 +215,20 @@ def parse_max_age(cache_control: str | None) -> int | None:
     if not cache_control or _NO_CACHE.search(cache_control):
         return None
     match = _MAX_AGE.search(cache_control)
-    return int(match.group(1)) if match else None
+    # Clamped as a float: int() refuses more than 4,300 digits, and a server may send any number of them.
+    return _clamp_s(float(match.group(1))) if match else None
+
+
+def validator(value: str | None, max_chars: int) -> str | None:
+    """An ETag or Last-Modified value fit to store and send back, else None.
+
+    RFC 9110 validators are ASCII; aiohttp hands other bytes on as lone surrogates (undecodable) or
+    non-ASCII text, which the database refuses or the next request would not send back as received.
+    A value longer than its column is dropped too: a cut validator never matches.
+    """
+    if not value or len(value) > max_chars or not (value.isascii() and value.isprintable()):
+        return None
+    return value
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -271,6 +289,10 @@ def _with_move(result: FetchResult, feed: Feed, moved_to: URL | None) -> FetchRe
     # A permanent redirect to a feed that then fails is not worth following for good.
     if moved_to is None or not result.ok or str(moved_to) == feed.url:
         return result
+    if len(str(moved_to)) > MAX_FEED_URL_CHARS:
+        # Not stored (the URL column holds no more), and polling the old URL forever is no answer either.
+        error = f"permanent redirect to a URL longer than {MAX_FEED_URL_CHARS} characters"
+        return result.failed("redirect", error)
     return replace(result, new_url=str(moved_to))
 
 
@@ -294,8 +316,8 @@ async def _complete(
         return replace(
             common,
             not_modified=True,
-            etag=headers.get("ETag") or feed.etag,
-            last_modified=headers.get("Last-Modified") or feed.last_modified,
+            etag=_etag(headers, feed) or feed.etag,
+            last_modified=_last_modified(headers, feed) or feed.last_modified,
         )
     if not 200 <= response.status < 300:
         return replace(common, error=_status_text(response.status), error_kind="http")
@@ -304,7 +326,30 @@ async def _complete(
         return replace(
             common, error=f"body larger than {settings.max_body_bytes} bytes", error_kind="oversized"
         )
-    return replace(common, body=body, etag=headers.get("ETag"), last_modified=headers.get("Last-Modified"))
+    return replace(common, body=body, etag=_etag(headers, feed), last_modified=_last_modified(headers, feed))
+
+
+def _etag(headers: Mapping[str, str], feed: Feed) -> str | None:
+    return _checked_validator("ETag", headers.get("ETag"), MAX_ETAG_CHARS, feed)
+
+
+def _last_modified(headers: Mapping[str, str], feed: Feed) -> str | None:
+    return _checked_validator("Last-Modified", headers.get("Last-Modified"), MAX_LAST_MODIFIED_CHARS, feed)
+
+
+def _checked_validator(name: str, value: str | None, max_chars: int, feed: Feed) -> str | None:
+    kept = validator(value, max_chars)
+    if value and kept is None:
+        # The value itself is the far side's text: its length only. Only conditional GETs are lost.
+        logger.info(
+            "feed %s (%s): %s header dropped (%d characters, not printable ASCII or too long)",
+            feed.id,
+            redact_url(feed.url),
+            name,
+            len(value),
+            extra={"feed_id": feed.id},
+        )
+    return kept
 
 
 async def _read_capped(response: aiohttp.ClientResponse, cap: int) -> bytes | None:

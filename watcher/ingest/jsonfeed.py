@@ -14,6 +14,7 @@ from watcher.ingest.parse import (
     FUTURE_SLACK,
     MAX_ITEMS,
     ParseResult,
+    _absurd_offset,
     _clean_line,
     _clean_text,
     _clean_title,
@@ -213,7 +214,7 @@ def _date_given(item: Mapping[str, Any]) -> bool:
 def _date(value: Any, now: datetime) -> datetime | None:
     """An RFC 3339 date (the spec's), or an RFC 822 one (a common mistake), as UTC; None if implausible."""
     text = (_string(value) or "").strip()
-    if not text or len(text) > 64:
+    if not text or len(text) > 64 or _absurd_offset(text):
         return None
     when: datetime | None
     try:

@@ -69,6 +69,12 @@ _SIGNED_YEAR = re.compile(
     r"^\s*-|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+(?:\d{1,2},?\s+)?-\s*\d",
     re.IGNORECASE,
 )
+# A numeric UTC offset after a time ("00:00:00 +0100", "T00:00:00.5+01:00", "00:00 GMT-05"). Offsets in use lie
+# within ±14:00; feedparser applies any ("+9900" is 99 hours), which would move an item days back or forth.
+_OFFSET = re.compile(
+    r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:GMT|UTC)?\s*[+-](\d\d)(?::?(\d\d))?(?!\d)", re.IGNORECASE
+)
+MAX_OFFSET_MINUTES = 14 * 60
 
 # An RFC 822 date with another language's day or month name ("mer, 16 nov 2022 00:38:15 +0100",
 # "Seg, 24 Set 2018 19:42:40 -0300"): feedparser reads English names only, and refuses the whole date for
@@ -473,9 +479,18 @@ def _entry_date(text: Any, value: Any, now: datetime) -> datetime | None:
         value = _local_date(text[:200])
     if not isinstance(value, time.struct_time):
         return None
-    if isinstance(text, str) and _SIGNED_YEAR.search(text[:200]):
+    if isinstance(text, str) and (_SIGNED_YEAR.search(text[:200]) or _absurd_offset(text[:200])):
         return None
     return _plausible(value, now)
+
+
+def _absurd_offset(text: str) -> bool:
+    """Whether the date ``text`` has a numeric UTC offset that no place uses (beyond ±14:00, or 60 minutes on)."""
+    match = _OFFSET.search(text)
+    if match is None:
+        return False
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    return minutes >= 60 or hours * 60 + minutes > MAX_OFFSET_MINUTES
 
 
 def _local_date(text: str) -> time.struct_time | None:

@@ -48,14 +48,20 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A lone surrogate (JSON may escape one: "\ud800") is no character, and a control character (NUL from "&#0;" or
+# JSON's "\u0000", which PostgreSQL refuses to store) has no place in a URL: no URL holds either. Tab, CR and LF
+# are not among them: urlsplit drops them, as browsers do.
+_NOT_IN_URL = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def resolve(url: str, base: str | None = None) -> str | None:
-    """Resolve ``url`` against ``base``; None unless the result is an absolute http(s) URL."""
+    """Resolve ``url`` against ``base``; None unless the result is an absolute http(s) URL.
+
+    A URL with a lone surrogate or a control character other than white space in it is none.
+    """
     url = url.strip()
-    if not url or _SURROGATE.search(url) or (base and _SURROGATE.search(base)):
-        return None  # a lone surrogate (JSON may escape one: "\ud800") is no character: no URL holds one
+    if not url or _NOT_IN_URL.search(url) or (base and _NOT_IN_URL.search(base)):
+        return None
     try:
         absolute = urljoin(base, url) if base else url
         parts = urlsplit(absolute)
