@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import feedparser
 import lxml.etree
-import lxml.html
 from feedparser.datetimes import _parse_date
 from feedparser.encodings import convert_to_utf8
 
@@ -38,7 +37,8 @@ FUTURE_SLACK = timedelta(days=1)
 
 _HTML_CHUNK = 32 * 1024
 _UNPARSED_MAX = 1024  # unparsed markup longer than this at the end goes through lxml (_finish)
-_LXML_PARSER = lxml.html.HTMLParser(encoding="utf-8", huge_tree=True, no_network=True)
+_PENDING_TAG_MAX = 64 * 1024  # a tag still unfinished after this many characters goes through lxml
+_TAG_OPEN = re.compile(r"</?[A-Za-z]")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "math", "iframe"})
 _BLOCK_TAGS = frozenset(
     {
@@ -172,7 +172,21 @@ def _read_feed(data: bytes, *, fast: bool) -> Mapping[str, Any]:
     return _feedparser(data)
 
 
+# An element with more than MAX_ATTRIBUTES attributes: feedparser's strict parser looks every attribute up in a
+# list of them all (quadratic: 40,000 attributes took 21 s), and no feed needs a tenth of these. Values cannot
+# hold "<", so one match never spans two tags, and matching is linear.
+MAX_ATTRIBUTES = 1_000
+_ATTRIBUTE_FLOOD = re.compile(
+    rb"<[^\s<>/!?]++(?:\s++[^\s=<>/]++\s*+=\s*+(?:\"[^\"<]*+\"|'[^'<]*+')){%d}" % (MAX_ATTRIBUTES + 1)
+)
+
+
 def _feedparser(data: bytes) -> Mapping[str, Any]:
+    if flood := _ATTRIBUTE_FLOOD.search(data):
+        reason = ValueError(
+            f"an element has over {MAX_ATTRIBUTES} attributes (at byte {flood.start()}); not read"
+        )
+        return {"bozo": True, "bozo_exception": reason, "version": "", "feed": {}, "entries": []}
     try:
         # A BytesIO, never the bytes themselves: feedparser opens a bytes value that names an
         # existing file (a body of b"/etc/passwd" would be read from disk).
@@ -585,16 +599,24 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
             start += chunk
             if extractor.size > 2 * limit:
                 break
-            chunk = 2 * chunk if len(extractor.rawdata) > _UNPARSED_MAX else _HTML_CHUNK
+            pending = extractor.rawdata
+            if len(pending) > _PENDING_TAG_MAX and extractor.cdata_elem is None and _TAG_OPEN.match(pending):
+                # The standard library's tag pattern keeps about 200 bytes of backtracking state per character
+                # of a pending tag's attributes, on every chunk (15 MB of "<a b " took 3 GiB): lxml reads the
+                # rest, without the attributes of so long a tag.
+                extractor.rawdata = ""
+                _replay(pending + markup[start:], extractor, limit)
+                break
+            chunk = 2 * chunk if len(pending) > _UNPARSED_MAX else _HTML_CHUNK
         else:
-            _finish(extractor)
+            _finish(extractor, limit)
     except AssertionError:  # the standard library's parser gives up on some declarations ("<![x ...")
         extractor = _TextExtractor()
-        _replay(markup, extractor)
+        _replay(markup, extractor, limit)
     return _tidy("".join(extractor.parts), limit)
 
 
-def _finish(extractor: _TextExtractor) -> None:
+def _finish(extractor: _TextExtractor, limit: int) -> None:
     """Close the parser. What it has left unparsed (from an unfinished tag, comment or declaration on) goes
     through lxml instead when it is long: the standard library's parser reads it again from every "<" in it
     (quadratic: 30 KB of "<a " took 11 s; CVE-2025-6069, fixed in Python 3.11.13, 3.12.11, 3.13.4)."""
@@ -605,29 +627,90 @@ def _finish(extractor: _TextExtractor) -> None:
     extractor.rawdata = ""
     extractor.close()
     if extractor.cdata_elem is None and not extractor.skipping:  # else it is a script's or a style's, no text
-        _replay(rest, extractor)
+        _replay(rest, extractor, limit)
 
 
-def _replay(markup: str, extractor: _TextExtractor) -> None:
-    """Read ``markup`` with lxml's (libxml2's) HTML parser, which reads malformed markup in linear time (it may
-    recover a different tree from it), and hand its tags and text to ``extractor`` as its own parser would."""
-    try:  # as bytes, so that an XML declaration naming an encoding is no error; no depth limit
-        root = lxml.html.document_fromstring(_CONTROL.sub("", markup).encode("utf-8"), parser=_LXML_PARSER)
-    except (lxml.etree.ParserError, ValueError):  # nothing parseable
-        return
-    walk = lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi"))
-    for event, element in walk:
-        if event == "start":
-            extractor.handle_starttag(element.tag, [])
-            if element.tag in _SKIP_TAGS:
-                walk.skip_subtree()  # nothing in it is text (its end event still comes)
-            elif element.text:
-                extractor.handle_data(element.text)
+# A start or end tag as HTML5 tokenises it (libxml2 2.14 does): a quote opens a value only after "=", and the
+# tag ends at the first ">" outside one. Possessive, so that matching is linear; group 2 is absent when the tag
+# runs to the end of the markup (nothing of it is read).
+_TAG = re.compile(
+    r"<(/?[A-Za-z][^\t\n\f\r />]*+)"
+    r"(?:[\t\n\f\r /]++|[^\t\n\f\r />][^\t\n\f\r />=]*+"
+    r"(?:[\t\n\f\r ]*+=[\t\n\f\r ]*+(?:\"[^\"]*+\"|'[^']*+'|[^\t\n\f\r >]*+))?+)*+"
+    r"(>)?"
+)
+_TAG_MAX = 1024  # a tag longer than this loses its attributes before lxml reads it
+_REPLAY_CHUNK = 64 * 1024
+
+
+def _shorten_tags(markup: str) -> str:
+    """``markup`` with the attributes of every tag over _TAG_MAX characters dropped, and cut before such a tag
+    that never ends. lxml builds every attribute of a tag, at about 200 bytes a character, and checks each against
+    all the others (a 100 KB tag took 0.4 s, 1 MB 37 s); attributes are never text."""
+    parts: list[str] = []
+    pos = 0
+    for match in _TAG.finditer(markup):
+        if match.end() - match.start() <= _TAG_MAX:  # left as it is (inside a <title> it is text)
             continue
-        if event == "end":
-            extractor.handle_endtag(element.tag)
-        if element.tail:  # after an element, a comment or a processing instruction
-            extractor.handle_data(element.tail)
+        parts.append(markup[pos : match.start()])
+        if match.group(2) is None:  # runs to the end: libxml2 reads no text from it
+            return "".join(parts)
+        parts.append(f"<{match.group(1)[:_TAG_MAX]}>")
+        pos = match.end()
+    parts.append(markup[pos:])
+    return "".join(parts)
+
+
+class _ReplayTarget:
+    """lxml parser target: hands tags and text to a _TextExtractor as its own parser would, skipping what is
+    inside an element without text (a script, a style) but its end."""
+
+    def __init__(self, extractor: _TextExtractor) -> None:
+        self.extractor = extractor
+        self._skipped: list[str] = []  # open elements inside a skipped one, the skipped one first
+
+    def start(self, tag: str, attrib: Any) -> None:
+        if self._skipped:
+            self._skipped.append(tag)
+            return
+        self.extractor.handle_starttag(tag, [])
+        if tag in _SKIP_TAGS:
+            self._skipped.append(tag)
+
+    def end(self, tag: str) -> None:
+        if self._skipped:
+            self._skipped.pop()
+            if self._skipped:
+                return
+        self.extractor.handle_endtag(tag)
+
+    def data(self, data: str) -> None:
+        if not self._skipped:
+            self.extractor.handle_data(data)
+
+    def close(self) -> None:
+        pass
+
+
+def _replay(markup: str, extractor: _TextExtractor, limit: int) -> None:
+    """Read ``markup`` with lxml's (libxml2's) HTML parser, which reads malformed markup in linear time (it may
+    recover a different tree from it), and hand its tags and text to ``extractor`` as its own parser would.
+
+    No tree is built, and reading stops once there is text enough, so memory stays bounded whatever the size.
+    """
+    data = _shorten_tags(_CONTROL.sub("", markup)).encode("utf-8")
+    # As bytes, so that an XML declaration naming an encoding is no error; no depth limit.
+    parser = lxml.etree.HTMLParser(
+        encoding="utf-8", huge_tree=True, no_network=True, target=_ReplayTarget(extractor)
+    )
+    try:
+        for start in range(0, len(data), _REPLAY_CHUNK):
+            parser.feed(data[start : start + _REPLAY_CHUNK])
+            if extractor.size > 2 * limit:
+                break
+        parser.close()
+    except (lxml.etree.LxmlError, ValueError):  # nothing parseable
+        return
 
 
 # Markup that is only text, entities and plain tags (quoted or simple attribute values, no
