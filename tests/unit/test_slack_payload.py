@@ -176,6 +176,16 @@ def test_slack_digest_stays_within_limits() -> None:
     assert "… and 80 more events" in "\n".join(texts(message))
 
 
+def test_a_slack_digest_links_each_claim_to_its_report() -> None:
+    bundles = [EventBundle(event=slack_event(5, event_id="evt_1"), claim=CLAIM, matches=(slack_match(1),))]
+    plain = "\n".join(texts(render_slack_digest(bundles, created_at=T0)))
+    assert "/report" not in plain
+    message = render_slack_digest(bundles, created_at=T0, public_url="https://watch.example/")
+    assert_slack_limits(message)
+    assert_no_injection(message)
+    assert "<https://watch.example/claims/nato-ammo/report|nato-ammo>" in "\n".join(texts(message))
+
+
 def test_render_match_is_the_design_contract() -> None:
     assert render_match(slack_match(7, title="T")) == {
         "claim": {"id": 1, "name": "nato-ammo"},

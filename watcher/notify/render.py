@@ -41,12 +41,13 @@ def render_digest_for(
 ) -> dict[str, Any]:
     """The body of a digest of ``bundles`` for ``destination``; stable for the same events.
 
-    With the daemon's ``public_url`` each event in a webhook digest has its claim's ``report_url``.
+    With the daemon's ``public_url`` each event in a digest links to its claim's report (``report_url`` in a
+    webhook's, the claim's name in Slack's).
     """
     # The newest event's time, not the clock, so that a retried digest has the same body.
     created_at = max(b.event.created_at for b in bundles)
     if destination.kind == SLACK:
-        return render_slack_digest(bundles, created_at=created_at)
+        return render_slack_digest(bundles, created_at=created_at, public_url=public_url)
     return render_digest(bundles, created_at=created_at, public_url=public_url)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from watcher.domain import Claim, Event, EventType, Match, Stance
-from watcher.notify.payload import EventBundle, iso_z
+from watcher.notify.payload import EventBundle, iso_z, report_url
 from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -105,12 +105,17 @@ def render_slack(
     return _message(f"{event.summary} (claim: {claim.name})", blocks)
 
 
-def render_slack_digest(bundles: Sequence[EventBundle], *, created_at: datetime) -> dict[str, Any]:
-    """One Slack message for several events (a destination with ``digest_minutes``)."""
+def render_slack_digest(
+    bundles: Sequence[EventBundle], *, created_at: datetime, public_url: str | None = None
+) -> dict[str, Any]:
+    """One Slack message for several events (a destination with ``digest_minutes``); with the daemon's
+    ``public_url`` each event's claim name links to the claim's report."""
     claims = {b.claim.id for b in bundles}
     title = f"{len(bundles)} events on {len(claims)} claims"
     blocks: list[Block] = [_header(title)]
-    blocks.extend(_section(_digest_entry(b)) for b in bundles[:MAX_DIGEST_EVENTS])
+    blocks.extend(
+        _section(_digest_entry(b, report_url(public_url, b.claim))) for b in bundles[:MAX_DIGEST_EVENTS]
+    )
     if len(bundles) > MAX_DIGEST_EVENTS:
         blocks.append(_context(f"{ELLIPSIS} and {len(bundles) - MAX_DIGEST_EVENTS} more events"))
     blocks.append(_context(f"digest · {iso_z(created_at)}"))
@@ -238,12 +243,15 @@ def _detail_items(details: Mapping[str, Any]) -> list[str]:
     return [i[:MAX_FIELD_CHARS] for i in items[:MAX_DETAILS]]
 
 
-def _digest_entry(bundle: EventBundle) -> str:
+def _digest_entry(bundle: EventBundle, report: str | None = None) -> str:
     event = bundle.event
-    head = (
-        f"*{escape_clipped(event.summary, MAX_TITLE_CHARS)}*\n"
-        f"{escape_clipped(bundle.claim.name, MAX_FIELD_CHARS)} · {event.type} · {iso_z(event.created_at)}"
+    name = bundle.claim.name
+    claim = (
+        escape_clipped(name, MAX_FIELD_CHARS)
+        if report is None
+        else link(report, name, label_limit=MAX_FIELD_CHARS)
     )
+    head = f"*{escape_clipped(event.summary, MAX_TITLE_CHARS)}*\n{claim} · {event.type} · {iso_z(event.created_at)}"
     # Three long links can outgrow a section: stop at the one that would not fit, and count it as "more".
     budget = MAX_SECTION_CHARS - len(head) - len(f"\n{ELLIPSIS} and {len(bundle.matches)} more")
     lines: list[str] = []
