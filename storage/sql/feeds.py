@@ -59,10 +59,16 @@ class FeedQueries(SqlBase):
                         values.update(
                             url=spec.url, config_url=None, etag=None, last_modified=None, body_digest=None
                         )
-                # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise
-                claimed = source == "config" and row is not None and row["source"] != "config"
+                # feeds.yaml is the source of truth for the feeds it lists, even ones first added otherwise; a
+                # feed it dropped (disabled) and that is then added by hand is the adder's, or the next sync of
+                # the file would disable it again
+                claimed = row is not None and (
+                    row["source"] != "config"
+                    if source == "config"
+                    else row["source"] == "config" and not row["enabled"]
+                )
                 if claimed:
-                    values["source"] = "config"
+                    values["source"] = source
                 if row is None:
                     # Another worker syncing the same file at the same moment may insert it first.
                     inserted = await conn.execute(

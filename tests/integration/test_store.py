@@ -176,6 +176,17 @@ async def test_config_sync_never_disables_cli_feeds_and_owns_the_feeds_it_lists(
     r = await store.sync_feeds([spec(1)], source="config", now=T0)
     assert r.disabled == 1
     assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(2).url}
+    # A feed the file dropped and that is then added by hand stays: the next sync of the file leaves it alone.
+    r = await store.sync_feeds([spec(3)], source="cli", now=T0)
+    assert (r.added, r.updated) == (0, 1)
+    r = await store.sync_feeds([spec(1)], source="config", now=T0)
+    assert r.disabled == 0
+    assert {f.url for f in await store.list_feeds()} == {spec(1).url, spec(2).url, spec(3).url}
+    # A feed the file still lists stays the file's, whatever is added by hand.
+    await store.sync_feeds([spec(1)], source="cli", now=T0)
+    r = await store.sync_feeds([], source="config", now=T0)
+    assert r.disabled == 1
+    assert {f.url for f in await store.list_feeds()} == {spec(2).url, spec(3).url}
 
 
 async def test_lease_due_feeds_hands_each_feed_once(store: Store) -> None:
