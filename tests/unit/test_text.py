@@ -139,6 +139,22 @@ def test_english_number_words_from_two_to_ninety_are_their_figures() -> None:
     assert Normalizer("fr").keys("quatre obus") == ["quatre", "obus"]
 
 
+def test_english_headline_abbreviations_are_the_words_spelled_out() -> None:
+    norm = Normalizer("en")
+    assert norm.keys("Gov. Cuomo signs $1.5bn deal") == norm.keys("Governor Cuomo signs 1.5 billion deal")
+    assert norm.keys("govt, Sen., Pres., Dept., intl, 3tn, 4 pct") == [
+        "government",
+        "senator",
+        "president",
+        "department",
+        "international",
+        "3",
+        "trillion",
+        "4",
+        "percent",
+    ]
+
+
 def test_french_inflections_meet_on_one_lemma() -> None:
     # French: its dictionary loads in a fraction of a second, unlike German or Polish.
     norm = Normalizer("fr")

@@ -39,6 +39,20 @@ NUMBER_WORDS = {
     **{word: str(n) for n, word in enumerate(_TEENS, start=10)},
     **{word: str(n) for n, word in enumerate(_TENS, start=2) for n in (n * 10,)},
 }
+# English headline abbreviations, keyed as the words the story below spells out ("$1.5bn" and "1.5 billion",
+# "Gov. Cuomo" and "Governor Cuomo").
+ABBREVIATIONS = {
+    "bn": "billion",
+    "tn": "trillion",
+    "mn": "million",
+    "pct": "percent",
+    "gov": "governor",
+    "govt": "government",
+    "sen": "senator",
+    "pres": "president",
+    "dept": "department",
+    "intl": "international",
+}
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
 
@@ -166,6 +180,8 @@ class Normalizer:
         low = token.casefold()
         if self._lemma_lang == "en" and low in NUMBER_WORDS:
             return NUMBER_WORDS[low]
+        if self._lemma_lang == "en":
+            low = ABBREVIATIONS.get(low, low)
         if len(low) < 2 or low in self._stop:
             return None
         if self._lemma_lang is not None:
