@@ -72,6 +72,16 @@ MAX_LANGUAGE_TAG = 64
 MAX_DURATION_S = 365 * 86400
 # A feed's interval: a shorter one rounds to 0 s, which polls the feed on every tick and, on errors, never backs off.
 MIN_FEED_INTERVAL_S = 1
+# Counts and sizes: far beyond these a batch size overflows SQLite's LIMIT, a concurrency allocates a task per
+# unit and a worker count starts that many processes.
+MAX_BATCH = 100_000  # matching.batch_size, daemon.feed_batch
+MAX_CONCURRENCY = 10_000  # http.concurrency
+MAX_PER_HOST = 1_000  # http.per_host, pages.per_host
+MAX_PARSE_WORKERS = 256
+MAX_BODY_BYTES = 2**30  # http.max_body_bytes, pages.max_body_bytes: 1 GiB
+MAX_TEXT_CHARS = 10_000_000  # pages.min_text_chars, pages.max_text_chars
+MAX_SENTENCE_CACHE = 10_000_000
+MAX_SERVER_CONNECTIONS = 100_000  # daemon.server.max_connections: more than any descriptor limit allows
 
 CLAIM_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 INT64_MAX = 2**63 - 1
@@ -121,6 +131,30 @@ def claim_text_problem(text: str) -> str | None:
 
     if not compile_claim(Claim(id=0, name="x", text=text), "en").terms:
         return "the claim text has only stopwords (words like 'the', 'has', 'it'): it could never match"
+    return None
+
+
+def keyword_problem(keyword: str, text: str | None = None, language: str | None = None) -> str | None:
+    """Why ``keyword`` cannot be a key term of a claim with this text and language (feeds.yaml and CLI alike),
+    or None: empty, control characters, or nothing a match could require (only stopwords or punctuation).
+
+    A key term that reduces to nothing would be dropped by the matcher, silently lifting the filter.
+    """
+    if not keyword.strip():
+        return "a key term is empty"
+    if len(keyword) > MAX_KEYWORD:
+        return f"a key term must be at most {MAX_KEYWORD} characters"
+    control = control_character_problem(keyword)
+    if control:
+        return f"the key term {control}"
+    from watcher.domain import Claim
+
+    claim = Claim(id=0, name="x", text=text or keyword, keywords=(keyword,), language=language)
+    if not compile_claim(claim, "en").keywords:
+        return (
+            f"the key term {keyword!r} has only stopwords or punctuation (words like 'the', 'has'): "
+            "a match could never be required to hold it"
+        )
     return None
 
 
@@ -190,8 +224,16 @@ class DaemonSettings:
     # Where people reach this daemon's web server (e.g. https://watcher.example.org); alerts then link to
     # the claim's report page. None: alerts carry no link.
     public_url: str | None = None
-    server_token: str | None = None  # bearer token for everything but /healthz; required off loopback
+    # Bearer token for everything but /healthz; required off loopback. Kept out of repr: it is a secret.
+    server_token: str | None = field(default=None, repr=False)
     server_metrics_public: bool = False  # /metrics without the token
+    # Connections the server holds at once; more are closed as they come, so that clients holding connections
+    # cannot take every file descriptor (and with them feed polling and deliveries).
+    server_max_connections: int = 256
+    server_header_timeout_s: float = (
+        10.0  # a connection sends its first request head within this, or is closed
+    )
+    server_keepalive_timeout_s: float = 15.0  # an idle connection between requests is closed after this
 
 
 def language_subtag(tag: str) -> str | None:
@@ -244,6 +286,8 @@ class _Feed(_Model):
         url = v.strip()  # as pasted: surrounding spaces are no part of it
         if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
             raise ValueError("must be an http:// or https:// URL")
+        if re.search(r"[\s\x00-\x1f\x7f]", url):
+            raise ValueError("must not hold spaces or line breaks (percent-encode them: %20)")
         scheme, rest = url.split("://", 1)
         return f"{scheme.lower()}://{rest}"
 
@@ -346,9 +390,11 @@ class _Http(_Model):
     connect_timeout_s: float = Field(
         default=_default(HttpSettings, "connect_timeout_s"), alias="connect_timeout"
     )
-    max_body_bytes: int = Field(default=_default(HttpSettings, "max_body_bytes"), gt=0)
-    limit: int = Field(default=_default(HttpSettings, "limit"), gt=0, alias="concurrency")
-    limit_per_host: int = Field(default=_default(HttpSettings, "limit_per_host"), gt=0, alias="per_host")
+    max_body_bytes: int = Field(default=_default(HttpSettings, "max_body_bytes"), gt=0, le=MAX_BODY_BYTES)
+    limit: int = Field(default=_default(HttpSettings, "limit"), gt=0, le=MAX_CONCURRENCY, alias="concurrency")
+    limit_per_host: int = Field(
+        default=_default(HttpSettings, "limit_per_host"), gt=0, le=MAX_PER_HOST, alias="per_host"
+    )
     allow_private: bool = _default(HttpSettings, "allow_private")
     full_fetch_every_s: float = Field(
         default=_default(HttpSettings, "full_fetch_every_s"), alias="full_fetch_every"
@@ -362,7 +408,9 @@ class _Http(_Model):
 class _Ingest(_Model):
     """``ingest:`` in feeds.yaml."""
 
-    parse_workers: int | None = Field(default=_default(IngestSettings, "parse_workers"), ge=0)
+    parse_workers: int | None = Field(
+        default=_default(IngestSettings, "parse_workers"), ge=0, le=MAX_PARSE_WORKERS
+    )
     parser: Literal["feedparser", "fast"] = _default(IngestSettings, "parser")
 
 
@@ -374,8 +422,11 @@ class _Matching(_Model):
     # model made once, offline (the semantic-onnx extra), in float32 or with int8 weights.
     backend: Literal["torch", "onnx", "onnx-int8"] = _default(MatchSettings, "backend")
     onnx_dir: str | None = None  # where the ONNX export is kept; default: ~/.cache/watcher/onnx/<model>
-    sentence_cache: int = Field(default=_default(MatchSettings, "sentence_cache"), ge=0)  # sentences; 0: off
-    batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0)
+    # sentences; 0: off
+    sentence_cache: int = Field(
+        default=_default(MatchSettings, "sentence_cache"), ge=0, le=MAX_SENTENCE_CACHE
+    )
+    batch_size: int = Field(default=_default(DaemonSettings, "match_batch"), gt=0, le=MAX_BATCH)
     # Lemmatiser languages (ISO 639-1); None: English and the configured feeds' and claims' languages.
     languages: list[str] | None = None
 
@@ -388,14 +439,14 @@ class _Matching(_Model):
 class _Pages(_Model):
     """``pages:`` in feeds.yaml (article pages fetched for their full text); validated into PageSettings."""
 
-    per_host: int = Field(default=_default(PageSettings, "per_host"), gt=0)
+    per_host: int = Field(default=_default(PageSettings, "per_host"), gt=0, le=MAX_PER_HOST)
     min_interval_s: float = Field(
         default=_default(PageSettings, "min_interval_s"), ge=0, alias="min_interval"
     )
-    max_body_bytes: int = Field(default=_default(PageSettings, "max_body_bytes"), gt=0)
+    max_body_bytes: int = Field(default=_default(PageSettings, "max_body_bytes"), gt=0, le=MAX_BODY_BYTES)
     robots_ttl_s: float = Field(default=_default(PageSettings, "robots_ttl_s"), ge=0, alias="robots_ttl")
-    min_text_chars: int = Field(default=_default(PageSettings, "min_text_chars"), ge=0)
-    max_text_chars: int = Field(default=_default(PageSettings, "max_text_chars"), gt=0)
+    min_text_chars: int = Field(default=_default(PageSettings, "min_text_chars"), ge=0, le=MAX_TEXT_CHARS)
+    max_text_chars: int = Field(default=_default(PageSettings, "max_text_chars"), gt=0, le=MAX_TEXT_CHARS)
     fast_extraction: bool = _default(PageSettings, "fast_extraction")
 
     _durations = field_validator("min_interval_s", "robots_ttl_s", mode="before")(lambda v: parse_duration(v))
@@ -408,6 +459,15 @@ class _Server(_Model):
     public_url: str | None = _default(DaemonSettings, "public_url")
     token: str | None = _default(DaemonSettings, "server_token")
     metrics_public: bool = _default(DaemonSettings, "server_metrics_public")
+    max_connections: int = Field(
+        default=_default(DaemonSettings, "server_max_connections"), gt=0, le=MAX_SERVER_CONNECTIONS
+    )
+    header_timeout: float = _default(DaemonSettings, "server_header_timeout_s")
+    keepalive_timeout: float = _default(DaemonSettings, "server_keepalive_timeout_s")
+
+    _durations = field_validator("header_timeout", "keepalive_timeout", mode="before")(
+        lambda v: parse_duration(v)
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -422,7 +482,7 @@ class _Server(_Model):
 
 class _Daemon(_Model):
     tick: float = _default(DaemonSettings, "tick_s")
-    feed_batch: int = Field(default=_default(DaemonSettings, "feed_batch"), gt=0)
+    feed_batch: int = Field(default=_default(DaemonSettings, "feed_batch"), gt=0, le=MAX_BATCH)
     lease: float = _default(DaemonSettings, "lease_s")
     shutdown_timeout: float = _default(DaemonSettings, "shutdown_timeout_s")
     server: _Server = _Server()
@@ -496,20 +556,37 @@ class Settings:
 
 # --- YAML with line numbers -------------------------------------------------------------------
 
+# Replaced in _Composer by YAML 1.2's forms.
+_YAML11_NUMBERS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's parser when there
-    """YAML 1.2 booleans: only true and false. YAML 1.1 also reads yes/no/on/off as booleans, which turns
+    """YAML 1.2 booleans and numbers. YAML 1.1 also reads yes/no/on/off as booleans, which turns
     ``country: NO`` (Norway) and ``language: no`` (Norwegian) into False; pydantic still reads ``yes`` or ``off``
-    as a boolean where a field is one."""
+    as a boolean where a field is one. It also reads ``1:30`` as 90 (base 60) and ``010`` as 8 (octal): here
+    they stay text, so ``interval: 1:30`` is refused and ``interval: 010`` is 10 s."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_NUMBERS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
 
 _Composer.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Composer.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Composer.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
 )
 
 
@@ -635,20 +712,36 @@ def _line(node: yaml.Node | None) -> str:
 def _dotted(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and CONTROL_CHARACTERS.search(part):
+            part = part.encode("unicode_escape").decode("ascii")  # an unknown key's escapes reach no terminal
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
 
 def _interpolate(
-    data: Any, node: yaml.Node | None, environ: Mapping[str, str], path: Path, loc: tuple[Any, ...] = ()
+    data: Any,
+    node: yaml.Node | None,
+    environ: Mapping[str, str],
+    path: Path,
+    loc: tuple[Any, ...] = (),
+    interpolated: set[tuple[Any, ...]] | None = None,
 ) -> Any:
-    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable is an error."""
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string; a missing variable or an unfinished reference
+    (``${VAR`` without its ``}``) is an error. The locations of replaced values go into ``interpolated``."""
     if isinstance(data, dict):
-        return {k: _interpolate(v, node, environ, path, (*loc, k)) for k, v in data.items()}
+        return {k: _interpolate(v, node, environ, path, (*loc, k), interpolated) for k, v in data.items()}
     if isinstance(data, list):
-        return [_interpolate(v, node, environ, path, (*loc, i)) for i, v in enumerate(data)]
+        return [_interpolate(v, node, environ, path, (*loc, i), interpolated) for i, v in enumerate(data)]
     if not isinstance(data, str) or "${" not in data:
         return data
+    if "${" in _ENV_RE.sub("", data):
+        # Taken literally, "${WATCHER_SERVER_TOKEN" would become the token itself.
+        raise ConfigError(
+            f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: unfinished environment reference: "
+            "write ${NAME} or ${NAME:-default}"
+        )
+    if interpolated is not None:
+        interpolated.add(loc)
 
     def repl(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
@@ -678,16 +771,32 @@ def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[
             raise ConfigError(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {problem}")
 
 
-def _validation_message(exc: ValidationError, node: yaml.Node | None, path: Path) -> str:
+# Keys whose values may be secrets, in any letter case: a value under one is never echoed back. (A feed's URL is
+# shown without its userinfo and credential query values, see _shown.)
+_SECRET_KEY = re.compile(r"token|secret|passw|auth|cred|api.?key|hook|destination", re.IGNORECASE)
+
+
+def _echoes(err: Any, loc: Sequence[int | str], interpolated: set[tuple[Any, ...]]) -> bool:
+    """Whether an error may show the rejected value: never for an unknown key (a misspelled ``tokn`` holds the
+    token), a value under a secret-looking key, or anything holding a value from ${ENV}."""
+    if err["type"] in ("missing", "extra_forbidden"):
+        return False
+    if any(isinstance(p, str) and _SECRET_KEY.search(p) for p in loc):
+        return False
+    at = tuple(loc)
+    return not any(where[: len(at)] == at for where in interpolated)
+
+
+def _validation_message(
+    exc: ValidationError, node: yaml.Node | None, path: Path, interpolated: set[tuple[Any, ...]]
+) -> str:
     lines = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
         msg = _MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg += _did_you_mean(loc)
-        # Never echo destination values or the server token: they are secrets.
-        secret = "destinations" in loc or "token" in loc
-        value = "" if secret or err["type"] == "missing" else f" (got {_shown(err['input'])!r:.60})"
+        value = f" (got {_shown(err['input'])!r:.60})" if _echoes(err, loc, interpolated) else ""
         lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
     return "\n".join(lines)
 
@@ -797,11 +906,16 @@ def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
     )
 
 
-def _claims(doc: _File, path: Path) -> tuple[ClaimSpec, ...]:
+def _claims(doc: _File, node: yaml.Node | None, path: Path) -> tuple[ClaimSpec, ...]:
     # Names are compared ignoring case: "NATO-ammo" and "nato-ammo" would share one report file where file names
     # ignore case, and one name when typed.
     seen: dict[str, str] = {}
-    for c in doc.claims:
+    for i, c in enumerate(doc.claims):
+        for j, keyword in enumerate(c.keywords):
+            problem = keyword_problem(keyword, c.text, c.language)
+            if problem:
+                at = _line(_node_at(node, ("claims", i, "keywords", j)))
+                raise ConfigError(f"{path}{at}: claims[{i}].keywords[{j}]: {problem}")
         first = seen.get(c.name.casefold())
         if first is not None:
             same = "" if first == c.name else f" (the same as {first!r}: names are compared ignoring case)"
@@ -902,6 +1016,9 @@ def _daemon_settings(doc: _File, env: Mapping[str, str], path: Path) -> DaemonSe
         public_url=d.server.public_url,
         server_token=token,
         server_metrics_public=d.server.metrics_public,
+        server_max_connections=d.server.max_connections,
+        server_header_timeout_s=d.server.header_timeout,
+        server_keepalive_timeout_s=d.server.keepalive_timeout,
     )
 
 
@@ -922,11 +1039,13 @@ def load(
     cfg_path = Path(path if path is not None else env.get("WATCHER_CONFIG", DEFAULT_CONFIG))
     if cfg_path.exists():
         try:
-            if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
-                raise ConfigError(f"{cfg_path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
-            raw_bytes = cfg_path.read_bytes()
+            # Read at most one byte past the cap: a FIFO, /dev/stdin or /dev/zero has no size to check first.
+            with cfg_path.open("rb") as file:
+                raw_bytes = file.read(MAX_CONFIG_BYTES + 1)
         except OSError as exc:
             raise ConfigError(f"{cfg_path}: cannot read: {exc.strerror or exc}") from None
+        if len(raw_bytes) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{cfg_path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
         raw, node = _compose(_decode(raw_bytes, cfg_path), cfg_path)
     elif explicit or required:
         raise ConfigError(f"{cfg_path}: config file not found")
@@ -934,14 +1053,15 @@ def load(
         raw, node = {}, None
     if not isinstance(raw, dict):
         raise ConfigError(f"{cfg_path}:1: the top level must be a mapping (database, feeds, claims, ...)")
-    raw = _interpolate(raw, node, env, cfg_path)
+    interpolated: set[tuple[Any, ...]] = set()
+    raw = _interpolate(raw, node, env, cfg_path, interpolated=interpolated)
     _check_characters(raw, node, cfg_path)
     try:
         doc = _File.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(exc, node, cfg_path)) from None
+        raise ConfigError(_validation_message(exc, node, cfg_path, interpolated)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
-    feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, cfg_path)
+    feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, node, cfg_path)
     return Settings(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,

@@ -17,7 +17,7 @@ from storage.engine import database_problem
 from watcher import metrics
 from watcher.config import Settings
 from watcher.pipeline import Pipeline
-from watcher.web import start_server
+from watcher.web import ServerLimits, start_server
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,11 @@ class Daemon:
             tick_s=d.tick_s,
             token=d.server_token,
             metrics_public=d.server_metrics_public,
+            limits=ServerLimits(
+                max_connections=d.server_max_connections,
+                header_timeout_s=d.server_header_timeout_s,
+                keepalive_timeout_s=d.server_keepalive_timeout_s,
+            ),
         )
 
 

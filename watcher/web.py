@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -12,6 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from watcher import metrics
+from watcher.config import DaemonSettings
 from watcher.domain import DeliveryStatus
 from watcher.errors import NotFoundError
 from watcher.report import ReportSource, build_report
@@ -58,6 +62,24 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 OPEN_PATHS = frozenset({"/healthz"})  # container healthchecks and load balancers carry no token
+_DEFAULTS = DaemonSettings()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerLimits:
+    """What clients may hold of the server (``daemon.server.*`` in feeds.yaml). Times are seconds.
+
+    :param max_connections: connections open at once; a further one is closed as soon as it is accepted.
+    :param header_timeout_s: a connection that has not sent a complete request head within this is closed.
+    :param keepalive_timeout_s: a connection idle between requests (or slow to send the next head) is closed.
+    :param log_interval_s: refused connections and failed accepts are logged once per interval, not each.
+    """
+
+    max_connections: int = _DEFAULTS.server_max_connections
+    header_timeout_s: float = _DEFAULTS.server_header_timeout_s
+    keepalive_timeout_s: float = _DEFAULTS.server_keepalive_timeout_s
+    backlog: int = 128
+    log_interval_s: float = 60.0
 
 
 async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
@@ -110,6 +132,15 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 @web.middleware
+async def _head_received(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request reached the app: its connection has met the request-head deadline."""
+    if isinstance(request.protocol, _Connection):
+        request.protocol.head_received()
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+@web.middleware
 async def _require_token(request: web.Request, handler: Any) -> web.StreamResponse:
     """With a token set, every path but /healthz (and /metrics when public) needs ``Authorization: Bearer``."""
     token = request.app[TOKEN_KEY]
@@ -145,6 +176,152 @@ class _MalformedRequests(logging.Filter):
 _MALFORMED_REQUESTS = _MalformedRequests()
 
 
+class _EveryInterval:
+    """Whether to log now: at most once per ``interval_s``; ``skipped`` counts the occasions not logged since."""
+
+    def __init__(self, interval_s: float) -> None:
+        self.interval_s = interval_s
+        self.skipped = 0
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval_s:
+            self.skipped += 1
+            return False
+        self._last = now
+        return True
+
+
+class _AcceptErrors(logging.Filter):
+    """asyncio logs every failed ``accept()`` of a listening socket (out of file descriptors: EMFILE) as an error
+    with a traceback, many times a second while it lasts: here it is one warning line per interval."""
+
+    PREFIX = "socket.accept() out of system resource"
+
+    def __init__(self, interval_s: float) -> None:
+        super().__init__()
+        self.every = _EveryInterval(interval_s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (isinstance(record.msg, str) and record.msg.startswith(self.PREFIX)):
+            return True
+        skipped = self.every.skipped
+        if not self.every.due():
+            return False
+        self.every.skipped = 0
+        exc = record.exc_info[1] if record.exc_info else None
+        record.msg = "cannot accept connections: %s (%d more failed accepts not logged; one line per %.0f s)"
+        record.args = (exc or "out of resources", skipped, self.every.interval_s)
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+class _Refused(asyncio.Protocol):
+    """A connection beyond the cap: closed as soon as it is made, before any byte is read."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+class _Connection(web.RequestHandler):
+    """aiohttp's protocol for one connection, with a deadline for its first request head, its place under the
+    connection cap, and error answers that carry the security headers and never echo the client's bytes."""
+
+    def __init__(self, manager: web.Server, *, gate: _Gate, header_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(manager, **kwargs)
+        self._gate = gate
+        self._header_timeout_s = header_timeout_s
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # Later heads are bounded by aiohttp's keep-alive timer, which closes a connection still waiting for one.
+        self._head_timer = asyncio.get_running_loop().call_later(self._header_timeout_s, self.force_close)
+
+    def head_received(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.head_received()
+        self._gate.release(self)
+        super().connection_lost(exc)
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """A request aiohttp could not parse (400) or a handler's failure (500): logged by aiohttp (see
+        :class:`_MalformedRequests`), answered with the status line alone as text and the security headers."""
+        super().handle_error(request, status, exc, message)  # logs; raises when a response has begun
+        self.head_received()
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        response = web.Response(status=status, text=f"{status} {phrase}\n", headers=SECURITY_HEADERS)
+        response.force_close()
+        return response
+
+
+class _Gate:
+    """The protocol factory of the listening socket: aiohttp's protocol while fewer than ``max_connections``
+    are open, else :class:`_Refused`. The cap keeps clients from taking every file descriptor of the daemon."""
+
+    def __init__(self, server: web.Server, limits: ServerLimits) -> None:
+        self._server = server
+        self._limits = limits
+        self._open: set[_Connection] = set()
+        self._refusals = _EveryInterval(limits.log_interval_s)
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        if len(self._open) >= self._limits.max_connections:
+            skipped = self._refusals.skipped
+            if self._refusals.due():
+                self._refusals.skipped = 0
+                logger.warning(
+                    "refusing connections: %d open, the limit (daemon.server.max_connections); %d more refused "
+                    "since the last such line",
+                    len(self._open),
+                    skipped,
+                )
+            return _Refused()
+        conn = _Connection(
+            self._server,
+            gate=self,
+            header_timeout_s=self._limits.header_timeout_s,
+            loop=asyncio.get_running_loop(),
+            keepalive_timeout=self._limits.keepalive_timeout_s,
+            access_log=None,
+        )
+        self._open.add(conn)
+        return conn
+
+    def release(self, conn: _Connection) -> None:
+        self._open.discard(conn)
+
+
+class _Runner(web.AppRunner):
+    """The app's runner; its cleanup first closes the listening socket that :func:`start_server` opened."""
+
+    listener: asyncio.Server | None = None
+
+    @property
+    def addresses(self) -> list[Any]:
+        return [sock.getsockname() for sock in (self.listener.sockets if self.listener else ())]
+
+    async def cleanup(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+        await super().cleanup()
+
+
 def make_app(
     state: DaemonState, *, tick_s: float, token: str | None = None, metrics_public: bool = False
 ) -> web.Application:
@@ -153,7 +330,7 @@ def make_app(
     :param token: when set, every path but /healthz needs ``Authorization: Bearer TOKEN`` (401 without).
     :param metrics_public: /metrics is served without the token too.
     """
-    app = web.Application(middlewares=[_require_token])
+    app = web.Application(middlewares=[_head_received, _require_token])
     server_log = logging.getLogger("aiohttp.server")
     if _MALFORMED_REQUESTS not in server_log.filters:
         server_log.addFilter(_MALFORMED_REQUESTS)
@@ -176,12 +353,28 @@ async def start_server(
     tick_s: float,
     token: str | None = None,
     metrics_public: bool = False,
+    limits: ServerLimits | None = None,
 ) -> web.AppRunner:
-    """Serve the endpoints on ``host:port`` until the returned runner is cleaned up (see :func:`make_app`)."""
+    """Serve the endpoints on ``host:port`` until the returned runner is cleaned up (see :func:`make_app`);
+    ``runner.addresses`` lists where (port 0 picks a free port). ``limits`` bound what clients may hold."""
+    limits = limits or ServerLimits()
     app = make_app(state, tick_s=tick_s, token=token, metrics_public=metrics_public)
-    runner = web.AppRunner(app, access_log=None)
+    accept_log = logging.getLogger("asyncio")
+    accept_filter = next((f for f in accept_log.filters if isinstance(f, _AcceptErrors)), None)
+    if accept_filter is None:
+        accept_log.addFilter(_AcceptErrors(limits.log_interval_s))
+    else:
+        accept_filter.every = _EveryInterval(limits.log_interval_s)
+    runner = _Runner(app, access_log=None, keepalive_timeout=limits.keepalive_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    logger.info("serving /healthz, /metrics and reports on http://%s:%d", host, port)
+    assert runner.server is not None  # set up
+    # Our own listening socket rather than web.TCPSite: its protocol factory is the connection cap.
+    try:
+        runner.listener = await asyncio.get_running_loop().create_server(
+            _Gate(runner.server, limits), host, port, backlog=limits.backlog
+        )
+    except BaseException:
+        await runner.cleanup()
+        raise
+    logger.info("serving /healthz, /metrics and reports on http://%s:%d", host, runner.addresses[0][1])
     return runner

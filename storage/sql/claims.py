@@ -162,9 +162,11 @@ class ClaimQueries(SqlBase):
         if not isinstance(ref, int) and ref.isdigit() and not ref.isascii():
             raise NotFoundError(f"no claim {ref[:40]!r}: an id is written in the digits 0-9")
         numeric = isinstance(ref, int) or ref.isdigit()
-        if numeric and not 0 < int(ref) <= _INT64_MAX:
+        # int() refuses a string of more than 4,300 digits (leading zeros included), and no id has more than 19.
+        digits = ref if isinstance(ref, int) else ref.lstrip("0")[:20] or "0"
+        if numeric and not 0 < int(digits) <= _INT64_MAX:
             raise NotFoundError(f"no claim {str(ref)[:40]!r}: an id is a number from 1 to {_INT64_MAX}")
-        cond = claims_t.c.id == int(ref) if numeric else claims_t.c.name == ref
+        cond = claims_t.c.id == int(digits) if numeric else claims_t.c.name == ref
         if not include_deleted:
             cond = and_(cond, claims_t.c.deleted_at.is_(None))
         async with self.engine.connect() as conn:

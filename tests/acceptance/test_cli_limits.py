@@ -232,6 +232,7 @@ async def test_claim_text_with_control_characters_is_refused(watcher: Watcher, t
 async def test_feed_options_are_checked_as_feeds_yaml_checks_them(
     watcher: Watcher, tmp_path: Path, option: str, value: str, says: str
 ) -> None:
+    assert (await watcher("db", "upgrade")).code == 0  # listings need a database (they create none)
     opml = tmp_path / "subs.opml"
     opml.write_text('<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1:9/feed"/></body></opml>\n')
     for command in (("feeds", "add", "http://127.0.0.1:9/feed"), ("feeds", "import-opml", str(opml))):
@@ -249,6 +250,7 @@ async def test_feeds_add_refuses_an_outlet_feeds_yaml_would_refuse(watcher: Watc
 async def test_import_opml_of_a_feed_or_a_page_is_an_error_not_zero_feeds(
     watcher: Watcher, tmp_path: Path
 ) -> None:
+    assert (await watcher("db", "upgrade")).code == 0  # listings need a database (they create none)
     rss = tmp_path / "feed.xml"
     rss.write_text('<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Kyiv</title></channel></rss>\n')
     r = await watcher("feeds", "import-opml", str(rss))

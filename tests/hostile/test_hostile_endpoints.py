@@ -132,6 +132,19 @@ async def test_a_claim_id_in_other_digits_is_a_404(
     assert (await client.get("/claims/nato-ammo/report")).status == 200
 
 
+async def test_a_claim_id_of_thousands_of_digits_is_a_404(
+    sqlite_store: SqlStore, aiohttp_client: AiohttpClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """int() refuses more than 4,300 digits: the store raised ValueError, a 500 with a traceback."""
+    client = await aiohttp_client(make_app(DaemonStub(store=sqlite_store), tick_s=10.0))
+    caplog.set_level(logging.ERROR)
+    for claim in ("9" * 5000, "0" * 5000):
+        resp = await client.get(f"/claims/{claim}/report")
+        assert resp.status == 404
+        assert "an id is a number from 1 to 9223372036854775807" in await resp.text()
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def assert_usage_error(r: Result, *words: str) -> None:
     assert r.code == 2, (r.code, r.out, r.err)
     assert "Traceback" not in r.err, r.err
@@ -156,6 +169,15 @@ async def test_a_claim_id_in_other_digits_is_a_usage_error_on_the_command_line(w
     ):
         assert_usage_error(await watcher(*args), "digits 0-9")
     assert (await watcher("report", "1", "--out", "r.html")).code == 0
+
+
+async def test_a_claim_id_of_thousands_of_digits_is_a_usage_error_on_the_command_line(
+    watcher: Watcher,
+) -> None:
+    assert (await watcher("claims", "add", TEXT, "--name", "nato-ammo")).code == 0
+    digits = "9" * 5000
+    for args in (("report", digits), ("matches", "list", "--claim", digits)):
+        assert_usage_error(await watcher(*args), "an id is a number from 1 to")
 
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>

@@ -39,7 +39,7 @@ async def test_a_taken_name_is_a_conflict(store: SqlStore) -> None:
         await store.add_claim(Claim(id=0, name="a", text="NATO ammunition"), now=utcnow())
 
 
-@pytest.mark.parametrize("ref", ["99999999999999999999", 2**63, "0"])
+@pytest.mark.parametrize("ref", ["99999999999999999999", 2**63, "0", "9" * 5000, "0" * 5000])
 async def test_ids_beyond_int64_are_not_found(store: SqlStore, ref: str | int) -> None:
     with pytest.raises(NotFoundError, match="an id is a number from 1 to 9223372036854775807"):
         await store.get_claim(ref, include_deleted=True)

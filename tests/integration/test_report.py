@@ -59,6 +59,7 @@ from watcher.report import (
     render_report,
     strip_bidi,
 )
+from watcher.text.display import one_line
 
 # --- a small DOM for assertions ------------------------------------------------------------------------
 
@@ -455,6 +456,19 @@ def test_bidi_overrides_cannot_spoof_the_page() -> None:
     assert row.find_all("a")[0].find_all("bdi")[0].text == "invoicegpj.exe NATO figures"
     assert row.find_all("td", "outlet")[0].find_all("bdi")[0].text == "Evil TV"
     assert row.find_all("mark")[0].text == "claims"
+
+
+def test_the_arabic_letter_mark_cannot_turn_a_title_around() -> None:
+    """U+061C (ALM) is a strong right-to-left mark: at the start of a title it shows "$100 -200" as "200- 100$"."""
+    title = "\u061cNATO ammunition 2024-10-05 \u061c$100 \u061c-200"
+    assert strip_bidi(title) == "NATO ammunition 2024-10-05 $100 -200"
+    assert one_line(f"outlet\u061c{title}") == "outlet NATO ammunition 2024-10-05  $100  -200"
+    (one,) = sample_matches()[:1]
+    one = replace(one, article=replace(one.article, title=title))
+    page = render_report(sample_claim(), [one], [], now=one.article.first_seen_at + timedelta(hours=2))
+    assert "\u061c" not in page
+    row = parse(page).find_all("tr", "match")[0]
+    assert row.find_all("a")[0].find_all("bdi")[0].text == "NATO ammunition 2024-10-05 $100 -200"
 
 
 def test_untitled_articles_show_their_first_words() -> None:

@@ -10,6 +10,7 @@ import pytest
 from storage.base import PollOutcome, Store
 from storage.sql import SqlStore, open_store
 from tests.support.database import get_state, purge
+from watcher.cli.feeds import import_feeds
 from watcher.domain import (
     ArticleIn,
     Claim,
@@ -187,6 +188,19 @@ async def test_config_sync_never_disables_cli_feeds_and_owns_the_feeds_it_lists(
     r = await store.sync_feeds([], source="config", now=T0)
     assert r.disabled == 1
     assert {f.url for f in await store.list_feeds()} == {spec(2).url, spec(3).url}
+
+
+async def test_an_opml_import_stores_a_batch_at_a_time_and_says_how_far_it_got(store: Store) -> None:
+    # One transaction per batch: a list of 200,000 feeds held the write lock for minutes in one.
+    seen: list[int] = []
+    report = await import_feeds(store, [spec(i) for i in range(5)], batch=2, progress=seen.append)
+    assert (report.added, report.updated) == (5, 0) and seen == [2, 4, 5]
+    assert len(await store.list_feeds()) == 5
+    again: list[int] = []
+    report = await import_feeds(
+        store, [spec(i, country="FR") for i in range(2)], batch=2, progress=again.append
+    )
+    assert (report.added, report.updated, again) == (0, 2, [])  # a list of one batch says nothing
 
 
 async def test_lease_due_feeds_hands_each_feed_once(store: Store) -> None:

@@ -284,6 +284,25 @@ def test_server_address_from_the_environment(tmp_path: Path) -> None:
             load(path, environ={"WATCHER_SERVER_PORT": port})
 
 
+def test_server_limits(tmp_path: Path) -> None:
+    d = load(write(tmp_path, "daemon: {server: {}}\n"), environ={}).daemon
+    assert (d.server_max_connections, d.server_header_timeout_s, d.server_keepalive_timeout_s) == (
+        256,
+        10,
+        15,
+    )
+    text = "daemon: {server: {max_connections: 32, header_timeout: 2s, keepalive_timeout: 1m}}\n"
+    d = load(write(tmp_path, text), environ={}).daemon
+    assert (d.server_max_connections, d.server_header_timeout_s, d.server_keepalive_timeout_s) == (32, 2, 60)
+    for bad, field in (
+        ("max_connections: 0", "max_connections"),
+        ("header_timeout: 0", "header_timeout"),
+        ("keepalive_timeout: soon", "keepalive_timeout"),
+    ):
+        with pytest.raises(ConfigError, match=rf"daemon\.server\.{field}"):
+            load(write(tmp_path, f"daemon: {{server: {{{bad}}}}}\n"), environ={})
+
+
 def test_fresh_window_and_public_url(tmp_path: Path) -> None:
     text = "shifts: {fresh_window: 12h}\ndaemon:\n  server: {public_url: 'https://watcher.example.org/'}\n"
     settings = load(write(tmp_path, text), environ={})

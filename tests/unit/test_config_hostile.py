@@ -337,6 +337,7 @@ async def test_poll_once_polls_the_others_past_a_stored_unsplittable_url(
 async def test_feeds_language_option_refuses_a_malformed_tag(tmp_path: Path, sqlite_url: str) -> None:
     watcher = Watcher(tmp_path, sqlite_url)
     watcher.config.write_text("matching: {model: null}\n")
+    assert (await watcher("db", "upgrade")).code == 0  # listings need a database (they create none)
     opml = tmp_path / "feeds.opml"
     opml.write_text('<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1:9/feed"/></body></opml>\n')
     for command in (("feeds", "add", "http://127.0.0.1:9/feed"), ("feeds", "import-opml", str(opml))):

@@ -66,7 +66,7 @@ async def run(ctx: Context) -> None:
         await pipeline.sync_config()
         await Daemon(ctx.settings, pipeline.store, pipeline).run()
 
-    await with_pipeline(ctx, go)
+    await with_pipeline(ctx, go, create=True)
 
 
 @cli.command("poll-once")
@@ -84,7 +84,7 @@ async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
         await pipeline.sync_config()
         return await pipeline.cycle(all=all_feeds)
 
-    report = await with_pipeline(ctx, go)
+    report = await with_pipeline(ctx, go, create=True)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -110,7 +110,7 @@ async def sync(ctx: Context, as_json: bool) -> None:
     async def go(pipeline: Pipeline) -> tuple[SyncReport, SyncReport]:
         return await pipeline.sync_config()
 
-    feeds, claims = await with_pipeline(ctx, go)
+    feeds, claims = await with_pipeline(ctx, go, create=True)
     if as_json:
         emit_json(
             {
@@ -137,6 +137,9 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
     """
     import aiohttp
 
+    from watcher.cli.render import plain
+    from watcher.ingest.urls import display_url
+
     if db_only:
         await with_store(ctx, lambda s: s.ping())
         click.echo("ok: database reachable")
@@ -144,19 +147,20 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
     d = ctx.settings.daemon
     host = "127.0.0.1" if d.server_host in ("0.0.0.0", "::") else d.server_host
     target = url or f"http://{host}:{d.server_port}/healthz"
+    shown = display_url(target)  # healthcheck logs get no userinfo or token
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             async with session.get(target) as resp:
                 body = await resp.text()
     except aiohttp.ClientConnectorError:
-        raise WatcherError(f"no daemon answering at {target} (is `watcher run` running?)") from None
+        raise WatcherError(f"no daemon answering at {shown} (is `watcher run` running?)") from None
     except TimeoutError:
-        raise WatcherError(f"no answer from {target} within 5 s") from None
+        raise WatcherError(f"no answer from {shown} within 5 s") from None
     except aiohttp.ClientError as exc:
-        raise WatcherError(f"health endpoint {target} unreachable: {type(exc).__name__}") from None
+        raise WatcherError(f"health endpoint {shown} unreachable: {type(exc).__name__}") from None
     if resp.status != 200:
-        raise WatcherError(f"unhealthy: {body}")
-    click.echo(f"ok: {body}")
+        raise WatcherError(f"unhealthy: {plain(body)}")
+    click.echo(f"ok: {plain(body)}")
 
 
 # --- db ---------------------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ async def db_upgrade(ctx: Context) -> None:
     async def go(store: Store) -> str | None:
         return await store.schema_revision()
 
-    rev = await with_store(ctx, go)
+    rev = await with_store(ctx, go, create=True)
     click.echo(f"database at revision {rev}")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC
@@ -38,17 +40,37 @@ from watcher.cli.render import (
 )
 from watcher.config import LANGUAGE_FORM, claim_name_problem, claim_text_problem, language_subtag
 from watcher.domain import Claim, ClaimStatus, utcnow
-from watcher.errors import WatcherError
+from watcher.errors import ConflictError, WatcherError
 
 if TYPE_CHECKING:
     from storage.base import Store
     from watcher.pipeline import BackfillProgress
 
 
+# Cyrillic (Russian and Ukrainian) and Greek letters in Latin ones, for names derived from a claim's text.
+_TRANSLITERATION = str.maketrans(
+    {
+        **dict(zip("абвгґдезийклмнопрстуфыэіъь", "abvggdeziyklmnoprstufyei\0\0", strict=True)),
+        **{"ё": "yo", "є": "ye", "ж": "zh", "ї": "yi", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh"},
+        **{"щ": "shch", "ю": "yu", "я": "ya"},
+        **dict(zip("αβγδεζηικλμνξοπρσςτυφω", "avgdeziiklmnxoprsstyfo", strict=True)),
+        **{"θ": "th", "χ": "ch", "ψ": "ps"},
+    }
+)
+MAX_ADD_ATTEMPTS = 20  # derived names tried before giving up: name-2, name-3, ...
+
+
 def slugify(text: str, max_words: int = 6) -> str:
-    """A claim name from its text: the first words, lowercased and joined by '-' (never all digits)."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    name = "-".join(words[:max_words])[:60].strip("-") or "claim"
+    """A claim name from its text: the first words, lowercased, in Latin letters and joined by '-' (never all
+    digits). A text with no word in Latin, Cyrillic or Greek letters gets ``claim-`` and a short hash of it."""
+    # Before NFKD, which splits й and ї; after it again, for accented Greek letters (ά is α and an accent).
+    latin = unicodedata.normalize("NFKD", text.lower().translate(_TRANSLITERATION)).translate(
+        _TRANSLITERATION
+    )
+    words = re.findall(r"[a-z0-9]+", "".join(c for c in latin if not unicodedata.combining(c) and c != "\0"))
+    name = "-".join(words[:max_words])[:60].strip("-")
+    if not name:
+        return f"claim-{hashlib.sha256(text.strip().encode()).hexdigest()[:8]}"
     return f"claim-{name}" if claim_name_problem(name) else name
 
 
@@ -117,16 +139,34 @@ async def claims_add(
 
     Example: watcher claims add "NATO has surpassed Russia in ammunition production" --name nato-ammo
     """
+    text = _text(text)
     claim = Claim(
         id=0,
         name=name or slugify(text),
-        text=_text(text),
-        keywords=keywords_option(keywords),
+        text=text,
+        keywords=keywords_option(keywords, text, language),
         threshold=threshold,
         status=ClaimStatus.PAUSED if paused else ClaimStatus.ACTIVE,
         language=language,
     )
-    stored = await with_store(ctx, lambda s: s.add_claim(claim, now=utcnow()))
+
+    async def add(store: Store) -> Claim:
+        if name:
+            return await store.add_claim(claim, now=utcnow())
+        # A derived name may be taken by a claim that starts alike: try name-2, name-3, ...
+        for attempt in range(1, MAX_ADD_ATTEMPTS + 1):
+            suffix = f"-{attempt}" if attempt > 1 else ""
+            try:
+                return await store.add_claim(replace(claim, name=claim.name[:60] + suffix), now=utcnow())
+            except ConflictError:
+                if attempt == MAX_ADD_ATTEMPTS:
+                    raise ConflictError(
+                        f"a claim named {claim.name!r} already exists, and {MAX_ADD_ATTEMPTS - 1} more like it: "
+                        "give one with --name"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    stored = await with_store(ctx, add, create=True)
     if as_json:
         emit_json(claim_json(stored))
     else:
@@ -218,12 +258,14 @@ async def claims_edit(
             changes["text"] = _text(text, "--text")
         if name:
             changes["name"] = name
-        if keywords or clear_keywords:
-            changes["keywords"] = keywords_option(keywords)
         if threshold is not None or default_threshold:
             changes["threshold"] = threshold
         if language:
             changes["language"] = language
+        if keywords or clear_keywords:
+            changes["keywords"] = keywords_option(
+                keywords, changes.get("text", c.text), changes.get("language", c.language)
+            )
         if not changes:
             raise click.UsageError("nothing to change: give --text, --name, --keyword, or --threshold")
         return await store.update_claim(replace(c, **changes), now=utcnow())
@@ -327,7 +369,9 @@ async def claims_test(
     elif len(sources) != 1:
         raise click.UsageError("give exactly one of --text, --file, --url or --feed, or --title alone")
     if feed:
-        runs = await with_pipeline(ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only))
+        runs = await with_pipeline(
+            ctx, lambda p: p.dry_run_feed(claim, feed, lexical_only=lexical_only), create=True
+        )
         if as_json:
             emit_json([{"title": item.title, "url": item.url, **dry_run_json(run)} for item, run in runs])
         else:
@@ -339,6 +383,7 @@ async def claims_test(
     run = await with_pipeline(
         ctx,
         lambda p: p.dry_run(claim, title=title, text=body, url=url, lexical_only=lexical_only),
+        create=True,  # a dry run of a claim of feeds.yaml before the first `run`
     )
     if as_json:
         emit_json(dry_run_json(run))

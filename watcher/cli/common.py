@@ -6,11 +6,21 @@ import asyncio
 import functools
 import math
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import click
 
-from watcher.config import INT64_MAX, MAX_KEYWORD, MAX_KEYWORDS, Settings, claim_name_problem, load
+from watcher.config import (
+    INT64_MAX,
+    MAX_KEYWORD,
+    MAX_KEYWORDS,
+    Settings,
+    claim_name_problem,
+    keyword_problem,
+    load,
+)
 from watcher.errors import ConfigError, ConflictError, NotFoundError, WatcherError
 
 T = TypeVar("T")
@@ -38,16 +48,52 @@ class Context:
             self._settings = load(self.config, database_url=self.database)
         return self._settings
 
-    async def store(self) -> Store:
-        """The store, migrated. Only ``run``, ``poll-once`` and ``sync`` write feeds.yaml into it."""
+    async def store(self, *, create: bool = False) -> Store:
+        """The store, migrated. Only ``run``, ``poll-once`` and ``sync`` write feeds.yaml into it.
+
+        :param create: whether a missing SQLite file may be created (commands that add or migrate); without
+            it a missing file is an error, so that a mistyped path does not yield an empty database.
+        """
         from storage.sql import open_store
 
-        return await open_store(self.settings.database_url, upgrade=True)
+        url = self.settings.database_url
+        missing = None if create else missing_sqlite_file(url)
+        if missing is not None:
+            raise ConfigError(
+                f"no database at {missing}: check --database / WATCHER_DATABASE_URL, "
+                "or create it with: watcher db upgrade"
+            )
+        return await open_store(url, upgrade=True)
 
     async def pipeline(self, store: Store) -> Pipeline:
         from watcher.pipeline import Pipeline
 
         return await Pipeline.open(self.settings, store)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL when it does not exist; None when it does, or for other databases,
+    in-memory ones and URLs that are not valid (opening them reports those)."""
+    from sqlalchemy.engine import make_url
+
+    from storage.engine import normalise_url
+
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if parsed.query.get("uri") == "true":  # a file: URI, e.g. file:/path/x.db?mode=ro
+        parts = urlsplit(database)
+        if dict(parse_qsl(parts.query)).get("mode") == "memory" or parsed.query.get("mode") == "memory":
+            return None
+        database = unquote(parts.path) if parts.scheme == "file" else database
+        if not database or database == ":memory:":
+            return None
+    path = Path(database)
+    return None if path.exists() else path
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -84,18 +130,18 @@ def _fail(message: str, code: int) -> click.exceptions.Exit:
     return click.exceptions.Exit(code)
 
 
-async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]]) -> T:
-    """Run ``func`` on the store, then close it."""
-    store = await ctx.store()
+async def with_store(ctx: Context, func: Callable[[Store], Awaitable[T]], *, create: bool = False) -> T:
+    """Run ``func`` on the store, then close it; ``create``: see :meth:`Context.store`."""
+    store = await ctx.store(create=create)
     try:
         return await func(store)
     finally:
         await store.close()
 
 
-async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]]) -> T:
-    """Run ``func`` on a pipeline over the store, then close both."""
-    store = await ctx.store()
+async def with_pipeline(ctx: Context, func: Callable[[Pipeline], Awaitable[T]], *, create: bool = False) -> T:
+    """Run ``func`` on a pipeline over the store, then close both; ``create``: see :meth:`Context.store`."""
+    store = await ctx.store(create=create)
     try:
         pipeline = await ctx.pipeline(store)
         try:
@@ -130,13 +176,18 @@ def claim_name(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return value
 
 
-def keywords_option(value: tuple[str, ...]) -> tuple[str, ...]:
-    """Key terms, stripped; too many or too long ones are a usage error."""
-    found = tuple(k.strip() for k in value if k.strip())
+def keywords_option(value: tuple[str, ...], text: str, language: str | None) -> tuple[str, ...]:
+    """Key terms of a claim with this text and language, stripped and checked as feeds.yaml checks them (an
+    empty one, or one of stopwords only, is refused rather than dropped); a bad one is a usage error."""
+    found = tuple(k.strip() for k in value)
     if len(found) > MAX_KEYWORDS or any(len(k) > MAX_KEYWORD for k in found):
         raise click.BadParameter(
             f"at most {MAX_KEYWORDS} key terms of at most {MAX_KEYWORD} characters", param_hint="--keyword"
         )
+    for keyword in found:
+        problem = keyword_problem(keyword, text, language)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--keyword")
     return found
 
 

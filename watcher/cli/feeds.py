@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +20,9 @@ from watcher.cli.render import (
     plain,
 )
 from watcher.domain import LEANINGS, OWNERSHIPS, FeedSpec, utcnow
+
+if TYPE_CHECKING:
+    from storage.base import Store, SyncReport
 
 
 @click.group()
@@ -67,7 +72,8 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
     if url:
         results = [await find_feed_now(ctx.settings.http, FeedSpec(url=url, outlet=""))]
     else:
-        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds))
+        # A dry run of feeds.yaml before the first `run` is this command's use: it may create the database.
+        targets = await with_store(ctx, lambda s: feeds_to_check(s, ctx.settings.feeds), create=True)
         # Progress on stderr for long checks (stdout stays one JSON document with --json).
         with tqdm(
             total=len(targets),
@@ -181,8 +187,13 @@ async def feeds_add(
 
     Example: watcher feeds add https://example.org/ --country GB --language en
     """
+    from watcher.config import feed_problem
     from watcher.pipeline import add_feed
 
+    # The checks feeds.yaml and OPML import make (scheme, length, spaces, control characters), before any fetch.
+    problem = feed_problem(url, outlet or None)
+    if problem:
+        raise click.BadParameter(problem.removeprefix("url: "), param_hint="URL")
     spec = FeedSpec(
         url=url.strip(),
         outlet=outlet.strip(),
@@ -193,7 +204,7 @@ async def feeds_add(
         interval_s=interval,
         full_text=full_text,
     )
-    checked = await with_store(ctx, lambda s: add_feed(s, ctx.settings.http, spec))
+    checked = await with_store(ctx, lambda s: add_feed(s, ctx.settings.http, spec), create=True)
     if as_json:
         emit_json(feed_check_json(checked))
     elif checked.error:
@@ -202,6 +213,33 @@ async def feeds_add(
         click.echo(plain(f"added {feed_check_line(checked)}"))
     if checked.error:
         raise click.exceptions.Exit(1)
+
+
+# Feeds an OPML import stores per transaction: a list of 200,000 held the database's write lock for minutes, and any
+# other writer (a running daemon) gave up waiting.
+IMPORT_BATCH = 5_000
+
+
+async def import_feeds(
+    store: Store,
+    specs: Sequence[FeedSpec],
+    *,
+    batch: int = IMPORT_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Store ``specs`` as OPML feeds, ``batch`` to a transaction; ``progress`` hears how many are stored after each
+    batch of a list longer than one."""
+    from storage.base import SyncReport
+
+    added = updated = 0
+    now = utcnow()
+    for start in range(0, len(specs), batch):
+        report = await store.sync_feeds(specs[start : start + batch], source="opml", now=now)
+        added += report.added
+        updated += report.updated
+        if progress is not None and len(specs) > batch:
+            progress(min(start + batch, len(specs)))
+    return SyncReport(added=added, updated=updated, disabled=0)
 
 
 @feeds.command("import-opml")
@@ -252,7 +290,13 @@ async def feeds_import_opml(
         ownership=ownership,
         interval_s=interval,
     )
-    report = await with_store(ctx, lambda s: s.sync_feeds(specs, source="opml", now=utcnow()))
+    report = await with_store(
+        ctx,
+        lambda s: import_feeds(
+            s, specs, progress=lambda n: click.echo(f"{file}: {n:,} of {len(specs):,} feeds stored", err=True)
+        ),
+        create=True,
+    )
     if as_json:
         emit_json({"file": str(file), "feeds": len(specs), "added": report.added, "updated": report.updated})
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +14,7 @@ from watcher.cli.common import ID, LIMIT, Context, json_option, pass_ctx, run_as
 from watcher.cli.render import delivery_json, delivery_line, emit_json, emit_lines, event_line, match_line
 from watcher.config import claim_name_problem
 from watcher.domain import Claim, DeliveryStatus, utcnow
+from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
     from storage.base import Store
@@ -124,6 +128,33 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
         click.echo(f"delivery {d.id} to {d.destination} is {d.status.value}, due now")
 
 
+def write_replacing(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` atomically: a temporary file in the same folder, then os.replace.
+
+    A symlink at ``target`` is replaced, never followed, and an interrupted write leaves the old file whole. An
+    existing regular file keeps its mode; a new one gets the umask's (as open() gives).
+    """
+    try:
+        st = target.lstat()
+        mode = stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else None
+    except FileNotFoundError:
+        mode = None
+    tmp = target.parent / f".{target.name[:200] or 'report'}.{secrets.token_hex(8)}.tmp"
+    # O_EXCL|O_NOFOLLOW: a name planted in the folder (a symlink) is refused, not written through.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    try:
+        with open(fd, "w", encoding="utf-8") as f:
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 @click.command()
 @click.argument("claim")
 @click.option(
@@ -149,5 +180,8 @@ async def report(ctx: Context, claim: str, out: Path | None) -> None:
     c, html = await with_store(ctx, go)
     # A name is a file name only when it is a valid claim name (older databases may hold others).
     target = out or Path(f"claim-{c.id}.html" if claim_name_problem(c.name) else f"{c.name}.html")
-    target.write_text(html, encoding="utf-8")
+    try:
+        write_replacing(target, html)
+    except OSError as exc:
+        raise WatcherError(f"cannot write {target}: {exc.strerror or type(exc).__name__}") from None
     click.echo(f"wrote {target}")

@@ -6,12 +6,13 @@ import re
 
 from watcher.domain import Article
 
-# Explicit bidi embeddings, overrides and isolates, and the LRM/RLM marks: in feed text they only serve to make
-# "report\u202efdp.exe" read as "reportexe.pdf". Right-to-left text itself still renders as written.
-_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Explicit bidi embeddings, overrides and isolates, and the ALM/LRM/RLM marks (Unicode's Bidi_Control set): in feed
+# text they only serve to make "report\u202efdp.exe" read as "reportexe.pdf", or to turn the numbers of a title
+# around. Right-to-left text itself still renders as written.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What text from outside (a feed, an OPML file, a receiver's answer) may not bring into one line of a terminal or a
 # log: C0 and C1 controls (line ends and escape sequences included), DEL, bidi controls and Unicode line separators.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
 UNTITLED_WORDS = 12  # an untitled article shows this many words of its text
 
 
@@ -21,7 +22,7 @@ def one_line(text: str) -> str:
 
 
 def strip_bidi(text: str) -> str:
-    """The text without bidi embedding, override and isolate controls or LRM/RLM marks."""
+    """The text without bidi embedding, override and isolate controls or ALM/LRM/RLM marks."""
     return _BIDI_CONTROLS.sub("", text)
 
 
