@@ -26,7 +26,7 @@ from watcher.domain import (
     Match,
     Stance,
 )
-from watcher.revisions import CONTEXT_WORDS, Diff, changed, word_diff
+from watcher.revisions import CONTEXT_WORDS, Diff, changed, event_time, word_diff
 from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -520,17 +520,6 @@ def _x_axis(buckets: Buckets, slot: float, base: float) -> str:
             text = f"{t:%d %b}"
         out.append(f'<text class="tick" x="{x:.1f}" y="{base + 16}" text-anchor="middle">{text}</text>')
     return "".join(out)
-
-
-def event_time(event: Event) -> datetime:
-    """Where an event sits on the timeline: the publication time that triggered it, else when it was raised."""
-    raw = event.details.get("trigger_at")
-    if isinstance(raw, str):
-        try:
-            return _utc(datetime.fromisoformat(raw))
-        except ValueError:
-            pass
-    return _utc(event.created_at)
 
 
 def _event_x(event: Event, buckets: Buckets, slot: float) -> float:

@@ -265,7 +265,7 @@ def revision_events(
     revision, or the end of the cooldown when detection runs after it) folds the held ones in, from the
     last announced version to the newest. Replayed from the stored events, so a re-run agrees.
     """
-    announced = {e.dedupe_key: _trigger(e) for e in previous if e.claim_id == claim.id}
+    announced = {e.dedupe_key: event_time(e) for e in previous if e.claim_id == claim.id}
     by_story: dict[int, list[MatchRevision]] = {}
     for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
         if revision.changes and revision.claim_id == claim.id:
@@ -393,8 +393,9 @@ def _details(revision: MatchRevision, at: datetime, *, folded: int = 1) -> dict[
     }
 
 
-def _trigger(event: Event) -> datetime:
-    """When a stored event was triggered (``details["trigger_at"]``), else when it was created."""
+def event_time(event: Event) -> datetime:
+    """When a stored event was triggered (``details["trigger_at"]``: the publication or revision that raised it),
+    else when it was created; where it sits on a claim's timeline."""
     raw = event.details.get("trigger_at") if isinstance(event.details, dict) else None
     if isinstance(raw, str):
         try:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance
+from watcher.revisions import event_time
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +350,7 @@ class _Ledger:
             if event.claim_id != claim_id:
                 continue
             ledger.keys.add(event.dedupe_key)
-            ledger.fired_at.setdefault(str(event.type), []).append(_trigger_time(event))
+            ledger.fired_at.setdefault(str(event.type), []).append(event_time(event))
             if event.type == EventType.FRAMING_SHIFT:
                 ledger.covered.update(_framing_reasons(event))
             if event.type == EventType.FIRST_SEEN and ledger.first_seen is None:
@@ -366,17 +367,6 @@ class _Ledger:
         self.keys.add(candidate.key)
         self.fired_at.setdefault(str(candidate.type), []).append(candidate.at)
         self.covered.update(candidate.reasons)
-
-
-def _trigger_time(event: Event) -> datetime:
-    """The trigger time written into details by this module, else the stored creation time."""
-    raw = event.details.get("trigger_at") if isinstance(event.details, dict) else None
-    if isinstance(raw, str):
-        try:
-            return _utc(datetime.fromisoformat(raw))
-        except ValueError:
-            logger.warning("event %s has an unreadable trigger_at %r", event.id, raw)
-    return _utc(event.created_at)
 
 
 def _framing_reasons(event: Event) -> set[str]:
