@@ -38,6 +38,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,9 @@ class Feeds:
     """Every feed's items (newest first when served) and which claim each item is about."""
 
     count: int
-    items: list[list[tuple[str, str, str]]] = field(default_factory=list)  # per feed: (guid, title, text)
+    # per feed: (guid, title, text, pubDate): dated when published, as news feeds date their items (an undated item
+    # of a feed's first poll is its backlog, which raises no alert)
+    items: list[list[tuple[str, str, str, str]]] = field(default_factory=list)
     about: dict[str, str | None] = field(default_factory=dict)  # guid → claim name, None for filler
     versions: list[int] = field(default_factory=list)
     failing_until: dict[int, float] = field(default_factory=dict)  # feed → time.monotonic() it recovers
@@ -109,7 +113,7 @@ class Feeds:
         else:
             title = f"{claim[1]}, report {guid} says"
             text = f"{claim[1]}, officials said in {guid}. The announcement followed weeks of speculation."
-        self.items[feed].append((guid, title, text))
+        self.items[feed].append((guid, title, text, format_datetime(datetime.now(UTC), usegmt=True)))
         self.about[guid] = claim[0] if claim else None
         self.versions[feed] += 1
         return guid
@@ -117,8 +121,8 @@ class Feeds:
     def body(self, feed: int) -> bytes:
         items = "".join(
             f'<item><guid isPermaLink="false">{g}</guid><title>{t}</title>'
-            f"<link>https://soak.example/{g}</link><description>{d}</description></item>"
-            for g, t, d in reversed(self.items[feed])
+            f"<link>https://soak.example/{g}</link><description>{d}</description><pubDate>{when}</pubDate></item>"
+            for g, t, d, when in reversed(self.items[feed])
         )
         title = f"Soak outlet {feed:04d}"
         return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>{items}</channel></rss>'.encode()
