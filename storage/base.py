@@ -65,7 +65,9 @@ class Store(Protocol):
     caller writes the row back (``record_poll``, ``save_matches``, ``record_events``,
     ``update_delivery``), so several workers on one PostgreSQL database share the work without doing
     any item twice (``FOR UPDATE SKIP LOCKED``); on SQLite the single writer makes this trivially true.
-    A lease that runs out makes the row available again: a worker that crashed loses nothing.
+    A lease that runs out makes the row available again: a worker that crashed loses nothing. Lease and
+    due times are compared with the caller's ``now``: workers sharing a database must agree on the time
+    (the daemon corrects its clock by :meth:`database_now`).
 
     Idempotency. Feeds are unique by URL, articles by (feed, key), matches by (claim, article), events
     by (claim, dedupe key) and deliveries by (event, destination): writing the same thing twice stores
@@ -80,6 +82,9 @@ class Store(Protocol):
 
     async def schema_revision(self) -> str | None:
         """The migration revision the database is at; None before the schema was first created."""
+
+    async def database_now(self) -> datetime | None:
+        """The database server's clock (PostgreSQL); None where the database is a file on this host (SQLite)."""
 
     # feeds
 

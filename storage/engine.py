@@ -127,3 +127,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite database URL opens; None for other backends, in-memory databases and invalid URLs."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:
+        return None
+    database, query = parsed.database, parsed.query
+    if parsed.get_backend_name() != "sqlite" or _sqlite_mode(database, query) == "memory":
+        return None
+    if database and query.get("uri") == "true":
+        parts = urlsplit(database)
+        database = unquote(parts.path) if parts.scheme == "file" else database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)

@@ -7,19 +7,43 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from storage.base import Store
-from storage.engine import database_problem
+from storage.engine import database_problem, sqlite_file
 from watcher import metrics
 from watcher.config import Settings
+from watcher.domain import utcnow
+from watcher.errors import StorageError
 from watcher.pipeline import Pipeline
 from watcher.web import ServerLimits, start_server
 
 logger = logging.getLogger(__name__)
+
+CLOCK_CHECK_S = 60.0  # how often the offset from the database server's clock is measured again
+CLOCK_WARN_S = 2.0  # an offset above this is logged (it is corrected whatever its size)
+CLOCK_MAX_ROUND_TRIP_S = 2.0  # a slower measurement is too imprecise to use: the last offset is kept
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # each drains and exits 0
+
+
+class DatabaseClock:
+    """This host's clock corrected by its offset from the database server's.
+
+    Leases and schedules are written and compared with each worker's own clock: workers sharing a
+    PostgreSQL database must agree on the time, so the daemon reads the database's (:meth:`Daemon.sync_clock`).
+    """
+
+    def __init__(self, local: Callable[[], datetime] = utcnow) -> None:
+        self.local = local
+        self.offset = timedelta(0)  # database time - local time
+
+    def __call__(self) -> datetime:
+        return self.local() + self.offset
 
 
 class Daemon:
@@ -43,9 +67,22 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.last_cycle_monotonic: float | None = None
         self.started_monotonic = time.monotonic()
+        # Liveness (/healthz): a pass runs on while feeds fall due, so its end alone says nothing of a busy
+        # daemon; progress is also each tick with no pass running and each tick after a feed poll finished.
+        self.last_progress_monotonic: float | None = None
+        self._polling = False
+        self._polls_seen = _feeds_polled()
+        # A SQLite file deleted or replaced while open keeps taking writes that are lost: checked each tick.
+        self._database_file = sqlite_file(settings.database_url)
+        self._database_file_id = _file_id(self._database_file)
+        self.fatal: str | None = None  # why the daemon stopped itself; run() then raises StorageError
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._database_problems: dict[str, str] = {}  # job → why its last run found the database unusable
+        self.clock = DatabaseClock()
+        self._clock_reported = False  # whether the offset now in use was logged as too large
+        if pipeline.clock is utcnow:  # the system clock is corrected; a clock a test injected is kept
+            pipeline.clock = pipeline.outbox.clock = self.clock
 
     @property
     def database_problem(self) -> str | None:
@@ -63,7 +100,7 @@ class Daemon:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         if self.install_signal_handlers:
-            for sig in (signal.SIGTERM, signal.SIGINT):
+            for sig in STOP_SIGNALS:
                 loop.add_signal_handler(sig, self._on_signal, sig)
         scheduler = AsyncIOScheduler(
             timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -73,7 +110,12 @@ class Daemon:
             self._job, "interval", seconds=tick, args=["poll", self._poll], id="poll", next_run_time=_now()
         )
         scheduler.add_job(self._job, "interval", seconds=1.0, args=["deliver", self._deliver], id="deliver")
+        scheduler.add_job(self._heartbeat, "interval", seconds=tick, id="heartbeat")
+        scheduler.add_job(
+            self._job, "interval", seconds=CLOCK_CHECK_S, args=["clock", self.sync_clock], id="clock"
+        )
         self._scheduler = scheduler
+        await self._job("clock", self.sync_clock)  # before the first poll; a failure is logged, not fatal
         server = await self._start_server()
         scheduler.start()
         logger.info("watcher running: tick %.0fs, %d feeds configured", tick, len(self.settings.feeds))
@@ -91,9 +133,42 @@ class Daemon:
             if server is not None:
                 await server.cleanup()
             if self.install_signal_handlers:
-                for sig in (signal.SIGTERM, signal.SIGINT):
+                for sig in STOP_SIGNALS:
                     loop.remove_signal_handler(sig)
             logger.info("stopped")
+        if self.fatal is not None:
+            raise StorageError(self.fatal)
+
+    async def sync_clock(self) -> None:
+        """Measure this host's offset from the database server's clock and correct :attr:`clock` by it.
+
+        PostgreSQL only (SQLite is a file on this host). The local reading is the midpoint of the round trip.
+        """
+        before = self.clock.local()
+        at = await self.store.database_now()
+        after = self.clock.local()
+        if at is None:
+            return
+        round_trip = (after - before).total_seconds()
+        if round_trip > CLOCK_MAX_ROUND_TRIP_S:
+            logger.debug("clock check skipped: the database answered in %.1fs", round_trip)
+            return
+        local = before + (after - before) / 2
+        previous, self.clock.offset = self.clock.offset, at - local
+        offset_s = self.clock.offset.total_seconds()
+        if abs(offset_s) > CLOCK_WARN_S:
+            if not self._clock_reported or abs(offset_s - previous.total_seconds()) > CLOCK_WARN_S:
+                logger.warning(
+                    "this host's clock is %+.1fs off the database server's (host %s, database %s): "
+                    "leases and schedules use the database's time; fix the host's time sync (NTP)",
+                    -offset_s,
+                    local.isoformat(timespec="seconds"),
+                    at.isoformat(timespec="seconds"),
+                )
+            self._clock_reported = True
+        elif self._clock_reported:
+            logger.info("this host's clock agrees with the database server's again (%+.1fs)", -offset_s)
+            self._clock_reported = False
 
     def _on_signal(self, sig: signal.Signals) -> None:
         logger.info("received %s", sig.name)
@@ -137,8 +212,12 @@ class Daemon:
             self._inflight.discard(task)
 
     async def _poll(self) -> None:
-        report = await self.pipeline.cycle(until=self.stop_event)
-        self.last_cycle_monotonic = time.monotonic()
+        self._polling = True
+        try:
+            report = await self.pipeline.cycle(until=self.stop_event)
+        finally:
+            self._polling = False
+        self.last_cycle_monotonic = self.last_progress_monotonic = time.monotonic()
         if report.feeds_polled or report.matches or report.events or report.delivered:
             logger.info(
                 "cycle: %d feeds polled (%d failed, %d not modified), %d new articles, %d matches, %d events, "
@@ -155,6 +234,34 @@ class Daemon:
 
     async def _deliver(self) -> None:
         await self.pipeline.outbox.deliver_due()
+
+    async def _heartbeat(self) -> None:
+        """Each tick: stop if the SQLite file was deleted or replaced; else record progress if no pass is
+        running or a feed poll finished since the last tick (a pass polling nothing for long is stuck)."""
+        self._check_database_file()
+        polls = _feeds_polled()
+        if not self._polling or polls != self._polls_seen:
+            self.last_progress_monotonic = time.monotonic()
+        self._polls_seen = polls
+
+    def _check_database_file(self) -> None:
+        """Stop the daemon, loudly, when its SQLite file is no longer the file at its path.
+
+        The open connections would keep writing into a deleted (or replaced) file, and all of it would be
+        lost at the next start: stopping lets the supervisor start the daemon again on the file now there.
+        """
+        if self._database_file_id is None or self.fatal is not None:
+            return
+        now = _file_id(self._database_file)
+        if now == self._database_file_id:
+            return
+        what = "deleted" if now is None else "replaced"
+        self.fatal = f"the database file {self._database_file} was {what} while the daemon ran"
+        self._database_problems["file"] = f"file {what}"
+        logger.error(
+            "%s: stopping (what it wrote since is lost); restart it to open the file now there", self.fatal
+        )
+        self.stop()
 
     async def _start_server(self) -> web.AppRunner | None:
         d = self.settings.daemon
@@ -173,6 +280,24 @@ class Daemon:
                 keepalive_timeout_s=d.server_keepalive_timeout_s,
             ),
         )
+
+
+def _feeds_polled() -> float:
+    """Feed polls finished in this process, whatever their outcome (the pipeline counts each in metrics)."""
+    return sum(
+        s.value for m in metrics.FEEDS_POLLED.collect() for s in m.samples if s.name.endswith("_total")
+    )
+
+
+def _file_id(path: Path | None) -> tuple[int, int] | None:
+    """The (device, inode) of the file at ``path``; None when there is none."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _now() -> Any:

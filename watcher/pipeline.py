@@ -407,20 +407,27 @@ class Pipeline:
                     group.create_task(self._fetch_queued(state, report, on_stored), name=f"fetch-{i}")
         finally:
             # A pass cut short (cancelled at shutdown, or a fetcher failing) hands back the feeds it leased
-            # but never started, so that another worker, or the next pass, polls them now rather than when
-            # their leases run out.
-            await asyncio.shield(self._release_unstarted(state))
+            # and did not finish (never started, or whose fetch was cancelled), so that another worker, or the
+            # next pass, polls them now rather than when their leases run out.
+            await asyncio.shield(self._release_unfinished(state))
         if failure:
             raise failure[0]
 
-    async def _release_unstarted(self, state: _PassState) -> None:
-        for until, ids in state.unstarted_by_lease().items():
+    async def _release_unfinished(self, state: _PassState) -> None:
+        for until, ids in state.unfinished_by_lease().items():
             try:
                 released = await self.store.release_feeds(ids, until)
             except Exception as exc:  # they come back when their leases run out
                 logger.warning("could not hand back %d leased feeds: %s", len(ids), exc)
             else:
                 logger.info("handed back %d leased feeds not polled in this pass", released)
+
+    async def _refresh_leased(self, state: _PassState, feed: Feed) -> tuple[str | None, bool, int]:
+        """Refresh one leased feed; its lease is handed back at the pass's end only if this did not return."""
+        result = await self._guarded_refresh(feed)
+        # Its poll is stored (or its failure recorded; a feed whose write failed keeps its lease).
+        state.finished(feed)
+        return result
 
     async def _lease_due(
         self, state: _PassState, batch: int, *, all: bool, polled_before: datetime | None
@@ -463,10 +470,9 @@ class Pipeline:
     ) -> None:
         """One fetcher: refresh queued feeds one at a time until it takes None."""
         while (feed := await state.queue.get()) is not None:
-            state.started(feed)
             state.busy += 1
             try:
-                error, not_modified, new = await self._guarded_refresh(feed)
+                error, not_modified, new = await self._refresh_leased(state, feed)
             finally:
                 state.busy -= 1
                 state.freed.set()
@@ -952,18 +958,19 @@ class _PassState:
     until: asyncio.Event | None  # None: one pass over what is due now
     busy: int = 0
     freed: asyncio.Event = field(default_factory=asyncio.Event)
-    # Feeds leased by this pass that no fetcher has taken yet, with when their lease runs out.
-    _unstarted: dict[int, datetime] = field(default_factory=dict)
+    # Feeds leased by this pass whose refresh has not returned (queued, or being fetched: a fetch cancelled
+    # at shutdown stored nothing), with when their lease runs out.
+    _unfinished: dict[int, datetime] = field(default_factory=dict)
 
     def leased(self, feeds: Sequence[Feed], until: datetime) -> None:
-        self._unstarted.update((f.id, until) for f in feeds)
+        self._unfinished.update((f.id, until) for f in feeds)
 
-    def started(self, feed: Feed) -> None:
-        self._unstarted.pop(feed.id, None)
+    def finished(self, feed: Feed) -> None:
+        self._unfinished.pop(feed.id, None)
 
-    def unstarted_by_lease(self) -> dict[datetime, list[int]]:
+    def unfinished_by_lease(self) -> dict[datetime, list[int]]:
         groups: dict[datetime, list[int]] = {}
-        for feed_id, until in self._unstarted.items():
+        for feed_id, until in self._unfinished.items():
             groups.setdefault(until, []).append(feed_id)
         return groups
 

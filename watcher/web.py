@@ -42,6 +42,11 @@ class DaemonState(Protocol):
         """``time.monotonic()`` when the last poll cycle finished; None before the first."""
 
     @property
+    def last_progress_monotonic(self) -> float | None:
+        """``time.monotonic()`` when the daemon last made progress (a tick with no pass running, a feed poll
+        finished, a pass ended); None before the first."""
+
+    @property
     def started_monotonic(self) -> float: ...
     @property
     def database_problem(self) -> str | None:
@@ -83,8 +88,12 @@ class ServerLimits:
 
 
 async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
-    """Database reachable and writable, scheduler ticking, and the last cycle recent enough (six ticks, at least
-    60 s). ``database`` says "ok", the daemon's :attr:`DaemonState.database_problem`, or why it is unreachable."""
+    """Database reachable and writable, scheduler ticking, and progress recent enough (six ticks, at least
+    60 s). ``database`` says "ok", the daemon's :attr:`DaemonState.database_problem`, or why it is unreachable.
+
+    Progress, not the end of a pass: a busy daemon's pass runs on as long as feeds fall due, so
+    ``last_cycle_age_s`` may be null or old while polls finish (it is shown, not judged).
+    """
     checks: dict[str, Any] = {}
     try:
         await state.store.ping()
@@ -93,12 +102,12 @@ async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["scheduler"] = "running" if state.scheduler_running else "stopped"
     limit = max(60.0, tick_s * 6)
-    last = state.last_cycle_monotonic
-    age = None if last is None else round(time.monotonic() - last, 1)
-    checks["last_cycle_age_s"] = age
-    fresh = (age is not None and age <= limit) or (
-        age is None and time.monotonic() - state.started_monotonic < limit
-    )
+    now = time.monotonic()
+    cycle, last = state.last_cycle_monotonic, state.last_progress_monotonic
+    checks["last_cycle_age_s"] = None if cycle is None else round(now - cycle, 1)
+    age = None if last is None else round(now - last, 1)
+    checks["last_progress_age_s"] = age
+    fresh = (age is not None and age <= limit) or (age is None and now - state.started_monotonic < limit)
     ok = checks["database"] == "ok" and checks["scheduler"] == "running" and fresh
     return ok, {"status": "ok" if ok else "unhealthy", **checks}
 

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, bindparam, func, or_, select, text, update
@@ -23,6 +23,7 @@ from watcher.ingest.urls import stored_feed_key
 
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
+MAX_DELAY_S = 86400  # watcher.ingest.fetch.MAX_DELAY: the longest a backoff or server hint defers a poll
 ANALYZE_AFTER_ADDING = 1000  # feeds added by one sync (a large import) after which the table is analyzed
 
 
@@ -30,6 +31,14 @@ class FeedQueries(SqlBase):
     """The feeds table: what to poll, and what each poll found."""
 
     _poll_writer: _GroupCommit | None = None
+
+    async def database_now(self) -> datetime | None:
+        if self.dialect == "sqlite":
+            return None  # a file on this host: its time is ours
+        async with self.engine.connect() as conn:
+            # clock_timestamp(), not now(): the time of this statement, not of its transaction's start.
+            at = (await conn.execute(select(func.clock_timestamp()))).scalar_one()
+        return at.astimezone(UTC) if isinstance(at, datetime) else None
 
     async def sync_feeds(self, specs: Sequence[FeedSpec], *, source: str, now: datetime) -> SyncReport:
         added = updated = disabled = 0
@@ -128,10 +137,24 @@ class FeedQueries(SqlBase):
         all: bool = False,
         polled_before: datetime | None = None,
     ) -> list[Feed]:
-        free = or_(feeds_t.c.leased_until.is_(None), feeds_t.c.leased_until < now)
+        # A time further ahead than any this worker could have written (a lease: lease_s; a next poll: the
+        # feed's interval or the 24 h cap of backoffs and server hints, plus lease_s of clock slack) was
+        # written by a clock that was ahead and has since been set back: it counts as now, not as then.
+        far = now + timedelta(seconds=MAX_DELAY_S + lease_s)
+        free = or_(
+            feeds_t.c.leased_until.is_(None),
+            feeds_t.c.leased_until < now,
+            feeds_t.c.leased_until > now + timedelta(seconds=2 * lease_s),
+        )
         cond = and_(feeds_t.c.enabled.is_(True), free)
         if not all:
-            cond = and_(cond, feeds_t.c.next_poll_at <= now)
+            beyond_interval = (
+                self._seconds_after(feeds_t.c.next_poll_at, now) > feeds_t.c.interval_s + lease_s
+            )
+            cond = and_(
+                cond,
+                or_(feeds_t.c.next_poll_at <= now, and_(feeds_t.c.next_poll_at > far, beyond_interval)),
+            )
         if polled_before is not None:
             cond = and_(
                 cond, or_(feeds_t.c.last_polled_at.is_(None), feeds_t.c.last_polled_at < polled_before)
@@ -143,7 +166,23 @@ class FeedQueries(SqlBase):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [to_feed(r) for r in await self._lease(feeds_t, pick, now + timedelta(seconds=lease_s))]
+        feeds = [to_feed(r) for r in await self._lease(feeds_t, pick, now + timedelta(seconds=lease_s))]
+        ahead = [f.id for f in feeds if f.next_poll_at is not None and f.next_poll_at > far]
+        if ahead and not all:
+            logger.warning(
+                "%d feeds were scheduled further ahead than their interval allows (a clock set back?): "
+                "polling them now",
+                len(ahead),
+                extra={"feed_ids": ahead[:20]},
+            )
+        return feeds
+
+    def _seconds_after(self, column: Any, now: datetime) -> Any:
+        """SQL: seconds from ``now`` to the timestamp ``column`` (negative before it)."""
+        at = bindparam("now_ts", now, type_=feeds_t.c.next_poll_at.type)
+        if self.dialect == "sqlite":
+            return (func.julianday(column) - func.julianday(at)) * 86400.0
+        return func.extract("epoch", column - at)
 
     async def release_feeds(self, feed_ids: Sequence[int], leased_until: datetime) -> int:
         if not feed_ids:

@@ -215,6 +215,32 @@ async def test_lease_due_feeds_hands_each_feed_once(store: Store) -> None:
     assert len(again) == 5
 
 
+async def test_a_time_written_by_a_clock_since_set_back_does_not_keep_a_feed_unpolled(store: Store) -> None:
+    """A poll by a clock a day ahead scheduled the next one a day ahead, and a lease taken then lasts a day:
+    once the clock is set back, neither keeps the feed from being polled (both are beyond any time a right
+    clock writes). A next poll within the feed's interval or the 24 h backoff cap is kept."""
+    specs = [spec(1), spec(2), spec(3), spec(4, interval_s=7 * 86400), spec(5)]
+    await store.sync_feeds(specs, source="config", now=T0)
+    f1, f2, f3, f4, f5 = await store.lease_due_feeds(T0, 10, lease_s=60)
+    ahead = T0 + timedelta(days=1)
+
+    def at(next_poll_at: datetime) -> PollOutcome:
+        return PollOutcome(polled_at=T0, next_poll_at=next_poll_at, status=200, error=None)
+
+    await store.record_poll(f1.id, at(ahead + timedelta(minutes=15)), [])  # polled with the clock a day ahead
+    await store.record_poll(f2.id, ok(), [])  # due in 15 min
+    await store.record_poll(f3.id, at(T0 + timedelta(hours=23)), [])  # backed off, within the 24 h cap
+    await store.record_poll(f4.id, at(T0 + timedelta(days=6)), [])  # its interval is a week
+    await store.record_poll(f5.id, ok(), [])
+    # Every feed leased by a worker whose clock is a day ahead (its leases run out a day from now)...
+    assert len(await store.lease_due_feeds(ahead, 10, lease_s=60, all=True)) == 5
+    # ... then the clock is set back.
+    now = T0 + timedelta(minutes=1)
+    assert [f.id for f in await store.lease_due_feeds(now, 10, lease_s=60)] == [f1.id]
+    again = await store.lease_due_feeds(now, 10, lease_s=60, all=True)
+    assert [f.id for f in again] == [f2.id, f3.id, f4.id, f5.id]
+
+
 async def test_record_poll_dedupes_and_links_wire_copies(store: Store) -> None:
     await store.sync_feeds([spec(1), spec(2)], source="config", now=T0)
     f1, f2 = await store.lease_due_feeds(T0, 10, lease_s=60)

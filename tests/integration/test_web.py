@@ -40,6 +40,7 @@ async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client
         "database": "ok",
         "scheduler": "running",
         "last_cycle_age_s": None,
+        "last_progress_age_s": None,
     }
     state.scheduler_running = False
     resp = await client.get("/healthz")
@@ -47,14 +48,19 @@ async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client
     assert (await resp.json())["scheduler"] == "stopped"
 
 
-async def test_healthz_fails_when_the_last_cycle_is_stale(
+async def test_healthz_fails_without_progress_for_six_ticks(
     sqlite_store: SqlStore, aiohttp_client: AiohttpClient
 ) -> None:
-    state = DaemonStub(store=sqlite_store, last_cycle_monotonic=time.monotonic() - 120)
+    stale = time.monotonic() - 120
+    state = DaemonStub(store=sqlite_store, last_cycle_monotonic=stale, last_progress_monotonic=stale)
     client = await aiohttp_client(make_app(state, tick_s=10.0))
     resp = await client.get("/healthz")
     assert resp.status == 503
-    assert (await resp.json())["last_cycle_age_s"] >= 120
+    assert (await resp.json())["last_progress_age_s"] >= 120
+    # A pass that has not ended for long is fine while it makes progress.
+    state.last_progress_monotonic = time.monotonic()
+    resp = await client.get("/healthz")
+    assert resp.status == 200 and (await resp.json())["last_cycle_age_s"] >= 120
 
 
 async def test_metrics_and_unknown_report(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:

@@ -33,6 +33,7 @@ class DaemonStub:
     store: SqlStore
     scheduler_running: bool = True
     last_cycle_monotonic: float | None = None
+    last_progress_monotonic: float | None = None
     started_monotonic: float = 0.0
     database_problem: str | None = None
 

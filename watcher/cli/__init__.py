@@ -56,7 +56,7 @@ def main() -> None:
 async def run(ctx: Context) -> None:
     """Run the daemon: poll feeds, match claims, detect shifts and send alerts until stopped.
 
-    Stops cleanly on SIGTERM or SIGINT. Serves /healthz, /metrics and reports (daemon.server in feeds.yaml).
+    Stops cleanly on SIGTERM, SIGINT or SIGHUP. Serves /healthz, /metrics and reports (daemon.server in feeds.yaml).
 
     Example: watcher --config feeds.yaml run
     """

@@ -3,10 +3,17 @@
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-29
+
+Before 0004 nothing refused a threshold outside 0..1 or NaN (the old CLI let ``nan`` through). Such a threshold is
+first reset to NULL, i.e. the default threshold, and each claim reset is logged as a warning; otherwise the check
+below would refuse the upgrade on PostgreSQL, and on SQLite refuse every later update of the claim.
 """
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
@@ -23,7 +30,25 @@ BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ck_claims_threshold_range');
 """
 
 
+logger = logging.getLogger("storage.migrations")
+
+_INVALID = "threshold IS NOT NULL AND NOT (threshold >= 0 AND threshold <= 1)"  # NaN included on PostgreSQL
+
+
+def reset_invalid_thresholds() -> None:
+    """Set each claim's threshold outside 0..1 (or NaN) to NULL, the default, and log the claims reset."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(f"SELECT name, threshold FROM claims WHERE {_INVALID} ORDER BY name")).all()
+    for name, threshold in rows:
+        logger.warning(
+            "claim %r: threshold %r is not a number from 0 to 1; reset to the default", name, threshold
+        )
+    if rows:
+        bind.execute(sa.text(f"UPDATE claims SET threshold = NULL WHERE {_INVALID}"))
+
+
 def upgrade() -> None:
+    reset_invalid_thresholds()
     if op.get_bind().dialect.name == "sqlite":
         for when in ("INSERT", "UPDATE"):
             op.execute(_SQLITE_TRIGGER.format(when=when))

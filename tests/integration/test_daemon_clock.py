@@ -1,0 +1,115 @@
+"""The daemon's clock (corrected to the database server's) and its signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from storage.sql import SqlStore, open_store
+from watcher.config import DaemonSettings, MatchSettings, Settings
+from watcher.daemon import Daemon
+from watcher.domain import FeedSpec, utcnow
+from watcher.pipeline import Pipeline
+
+SKEW = timedelta(minutes=10)  # twice daemon.lease: enough for a worker to take leases another holds
+
+
+def settings_for(db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url, matching=MatchSettings(model=None), daemon=DaemonSettings(server_enabled=False)
+    )
+
+
+@pytest.fixture
+async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
+    s = await open_store(sqlite_url, upgrade=True)
+    assert isinstance(s, SqlStore)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def ahead() -> datetime:
+    return utcnow() + SKEW
+
+
+async def test_a_worker_whose_clock_is_ahead_leases_nothing_another_holds(
+    store: SqlStore, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On PostgreSQL the daemon measures its host's offset from the database server's clock and reads the
+    database's time, so a worker 10 min ahead still sees another's 5 min leases as held (and says so).
+    SQLite is one host: nothing to correct."""
+    await store.sync_feeds(
+        [FeedSpec(url="https://feeds.example/rss", outlet="O")], source="config", now=utcnow()
+    )
+    assert len(await store.lease_due_feeds(utcnow(), 10, lease_s=300)) == 1  # another worker, right clock
+    settings = settings_for(db_url)
+    pipeline = await Pipeline.open(settings, store, load_model=False)  # the production clock
+    try:
+        daemon = Daemon(settings, store, pipeline, install_signal_handlers=False)
+        daemon.clock.local = ahead  # this host's clock is 10 min fast
+        caplog.set_level(logging.INFO, logger="watcher")
+        await daemon.sync_clock()
+        assert pipeline.clock is daemon.clock and pipeline.outbox.clock is daemon.clock
+        warned = [r for r in caplog.records if "off the database server's" in r.getMessage()]
+        if store.dialect == "sqlite":
+            assert daemon.clock.offset == timedelta(0) and not warned
+            return
+        assert abs(pipeline.clock() - utcnow()) < timedelta(seconds=1)
+        assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+        assert "+600" in warned[0].getMessage()
+        assert await store.lease_due_feeds(pipeline.clock(), 10, lease_s=300) == []
+        await daemon.sync_clock()  # measured again: the same offset is not logged again
+        assert len([r for r in caplog.records if "off the database server's" in r.getMessage()]) == 1
+        daemon.clock.local = utcnow
+        await daemon.sync_clock()
+        assert abs(daemon.clock.offset) < timedelta(seconds=1)
+        assert any("agrees with the database" in r.getMessage() for r in caplog.records)
+    finally:
+        await pipeline.close()
+
+
+async def test_a_clock_injected_by_a_test_is_kept(sqlite_store: SqlStore, sqlite_url: str) -> None:
+    settings = settings_for(sqlite_url)
+
+    def fixed() -> datetime:
+        return datetime(2025, 1, 1, tzinfo=utcnow().tzinfo)
+
+    pipeline = await Pipeline.open(settings, sqlite_store, clock=fixed, load_model=False)
+    try:
+        Daemon(settings, sqlite_store, pipeline, install_signal_handlers=False)
+        assert pipeline.clock is fixed and pipeline.outbox.clock is fixed
+    finally:
+        await pipeline.close()
+
+
+async def test_sighup_stops_the_daemon_cleanly(
+    sqlite_store: SqlStore, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP (a closed terminal, some supervisors) drains and stops like SIGTERM instead of killing at once."""
+    hups: list[int] = []
+    previous = signal.signal(signal.SIGHUP, lambda sig, _frame: hups.append(sig))  # not the default: death
+    settings = settings_for(sqlite_url)
+    pipeline = await Pipeline.open(settings, sqlite_store, load_model=False)
+    try:
+        daemon = Daemon(settings, sqlite_store, pipeline)
+        caplog.set_level(logging.INFO, logger="watcher")
+        running = asyncio.create_task(daemon.run())
+        async with asyncio.timeout(10):
+            while not daemon.scheduler_running:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await asyncio.wait_for(running, 10)
+        assert not hups, "the daemon's handler took it"
+        messages = [r.getMessage() for r in caplog.records]
+        assert "received SIGHUP" in messages and "stopped" in messages
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+        await pipeline.close()
