@@ -24,6 +24,9 @@ from watcher.ingest.urls import stored_feed_key
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
 MAX_DELAY_S = 86400  # watcher.ingest.fetch.MAX_DELAY: the longest a backoff or server hint defers a poll
+LONGEST_LEASE_S = (
+    3600  # a lease ending further ahead was taken by a clock since set back (daemon.lease is minutes)
+)
 ANALYZE_AFTER_ADDING = 1000  # feeds added by one sync (a large import) after which the table is analyzed
 
 
@@ -144,7 +147,8 @@ class FeedQueries(SqlBase):
         free = or_(
             feeds_t.c.leased_until.is_(None),
             feeds_t.c.leased_until < now,
-            feeds_t.c.leased_until > now + timedelta(seconds=2 * lease_s),
+            # beyond any lease a worker takes: workers may be configured with other leases than this one's
+            feeds_t.c.leased_until > now + timedelta(seconds=max(2 * lease_s, LONGEST_LEASE_S)),
         )
         cond = and_(feeds_t.c.enabled.is_(True), free)
         if not all:

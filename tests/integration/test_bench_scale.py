@@ -37,7 +37,7 @@ async def test_polls_made_before_the_drain_is_watched_count_and_no_stall_is_repo
     store = await open_store(postgres_url, upgrade=True)
     assert isinstance(store, SqlStore)
     await purge(store)
-    await register(store, FEEDS, base_url, [], datetime.now(UTC) + timedelta(days=1))
+    await register(store, FEEDS, base_url, [], datetime.now(UTC) + timedelta(hours=12))  # not due, not absurd
     settings = Settings(
         database_url=postgres_url,
         http=HttpSettings(allow_private=True, limit=4, limit_per_host=4),
