@@ -11,10 +11,9 @@ below would refuse the upgrade on PostgreSQL, and on SQLite refuse every later u
 
 from __future__ import annotations
 
-import logging
-
-import sqlalchemy as sa
 from alembic import op
+
+from storage.repairs import reset_invalid_thresholds
 
 revision = "0004"
 down_revision = "0003"
@@ -30,25 +29,8 @@ BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: ck_claims_threshold_range');
 """
 
 
-logger = logging.getLogger("storage.migrations")
-
-_INVALID = "threshold IS NOT NULL AND NOT (threshold >= 0 AND threshold <= 1)"  # NaN included on PostgreSQL
-
-
-def reset_invalid_thresholds() -> None:
-    """Set each claim's threshold outside 0..1 (or NaN) to NULL, the default, and log the claims reset."""
-    bind = op.get_bind()
-    rows = bind.execute(sa.text(f"SELECT name, threshold FROM claims WHERE {_INVALID} ORDER BY name")).all()
-    for name, threshold in rows:
-        logger.warning(
-            "claim %r: threshold %r is not a number from 0 to 1; reset to the default", name, threshold
-        )
-    if rows:
-        bind.execute(sa.text(f"UPDATE claims SET threshold = NULL WHERE {_INVALID}"))
-
-
 def upgrade() -> None:
-    reset_invalid_thresholds()
+    reset_invalid_thresholds(op.get_bind())
     if op.get_bind().dialect.name == "sqlite":
         for when in ("INSERT", "UPDATE"):
             op.execute(_SQLITE_TRIGGER.format(when=when))

@@ -12,30 +12,18 @@ nothing to repair.
 
 from __future__ import annotations
 
-import logging
-
-import sqlalchemy as sa
 from alembic import op
+
+from storage.repairs import reset_invalid_thresholds
 
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-logger = logging.getLogger("storage.migrations")
-
-_INVALID = "threshold IS NOT NULL AND NOT (threshold >= 0 AND threshold <= 1)"  # NaN included on PostgreSQL
-
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    rows = bind.execute(sa.text(f"SELECT name, threshold FROM claims WHERE {_INVALID} ORDER BY name")).all()
-    for name, threshold in rows:
-        logger.warning(
-            "claim %r: threshold %r is not a number from 0 to 1; reset to the default", name, threshold
-        )
-    if rows:
-        bind.execute(sa.text(f"UPDATE claims SET threshold = NULL WHERE {_INVALID}"))
+    reset_invalid_thresholds(op.get_bind())
 
 
 def downgrade() -> None:
