@@ -178,9 +178,9 @@ class Normalizer:
         if "." in token or token in ACRONYMS:  # "U.S." and "US" are the country, "us" the pronoun
             return token.replace(".", "").casefold()
         low = token.casefold()
-        if self._lemma_lang == "en" and low in NUMBER_WORDS:
-            return NUMBER_WORDS[low]
         if self._lemma_lang == "en":
+            if low in NUMBER_WORDS:
+                return NUMBER_WORDS[low]
             low = ABBREVIATIONS.get(low, low)
         if len(low) < 2 or low in self._stop:
             return None
