@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, or_, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.sql.core import SqlBase, insert
+from storage.sql.core import SqlBase, insert, lease_free
 from storage.sql.rows import ARTICLE_COLS, to_article, to_article_version
 from storage.tables import article_versions_t, articles_t, feeds_t
 from watcher.domain import Article, ArticleIn, ArticleVersion
@@ -375,7 +375,7 @@ class ArticleQueries(SqlBase):
     """Reading stored articles, and leasing the unprocessed ones to the matcher."""
 
     async def lease_unprocessed_articles(self, now: datetime, limit: int, *, lease_s: float) -> list[Article]:
-        free = or_(articles_t.c.leased_until.is_(None), articles_t.c.leased_until < now)
+        free = lease_free(articles_t.c.leased_until, now, lease_s)
         pick = (
             select(articles_t.c.id)
             .where(articles_t.c.processed_at.is_(None), free)

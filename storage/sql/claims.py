@@ -7,13 +7,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import SyncReport
 from storage.sql.articles import load_versions
-from storage.sql.core import SqlBase, insert
+from storage.sql.core import SqlBase, insert, lease_free
 from storage.sql.rows import ARTICLE_COLS, to_claim, to_match, to_match_revision
 from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
 from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchRevision, MatchScore
@@ -234,7 +234,7 @@ class ClaimQueries(SqlBase):
 
     async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]:
         pending = select(matches_t.c.claim_id).where(matches_t.c.detected_at.is_(None)).distinct()
-        free = or_(claims_t.c.detect_leased_until.is_(None), claims_t.c.detect_leased_until < now)
+        free = lease_free(claims_t.c.detect_leased_until, now, lease_s)
         pick = (
             select(claims_t.c.id)
             .where(claims_t.c.id.in_(pending), claims_t.c.deleted_at.is_(None), free)

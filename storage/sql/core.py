@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, select, update
+from sqlalchemy import ColumnElement, Select, Table, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+# A lease ending further ahead than this (or twice the lease asked for) was taken by a clock since set back:
+# daemon.lease is minutes.
+LONGEST_LEASE_S = 3600
+
+
+def lease_free(leased_until: Any, now: datetime, lease_s: float = 0.0) -> ColumnElement[bool]:
+    """Whether a row's lease (its ``leased_until`` column) is free at ``now``: none, run out, or ending
+    beyond any lease a worker takes (LONGEST_LEASE_S, or twice ``lease_s``: workers may be configured with
+    other leases than this one's), which a clock since set back wrote and a right one would keep for hours."""
+    beyond = now + timedelta(seconds=max(2 * lease_s, LONGEST_LEASE_S))
+    return or_(leased_until.is_(None), leased_until < now, leased_until > beyond)
 
 
 def insert(dialect: str, table: Table) -> Any:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.base import PollOutcome, SyncReport
 from storage.sql.articles import add_articles
-from storage.sql.core import SqlBase, insert
+from storage.sql.core import SqlBase, insert, lease_free
 from storage.sql.rows import to_feed
 from storage.tables import feeds_t
 from watcher.domain import ArticleIn, Feed, FeedSpec
@@ -24,9 +24,6 @@ from watcher.ingest.urls import stored_feed_key
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
 MAX_DELAY_S = 86400  # watcher.ingest.fetch.MAX_DELAY: the longest a backoff or server hint defers a poll
-LONGEST_LEASE_S = (
-    3600  # a lease ending further ahead was taken by a clock since set back (daemon.lease is minutes)
-)
 ANALYZE_AFTER_ADDING = 1000  # feeds added by one sync (a large import) after which the table is analyzed
 
 
@@ -144,13 +141,7 @@ class FeedQueries(SqlBase):
         # feed's interval or the 24 h cap of backoffs and server hints, plus lease_s of clock slack) was
         # written by a clock that was ahead and has since been set back: it counts as now, not as then.
         far = now + timedelta(seconds=MAX_DELAY_S + lease_s)
-        free = or_(
-            feeds_t.c.leased_until.is_(None),
-            feeds_t.c.leased_until < now,
-            # beyond any lease a worker takes: workers may be configured with other leases than this one's
-            feeds_t.c.leased_until > now + timedelta(seconds=max(2 * lease_s, LONGEST_LEASE_S)),
-        )
-        cond = and_(feeds_t.c.enabled.is_(True), free)
+        cond = and_(feeds_t.c.enabled.is_(True), lease_free(feeds_t.c.leased_until, now, lease_s))
         if not all:
             beyond_interval = (
                 self._seconds_after(feeds_t.c.next_poll_at, now) > feeds_t.c.interval_s + lease_s

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from storage.sql.core import SqlBase, insert
+from storage.sql.core import SqlBase, insert, lease_free
 from storage.sql.rows import to_delivery, to_event
 from storage.tables import claims_t, deliveries_t, destinations_t, events_t, matches_t
 from watcher.domain import (
@@ -21,6 +21,7 @@ from watcher.domain import (
     EventDraft,
 )
 from watcher.errors import NotFoundError
+from watcher.notify.retry import RETRY_WINDOW
 
 logger = logging.getLogger("storage.sql")  # one logger name for the whole SQL store
 
@@ -175,12 +176,17 @@ class OutboxQueries(SqlBase):
     async def lease_due_deliveries(
         self, now: datetime, limit: int, *, lease_s: float, exclude: Sequence[str] = ()
     ) -> list[Delivery]:
-        """Pending deliveries due by ``now`` (but those to the ``exclude`` destinations), leased."""
-        free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        """Pending deliveries due by ``now`` (but those to the ``exclude`` destinations), leased.
+
+        A next attempt further ahead than the retry window (which no retry outlasts) was written by a clock
+        since set back: it is due now."""
         cond = and_(
             deliveries_t.c.status == DeliveryStatus.PENDING.value,
-            deliveries_t.c.next_attempt_at <= now,
-            free,
+            or_(
+                deliveries_t.c.next_attempt_at <= now,
+                deliveries_t.c.next_attempt_at > now + RETRY_WINDOW,
+            ),
+            lease_free(deliveries_t.c.leased_until, now, lease_s),
         )
         if exclude:
             cond = and_(cond, deliveries_t.c.destination.not_in(exclude))
@@ -197,7 +203,7 @@ class OutboxQueries(SqlBase):
 
     async def pending_deliveries(self, destinations: Sequence[str], now: datetime) -> list[Delivery]:
         """Pending, unleased deliveries to ``destinations`` (due or not), for digest planning."""
-        free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        free = lease_free(deliveries_t.c.leased_until, now)
         q = (
             select(deliveries_t)
             .where(
@@ -214,7 +220,7 @@ class OutboxQueries(SqlBase):
         self, ids: Sequence[int], digest_id: str, now: datetime, *, lease_s: float
     ) -> bool:
         """Lease every delivery of a digest and pin them to ``digest_id``; False if another worker has any."""
-        free = or_(deliveries_t.c.leased_until.is_(None), deliveries_t.c.leased_until < now)
+        free = lease_free(deliveries_t.c.leased_until, now, lease_s)
         pick = (
             select(deliveries_t.c.id)
             .where(deliveries_t.c.id.in_(ids), deliveries_t.c.status == DeliveryStatus.PENDING.value, free)

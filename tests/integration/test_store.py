@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -319,7 +320,6 @@ async def test_claims_crud_and_sync(store: Store) -> None:
     assert (await store.get_claim("nato-ammo")).id == c.id == (await store.get_claim(str(c.id))).id
     with pytest.raises(StorageError):
         await store.add_claim(Claim(id=0, name="nato-ammo", text="again"), now=T0)
-    from dataclasses import replace
 
     await store.update_claim(replace(c, status=ClaimStatus.PAUSED, keywords=("NATO",)), now=T0)
     assert [x.name for x in await store.list_claims(status=ClaimStatus.ACTIVE)] == []
@@ -345,7 +345,6 @@ async def test_claims_crud_and_sync(store: Store) -> None:
 async def test_claim_names_are_compared_ignoring_case(store: Store) -> None:
     """Claims named "NATO-ammo" and "nato-ammo" would share one report file where file names ignore case: refused, and a
     name typed in other letter case finds its claim."""
-    from dataclasses import replace
 
     c = await store.add_claim(Claim(id=0, name="nato-ammo", text="NATO has surpassed Russia"), now=T0)
     with pytest.raises(ConflictError, match="'nato-ammo' already exists"):
@@ -375,7 +374,6 @@ async def test_claim_names_are_compared_ignoring_case(store: Store) -> None:
 
 async def test_claims_stored_before_names_ignored_case_stay_editable(store: SqlStore) -> None:
     """Two names that differ only in case, stored by an earlier release, are each still found and edited."""
-    from dataclasses import replace
 
     from storage.tables import claims_t
 
@@ -504,6 +502,47 @@ async def test_delivery_lease_update_disable_and_retry(store: Store) -> None:
     }
     retried = await store.retry_delivery(b[0].id, T0)
     assert retried.status is DeliveryStatus.PENDING
+
+
+async def test_leases_and_retries_written_by_a_clock_since_set_back_are_free(store: Store) -> None:
+    """Articles, claims to detect and deliveries leased by a worker whose clock was a day ahead, and a retry it
+    scheduled then, are free and due once the clock is set back: a right clock writes no lease of more than an
+    hour, and no retry beyond the retry window. A lease within those bounds is kept."""
+    claim_id, _ = await _one_match(store)
+    await store.sync_destinations([Destination(name="hook", kind="webhook", url="https://cms.example/x")])
+    (f,) = await store.lease_due_feeds(T0 + timedelta(hours=1), 10, lease_s=60, all=True)
+    await store.record_poll(f.id, ok(), [item("b")])
+    ahead, now = T0 + timedelta(days=1), T0 + timedelta(minutes=1)
+
+    (article,) = await store.lease_unprocessed_articles(ahead, 10, lease_s=60)
+    assert [a.id for a in await store.lease_unprocessed_articles(now, 10, lease_s=60)] == [article.id]
+    assert await store.lease_unprocessed_articles(now, 10, lease_s=60) == []  # leased for a minute: kept
+
+    assert [c.id for c in await store.lease_claims_to_detect(ahead, lease_s=60)] == [claim_id]
+    assert [c.id for c in await store.lease_claims_to_detect(now, lease_s=60)] == [claim_id]
+    draft = EventDraft(
+        type=EventType.FIRST_SEEN,
+        claim_id=claim_id,
+        dedupe_key="first_seen",
+        summary="s",
+        details={},
+        match_ids=(),
+        created_at=T0,
+    )
+    await store.record_events(claim_id, [draft], [Destination(name="hook", kind="webhook", url="u")], T0)
+    (delivery,) = await store.lease_due_deliveries(ahead, 10, lease_s=30)
+    assert [d.id for d in await store.lease_due_deliveries(now, 10, lease_s=30)] == [delivery.id]
+    retry = DeliveryUpdate(
+        status=DeliveryStatus.PENDING,
+        attempts=1,
+        next_attempt_at=ahead + timedelta(days=3),  # the clock a day ahead, then the whole retry window
+        last_error="HTTP 503",
+        last_status=503,
+    )
+    await store.update_delivery(delivery.id, retry)
+    assert [d.id for d in await store.lease_due_deliveries(now, 10, lease_s=30)] == [delivery.id]
+    await store.update_delivery(delivery.id, replace(retry, next_attempt_at=T0 + timedelta(hours=10)))
+    assert await store.lease_due_deliveries(now + timedelta(minutes=1), 10, lease_s=30) == []
 
 
 async def test_state_and_counts(store: SqlStore) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -229,3 +230,21 @@ def test_full_digests_go_out_early_and_retries_keep_their_group() -> None:
     assert plan_digests(retry, DESTS, NOW) == []
     [batch] = plan_digests(retry, DESTS, NOW + timedelta(hours=1))
     assert batch.digest_id == "dig_x" and len(batch.deliveries) == 2
+
+
+def test_a_digest_retry_scheduled_by_a_clock_since_set_back_is_due() -> None:
+    """A retry further ahead than the retry window (which no retry outlasts) was scheduled by a clock that
+    was ahead: the digest goes out now rather than days late. One within the window waits."""
+    far = [
+        delivery(
+            id=i,
+            destination="daily",
+            extra={DIGEST_ID_KEY: "dig_x"},
+            next_attempt_at=NOW + RETRY_WINDOW + timedelta(days=1),
+        )
+        for i in range(2)
+    ]
+    [batch] = plan_digests(far, DESTS, NOW)
+    assert batch.digest_id == "dig_x"
+    near = [replace(d, next_attempt_at=NOW + RETRY_WINDOW) for d in far]
+    assert plan_digests(near, DESTS, NOW) == []

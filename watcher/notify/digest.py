@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from watcher.domain import Delivery, DeliveryStatus, Destination
 from watcher.notify.payload import digest_message_id
+from watcher.notify.retry import RETRY_WINDOW
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,10 @@ def plan_digests(
 
 
 def _is_due(group: Sequence[Delivery], now: datetime) -> bool:
-    return all(d.next_attempt_at is None or d.next_attempt_at <= now for d in group)
+    """Whether every delivery of a digest is due: its next attempt has come, or lies further ahead than the
+    retry window (which no retry outlasts: a clock since set back wrote it)."""
+    latest = now + RETRY_WINDOW
+    return all(d.next_attempt_at is None or not now < d.next_attempt_at <= latest for d in group)
 
 
 def _new_batches(
