@@ -458,3 +458,34 @@ def test_scores_add_up_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1 and "0x" in next(iter(outputs))
+
+
+def test_an_articles_norm_is_its_tf_idf_length_whatever_the_weights_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The norm sums idf² times the squared dampened term frequency over the article's keys, to the last bit
+    of the plain loop, whether the squares are worked out now, kept from an article before, or dropped at
+    the bound on the weights kept."""
+    from watcher.match import lexical
+
+    stats = CorpusStats()
+    norm = Normalizer("en")
+    docs = [analyze_article(a, norm, 80) for a in (REPORTS, DENIES, NATO_SUMMIT, BAKERY, *BACKGROUND)]
+    stats.observe(d.vocabulary for d in docs)
+
+    def plain(doc: object) -> float:
+        positions = doc.positions  # type: ignore[attr-defined]
+        total = 0.0
+        for key, mask in positions.items():
+            idf, tf = stats.idf(key), lexical.TF[mask.bit_count()]
+            total += idf * idf * (tf * tf)
+        return total
+
+    expected = [plain(d) for d in docs]
+    assert [stats.weighted_square_sum(d.positions) for d in docs] == expected  # worked out, then kept
+    assert [stats.weighted_square_sum(d.positions) for d in docs] == expected
+    monkeypatch.setattr(lexical, "MAX_CACHED_WEIGHTS", 5)
+    stats.observe([])  # the counts move: nothing is kept
+    expected = [plain(d) for d in docs]
+    assert [stats.weighted_square_sum(d.positions) for d in reversed(docs)] == expected[::-1]
+    assert [stats.weighted_square_sum(d.positions) for d in docs] == expected
