@@ -32,8 +32,11 @@ STANCE = "stance"
 UNMATCHED = "unmatched"  # the new version no longer matches the claim
 REMATCHED = "rematched"  # a version matches again after one that did not
 # Announced at once, whatever the cooldown: the article now says something else about the claim, or no longer
-# (or again) covers it.
+# (or again) covers it (that last, once per cooldown: see MATCH_STATUS).
 URGENT = frozenset({STANCE, UNMATCHED, REMATCHED})
+# Whether the article covers the claim at all. A live blog whose feed item carries its latest update goes in
+# and out of matching with every few updates: only the first such flip in a cooldown is announced at once.
+MATCH_STATUS = frozenset({UNMATCHED, REMATCHED})
 
 # A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
 Diff = list[list[str]]
@@ -144,6 +147,11 @@ def revise(
     Returns None when there is nothing to write: the article still does not match. Otherwise a revision
     whose ``changes`` list what a reader cares about, possibly none (a new score, the same story):
     the match is updated either way, and only a revision with changes is announced.
+
+    Whether the article matches is news only when the article changed what it says: a version that no
+    longer matches yet still carries every sentence the match was made on, or that matches again with
+    sentences its previous version already carried, crossed the claim's threshold because the claim
+    (its threshold, keywords) changed, not the article. "No longer matches" would read as a retraction.
     """
     if update is None and match.unmatched_at is not None:
         return None
@@ -153,6 +161,15 @@ def revise(
     before = _state(previous.title if previous else match.article.title, match)
     after = _after(article, update, new_score)
     changes = _changes(before, after, was_unmatched=match.unmatched_at is not None)
+    if UNMATCHED in changes and _carries(f"{article.title}\n{article.text}", match.evidence):
+        changes = ()
+    last = versions.get(article.version - 1)
+    if (
+        REMATCHED in changes
+        and last is not None
+        and _carries(f"{last.title}\n{last.text}", after["evidence"])
+    ):
+        changes = tuple(change for change in changes if change != REMATCHED)
     return MatchRevision(
         match_id=match.id,
         claim_id=match.claim_id,
@@ -220,6 +237,12 @@ def _words(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _carries(text: str, sentences: Sequence[str]) -> bool:
+    """Whether ``text`` holds each of ``sentences`` word for word (case and spacing aside); False for none."""
+    words = _words(text)
+    return bool(sentences) and all(_words(sentence) in words for sentence in sentences)
+
+
 def _changes(before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bool) -> tuple[str, ...]:
     if not after["matched"]:
         return (UNMATCHED,)
@@ -263,16 +286,21 @@ def revision_events(
     With ``cooldown_s``, a story's revision seen within that of its last announcement is held, unless it
     changes the stance or whether the article matches (:data:`URGENT`): the next announcement (a later
     revision, or the end of the cooldown when detection runs after it) folds the held ones in, from the
-    last announced version to the newest. Replayed from the stored events, so a re-run agrees.
+    last announced version to the newest. A change of whether the article matches is urgent only once per
+    cooldown (:data:`MATCH_STATUS`): a live blog flipping in and out of the claim with its updates is
+    announced once, then its net state when the cooldown ends, not at every flip. A change of stance is
+    always announced at once. Replayed from the stored events, so a re-run agrees.
     """
-    announced = {e.dedupe_key: event_time(e) for e in previous if e.claim_id == claim.id}
+    mine = [e for e in previous if e.claim_id == claim.id]
+    announced = {e.dedupe_key: event_time(e) for e in mine}
+    flips = {e.dedupe_key for e in mine if MATCH_STATUS & set(_listed_changes(e))}
     by_story: dict[int, list[MatchRevision]] = {}
     for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
         if revision.changes and revision.claim_id == claim.id:
             by_story.setdefault(revision.story_id, []).append(revision)
     drafts = []
     for story in by_story.values():
-        for at, revision, folded in _announcements(story, announced, now, cooldown_s, versions or {}):
+        for at, revision, folded in _announcements(story, announced, flips, now, cooldown_s, versions or {}):
             text = summary(revision, outlets.get(revision.match_id, "An outlet"))
             drafts.append(
                 EventDraft(
@@ -290,9 +318,15 @@ def revision_events(
     return drafts
 
 
+def _listed_changes(event: Event) -> list[str]:
+    listed = event.details.get("changes") if isinstance(event.details, dict) else None
+    return [change for change in listed if isinstance(change, str)] if isinstance(listed, list) else []
+
+
 def _announcements(
     story: list[MatchRevision],
     announced: dict[str, datetime],
+    flips: set[str],
     now: datetime,
     cooldown_s: int,
     versions: Mapping[int, Sequence[ArticleVersion]],
@@ -300,29 +334,43 @@ def _announcements(
     """What to announce of one story's revisions (in the order seen): (trigger time, the revision, folded
     from the last announced version to the newest, how many contents it covers). ``announced``: dedupe
     key → trigger time of what was announced, updated here; a content announced before restarts the
-    cooldown."""
+    cooldown. ``flips``: the keys of those that announced a change of whether the article matches."""
     cooldown = timedelta(seconds=cooldown_s)
     out: list[tuple[datetime, MatchRevision, int]] = []
     last: datetime | None = None
+    last_flip: datetime | None = None
     held: list[MatchRevision] = []
 
     def announce(at: datetime) -> None:
-        nonlocal last, held
+        nonlocal last, last_flip, held
         revision, fold = _folded(held, versions), held
         held = []
         if not revision.changes:
             return  # back where the last announcement left it: nothing to say
-        announced[dedupe_key(revision)] = last = at
+        key = dedupe_key(revision)
+        announced[key] = last = at
+        if MATCH_STATUS & set(revision.changes):
+            flips.add(key)
+            last_flip = at
         out.append((at, revision, len({r.content_hash for r in fold})))
+
+    def urgent(revision: MatchRevision, seen: datetime) -> bool:
+        changes = set(revision.changes)
+        if STANCE in changes:
+            return True
+        return bool(MATCH_STATUS & changes) and (last_flip is None or seen - last_flip >= cooldown)
 
     for revision in story:
         seen = _utc(revision.revised_at)
-        stored = announced.get(dedupe_key(revision))
+        key = dedupe_key(revision)
+        stored = announced.get(key)
         if stored is not None:  # announced before (or a copy of what was): the cooldown counts from then
             last, held = stored, []
+            if key in flips:
+                last_flip = stored
             continue
         held.append(revision)
-        if URGENT & set(revision.changes) or last is None or seen - last >= cooldown:
+        if urgent(revision, seen) or last is None or seen - last >= cooldown:
             announce(seen)
     if held and last is not None and last + cooldown <= now:
         announce(last + cooldown)  # nothing came after the cooldown: announce what it held back
@@ -344,10 +392,13 @@ def _folded(fold: list[MatchRevision], versions: Mapping[int, Sequence[ArticleVe
             "title": word_diff(first.before["title"], newest.after["title"]),
             "text": newest.diff.get("text", []),
         }
+    was_unmatched = not first.before.get("matched", True)
+    # Out of the claim before the fold and out of it after: nothing changed for the claim, whatever between.
+    still_out = was_unmatched and not newest.after.get("matched", True)
     return replace(
         newest,
         previous_version=first.previous_version,
-        changes=_changes(first.before, newest.after, was_unmatched=not first.before.get("matched", True)),
+        changes=() if still_out else _changes(first.before, newest.after, was_unmatched=was_unmatched),
         before=first.before,
         diff=diff,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -28,6 +29,9 @@ _TYPE_ORDER = {event_type: index for index, event_type in enumerate(EventType)}
 # Slack for float noise, so that a share moving by exactly the minimum (0.6 - 0.35) still counts.
 _EPSILON = 1e-9
 _MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
+_WORD = re.compile(r"\w+")
+# Copies of one item (a syndicated wire story, an item published again) appear within this of the first.
+_COPY_SPAN = timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,12 +144,12 @@ def detect_shifts(
     """Return the events the claim's coverage up to ``now`` calls for that ``previous`` does not hold.
 
     Pure and deterministic. ``matches`` are all of the claim's matches in any order; wire copies and
-    repeats fold into one story each (the earliest published match of an ``article.story_id``), and
-    stories first seen after ``now`` are ignored. Time is publication time (``Article.published``: the
-    feed's date, never later than first seen), so a backdated item lands in the windows of its date.
-    ``previous`` are the claim's stored events. No returned
-    draft has a ``dedupe_key`` found in ``previous``, so calling again with the drafts stored returns
-    nothing new. Drafts are sorted by trigger time, then type.
+    repeats fold into one story each (the earliest published match of an ``article.story_id``, or of the
+    same headline and claim sentences: see :func:`_stories`), and stories first seen after ``now`` are
+    ignored. Time is publication time (``Article.published``: the feed's date, never later than first
+    seen), so a backdated item lands in the windows of its date. ``previous`` are the claim's stored
+    events. No returned draft has a ``dedupe_key`` found in ``previous``, so calling again with the drafts
+    stored returns nothing new. Drafts are sorted by trigger time, then type.
 
     Every rule is replayed at each story's publication time, and that trigger time (``details["trigger_at"]``)
     is what cooldowns compare, so the events raised do not depend on how often this runs or how late;
@@ -191,19 +195,55 @@ def _story_order(match: Match) -> tuple[datetime, bool, int, int]:
 
 
 def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
-    """One match per story (the earliest published), first seen by ``now``, in publication order."""
-    best: dict[int, Match] = {}
+    """One match per story (the earliest published), first seen by ``now``, in publication order.
+
+    A story is an ``article.story_id`` (storage links copies by URL or content), and also every match with
+    the same headline and the same sentences on the claim (:func:`_copy_key`) published within
+    :data:`_COPY_SPAN` of the first: a wire story syndicated with a different byline or link, or one
+    outlet publishing the same item again under a new address, is one story, not a burst of coverage, a
+    new segment or a stance-mix swing per copy. Copies come within hours; the same headline and background
+    sentence a day later (a daily live blog) is a new piece.
+    """
+    live = []
     for match in matches:
         if match.claim_id != claim.id:
             logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
             continue
-        if _utc(match.article.first_seen_at) > now:
-            continue
-        story = match.article.story_id
-        current = best.get(story)
-        if current is None or _story_order(match) < _story_order(current):
-            best[story] = match
-    return sorted(best.values(), key=_story_order)
+        if _utc(match.article.first_seen_at) <= now:
+            live.append(match)
+    live.sort(key=_story_order)
+    # Union by story id and by copy key; the earliest match of a group comes first, so it is the root.
+    root: dict[int, int] = {}  # position in ``live`` -> position of its group's earliest match
+
+    def find(position: int) -> int:
+        while root[position] != position:
+            root[position] = root[root[position]]
+            position = root[position]
+        return position
+
+    first_of: dict[object, int] = {}
+    for position, match in enumerate(live):
+        root[position] = position
+        for key in (("story", match.article.story_id), _copy_key(match)):
+            if key is None:
+                continue
+            other = first_of.setdefault(key, position)
+            if key[0] == "copy" and _seen(match) - _seen(live[other]) > _COPY_SPAN:
+                first_of[key] = other = position  # too late to be a copy of that one: a new piece
+            a, b = find(other), find(position)
+            if a != b:
+                root[max(a, b)] = min(a, b)
+    return [match for position, match in enumerate(live) if find(position) == position]
+
+
+def _copy_key(match: Match) -> tuple[str, str, tuple[str, ...]] | None:
+    """What makes two matches copies of one story: the same headline and the same evidence sentences,
+    compared word for word (case and punctuation aside); None when either is empty."""
+    title = " ".join(_WORD.findall(match.article.title.casefold()))
+    evidence = tuple(" ".join(_WORD.findall(sentence.casefold())) for sentence in match.evidence)
+    if not title or not any(evidence):
+        return None
+    return ("copy", title, evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,6 +382,8 @@ class _Ledger:
     fired_at: dict[str, list[datetime]] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)  # once-only framing facts already announced
     first_seen: dict[str, Any] | None = None  # details of the stored first_seen event
+    # (trigger time, stance shares of its window) of each stance-mix shift raised, stored or replayed.
+    mixes: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
 
     @classmethod
     def from_events(cls, claim_id: int, events: Sequence[Event]) -> _Ledger:
@@ -353,6 +395,7 @@ class _Ledger:
             ledger.fired_at.setdefault(str(event.type), []).append(event_time(event))
             if event.type == EventType.FRAMING_SHIFT:
                 ledger.covered.update(_framing_reasons(event))
+                ledger.add_mix(event_time(event), event.details)
             if event.type == EventType.FIRST_SEEN and ledger.first_seen is None:
                 ledger.first_seen = event.details
         return ledger
@@ -367,6 +410,23 @@ class _Ledger:
         self.keys.add(candidate.key)
         self.fired_at.setdefault(str(candidate.type), []).append(candidate.at)
         self.covered.update(candidate.reasons)
+        if candidate.type == EventType.FRAMING_SHIFT:
+            self.add_mix(candidate.at, candidate.details)
+
+    def add_mix(self, at: datetime, details: object) -> None:
+        """Note the stance shares a framing_shift's details announce, if it is a stance-mix shift."""
+        mix = details.get(STANCE_MIX) if isinstance(details, dict) else None
+        shares = mix.get("shares_after") if isinstance(mix, dict) else None
+        if isinstance(shares, dict):
+            known = {str(k): float(v) for k, v in shares.items() if isinstance(v, int | float)}
+            self.mixes.append((at, known))
+
+    def announced_mix(self, at: datetime, horizon_s: int) -> dict[str, float] | None:
+        """The stance shares of the last stance-mix shift triggered before ``at`` and within ``horizon_s``."""
+        earlier = [
+            (when, shares) for when, shares in self.mixes if 0 < (at - when).total_seconds() <= horizon_s
+        ]
+        return max(earlier, key=lambda item: item[0])[1] if earlier else None
 
 
 def _framing_reasons(event: Event) -> set[str]:
@@ -432,6 +492,10 @@ def _story_details(match: Match) -> dict[str, Any]:
         "skepticism": round(float(match.skepticism), 4),
         "cues": [{"kind": cue.kind, "text": cue.text} for cue in match.cues],
     }
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def _duration(seconds: float) -> str:
@@ -646,8 +710,9 @@ class _Replay:
             "outlets": outlets,
         }
         summary = (
-            f"Coverage spike: {in_window} stories from {len(outlets)} outlets in the last "
-            f"{_duration(settings.spike_window_s)}, {ratio:.1f}x the expected {expected:.1f}"
+            f"Coverage spike: {_count(in_window, 'story', 'stories')} from "
+            f"{_count(len(outlets), 'outlet', 'outlets')} {self._window_phrase(settings.spike_window_s, at)}, "
+            f"{ratio:.1f}x the expected {expected:.1f}"
         )
         return _Candidate(
             type=EventType.COVERAGE_SPIKE,
@@ -687,7 +752,7 @@ class _Replay:
             type=EventType.FRAMING_SHIFT,
             key=key,
             at=at,
-            summary=self._framing_summary(facts, details.get(STANCE_MIX)),
+            summary=self._framing_summary(facts, details.get(STANCE_MIX), at),
             details={"reasons": reasons, **details},
             match_ids=tuple(sorted(match_ids)),
             reasons=tuple(reasons),
@@ -695,7 +760,9 @@ class _Replay:
             backlog=backlog and mix is None,
         )
 
-    def _framing_summary(self, facts: list[tuple[str, Match]], mix: dict[str, Any] | None) -> str:
+    def _framing_summary(
+        self, facts: list[tuple[str, Match]], mix: dict[str, Any] | None, at: datetime
+    ) -> str:
         if facts and facts[0][0] == FIRST_DISPUTES:
             story = facts[0][1]
             return f"First disputing coverage: {_outlet(story)} disputes the claim{_cue_phrase(story)}"
@@ -709,10 +776,18 @@ class _Replay:
         direction = "rose" if mix["change"] > 0 else "fell"
         return (
             f"Stance mix shift: the share of {mix['stance']} coverage {direction} from "
-            f"{mix['share_before']:.0%} to {mix['share_after']:.0%} in the last "
-            f"{_duration(self.settings.framing_window_s)} ({mix['stories_after']} stories against "
-            f"{mix['stories_before']} before)"
+            f"{mix['share_before']:.0%} to {mix['share_after']:.0%} "
+            f"{self._window_phrase(self.settings.framing_window_s, at)} ({mix['stories_after']} stories "
+            f"against {mix['stories_before']} before)"
         )
+
+    def _window_phrase(self, window_s: int, end: datetime) -> str:
+        """Where a window lies, for a summary read now: "in the last 6 h", or, when it ended longer than its
+        own length before ``now`` (a late feed, a backfill), "in the 6 h to 2025-11-06 18:20 UTC", since
+        "the last 6 h" would then name hours that do not overlap the ones counted."""
+        if (self.now - end).total_seconds() <= window_s:
+            return f"in the last {_duration(window_s)}"
+        return f"in the {_duration(window_s)} to {end.strftime('%Y-%m-%d %H:%M')} UTC"
 
     def _stance_mix(self, at: datetime) -> tuple[dict[str, Any], list[int]] | None:
         """The stance whose share moved most significantly between the two windows, if any did enough."""
@@ -720,7 +795,7 @@ class _Replay:
         middle = at - timedelta(seconds=settings.framing_window_s)
         start = middle - timedelta(seconds=settings.framing_baseline_s)
         before, after = self.timeline.count(start, middle), self.timeline.count(middle, at)
-        if min(before, after) < settings.framing_min_stories:
+        if min(before, after) < settings.framing_min_stories or self._mix_announced(at, middle, after):
             return None
         best: tuple[float, Stance] | None = None
         for stance in _MIX_STANCES:
@@ -734,6 +809,23 @@ class _Replay:
         if best is None:
             return None
         return self._mix_details(best[1], best[0], start, middle, at)
+
+    def _mix_announced(self, at: datetime, middle: datetime, after: int) -> bool:
+        """Whether the window's stance mix is still the one the last stance-mix shift announced.
+
+        A new framing takes days to fill the week-long baseline it is compared with, and until it does,
+        every window reads as a shift again. The newsroom has been told once; it hears again only when
+        some stance's share moves by ``framing_min_change`` from what that shift reported (within
+        ``framing_baseline_s`` of it; older news is no reference).
+        """
+        announced = self.ledger.announced_mix(at, self.settings.framing_baseline_s)
+        if announced is None:
+            return False
+        for stance in Stance:
+            share = self.timeline.stance_count(stance, middle, at) / after
+            if abs(share - announced.get(str(stance), 0.0)) + _EPSILON >= self.settings.framing_min_change:
+                return False
+        return True
 
     def _mix_details(
         self, stance: Stance, z: float, start: datetime, middle: datetime, at: datetime
