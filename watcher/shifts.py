@@ -29,6 +29,9 @@ _TYPE_ORDER = {event_type: index for index, event_type in enumerate(EventType)}
 # Slack for float noise, so that a share moving by exactly the minimum (0.6 - 0.35) still counts.
 _EPSILON = 1e-9
 _MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
+FIRST_SEEN_KEY = "first_seen"
+# The first news of a claim whose first_seen was backfill (see _Replay._first_fresh).
+FIRST_FRESH_KEY = "first_seen:fresh"
 _WORD = re.compile(r"\w+")
 # Copies of one item (a syndicated wire story, an item published again) appear within this of the first.
 _COPY_SPAN = timedelta(hours=12)
@@ -67,7 +70,8 @@ class ShiftSettings:
     framing_shift_cooldown_s: int = 21600
     new_segment_cooldown_s: int = 0
     # article_revised, per story: a revision seen within this of the story's last announced one is held and
-    # folded into its next announcement; a changed stance, unmatched or rematched is always announced.
+    # folded into its next announcement; a changed stance is always announced, unmatched or rematched once
+    # per cooldown.
     article_revised_cooldown_s: int = 21600
     # A coverage_spike or stance-mix framing_shift that triggered longer than this before `now` (say, found
     # by a backfill) is not raised: it is no longer news. Once-only events are always raised. 0 = no limit.
@@ -382,6 +386,7 @@ class _Ledger:
     fired_at: dict[str, list[datetime]] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)  # once-only framing facts already announced
     first_seen: dict[str, Any] | None = None  # details of the stored first_seen event
+    first_seen_matches: tuple[int, ...] = ()  # the match the stored first_seen is about
     # (trigger time, stance shares of its window) of each stance-mix shift raised, stored or replayed.
     mixes: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
 
@@ -398,6 +403,8 @@ class _Ledger:
                 ledger.add_mix(event_time(event), event.details)
             if event.type == EventType.FIRST_SEEN and ledger.first_seen is None:
                 ledger.first_seen = event.details
+            if event.dedupe_key == FIRST_SEEN_KEY:
+                ledger.first_seen_matches = event.match_ids
         return ledger
 
     def in_cooldown(self, event_type: EventType, at: datetime, cooldown_s: int) -> bool:
@@ -548,6 +555,8 @@ class _Replay:
         # The baseline rate of a claim counts from when it was tracked or covered, whichever came first.
         starts = [*self.timeline.times[:1], *([_utc(claim.created_at)] if claim.created_at else [])]
         self.coverage_start = min(starts) if starts else now
+        self.tracked_at = _utc(claim.created_at) if claim.created_at else None
+        self.first_seen_was_old: tuple[int, bool] | None = None  # see _first_was_old_news
         self.initial_segments: set[tuple[str, str]] = set()
         self.pending_segments: dict[str, tuple[str, str, Match]] = {}
         # The story behind each once-only framing fact, and whether it is backlog (a revision is news).
@@ -622,8 +631,12 @@ class _Replay:
             self.first_skeptical = (story, backlog)
 
     def _candidates(self, at: datetime) -> Iterator[_Candidate]:
-        if "first_seen" not in self.ledger.keys:
+        if FIRST_SEEN_KEY not in self.ledger.keys:
             yield self._first_seen(at)
+        elif FIRST_FRESH_KEY not in self.ledger.keys:
+            fresh = self._first_fresh(at)
+            if fresh is not None:
+                yield fresh
         spike = self._coverage_spike(at)
         if spike is not None:
             yield spike
@@ -654,12 +667,62 @@ class _Replay:
         verb = _STANCE_VERBS.get(str(first.stance), "covers the claim")
         return _Candidate(
             type=EventType.FIRST_SEEN,
-            key="first_seen",
+            key=FIRST_SEEN_KEY,
             at=at,
             summary=f"First coverage: {_outlet(first)} {verb}",
             details=_story_details(first),
             match_ids=(first.id,),
             backlog=first.article.backlog,
+        )
+
+    def _first_was_old_news(self) -> tuple[int, bool]:
+        """The match first_seen is about (the stored event's, or this replay's first story), and whether it
+        was old news (:meth:`_old_news`); worked out once per replay."""
+        if self.first_seen_was_old is None:
+            stored = self.ledger.first_seen_matches
+            found = [story for story in self.timeline.stories if story.id in stored] if stored else []
+            first = found[0] if found else self.timeline.stories[0]
+            self.first_seen_was_old = (first.id, self._old_news(first))
+        return self.first_seen_was_old
+
+    def _old_news(self, story: Match) -> bool:
+        """Whether a story was old news when it reached the claim, by what the data says (not by when
+        detection runs, so that a replay raises what running after every story did): a feed's undated
+        backlog, an item first seen more than ``fresh_window_s`` after its publication (an archive, a
+        backdated item), or one published that long before the claim was tracked (``claims backfill``).
+        A first_seen about such a story is backfill, delivered nowhere."""
+        window = self.settings.fresh_window_s
+        if window <= 0:
+            return False
+        published = _seen(story)
+        late = (_utc(story.article.first_seen_at) - published).total_seconds() > window
+        before = self.tracked_at is not None and (self.tracked_at - published).total_seconds() > window
+        return story.article.backlog or late or before
+
+    def _first_fresh(self, at: datetime) -> _Candidate | None:
+        """The first news of a claim whose first coverage was old news (:meth:`_old_news`): first_seen was
+        backfill, so the newsroom has not heard of the claim, and a fresh pickup is what it must hear. A
+        first_seen of its own key, raised once, at the first story published at ``at`` that was news."""
+        first, old = self._first_was_old_news()
+        if not old:
+            return None
+        # the stories published at ``at`` (windows are half-open, and time has microseconds)
+        stories = [
+            story
+            for story in self.timeline.between(at - timedelta(microseconds=1), at)
+            if story.id != first and not self._old_news(story)
+        ]
+        if not stories:
+            return None
+        story = stories[0]
+        verb = _STANCE_VERBS.get(str(story.stance), "covers the claim")
+        return _Candidate(
+            type=EventType.FIRST_SEEN,
+            key=FIRST_FRESH_KEY,
+            at=at,
+            summary=f"First fresh coverage: {_outlet(story)} {verb} (earlier coverage is in the archive)",
+            details=_story_details(story) | {"earlier_coverage": True},
+            match_ids=(story.id,),
         )
 
     def _new_segments(self, at: datetime) -> Iterator[_Candidate]:

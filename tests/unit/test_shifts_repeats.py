@@ -368,3 +368,89 @@ def test_matching_again_is_news_only_when_the_article_brought_the_claim_back() -
     unchanged = revise(dataclasses.replace(match, article=lowered), lowered, update)
 
     assert unchanged is not None and "rematched" not in unchanged.changes
+
+
+# --- the first news of a claim whose first coverage was backlog ---------------------------------------------
+
+
+def test_fresh_coverage_after_a_backdated_first_story_is_announced_once() -> None:
+    """An item dated three days back makes first_seen backfill, delivered nowhere: the newsroom has heard
+    nothing, and the wire's pickup half an hour later is what it must hear, once."""
+    timeline = Timeline()
+    old = timeline.add(0, "Late Weekly")
+    seen = at(3 * DAY)
+    timeline.matches[-1] = dataclasses.replace(
+        old, article=dataclasses.replace(old.article, first_seen_at=seen)
+    )
+    first = detect(timeline, 3 * DAY)
+    assert [(d.dedupe_key, d.backfill) for d in first] == [("first_seen", True)]
+
+    timeline.add(3 * DAY + 30, "AP", stance="supports")
+    fresh = detect(timeline, 3 * DAY + 35, stored(first))
+    assert [(str(d.type), d.dedupe_key, d.backfill) for d in fresh] == [
+        ("first_seen", "first_seen:fresh", False)
+    ]
+    assert fresh[0].summary.startswith("First fresh coverage: AP ")
+    assert "archive" in fresh[0].summary and fresh[0].details["earlier_coverage"] is True
+    assert fresh[0].details["trigger_at"] == "2025-11-09T06:30:00Z"
+
+    timeline.add(3 * DAY + 40, "Reuters")
+    assert detect(timeline, 3 * DAY + 45, stored([*first, *fresh])) == []  # once
+
+
+def test_a_claim_whose_first_coverage_was_news_has_no_second_first_seen() -> None:
+    timeline = Timeline()
+    timeline.add(0, "AP")
+    first = detect(timeline, 5)
+    assert [(d.dedupe_key, d.backfill) for d in first] == [("first_seen", False)]
+    timeline.add(3 * DAY, "Reuters", country="GB")
+    later = detect(timeline, 3 * DAY + 5, stored(first))
+    assert "first_seen" not in [str(d.type) for d in later]
+
+
+def test_an_archive_then_live_coverage_in_one_pass_announces_the_live_story() -> None:
+    """A new feed's undated archive and, in the same detection pass, a live story an hour later: first_seen
+    is the archive's (backfill), the live story is announced as the first fresh coverage, whatever the
+    order detection ran in."""
+    timeline = Timeline()
+    for _ in range(3):
+        match = timeline.add(10 * HOUR, "Archive Weekly", country="DE")
+        timeline.matches[-1] = dataclasses.replace(
+            match, article=dataclasses.replace(match.article, backlog=True, published_at_basis="first_seen")
+        )
+    timeline.add(11 * HOUR, "Live Daily", country="DE", stance="disputes")
+    at_once = detect(timeline, 11 * HOUR + 5)
+    keys = [(d.dedupe_key, d.backfill) for d in at_once if d.type is EventType.FIRST_SEEN]
+    assert keys == [("first_seen", True), ("first_seen:fresh", False)]
+    step_by_step = incremental(timeline)
+    assert [(d.dedupe_key, d.backfill) for d in step_by_step if d.type is EventType.FIRST_SEEN] == keys
+
+
+def test_old_coverage_found_late_is_not_fresh_news() -> None:
+    """Stories older than the fresh window after a backfilled first_seen are backlog too: no announcement."""
+    timeline = Timeline()
+    timeline.add(0, "Late Weekly")
+    timeline.add(60, "Other Weekly")
+    drafts = detect(timeline, 3 * DAY)
+    assert [(d.dedupe_key, d.backfill) for d in drafts if d.type is EventType.FIRST_SEEN] == [
+        ("first_seen", True)
+    ]
+
+
+def test_a_claim_backfilled_when_tracked_announces_its_first_recent_story() -> None:
+    """A claim tracked today and backfilled over the stored articles: last week's story is its first_seen,
+    backfill; the first story published since (within the fresh window of when it was tracked) is news."""
+    from tests.unit.test_shifts import CLAIM
+    from watcher.shifts import detect_shifts
+
+    timeline = Timeline()
+    timeline.add(0, "Weekly Review")
+    timeline.add(6 * DAY + 4 * HOUR, "Evening Post", stance="disputes")
+    tracked = dataclasses.replace(CLAIM, created_at=at(7 * DAY))
+    drafts = detect_shifts(tracked, timeline.matches, [], now=at(7 * DAY + 5), settings=ShiftSettings())
+    firsts = [(d.dedupe_key, d.backfill, d.summary) for d in drafts if d.type is EventType.FIRST_SEEN]
+    assert [(key, backfill) for key, backfill, _ in firsts] == [
+        ("first_seen", True),
+        ("first_seen:fresh", False),
+    ]
+    assert firsts[1][2].startswith("First fresh coverage: Evening Post (US, private) disputes the claim")
