@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -115,7 +116,77 @@ def database_problem(exc: BaseException) -> str | None:
         return "read-only"
     if "unable to open database file" in text:
         return "cannot open the database file"
+    # SQLite's "no such table: x", PostgreSQL's 'relation "x" does not exist' (UndefinedTable/UndefinedColumn).
+    if re.search(r"no such (table|column)|(relation|column) \S+ (of relation \S+ )?does not exist", text):
+        return (
+            "its schema is not the one this version expects (a table or column is missing: changed by hand?); "
+            "restore a backup"
+        )
     return None
+
+
+def display_database(url: str | URL) -> str:
+    """A database URL as messages show it: no user name, password or query (which may hold a password)."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(normalise_url(url))
+        if parsed.get_backend_name() == "sqlite":  # a path, as typed (a file: URI unquoted)
+            return f"{parsed.drivername}:///{parsed.database or ''}"
+        shown = URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database)
+        return shown.render_as_string(hide_password=True)
+    except Exception:
+        return "(a database URL that is not valid)"
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own message of ``exc`` (its first line: never the SQL or its parameters), at most 200 chars."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    cause = orig if orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"[:200]
+
+
+def migration_problem(
+    exc: BaseException,
+    database: str | URL,
+    *,
+    start: str | None,
+    target: str,
+    head: str | None,
+    known: Collection[str],
+    failed_at: str | None = None,
+) -> str:
+    """What a failed migration of ``database`` from revision ``start`` to ``target`` means, and what to do.
+
+    ``known`` are the revisions this version has, ``head`` its latest; ``failed_at`` the one whose step raised
+    ``exc``. Two lines; the database is named without credentials, and neither SQL nor its parameters appear.
+    """
+    where = f"database {display_database(database)}"
+    if start is not None and start not in known:
+        return (
+            f"{where} is at schema revision {start[:40]!r}, which this version of watcher does not know (its "
+            f"latest is {head}): a newer version migrated it.\nRun that version, or restore a backup made "
+            "before it ran."
+        )
+    step = f" (at {failed_at})" if failed_at else ""
+    problem = database_problem(exc)
+    if problem == "read-only":
+        cure = "make it writable (or use a writable copy), then run: watcher db upgrade"
+    elif problem == "cannot open the database file":
+        cure = "check its path and permissions, then run: watcher db upgrade"
+    else:
+        cure = "if its schema was changed by hand, restore a backup"
+    return (
+        f"cannot migrate {where} from revision {start or 'none'} to {target}{step}: {_first_line(exc)}\n"
+        f"Nothing was changed (it is still at revision {start or 'none'}): {cure}."
+    )
+
+
+def revision_problem(exc: BaseException, database: str | URL) -> str:
+    """Why the schema revision of ``database`` could not be read (a hand-altered alembic_version table)."""
+    return (
+        f"cannot read the schema revision of database {display_database(database)}: {_first_line(exc)}\n"
+        "If its alembic_version table was changed by hand, restore a backup."
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import codecs
 import difflib
+import functools
 import ipaddress
 import math
 import os
@@ -188,6 +189,21 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def duration_or_zero(value: object) -> float:
+    """:func:`parse_duration`, where 0 in any unit (``0``, ``"0s"``, ``"0m"``) is also taken: 0.0 s."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    m = _DURATION_RE.match(value) if isinstance(value, str) else None
+    if m is not None and float(m.group(1)) == 0:
+        return 0.0
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        if str(exc) == "a duration must be positive":
+            raise ValueError("a duration must be 0 or positive") from None
+        raise
+
+
 def feed_interval(value: object) -> int:
     """A feed's poll interval in whole seconds, as :func:`parse_duration` reads it: at least MIN_FEED_INTERVAL_S."""
     seconds = parse_duration(value)
@@ -196,12 +212,67 @@ def feed_interval(value: object) -> int:
     return round(seconds)
 
 
-def country_code(value: str) -> str | None:
-    """An ISO 3166 alpha-2 code upper-cased ("gb" → "GB"), or None when ``value`` is not two letters."""
-    return value.upper() if re.fullmatch(r"[A-Za-z]{2}", value) else None
-
-
 COUNTRY_FORM = "an ISO 3166 alpha-2 code such as US, UA or RU"
+UNKNOWN_COUNTRY = "ZZ"
+# Codes CLDR lists as regions that ISO 3166-1 assigns to no country: exceptionally reserved ones (AC Ascension,
+# CP Clipperton, DG Diego Garcia, EA Ceuta and Melilla, IC Canary Islands, TA Tristan da Cunha), CQ (Sark),
+# groupings and pseudo-regions. XK (Kosovo, user-assigned but what the EU and CLDR use) and ZZ (unknown, the
+# default) are taken all the same.
+_NOT_COUNTRIES = frozenset({"AC", "CP", "CQ", "DG", "EA", "IC", "TA", "XA", "XB"})
+_COUNTRY_GROUPS = frozenset({"EU", "EZ", "QO", "UN"})
+# Well-known aliases beyond CLDR's deprecated codes (which include UK → GB): the EU's EL for Greece.
+_COUNTRY_ALIASES = {"EL": "GR", "UK": "GB"}
+
+
+@functools.cache
+def _countries() -> tuple[frozenset[str], dict[str, str], dict[str, tuple[str, ...]]]:
+    """The accepted codes, aliases of one country (UK → GB, ZR → CD) and former codes of several (YU, SU).
+
+    From CLDR's territory data as babel ships it (installed with trafilatura), read once.
+    """
+    from babel.core import get_global
+
+    regions = {code for code in get_global("territory_languages") if re.fullmatch("[A-Z]{2}", code)}
+    codes = frozenset(regions - _NOT_COUNTRIES - _COUNTRY_GROUPS) | {UNKNOWN_COUNTRY}
+    aliases = dict(_COUNTRY_ALIASES)
+    split: dict[str, tuple[str, ...]] = {}
+    for old, new in get_global("territory_aliases").items():
+        successors = tuple(c for c in new if c in codes)
+        if len(old) != 2 or old in codes or not successors:
+            continue
+        if len(successors) == 1:
+            aliases.setdefault(old, successors[0])
+        else:
+            split[old] = successors
+    return codes, aliases, split
+
+
+def country_code(value: str) -> str | None:
+    """The ISO 3166 alpha-2 code ``value`` names, upper-cased ("gb" → "GB"), an alias read as its country
+    ("UK" → "GB"); None when it names no country (see :func:`country_problem`). ZZ is unknown."""
+    code = value.upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        return None
+    codes, aliases, _ = _countries()
+    return code if code in codes else aliases.get(code)
+
+
+def country_problem(value: str) -> str | None:
+    """Why ``value`` is no country code feeds.yaml, ``feeds add`` and ``feeds import-opml`` take, or None.
+
+    The text follows "must be" and never quotes the value (it may come from the environment).
+    """
+    if country_code(value) is not None:
+        return None
+    code = value.upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        return COUNTRY_FORM
+    _, _, split = _countries()
+    if code in split:
+        return f"{COUNTRY_FORM}: this former code now stands for {', '.join(split[code])}; name one of them"
+    if code in _COUNTRY_GROUPS:
+        return f"{COUNTRY_FORM} ({UNKNOWN_COUNTRY} for unknown): this code stands for a group of countries"
+    return f"{COUNTRY_FORM} ({UNKNOWN_COUNTRY} for unknown): no country has this code"
 
 
 def _default(cls: type[Any], name: str) -> Any:
@@ -243,6 +314,15 @@ def language_subtag(tag: str) -> str | None:
     return found.group("language").lower() if found else None
 
 
+def _country_field(v: str | None) -> str | None:
+    if v is None:
+        return None
+    problem = country_problem(v)
+    if problem is not None:
+        raise ValueError(f"must be {problem}")
+    return country_code(v)
+
+
 def _iso_language(v: str | None) -> str | None:
     if v is None:
         return None
@@ -265,6 +345,7 @@ class _Defaults(_Model):
     full_text: FullTextMode = "auto"
 
     _interval = field_validator("interval", mode="before")(lambda v: feed_interval(v))
+    _country = field_validator("country")(lambda v: _country_field(v))
     _language = field_validator("language")(lambda v: _iso_language(v))
 
 
@@ -299,14 +380,7 @@ class _Feed(_Model):
             raise ValueError(problem)
         return v
 
-    @field_validator("country")
-    @classmethod
-    def _country(cls, v: str | None) -> str | None:
-        code = None if v is None else country_code(v)
-        if v is not None and code is None:
-            raise ValueError(f"must be {COUNTRY_FORM}")
-        return code
-
+    _country = field_validator("country")(lambda v: _country_field(v))
     _language = field_validator("language")(lambda v: _iso_language(v))
 
 
@@ -449,7 +523,11 @@ class _Pages(_Model):
     max_text_chars: int = Field(default=_default(PageSettings, "max_text_chars"), gt=0, le=MAX_TEXT_CHARS)
     fast_extraction: bool = _default(PageSettings, "fast_extraction")
 
-    _durations = field_validator("min_interval_s", "robots_ttl_s", mode="before")(lambda v: parse_duration(v))
+    # 0 is a setting of its own: no spacing between a host's requests (per_host and a robots.txt Crawl-delay still
+    # hold), robots.txt read again for every page.
+    _durations = field_validator("min_interval_s", "robots_ttl_s", mode="before")(
+        lambda v: duration_or_zero(v)
+    )
 
 
 class _Server(_Model):
@@ -852,6 +930,15 @@ def feed_problem(url: str, outlet: str | None = None) -> str | None:
     except ValueError:
         return "url: not a valid URL"
     return None
+
+
+def feed_url(url: str) -> str:
+    """``url`` as feeds.yaml stores a feed's URL (surrounding spaces dropped, scheme lower-cased); ValueError
+    when :func:`feed_problem` finds one."""
+    problem = feed_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return _Feed(url=url).url
 
 
 def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpec, ...]:

@@ -217,10 +217,11 @@ def test_feed_problem_checks_the_outlet_and_passes_a_good_feed() -> None:
     assert feed_problem("http://[::1]:8080/rss") is None
 
 
-def opml_with(good: str) -> tuple[str, dict[int, str]]:
-    """An OPML file with one good outline (line 4), a folder, and one bad outline a line from line 5 on."""
+def opml_with(good: str, long: str = "https://long-outlet.example/rss") -> tuple[str, dict[int, str]]:
+    """An OPML file with one good outline (line 4), a folder, and one bad outline a line from line 5 on; the last
+    of them has a good URL (``long``) and a title too long for an outlet."""
     bad = [f'<outline text="Bad{i}" xmlUrl="{url}"/>' for i, url in enumerate(BAD_URLS)]
-    bad.append(f'<outline text="{"O" * 5000}" xmlUrl="https://long-outlet.example/rss"/>')
+    bad.append(f'<outline text="{"O" * 5000}" xmlUrl="{long}"/>')
     lines = [
         '<?xml version="1.0"?>',
         '<opml version="2.0"><body>',
@@ -243,13 +244,15 @@ def test_read_opml_skips_and_reports_bad_outlines_by_line(
             path, country="UA", language="en", leaning="unknown", ownership="unknown", interval_s=900
         )
     assert [(s.url, s.outlet, s.country, s.interval_s) for s in specs] == [
-        ("https://good.example/rss", "Good", "UA", 900)
+        ("https://good.example/rss", "Good", "UA", 900),
+        ("https://long-outlet.example/rss", "O" * 199 + "…", "UA", 900),  # the feed kept, its title shortened
     ]
-    skipped = [r.getMessage() for r in caplog.records]
-    assert len(skipped) == len(bad)
-    for line, message in zip(sorted(bad), skipped, strict=True):
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == len(bad)
+    *skipped_lines, long_line = sorted(bad)
+    for line, message in zip(skipped_lines, warned, strict=False):
         assert message.startswith(f"{path}:{line}: outline skipped: ")
-    assert "outline skipped: outlet: String should have at most 200 characters" in skipped[-1]
+    assert warned[-1].startswith(f"{path}:{long_line}: outline title shortened to 200 characters")
 
 
 def test_read_opml_still_names_the_line_of_broken_xml(tmp_path: Path) -> None:
@@ -270,16 +273,18 @@ async def test_import_opml_imports_the_good_outlines_and_reports_the_bad(
     watcher = Watcher(tmp_path, sqlite_url)
     watcher.config.write_text(CONFIG)
     opml = tmp_path / "subs.opml"
-    text, bad = opml_with(server.url("/kyiv.xml"))
+    text, bad = opml_with(server.url("/kyiv.xml"), long=server.url("/tass.xml"))
     opml.write_text(text)
     imported = await watcher("feeds", "import-opml", str(opml), "--json")
     assert imported.code == 0, imported.err
-    assert imported.json()["feeds"] == imported.json()["added"] == 1
-    for line in bad:
+    assert imported.json()["feeds"] == imported.json()["added"] == 2
+    *skipped_lines, long_line = sorted(bad)
+    for line in skipped_lines:
         assert f"subs.opml:{line}: outline skipped" in imported.err
+    assert f"subs.opml:{long_line}: outline title shortened" in imported.err
     assert "Traceback" not in imported.err
     listed = (await watcher("feeds", "list", "--all", "--json")).json()
-    assert [f["url"] for f in listed] == [server.url("/kyiv.xml")]
+    assert sorted(f["url"] for f in listed) == sorted([server.url("/kyiv.xml"), server.url("/tass.xml")])
     polled = await watcher("poll-once", "--all", "--json")
     assert polled.code == 0 and polled.json()["feeds_failed"] == 0, polled.err
 

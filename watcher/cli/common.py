@@ -120,9 +120,19 @@ def run_async(func: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
             problem = database_problem(exc)
             if problem is None:
                 raise
-            raise _fail(f"the database is unusable: {problem}", EXIT_FAILURE) from None
+            raise _fail(f"the database{_database_named(args)} is unusable: {problem}", EXIT_FAILURE) from None
 
     return wrapper
+
+
+def _database_named(args: tuple[Any, ...]) -> str:
+    """`` URL`` naming the command's database without credentials, when its settings were loaded; else ""."""
+    from storage.engine import display_database
+
+    ctx = next((a for a in args if isinstance(a, Context)), None)
+    if ctx is None or ctx._settings is None:
+        return ""
+    return f" {display_database(ctx._settings.database_url)}"
 
 
 def _fail(message: str, code: int) -> click.exceptions.Exit:

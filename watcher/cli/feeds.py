@@ -105,12 +105,14 @@ def _feed_language(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 
 
 def _feed_country(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """A feed's country as feeds.yaml reads it: two letters, upper-cased."""
-    from watcher.config import COUNTRY_FORM, country_code
+    """A feed's country as feeds.yaml reads it: an assigned ISO 3166 alpha-2 code, upper-cased, an alias read as
+    its country (UK is GB)."""
+    from watcher.config import country_code, country_problem
 
+    problem = country_problem(value)
     code = country_code(value)
-    if code is None:
-        raise click.BadParameter(f"{value!r} is not {COUNTRY_FORM}")
+    if problem is not None or code is None:
+        raise click.BadParameter(f"{value!r} is not {problem}")
     return code
 
 
@@ -148,7 +150,9 @@ def _feed_outlet(_ctx: click.Context, _param: click.Parameter, value: str) -> st
 @feeds.command("add")
 @click.argument("url")
 @click.option("--outlet", default="", callback=_feed_outlet, help="Outlet name [default: the feed's title].")
-@click.option("--country", default=_UNKNOWN.country, callback=_feed_country, help="ISO 3166 code.")
+@click.option(
+    "--country", default=_UNKNOWN.country, callback=_feed_country, help="ISO 3166 alpha-2 code (ZZ: unknown)."
+)
 @click.option(
     "--language",
     default=_UNKNOWN.language,
@@ -187,7 +191,7 @@ async def feeds_add(
 
     Example: watcher feeds add https://example.org/ --country GB --language en
     """
-    from watcher.config import feed_problem
+    from watcher.config import feed_problem, feed_url
     from watcher.pipeline import add_feed
 
     # The checks feeds.yaml and OPML import make (scheme, length, spaces, control characters), before any fetch.
@@ -195,7 +199,7 @@ async def feeds_add(
     if problem:
         raise click.BadParameter(problem.removeprefix("url: "), param_hint="URL")
     spec = FeedSpec(
-        url=url.strip(),
+        url=feed_url(url),  # as feeds.yaml and OPML import store it: stripped, scheme lower-cased
         outlet=outlet.strip(),
         country=country,
         language=language.lower(),
@@ -248,7 +252,7 @@ async def import_feeds(
     "--country",
     default=_UNKNOWN.country,
     callback=_feed_country,
-    help="ISO 3166 code for the imported feeds.",
+    help="ISO 3166 alpha-2 code for the imported feeds (ZZ: unknown).",
 )
 @click.option(
     "--language",

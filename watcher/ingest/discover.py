@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 from typing import Literal
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -16,7 +17,7 @@ from watcher.domain import FeedSpec, unsaved_feed
 from watcher.ingest.fetch import ErrorKind, FetchResult, fetch_feed
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.parse import parse_entries
-from watcher.ingest.urls import canonicalize, resolve
+from watcher.ingest.urls import canonicalize, display_url, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,11 @@ async def discover_feeds(
     base = page.final_url or url
     title = await _feed_title(page.body, page.content_type, base)
     if title is not None:
+        problem = candidate_problem(base, url)
+        if problem is not None:  # a redirect to a URL feeds.yaml would refuse
+            return Discovery(
+                url=url, error=f"the feed's URL cannot be stored: {problem}", error_kind="no_feed"
+            )
         return Discovery(url=url, candidates=[_candidate(page, base, "self", title)])
     # Off the event loop: a page is up to a megabyte of markup from anywhere.
     links = await asyncio.to_thread(feed_links, _decode(page.body, page.content_type), base)
@@ -96,6 +102,8 @@ async def discover_feeds(
             found = await _fetch(session, target, http, now)
             if found.ok and found.body is not None:
                 target = found.final_url or target
+                if candidate_problem(target, base) is not None:
+                    continue
                 if (title := await _feed_title(found.body, found.content_type, target)) is not None:
                     return Discovery(url=url, candidates=[_candidate(found, target, "guess", title)])
     return Discovery(
@@ -105,12 +113,34 @@ async def discover_feeds(
     )
 
 
+def candidate_problem(url: str, page_url: str) -> str | None:
+    """Why a feed URL found from ``page_url`` cannot be stored, or None: the checks feeds.yaml and ``feeds add``
+    make of a typed URL (http or https, length, spaces, control characters), and no credentials (userinfo)
+    other than those of ``page_url`` (which a relative link inherits).
+    """
+    from watcher.config import feed_problem
+
+    problem = feed_problem(url)
+    if problem is not None:
+        return problem
+    try:
+        given, typed = urlsplit(url), urlsplit(page_url)
+    except ValueError:
+        return "url: not a valid URL"
+    if (given.username, given.password) != (typed.username, typed.password) and (
+        given.username is not None or given.password is not None
+    ):
+        return "url: holds credentials (user:password@) that the page's own URL does not"
+    return None
+
+
 def feed_links(markup: str, base_url: str) -> list[FeedCandidate]:
     """The feeds an HTML page declares with ``<link rel="alternate" type=...>``, best first.
 
     Relative hrefs are resolved against ``<base href>`` or ``base_url``. Order: main feeds before
     comment feeds, RSS/Atom/RDF before JSON Feed before plain JSON, then the page's own order.
-    Duplicates (the same canonical URL) are dropped.
+    Duplicates (the same canonical URL) are dropped, and so are links that could not be stored as a feed
+    (see :func:`candidate_problem`), with a warning.
     """
     finder = _LinkFinder(base_url)
     # Fed in one piece: the parser reads a pending unfinished tag once per feed() call.
@@ -127,6 +157,15 @@ def feed_links(markup: str, base_url: str) -> list[FeedCandidate]:
         url = resolve(href, finder.base)
         key = canonicalize(url) if url else None
         if url is None or key is None or key in seen or "/wp-json/" in url:
+            continue
+        problem = candidate_problem(url, base_url)
+        if problem is not None:
+            logger.warning(
+                "feed link skipped: %s (on %.100r, href %.100r)",
+                problem,
+                display_url(base_url),
+                display_url(url),
+            )
             continue
         seen.add(key)
         comments = "comment" in (title or "").lower() or "comment" in url.lower()
