@@ -5,8 +5,10 @@ Usage: python -m bench.hostile_text [--sizes 10000,100000,1000000] [--limit 20]
 Each family is an input an attacker controls after the feed is parsed (an item's HTML, its characters, its
 sentences), run through the path that once read it in quadratic time: HTML to text (the standard library's
 parser on unfinished markup, CVE-2025-6069, and a tag over many chunks), the number tokeniser on a long run of
-digit groups, Unicode normalisation of a combining-mark flood, and framing on a body that restates the claim in
-every sentence or attributes it thousands of times. Printed: CPU seconds per size and the growth from one size to
+digit groups, Unicode normalisation of a combining-mark flood (also one that invisible joiners keep apart), and
+framing on a body that restates the claim in every sentence or attributes it thousands of times; and the paths
+that read what a person reads the same whatever is typed (apostrophe stand-ins, lines wrapped inside a sentence,
+one token longer than any word). Printed: CPU seconds per size and the growth from one size to
 the next (about 10 for a tenfold size is linear, 100 quadratic). A family whose run passes ``--limit`` seconds is
 stopped there, and the larger sizes skipped. Exits 1 when any run passed the limit.
 """
@@ -23,7 +25,7 @@ from types import FrameType
 from bench.common import header
 from watcher.framing import explain
 from watcher.ingest.parse import html_to_text
-from watcher.text.normalize import clean_text
+from watcher.text.normalize import Normalizer, clean_text
 from watcher.text.tokens import tokens
 
 CLAIM = "NATO has surpassed Russia in ammunition production"
@@ -44,6 +46,16 @@ FAMILIES: dict[str, Callable[[int], Callable[[], object]]] = {
     'html: "<svg>" then "<a " repeated': lambda n: lambda: html_to_text("<svg>" + _repeat("<a ", n)),
     "tokens: 1.000.000... digit groups": lambda n: lambda: tokens("1" + _repeat(".000", n) + ".0"),
     "clean_text: alternating combining marks": lambda n: lambda: clean_text("a" + _repeat("\u0301\u0316", n)),
+    "clean_text: marks apart by invisible joiners": lambda n: (
+        lambda: clean_text("a" + _repeat("\u0301\u034f\u0316\u034f", n))
+    ),
+    "clean_text: apostrophe stand-ins inside words": lambda n: (
+        lambda: clean_text(_repeat("hasn`t won\u00b4t ", n))
+    ),
+    "keys: one token of n letters": lambda n: lambda: Normalizer("en").keys(_repeat("a", n)),
+    "framing: a sentence wrapped at every word": lambda n: (
+        lambda: explain(CLAIM, "", _repeat("NATO has\nsurpassed\n", n))
+    ),
     "framing: the claim restated in every sentence": lambda n: (
         lambda: explain(CLAIM, "", _repeat(CLAIM + ". ", n))
     ),
@@ -103,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",")]
     explain(CLAIM, "", CLAIM)  # load the stance model outside the timing
     clean_text("é" * 5000)  # and build the character tables
+    Normalizer("en").keys("load the lemmatiser")
     late = False
     print(f"{'family':48} " + " ".join(f"{size:>16,}" for size in sizes))
     for name, family in FAMILIES.items():

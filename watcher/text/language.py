@@ -43,7 +43,10 @@ def detect_language(text: str, *, min_confidence: float = MIN_CONFIDENCE) -> str
     None means "unknown": callers fall back to the feed's declared or configured language, never to a guess.
     Thread-safe; the first call loads the model (about 1 s), so call it off the event loop.
     """
-    sample = text[:MAX_CHARS]
+    from watcher.text.normalize import drop_invisible  # normalize imports this module
+
+    # Soft hyphens or zero-width spaces inside every word made an English text Afrikaans, or unknown.
+    sample = drop_invisible(text[:MAX_CHARS])
     if sum(1 for c in sample if c.isalpha()) < MIN_LETTERS:
         return None
     code, confidence = _identifier().classify(sample)

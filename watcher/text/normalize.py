@@ -55,6 +55,10 @@ ABBREVIATIONS = {
 }
 # Cached keys per language; news vocabulary is large but bounded, and a reset is cheap.
 _MAX_CACHE = 200_000
+# The longest token that has a key: longer than any word of the lemmatiser's dictionaries (English's longest has
+# 183 letters). A longer run of letters or digits is no word, and would match nothing but itself; yet the caches
+# here and in the lemmatiser keep each token whole, and articles of long unique tokens held hundreds of megabytes.
+MAX_WORD_CHARS = 200
 
 
 # A character carries at most this many combining marks (Unicode's stream-safe format allows 30): NFKC sorts a
@@ -62,6 +66,48 @@ _MAX_CACHE = 200_000
 # needs more. Texts up to MARKS_CHECKED_FROM characters are not looked at: at worst they cost milliseconds.
 MAX_MARKS = 30
 MARKS_CHECKED_FROM = 4096
+# Unicode's default-ignorable code points that are no format character (those are all dropped): the combining grapheme
+# joiner, Hangul fillers, Khmer inherent vowels, Mongolian free variation selectors, variation selectors, and the
+# unassigned code points Unicode sets aside for more of them. They render as nothing, and a reader no more sees one
+# inside a word than a zero-width space; yet they would make two words of "NA\u034fTO", another word of "Mu\u3164sk".
+IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2065\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8\U000e0000-\U000e0fff]"
+)
+# What is typed for an apostrophe between two letters: a backtick, an acute accent, a prime ("hasn`t", "Obama\u2032s").
+# Read as the typographic apostrophe, so that a contraction of "not" negates whichever was typed.
+_APOSTROPHE_LIKE = re.compile("(?<=[^\\W\\d_])[`\u00b4\u2032](?=[^\\W\\d_])")
+# The modifier letter apostrophe is a letter: left as it is, "Russia\u02bcs" is one word, never "Russia".
+MODIFIER_APOSTROPHE = "\u02bc"
+# Cyrillic and Greek letters that look like a Latin letter, and Latin letters that look like a Cyrillic one. A word
+# that mixes Latin letters with Cyrillic or Greek ones is spelt to deceive ("N\u0410\u0422\u041e" with three
+# Cyrillic letters, "d\u0435nied" with a Cyrillic "e") or typed on the wrong keyboard layout (a Latin "o" in a
+# Russian word): its letters are read in one script where all of the others have a look-alike in it (_one_script).
+_LATIN_LOOKALIKES = dict(
+    zip(
+        "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0405\u0406\u0408\u04ae"
+        "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04bb\u04cf\u0501\u051b\u051d"
+        "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7"
+        "\u03bf\u03b9\u03bd\u03c1",
+        "ABEKMHOPCTXSIJYaeopcyxijshldqwABEZHIKMNOPTYXoivp",
+        strict=True,
+    )
+)
+_CYRILLIC_LOOKALIKES = dict(
+    zip(
+        "ABEKMHOPCTXaeopcyxi",
+        "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425"
+        "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456",
+        strict=True,
+    )
+)
+_TO_LATIN = str.maketrans(_LATIN_LOOKALIKES)
+_TO_CYRILLIC = str.maketrans(_CYRILLIC_LOOKALIKES)
+_CYRILLIC_OR_GREEK = re.compile("[\u0370-\u03ff\u0400-\u052f]")
+# A word with both a Latin letter and a Cyrillic or Greek one. Tried at the start of a word only, and each look-ahead
+# reads to its end at most: linear in the text.
+_MIXED_WORD = re.compile(
+    "(?<![^\\W\\d_])(?=[^\\W\\d_]*[A-Za-z])(?=[^\\W\\d_]*[\u0370-\u03ff\u0400-\u052f])[^\\W\\d_]+"
+)
 
 
 @lru_cache(maxsize=1)
@@ -95,20 +141,58 @@ def _cap_marks(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Text as matching and framing read it: NFKC-normalised, format characters (Unicode category Cf) dropped,
-    runs of combining marks cut to MAX_MARKS.
+    """Text as matching and framing read it: NFKC-normalised, invisible characters dropped, runs of combining
+    marks cut to MAX_MARKS, what is typed for an apostrophe inside a word read as one ("hasn`t"), and a word
+    that mixes Latin letters with Cyrillic or Greek look-alikes read in one script.
 
-    Soft hyphens, zero-width spaces and joiners, word joiners and bidi controls are invisible on the page,
-    yet they split words: "NA\u00adTO" must read as "NATO", in claims and articles alike.
+    Soft hyphens, zero-width spaces and joiners, word joiners, bidi controls, the combining grapheme joiner,
+    variation selectors and Hangul fillers are invisible on the page, yet they split words: "NA\u00adTO" and
+    "NA\u034fTO" must read as "NATO", in claims and articles alike.
     """
     if text.isascii():
-        return text
+        return _APOSTROPHE_LIKE.sub("\u2019", text) if "`" in text else text
+    # Dropped before NFKC, so that a letter and its accent compose across a dropped character, and a flood of
+    # marks that invisible characters kept apart is still cut.
+    text = drop_invisible(text)
     if len(text) > MARKS_CHECKED_FROM:
         text = _cap_marks(text)
+    # Before NFKC, which makes an acute accent a space and a combining mark.
+    if "`" in text or "\u00b4" in text or "\u2032" in text:
+        text = _APOSTROPHE_LIKE.sub("\u2019", text)
+    # NFKC makes nothing invisible of a visible character (of U+0149 it makes U+02BC and a letter).
     text = unicodedata.normalize("NFKC", text)
+    if MODIFIER_APOSTROPHE in text:
+        text = text.replace(MODIFIER_APOSTROPHE, "\u2019")
+    return _MIXED_WORD.sub(_one_script, text) if _CYRILLIC_OR_GREEK.search(text) else text
+
+
+def _one_script(word: re.Match[str]) -> str:
+    """A word of Latin and Cyrillic or Greek letters in one script: Latin where each of its other letters looks like a
+    Latin one, else Cyrillic where its other letters are Cyrillic and each Latin one looks like a Cyrillic one."""
+    text = word.group()
+    others = {c for c in text if not c.isascii()}
+    if others <= _LATIN_LOOKALIKES.keys():
+        return text.translate(_TO_LATIN)
+    if (
+        all("\u0400" <= c <= "\u052f" for c in others)
+        and {c for c in text if c.isascii()} <= _CYRILLIC_LOOKALIKES.keys()
+    ):
+        return text.translate(_TO_CYRILLIC)
+    return text
+
+
+def drop_invisible(text: str) -> str:
+    """``text`` without its invisible characters: format characters (Unicode category Cf) and IGNORABLE."""
+    if text.isascii():
+        return text
     # Look each distinct character up once, not each occurrence: a news text has few of them.
-    drop = {ord(c): None for c in set(text) if not c.isascii() and unicodedata.category(c) == "Cf"}
+    drop = {ord(c): None for c in set(text) if not c.isascii() and _invisible(c)}
     return text.translate(drop) if drop else text
+
+
+def _invisible(char: str) -> bool:
+    """Whether ``char`` is default-ignorable: a format character (Unicode category Cf) or one of IGNORABLE."""
+    return unicodedata.category(char) == "Cf" or IGNORABLE.match(char) is not None
 
 
 def _fold(word: str) -> str:
@@ -166,6 +250,8 @@ class Normalizer:
         return found.keys()  # type: ignore[return-value]
 
     def _learn(self, token: str) -> str:
+        if len(token) > MAX_WORD_CHARS:
+            return ""  # not cached: see MAX_WORD_CHARS
         if len(self._cache) >= _MAX_CACHE:
             self._cache.clear()
         key = self._compute(token) or ""
@@ -200,13 +286,17 @@ def number_key(token: str) -> str:
     return token.replace(",", ".")
 
 
-@lru_cache(maxsize=1 << 16)
 def light_stem(word: str) -> str:
     """A deliberately crude suffix stripper: enough to match "surpassed" with "surpasses".
 
     Lowercases, drops a final "'s", then one of "ing", "ed", "es", "s" (not the last of "ss") where four
     letters remain. The framing rules and the shipped framing model's word features are built on these stems.
     """
+    # A word longer than MAX_WORD_CHARS is stemmed each time: the cache would keep it whole.
+    return _cached_stem(word) if len(word) <= MAX_WORD_CHARS else _stem(word)
+
+
+def _stem(word: str) -> str:
     word = word.lower()
     if word.endswith("'s"):
         word = word[:-2]
@@ -216,3 +306,6 @@ def light_stem(word: str) -> str:
                 break  # "surpass", "press": no plural to strip
             return word[: -len(suffix)]
     return word
+
+
+_cached_stem = lru_cache(maxsize=1 << 16)(_stem)

@@ -42,13 +42,14 @@ _NUMBER_START = re.compile(r"\d{1,3}\b")
 
 
 def split_plain_sentences(text: str) -> list[str]:
-    """Split on line breaks, then after sentence-final punctuation followed by a capital or a digit.
+    """Split on line breaks (not one that wraps a sentence: see _unwrapped_lines), then after sentence-final
+    punctuation followed by a capital or a digit.
 
     No language rules; only a break after a common English abbreviation or an initialism ("Mr. Smith", "the U.S. Food
     and Drug Administration", "Dec. 8", "No. 10") is undone. Sentences are stripped, not collapsed.
     """
     sentences: list[str] = []
-    for paragraph in text.splitlines():
+    for paragraph in _unwrapped_lines(text):
         # each sentence's parts, joined once (a run of "U.S. U.S. ..." stays linear)
         merged: list[list[str]] = []
         for part in _SENTENCE_BREAK.split(paragraph):
@@ -65,6 +66,25 @@ def split_plain_sentences(text: str) -> list[str]:
                 merged.append([part])
         sentences.extend(" ".join(parts) for parts in merged)
     return sentences
+
+
+def _unwrapped_lines(text: str) -> list[str]:
+    """The lines of ``text``, each joined to the line before it where that one breaks off inside a sentence.
+
+    Text wrapped at a fixed width (a plain-text feed; a line break in the markup of an HTML paragraph) breaks its
+    sentences across lines: a line that ends in a letter, a digit or a comma, followed by one that starts with a
+    lower-case letter, is one sentence ("Moscow denied that NATO has" / "surpassed Russia ..."). A line that
+    starts with a capital may start a sentence of its own after a heading, and stays a line.
+    """
+    lines: list[list[str]] = []
+    last = ""
+    for line in text.splitlines():
+        if lines and line.lstrip()[:1].islower() and (last[-1:].isalnum() or last[-1:] == ","):
+            lines[-1].append(line)
+        else:
+            lines.append([line])
+        last = line.rstrip()
+    return [" ".join(parts) for parts in lines]
 
 
 def clip(sentence: str, limit: int = EVIDENCE_MAX_CHARS) -> str:
