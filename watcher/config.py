@@ -509,6 +509,14 @@ class _Matching(_Model):
     def _languages(cls, v: list[str] | None) -> list[str] | None:
         return None if v is None else [str(_iso_language(code)) for code in v]
 
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            # An empty name turned the stage off without a word; null says so.
+            raise ValueError("must be a model name or path, not empty (null: lexical matching only)")
+        return v
+
 
 class _Pages(_Model):
     """``pages:`` in feeds.yaml (article pages fetched for their full text); validated into PageSettings."""

@@ -98,6 +98,7 @@ class Daemon:
         self.stop_event.set()
 
     async def run(self) -> None:
+        await self.pipeline.load_model()  # a model that cannot be loaded stops the start, naming the setting
         loop = asyncio.get_running_loop()
         if self.install_signal_handlers:
             for sig in STOP_SIGNALS:

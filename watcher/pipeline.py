@@ -669,11 +669,18 @@ class Pipeline:
 
     def _embedder_for(self, settings: MatchSettings) -> Embedder | None:
         if self._embedder is None and self._load_model and settings.model:
-            self._load_model = False  # try once; load_embedder logs why it is off
             self._embedder = load_embedder(
                 settings.model, backend=settings.backend, onnx_dir=settings.onnx_dir
             )
+            # Once loaded, or off for want of the extra (load_embedder logs why). Not before: a model that
+            # fails to load raises again, never turns into lexical-only matching without a word.
+            self._load_model = False
         return self._embedder
+
+    async def load_model(self) -> None:
+        """Load the semantic model now (off the event loop), so that a ``matching.model`` that cannot be loaded
+        stops the start with its error rather than failing at the first match."""
+        await asyncio.to_thread(self._embedder_for, self.settings.matching)
 
     async def matcher(self) -> Matcher:
         """A Matcher over the active claims, rebuilt only when the claims change.

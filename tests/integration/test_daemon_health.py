@@ -18,7 +18,7 @@ from tests.support.stories import STRAIGHT, fresh, rss
 from watcher.config import DaemonSettings, HttpSettings, Settings
 from watcher.daemon import Daemon
 from watcher.domain import FeedSpec
-from watcher.errors import StorageError
+from watcher.errors import MatchError, StorageError
 from watcher.pipeline import Pipeline
 from watcher.web import health
 
@@ -130,3 +130,25 @@ async def test_a_daemon_whose_sqlite_file_is_deleted_or_replaced_says_so_and_sto
     assert not ok and body["database"] == f"file {what}", body
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and f"was {what}" in errors[0].getMessage()
+
+
+async def test_a_model_that_cannot_be_loaded_stops_the_start_naming_the_setting(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Not a traceback at the first match followed by lexical-only matching without a word: the daemon does
+    not start, and the error names matching.model. (The semantic extra is installed for the tests.)"""
+    missing = tmp_path / "no-such-model"
+    settings = loopback_settings(sqlite_url, [])
+    settings = dataclasses.replace(
+        settings, matching=dataclasses.replace(settings.matching, model=str(missing))
+    )
+    store = await open_store(settings.database_url, upgrade=True)
+    pipeline = await Pipeline.open(settings, store)
+    try:
+        daemon = Daemon(settings, store, pipeline, install_signal_handlers=False)
+        with pytest.raises(MatchError, match=r"^matching\.model '.*no-such-model' cannot be loaded: .*null"):
+            await asyncio.wait_for(daemon.run(), 60)
+        assert not daemon.scheduler_running
+    finally:
+        await pipeline.close()
+        await store.close()

@@ -284,3 +284,14 @@ def test_a_missing_table_is_a_database_problem_not_a_traceback() -> None:
     problem = database_problem(exc)
     assert problem is not None and problem.startswith("its schema is not the one this version expects")
     assert database_problem(OperationalError("x", {}, sqlite3.OperationalError("disk I/O error"))) is None
+
+
+# --- matching.model ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("empty", ["''", "' '"])
+def test_an_empty_model_name_is_refused_not_read_as_off(tmp_path: Path, empty: str) -> None:
+    assert refused(tmp_path, f"matching: {{model: {empty}}}\n").startswith(
+        "F:1: matching.model: must be a model name or path, not empty (null: lexical matching only)"
+    )
+    assert load(write(tmp_path, "matching: {model: null}\n"), environ={}).matching.model is None

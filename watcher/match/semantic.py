@@ -7,6 +7,7 @@ are cached by content (:class:`SentenceCache`), so wire copies and revisions re-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import shutil
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -74,7 +75,7 @@ class SentenceTransformerEmbedder:
         try:
             self._model: Any = SentenceTransformer(model, device=device)
         except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
-            raise MatchError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
+            raise _unloadable(model, exc) from exc
         self._name = model
         self._batch_size = batch_size
         self.encoded = 0  # texts encoded since creation
@@ -91,7 +92,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, dim), dtype=np.float32)
         self.encoded += len(texts)
         vectors = self._model.encode(
-            texts,
+            _clipped(texts, int(self._model.max_seq_length or 512)),
             batch_size=self._batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -123,6 +124,9 @@ def load_embedder(
     if model is None:
         _log_once("off", logging.INFO, "semantic matching is off (no model configured); lexical only")
         return None
+    if not model.strip():
+        # An empty name would otherwise reach the library and fail with an unrelated message.
+        raise MatchError(f"matching.model is empty: {_MODEL_HINT}")
     if backend == "torch":
         missing = _missing("sentence_transformers")
         extra = "semantic"
@@ -155,6 +159,42 @@ def load_embedder(
                 )
             _loaded[model, device, backend, folder] = found
     return found
+
+
+# What an operator can do about a model that does not load; every such error ends with it.
+_MODEL_HINT = (
+    "set matching.model to a sentence-transformers model name (already in the Hugging Face cache, or "
+    "downloadable from this host) or to a folder holding such a model, or to null for lexical-only matching"
+)
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
+# Characters kept of a text before tokenising: far more than the tokens a model reads (its max_tokens),
+# as no token is made of more than a few dozen characters, yet a 1 MB sentence without a full stop is not
+# tokenised whole only to be truncated.
+_CHARS_PER_TOKEN = 64
+
+
+def _unloadable(model: str, exc: BaseException) -> MatchError:
+    """A one-line error naming the setting, why the model did not load, and what to do."""
+    return MatchError(f"matching.model {_shown(model)!r} cannot be loaded: {_reason(exc)}; {_MODEL_HINT}")
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line, short, with any credentials in URLs (a mirror's
+    ``HF_ENDPOINT=https://user:token@...``) masked, as the message ends up in logs."""
+    text = _shown(" ".join(str(exc).split()).rstrip(". ")) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _shown(text: str) -> str:
+    """``text`` with the user and password of any URL in it masked."""
+    return _CREDENTIALS.sub("***@", text)
+
+
+def _clipped(texts: list[str], max_tokens: int) -> list[str]:
+    """``texts`` cut to the characters their first ``max_tokens`` tokens can come from (the rest is
+    truncated by the tokenizer anyway)."""
+    limit = max(max_tokens, 1) * _CHARS_PER_TOKEN
+    return [t if len(t) <= limit else t[:limit] for t in texts]
 
 
 def _missing(*modules: str) -> str:
@@ -208,21 +248,64 @@ def onnx_cache_root() -> Path:
 
 def onnx_folder(model: str) -> Path:
     """The default export folder of a model (a name or a path): one per model, under :func:`onnx_cache_root`."""
-    source = str(Path(model).expanduser().resolve()) if Path(model).expanduser().exists() else model
+    source = _source_key(model)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", source.rstrip("/").rsplit("/", 1)[-1])[:60] or "model"
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     return onnx_cache_root() / f"{slug}-{digest}"
 
 
+def _source_key(model: str) -> str:
+    """A model as exports are told apart: a folder by its resolved path (however it is written), a name as is."""
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.exists() else model
+
+
 def export_onnx(model: str, directory: Path) -> Path:
     """Export a sentence-transformers model to ``directory``: ``model.onnx`` (float32), ``model_int8.onnx``
-    (int8 weights, dynamic quantisation of the matrix products), its tokenizer and a manifest.
+    (int8 weights, dynamic quantisation of the matrix products), its tokenizer and a manifest with the size
+    and SHA-256 of each file.
 
     Runs offline on the model as sentence-transformers loads it (a path, or a name already in the local
-    cache), and needs the ``semantic`` and ``semantic-onnx`` extras (torch, onnx, onnxruntime). The folder
-    appears whole or not at all, so processes that export at once never read half an export.
-    Returns ``directory``.
+    cache), and needs the ``semantic`` and ``semantic-onnx`` extras (torch, onnx, onnxruntime). Processes
+    exporting into one folder take turns (a lock file beside it), and the folder appears whole or not at
+    all: the export is built under another name and renamed into place. An older export in ``directory`` is
+    replaced; a folder that holds something else is left alone (:class:`MatchError`). Returns ``directory``.
     """
+    try:
+        with _export_lock(directory):
+            _export(model, directory)
+    except OSError as exc:
+        raise MatchError(_cache_error(model, directory, exc)) from exc
+    return directory
+
+
+def _cache_error(model: str, directory: Path, exc: OSError) -> str:
+    return (
+        f"cannot export {_shown(model)!r} to ONNX in {directory}: {_reason(exc)}; set matching.onnx_dir "
+        "(or WATCHER_CACHE_DIR) to a folder this process can create and write"
+    )
+
+
+@contextlib.contextmanager
+def _export_lock(directory: Path) -> Iterator[None]:
+    """Held while this process exports into ``directory``: another one waits, then finds the export made."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "ab") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, but the rename still keeps readers from half an export
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _export(model: str, directory: Path) -> None:
+    """:func:`export_onnx` with its lock held."""
+    _check_replaceable(directory)  # before minutes of work that could not be put in place
     try:
         import torch
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -236,11 +319,10 @@ def export_onnx(model: str, directory: Path) -> Path:
         # Eager attention traces to plain operators that every ONNX Runtime build runs.
         st: Any = SentenceTransformer(model, device="cpu", model_kwargs={"attn_implementation": "eager"})
     except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
-        raise MatchError(f"cannot load sentence-transformers model {model!r}: {exc}") from exc
+        raise _unloadable(model, exc) from exc
     pooling = _pooling_mode(st, model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    scratch = directory.parent / f".{directory.name}.{os.getpid()}.{threading.get_ident()}"
-    shutil.rmtree(scratch, ignore_errors=True)
+    _remove_leftovers(directory)
+    scratch = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{threading.get_ident()}"
     scratch.mkdir()
     try:
         tokenizer = st.tokenizer
@@ -259,31 +341,24 @@ def export_onnx(model: str, directory: Path) -> Path:
                 return self.inner(**dict(zip(inputs, args, strict=True))).last_hidden_state
 
         axes = {name: {0: "batch", 1: "tokens"} for name in [*inputs, "hidden"]}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the tracer's and the exporter's own notes
-            torch.onnx.export(
-                _Encoder(st[0].auto_model).eval(),
-                tuple(sample[n] for n in inputs),
-                str(scratch / _ONNX_FILES[False]),
-                input_names=inputs,
-                output_names=["hidden"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-        quiet = _DropFrom("onnxruntime")  # the quantiser logs a pre-processing hint through the root logger
-        logging.getLogger().addFilter(quiet)
         try:
-            quantize_dynamic(
-                str(scratch / _ONNX_FILES[False]),
-                str(scratch / _ONNX_FILES[True]),
-                weight_type=QuantType.QInt8,
-                op_types_to_quantize=["MatMul"],  # the embedding table stays float: int8 there costs accuracy
-                per_channel=True,
-                reduce_range=True,
-            )
-        finally:
-            logging.getLogger().removeFilter(quiet)
+            with warnings.catch_warnings(), torch.no_grad():
+                warnings.simplefilter("ignore")  # the tracer's and the exporter's own notes
+                torch.onnx.export(
+                    _Encoder(st[0].auto_model).eval(),
+                    tuple(sample[n] for n in inputs),
+                    str(scratch / _ONNX_FILES[False]),
+                    input_names=inputs,
+                    output_names=["hidden"],
+                    dynamic_axes=axes,
+                    opset_version=17,
+                    dynamo=False,
+                )
+            _quantize(quantize_dynamic, QuantType.QInt8, scratch)
+        except OSError:
+            raise
+        except Exception as exc:  # the exporter and the quantiser raise their own types
+            raise MatchError(f"cannot export {model!r} to ONNX: {_reason(exc)}") from exc
         manifest = {
             "format": ONNX_FORMAT,
             "source": model,
@@ -292,21 +367,78 @@ def export_onnx(model: str, directory: Path) -> Path:
             "max_tokens": int(st.max_seq_length or 512),
             "pad_id": int(tokenizer.pad_token_id or 0),
             "dimension": int(st.encode(["a"]).shape[1]),
+            "files": {name: _describe(scratch / name) for name in _CHECKED_FILES},
         }
         (scratch / ONNX_MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        if directory.exists():
-            shutil.rmtree(directory)  # an export of an older format
-        try:
-            scratch.rename(directory)
-        except OSError:
-            if not (directory / ONNX_MANIFEST).exists():  # not another process's export that won the race
-                raise
-    except OSError as exc:
-        raise MatchError(f"cannot export {model!r} to ONNX in {directory}: {exc}") from exc
+        _install(scratch, directory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     logger.info("exported %s to ONNX in %s", model, directory)
-    return directory
+
+
+def _quantize(quantize_dynamic: Any, weight_type: Any, folder: Path) -> None:
+    quiet = _DropFrom("onnxruntime")  # the quantiser logs a pre-processing hint through the root logger
+    logging.getLogger().addFilter(quiet)
+    try:
+        quantize_dynamic(
+            str(folder / _ONNX_FILES[False]),
+            str(folder / _ONNX_FILES[True]),
+            weight_type=weight_type,
+            op_types_to_quantize=["MatMul"],  # the embedding table stays float: int8 there costs accuracy
+            per_channel=True,
+            reduce_range=True,
+        )
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+def _check_replaceable(directory: Path) -> None:
+    """Refuse to export into a path that holds something other than an export (or nothing): replacing it
+    would delete what someone put there, such as a folder ``matching.onnx_dir`` was pointed at by mistake."""
+    if not (directory.exists() or directory.is_symlink()):
+        return
+    if directory.is_dir() and (not any(directory.iterdir()) or (directory / ONNX_MANIFEST).is_file()):
+        return
+    what = "a folder that holds no ONNX export" if directory.is_dir() else "not a folder"
+    raise MatchError(
+        f"matching.onnx_dir {directory} is {what}: point matching.onnx_dir at a new or empty folder "
+        "(the export is made there)"
+    )
+
+
+def _install(scratch: Path, directory: Path) -> None:
+    """Rename the finished export ``scratch`` to ``directory``, replacing an older export there."""
+    _check_replaceable(directory)
+    if directory.exists():
+        # Moved out of the way in one step and deleted afterwards, so that no reader sees half of it.
+        aside = directory.parent / f".{directory.name}.old-{os.getpid()}-{threading.get_ident()}"
+        directory.rename(aside)
+        scratch.rename(directory)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        scratch.rename(directory)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Delete what exports into ``directory`` that were killed half-way left beside it (the lock is held, so
+    no export is running): each can be as large as the model."""
+    leftover = re.compile(rf"\.{re.escape(directory.name)}\.(tmp-|old-|\d+\.\d+$)")
+    for path in directory.parent.iterdir():
+        if leftover.match(path.name) and path.is_dir() and not path.is_symlink():
+            logger.info("removing %s, left by an interrupted ONNX export", path)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    return {"size": path.stat().st_size, "sha256": _sha256(path)}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class _DropFrom(logging.Filter):
@@ -342,7 +474,9 @@ def _pooling_mode(st: Any, model: str) -> str:
 class OnnxEmbedder:
     """An :class:`Embedder` that runs a sentence-transformers model exported to ONNX (:func:`export_onnx`)
     on ONNX Runtime; ``quantized``: the int8 export. Exports the model on first use when ``directory``
-    holds no export. Encoding imports neither torch nor sentence-transformers.
+    holds no export, and again when its export is incomplete or damaged (a file whose size or checksum is
+    not the manifest's); refuses an export of another model. Encoding imports neither torch nor
+    sentence-transformers.
     """
 
     def __init__(
@@ -354,33 +488,19 @@ class OnnxEmbedder:
         batch_size: int = 32,
         threads: int | None = None,
     ) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         folder = directory if directory is not None else onnx_folder(model)
-        manifest = _read_manifest(folder)
-        if manifest is None:
-            export_onnx(model, folder)
-            manifest = _read_manifest(folder)
-            if manifest is None:
-                raise MatchError(f"cannot load the ONNX export of {model!r} from {folder}")
+        # One thread per core this process may run on: ONNX Runtime's default counts the machine's
+        # physical cores, which can be more than a process pinned to a few (a container's cpuset) may use.
+        threads = threads or _usable_cores()
         try:
-            options = ort.SessionOptions()
-            # One thread per core this process may run on: ONNX Runtime's default counts the machine's
-            # physical cores, which can be more than a process pinned to a few (a container's cpuset) may use.
-            options.intra_op_num_threads = threads or _usable_cores()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            # Idle threads sleep rather than spin: the cores are shared with the event loop and the parsers.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            self._session: Any = ort.InferenceSession(
-                str(folder / _ONNX_FILES[quantized]), options, providers=["CPUExecutionProvider"]
-            )
-            tokenizer: Any = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        except Exception as exc:  # ONNX Runtime raises its own exception types
-            raise MatchError(f"cannot load the ONNX export of {model!r} from {folder}: {exc}") from exc
+            manifest, session, tokenizer = _open_export(model, folder, quantized, threads)
+        except _Unusable as why:
+            manifest, session, tokenizer = _export_and_open(model, folder, quantized, threads, why)
         tokenizer.no_padding()
         tokenizer.enable_truncation(int(manifest["max_tokens"]))
+        self._session: Any = session
         self._tokenizer = tokenizer
+        self._max_tokens = int(manifest["max_tokens"])
         self._inputs: list[str] = list(manifest["inputs"])
         self._cls = manifest["pooling"] == "cls"
         self._pad = int(manifest["pad_id"])
@@ -401,7 +521,7 @@ class OnnxEmbedder:
         if not texts:
             return out
         self.encoded += len(texts)
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = self._tokenizer.encode_batch(_clipped(texts, self._max_tokens))
         # Batches of similar lengths pad little (sentence-transformers does the same).
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
@@ -434,15 +554,138 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _read_manifest(folder: Path) -> dict[str, Any] | None:
-    """An export's manifest, or None when the folder holds no complete export of the current format."""
+class _Unusable(Exception):
+    """The export folder holds no usable export: none yet (``found`` false), or an old, incomplete or
+    damaged one."""
+
+    def __init__(self, reason: str, *, found: bool = True) -> None:
+        super().__init__(reason)
+        self.found = found
+
+
+# Files whose size and checksum the manifest records, checked before each is loaded.
+_CHECKED_FILES = (*_ONNX_FILES.values(), "tokenizer.json")
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _export_and_open(
+    model: str, folder: Path, quantized: bool, threads: int, why: _Unusable
+) -> tuple[dict[str, Any], Any, Any]:
+    """Export ``model`` into ``folder`` and open it; ``why``: what was wrong with the folder."""
+    if why.found:
+        logger.warning("the ONNX export in %s cannot be used (%s); exporting %s again", folder, why, model)
     try:
-        manifest: dict[str, Any] = json.loads((folder / ONNX_MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if manifest.get("format") != ONNX_FORMAT or not all((folder / f).exists() for f in _ONNX_FILES.values()):
-        return None
+        with _export_lock(folder):
+            try:  # another process may have made the export while this one waited for the lock
+                return _open_export(model, folder, quantized, threads)
+            except _Unusable:
+                _export(model, folder)
+            return _open_export(model, folder, quantized, threads)
+    except _Unusable as exc:
+        raise MatchError(
+            f"cannot load the ONNX export of {model!r} from {folder}: {exc}; delete the folder to export "
+            "again, or set matching.backend: torch"
+        ) from exc
+    except OSError as exc:
+        raise MatchError(_cache_error(model, folder, exc)) from exc
+
+
+def _open_export(model: str, folder: Path, quantized: bool, threads: int) -> tuple[dict[str, Any], Any, Any]:
+    """The manifest, ONNX Runtime session and tokenizer of the export in ``folder``; raises :class:`_Unusable`
+    when there is none or it is damaged, :class:`MatchError` when it is the export of another model."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    manifest = _read_manifest(folder)
+    if _source_key(manifest["source"]) != _source_key(model):
+        raise MatchError(
+            f"{folder} holds the ONNX export of {_shown(manifest['source'])!r}, not of matching.model "
+            f"{_shown(model)!r}: set matching.onnx_dir to another folder, or delete this one to export "
+            f"{_shown(model)!r} into it"
+        )
+    name = _ONNX_FILES[quantized]
+    _verify(folder, manifest, name)
+    _verify(folder, manifest, "tokenizer.json")
+    try:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep rather than spin: the cores are shared with the event loop and the parsers.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    except Exception as exc:  # ONNX Runtime and tokenizers raise their own exception types
+        raise _Unusable(_reason(exc)) from exc
+    width = session.get_outputs()[0].shape[-1]
+    if isinstance(width, int) and width != manifest["dimension"]:
+        raise _Unusable(
+            f"{name} gives vectors of {width} dimensions, its manifest says {manifest['dimension']}"
+        )
+    return manifest, session, tokenizer
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the export in ``folder``, its fields checked; raises :class:`_Unusable` when the folder
+    holds no complete export of the current format."""
+    try:
+        manifest: Any = json.loads((folder / ONNX_MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise _Unusable("no export yet", found=False) from exc
+    except NotADirectoryError as exc:
+        raise _Unusable("not a folder", found=False) from exc
+    except (OSError, ValueError) as exc:
+        raise _Unusable(f"{ONNX_MANIFEST}: {_reason(exc)}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != ONNX_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise _Unusable(f"an export of format {found!r}, not {ONNX_FORMAT}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise _Unusable(f"{ONNX_MANIFEST}: {problem}")
+    missing = [f for f in _ONNX_FILES.values() if not (folder / f).is_file()]
+    if missing:
+        raise _Unusable(f"{missing[0]} is missing")
     return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str:
+    """What is wrong with a manifest's fields (as written by hand or damaged), or ""."""
+    ints = {"max_tokens": 1, "pad_id": 0, "dimension": 1}  # field: least value
+    for key, least in ints.items():
+        value = manifest.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            return f"{key} is {value!r}"
+    inputs = manifest.get("inputs")
+    if not isinstance(inputs, list) or not inputs or not all(n in _INPUTS for n in inputs):
+        return f"inputs is {inputs!r}"
+    if manifest.get("pooling") not in ("mean", "cls"):
+        return f"pooling is {manifest.get('pooling')!r}"
+    if not isinstance(manifest.get("source"), str):
+        return f"source is {manifest.get('source')!r}"
+    files = manifest.get("files", {})  # absent from exports made before files were recorded
+    if not isinstance(files, dict) or not all(
+        isinstance(d, dict) and isinstance(d.get("size"), int) and isinstance(d.get("sha256"), str)
+        for d in files.values()
+    ):
+        return "files is malformed"
+    return ""
+
+
+def _verify(folder: Path, manifest: dict[str, Any], name: str) -> None:
+    """Raise :class:`_Unusable` when a file is not the one the export wrote: another size (a copy or a write
+    cut short) or another checksum. Exports made before checksums were recorded rely on ONNX Runtime's
+    own checks."""
+    expected = manifest.get("files", {}).get(name)
+    if expected is None:
+        return
+    path = folder / name
+    try:
+        size = path.stat().st_size
+        if size != expected["size"]:
+            raise _Unusable(f"{name} has {size} bytes, its manifest says {expected['size']}")
+        if _sha256(path) != expected["sha256"]:
+            raise _Unusable(f"{name} does not match the checksum in its manifest")
+    except OSError as exc:
+        raise _Unusable(f"{name}: {_reason(exc)}") from exc
 
 
 # -- sentence cache -----------------------------------------------------------------------------------------
@@ -453,7 +696,7 @@ class SentenceCache:
 
     The key is a hash of the embedder's name (model and backend) and the sentence with its whitespace
     normalised, so the same sentence in a wire copy, a revision or another batch is encoded once. Vectors
-    are kept in one preallocated matrix. Thread-safe.
+    are kept in one matrix, grown as the cache fills. Thread-safe.
     """
 
     def __init__(self, capacity: int = DEFAULT_SENTENCE_CACHE) -> None:
@@ -510,11 +753,17 @@ class SentenceCache:
         import numpy as np
 
         if self._matrix is None:
-            self._matrix = np.empty((self.capacity, vector.shape[0]), dtype=np.float32)
+            self._matrix = np.empty((min(self.capacity, 1024), vector.shape[0]), dtype=np.float32)
         if key in self._slots:
             slot = self._slots[key]
         elif len(self._slots) < self.capacity:
             slot = len(self._slots)
+            if slot == len(self._matrix):
+                # Grown as it fills, doubling: a large capacity (up to 10 million, 15 GiB) reserves memory
+                # only as it is used, not all of it at the first sentence.
+                grown = np.empty((min(self.capacity, 2 * slot), self._matrix.shape[1]), dtype=np.float32)
+                grown[:slot] = self._matrix
+                self._matrix = grown
         else:
             _, slot = self._slots.popitem(last=False)
         self._slots[key] = slot
