@@ -295,3 +295,36 @@ def test_on_int8_an_article_scores_alike_alone_and_in_a_batch_within_its_quantis
     embedder = OnnxEmbedder(str(model_path()), quantized=True, directory=exported)
     scores = [s for s in _scores_alone_batched_and_cached(embedder) if s is not None]
     assert len(scores) == 4 and max(scores) - min(scores) <= 0.02
+
+
+def test_a_model_is_loaded_from_the_local_copy_first_and_downloaded_only_when_missing() -> None:
+    """A start without network must not spend a minute on retries for a model already here; a name not here
+    is loaded as the library would (a download, which cannot run here: the loader stands in for it)."""
+    from watcher.match.semantic import _load_sentence_transformer
+
+    calls: list[dict[str, object]] = []
+
+    def here(model: str, **options: object) -> str:
+        calls.append(options)
+        return f"loaded {model}"
+
+    assert _load_sentence_transformer(here, "m", device="cpu") == "loaded m"
+    assert calls == [{"local_files_only": True, "device": "cpu"}]
+
+    calls.clear()
+
+    def downloadable(model: str, **options: object) -> str:
+        calls.append(options)
+        if options.get("local_files_only"):
+            raise OSError("not in the cache")
+        return f"downloaded {model}"
+
+    assert _load_sentence_transformer(downloadable, "m", device="cpu") == "downloaded m"
+    assert calls == [{"local_files_only": True, "device": "cpu"}, {"device": "cpu"}]
+
+    def nowhere(model: str, **options: object) -> str:
+        raise OSError(f"{model} not found at https://bob:s3cret@hub.example/")
+
+    with pytest.raises(MatchError, match=r"^matching\.model 'm' cannot be loaded: .*\*\*\*@hub") as err:
+        _load_sentence_transformer(nowhere, "m")
+    assert "s3cret" not in str(err.value)

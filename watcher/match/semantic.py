@@ -72,10 +72,7 @@ class SentenceTransformerEmbedder:
                 f"cannot load model {model!r}: sentence-transformers is not installed "
                 "(install the 'semantic' extra)"
             ) from exc
-        try:
-            self._model: Any = SentenceTransformer(model, device=device)
-        except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
-            raise _unloadable(model, exc) from exc
+        self._model: Any = _load_sentence_transformer(SentenceTransformer, model, device=device)
         self._name = model
         self._batch_size = batch_size
         self.encoded = 0  # texts encoded since creation
@@ -197,6 +194,21 @@ def _clipped(texts: list[str], max_tokens: int) -> list[str]:
     return [t if len(t) <= limit else t[:limit] for t in texts]
 
 
+def _load_sentence_transformer(loader: Any, model: str, **options: Any) -> Any:
+    """``loader(model, **options)`` (the SentenceTransformer class), from the local copy first: a folder, or a
+    name already in the Hugging Face cache loads without a request, so that a start without network is not a
+    minute of retries and a daemon runs the model it ran before; else as the library would (a download).
+    Raises the one-line MatchError of :func:`_unloadable`."""
+    try:
+        return loader(model, local_files_only=True, **options)
+    except Exception:  # not here: a name to download (or what the second try explains)
+        logger.debug("model %r is not in the local cache; loading it as sentence-transformers would", model)
+    try:
+        return loader(model, **options)
+    except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
+        raise _unloadable(model, exc) from exc
+
+
 def _missing(*modules: str) -> str:
     """The first of ``modules`` that cannot be imported, or ""."""
     import importlib.util
@@ -315,11 +327,10 @@ def _export(model: str, directory: Path) -> None:
             f"cannot export {model!r} to ONNX: {exc.name} is not installed "
             "(install the 'semantic' and 'semantic-onnx' extras)"
         ) from exc
-    try:
-        # Eager attention traces to plain operators that every ONNX Runtime build runs.
-        st: Any = SentenceTransformer(model, device="cpu", model_kwargs={"attn_implementation": "eager"})
-    except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
-        raise _unloadable(model, exc) from exc
+    # Eager attention traces to plain operators that every ONNX Runtime build runs.
+    st: Any = _load_sentence_transformer(
+        SentenceTransformer, model, device="cpu", model_kwargs={"attn_implementation": "eager"}
+    )
     pooling = _pooling_mode(st, model)
     _remove_leftovers(directory)
     scratch = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{threading.get_ident()}"
