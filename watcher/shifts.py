@@ -30,6 +30,9 @@ _TYPE_ORDER = {event_type: index for index, event_type in enumerate(EventType)}
 _EPSILON = 1e-9
 _MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
 FIRST_SEEN_KEY = "first_seen"
+# A spike is the press taking a claim up: one outlet's run of items (a live blog filed as separate items, a
+# series) is that outlet's coverage, however many, not a surge.
+SPIKE_MIN_OUTLETS = 2
 # The first news of a claim whose first_seen was backfill (see _Replay._first_fresh).
 FIRST_FRESH_KEY = "first_seen:fresh"
 _WORD = re.compile(r"\w+")
@@ -762,6 +765,8 @@ class _Replay:
             return None
         stories = self.timeline.between(window_start, at)
         outlets = sorted({story.article.outlet for story in stories})
+        if len(outlets) < SPIKE_MIN_OUTLETS:
+            return None
         details = {
             "window": {"start": _iso(window_start), "end": _iso(at)},
             "baseline": {"start": _iso(baseline_start), "end": _iso(window_start), "span_s": span_s},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -78,7 +79,10 @@ async def test_backdated_items_make_no_spike_and_no_alert(
     now = clock()
     fresh = [supporting(0, now - timedelta(minutes=5))]
     server.routes["/wire.xml"] = Route(body=rss(fresh))
-    pipeline = await make_pipeline(settings_for(server, db_url, receiver), clock)
+    server.routes["/agency.xml"] = Route(body=rss([]))
+    settings = settings_for(server, db_url, receiver)
+    agency = FeedSpec(url=server.url("/agency.xml"), outlet="Agency", country="GB", language="en")
+    pipeline = await make_pipeline(dataclasses.replace(settings, feeds=(*settings.feeds, agency)), clock)
     await pipeline.cycle(all=True)
     assert [e.type for e in await store.list_events()] == [EventType.FIRST_SEEN]
     assert len(receiver.requests) == 1
@@ -94,10 +98,11 @@ async def test_backdated_items_make_no_spike_and_no_alert(
     assert all(a.published_at is not None and a.published_at < a.first_seen_at for a in stored.values())
     assert len(receiver.requests) == 1, "no alert about old news"
 
-    # The same eight stories published now would spike: the window holds them, not the backdated ones.
+    # Eight stories published now, by two outlets, would spike: the window holds them, not the backdated ones.
     clock.advance(minutes=20)
     current = [supporting(n, clock() - timedelta(minutes=n)) for n in range(11, 19)]
-    server.routes["/wire.xml"] = Route(body=rss(fresh + backdated + current))
+    server.routes["/wire.xml"] = Route(body=rss(fresh + backdated + current[:4]))
+    server.routes["/agency.xml"] = Route(body=rss(current[4:]))
     report = await pipeline.cycle(all=True)
     spikes = [e for e in await store.list_events() if e.type is EventType.COVERAGE_SPIKE]
     assert len(spikes) == 1 and not spikes[0].backfill

@@ -454,3 +454,17 @@ def test_a_claim_backfilled_when_tracked_announces_its_first_recent_story() -> N
         ("first_seen:fresh", False),
     ]
     assert firsts[1][2].startswith("First fresh coverage: Evening Post (US, private) disputes the claim")
+
+
+def test_one_outlets_run_of_items_is_no_spike_until_another_outlet_joins() -> None:
+    """Eight distinct items in 35 minutes from one live blog are its coverage, not the press taking the claim
+    up; the spike comes when a second outlet's story lands in the window."""
+    timeline = Timeline()
+    timeline.add(0, "Daily Ledger")
+    for i in range(8):
+        timeline.add(12 * HOUR + 5 * i, "Live Blog")
+    assert [str(d.type) for d in detect(timeline, 13 * HOUR)] == ["first_seen"]
+    timeline.add(12 * HOUR + 40, "Wire Service")
+    (spike,) = [d for d in detect(timeline, 13 * HOUR) if d.type is EventType.COVERAGE_SPIKE]
+    assert spike.details["outlets"] == ["Live Blog", "Wire Service"]
+    assert spike.details["trigger_at"] == "2025-11-06T18:40:00Z"
