@@ -231,7 +231,8 @@ class Store(Protocol):
         listings, matching and detection; its matches and events stay for reports."""
 
     async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]:
-        """Lease every claim (not removed) that has matches not yet through shift detection, by id.
+        """Lease every claim (not removed) that has matches not yet through shift detection, or whose
+        ``detect_again_at`` (see ``record_events``) has come, by id.
 
         ``record_events`` releases the lease.
         """
@@ -242,14 +243,22 @@ class Store(Protocol):
         """Every event of a claim, oldest first."""
 
     async def record_events(
-        self, claim_id: int, drafts: Sequence[EventDraft], destinations: Sequence[Destination], now: datetime
+        self,
+        claim_id: int,
+        drafts: Sequence[EventDraft],
+        destinations: Sequence[Destination],
+        now: datetime,
+        *,
+        detect_again_at: datetime | None = None,
     ) -> list[Event]:
         """Store the events detection raised for a claim, each with one delivery (due at ``now``) per
-        destination that wants its type and is not disabled; mark the claim's matches detected and
-        release its lease; all in one transaction.
+        destination that wants its type and is not disabled; mark the claim's matches detected, release
+        its lease and set when detection must run again though no match is new (``detect_again_at``: held
+        article revisions fall due; None: not before new coverage); all in one transaction.
 
         A draft whose dedupe key the claim already has is skipped: a re-run never raises an event
         twice. A ``backfill`` draft is stored without deliveries. Returns the events inserted.
+        :meth:`lease_claims_to_detect` leases claims with undetected matches or whose time has come.
         """
 
     async def list_events(self, *, claim_id: int | None = None, limit: int = 100) -> list[Event]:

@@ -171,6 +171,8 @@ class ClaimRow(Base):
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
     detect_leased_until: Mapped[datetime | None]
+    # when detection must run again though no match is new (held article revisions fall due)
+    detect_due_at: Mapped[datetime | None]
 
 
 class MatchRow(Base):

@@ -48,7 +48,7 @@ from watcher.ingest.urls import outlet_of, redact_url, stored_feed_key
 from watcher.match import Embedder, Matcher, MatchSettings, load_embedder
 from watcher.outbox import Outbox
 from watcher.outbox.sender import Sender
-from watcher.revisions import revise, revision_events
+from watcher.revisions import revise, revision_plan
 from watcher.shifts import detect_shifts
 from watcher.text.language import article_language, detect_language, load_detector
 
@@ -932,7 +932,7 @@ class Pipeline:
             now = self.clock()
             shifts = self.settings.shifts
             drafts = detect_shifts(claim, matches, previous, now=now, settings=shifts, revisions=revisions)
-            drafts += revision_events(
+            revised, held_until = revision_plan(
                 claim,
                 revisions,
                 previous,
@@ -942,7 +942,10 @@ class Pipeline:
                 cooldown_s=shifts.article_revised_cooldown_s,
                 versions={m.article.id: m.article.versions for m in matches if m.article.versions},
             )
-            events = await self.store.record_events(claim.id, drafts, list(self.destinations.values()), now)
+            # Revisions held back by their cooldown are announced when it ends, though nothing new comes.
+            events = await self.store.record_events(
+                claim.id, drafts + revised, list(self.destinations.values()), now, detect_again_at=held_until
+            )
             for e in events:
                 metrics.EVENTS.labels(e.type.value).inc()
                 logger.info(

@@ -277,7 +277,35 @@ def revision_events(
     cooldown_s: int = 0,
     versions: Mapping[int, Sequence[ArticleVersion]] | None = None,
 ) -> list[EventDraft]:
-    """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet.
+    """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet
+    (:func:`revision_plan`'s)."""
+    drafts, _ = revision_plan(
+        claim,
+        revisions,
+        previous,
+        outlets=outlets,
+        now=now,
+        fresh_window_s=fresh_window_s,
+        cooldown_s=cooldown_s,
+        versions=versions,
+    )
+    return drafts
+
+
+def revision_plan(
+    claim: Claim,
+    revisions: Sequence[MatchRevision],
+    previous: Sequence[Event],
+    *,
+    outlets: dict[int, str],
+    now: datetime,
+    fresh_window_s: int = 0,
+    cooldown_s: int = 0,
+    versions: Mapping[int, Sequence[ArticleVersion]] | None = None,
+) -> tuple[list[EventDraft], datetime | None]:
+    """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet, and when
+    the earliest revision held back now is to be announced (the end of its story's cooldown; None: none held):
+    detection must run again then, whether or not new coverage comes.
 
     A revision is fresh by when watcher saw it, not by its article's publication: a draft whose trigger
     is more than ``fresh_window_s`` (when > 0) before ``now`` is ``backfill``. ``outlets``: match id
@@ -299,8 +327,12 @@ def revision_events(
         if revision.changes and revision.claim_id == claim.id:
             by_story.setdefault(revision.story_id, []).append(revision)
     drafts = []
+    due: datetime | None = None
     for story in by_story.values():
-        for at, revision, folded in _announcements(story, announced, flips, now, cooldown_s, versions or {}):
+        announcements, held_until = _announcements(story, announced, flips, now, cooldown_s, versions or {})
+        if held_until is not None and (due is None or held_until < due):
+            due = held_until
+        for at, revision, folded in announcements:
             text = summary(revision, outlets.get(revision.match_id, "An outlet"))
             drafts.append(
                 EventDraft(
@@ -315,7 +347,7 @@ def revision_events(
                 )
             )
     drafts.sort(key=lambda d: (d.details["trigger_at"], d.dedupe_key))
-    return drafts
+    return drafts, due
 
 
 def _listed_changes(event: Event) -> list[str]:
@@ -330,11 +362,12 @@ def _announcements(
     now: datetime,
     cooldown_s: int,
     versions: Mapping[int, Sequence[ArticleVersion]],
-) -> list[tuple[datetime, MatchRevision, int]]:
+) -> tuple[list[tuple[datetime, MatchRevision, int]], datetime | None]:
     """What to announce of one story's revisions (in the order seen): (trigger time, the revision, folded
-    from the last announced version to the newest, how many contents it covers). ``announced``: dedupe
-    key → trigger time of what was announced, updated here; a content announced before restarts the
-    cooldown. ``flips``: the keys of those that announced a change of whether the article matches."""
+    from the last announced version to the newest, how many contents it covers); and when what is held
+    back is to be announced (None: nothing held). ``announced``: dedupe key → trigger time of what was
+    announced, updated here; a content announced before restarts the cooldown. ``flips``: the keys of those
+    that announced a change of whether the article matches."""
     cooldown = timedelta(seconds=cooldown_s)
     out: list[tuple[datetime, MatchRevision, int]] = []
     last: datetime | None = None
@@ -374,7 +407,7 @@ def _announcements(
             announce(seen)
     if held and last is not None and last + cooldown <= now:
         announce(last + cooldown)  # nothing came after the cooldown: announce what it held back
-    return out
+    return out, (last + cooldown if held and last is not None else None)
 
 
 def _folded(fold: list[MatchRevision], versions: Mapping[int, Sequence[ArticleVersion]]) -> MatchRevision:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -234,10 +234,11 @@ class ClaimQueries(SqlBase):
 
     async def lease_claims_to_detect(self, now: datetime, *, lease_s: float) -> list[Claim]:
         pending = select(matches_t.c.claim_id).where(matches_t.c.detected_at.is_(None)).distinct()
+        due = or_(claims_t.c.id.in_(pending), claims_t.c.detect_due_at <= now)
         free = lease_free(claims_t.c.detect_leased_until, now, lease_s)
         pick = (
             select(claims_t.c.id)
-            .where(claims_t.c.id.in_(pending), claims_t.c.deleted_at.is_(None), free)
+            .where(due, claims_t.c.deleted_at.is_(None), free)
             .order_by(claims_t.c.id)
             .with_for_update(skip_locked=True)
         )

@@ -50,7 +50,13 @@ class OutboxQueries(SqlBase):
             return [to_event(r) for r in (await conn.execute(q)).mappings()]
 
     async def record_events(
-        self, claim_id: int, drafts: Sequence[EventDraft], destinations: Sequence[Destination], now: datetime
+        self,
+        claim_id: int,
+        drafts: Sequence[EventDraft],
+        destinations: Sequence[Destination],
+        now: datetime,
+        *,
+        detect_again_at: datetime | None = None,
     ) -> list[Event]:
         out: list[Event] = []
         async with self.engine.begin() as conn:
@@ -115,7 +121,9 @@ class OutboxQueries(SqlBase):
                 .values(detected_at=now)
             )
             await conn.execute(
-                update(claims_t).where(claims_t.c.id == claim_id).values(detect_leased_until=None)
+                update(claims_t)
+                .where(claims_t.c.id == claim_id)
+                .values(detect_leased_until=None, detect_due_at=detect_again_at)
             )
         return out
 

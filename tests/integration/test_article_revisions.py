@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from storage.base import PollOutcome
 from storage.sql import SqlStore
-from storage.tables import article_versions_t, match_revisions_t
+from storage.tables import article_versions_t, claims_t, match_revisions_t
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
@@ -372,3 +372,39 @@ async def test_a_correction_days_later_raises_first_disputes_from_when_it_was_se
     assert shift.details["trigger_at"] == seen.isoformat().replace("+00:00", "Z")
     delivered = sorted(r.json()["type"] for r in receiver.requests)
     assert delivered == ["article_revised", "first_seen", "framing_shift"]
+
+
+async def test_a_revision_held_by_its_cooldown_is_announced_when_it_ends_though_nothing_new_comes(
+    server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    """The last update of a story, held back by the cooldown, on a claim that gets no more coverage: it goes
+    out when the cooldown ends, not at the claim's next match, which may never come."""
+    clock = Clock()
+    published = clock() - timedelta(minutes=5)
+
+    def live(n: int) -> bytes:
+        title = f"LIVE: NATO has surpassed Russia in ammunition production, Rutte says (update {n})"
+        return atom([("urn:wire:live", title, STORY, published, clock())])
+
+    server.routes["/a.xml"] = Route(body=live(0), content_type=ATOM_TYPE)
+    pipeline = await make_pipeline(settings_for(server, db_url, receiver, "/a.xml"), clock)
+    await pipeline.cycle(all=True)
+    announced_at = clock() + timedelta(minutes=10)
+    for n in (1, 2):  # the first update is announced, the second held
+        clock.advance(minutes=10)
+        server.routes["/a.xml"] = Route(body=live(n), content_type=ATOM_TYPE)
+        await pipeline.cycle(all=True)
+    assert [b["details"]["version"] for b in revised_deliveries(receiver)] == [2]
+
+    clock.advance(hours=5, minutes=45)  # the feed unchanged; still within the cooldown
+    await pipeline.cycle(all=True)
+    assert [b["details"]["version"] for b in revised_deliveries(receiver)] == [2]
+    clock.advance(minutes=10)  # the cooldown has ended: nothing new, yet the held update goes out
+    await pipeline.cycle(all=True)
+    bodies = revised_deliveries(receiver)
+    assert [(b["details"]["previous_version"], b["details"]["version"]) for b in bodies] == [(1, 2), (2, 3)]
+    ended = (announced_at + timedelta(hours=6)).isoformat().replace("+00:00", "Z")
+    assert bodies[1]["details"]["trigger_at"] == ended
+    async with store.engine.connect() as conn:
+        due = (await conn.execute(select(claims_t.c.detect_due_at))).scalars().all()
+    assert due == [None], "nothing held: detection waits for new coverage again"

@@ -64,7 +64,7 @@ async def test_a_database_a_newer_version_migrated_is_one_clear_error(migrated: 
         await engine.dispose()
     assert str(err.value).splitlines() == [
         f"database sqlite+aiosqlite:///{migrated} is at schema revision 'ffff9999', which this version of "
-        "watcher does not know (its latest is 0009): a newer version migrated it.",
+        "watcher does not know (its latest is 0010): a newer version migrated it.",
         "Run that version, or restore a backup made before it ran.",
     ]
 
@@ -80,7 +80,7 @@ async def test_a_migration_step_failing_on_a_hand_altered_schema_changes_nothing
     finally:
         await engine.dispose()
     assert str(err.value).splitlines() == [
-        f"cannot migrate database sqlite+aiosqlite:///{db_file} from revision 0006 to 0009 (at 0007): "
+        f"cannot migrate database sqlite+aiosqlite:///{db_file} from revision 0006 to 0010 (at 0007): "
         "OperationalError: no such table: articles",
         "Nothing was changed (it is still at revision 0006): if its schema was changed by hand, restore a backup.",
     ]
@@ -99,7 +99,7 @@ async def test_the_cli_and_the_daemon_start_report_a_failed_migration_in_two_lin
         assert "Traceback" not in r.err
         assert r.err.splitlines() == [
             f"error: database sqlite+aiosqlite:///{migrated} is at schema revision 'ffff9999', which this "
-            "version of watcher does not know (its latest is 0009): a newer version migrated it.",
+            "version of watcher does not know (its latest is 0010): a newer version migrated it.",
             "Run that version, or restore a backup made before it ran.",
         ], argv
 
