@@ -1,7 +1,7 @@
 """Revised articles: what changed for a claim between two versions, word diffs, and article_revised events.
 
 Pure functions over records. The match stage calls :func:`revise` for each claim a revised article matched
-(or matches again); shift detection calls :func:`revision_events` with the claim's stored revisions.
+(or matches again); shift detection calls :func:`revision_plan` with the claim's stored revisions.
 """
 
 from __future__ import annotations
@@ -264,32 +264,6 @@ def _changes(before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bo
 def dedupe_key(revision: MatchRevision) -> str:
     """One event per story and new content: the same revision seen in two feeds (copies of one story) is one."""
     return f"article_revised:{revision.story_id}:{revision.content_hash}"
-
-
-def revision_events(
-    claim: Claim,
-    revisions: Sequence[MatchRevision],
-    previous: Sequence[Event],
-    *,
-    outlets: dict[int, str],
-    now: datetime,
-    fresh_window_s: int = 0,
-    cooldown_s: int = 0,
-    versions: Mapping[int, Sequence[ArticleVersion]] | None = None,
-) -> list[EventDraft]:
-    """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet
-    (:func:`revision_plan`'s)."""
-    drafts, _ = revision_plan(
-        claim,
-        revisions,
-        previous,
-        outlets=outlets,
-        now=now,
-        fresh_window_s=fresh_window_s,
-        cooldown_s=cooldown_s,
-        versions=versions,
-    )
-    return drafts
 
 
 def revision_plan(

@@ -535,6 +535,25 @@ _SEGMENT_PHRASES = {
 }
 
 
+def _first_seen_of(
+    story: Match, at: datetime, key: str, what: str, *, backlog: bool = False, earlier: bool = False
+) -> _Candidate:
+    """A first_seen about ``story``: "First coverage: Outlet (country, ownership) reports the claim"; with
+    ``earlier``, one that says the claim's earlier coverage is in the archive."""
+    verb = _STANCE_VERBS.get(str(story.stance), "covers the claim")
+    details = _story_details(story)
+    return _Candidate(
+        type=EventType.FIRST_SEEN,
+        key=key,
+        at=at,
+        summary=f"{what}: {_outlet(story)} {verb}"
+        + (" (earlier coverage is in the archive)" if earlier else ""),
+        details=details | {"earlier_coverage": True} if earlier else details,
+        match_ids=(story.id,),
+        backlog=backlog,
+    )
+
+
 # --- the replay -------------------------------------------------------------------------------------------
 
 
@@ -667,16 +686,7 @@ class _Replay:
 
     def _first_seen(self, at: datetime) -> _Candidate:
         first = self.timeline.stories[0]
-        verb = _STANCE_VERBS.get(str(first.stance), "covers the claim")
-        return _Candidate(
-            type=EventType.FIRST_SEEN,
-            key=FIRST_SEEN_KEY,
-            at=at,
-            summary=f"First coverage: {_outlet(first)} {verb}",
-            details=_story_details(first),
-            match_ids=(first.id,),
-            backlog=first.article.backlog,
-        )
+        return _first_seen_of(first, at, FIRST_SEEN_KEY, "First coverage", backlog=first.article.backlog)
 
     def _first_was_old_news(self) -> tuple[int, bool]:
         """The match first_seen is about (the stored event's, or this replay's first story), and whether it
@@ -717,16 +727,7 @@ class _Replay:
         ]
         if not stories:
             return None
-        story = stories[0]
-        verb = _STANCE_VERBS.get(str(story.stance), "covers the claim")
-        return _Candidate(
-            type=EventType.FIRST_SEEN,
-            key=FIRST_FRESH_KEY,
-            at=at,
-            summary=f"First fresh coverage: {_outlet(story)} {verb} (earlier coverage is in the archive)",
-            details=_story_details(story) | {"earlier_coverage": True},
-            match_ids=(story.id,),
-        )
+        return _first_seen_of(stories[0], at, FIRST_FRESH_KEY, "First fresh coverage", earlier=True)
 
     def _new_segments(self, at: datetime) -> Iterator[_Candidate]:
         for key, (dimension, value, story) in list(self.pending_segments.items()):

@@ -28,7 +28,7 @@ from watcher.revisions import (
     MAX_DIFF_OPS,
     diff_text,
     revise,
-    revision_events,
+    revision_plan,
     word_diff,
 )
 from watcher.shifts import ShiftSettings
@@ -124,14 +124,16 @@ def test_revise_notes_an_article_that_no_longer_matches_once() -> None:
     assert back is not None and back.changes == ("rematched",)
 
 
-def test_revision_events_once_per_story_and_content_fresh_by_when_seen() -> None:
+def test_revision_plan_once_per_story_and_content_fresh_by_when_seen() -> None:
     before, article = revised_pair()
     framing = Framing(stance=Stance.DISPUTES, skepticism=0.9)
     revision = revise(before, article, (make_match_score(), framing))
     assert revision is not None
     copy = replace(revision, match_id=2, id=2)  # the same revision of the same story, in another feed
     now = V2.seen_at + timedelta(minutes=5)
-    (draft,) = revision_events(CLAIM, [revision, copy], [], outlets={1: "Wire"}, now=now, fresh_window_s=3600)
+    (draft,) = revision_plan(CLAIM, [revision, copy], [], outlets={1: "Wire"}, now=now, fresh_window_s=3600)[
+        0
+    ]
     assert draft.type is EventType.ARTICLE_REVISED and not draft.backfill
     assert draft.summary == (
         "Revised: Wire changed its headline and the sentences on the claim (stance supports → disputes)"
@@ -140,13 +142,13 @@ def test_revision_events_once_per_story_and_content_fresh_by_when_seen() -> None
     assert draft.details["trigger_at"] == draft.details["revised_at"]
     assert draft.details["before"]["stance"] == "supports" and draft.details["after"]["stance"] == "disputes"
     stored = make_event(type=EventType.ARTICLE_REVISED, dedupe_key=draft.dedupe_key)
-    assert revision_events(CLAIM, [revision], [stored], outlets={}, now=now) == []
-    late = revision_events(
-        CLAIM, [revision], [], outlets={}, now=now + timedelta(days=2), fresh_window_s=3600
-    )
+    assert revision_plan(CLAIM, [revision], [stored], outlets={}, now=now)[0] == []
+    late = revision_plan(CLAIM, [revision], [], outlets={}, now=now + timedelta(days=2), fresh_window_s=3600)[
+        0
+    ]
     assert late[0].backfill, "seen long before detection ran: recorded, not delivered"
     quiet = replace(revision, changes=())
-    assert revision_events(CLAIM, [quiet], [], outlets={}, now=now) == []
+    assert revision_plan(CLAIM, [quiet], [], outlets={}, now=now)[0] == []
 
 
 def test_revisions_within_the_cooldown_are_held_and_announced_when_it_ends() -> None:
@@ -174,9 +176,9 @@ def test_revisions_within_the_cooldown_are_held_and_announced_when_it_ends() -> 
     hour = timedelta(hours=1)
 
     def events(now_h: float, previous: list[Event]) -> list[EventDraft]:
-        return revision_events(
+        return revision_plan(
             CLAIM, revisions, previous, outlets={}, now=T0 + now_h * hour, cooldown_s=6 * 3600
-        )
+        )[0]
 
     (first,) = events(1, [])
     assert first.details["version"] == 2

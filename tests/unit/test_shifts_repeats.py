@@ -21,7 +21,7 @@ from watcher.domain import (
     MatchRevision,
     Stance,
 )
-from watcher.revisions import revise, revision_events
+from watcher.revisions import revise, revision_plan
 from watcher.shifts import ShiftSettings
 
 DAY = 24 * HOUR
@@ -239,14 +239,14 @@ def flip(version: int, minute: float, *, matched: bool, stance: str = "supports"
 def announce(
     revisions: list[MatchRevision], hours: float, previous: Sequence[Event] = ()
 ) -> list[EventDraft]:
-    return revision_events(
+    return revision_plan(
         REVISION_CLAIM,
         revisions,
         previous,
         outlets={1: "Live Wire"},
         now=T0 + timedelta(hours=hours),
         cooldown_s=6 * 3600,
-    )
+    )[0]
 
 
 def live_blog(flips: int) -> list[MatchRevision]:
