@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +51,25 @@ async def test_a_dead_worker_is_replaced(pool: ParsePool) -> None:
         os.kill(pid, signal.SIGKILL)
     assert await pool.parse(body, FEED_URL, now=NOW) == first
     assert pool.pids()
+
+
+async def test_a_pool_torn_down_while_it_starts_a_worker_is_replaced(pool: ParsePool) -> None:
+    """A pool whose workers were killed may still be starting new ones when its own thread closes its pipes:
+    the start then fails with EBADF (a race inside concurrent.futures, which no test can time; a pool that
+    fails so stands in for it). The call is run on a new pool."""
+
+    class TornDown(ProcessPoolExecutor):
+        def submit(self, *args: object, **kwargs: object) -> Future[object]:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+
+    body = (DATA / "rss2.xml").read_bytes()
+    torn = TornDown(max_workers=1)
+    pool._executor = torn
+    try:
+        assert await pool.parse(body, FEED_URL, now=NOW) == parse_entries(body, FEED_URL, now=NOW)
+        assert pool._executor is not torn and pool.pids()
+    finally:
+        torn.shutdown()
 
 
 async def test_a_body_that_takes_too_long_is_given_up_and_its_pool_replaced() -> None:

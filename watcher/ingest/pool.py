@@ -139,7 +139,9 @@ class ParsePool:
             executor, closes = self._pool(), self._closes
             try:
                 submitted = executor.submit(call)
-            except BrokenProcessPool:  # broken by another call, not yet replaced
+            except (BrokenProcessPool, OSError):
+                # Broken by another call, not yet replaced; or its workers died and it is being torn down while
+                # it starts new ones (handing them the pipes it is closing fails: EBADF).
                 slots.release()
                 self._discard(executor)
                 continue
