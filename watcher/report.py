@@ -24,9 +24,12 @@ from watcher.domain import (
     ClaimStatus,
     Event,
     Match,
+    MatchRevision,
     Stance,
 )
+from watcher.errors import NotFoundError
 from watcher.revisions import CONTEXT_WORDS, Diff, changed, event_time, word_diff
+from watcher.shifts import first_of_stories
 from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ class ReportSource(Protocol):
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim: ...
     async def matches_for_claim(self, claim_id: int) -> list[Match]: ...
     async def events_for_claim(self, claim_id: int) -> list[Event]: ...
+    async def revisions_for_claim(self, claim_id: int) -> list[MatchRevision]: ...
 
 
 async def build_report(store: ReportSource, claim_ref: str | int) -> str:
@@ -91,24 +95,44 @@ async def build_report(store: ReportSource, claim_ref: str | int) -> str:
     Removed claims are still reported: their history stays in the database for exactly this.
     """
     claim = await store.get_claim(claim_ref, include_deleted=True)
+    try:
+        await store.get_claim(claim.id)
+        removed = False
+    except NotFoundError:
+        removed = True  # found only among the removed claims
     matches = await store.matches_for_claim(claim.id)
     events = await store.events_for_claim(claim.id)
+    revisions = await store.revisions_for_claim(claim.id)
     logger.debug("report for claim %s: %d matches, %d events", claim.name, len(matches), len(events))
-    return render_report(claim, matches, events, now=datetime.now(UTC))
+    return render_report(claim, matches, events, now=datetime.now(UTC), revisions=revisions, removed=removed)
 
 
-def render_report(claim: Claim, matches: Sequence[Match], events: Sequence[Event], *, now: datetime) -> str:
-    """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only."""
+def render_report(
+    claim: Claim,
+    matches: Sequence[Match],
+    events: Sequence[Event],
+    *,
+    now: datetime,
+    revisions: Sequence[MatchRevision] = (),
+    removed: bool = False,
+) -> str:
+    """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only.
+
+    ``revisions`` are the claim's stored match revisions: an article whose stance a revision changed shows
+    the stance it was published with beside the one it has now. ``removed``: the claim was removed, so its
+    coverage ends where watcher stopped looking, not where the press did.
+    """
     stories = group_stories(matches)
+    restanced = stance_changes(matches, revisions)
     ordered_events = sorted(events, key=lambda e: (event_time(e), e.id))
     buckets = choose_buckets([s.at for s in stories] + [event_time(e) for e in ordered_events], now)
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
-        header=_header(claim, stories),
+        header=_header(claim, stories, removed=removed),
         figures=_figures(matches, stories, ordered_events),
-        timeline=_timeline(stories, ordered_events, buckets),
+        timeline=_timeline(stories, ordered_events, buckets, restanced),
         outlets=_outlets(matches),
-        table=_table(matches),
+        table=_table(matches, {s.first.id for s in stories}, restanced),
         footer=_footer(now, buckets),
         css=_CSS,
         csp=CSP,
@@ -147,7 +171,7 @@ def publication_time(article: Article) -> Dated:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """One story as matched: wire copies of an article (same ``story_id``) count once, at the first published."""
+    """One story as matched: its copies count once, at the first published."""
 
     first: Match
 
@@ -157,15 +181,60 @@ class Story:
 
 
 def group_stories(matches: Sequence[Match]) -> list[Story]:
-    """Matches grouped by story, oldest publication first."""
-    groups: dict[int, list[Match]] = {}
+    """Matches grouped by story, oldest publication first.
+
+    A story is what shift detection counts as one (:func:`watcher.shifts.first_of_stories`), so that the report's
+    counts agree with the numbers in the claim's events: the articles storage links (same ``story_id``), and
+    every article with the same headline and claim sentences published within ``shifts.COPY_SPAN`` of the first (a
+    wire story reprinted under another link and byline). Its first is the earliest published.
+    """
+    # Each publication time once: it is the sort key and the copy window, and not free to work out.
+    timed = sorted(
+        ((publication_time(m.article).at, m) for m in matches),
+        key=lambda tm: (tm[0], tm[1].article.backlog, tm[1].article.id, tm[1].id),
+    )
+    firsts = first_of_stories([m for _, m in timed], [at for at, _ in timed])
+    return [Story(first=m) for m in firsts]
+
+
+@dataclass(frozen=True, slots=True)
+class Restance:
+    """A match whose stance a revision of its article changed: ``was`` as first framed, until ``at``."""
+
+    was: Stance
+    at: datetime
+
+
+def stance_changes(matches: Sequence[Match], revisions: Sequence[MatchRevision]) -> dict[int, Restance]:
+    """By match id, the matches whose stance now is not the one they were first framed with.
+
+    The charts and figures count each article with its stance now; this is what says which ones had
+    another at first, and since when they have this one (the last revision that changed the stance).
+    """
+    by_match: dict[int, list[MatchRevision]] = {}
+    for r in revisions:
+        by_match.setdefault(r.match_id, []).append(r)
+    out = {}
     for m in matches:
-        groups.setdefault(m.article.story_id, []).append(m)
-    stories = [
-        Story(first=min(ms, key=lambda m: (publication_time(m.article).at, m.article.id)))
-        for ms in groups.values()
-    ]
-    return sorted(stories, key=lambda s: (s.at, s.first.article.id))
+        revised = sorted(by_match.get(m.id, ()), key=lambda r: (_utc(r.revised_at), r.id))
+        first = _stance_of(revised[0].before) if revised else None
+        if first is None or first == m.stance:
+            continue
+        changed_at = [
+            r.revised_at
+            for r in revised
+            if (after := _stance_of(r.after)) is not None and after != _stance_of(r.before)
+        ]
+        out[m.id] = Restance(was=first, at=_utc(changed_at[-1] if changed_at else revised[-1].revised_at))
+    return out
+
+
+def _stance_of(state: object) -> Stance | None:
+    """The stance of a revision's ``before`` or ``after``; None where it did not match."""
+    try:
+        return Stance(state["stance"]) if isinstance(state, dict) and state.get("matched", True) else None
+    except (KeyError, ValueError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,9 +420,14 @@ def _finds(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
 # --- HTML sections ----------------------------------------------------------------------------------------
 
 
-def _header(claim: Claim, stories: Sequence[Story]) -> str:
+def _header(claim: Claim, stories: Sequence[Story], *, removed: bool) -> str:
     badge = ' <span class="badge paused">paused</span>' if claim.status is ClaimStatus.PAUSED else ""
     meta = []
+    if claim.status is ClaimStatus.PAUSED:
+        meta.append("paused: articles are not matched against it meanwhile")
+    if removed:
+        badge = ' <span class="badge removed">removed</span>'
+        meta.append("removed: no longer tracked, so coverage since is missing")
     if claim.keywords:
         meta.append("Keywords: " + ", ".join(_e(k) for k in claim.keywords))
     if claim.created_at is not None:
@@ -373,15 +447,19 @@ def _header(claim: Claim, stories: Sequence[Story]) -> str:
 
 def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequence[Event]) -> str:
     outlets = Counter(m.article.outlet for m in matches)
-    countries = Counter(_country_of(m) for m in matches)
+    # ZZ (no country configured) is no country: it neither counts as one nor names one.
+    countries = Counter(c for m in matches if (c := _country_of(m)) != "ZZ")
+    unplaced = len(matches) - countries.total()
     stance = Counter(s.first.stance for s in stories)
     n = len(stories)
     copies = len(matches) - n
     disputing = f"{stance[Stance.DISPUTES] / n:.0%}" if n else "–"
     top_outlet = f"most: {_feed(outlets.most_common(1)[0][0])}" if outlets else "none yet"
     top_countries = ", ".join(_e(c) for c, _ in countries.most_common(4)) if countries else "none yet"
+    if unplaced:
+        top_countries = f"{top_countries} · {_articles(unplaced)} unknown" if countries else "unknown"
     last_event = f"last: {_event_label(events[-1])}" if events else "none yet"
-    wire = f"{len(matches)} articles, {copies} wire {'copy' if copies == 1 else 'copies'}"
+    wire = f"{_articles(len(matches))}, {copies} wire {'copy' if copies == 1 else 'copies'}"
     cards = [
         ("stories", "Stories", str(n), wire),
         ("outlets", "Outlets", str(len(outlets)), top_outlet),
@@ -413,9 +491,11 @@ def _stance_mix(stance: Counter[Stance], n: int) -> str:
     return f'<div class="mix"><div class="mixbar">{parts}</div><div class="mixlegend">{legend}</div></div>'
 
 
-def _timeline(stories: Sequence[Story], events: Sequence[Event], buckets: Buckets | None) -> str:
+def _timeline(
+    stories: Sequence[Story], events: Sequence[Event], buckets: Buckets | None, restanced: dict[int, Restance]
+) -> str:
     head = '<section class="card timeline"><h2>Coverage timeline</h2>'
-    events_html = _events_list(events)
+    events_html = _events_list(events, _event_format(buckets))
     if buckets is None or not stories:
         empty = '<p class="empty">No coverage yet: no article has matched this claim.</p>'
         return f"{head}{empty}{events_html}</section>"
@@ -435,9 +515,27 @@ def _timeline(stories: Sequence[Story], events: Sequence[Event], buckets: Bucket
     undated = (
         f" Without a usable feed date, {fallback} of {len(stories)} sit at first seen." if fallback else ""
     )
+    # An undated item of a feed's first poll is first seen when watcher imported the feed's archive: a bar
+    # there is no burst of coverage, and shift detection leaves such items out of every window.
+    archive = sum(s.first.article.backlog for s in stories)
+    if archive:
+        undated += (
+            f" {archive} of them are undated items of a feed's first poll: archive of unknown age, charted when "
+            "watcher imported it and left out of the events' counts."
+        )
+    # The events replay coverage as it was framed at each moment; the chart shows each story as framed now.
+    # Where a revision changed that, say so: a framing_shift then sits at the revision, not at the bar.
+    moved = sum(s.first.id in restanced for s in stories)
+    revised = (
+        f" {moved} of {len(stories)} changed stance in a revision: charted with their stance now."
+        if moved
+        else ""
+    )
+    dropped = sum(s.first.unmatched_at is not None for s in stories)
+    gone = f" {dropped} of {len(stories)} no longer match the claim after a revision." if dropped else ""
     note = (
         f'<p class="note">Stories per {per} (UTC) by publication time; wire copies count once, at their first '
-        f"publication.{undated}</p>"
+        f"publication.{undated}{revised}{gone}</p>"
     )
     views_html = f'<div class="views"><span class="viewlabel">Stack by</span>{tabs}{charts}</div>'
     return f"{head}{note}{views_html}{events_html}</section>"
@@ -461,7 +559,7 @@ def _svg(view: View, buckets: Buckets, events: Sequence[Event], per: str) -> str
     for n, (e, x, (hx, lane)) in enumerate(zip(events, xs, heads, strict=True), 1):
         hy = plot_top - 6 - _R - lane * _LANE
         stems.append(_stem(e, x, hx, hy, plot_top))
-        markers.append(_marker(n, e, x, hx, hy))
+        markers.append(_marker(n, e, x, hx, hy, _event_format(buckets)))
     parts += stems + markers
     label = f"Stories per {per} by {view.label.lower()}"
     return (
@@ -506,18 +604,22 @@ def _y_axis(top: int, tick: int, plot_top: float) -> str:
 def _x_axis(buckets: Buckets, slot: float, base: float) -> str:
     every = max(1, math.ceil(buckets.count / 10))
     out = [f'<line class="baseline" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{base}" y2="{base}"/>']
-    prev_day = ""
+    prev = ""
     for i in range(0, buckets.count, every):
         t = buckets.at(i)
         x = _LEFT + (i + 0.5) * slot
         out.append(f'<line class="tickmark" x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 4}"/>')
         if buckets.unit == "hour":
             day = t.strftime("%d %b")
-            second = f'<tspan x="{x:.1f}" dy="13">{day}</tspan>' if day != prev_day else ""
-            prev_day = day
+            second = f'<tspan x="{x:.1f}" dy="13">{day}</tspan>' if day != prev else ""
+            prev = day
             text = f"{t:%H:%M}{second}"
         else:
-            text = f"{t:%d %b}"
+            # The year under the first tick and under each tick in a new year: the axis may span several.
+            year = f"{t:%Y}"
+            second = f'<tspan x="{x:.1f}" dy="13">{year}</tspan>' if year != prev else ""
+            prev = year
+            text = f"{t:%d %b}{second}"
         out.append(f'<text class="tick" x="{x:.1f}" y="{base + 16}" text-anchor="middle">{text}</text>')
     return "".join(out)
 
@@ -536,9 +638,9 @@ def _stem(event: Event, x: float, hx: float, hy: float, plot_top: float) -> str:
     )
 
 
-def _marker(n: int, event: Event, x: float, hx: float, hy: float) -> str:
+def _marker(n: int, event: Event, x: float, hx: float, hy: float, fmt: str) -> str:
     kind = event.type.value
-    title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event_time(event))} UTC\n{event.summary}"
+    title = f"#{n} {EVENT_LABELS.get(kind, kind)} · {_fmt(event_time(event), fmt)} UTC\n{event.summary}"
     return (
         f'<g class="event t-{_e(kind)}" data-type="{_e(kind)}" data-event="{_e(event.id)}" data-x="{x:.1f}">'
         f"<title>{_e(title)}</title>"
@@ -567,14 +669,22 @@ def _nice_axis(peak: int) -> tuple[int, int]:
     return math.ceil(peak / step) * step, step
 
 
-def _events_list(events: Sequence[Event]) -> str:
+def _event_format(buckets: Buckets | None) -> str:
+    """How an event's time reads: day and month, with the year too once the timeline spans two years, where
+    "06 Nov" alone would name two days."""
+    if buckets is not None and buckets.start.year != buckets.at(buckets.count - 1).year:
+        return "%d %b %Y %H:%M"
+    return "%d %b %H:%M"
+
+
+def _events_list(events: Sequence[Event], fmt: str) -> str:
     """The numbered list that keys the chart's markers: same numbers, same colours, right under the chart."""
     head = f'<div class="eventlist"><h3>Events <span class="count">{len(events)}</span></h3>'
     if not events:
         return head + '<p class="empty">No events yet.</p></div>'
     items = "".join(
         f'<li class="t-{_e(e.type.value)}" id="event-{n}"><span class="num">{n}</span>'
-        f'<time datetime="{_iso(event_time(e))}">{_fmt(event_time(e))}</time>'
+        f'<time datetime="{_iso(event_time(e))}">{_fmt(event_time(e), fmt)}</time>'
         f'<span class="etype">{_event_label(e)}</span>{_BACKFILL if e.backfill else ""}'
         f'<span class="summary">{_feed(e.summary)}</span></li>'
         for n, e in enumerate(events, 1)
@@ -627,7 +737,7 @@ def _outlet_row(name: str, ms: Sequence[Match]) -> str:
     )
 
 
-def _table(matches: Sequence[Match]) -> str:
+def _table(matches: Sequence[Match], firsts: set[int], restanced: dict[int, Restance]) -> str:
     head = f'<section class="card"><h2>Matched articles <span class="count">{len(matches)}</span></h2>'
     if not matches:
         return (
@@ -642,11 +752,21 @@ def _table(matches: Sequence[Match]) -> str:
     cols = ["Published (UTC)", "Outlet", "Stance", "Skepticism", *(["Score"] if show_score else []),
             "Article", "Evidence and cues"]  # fmt: skip
     ths = "".join(f'<th class="{_column_class(c)}"{_column_title(c)}>{c}</th>' for c in cols)
-    rows = "".join(_row(m, show_score) for m in ordered[:MAX_ROWS])
+    rows = "".join(
+        _row(m, show_score, copy=m.id not in firsts, restance=restanced.get(m.id)) for m in ordered[:MAX_ROWS]
+    )
     more = len(ordered) - MAX_ROWS
     notes = ["Newest first, by publication time; highlighted words carry the stance."]
     if not show_score:
         notes.append(f"Match score {scores.pop()} for every article.")
+    # A revision that drops the claim does not undo the coverage the article was: it stays counted, as shift
+    # detection counts it, and is marked so that nobody quotes it as saying so now.
+    dropped = sum(m.unmatched_at is not None for m in matches)
+    if dropped:
+        notes.append(
+            f"{dropped} of {len(matches)} no longer match the claim after a revision: marked, and counted as "
+            "the coverage they were."
+        )
     tail = f'<p class="note">and {more} older articles: <code>watcher matches list</code> shows them all.</p>'
     return (
         f'{head}<p class="note">{" ".join(notes)}</p>'
@@ -669,7 +789,7 @@ def _column_title(column: str) -> str:
     return f' title="{_e(titles[column])}"' if column in titles else ""
 
 
-def _row(m: Match, show_score: bool) -> str:
+def _row(m: Match, show_score: bool, *, copy: bool, restance: Restance | None) -> str:
     a = m.article
     skepticism = _clamp01(m.skepticism)
     score = f'<td class="num score">{m.score:.2f}</td>' if show_score else ""
@@ -678,9 +798,33 @@ def _row(m: Match, show_score: bool) -> str:
         f"{_published_cell(a)}"
         f'<td class="outlet">{_feed(a.outlet)}'
         f'<span class="segment">{_e(a.country)} · {_e(a.leaning)} · {_e(a.ownership)}</span></td>'
-        f'<td><span class="pill s-{m.stance.value}">{m.stance.value}</span></td>'
+        f'<td><span class="pill s-{m.stance.value}">{m.stance.value}</span>{_was(restance)}{_unmatched(m)}</td>'
         f'<td class="num">{skepticism:.2f}{_meter(skepticism)}</td>'
-        f"{score}{_title_cell(a)}{_evidence_cell(m)}</tr>"
+        f"{score}{_title_cell(a, copy=copy)}{_evidence_cell(m)}</tr>"
+    )
+
+
+def _was(restance: Restance | None) -> str:
+    """The stance an article was published with, where a revision changed it."""
+    if restance is None:
+        return ""
+    when = _fmt(restance.at, "%d %b %Y %H:%M")
+    return (
+        f'<span class="dateflag restanced" title="First framed as {restance.was.value}; '
+        f'{when} UTC a revision changed that">was {restance.was.value}</span>'
+    )
+
+
+def _unmatched(m: Match) -> str:
+    """The flag of an article whose current version no longer matches the claim: its stance, evidence and
+    cues are those of the version that matched."""
+    if m.unmatched_at is None:
+        return ""
+    when = _fmt(m.unmatched_at, "%d %b %Y %H:%M")
+    return (
+        f'<span class="dateflag unmatched" title="Seen revised {when} UTC: the current version no longer '
+        'matches the claim. Stance, evidence and cues are those of the version that did.">'
+        "no longer matches</span>"
     )
 
 
@@ -704,12 +848,15 @@ def _published_cell(a: Article) -> str:
     )
 
 
-def _title_cell(a: Article) -> str:
-    """The article's headline, linked, and, when its feed revised it, each revision's changes."""
+def _title_cell(a: Article, *, copy: bool) -> str:
+    """The article's headline, linked, and, when its feed revised it, each revision's changes.
+
+    ``copy``: the article is a later copy of a story (see :func:`group_stories`), so the figures count it
+    once; the badge says which rows those are."""
     title, untitled = display_title(a)
     label = f'<span class="untitled">(untitled)</span> {_feed(title)}' if untitled else _feed(title)
-    copy = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
-    return f'<td class="title">{_link(a.url, label)}{copy if a.is_copy else ""}{_versions(a.versions)}</td>'
+    badge = ' <span class="badge copy" title="A copy of an earlier article (same story)">copy</span>'
+    return f'<td class="title">{_link(a.url, label)}{badge if copy else ""}{_versions(a.versions)}</td>'
 
 
 def _versions(versions: Sequence[ArticleVersion]) -> str:
@@ -798,6 +945,10 @@ def _link(url: str, label: str) -> str:
     if not _SAFE_URL.match(url or ""):
         return f'<span class="nolink">{label}</span>'
     return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow" target="_blank">{label}</a>'
+
+
+def _articles(n: int) -> str:
+    return f"{n} article" if n == 1 else f"{n} articles"
 
 
 def _clamp01(value: float) -> float:

@@ -37,7 +37,7 @@ SPIKE_MIN_OUTLETS = 2
 FIRST_FRESH_KEY = "first_seen:fresh"
 _WORD = re.compile(r"\w+")
 # Copies of one item (a syndicated wire story, an item published again) appear within this of the first.
-_COPY_SPAN = timedelta(hours=12)
+COPY_SPAN = timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,8 +205,8 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
     """One match per story (the earliest published), first seen by ``now``, in publication order.
 
     A story is an ``article.story_id`` (storage links copies by URL or content), and also every match with
-    the same headline and the same sentences on the claim (:func:`_copy_key`) published within
-    :data:`_COPY_SPAN` of the first: a wire story syndicated with a different byline or link, or one
+    the same headline and the same sentences on the claim (:func:`copy_key`) published within
+    :data:`COPY_SPAN` of the first: a wire story syndicated with a different byline or link, or one
     outlet publishing the same item again under a new address, is one story, not a burst of coverage, a
     new segment or a stance-mix swing per copy. Copies come within hours; the same headline and background
     sentence a day later (a daily live blog) is a new piece.
@@ -219,8 +219,15 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
         if _utc(match.article.first_seen_at) <= now:
             live.append(match)
     live.sort(key=_story_order)
+    return first_of_stories(live, [_seen(match) for match in live])
+
+
+def first_of_stories(ordered: Sequence[Match], times: Sequence[datetime]) -> list[Match]:
+    """The first match of each story among ``ordered`` (in publication order; ``times``: their publication
+    times): an ``article.story_id``, and every match with the same :func:`copy_key` published within
+    COPY_SPAN of the first of them. What detection counts as one story, and the report too."""
     # Union by story id and by copy key; the earliest match of a group comes first, so it is the root.
-    root: dict[int, int] = {}  # position in ``live`` -> position of its group's earliest match
+    root = list(range(len(ordered)))
 
     def find(position: int) -> int:
         while root[position] != position:
@@ -229,21 +236,20 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
         return position
 
     first_of: dict[object, int] = {}
-    for position, match in enumerate(live):
-        root[position] = position
-        for key in (("story", match.article.story_id), _copy_key(match)):
+    for position, match in enumerate(ordered):
+        for key in (("story", match.article.story_id), copy_key(match)):
             if key is None:
                 continue
             other = first_of.setdefault(key, position)
-            if key[0] == "copy" and _seen(match) - _seen(live[other]) > _COPY_SPAN:
+            if key[0] == "copy" and times[position] - times[other] > COPY_SPAN:
                 first_of[key] = other = position  # too late to be a copy of that one: a new piece
             a, b = find(other), find(position)
             if a != b:
                 root[max(a, b)] = min(a, b)
-    return [match for position, match in enumerate(live) if find(position) == position]
+    return [match for position, match in enumerate(ordered) if find(position) == position]
 
 
-def _copy_key(match: Match) -> tuple[str, str, tuple[str, ...]] | None:
+def copy_key(match: Match) -> tuple[str, str, tuple[str, ...]] | None:
     """What makes two matches copies of one story: the same headline and the same evidence sentences,
     compared word for word (case and punctuation aside); None when either is empty."""
     title = " ".join(_WORD.findall(match.article.title.casefold()))
