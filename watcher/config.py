@@ -587,7 +587,7 @@ def _number(value: object) -> object:
 
 
 def _optional_duration(value: object) -> object:
-    return value if value is None else 0.0 if value in (0, "0") else parse_duration(value)
+    return value if value is None else duration_or_zero(value)
 
 
 if TYPE_CHECKING:
@@ -1065,6 +1065,11 @@ def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSett
     values = doc.shifts.model_dump()
     fresh_window = values.pop("fresh_window")
     if fresh_window is not None:
+        if "fresh_window_s" in doc.shifts.model_fields_set:
+            at = _node_at(node, ("shifts", "fresh_window"))
+            raise ConfigError(
+                f"{path}{_line(at)}: shifts.fresh_window: give it or shifts.fresh_window_s, not both"
+            )
         values["fresh_window_s"] = round(fresh_window)
     try:
         return ShiftSettings(**values)

@@ -105,6 +105,10 @@ _POSITIVE = frozenset(
     }
 )
 _FRACTIONS = frozenset({"skeptical_threshold", "framing_min_change"})
+# The longest window, cooldown or age a ``_s`` setting may name (config.MAX_DURATION_S), and the most stories a
+# count may ask for: beyond them a value is a typo (1.0e+15), not a setting.
+MAX_SECONDS = 365 * 86400
+MAX_COUNT = 1_000_000
 
 
 class ShiftSettingError(ValueError):
@@ -128,6 +132,12 @@ def _validate(settings: ShiftSettings) -> None:
             raise ShiftSettingError(spec.name, f"must be >= 0, got {value!r}")
         if spec.name in _FRACTIONS and value > 1:
             raise ShiftSettingError(spec.name, f"must be between 0 and 1, got {value!r}")
+        if spec.name.endswith("_s") and value > MAX_SECONDS:
+            raise ShiftSettingError(spec.name, f"must be at most {MAX_SECONDS} (365 days), got {value!r}")
+        if spec.type == "int" and value != int(value):
+            raise ShiftSettingError(spec.name, f"must be a whole number, got {value!r}")
+        if spec.type == "int" and value > MAX_COUNT and not spec.name.endswith("_s"):
+            raise ShiftSettingError(spec.name, f"must be at most {MAX_COUNT}, got {value!r}")
     if settings.spike_min_baseline_s > settings.spike_baseline_s:
         raise ShiftSettingError(
             "spike_min_baseline_s",

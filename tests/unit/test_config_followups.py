@@ -295,3 +295,35 @@ def test_an_empty_model_name_is_refused_not_read_as_off(tmp_path: Path, empty: s
         "F:1: matching.model: must be a model name or path, not empty (null: lexical matching only)"
     )
     assert load(write(tmp_path, "matching: {model: null}\n"), environ={}).matching.model is None
+
+
+# --- shifts ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("zero", ["0", "0s", "0h", "'0'"])
+def test_a_zero_fresh_window_in_any_unit_turns_backfill_off(tmp_path: Path, zero: str) -> None:
+    assert load(write(tmp_path, f"shifts: {{fresh_window: {zero}}}\n"), environ={}).shifts.fresh_window_s == 0
+
+
+def test_fresh_window_and_fresh_window_s_together_are_refused(tmp_path: Path) -> None:
+    assert refused(tmp_path, "shifts:\n  fresh_window: 1h\n  fresh_window_s: 60\n") == (
+        "F:2: shifts.fresh_window: give it or shifts.fresh_window_s, not both"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("spike_min_stories: 2.5", "shifts.spike_min_stories: must be a whole number, got 2.5"),
+        (
+            "stale_after_s: 1.0e+15",
+            "shifts.stale_after_s: must be at most 31536000 (365 days), got 1000000000000000.0",
+        ),
+        (
+            "framing_min_stories: 10000000",
+            "shifts.framing_min_stories: must be at most 1000000, got 10000000",
+        ),
+    ],
+)
+def test_shift_settings_are_whole_numbers_within_bounds(tmp_path: Path, text: str, why: str) -> None:
+    assert refused(tmp_path, f"shifts:\n  {text}\n") == f"F:2: {why}"
