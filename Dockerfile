@@ -6,9 +6,11 @@
 #
 # The same image runs every role; docker-compose.yml picks the command (`watcher db upgrade`, `watcher run`).
 
+# The Debian release is pinned too: the bare -slim tag moves to each new one (bookworm, then trixie), and
+# with it the C libraries the wheels were built against.
 ARG PYTHON_VERSION=3.11
 
-FROM python:${PYTHON_VERSION}-slim AS build
+FROM python:${PYTHON_VERSION}-slim-bookworm AS build
 # Comma-separated optional extras from pyproject.toml, e.g. "semantic"; empty installs none.
 ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -20,7 +22,7 @@ COPY watcher ./watcher
 COPY storage ./storage
 RUN pip install "/src${EXTRAS:+[$EXTRAS]}" && watcher --version
 
-FROM python:${PYTHON_VERSION}-slim
+FROM python:${PYTHON_VERSION}-slim-bookworm
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/watcher watcher \
     && mkdir -p /app /data \
     && chown watcher:watcher /data

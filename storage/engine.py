@@ -36,6 +36,8 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An AsyncEngine for ``url``; creates the SQLite file's folder if needed."""
     url = normalise_url(url)
+    # An error's text and traceback carry no SQL parameters: a feed URL may hold a credential in its path.
+    kwargs.setdefault("hide_parameters", True)
     try:
         parsed = make_url(url)
     except Exception:
