@@ -79,9 +79,11 @@ async def test_listings_refuse_a_missing_sqlite_file_and_create_nothing(tmp_path
         ("events", "list"),
         ("alerts", "list"),
         ("report", "a"),
-        ("check", "--db-only"),
     ):
         assert_usage_error(await watcher(*command), f"no database at {missing}", "watcher db upgrade")
+    # A healthcheck says unhealthy (1): Docker reserves its exit status 2.
+    checked = await watcher("check", "--db-only")
+    assert checked.code == 1 and f"no database at {missing}" in checked.err and "Traceback" not in checked.err
     assert not missing.parent.exists()
     # Commands that add or migrate create it.
     assert (await watcher("claims", "add", TEXT, "--name", "a")).code == 0
@@ -142,3 +144,16 @@ async def test_feeds_add_checks_the_url_as_feeds_yaml_does(watcher: Watcher, url
     r = await watcher("feeds", "add", url)
     assert_usage_error(r, "Invalid value for URL", says)
     assert "\x1b" not in r.err
+
+
+async def test_check_is_a_healthcheck_exit_status_whatever_is_wrong(watcher: Watcher) -> None:
+    """Docker reserves a healthcheck's exit status 2: a bad config is unhealthy (1) with its error, and a daemon
+    configured to serve no /healthz is said to, rather than probed in vain."""
+    watcher.config.write_text("matching: {model: null}\ndaemon: {server: {enabled: false}}\n")
+    off = await watcher("check")
+    assert off.code == 1 and "daemon.server.enabled is false" in off.err and "--db-only" in off.err
+    assert (await watcher("db", "upgrade")).code == 0
+    assert (await watcher("check", "--db-only")).code == 0
+    watcher.config.write_text("matching: {model: null}\ndaemon: {tick: often}\n")
+    bad = await watcher("check")
+    assert bad.code == 1 and "daemon.tick" in bad.err and "Traceback" not in bad.err

@@ -9,7 +9,7 @@ import click
 from watcher import __version__
 from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_pipeline, with_store
 from watcher.cli.render import cycle_line, emit_json
-from watcher.errors import WatcherError
+from watcher.errors import ConfigError, NotFoundError, WatcherError
 
 if TYPE_CHECKING:
     from storage.base import Store, SyncReport
@@ -135,6 +135,14 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
 
     Example: watcher check
     """
+    try:
+        await _check(ctx, url, db_only)
+    except (ConfigError, NotFoundError) as exc:
+        # Docker reserves a healthcheck's exit status 2: a bad config or a missing database is unhealthy, 1.
+        raise WatcherError(str(exc)) from None
+
+
+async def _check(ctx: Context, url: str | None, db_only: bool) -> None:
     import aiohttp
 
     from watcher.cli.render import plain
@@ -145,6 +153,11 @@ async def check(ctx: Context, url: str | None, db_only: bool) -> None:
         click.echo("ok: database reachable")
         return
     d = ctx.settings.daemon
+    if url is None and not d.server_enabled:
+        raise WatcherError(
+            "the daemon serves no /healthz (daemon.server.enabled is false): enable it, or check the database "
+            "alone with --db-only"
+        )
     host = "127.0.0.1" if d.server_host in ("0.0.0.0", "::") else d.server_host
     target = url or f"http://{host}:{d.server_port}/healthz"
     shown = display_url(target)  # healthcheck logs get no userinfo or token
