@@ -1060,6 +1060,16 @@ def _match_settings(m: _Matching, feeds: Sequence[FeedSpec], claims: Sequence[Cl
     return replace(settings, threshold=m.threshold)
 
 
+def _check_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
+    """Settings that are each valid but not together; the error names the line of the first one."""
+    if doc.pages.min_text_chars > doc.pages.max_text_chars:
+        at = _node_at(node, ("pages", "min_text_chars"))
+        raise ConfigError(
+            f"{path}{_line(at)}: pages.min_text_chars: must not exceed pages.max_text_chars, or every page would "
+            f"read as a stub (got {doc.pages.min_text_chars} and {doc.pages.max_text_chars})"
+        )
+
+
 def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
     """ShiftSettings from ``shifts:``; a value out of range is an error naming its line and key."""
     values = doc.shifts.model_dump()
@@ -1161,6 +1171,7 @@ def load(
     except ValidationError as exc:
         raise ConfigError(_validation_message(exc, node, cfg_path, interpolated)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
+    _check_together(doc, node, cfg_path)
     feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, node, cfg_path)
     return Settings(
         database_url=url,

@@ -327,3 +327,13 @@ def test_fresh_window_and_fresh_window_s_together_are_refused(tmp_path: Path) ->
 )
 def test_shift_settings_are_whole_numbers_within_bounds(tmp_path: Path, text: str, why: str) -> None:
     assert refused(tmp_path, f"shifts:\n  {text}\n") == f"F:2: {why}"
+
+
+# --- settings valid alone, not together -------------------------------------------------------------------
+
+
+def test_a_stub_bound_above_the_text_cap_is_refused(tmp_path: Path) -> None:
+    assert refused(tmp_path, "pages:\n  max_text_chars: 100\n  min_text_chars: 300\n") == (
+        "F:3: pages.min_text_chars: must not exceed pages.max_text_chars, or every page would read as a stub "
+        "(got 300 and 100)"
+    )
