@@ -464,7 +464,7 @@ def test_an_articles_norm_is_its_tf_idf_length_whatever_the_weights_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The norm sums idf² times the squared dampened term frequency over the article's keys, to the last bit
-    of the plain loop, whether the squares are worked out now, kept from an article before, or dropped at
+    of the plain loop, whether the weights are worked out now, kept from an article before, or dropped at
     the bound on the weights kept."""
     from watcher.match import lexical
 

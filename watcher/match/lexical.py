@@ -55,7 +55,7 @@ RARE_TERMS = 3
 # ones before it has seen a single article.
 REFERENCE_DF = Path(__file__).with_name("df.json")
 REFRESH_SHARE = 0.01
-# Weights kept between changes of the counts (IDF and its square, per key): a bound on their memory.
+# IDF weights kept between changes of the counts: a bound on their memory.
 MAX_CACHED_WEIGHTS = 500_000
 
 
@@ -193,7 +193,6 @@ class CorpusStats:
         self._df: dict[str, int] = {}
         self._docs = 0
         self._idf: dict[str, float] = {}
-        self._squares: dict[str, float] = {}  # idf², for the articles' norms
         self._pending = 0  # articles counted since the weights last moved
         self.version = 0
 
@@ -210,7 +209,6 @@ class CorpusStats:
         # A weight read now must not differ from one read before (which an index may not have asked
         # for): the weights computed so far are for counts that no longer hold.
         self._idf = {}
-        self._squares = {}
         if self._pending and self._pending >= REFRESH_SHARE * (self._docs + self._prior_docs):
             self._pending = 0
             self.version += 1
@@ -240,23 +238,9 @@ class CorpusStats:
     def weighted_square_sum(self, positions: Mapping[str, int]) -> float:
         """Sum over the keys of idf² times the squared dampened term frequency of the sentences holding each
         (a bit mask): :func:`document_norm` squared, for every key of every article."""
-        squares = self._squares
-        found = list(map(squares.get, positions))
-        if None in found:
-            if len(squares) >= MAX_CACHED_WEIGHTS:
-                squares.clear()
-                missing = list(positions)
-            else:
-                missing = [key for key, square in zip(positions, found, strict=True) if square is None]
-            squares.update((key, idf * idf) for key, idf in zip(missing, self.idfs(missing), strict=True))
-            found = list(map(squares.__getitem__, positions))
-        # The terms are worked out in C (this runs over every key of every article), and summed left to right:
-        # the same figure as before, in every Python version (sum() compensates its rounding from 3.12 on).
         total = 0.0
-        for term in map(
-            operator.mul, found, map(_TF_SQUARED.__getitem__, map(int.bit_count, positions.values()))
-        ):
-            total += term
+        for idf, mask in zip(self.idfs(positions), positions.values(), strict=True):
+            total += idf * idf * _TF_SQUARED[mask.bit_count()]
         return total
 
     def _decay(self) -> None:
