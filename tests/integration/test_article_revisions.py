@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +16,7 @@ from tests.support.feed_server import FeedServer, Route
 from tests.support.receivers import Receiver
 from tests.support.records import make_article_in
 from tests.support.stories import CLAIM, SECRET
+from tests.support.wire import rss
 from watcher.config import DaemonSettings, HttpSettings, MatchSettings, Settings
 from watcher.domain import Destination, EventType, FeedSpec, Stance
 from watcher.ingest.parse import content_hash
@@ -46,15 +46,6 @@ def atom(entries: Sequence[tuple[str, str, str, datetime, datetime]], *, title: 
         f'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>{title}</title>'
         f"<id>urn:wire</id><updated>2025-11-06T00:00:00Z</updated>{body}</feed>"
     ).encode()
-
-
-def rss(items: Sequence[tuple[str, str, str, datetime]]) -> bytes:
-    body = "".join(
-        f"<item><guid>{g}</guid><title>{t}</title><link>https://news.example/{g}</link>"
-        f"<description>{d}</description><pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
-        for g, t, d, when in items
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{body}</channel></rss>'.encode()
 
 
 def settings_for(server: FeedServer, db_url: str, receiver: Receiver, *paths: str) -> Settings:

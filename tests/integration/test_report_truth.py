@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import pytest
@@ -30,47 +28,19 @@ from tests.support.records import (
 )
 from tests.support.report_samples import NOW
 from tests.support.stories import CLAIM, DENIAL
+from tests.support.wire import ATOM_TYPE, START, WEATHER, WIRE_TEXT, WIRE_TITLE, live_atom, rss
+from tests.support.wire import OUTLETS as WIRE_OUTLETS
 from watcher import report
 from watcher.domain import ArticleIn, ClaimStatus, EventType, FeedSpec, Framing, MatchScore, Stance
 from watcher.report import build_report, group_stories, render_report
 from watcher.shifts import _stories
 
-START = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
-ATOM_TYPE = "application/atom+xml; charset=utf-8"
-WIRE_TITLE = "NATO has surpassed Russia in ammunition production, Rutte says"
-WIRE_TEXT = (
-    "NATO has surpassed Russia in ammunition production, Secretary General Mark Rutte said on Thursday. "
-    "Allied factories now produce more artillery shells than Russia does, he told reporters in Brussels. "
-    "{byline}"
-)
-WEATHER = "Rain and wind are expected across the region on Saturday, forecasters said."
-OUTLETS = (
-    ("/a.xml", "Alpha Wire", "GB"),
-    ("/b.xml", "Bravo Post", "GB"),
-    ("/c.xml", "Charlie Zeitung", "DE"),
-    ("/d.xml", "Delta Journal", "FR"),
-    ("/e.xml", "Echo Vesti", "RU"),
-)
+OUTLETS = WIRE_OUTLETS[:5]
+LIVE_TITLE = "LIVE: the war in Ukraine"
 
 
-def rss(items: Sequence[tuple[str, str, str, datetime]]) -> bytes:
-    body = "".join(
-        f"<item><guid>{g}</guid><title>{t}</title><link>https://news.example/{g}</link>"
-        f"<description>{d}</description><pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
-        for g, t, d, when in items
-    )
-    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>W</title>{body}</channel></rss>'.encode()
-
-
-def atom(text: str, published: datetime, updated: datetime, title: str = "LIVE: the war in Ukraine") -> bytes:
-    """An Atom feed of one live blog entry, as last updated."""
-    return (
-        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Live</title><id>urn:live</id>'
-        "<updated>2025-11-06T00:00:00Z</updated><entry><id>urn:live:1</id>"
-        f"<title>{title}</title><link href='https://news.example/live'/>"
-        f"<published>{published.isoformat()}</published><updated>{updated.isoformat()}</updated>"
-        f"<content type='text'>{text}</content></entry></feed>"
-    ).encode()
+def atom(text: str, published: datetime, updated: datetime, title: str = LIVE_TITLE) -> bytes:
+    return live_atom(title, text, published, updated)
 
 
 def _ok(at: datetime) -> PollOutcome:
