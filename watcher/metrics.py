@@ -44,7 +44,7 @@ _M = TypeVar("_M", bound="_Bounded")
 
 
 class _Bounded:
-    """Mixin for a metric with one label whose values come from a fixed set."""
+    """Mixin, before the metric class, for a metric with one label whose values come from a fixed set."""
 
     _allowed: frozenset[str] = frozenset()
     _warned = False
@@ -63,21 +63,20 @@ class _Bounded:
             )
         return OTHER
 
-
-class BoundedCounter(_Bounded, Counter):
     def labels(self: _M, *labelvalues: object, **labelkwargs: object) -> _M:
         if labelvalues:
             labelvalues = tuple(self._bounded(v) for v in labelvalues)
         labelkwargs = {k: self._bounded(v) for k, v in labelkwargs.items()}
-        return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
+        # super(): the metric class that follows this mixin (Counter, Gauge)
+        return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc,no-any-return]
+
+
+class BoundedCounter(_Bounded, Counter):
+    pass
 
 
 class BoundedGauge(_Bounded, Gauge):
-    def labels(self: _M, *labelvalues: object, **labelkwargs: object) -> _M:
-        if labelvalues:
-            labelvalues = tuple(self._bounded(v) for v in labelvalues)
-        labelkwargs = {k: self._bounded(v) for k, v in labelkwargs.items()}
-        return super().labels(*labelvalues, **labelkwargs)  # type: ignore[misc]
+    pass
 
 
 _B = TypeVar("_B", BoundedCounter, BoundedGauge)
