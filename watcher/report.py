@@ -30,7 +30,7 @@ from watcher.domain import (
 from watcher.errors import NotFoundError
 from watcher.revisions import CONTEXT_WORDS, Diff, changed, event_time, word_diff
 from watcher.shifts import first_of_stories
-from watcher.text.display import display_title, strip_bidi
+from watcher.text.display import counted, display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
 
@@ -188,12 +188,7 @@ def group_stories(matches: Sequence[Match]) -> list[Story]:
     every article with the same headline and claim sentences published within ``shifts.COPY_SPAN`` of the first (a
     wire story reprinted under another link and byline). Its first is the earliest published.
     """
-    # Each publication time once: it is the sort key and the copy window, and not free to work out.
-    timed = sorted(
-        ((publication_time(m.article).at, m) for m in matches),
-        key=lambda tm: (tm[0], tm[1].article.backlog, tm[1].article.id, tm[1].id),
-    )
-    firsts = first_of_stories([m for _, m in timed], [at for at, _ in timed])
+    firsts = first_of_stories(matches)
     return [Story(first=m) for m in firsts]
 
 
@@ -457,9 +452,13 @@ def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequenc
     top_outlet = f"most: {_feed(outlets.most_common(1)[0][0])}" if outlets else "none yet"
     top_countries = ", ".join(_e(c) for c, _ in countries.most_common(4)) if countries else "none yet"
     if unplaced:
-        top_countries = f"{top_countries} · {_articles(unplaced)} unknown" if countries else "unknown"
+        top_countries = (
+            f"{top_countries} · {counted(unplaced, 'article', 'articles')} unknown"
+            if countries
+            else "unknown"
+        )
     last_event = f"last: {_event_label(events[-1])}" if events else "none yet"
-    wire = f"{_articles(len(matches))}, {copies} wire {'copy' if copies == 1 else 'copies'}"
+    wire = f"{counted(len(matches), 'article', 'articles')}, {counted(copies, 'wire copy', 'wire copies')}"
     cards = [
         ("stories", "Stories", str(n), wire),
         ("outlets", "Outlets", str(len(outlets)), top_outlet),
@@ -945,10 +944,6 @@ def _link(url: str, label: str) -> str:
     if not _SAFE_URL.match(url or ""):
         return f'<span class="nolink">{label}</span>'
     return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow" target="_blank">{label}</a>'
-
-
-def _articles(n: int) -> str:
-    return f"{n} article" if n == 1 else f"{n} articles"
 
 
 def _clamp01(value: float) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 
 from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance
 from watcher.revisions import event_time
+from watcher.text.display import counted
 
 logger = logging.getLogger(__name__)
 
@@ -228,14 +229,15 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
             continue
         if _utc(match.article.first_seen_at) <= now:
             live.append(match)
-    live.sort(key=_story_order)
-    return first_of_stories(live, [_seen(match) for match in live])
+    return first_of_stories(live)
 
 
-def first_of_stories(ordered: Sequence[Match], times: Sequence[datetime]) -> list[Match]:
-    """The first match of each story among ``ordered`` (in publication order; ``times``: their publication
-    times): an ``article.story_id``, and every match with the same :func:`copy_key` published within
-    COPY_SPAN of the first of them. What detection counts as one story, and the report too."""
+def first_of_stories(matches: Sequence[Match]) -> list[Match]:
+    """The first match of each story among ``matches``, in publication order: an ``article.story_id``, and
+    every match with the same :func:`copy_key` published within COPY_SPAN of the first of them. What
+    detection counts as one story, and the report too."""
+    ordered = sorted(matches, key=_story_order)
+    times = [_seen(match) for match in ordered]
     # Union by story id and by copy key; the earliest match of a group comes first, so it is the root.
     root = list(range(len(ordered)))
 
@@ -420,10 +422,8 @@ class _Ledger:
             if event.type == EventType.FRAMING_SHIFT:
                 ledger.covered.update(_framing_reasons(event))
                 ledger.add_mix(event_time(event), event.details)
-            if event.type == EventType.FIRST_SEEN and ledger.first_seen is None:
-                ledger.first_seen = event.details
-            if event.dedupe_key == FIRST_SEEN_KEY:
-                ledger.first_seen_matches = event.match_ids
+            if event.dedupe_key == FIRST_SEEN_KEY:  # not first_seen:fresh, a later story's
+                ledger.first_seen, ledger.first_seen_matches = event.details, event.match_ids
         return ledger
 
     def in_cooldown(self, event_type: EventType, at: datetime, cooldown_s: int) -> bool:
@@ -518,10 +518,6 @@ def _story_details(match: Match) -> dict[str, Any]:
         "skepticism": round(float(match.skepticism), 4),
         "cues": [{"kind": cue.kind, "text": cue.text} for cue in match.cues],
     }
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
 
 
 def _duration(seconds: float) -> str:
@@ -795,8 +791,8 @@ class _Replay:
             "outlets": outlets,
         }
         summary = (
-            f"Coverage spike: {_count(in_window, 'story', 'stories')} from "
-            f"{_count(len(outlets), 'outlet', 'outlets')} {self._window_phrase(settings.spike_window_s, at)}, "
+            f"Coverage spike: {counted(in_window, 'story', 'stories')} from "
+            f"{counted(len(outlets), 'outlet', 'outlets')} {self._window_phrase(settings.spike_window_s, at)}, "
             f"{ratio:.1f}x the expected {expected:.1f}"
         )
         return _Candidate(

@@ -39,3 +39,8 @@ def display_title(article: Article) -> tuple[str, bool]:
         return strip_bidi(article.url).strip() or "no text", True
     more = "…" if len(words) > UNTITLED_WORDS else ""
     return " ".join(words[:UNTITLED_WORDS]) + more, True
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """``number`` with the noun it counts: "1 outlet", "5 outlets", "0 wire copies"."""
+    return f"{number} {one if number == 1 else many}"
