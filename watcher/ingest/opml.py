@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from xml.parsers import expat
 
-from watcher.config import CONTROL_CHARACTERS, MAX_OUTLET, feed_problem, feed_url
+from watcher.config import CONTROL_CHARACTERS, MAX_OUTLET, feed_url
 from watcher.domain import FeedSpec
 from watcher.errors import ConfigError
 from watcher.ingest.urls import display_url, outlet_of, same_feed_key
@@ -84,8 +84,9 @@ def read_opml(
         if not xml_url:
             return  # a folder
         # feeds.yaml's own check: an imported feed is one the file could have listed.
-        problem = feed_problem(xml_url)
-        if problem is not None:
+        try:
+            url = feed_url(xml_url)
+        except ValueError as problem:
             warn(f"outline skipped: {problem}", xml_url)
             return
         key = same_feed_key(xml_url)
@@ -98,7 +99,7 @@ def read_opml(
             warn(f"outline title shortened to {MAX_OUTLET} characters", xml_url)
         lines[key] = parser.CurrentLineNumber
         specs[key] = FeedSpec(
-            url=feed_url(xml_url),
+            url=url,
             outlet=outlet or outlet_of(xml_url),
             country=country,
             language=language,
