@@ -8,6 +8,7 @@ import codecs
 import difflib
 import functools
 import ipaddress
+import logging
 import math
 import os
 import re
@@ -36,6 +37,8 @@ from watcher.ingest.urls import display_url, outlet_of, same_feed_key
 from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.shifts import ShiftSettingError, ShiftSettings
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "feeds.yaml"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/watcher.db"
@@ -1070,6 +1073,25 @@ def _check_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
         )
 
 
+def _warn_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
+    """Settings that work together but not well: a warning, since tests and trials set them so on purpose."""
+    lease, timeout = doc.daemon.lease, doc.http.total_timeout_s
+    if lease <= timeout:
+        key = ("daemon", "lease") if "lease" in doc.daemon.model_fields_set else ("http", "total_timeout")
+        logger.warning(
+            "%s%s: daemon.lease (%s s) is not longer than http.total_timeout (%s s): a feed still being fetched "
+            "may be leased again by another worker and polled twice; make daemon.lease longer",
+            path,
+            _line(_node_at(node, key)),
+            _seconds(lease),
+            _seconds(timeout),
+        )
+
+
+def _seconds(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
 def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
     """ShiftSettings from ``shifts:``; a value out of range is an error naming its line and key."""
     values = doc.shifts.model_dump()
@@ -1172,6 +1194,7 @@ def load(
         raise ConfigError(_validation_message(exc, node, cfg_path, interpolated)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
     _check_together(doc, node, cfg_path)
+    _warn_together(doc, node, cfg_path)
     feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, node, cfg_path)
     return Settings(
         database_url=url,

@@ -12,15 +12,16 @@ import simplemma
 from watcher.text.demonyms import DEMONYMS
 from watcher.text.language import lemma_language
 from watcher.text.stopwords import stopwords
-from watcher.text.tokens import WORD_OR_NUMBER
+from watcher.text.tokens import COMPOUND_NUMBER, TENS_WORDS, UNIT_WORDS, tokens
 
 _GROUPED = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+")
 # Capitalised abbreviations whose lower case is a function word: a key of their own, never a stopword.
 ACRONYMS = frozenset({"US", "UK", "UN", "EU"})
 # English number words from two to ninety, keyed as their figures: headlines write "4 more graves", the
 # story below "four more graves" (news style spells out one to nine). "one" is left out: it is mostly a
-# pronoun ("no one", "one of them").
-_UNITS = ("two", "three", "four", "five", "six", "seven", "eight", "nine")
+# pronoun ("no one", "one of them"), yet not after a tens word: "twenty-one" is 21, "twenty-two" 22
+# (compound_number_key).
+_UNITS = UNIT_WORDS[1:]
 _TEENS = (
     "ten",
     "eleven",
@@ -33,12 +34,13 @@ _TEENS = (
     "eighteen",
     "nineteen",
 )
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 NUMBER_WORDS = {
     **{word: str(n) for n, word in enumerate(_UNITS, start=2)},
     **{word: str(n) for n, word in enumerate(_TEENS, start=10)},
-    **{word: str(n) for n, word in enumerate(_TENS, start=2) for n in (n * 10,)},
+    **{word: str(n) for n, word in enumerate(TENS_WORDS, start=2) for n in (n * 10,)},
 }
+_UNIT_VALUES = {word: n for n, word in enumerate(UNIT_WORDS, start=1)}
+_NOT_LETTERS = re.compile("[^a-z]+")
 # English headline abbreviations, keyed as the words the story below spells out ("$1.5bn" and "1.5 billion",
 # "Gov. Cuomo" and "Governor Cuomo").
 ABBREVIATIONS = {
@@ -230,7 +232,7 @@ class Normalizer:
 
     def keys(self, text: str) -> list[str]:
         """The match keys of ``text`` in order, stopwords left out."""
-        words = WORD_OR_NUMBER.findall(text)
+        words = tokens(text)
         cache = self._cache
         found = [cache.get(w) for w in words]
         if None in found:
@@ -241,7 +243,7 @@ class Normalizer:
         """The distinct match keys of ``text`` in the order they first occur (the common case, and faster than
         :meth:`keys`). Ordered, not a set: what is summed over them (an article's norm) then adds up the same
         in every process, whatever the string hash seed."""
-        words = WORD_OR_NUMBER.findall(text)
+        words = tokens(text)
         found = dict.fromkeys(map(self._cache.get, words))
         if None in found:
             found = dict.fromkeys(map(self.key, words))
@@ -261,6 +263,10 @@ class Normalizer:
     def _compute(self, token: str) -> str | None:
         if token[0].isdigit():
             return number_key(token)
+        # In any language: the token is English, and a number whatever the text around it.
+        compound = compound_number_key(token)
+        if compound is not None:
+            return compound
         if "." in token or token in ACRONYMS:  # "U.S." and "US" are the country, "us" the pronoun
             return token.replace(".", "").casefold()
         low = token.casefold()
@@ -284,6 +290,15 @@ def number_key(token: str) -> str:
     if _GROUPED.fullmatch(token):
         return re.sub(r"[.,\u00a0\u202f]", "", token)
     return token.replace(",", ".")
+
+
+def compound_number_key(token: str) -> str | None:
+    """The figure of a compound of English number words ("twenty-two", "Twenty Two": "22"; see
+    :data:`~watcher.text.tokens.COMPOUND_NUMBER`), None for any other token."""
+    if not COMPOUND_NUMBER.fullmatch(token):
+        return None
+    tens, unit = _NOT_LETTERS.split(token.lower())
+    return str(int(NUMBER_WORDS[tens]) + _UNIT_VALUES[unit])
 
 
 def light_stem(word: str) -> str:
