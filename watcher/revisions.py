@@ -32,11 +32,16 @@ STANCE = "stance"
 UNMATCHED = "unmatched"  # the new version no longer matches the claim
 REMATCHED = "rematched"  # a version matches again after one that did not
 # Announced at once, whatever the cooldown: the article now says something else about the claim, or no longer
-# (or again) covers it (that last, once per cooldown: see MATCH_STATUS).
+# (or again) covers it (each kind once per cooldown: see MATCH_STATUS and STANCE_CHANGE).
 URGENT = frozenset({STANCE, UNMATCHED, REMATCHED})
 # Whether the article covers the claim at all. A live blog whose feed item carries its latest update goes in
 # and out of matching with every few updates: only the first such flip in a cooldown is announced at once.
 MATCH_STATUS = frozenset({UNMATCHED, REMATCHED})
+# How the article frames the claim. A live blog revised back and forth (supports, disputes, supports) flips
+# its stance with its updates: only the first change in a cooldown is announced at once, then the net one.
+STANCE_CHANGE = frozenset({STANCE})
+# The urgent changes, by kind: each kind is announced at once only once per cooldown of a story.
+URGENT_KINDS = (MATCH_STATUS, STANCE_CHANGE)
 
 # A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
 Diff = list[list[str]]
@@ -288,14 +293,14 @@ def revision_plan(
     With ``cooldown_s``, a story's revision seen within that of its last announcement is held, unless it
     changes the stance or whether the article matches (:data:`URGENT`): the next announcement (a later
     revision, or the end of the cooldown when detection runs after it) folds the held ones in, from the
-    last announced version to the newest. A change of whether the article matches is urgent only once per
-    cooldown (:data:`MATCH_STATUS`): a live blog flipping in and out of the claim with its updates is
-    announced once, then its net state when the cooldown ends, not at every flip. A change of stance is
-    always announced at once. Replayed from the stored events, so a re-run agrees.
+    last announced version to the newest. Each kind of urgent change (:data:`URGENT_KINDS`) is urgent only
+    once per cooldown: a live blog flipping in and out of the claim, or between supporting and disputing
+    it, with its updates is announced once, then its net state when the cooldown ends, not at every flip.
+    Replayed from the stored events, so a re-run agrees.
     """
     mine = [e for e in previous if e.claim_id == claim.id]
     announced = {e.dedupe_key: event_time(e) for e in mine}
-    flips = {e.dedupe_key for e in mine if MATCH_STATUS & set(_listed_changes(e))}
+    told = {e.dedupe_key: frozenset(_listed_changes(e)) for e in mine}
     by_story: dict[int, list[MatchRevision]] = {}
     for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
         if revision.changes and revision.claim_id == claim.id:
@@ -303,7 +308,7 @@ def revision_plan(
     drafts = []
     due: datetime | None = None
     for story in by_story.values():
-        announcements, held_until = _announcements(story, announced, flips, now, cooldown_s, versions or {})
+        announcements, held_until = _announcements(story, announced, told, now, cooldown_s, versions or {})
         if held_until is not None and (due is None or held_until < due):
             due = held_until
         for at, revision, folded in announcements:
@@ -332,7 +337,7 @@ def _listed_changes(event: Event) -> list[str]:
 def _announcements(
     story: list[MatchRevision],
     announced: dict[str, datetime],
-    flips: set[str],
+    told: dict[str, frozenset[str]],
     now: datetime,
     cooldown_s: int,
     versions: Mapping[int, Sequence[ArticleVersion]],
@@ -340,32 +345,38 @@ def _announcements(
     """What to announce of one story's revisions (in the order seen): (trigger time, the revision, folded
     from the last announced version to the newest, how many contents it covers); and when what is held
     back is to be announced (None: nothing held). ``announced``: dedupe key → trigger time of what was
-    announced, updated here; a content announced before restarts the cooldown. ``flips``: the keys of those
-    that announced a change of whether the article matches."""
+    announced, updated here; a content announced before restarts the cooldown. ``told``: dedupe key → the
+    changes that announcement listed, updated here."""
     cooldown = timedelta(seconds=cooldown_s)
     out: list[tuple[datetime, MatchRevision, int]] = []
     last: datetime | None = None
-    last_flip: datetime | None = None
+    # When each kind of urgent change (URGENT_KINDS) was last announced.
+    last_urgent: dict[frozenset[str], datetime] = {}
     held: list[MatchRevision] = []
 
+    def note(key: str, at: datetime) -> None:
+        for kind in URGENT_KINDS:
+            if kind & told.get(key, frozenset()):
+                last_urgent[kind] = at
+
     def announce(at: datetime) -> None:
-        nonlocal last, last_flip, held
+        nonlocal last, held
         revision, fold = _folded(held, versions), held
         held = []
         if not revision.changes:
             return  # back where the last announcement left it: nothing to say
         key = dedupe_key(revision)
         announced[key] = last = at
-        if MATCH_STATUS & set(revision.changes):
-            flips.add(key)
-            last_flip = at
+        told[key] = frozenset(revision.changes)
+        note(key, at)
         out.append((at, revision, len({r.content_hash for r in fold})))
 
     def urgent(revision: MatchRevision, seen: datetime) -> bool:
         changes = set(revision.changes)
-        if STANCE in changes:
-            return True
-        return bool(MATCH_STATUS & changes) and (last_flip is None or seen - last_flip >= cooldown)
+        return any(
+            kind & changes and (kind not in last_urgent or seen - last_urgent[kind] >= cooldown)
+            for kind in URGENT_KINDS
+        )
 
     for revision in story:
         seen = _utc(revision.revised_at)
@@ -373,8 +384,7 @@ def _announcements(
         stored = announced.get(key)
         if stored is not None:  # announced before (or a copy of what was): the cooldown counts from then
             last, held = stored, []
-            if key in flips:
-                last_flip = stored
+            note(key, stored)
             continue
         held.append(revision)
         if urgent(revision, seen) or last is None or seen - last >= cooldown:

@@ -74,8 +74,8 @@ class ShiftSettings:
     framing_shift_cooldown_s: int = 21600
     new_segment_cooldown_s: int = 0
     # article_revised, per story: a revision seen within this of the story's last announced one is held and
-    # folded into its next announcement; a changed stance is always announced, unmatched or rematched once
-    # per cooldown.
+    # folded into its next announcement; a changed stance is announced at once, and so is unmatched or
+    # rematched, each the first time in a cooldown.
     article_revised_cooldown_s: int = 21600
     # A coverage_spike or stance-mix framing_shift that triggered longer than this before `now` (say, found
     # by a backfill) is not raised: it is no longer news. Once-only events are always raised. 0 = no limit.
@@ -878,6 +878,7 @@ class _Replay:
         before, after = self.timeline.count(start, middle), self.timeline.count(middle, at)
         if min(before, after) < settings.framing_min_stories or self._mix_announced(at, middle, after):
             return None
+        told = self.ledger.announced_mix(at, settings.framing_baseline_s)
         best: tuple[float, Stance] | None = None
         for stance in _MIX_STANCES:
             hits_before = self.timeline.stance_count(stance, start, middle)
@@ -885,6 +886,8 @@ class _Replay:
             z = _two_proportion_z(hits_before, before, hits_after, after)
             change = hits_after / after - hits_before / before
             moved = change != 0 and abs(change) + _EPSILON >= settings.framing_min_change
+            if moved and self._retold(told, stance, hits_after / after, change):
+                continue
             if moved and abs(z) >= settings.framing_min_z and (best is None or abs(z) > abs(best[0])):
                 best = (z, stance)
         if best is None:
@@ -907,6 +910,20 @@ class _Replay:
             if abs(share - announced.get(str(stance), 0.0)) + _EPSILON >= self.settings.framing_min_change:
                 return False
         return True
+
+    def _retold(self, told: dict[str, float] | None, stance: Stance, share: float, change: float) -> bool:
+        """Whether a shift of ``stance`` to ``share`` (``change`` from the baseline) would only retell the
+        stance-mix shift last announced (``told``: its window's shares; None: none within the baseline).
+
+        A mix swinging around a threshold reads as a shift against its baseline at every swing. The newsroom
+        hears again only when that stance's share moved on from what it was told by ``framing_min_change``,
+        the way the shift reads: "rose" when it rose further, "fell" when it fell. A swing back that still
+        reads "rose" against the baseline, lower than was told, is not news.
+        """
+        if told is None:
+            return False
+        moved = share - told.get(str(stance), 0.0)
+        return moved * change <= 0 or abs(moved) + _EPSILON < self.settings.framing_min_change
 
     def _mix_details(
         self, stance: Stance, z: float, start: datetime, middle: datetime, at: datetime
