@@ -251,8 +251,11 @@ async def claims_edit(
     if keywords and clear_keywords:
         raise click.UsageError("give --keyword or --clear-keywords, not both")
 
+    before: list[str] = []  # the name it had
+
     async def go(store: Store) -> Claim:
         c = await store.get_claim(claim)
+        before.append(c.name)
         changes: dict[str, Any] = {}
         if text is not None:
             changes["text"] = _text(text, "--text")
@@ -275,6 +278,7 @@ async def claims_edit(
         emit_json(claim_json(updated))
     else:
         click.echo(f"updated claim {updated.id} {updated.name!r}")
+    _note_if_declared(ctx, before[0], updated.name)
 
 
 def _set_status(status: ClaimStatus) -> Callable[..., None]:
@@ -292,8 +296,31 @@ def _set_status(status: ClaimStatus) -> Callable[..., None]:
             emit_json(claim_json(updated))
         else:
             click.echo(f"claim {updated.id} {updated.name!r} is {updated.status.value}")
+        _note_if_declared(ctx, updated.name)
 
     return command
+
+
+def _note_if_declared(ctx: Context, name: str, renamed: str | None = None) -> None:
+    """Say so on stderr when the claim just changed (``name``: the name it had) is declared in feeds.yaml: the
+    next sync (``run``, ``poll-once``, ``sync``) writes the file's text, key terms, threshold, language and status
+    back, and tracks a claim renamed here (to ``renamed``) under the file's name again, as a new claim."""
+
+    def folded(value: str) -> str:
+        return value.lower() if value.isascii() else value  # as the store compares names
+
+    if not any(folded(spec.name) == folded(name) for spec in ctx.settings.claims):
+        return
+    where = ctx.settings.config_path or "the configuration"
+    if renamed is not None and folded(renamed) != folded(name):
+        then = f"tracks {name!r} again, as a new claim beside {renamed!r}"
+    else:
+        then = "sets it back to what the file says"
+    click.echo(
+        f"note: claim {name!r} is declared in {where}: the next sync (run, poll-once, sync) {then}; "
+        "change it there to keep the change",
+        err=True,
+    )
 
 
 claims.command(
