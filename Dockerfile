@@ -24,8 +24,8 @@ RUN pip install "/src${EXTRAS:+[$EXTRAS]}" && watcher --version
 
 FROM python:${PYTHON_VERSION}-slim-bookworm
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/watcher watcher \
-    && mkdir -p /app /data \
-    && chown watcher:watcher /data
+    && mkdir -p /app /data /home/watcher/.cache \
+    && chown watcher:watcher /data /home/watcher/.cache
 COPY --from=build /opt/venv /opt/venv
 # The example configuration, so that a bare `docker run` works; compose mounts the real one over it.
 COPY feeds.yaml /app/feeds.yaml
@@ -37,6 +37,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     WATCHER_SERVER_HOST=0.0.0.0
 WORKDIR /app
 USER watcher
+# /home/watcher/.cache: the semantic extra's model (Hugging Face's cache) and its ONNX export; compose keeps it
+# in a volume, so that a new container neither downloads nor exports the model again.
 VOLUME ["/data"]
 EXPOSE 8080
 # `watcher check` asks the daemon's own /healthz: database reachable, scheduler ticking, last cycle recent.

@@ -340,3 +340,14 @@ def _wait_processed(database_url: str, log: Path, within_s: float = 30) -> None:
             return
         time.sleep(0.5)
     pytest.fail(f"the daemon did not poll and match the feed within {within_s:.0f}s:\n{log.read_text()}")
+
+
+def test_the_model_cache_outlives_a_container() -> None:
+    """The semantic extra's model and ONNX export live under the user's ~/.cache: a named volume in every
+    watcher container, owned by the user in the image (a new named volume takes the image folder's owner)."""
+    for name in ("migrate", "watcher"):
+        mounts = COMPOSE["services"][name]["volumes"]
+        assert "cache:/home/watcher/.cache" in mounts
+    assert "cache" in COMPOSE["volumes"]
+    assert re.search(r"mkdir -p [^\n]*/home/watcher/\.cache", DOCKERFILE)
+    assert re.search(r"chown watcher:watcher [^\n]*/home/watcher/\.cache", DOCKERFILE)
