@@ -82,6 +82,9 @@ async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
 
     async def go(pipeline: Pipeline) -> CycleReport:
         await pipeline.sync_config()
+        # As `run` does at its start: a model that cannot be loaded is this command's failure (exit 1), not a
+        # cycle that matched nothing and exits 0.
+        await pipeline.load_model()
         return await pipeline.cycle(all=all_feeds)
 
     report = await with_pipeline(ctx, go, create=True)

@@ -61,18 +61,22 @@ def events() -> None:
 @pass_ctx
 @run_async
 async def events_list(ctx: Context, claim: str | None, limit: int, as_json: bool) -> None:
-    """List events, newest first (as JSON: the webhook body of each).
+    """List events, newest first (as JSON: the webhook body of each, ``report_url`` included when
+    daemon.server.public_url is set).
 
     Example: watcher events list --claim nato-ammo --json
     """
-    from watcher.notify.payload import render_event
+    from watcher.notify.payload import render_event, report_url
+
+    public_url = ctx.settings.daemon.public_url
 
     async def go(store: Store) -> list[dict[str, Any]]:
         claim_id = (await store.get_claim(claim)).id if claim else None
         out = []
         for e in await store.list_events(claim_id=claim_id, limit=limit):
             c = await store.get_claim(e.claim_id, include_deleted=True)
-            out.append(render_event(e, c, await store.matches_by_id(e.match_ids)))
+            matches = await store.matches_by_id(e.match_ids)
+            out.append(render_event(e, c, matches, report=report_url(public_url, c)))
         return out
 
     found = await with_store(ctx, go)
@@ -124,6 +128,9 @@ async def alerts_retry(ctx: Context, delivery_id: int, as_json: bool) -> None:
     d = await with_store(ctx, lambda store: requeue(store, delivery_id, utcnow()))
     if as_json:
         emit_json(delivery_json(d))
+    elif d.status is DeliveryStatus.DELIVERED:
+        # A delivered alert is never sent again: the receiver has it.
+        click.echo(f"delivery {d.id} to {d.destination} was already delivered: nothing to send")
     else:
         click.echo(f"delivery {d.id} to {d.destination} is {d.status.value}, due now")
 
