@@ -720,7 +720,13 @@ class Pipeline:
                 return total
             matcher = await self.matcher()
             batch = await self.read_pages(batch, matcher)
-            results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
+            try:
+                results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
+            except Exception:
+                # One article the matcher or the framing cannot read must not hold back its batch for
+                # good (leased again and failing at every lease): each is matched on its own, and one that
+                # still fails is set aside, logged (`claims backfill` matches it again once fixed).
+                results = await asyncio.to_thread(match_each, matcher, self._claims, batch)
             results, revisions = await self._revise([a for a in batch if a.version > 1], results, matcher)
             stored = await self.store.save_matches(
                 [a.id for a in batch],
@@ -1013,6 +1019,26 @@ def match_and_frame(
         # A disputing article shows its disputing sentence first, the claim sentence beside it.
         shown = replace(score, evidence=shown_evidence(explanation, score.evidence))
         out.append((shown, explanation.framing))
+    return out
+
+
+def match_each(
+    matcher: Matcher, claims: Sequence[Claim], articles: Sequence[Article]
+) -> list[tuple[MatchScore, Framing]]:
+    """:func:`match_and_frame` article by article: an article whose matching or framing fails is logged, with
+    its id and URL, and left without matches; the others are matched as in a batch."""
+    out = []
+    for article in articles:
+        try:
+            out.extend(match_and_frame(matcher, claims, [article]))
+        except Exception:
+            metrics.UNEXPECTED.labels("match").inc()
+            logger.exception(
+                "matching article %d (%s) failed; it is stored without matches (run 'watcher claims backfill' "
+                "to match it again)",
+                article.id,
+                article.url,
+            )
     return out
 
 

@@ -1,0 +1,66 @@
+"""One article that the matcher or the framing cannot read: the rest of its batch is matched in the same cycle,
+and it is set aside with an error naming it, not leased again and failing at every lease."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import watcher.pipeline as pipeline_module
+from storage.sql import SqlStore
+from tests.integration.test_pipeline import settings_for
+from tests.support.clock import Clock
+from tests.support.feed_server import FeedServer, Route
+from tests.support.stories import DENIAL, STRAIGHT, fresh, rss
+from watcher import metrics
+
+POISON = (
+    "kyiv-2",
+    "NATO ammunition production: the figures",
+    "NATO has surpassed Russia, a poisoned text says.",
+)
+
+
+def failing_on(title: str, explain: Callable[..., Any]) -> Callable[..., Any]:
+    """The framing as shipped, raising for the article with this title: a fault no real text is known to cause."""
+
+    def framed(claim: str, article_title: str, *args: Any, **kwargs: Any) -> Any:
+        if article_title == title:
+            raise ValueError("cannot read this article")
+        return explain(claim, article_title, *args, **kwargs)
+
+    return framed
+
+
+async def test_one_article_that_cannot_be_framed_does_not_hold_back_its_batch(
+    server: FeedServer,
+    store: SqlStore,
+    make_pipeline: Any,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.routes["/kyiv.xml"] = Route(body=rss("Kyiv Post", [STRAIGHT, POISON], pub_date=fresh()))
+    monkeypatch.setattr(pipeline_module, "explain", failing_on(POISON[1], pipeline_module.explain))
+    failures = metrics.UNEXPECTED.labels("match")._value.get()
+    clock = Clock()
+    pipeline = await make_pipeline(settings_for(server, db_url), clock)
+
+    with caplog.at_level(logging.ERROR, logger="watcher.pipeline"):
+        report = await pipeline.cycle(all=True)
+
+    # The other articles of the batch are matched and framed in this cycle, the straight report and the denial.
+    matches = await store.list_matches()
+    assert sorted(m.article.title for m in matches) == sorted([STRAIGHT[1], DENIAL[1]])
+    assert report.matches == 2
+    # The poisoned one is named in one error and counted; it is done with (not leased again).
+    errors = [
+        r for r in caplog.records if r.levelno >= logging.ERROR and "matching article" in r.getMessage()
+    ]
+    assert len(errors) == 1 and "news.example/kyiv-2" in errors[0].getMessage()
+    assert metrics.UNEXPECTED.labels("match")._value.get() == failures + 1
+    assert await store.lease_unprocessed_articles(clock.now + timedelta(hours=1), 100, lease_s=300) == []
