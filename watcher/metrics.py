@@ -38,7 +38,7 @@ FETCH_ERROR_KINDS = (
 )
 EVENT_TYPES = tuple(t.value for t in EventType)
 DELIVERY_STATUSES = tuple(s.value for s in DeliveryStatus)
-STAGES = ("poll", "process", "match", "deliver", "clock")
+STAGES = ("poll", "process", "match", "detect", "deliver", "clock")
 
 _M = TypeVar("_M", bound="_Bounded")
 

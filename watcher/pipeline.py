@@ -937,17 +937,26 @@ class Pipeline:
             revisions = await self.store.revisions_for_claim(claim.id)
             now = self.clock()
             shifts = self.settings.shifts
-            drafts = detect_shifts(claim, matches, previous, now=now, settings=shifts, revisions=revisions)
-            revised, held_until = revision_plan(
-                claim,
-                revisions,
-                previous,
-                outlets={m.id: m.article.outlet for m in matches},
-                now=now,
-                fresh_window_s=shifts.fresh_window_s,
-                cooldown_s=shifts.article_revised_cooldown_s,
-                versions={m.article.id: m.article.versions for m in matches if m.article.versions},
-            )
+            try:
+                drafts = detect_shifts(
+                    claim, matches, previous, now=now, settings=shifts, revisions=revisions
+                )
+                revised, held_until = revision_plan(
+                    claim,
+                    revisions,
+                    previous,
+                    outlets={m.id: m.article.outlet for m in matches},
+                    now=now,
+                    fresh_window_s=shifts.fresh_window_s,
+                    cooldown_s=shifts.article_revised_cooldown_s,
+                    versions={m.article.id: m.article.versions for m in matches if m.article.versions},
+                )
+            except Exception:
+                # Data that detection cannot read holds up this claim only (tried again when its lease ends),
+                # never every claim leased after it.
+                metrics.UNEXPECTED.labels("detect").inc()
+                logger.exception("detecting shifts of claim %s failed; trying again later", claim.name)
+                continue
             # Revisions held back by their cooldown are announced when it ends, though nothing new comes.
             events = await self.store.record_events(
                 claim.id, drafts + revised, list(self.destinations.values()), now, detect_again_at=held_until

@@ -1,10 +1,13 @@
-"""One article that the matcher or the framing cannot read: the rest of its batch is matched in the same cycle,
-and it is set aside with an error naming it, not leased again and failing at every lease."""
+"""Data the pipeline cannot read holds up only itself. One article that the matcher or the framing cannot read:
+the rest of its batch is matched in the same cycle, and it is set aside with an error naming it, not leased again
+and failing at every lease. One claim whose detection fails: the other claims' alerts are raised in the same
+cycle, and it is tried again when its lease ends."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +18,10 @@ from storage.sql import SqlStore
 from tests.integration.test_pipeline import settings_for
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
-from tests.support.stories import DENIAL, STRAIGHT, fresh, rss
+from tests.support.stories import CLAIM, DENIAL, STRAIGHT, fresh, rss
 from watcher import metrics
+from watcher.config import ClaimSpec
+from watcher.domain import EventType
 
 POISON = (
     "kyiv-2",
@@ -64,3 +69,44 @@ async def test_one_article_that_cannot_be_framed_does_not_hold_back_its_batch(
     assert len(errors) == 1 and "news.example/kyiv-2" in errors[0].getMessage()
     assert metrics.UNEXPECTED.labels("match")._value.get() == failures + 1
     assert await store.lease_unprocessed_articles(clock.now + timedelta(hours=1), 100, lease_s=300) == []
+
+
+WHEAT = ClaimSpec(name="wheat-record", text="Farmers gathered a record wheat harvest this year")
+
+
+async def test_one_claim_whose_detection_fails_does_not_hold_back_the_others(
+    server: FeedServer,
+    store: SqlStore,
+    make_pipeline: Any,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    detect_shifts = pipeline_module.detect_shifts
+
+    def failing(claim: Any, *args: Any, **kwargs: Any) -> Any:
+        if claim.name == CLAIM.name:
+            raise ValueError("cannot read these matches")
+        return detect_shifts(claim, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "detect_shifts", failing)
+    clock = Clock()
+    # The claim that fails is leased first (claims by id), the wheat claim after it.
+    pipeline = await make_pipeline(replace(settings_for(server, db_url), claims=(CLAIM, WHEAT)), clock)
+
+    with caplog.at_level(logging.ERROR, logger="watcher.pipeline"):
+        await pipeline.cycle(all=True)
+
+    claims = {c.name: c.id for c in await store.list_claims()}
+    raised = {(e.claim_id, e.type) for e in await store.list_events()}
+    assert (claims[WHEAT.name], EventType.FIRST_SEEN) in raised
+    assert not any(claim == claims[CLAIM.name] for claim, _ in raised)
+    errors = [r for r in caplog.records if "detecting shifts of claim" in r.getMessage()]
+    assert len(errors) == 1 and CLAIM.name in errors[0].getMessage()
+
+    # Readable again: the claim is detected once its lease has ended, and its first alert goes out.
+    monkeypatch.setattr(pipeline_module, "detect_shifts", detect_shifts)
+    clock.advance(minutes=6)
+    await pipeline.detect()
+    raised = {(e.claim_id, e.type) for e in await store.list_events()}
+    assert (claims[CLAIM.name], EventType.FIRST_SEEN) in raised
