@@ -723,9 +723,8 @@ class Pipeline:
             try:
                 results = await asyncio.to_thread(match_and_frame, matcher, self._claims, batch)
             except Exception:
-                # One article the matcher or the framing cannot read must not hold back its batch for
-                # good (leased again and failing at every lease): each is matched on its own, and one that
-                # still fails is set aside, logged (`claims backfill` matches it again once fixed).
+                # One article the matcher or the framing cannot read must not hold back its batch for good
+                # (leased again and failing at every lease): each is matched on its own (match_each).
                 results = await asyncio.to_thread(match_each, matcher, self._claims, batch)
             results, revisions = await self._revise([a for a in batch if a.version > 1], results, matcher)
             stored = await self.store.save_matches(
@@ -1034,20 +1033,29 @@ def match_and_frame(
 def match_each(
     matcher: Matcher, claims: Sequence[Claim], articles: Sequence[Article]
 ) -> list[tuple[MatchScore, Framing]]:
-    """:func:`match_and_frame` article by article: an article whose matching or framing fails is logged, with
-    its id and URL, and left without matches; the others are matched as in a batch."""
-    out = []
+    """:func:`match_and_frame` article by article. When another article of the batch is matched and framed, the
+    fault is the failing article's own: it is logged, with its id and URL, and stored without matches (`claims
+    backfill` matches it again), and the others are kept. When none is, the fault may be the matcher's or the
+    framing's (one that reads nothing): the first error is raised, and the batch is matched again when its lease
+    ends, as before."""
+    out: list[tuple[MatchScore, Framing]] = []
+    failed: list[tuple[Article, Exception]] = []
     for article in articles:
         try:
             out.extend(match_and_frame(matcher, claims, [article]))
-        except Exception:
-            metrics.UNEXPECTED.labels("match").inc()
-            logger.exception(
-                "matching article %d (%s) failed; it is stored without matches (run 'watcher claims backfill' "
-                "to match it again)",
-                article.id,
-                article.url,
-            )
+        except Exception as exc:
+            failed.append((article, exc))
+    if failed and not out:
+        raise failed[0][1]
+    for article, error in failed:
+        metrics.UNEXPECTED.labels("match").inc()
+        logger.error(
+            "matching article %d (%s) failed; it is stored without matches (run 'watcher claims backfill' to "
+            "match it again)",
+            article.id,
+            article.url,
+            exc_info=error,
+        )
     return out
 
 

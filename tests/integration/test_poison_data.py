@@ -22,6 +22,7 @@ from tests.support.stories import CLAIM, DENIAL, STRAIGHT, fresh, rss
 from watcher import metrics
 from watcher.config import ClaimSpec
 from watcher.domain import EventType
+from watcher.pipeline import CycleReport
 
 POISON = (
     "kyiv-2",
@@ -110,3 +111,26 @@ async def test_one_claim_whose_detection_fails_does_not_hold_back_the_others(
     await pipeline.detect()
     raised = {(e.claim_id, e.type) for e in await store.list_events()}
     assert (claims[CLAIM.name], EventType.FIRST_SEEN) in raised
+
+
+async def test_a_batch_in_which_no_article_is_framed_is_kept_to_be_matched_again(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault that may be the framing's, not an article's (no article of the batch framed): nothing is set
+    aside, and the articles are matched once it is gone."""
+    explain = pipeline_module.explain
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("cannot frame anything")
+
+    monkeypatch.setattr(pipeline_module, "explain", broken)
+    clock = Clock()
+    pipeline = await make_pipeline(settings_for(server, db_url), clock)
+    await pipeline.poll(CycleReport(), all=True)
+    with pytest.raises(ValueError, match="cannot frame anything"):
+        await pipeline.match_pending()
+    assert await store.list_matches() == []
+
+    monkeypatch.setattr(pipeline_module, "explain", explain)
+    clock.advance(minutes=6)  # the failed batches' leases have ended
+    assert await pipeline.match_pending() == 2
