@@ -31,16 +31,14 @@ EVIDENCE = "evidence"
 STANCE = "stance"
 UNMATCHED = "unmatched"  # the new version no longer matches the claim
 REMATCHED = "rematched"  # a version matches again after one that did not
-# Announced at once, whatever the cooldown: the article now says something else about the claim, or no longer
-# (or again) covers it (each kind once per cooldown: see MATCH_STATUS and STANCE_CHANGE).
-URGENT = frozenset({STANCE, UNMATCHED, REMATCHED})
 # Whether the article covers the claim at all. A live blog whose feed item carries its latest update goes in
 # and out of matching with every few updates: only the first such flip in a cooldown is announced at once.
 MATCH_STATUS = frozenset({UNMATCHED, REMATCHED})
 # How the article frames the claim. A live blog revised back and forth (supports, disputes, supports) flips
 # its stance with its updates: only the first change in a cooldown is announced at once, then the net one.
 STANCE_CHANGE = frozenset({STANCE})
-# The urgent changes, by kind: each kind is announced at once only once per cooldown of a story.
+# The urgent changes, by kind, announced at once whatever the cooldown: the article now says something else about
+# the claim, or no longer (or again) covers it; each kind only once per cooldown of a story.
 URGENT_KINDS = (MATCH_STATUS, STANCE_CHANGE)
 
 # A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
@@ -291,12 +289,12 @@ def revision_plan(
     → outlet name, for the summary. ``versions``: article id → its versions, for the diff of a fold.
 
     With ``cooldown_s``, a story's revision seen within that of its last announcement is held, unless it
-    changes the stance or whether the article matches (:data:`URGENT`): the next announcement (a later
+    changes the stance or whether the article matches (:data:`URGENT_KINDS`): the next announcement (a later
     revision, or the end of the cooldown when detection runs after it) folds the held ones in, from the
-    last announced version to the newest. Each kind of urgent change (:data:`URGENT_KINDS`) is urgent only
-    once per cooldown: a live blog flipping in and out of the claim, or between supporting and disputing
-    it, with its updates is announced once, then its net state when the cooldown ends, not at every flip.
-    Replayed from the stored events, so a re-run agrees.
+    last announced version to the newest. Each kind of urgent change is urgent only once per cooldown: a
+    live blog flipping in and out of the claim, or between supporting and disputing it, with its updates is
+    announced once, then its net state when the cooldown ends, not at every flip. Replayed from the stored
+    events, so a re-run agrees.
     """
     mine = [e for e in previous if e.claim_id == claim.id]
     announced = {e.dedupe_key: event_time(e) for e in mine}

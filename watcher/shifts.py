@@ -876,7 +876,7 @@ class _Replay:
         middle = at - timedelta(seconds=settings.framing_window_s)
         start = middle - timedelta(seconds=settings.framing_baseline_s)
         before, after = self.timeline.count(start, middle), self.timeline.count(middle, at)
-        if min(before, after) < settings.framing_min_stories or self._mix_announced(at, middle, after):
+        if min(before, after) < settings.framing_min_stories:
             return None
         told = self.ledger.announced_mix(at, settings.framing_baseline_s)
         best: tuple[float, Stance] | None = None
@@ -894,31 +894,16 @@ class _Replay:
             return None
         return self._mix_details(best[1], best[0], start, middle, at)
 
-    def _mix_announced(self, at: datetime, middle: datetime, after: int) -> bool:
-        """Whether the window's stance mix is still the one the last stance-mix shift announced.
-
-        A new framing takes days to fill the week-long baseline it is compared with, and until it does,
-        every window reads as a shift again. The newsroom has been told once; it hears again only when
-        some stance's share moves by ``framing_min_change`` from what that shift reported (within
-        ``framing_baseline_s`` of it; older news is no reference).
-        """
-        announced = self.ledger.announced_mix(at, self.settings.framing_baseline_s)
-        if announced is None:
-            return False
-        for stance in Stance:
-            share = self.timeline.stance_count(stance, middle, at) / after
-            if abs(share - announced.get(str(stance), 0.0)) + _EPSILON >= self.settings.framing_min_change:
-                return False
-        return True
-
     def _retold(self, told: dict[str, float] | None, stance: Stance, share: float, change: float) -> bool:
         """Whether a shift of ``stance`` to ``share`` (``change`` from the baseline) would only retell the
-        stance-mix shift last announced (``told``: its window's shares; None: none within the baseline).
+        stance-mix shift last announced (``told``: its window's shares; None: none within ``framing_baseline_s``,
+        older news is no reference).
 
-        A mix swinging around a threshold reads as a shift against its baseline at every swing. The newsroom
-        hears again only when that stance's share moved on from what it was told by ``framing_min_change``,
-        the way the shift reads: "rose" when it rose further, "fell" when it fell. A swing back that still
-        reads "rose" against the baseline, lower than was told, is not news.
+        A new framing takes days to fill the week-long baseline it is compared with, and a mix swinging around a
+        threshold reads as a shift against its baseline at every swing: until then every window reads as a shift
+        again. The newsroom has been told once; it hears again only when that stance's share moved on from what
+        it was told by ``framing_min_change``, the way the shift reads: "rose" when it rose further, "fell" when
+        it fell. A swing back that still reads "rose" against the baseline, lower than was told, is not news.
         """
         if told is None:
             return False
