@@ -218,33 +218,37 @@ def test_full_digests_go_out_early_and_retries_keep_their_group() -> None:
     pending = [delivery(id=i, event_id=f"evt_{i}", destination="daily") for i in range(5)]
     batches = plan_digests(pending, DESTS, NOW, max_events=2)
     assert [len(b.deliveries) for b in batches] == [2, 2]  # the fifth waits for its window
+    pinned = digest_message_id(["evt_0", "evt_1"])  # the id the digest went out with
     retry = [
         delivery(
             id=i,
+            event_id=f"evt_{i}",
             destination="daily",
-            extra={DIGEST_ID_KEY: "dig_x"},
+            extra={DIGEST_ID_KEY: pinned},
             next_attempt_at=NOW + timedelta(hours=1),
         )
         for i in range(2)
     ]
     assert plan_digests(retry, DESTS, NOW) == []
     [batch] = plan_digests(retry, DESTS, NOW + timedelta(hours=1))
-    assert batch.digest_id == "dig_x" and len(batch.deliveries) == 2
+    assert batch.digest_id == pinned and len(batch.deliveries) == 2
 
 
 def test_a_digest_retry_scheduled_by_a_clock_since_set_back_is_due() -> None:
     """A retry further ahead than the retry window (which no retry outlasts) was scheduled by a clock that
     was ahead: the digest goes out now rather than days late. One within the window waits."""
+    pinned = digest_message_id(["evt_0", "evt_1"])
     far = [
         delivery(
             id=i,
+            event_id=f"evt_{i}",
             destination="daily",
-            extra={DIGEST_ID_KEY: "dig_x"},
+            extra={DIGEST_ID_KEY: pinned},
             next_attempt_at=NOW + RETRY_WINDOW + timedelta(days=1),
         )
         for i in range(2)
     ]
     [batch] = plan_digests(far, DESTS, NOW)
-    assert batch.digest_id == "dig_x"
+    assert batch.digest_id == pinned
     near = [replace(d, next_attempt_at=NOW + RETRY_WINDOW) for d in far]
     assert plan_digests(near, DESTS, NOW) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,7 +15,6 @@ logger = logging.getLogger(__name__)
 
 DIGEST_ID_KEY = "digest_id"  # key in Delivery.extra that pins a delivery to the digest it first went out in
 MAX_DIGEST_EVENTS = 50
-_DERIVED_ID = re.compile(r"dig_[0-9a-f]{32}")  # what digest_message_id makes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,23 +53,19 @@ def plan_digests(
         else:
             fresh.setdefault(delivery.destination, []).append(delivery)
     batches = [
-        DigestBatch(destination=name, digest_id=_retry_id(digest_id, group), deliveries=tuple(group))
-        for (name, digest_id), group in retries.items()
+        # The id of the events sent: the pinned one when the whole digest is sent again, a new one for a part
+        # of it made due again by hand (under the whole one's id a receiver would drop it as a repeat).
+        DigestBatch(
+            destination=name,
+            digest_id=digest_message_id([d.event_id for d in group]),
+            deliveries=tuple(group),
+        )
+        for (name, _), group in retries.items()
         if _is_due(group, now)
     ]
     for name, group in fresh.items():
         batches.extend(_new_batches(name, group, destinations[name].digest_minutes, now, max_events))
     return batches
-
-
-def _retry_id(pinned: str, group: Sequence[Delivery]) -> str:
-    """The id of a digest sent again: the one it went out with, unless that id was derived from other events.
-
-    Part of a digest (some of its deliveries made due again by hand, one at a time) is a digest of its own:
-    under the whole one's id a receiver would take it for a repeat and drop its events.
-    """
-    own = digest_message_id([d.event_id for d in group])
-    return own if _DERIVED_ID.fullmatch(pinned) and own != pinned else pinned
 
 
 def _is_due(group: Sequence[Delivery], now: datetime) -> bool:
