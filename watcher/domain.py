@@ -201,6 +201,17 @@ class Claim:
     language: str | None = None  # ISO 639-1 as configured; None: detected from the text when compiled
 
 
+def folded_name(name: str) -> str | None:
+    """What a claim name is compared by, in any letter case: its ASCII letters in lower case; None for a name that
+    is not ASCII, which is compared only as written (a name is ASCII, and a Kelvin sign is no "K")."""
+    return name.lower() if name.isascii() else None
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two claim names are one (:func:`folded_name`)."""
+    return a == b or (folded_name(a) is not None and folded_name(a) == folded_name(b))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cue:
     """One framing cue found in the text: kind (e.g. distancing_verb) and the words."""

@@ -16,7 +16,16 @@ from storage.sql.articles import load_versions
 from storage.sql.core import SqlBase, insert, lease_free
 from storage.sql.rows import ARTICLE_COLS, to_claim, to_match, to_match_revision
 from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
-from watcher.domain import Claim, ClaimSpec, ClaimStatus, Framing, Match, MatchRevision, MatchScore
+from watcher.domain import (
+    Claim,
+    ClaimSpec,
+    ClaimStatus,
+    Framing,
+    Match,
+    MatchRevision,
+    MatchScore,
+    folded_name,
+)
 from watcher.errors import ConflictError, NotFoundError, StorageError
 
 _INT64_MAX = 2**63 - 1
@@ -32,21 +41,15 @@ async def _name_taken(conn: AsyncConnection, name: str, claim_id: int | None = N
 
 
 async def _names_like(conn: AsyncConnection, name: str, *, live: bool = False) -> list[tuple[int, str]]:
-    """The (id, name) of the claims whose name is ``name`` in any letter case (_folded); with ``live``, not removed
+    """The (id, name) of the claims whose name is ``name`` in any letter case (folded_name); with ``live``, not removed
     ones."""
-    folded = _folded(name)
+    folded = folded_name(name)
     if folded is None:
         return []
     q = select(claims_t.c.id, claims_t.c.name)
     if live:
         q = q.where(claims_t.c.deleted_at.is_(None))
-    return [(i, n) for i, n in await conn.execute(q) if _folded(n) == folded]
-
-
-def _folded(name: str) -> str | None:
-    """What a claim name is compared by: its ASCII letters in lower case; None for a name that is not ASCII (a name
-    is ASCII, and a Kelvin sign is no "K")."""
-    return name.lower() if name.isascii() else None
+    return [(i, n) for i, n in await conn.execute(q) if folded_name(n) == folded]
 
 
 def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
@@ -105,7 +108,7 @@ class ClaimQueries(SqlBase):
             found = list((await conn.execute(select(claims_t))).mappings())
             rows = {r["name"]: r for r in found}
             # A claim stored as "NATO-ammo" (by the CLI) is feeds.yaml's "nato-ammo": the file's spelling wins.
-            folded = {_folded(r["name"]): r for r in found if r["deleted_at"] is None}
+            folded = {folded_name(r["name"]): r for r in found if r["deleted_at"] is None}
             folded.pop(None, None)  # a name that is not ASCII is compared as written
             for s in specs:
                 values = {
@@ -115,7 +118,7 @@ class ClaimQueries(SqlBase):
                     "status": s.status,
                     "language": s.language,
                 }
-                row = rows.get(s.name) or folded.get(_folded(s.name))
+                row = rows.get(s.name) or folded.get(folded_name(s.name))
                 if row is not None and row["name"] != s.name:
                     values["name"] = s.name
                 if row is None:

@@ -39,7 +39,7 @@ from watcher.cli.render import (
     summary_lines,
 )
 from watcher.config import LANGUAGE_FORM, claim_name_problem, claim_text_problem, language_subtag
-from watcher.domain import Claim, ClaimStatus, utcnow
+from watcher.domain import Claim, ClaimStatus, same_name, utcnow
 from watcher.errors import ConflictError, WatcherError
 
 if TYPE_CHECKING:
@@ -305,14 +305,10 @@ def _note_if_declared(ctx: Context, name: str, renamed: str | None = None) -> No
     """Say so on stderr when the claim just changed (``name``: the name it had) is declared in feeds.yaml: the
     next sync (``run``, ``poll-once``, ``sync``) writes the file's text, key terms, threshold, language and status
     back, and tracks a claim renamed here (to ``renamed``) under the file's name again, as a new claim."""
-
-    def folded(value: str) -> str:
-        return value.lower() if value.isascii() else value  # as the store compares names
-
-    if not any(folded(spec.name) == folded(name) for spec in ctx.settings.claims):
+    if not any(same_name(spec.name, name) for spec in ctx.settings.claims):
         return
     where = ctx.settings.config_path or "the configuration"
-    if renamed is not None and folded(renamed) != folded(name):
+    if renamed is not None and not same_name(renamed, name):
         then = f"tracks {name!r} again, as a new claim beside {renamed!r}"
     else:
         then = "sets it back to what the file says"
