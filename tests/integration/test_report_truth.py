@@ -32,6 +32,7 @@ from tests.support.wire import ATOM_TYPE, START, WEATHER, WIRE_TEXT, WIRE_TITLE,
 from tests.support.wire import OUTLETS as WIRE_OUTLETS
 from watcher import report
 from watcher.domain import ArticleIn, ClaimStatus, EventType, FeedSpec, Framing, MatchScore, Stance
+from watcher.pipeline import Pipeline
 from watcher.report import build_report, group_stories, render_report
 from watcher.shifts import _stories
 
@@ -135,9 +136,11 @@ def test_copies_of_a_headline_a_day_apart_are_two_stories() -> None:
     assert figures(page)["stories"] == ("2", "3 articles, 1 wire copy")
 
 
-async def test_an_article_revised_out_of_the_claim_is_marked(
-    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
-) -> None:
+async def live_wire_matched(
+    server: FeedServer, make_pipeline: Any, db_url: str
+) -> tuple[Pipeline, Clock, datetime]:
+    """A pipeline that polled a live wire feed whose one item states the claim, published 5 minutes before
+    START: the pipeline, its clock (at START) and the item's publication time."""
     clock = Clock(START)
     published = START - timedelta(minutes=5)
     feeds = [FeedSpec(url=server.url("/live.xml"), outlet="Live Wire", country="GB", language="en")]
@@ -146,6 +149,13 @@ async def test_an_article_revised_out_of_the_claim_is_marked(
     )
     pipeline = await make_pipeline(loopback_settings(db_url, feeds, claims=(CLAIM,)), clock)
     await pipeline.cycle(all=True)
+    return pipeline, clock, published
+
+
+async def test_an_article_revised_out_of_the_claim_is_marked(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
+) -> None:
+    pipeline, clock, published = await live_wire_matched(server, make_pipeline, db_url)
     clock.advance(minutes=10)
     server.routes["/live.xml"] = Route(body=atom(WEATHER, published, clock()), content_type=ATOM_TYPE)
     await pipeline.cycle(all=True)
@@ -166,14 +176,7 @@ async def test_an_article_revised_out_of_the_claim_is_marked(
 async def test_a_revision_that_changes_the_stance_shows_the_stance_it_was_published_with(
     server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
-    clock = Clock(START)
-    published = START - timedelta(minutes=5)
-    feeds = [FeedSpec(url=server.url("/live.xml"), outlet="Live Wire", country="GB", language="en")]
-    server.routes["/live.xml"] = Route(
-        body=atom(WIRE_TEXT.format(byline=""), published, published), content_type=ATOM_TYPE
-    )
-    pipeline = await make_pipeline(loopback_settings(db_url, feeds, claims=(CLAIM,)), clock)
-    await pipeline.cycle(all=True)
+    pipeline, clock, published = await live_wire_matched(server, make_pipeline, db_url)
     clock.advance(hours=7)
     server.routes["/live.xml"] = Route(body=atom(DENIAL[2], published, clock()), content_type=ATOM_TYPE)
     await pipeline.cycle(all=True)
