@@ -65,7 +65,9 @@ _IN_THREAD = ParsePool(0)  # check_feed's parser unless given one
 
 @dataclass(slots=True)
 class CycleReport:
-    """What one cycle did (``poll-once --json`` prints it); ``errors``: one "OUTLET (feed ID): ERROR" per failed feed."""
+    """What one cycle did (``poll-once --json`` prints it); ``errors``: one "OUTLET (feed ID): ERROR" per failed feed;
+    ``rounds_failed``: rounds of matching, detection and delivery that failed while feeds were still being polled
+    (their work stays in the database, leased: it is taken up again when the leases end)."""
 
     feeds_polled: int = 0
     feeds_failed: int = 0
@@ -77,6 +79,7 @@ class CycleReport:
     delivery_failures: int = 0
     elapsed_s: float = 0.0
     errors: list[str] = field(default_factory=list)
+    rounds_failed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -351,8 +354,10 @@ class Pipeline:
             try:
                 await self.process(report)
             except Exception:
-                # A failed round leaves its work in the database; the next round (at the latest the
-                # one after polling) picks it up. Polling carries on meanwhile.
+                # A failed round leaves its work in the database: what it had not leased, the next round (at
+                # the latest the one after polling) picks up; what it had leased, a round after the lease ends.
+                # Polling carries on meanwhile; the cycle's report counts the failure (poll-once exits 1).
+                report.rounds_failed += 1
                 metrics.UNEXPECTED.labels("process").inc()
                 logger.exception("matching new articles failed; retrying after the next poll")
 

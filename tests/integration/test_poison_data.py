@@ -1,28 +1,35 @@
 """Data the pipeline cannot read holds up only itself. One article that the matcher or the framing cannot read:
 the rest of its batch is matched in the same cycle, and it is set aside with an error naming it, not leased again
 and failing at every lease. One claim whose detection fails: the other claims' alerts are raised in the same
-cycle, and it is tried again when its lease ends."""
+cycle, and it is tried again when its lease ends. A round of matching that fails while feeds are still polled: the
+cycle says so (poll-once exits 1)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from click.testing import CliRunner
 
 import watcher.pipeline as pipeline_module
 from storage.sql import SqlStore
-from tests.integration.test_pipeline import settings_for
+from tests.integration.test_pipeline import settings_for, until
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
-from tests.support.stories import CLAIM, DENIAL, STRAIGHT, fresh, rss
+from tests.support.stories import CLAIM, DENIAL, STRAIGHT, UNRELATED, fresh, rss
 from watcher import metrics
+from watcher.cli import cli
 from watcher.config import ClaimSpec
-from watcher.domain import EventType
-from watcher.pipeline import CycleReport
+from watcher.domain import EventType, FeedSpec
+from watcher.pipeline import CycleReport, Pipeline
 
 POISON = (
     "kyiv-2",
@@ -134,3 +141,69 @@ async def test_a_batch_in_which_no_article_is_framed_is_kept_to_be_matched_again
     monkeypatch.setattr(pipeline_module, "explain", explain)
     clock.advance(minutes=6)  # the failed batches' leases have ended
     assert await pipeline.match_pending() == 2
+
+
+async def test_a_round_that_fails_while_feeds_are_polled_is_counted_in_the_cycle_report(
+    server: FeedServer, store: SqlStore, make_pipeline: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of matching that fails while a slow feed is still answering: its articles stay leased, so the last
+    round, which succeeds, does not match them. The cycle says so (``rounds_failed``; poll-once exits 1 on it)
+    instead of reading as a cycle that did all its work."""
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        asked.set()
+        await release.wait()
+        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
+
+    server.routes["/slow.xml"] = slow
+    explain = pipeline_module.explain
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("cannot frame anything")
+
+    monkeypatch.setattr(pipeline_module, "explain", broken)
+    failures = metrics.UNEXPECTED.labels("process")._value.get()
+    settings = settings_for(server, db_url)
+    settings = replace(
+        settings,
+        # Kyiv Post's one article stored first, in one round of its own; the slow feed's last.
+        feeds=(settings.feeds[0], FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=600)),
+        http=replace(settings.http, total_timeout_s=300),  # the test, not a timeout, ends the slow answer
+    )
+    pipeline = await make_pipeline(settings, Clock())
+    cycle = asyncio.create_task(pipeline.cycle(all=True))
+    try:
+        await asyncio.wait_for(asked.wait(), 60)
+
+        async def failed() -> bool:
+            return bool(metrics.UNEXPECTED.labels("process")._value.get() > failures)
+
+        await until("a round to fail", failed)
+        monkeypatch.setattr(pipeline_module, "explain", explain)  # the last round frames again
+    finally:
+        release.set()
+        report = await asyncio.wait_for(cycle, 120)  # a failure above must not leave the cycle running
+    assert report.as_dict()["rounds_failed"] == report.rounds_failed == 1
+    # Kyiv Post's article is held by the failed round's lease: the last round matched only the slow feed's.
+    assert (report.new_articles, report.matches) == (2, 0) and await store.list_matches() == []
+    assert (await store.counts())["articles_pending"] == 1
+
+
+def test_poll_once_exits_1_when_a_round_of_its_cycle_failed(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The exit status poll-once gives such a cycle (above: how a real one comes about), for cron and scripts."""
+
+    async def cycle(self: Pipeline, **kwargs: Any) -> CycleReport:
+        return CycleReport(feeds_polled=2, new_articles=2, rounds_failed=1)
+
+    monkeypatch.setattr(Pipeline, "cycle", cycle)
+    config = tmp_path / "feeds.yaml"
+    config.write_text("matching: {model: null}\nfeeds: []\n")
+    runner = CliRunner()
+    args = ["--config", str(config), "poll-once", "--json"]
+    result = runner.invoke(cli, args, env={"WATCHER_DATABASE_URL": sqlite_url})
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["rounds_failed"] == 1
+    assert "error: matching new articles failed in 1 round of this cycle" in result.stderr

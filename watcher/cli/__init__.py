@@ -96,6 +96,15 @@ async def poll_once(ctx: Context, all_feeds: bool, as_json: bool) -> None:
         # Feeds were due and not one could be polled: cron and scripts must see that.
         click.echo(f"error: none of the {report.feeds_polled} feeds polled could be read", err=True)
         raise click.exceptions.Exit(1)
+    if report.rounds_failed:
+        # The last round succeeded, but the articles an earlier one had leased wait for their lease to end.
+        rounds = "1 round" if report.rounds_failed == 1 else f"{report.rounds_failed} rounds"
+        click.echo(
+            f"error: matching new articles failed in {rounds} of this cycle (see the log); "
+            "the articles it held are matched again when their lease ends (daemon.lease)",
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()
