@@ -324,12 +324,14 @@ async def _link_stories(conn: AsyncConnection, inserted: Sequence[tuple[int, int
 
     ``inserted``: (id, feed id, canonical URL, content hash) by id. The links are those that
     linking each poll's articles right after inserting them would make: an article of an
-    earlier poll in the batch counts with its own link, one of the same poll as itself.
+    earlier poll in the batch counts with its own link, one of the same poll as itself. An article
+    without a link (an item with no link and an id that is none) shares a story by its content only.
     """
     first_by_url: dict[str, tuple[int, int | None]] = {}
     first_by_hash: dict[str, tuple[int, int | None]] = {}
     for aid, story, url, chash in await _same_story_candidates(conn, inserted):
-        first_by_url.setdefault(url, (aid, story))
+        if url:
+            first_by_url.setdefault(url, (aid, story))
         first_by_hash.setdefault(chash, (aid, story))
     feed_of = {aid: feed_id for aid, feed_id, _, _ in inserted}
     story_of: dict[int, int] = {}
@@ -341,7 +343,8 @@ async def _link_stories(conn: AsyncConnection, inserted: Sequence[tuple[int, int
         return story or aid
 
     for aid, feed_id, url, chash in inserted:
-        story_of[aid] = min(root(first_by_url[url], feed_id), root(first_by_hash[chash], feed_id))
+        by_content = root(first_by_hash[chash], feed_id)
+        story_of[aid] = min(root(first_by_url[url], feed_id), by_content) if url else by_content
     # Most new articles start their own story: a few IN lists set those, an executemany the copies.
     own = [aid for aid, story in story_of.items() if aid == story]
     for values in _in_lists(own):
@@ -361,7 +364,7 @@ async def _same_story_candidates(
 ) -> list[Any]:
     """(id, story id, canonical URL, content hash) of every article sharing a URL or hash with ``inserted``, by id."""
     cols = (articles_t.c.id, articles_t.c.story_id, articles_t.c.canonical_url, articles_t.c.content_hash)
-    urls = sorted({r[2] for r in inserted})
+    urls = sorted({r[2] for r in inserted if r[2]})  # no link: no URL to share
     hashes = sorted({r[3] for r in inserted})
     conditions = [articles_t.c.canonical_url.in_(values) for values in _in_lists(urls)]
     conditions += [articles_t.c.content_hash.in_(values) for values in _in_lists(hashes)]

@@ -41,7 +41,7 @@ _RSS_CHANNEL_IGNORED = frozenset(
 _RSS_ITEM_IGNORED = frozenset(
     {
         "author", "category", "comments", "source", "dc:creator", "dc:subject", "dc:publisher", "dc:rights",
-        "dc:type", "dc:format", "wfw:commentrss", "wfw:comment", "slash:comments", "feedburner:origlink",
+        "dc:type", "dc:format", "wfw:commentrss", "wfw:comment", "slash:comments",
     }
 )  # fmt: skip
 _RSS_ITEM_EMPTY = frozenset({"enclosure", "media:content", "media:thumbnail"})
@@ -206,6 +206,11 @@ def _rss_updated(entry: dict[str, Any], element: Any, lang: str | None) -> None:
     _date(entry, "updated", element)
 
 
+def _rss_origlink(entry: dict[str, Any], element: Any, lang: str | None) -> None:
+    _no_attributes(element)
+    entry["feedburner_origlink"] = _text(element)
+
+
 _Reader = Callable[[dict[str, Any], Any, str | None], None]
 _RSS_ITEM_READERS: dict[str, _Reader] = {
     "title": _rss_title,
@@ -215,6 +220,7 @@ _RSS_ITEM_READERS: dict[str, _Reader] = {
     "guid": _rss_guid,
     "pubdate": _rss_published,
     "dc:date": _rss_updated,
+    "feedburner:origlink": _rss_origlink,
 }
 
 

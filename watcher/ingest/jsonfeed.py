@@ -20,10 +20,11 @@ from watcher.ingest.parse import (
     _clean_title,
     _Draft,
     _short,
+    _with_offset,
     assign_keys,
     content_hash,
 )
-from watcher.ingest.urls import canonicalize, resolve
+from watcher.ingest.urls import canonicalize, resolve, unwrap_redirect
 from watcher.text.language import normalize_language
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def _link(item: Mapping[str, Any], base: str) -> str:
     for name in ("url", "external_url"):
         link = resolve(_string(item.get(name)) or "", base)
         if link:
-            return link
+            return unwrap_redirect(link)
     return ""
 
 
@@ -221,7 +222,8 @@ def _date(value: Any, now: datetime) -> datetime | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         try:
-            when = parsedate_to_datetime(text)
+            # A zone name the email parser does not know ("CEST") it reads as UTC: written as its offset first.
+            when = parsedate_to_datetime(_with_offset(text) or text)
         except (TypeError, ValueError, IndexError):
             return None
     try:

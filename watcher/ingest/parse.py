@@ -18,11 +18,14 @@ from typing import Any, Literal
 import feedparser
 import lxml.etree
 from feedparser.datetimes import _parse_date
+from feedparser.datetimes.iso8601 import _iso8601_matches
+from feedparser.datetimes.rfc822 import _parse_date_rfc822
+from feedparser.datetimes.w3dtf import _parse_date_w3dtf
 from feedparser.encodings import convert_to_utf8
 
 from watcher.domain import ArticleIn
 from watcher.ingest import fastfeed
-from watcher.ingest.urls import canonicalize, resolve
+from watcher.ingest.urls import canonicalize, resolve, unwrap_redirect
 from watcher.text.language import normalize_language
 
 logger = logging.getLogger(__name__)
@@ -92,6 +95,23 @@ _MONTHS = {
     "sep": "Sep", "set": "Sep", "oct": "Oct", "okt": "Oct", "ott": "Oct", "out": "Oct", "nov": "Nov",
     "dec": "Dec", "déc": "Dec", "dez": "Dec", "dic": "Dec",
 }  # fmt: skip
+
+# A date with the year first and slashes or dots between its parts ("2024/05/01 10:00:00").
+_SLASHED_DATE = re.compile(r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})(|[\sT].*)$", re.DOTALL)
+# A time followed by a time zone name ("10:00:00 CEST"), and the offsets of the names in use that feedparser does
+# not know (it knows GMT, UT, Z, the North American zones, MET and MEST, and reads any other name as UTC).
+# Ambiguous names (IST: India, Ireland or Israel) are left out.
+_ZONE_NAME = re.compile(r"^(.*\d:\d\d(?::\d\d)?)\s*([A-Za-z]{3,5})\s*$", re.DOTALL)
+_ZONES = {
+    "UTC": "+0000", "WET": "+0000", "WEST": "+0100", "BST": "+0100", "CET": "+0100", "CEST": "+0200",
+    "MEZ": "+0100", "MESZ": "+0200", "EET": "+0200", "EEST": "+0300", "MSK": "+0300", "HKT": "+0800",
+    "SGT": "+0800", "AWST": "+0800", "JST": "+0900", "KST": "+0900", "ACST": "+0930", "ACDT": "+1030",
+    "AEST": "+1000", "AEDT": "+1100", "NZST": "+1200", "NZDT": "+1300", "HST": "-1000", "AKST": "-0900",
+    "AKDT": "-0800", "NST": "-0330", "NDT": "-0230",
+}  # fmt: skip
+
+# The start of a URL, not of a bare name: a scheme ("https:", "tag:") or an absolute path.
+_URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|/")
 
 Parser = Literal["feedparser", "fast"]
 
@@ -349,7 +369,7 @@ class _Draft:
 def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime) -> _Draft | None:
     title = _clean_title(entry.get("title_detail"), entry.get("title"))
     text = _clean_text(_best_content(entry))
-    link = resolve(_text_value(entry.get("link")) or "", base) or ""
+    link = unwrap_redirect(resolve(_entry_link(entry), base) or "")
     if not (title or text or link):
         return None
     guid = _clean_line(_text_value(entry.get("id")) or "") or None
@@ -364,6 +384,24 @@ def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: 
         language=_entry_language(entry) or feed_language,
         updated_at=_updated(entry, now),
     )
+
+
+def _entry_link(entry: Mapping[str, Any]) -> str:
+    """The entry's link as written: FeedBurner's original link where there is one, and no GUID that is no URL.
+
+    FeedBurner replaced every link with one through its own proxy (feedproxy.google.com, long gone) and kept
+    the article's own in ``feedburner:origLink``. A GUID counts as the link unless ``isPermaLink="false"``
+    (feedparser takes it as one when the item has no link), but many feeds give plain ids ("12345") without
+    saying so: resolved against the feed, those became links to pages that do not exist, shared by unrelated
+    items of feeds on one host. A GUID is taken as the link only when it has a scheme or an absolute path.
+    """
+    original = _text_value(entry.get("feedburner_origlink")) or ""
+    if resolve(original):
+        return original
+    link = _text_value(entry.get("link")) or ""
+    if link == entry.get("id") and not _URL_LIKE.match(link.strip()):
+        return ""
+    return link
 
 
 def assign_keys(drafts: Sequence[_Draft], warnings: list[str]) -> list[ArticleIn]:
@@ -488,9 +526,19 @@ def _updated(entry: Mapping[str, Any], now: datetime) -> datetime | None:
 
 
 def _entry_date(text: Any, value: Any, now: datetime) -> datetime | None:
-    """feedparser's reading ``value`` of the date ``text``, if plausible and not read from a signed year."""
-    if value is None and isinstance(text, str):
-        value = _local_date(text[:200])
+    """feedparser's reading ``value`` of the date ``text``, if plausible and not read from a signed year.
+
+    Some readings are corrected first: a time zone name feedparser does not know (which it takes for UTC),
+    and a date it completed with today's month or day; and some dates it cannot read are read.
+    """
+    if isinstance(text, str):
+        text = text[:200]
+        if (zoned := _with_offset(text)) is not None:
+            text, value = zoned, _read_date(zoned)
+        elif value is not None and _invented(text):
+            value = None
+        if value is None:
+            value = _local_date(text) or _dashed_date(text)
     if not isinstance(value, time.struct_time):
         return None
     if isinstance(text, str) and (_SIGNED_YEAR.search(text[:200]) or _absurd_offset(text[:200])):
@@ -505,6 +553,55 @@ def _absurd_offset(text: str) -> bool:
         return False
     hours, minutes = int(match.group(1)), int(match.group(2) or 0)
     return minutes >= 60 or hours * 60 + minutes > MAX_OFFSET_MINUTES
+
+
+def _read_date(text: str) -> time.struct_time | None:
+    """feedparser's reading of the date ``text``, unless it made up part of it (see _invented)."""
+    if _invented(text):
+        return None
+    parsed: time.struct_time | None = _parse_date(text)
+    return parsed
+
+
+def _invented(text: str) -> bool:
+    """Whether feedparser would read ``text`` with its ISO 8601 handler matching a part of it that lacks the
+    month or the day, or that ends inside a number: it takes what it did not read from the current date.
+    "2024/05/01 10:00" reads as 2024, this month, the 1st; "2024-W18" as this month in 2024; a Unix time
+    "1714557600" as 2017-05-25 (year 17, day 145). The other handlers come first and read the whole text."""
+    text = text.strip()
+    if not text[:1].isdigit():  # what the handler reads begins with a digit, or with "-" (see _SIGNED_YEAR)
+        return False
+    for match in _iso8601_matches:
+        found = match(text)
+        if found is None or found.end() == 0:
+            continue
+        if found.end() == len(text):
+            return False
+        fields = found.groupdict()
+        whole_date = fields.get("ordinal") or (fields.get("month") and fields.get("day"))
+        if whole_date and not text[found.end()].isdigit():
+            return False
+        return _parse_date_w3dtf(text) is None and _parse_date_rfc822(text) is None
+    return False
+
+
+def _dashed_date(text: str) -> time.struct_time | None:
+    """feedparser's reading of a date written with slashes or dots ("2024/05/01 10:00", "2024.05.01") as if
+    written with dashes, as ISO 8601 has it."""
+    match = _SLASHED_DATE.match(text)
+    if match is None:
+        return None
+    year, month, day, rest = match.groups()
+    return _read_date(f"{year}-{int(month):02d}-{int(day):02d}{rest}")
+
+
+def _with_offset(text: str) -> str | None:
+    """``text`` with a time zone name that feedparser does not know (and reads as UTC) written as its offset."""
+    match = _ZONE_NAME.match(text)
+    if match is None:
+        return None
+    offset = _ZONES.get(match.group(2).upper())
+    return f"{match.group(1)} {offset}" if offset else None
 
 
 def _local_date(text: str) -> time.struct_time | None:
@@ -777,8 +874,8 @@ def _simple_html_parts(markup: str, limit: int) -> list[str] | None:
 def _clean_text(content: tuple[str, str]) -> str:
     value, kind = content
     if "html" in kind:
-        return html_to_text(value)
-    return _tidy(html.unescape(value), MAX_TEXT_CHARS)
+        return _escaped_twice(html_to_text(value), MAX_TEXT_CHARS)
+    return _escaped_twice(_tidy(html.unescape(value), MAX_TEXT_CHARS), MAX_TEXT_CHARS)
 
 
 def _clean_title(detail: Any, value: Any) -> str:
@@ -789,7 +886,14 @@ def _clean_title(detail: Any, value: Any) -> str:
         text = html_to_text(value, MAX_TITLE_CHARS)
     else:
         text = html.unescape(value)
-    return _clean_line(text)[:MAX_TITLE_CHARS].rstrip()
+    return _clean_line(_escaped_twice(text, MAX_TITLE_CHARS))[:MAX_TITLE_CHARS].rstrip()
+
+
+def _escaped_twice(text: str, limit: int) -> str:
+    """``text`` read as HTML once more if it still begins with an HTML element: markup some CMSs escape twice
+    ("&amp;lt;p&amp;gt;"), which one reading leaves as tags and entities in the text. Only at the start: text
+    that mentions a tag ("the <script> element") is text."""
+    return html_to_text(text, limit) if _HTML_ELEMENT.match(text) else text
 
 
 def _tidy(text: str, limit: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from yarl import URL
 
@@ -72,6 +72,35 @@ def resolve(url: str, base: str | None = None) -> str | None:
     if scheme not in HTTP_SCHEMES or not parts.hostname or _BAD_HOST_CHARS.search(parts.hostname):
         return None
     return urlunsplit((scheme, parts.netloc, parts.path, parts.query, parts.fragment))
+
+
+# Links that only redirect to the article, named by host and path, and the query parameters that may hold the
+# article's link: Google Alerts feeds wrap every link in google.com/url, Bing News in its click counter.
+_REDIRECTORS = {
+    ("www.google.com", "/url"): ("url", "q"),
+    ("google.com", "/url"): ("url", "q"),
+    ("news.google.com", "/news/url"): ("url",),
+    ("www.bing.com", "/news/apiclick.aspx"): ("url",),
+    ("bing.com", "/news/apiclick.aspx"): ("url",),
+}
+
+
+def unwrap_redirect(url: str) -> str:
+    """The article link a known redirector's link carries (an absolute http(s) URL), else ``url`` itself.
+
+    The same story reached through Google Alerts and through its outlet's own feed has one link, and the page
+    fetched for its text is the article, not the redirector's.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        names = _REDIRECTORS.get(((parts.hostname or "").rstrip("."), parts.path), ())
+    except ValueError:
+        return url
+    query = parse_qs(parts.query)
+    for target in (value for name in names for value in query.get(name, [])):
+        if absolute := resolve(target):
+            return absolute
+    return url
 
 
 def redact_url(url: str) -> str:
