@@ -28,7 +28,7 @@ from pydantic import (
     field_validator,
 )
 
-from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership
+from watcher.domain import ClaimSpec, Destination, EventType, FeedSpec, Leaning, Ownership, folded_name
 from watcher.errors import ConfigError
 from watcher.ingest.http import HttpSettings
 from watcher.ingest.pages import FullTextMode, PageSettings
@@ -845,9 +845,22 @@ def _interpolate(
     return _ENV_RE.sub(repl, data)
 
 
+def _surrogate_problem(text: str) -> str | None:
+    """Why ``text`` is not text, or None: it holds a lone surrogate, which no database or JSON document takes.
+    Python reads an environment variable's bytes that are not UTF-8 so (byte b as U+DC00 + b)."""
+    found = re.search("[\ud800-\udfff]", text)
+    if found is None:
+        return None
+    return (
+        f"holds the lone surrogate U+{ord(found.group()):04X}, which is not text (an environment variable that "
+        "is not UTF-8, or a \\u escape)"
+    )
+
+
 def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[Any, ...] = ()) -> None:
-    """Refuse a value holding a control character (from a ``"\\0"`` or ``"\\e"`` escape, or ${ENV}): NUL would
-    reach the database, escapes the terminal. The message names the line and key, never the value."""
+    """Refuse a value holding a control character (from a ``"\\0"`` or ``"\\e"`` escape, or ${ENV}) or a lone
+    surrogate: NUL would reach the database, escapes the terminal. The message names the line and key, never the
+    value."""
     if isinstance(data, dict):
         for k, v in data.items():
             _check_characters(v, node, path, (*loc, k))
@@ -855,7 +868,7 @@ def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[
         for i, v in enumerate(data):
             _check_characters(v, node, path, (*loc, i))
     elif isinstance(data, str):
-        problem = control_character_problem(data)
+        problem = control_character_problem(data) or _surrogate_problem(data)
         if problem:
             raise ConfigError(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {problem}")
 
@@ -985,11 +998,12 @@ def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpe
     return tuple(specs)
 
 
-def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
-    names = [d.name for d in doc.destinations]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise ConfigError(f"{path}: destinations: duplicate name {sorted(dup)[0]!r}")
+def _destinations(doc: _File, node: yaml.Node | None, path: Path) -> tuple[Destination, ...]:
+    seen: dict[str, int] = {}
+    for i, d in enumerate(doc.destinations):
+        if d.name in seen:
+            raise _duplicate_name(node, path, "destinations", i, seen[d.name], d.name)
+        seen[d.name] = i
     return tuple(
         Destination(
             name=d.name,
@@ -1005,20 +1019,19 @@ def _destinations(doc: _File, path: Path) -> tuple[Destination, ...]:
 
 
 def _claims(doc: _File, node: yaml.Node | None, path: Path) -> tuple[ClaimSpec, ...]:
-    # Names are compared ignoring case: "NATO-ammo" and "nato-ammo" would share one report file where file names
-    # ignore case, and one name when typed.
-    seen: dict[str, str] = {}
+    # Names are compared as the store compares them (folded_name, ASCII letters in any case): "NATO-ammo" and
+    # "nato-ammo" would share one report file where file names ignore case, and one name when typed.
+    seen: dict[str, int] = {}
     for i, c in enumerate(doc.claims):
         for j, keyword in enumerate(c.keywords):
             problem = keyword_problem(keyword, c.text, c.language)
             if problem:
                 at = _line(_node_at(node, ("claims", i, "keywords", j)))
                 raise ConfigError(f"{path}{at}: claims[{i}].keywords[{j}]: {problem}")
-        first = seen.get(c.name.casefold())
-        if first is not None:
-            same = "" if first == c.name else f" (the same as {first!r}: names are compared ignoring case)"
-            raise ConfigError(f"{path}: claims: duplicate name {c.name!r}{same}")
-        seen[c.name.casefold()] = c.name
+        key = folded_name(c.name) or c.name
+        if key in seen:
+            raise _duplicate_name(node, path, "claims", i, seen[key], c.name, doc.claims[seen[key]].name)
+        seen[key] = i
     return tuple(
         ClaimSpec(
             name=c.name,
@@ -1029,6 +1042,29 @@ def _claims(doc: _File, node: yaml.Node | None, path: Path) -> tuple[ClaimSpec, 
             language=c.language,
         )
         for c in doc.claims
+    )
+
+
+def _duplicate_name(
+    node: yaml.Node | None,
+    path: Path,
+    section: str,
+    i: int,
+    first: int,
+    name: str,
+    first_name: str | None = None,
+) -> ConfigError:
+    """``file:line: section[i].name: duplicate name ...``, naming the line of the first one too."""
+    at = _line(_node_at(node, (section, i, "name")))
+    first_line = _line(_node_at(node, (section, first, "name"))).lstrip(":") or "?"
+    same = (
+        ""
+        if first_name in (None, name)
+        else f"the same as {first_name!r}: names are compared ignoring case; "
+    )
+    return ConfigError(
+        f"{path}{at}: {section}[{i}].name: duplicate name {name!r} ({same}first given as {section}[{first}].name "
+        f"on line {first_line})"
     )
 
 
@@ -1119,23 +1155,31 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _server_token(server: _Server, host: str, env: Mapping[str, str], where: str) -> str | None:
+def _server_token(
+    server: _Server, host: str, env: Mapping[str, str], node: yaml.Node | None, path: Path
+) -> str | None:
     """daemon.server.token ($WATCHER_SERVER_TOKEN wins); required when the server binds beyond loopback."""
-    token = env.get("WATCHER_SERVER_TOKEN") or server.token or None
+    from_env = env.get("WATCHER_SERVER_TOKEN")
+    token = from_env or server.token or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
-        raise ConfigError(f"{where}: daemon.server.token: must be at least {MIN_TOKEN_CHARS} characters")
+        # Name where the short token came from: the variable wins over the file, and is then the one to fix.
+        at = _line(_node_at(node, ("daemon", "server", "token")))
+        source = "WATCHER_SERVER_TOKEN" if from_env else f"{path}{at}: daemon.server.token"
+        raise ConfigError(f"{source}: must be at least {MIN_TOKEN_CHARS} characters")
     if token is None and server.enabled and not _is_loopback(host):
         raise ConfigError(
-            f"{where}: daemon.server.token: required when daemon.server.host is {host!r} (not loopback): set "
+            f"{path}: daemon.server.token: required when daemon.server.host is {host!r} (not loopback): set "
             "WATCHER_SERVER_TOKEN or token: ${WATCHER_SERVER_TOKEN} (e.g. openssl rand -hex 32)"
         )
     return token
 
 
-def _daemon_settings(doc: _File, env: Mapping[str, str], path: Path) -> DaemonSettings:
+def _daemon_settings(
+    doc: _File, node: yaml.Node | None, env: Mapping[str, str], path: Path
+) -> DaemonSettings:
     d = doc.daemon
     host, port = _server_address(d.server, env)
-    token = _server_token(d.server, host, env, str(path))
+    token = _server_token(d.server, host, env, node, path)
     return DaemonSettings(
         tick_s=d.tick,
         feed_batch=d.feed_batch,
@@ -1200,14 +1244,14 @@ def load(
         database_url=url,
         config_path=cfg_path if cfg_path.exists() else None,
         feeds=feeds,
-        destinations=_destinations(doc, cfg_path),
+        destinations=_destinations(doc, node, cfg_path),
         claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
         ingest=IngestSettings(**doc.ingest.model_dump()),
         matching=_match_settings(doc.matching, feeds, claims),
         pages=PageSettings(**doc.pages.model_dump()),
         shifts=_shift_settings(doc, node, cfg_path),
-        daemon=_daemon_settings(doc, env, cfg_path),
+        daemon=_daemon_settings(doc, node, env, cfg_path),
     )
 
 

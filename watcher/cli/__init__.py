@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 import click
 
 from watcher import __version__
-from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_pipeline, with_store
+from watcher.cli.common import (
+    Context,
+    check_text_params,
+    json_option,
+    pass_ctx,
+    run_async,
+    with_pipeline,
+    with_store,
+)
 from watcher.cli.render import cycle_line, emit_json
 from watcher.errors import ConfigError, NotFoundError, WatcherError
 
@@ -219,6 +227,7 @@ def _register() -> None:
     cli.add_command(feeds.feeds)
     for command in (records.matches, records.events, records.alerts, records.report):
         cli.add_command(command)
+    check_text_params(cli)
 
 
 _register()

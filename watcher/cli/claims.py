@@ -18,6 +18,7 @@ from watcher.cli.common import (
     THRESHOLD,
     Context,
     claim_name,
+    http_url,
     json_option,
     keywords_option,
     pass_ctx,
@@ -360,8 +361,8 @@ async def claims_remove(ctx: Context, claim: str, yes: bool, as_json: bool) -> N
 @click.option(
     "--file", "file", type=click.File("rb"), help="File with the article text, UTF-8 ('-' = stdin)."
 )
-@click.option("--url", "url", help="Fetch this page and try its main text.")
-@click.option("--feed", "feed", help="Fetch this feed and try each of its items.")
+@click.option("--url", "url", callback=http_url, help="Fetch this page and try its main text.")
+@click.option("--feed", "feed", callback=http_url, help="Fetch this feed and try each of its items.")
 @click.option("--title", default="", help="Headline to score with the text; alone: a title-only item.")
 @click.option("--lexical-only", is_flag=True, help="Skip the semantic stage even if it is installed.")
 @json_option
@@ -386,7 +387,7 @@ async def claims_test(
 
     Example: watcher claims test nato-ammo --text "NATO now makes more shells than Russia, Rutte claimed."
     """
-    sources = [s for s in (text, file, url, feed) if s]
+    sources = [s for s in (text, file, url, feed) if s is not None]
     if not sources and title.strip():
         text = ""  # a title-only item
     elif len(sources) != 1:
@@ -403,6 +404,12 @@ async def claims_test(
             )
         return
     body = None if url else (text if text is not None else _read_text(file))
+    if body is not None and not body.strip() and not title.strip():
+        # An empty text (--text "", an empty file or stdin) would score as a text that matches nothing.
+        raise click.BadParameter(
+            "the article text is empty (give --title alone to try a headline)",
+            param_hint="--text" if text is not None else "--file",
+        )
     run = await with_pipeline(
         ctx,
         lambda p: p.dry_run(claim, title=title, text=body, url=url, lexical_only=lexical_only),

@@ -172,6 +172,34 @@ class Threshold(click.FloatRange):
         return number
 
 
+class Text(click.types.StringParamType):
+    """A string from the command line that is text. Bytes that are not UTF-8 (a Latin-1 terminal, a pasted file)
+    reach Python as lone surrogates, which no database, JSON document or terminal takes: a usage error naming the
+    option, never a traceback. The value is not shown: it may hold a credential."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        bad = next((c for c in text if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            # Python keeps an undecodable byte b as the code point U+DC00 + b.
+            shown = f"byte 0x{ord(bad) - 0xDC00:02x}" if "\udc80" <= bad <= "\udcff" else f"U+{ord(bad):04X}"
+            self.fail(f"not UTF-8 text ({shown}): check the encoding of the terminal or script", param, ctx)
+        return text
+
+
+TEXT = Text()
+
+
+def check_text_params(command: click.Command) -> None:
+    """Give every plain string parameter of ``command`` and its subcommands the :class:`Text` type (paths, files
+    and choices keep theirs: a file name may be any bytes)."""
+    for param in command.params:
+        if type(param.type) is click.types.StringParamType:
+            param.type = TEXT
+    for sub in getattr(command, "commands", {}).values():
+        check_text_params(sub)
+
+
 THRESHOLD = Threshold(0, 1)
 ID = click.IntRange(1, INT64_MAX)  # a row id: above int64 is a usage error, not an overflow
 LIMIT = click.IntRange(1, INT64_MAX)
@@ -199,6 +227,19 @@ def keywords_option(value: tuple[str, ...], text: str, language: str | None) -> 
         if problem:
             raise click.BadParameter(problem, param_hint="--keyword")
     return found
+
+
+def http_url(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL to fetch given on the command line, checked as feeds.yaml checks a feed's (http or https, no spaces,
+    not too long): anything else is a usage error naming the option, not a failed fetch."""
+    from watcher.config import feed_problem
+
+    problem = None if value is None else feed_problem(value)
+    if problem:
+        # An argument is named as `feeds add` names its URL, not as click's optional "[URL]".
+        hint = None if isinstance(param, click.Option) else "URL"
+        raise click.BadParameter(problem.removeprefix("url: "), param=param, param_hint=hint)
+    return value
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

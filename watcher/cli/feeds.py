@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from watcher.cli.common import Context, json_option, pass_ctx, run_async, with_store
+from watcher.cli.common import Context, http_url, json_option, pass_ctx, run_async, with_store
 from watcher.cli.render import (
     emit_json,
     emit_lines,
@@ -52,7 +52,7 @@ async def feeds_list(ctx: Context, include_disabled: bool, failing: bool, as_jso
 
 
 @feeds.command("check")
-@click.argument("url", required=False)
+@click.argument("url", required=False, callback=http_url)
 @json_option
 @pass_ctx
 @run_async
@@ -69,7 +69,7 @@ async def feeds_check(ctx: Context, url: str | None, as_json: bool) -> None:
 
     from watcher.pipeline import check_feeds, feeds_to_check, find_feed_now
 
-    if url:
+    if url is not None:
         results = [await find_feed_now(ctx.settings.http, FeedSpec(url=url, outlet=""))]
     else:
         # A dry run of feeds.yaml before the first `run` is this command's use: it may create the database.

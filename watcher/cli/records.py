@@ -39,7 +39,8 @@ async def matches_list(ctx: Context, claim: str | None, limit: int, as_json: boo
     from watcher.notify.payload import render_match
 
     async def go(store: Store) -> list[Any]:
-        claim_id = (await store.get_claim(claim)).id if claim else None
+        # An empty --claim (an unset shell variable) names no claim: an error, not every claim's list.
+        claim_id = (await store.get_claim(claim)).id if claim is not None else None
         return list(await store.list_matches(claim_id=claim_id, limit=limit))
 
     found = await with_store(ctx, go)
@@ -71,7 +72,8 @@ async def events_list(ctx: Context, claim: str | None, limit: int, as_json: bool
     public_url = ctx.settings.daemon.public_url
 
     async def go(store: Store) -> list[dict[str, Any]]:
-        claim_id = (await store.get_claim(claim)).id if claim else None
+        # An empty --claim (an unset shell variable) names no claim: an error, not every claim's list.
+        claim_id = (await store.get_claim(claim)).id if claim is not None else None
         out = []
         for e in await store.list_events(claim_id=claim_id, limit=limit):
             c = await store.get_claim(e.claim_id, include_deleted=True)
