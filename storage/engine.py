@@ -46,6 +46,13 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if parsed.query.get("uri") == "true" and parsed.database and not parsed.database.startswith("file:"):
+            # SQLite reads anything but a file: URI as a plain file name, query and all: "w.db?mode=ro" would be
+            # created, and written, beside the database meant.
+            raise ConfigError(
+                "database URL: with uri=true the database is a file: URI "
+                "(sqlite+aiosqlite:///file:/path/watcher.db?mode=ro&uri=true)"
+            )
         folder = _sqlite_folder(parsed.database, parsed.query)
         if folder is not None:
             try:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.engine import make_engine
+from watcher.errors import ConfigError
 
 
 def listing(folder: Path) -> list[str]:
@@ -69,3 +70,10 @@ async def test_read_only_uri_of_a_missing_file_creates_nothing(cwd: Path) -> Non
 async def test_plain_path_gets_its_folder(cwd: Path) -> None:
     assert await scalar("sqlite+aiosqlite:///storage/watcher.db", "SELECT 1") == 1
     assert (cwd / "storage" / "watcher.db").is_file()
+
+
+def test_uri_true_without_a_file_uri_is_refused(cwd: Path) -> None:
+    """SQLite would open "w.db?mode=ro" as a file name and create it: a read-only URL that writes a new file."""
+    with pytest.raises(ConfigError, match="with uri=true the database is a file: URI"):
+        make_engine("sqlite+aiosqlite:///w.db?mode=ro&uri=true")
+    assert listing(cwd) == []
