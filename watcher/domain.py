@@ -238,6 +238,9 @@ class MatchScore:
     semantic: float | None  # None when the semantic stage did not run
     evidence: tuple[str, ...]
     matched: bool  # score >= the claim's threshold
+    # The claim has two parts ("Putin" and "dead") and the article holds words of one only: its words do not
+    # match it; the semantic stage's cosine alone decides, when there is one (watcher.match.lexical.claim_parts).
+    one_part: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

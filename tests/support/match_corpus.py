@@ -92,3 +92,23 @@ BACKGROUND = [
         ]
     )
 ]
+
+# A claim of two parts, a name and what is said of it, and stories that hold one part or both.
+PUTIN_DEAD = Claim(id=7, name="putin-dead", text="Putin is dead")
+PUTIN_BIRD = article(
+    41,
+    "Bird soils Putin's suit during speech",
+    "A bird left its mark on Vladimir Putin as he spoke at a war memorial in Moscow. Putin carried on with his "
+    "speech. Video of Putin and the bird spread online, and the Kremlin made light of it.",
+)
+PUTIN_REPORTED_DEAD = article(
+    42,
+    "Putin is dead, state television says",
+    "Russian state television said on Monday that President Vladimir Putin is dead. The Kremlin has not "
+    "confirmed the report.",
+)
+PUTIN_DIED = article(
+    43,
+    "Vladimir Putin has died, the Kremlin says",
+    "The Kremlin said on Monday that President Vladimir Putin died overnight at the age of 73.",
+)

@@ -23,10 +23,15 @@ from tests.support.match_corpus import (
     FRENCH_REPORT,
     NATO_AMMO,
     NATO_SUMMIT,
+    PUTIN_BIRD,
+    PUTIN_DEAD,
+    PUTIN_DIED,
+    PUTIN_REPORTED_DEAD,
     REPORTS,
     article,
 )
-from watcher.domain import Claim, ClaimStatus
+from watcher.cli.render import dry_run_json, dry_run_lines
+from watcher.domain import Claim, ClaimStatus, Framing, Stance
 from watcher.errors import WatcherError
 from watcher.match import DEFAULT_THRESHOLD, Matcher, MatchError, MatchSettings, load_embedder, scorer
 from watcher.match import semantic as semantic_module
@@ -35,11 +40,13 @@ from watcher.match.lexical import (
     TF,
     CorpusStats,
     analyze_article,
+    claim_parts,
     claim_weights,
     compile_claim,
     document_norm,
     lexical_features,
 )
+from watcher.pipeline import DryRun
 from watcher.text.normalize import Normalizer
 
 if TYPE_CHECKING:
@@ -489,3 +496,49 @@ def test_an_articles_norm_is_its_tf_idf_length_whatever_the_weights_kept(
     expected = [plain(d) for d in docs]
     assert [stats.weighted_square_sum(d.positions) for d in reversed(docs)] == expected[::-1]
     assert [stats.weighted_square_sum(d.positions) for d in docs] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("Putin is dead", {"putin": 0, "dead": 1}),
+        # A name over several words, hyphens included, is one part.
+        ("Kim Jong-un is dead", {"kim": 0, "jong": 0, "un": 0, "dead": 1}),
+        ("Pope Francis has died", {"pope": 0, "francis": 0, "die": 1}),
+        # In title case capitals mark no names: each word is a part.
+        (
+            "Ottawa Gunman Identified As Michael Zehaf-Bibeau",
+            {"ottawa": 0, "gunman": 1, "identify": 2, "michael": 3, "zehaf": 4, "bibeau": 4},
+        ),
+        ("Lenovo is buying BlackBerry", {"lenovo": 0, "buying": 1, "blackberry": 2}),
+    ],
+)
+def test_claim_parts_are_names_and_single_words(text: str, parts: dict[str, int]) -> None:
+    assert claim_parts(text, Normalizer("en")) == parts
+
+
+def test_a_two_part_claim_does_not_match_a_story_that_only_names_its_subject() -> None:
+    """ "Putin is dead" against a story that names Putin three times and says nothing of a death: the lexical
+    features, fitted on longer claims, score it 0.9. It is scored but does not match; a story that holds both
+    parts does. The price, lexical only: "Putin died" holds no "dead" (the semantic stage matches it)."""
+    matcher = warm_matcher([PUTIN_DEAD])
+    bird = matcher.score(PUTIN_DEAD, PUTIN_BIRD)
+    assert not bird.matched and bird.score < DEFAULT_THRESHOLD < bird.lexical
+    assert matcher.score(PUTIN_DEAD, PUTIN_REPORTED_DEAD).matched
+    assert not matcher.score(PUTIN_DEAD, PUTIN_DIED).matched
+    assert [m.article_id for m in matcher.match([PUTIN_BIRD, PUTIN_REPORTED_DEAD, PUTIN_DIED])] == [42]
+    # A claim of more parts is not held to it: the NATO claim matches reports that paraphrase a part.
+    assert compile_claim(PUTIN_DEAD, "en").parts and not compile_claim(NATO_AMMO, "en").parts
+
+
+def test_a_dry_run_says_why_a_one_part_article_does_not_match() -> None:
+    matcher = warm_matcher([PUTIN_DEAD])
+    bird = matcher.score(PUTIN_DEAD, PUTIN_BIRD)
+    assert bird.one_part and not matcher.score(PUTIN_DEAD, PUTIN_REPORTED_DEAD).one_part
+    run = DryRun(
+        claim=PUTIN_DEAD, score=bird, framing=Framing(stance=Stance.NEUTRAL, skepticism=0.0), threshold=0.5
+    )
+    lines = dry_run_lines(run)
+    assert lines[1] == "score:      0.499 (threshold 0.50) -> no match"
+    assert lines[3].startswith("note:       the text holds words of one of the claim's two parts only")
+    assert dry_run_json(run)["one_part"] is True

@@ -16,6 +16,10 @@ from tests.support.match_corpus import (
     EGG_PRICES,
     NATO_AMMO,
     NATO_SUMMIT,
+    PUTIN_BIRD,
+    PUTIN_DEAD,
+    PUTIN_DIED,
+    PUTIN_REPORTED_DEAD,
     REPORTS,
     article,
 )
@@ -117,6 +121,22 @@ def test_the_semantic_stage_pushes_down_an_article_on_another_subject(minilm: Em
     hybrid = warm([NATO_AMMO], EVERY_CANDIDATE, minilm).score(NATO_AMMO, NATO_SUMMIT)
     assert hybrid.semantic is not None and hybrid.semantic < 0.5
     assert not hybrid.matched and hybrid.score < lexical.score
+
+
+def test_a_two_part_claim_is_decided_by_the_meaning_when_the_article_holds_one_part(minilm: Embedder) -> None:
+    """ "Putin is dead": with default settings, a story that only names Putin scores above the semantic band
+    lexically; it goes to the semantic stage all the same, which turns it down, and finds the report of his death
+    that the words alone miss ("died", not "dead")."""
+    hybrid = warm([PUTIN_DEAD], MatchSettings(), minilm)
+    bird = hybrid.score(PUTIN_DEAD, PUTIN_BIRD)
+    assert bird.lexical >= MatchSettings().semantic_ceiling and bird.semantic is not None
+    assert not bird.matched
+    died = hybrid.score(PUTIN_DEAD, PUTIN_DIED)
+    assert died.matched and died.semantic is not None and died.semantic > 0.7
+    assert [m.article_id for m in hybrid.match([PUTIN_BIRD, PUTIN_REPORTED_DEAD, PUTIN_DIED])] == [
+        PUTIN_REPORTED_DEAD.id,
+        PUTIN_DIED.id,
+    ]
 
 
 def test_by_default_only_undecided_pairs_are_embedded(minilm: Embedder) -> None:

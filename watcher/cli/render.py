@@ -120,6 +120,7 @@ def dry_run_json(run: DryRun) -> dict[str, Any]:
         "matched": score.matched,
         "lexical": round(score.lexical, 4),
         "semantic": None if score.semantic is None else round(score.semantic, 4),
+        "one_part": score.one_part,
         "stance": framing.stance.value,
         "skepticism": round(framing.skepticism, 3),
         "cues": [{"kind": c.kind, "text": c.text} for c in framing.cues],
@@ -140,6 +141,15 @@ def dry_run_lines(run: DryRun) -> list[str]:
         f"score:      {r['score']:.3f} (threshold {r['threshold']:.2f}) -> "
         f"{'MATCH' if r['matched'] else 'no match'}",
         f"lexical:    {r['lexical']:.3f}   semantic: {r['semantic']}",
+        *(
+            [
+                "note:       the text holds words of one of the claim's two parts only (the name, say, and not what "
+                "is said of it): its words do not match it"
+                + ("; the semantic score alone decides" if r["semantic"] is not None else "")
+            ]
+            if r["one_part"]
+            else []
+        ),
         f"stance:     {r['stance']}   skepticism: {r['skepticism']:.2f}",
         *(f"cue:        {cue['kind']}: {cue['text']}" for cue in r["cues"]),
         *(f"evidence:   {sentence}" for sentence in r["evidence"]),

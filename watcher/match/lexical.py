@@ -17,7 +17,7 @@ from watcher.domain import Article, Claim
 from watcher.text.language import claim_language
 from watcher.text.normalize import Normalizer, clean_text
 from watcher.text.sentences import split_sentences
-from watcher.text.tokens import tokens
+from watcher.text.tokens import WORD_OR_NUMBER, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class ClaimQuery:
     terms: tuple[str, ...]
     boosts: tuple[float, ...]
     keywords: tuple[tuple[str, ...], ...]  # user key terms as key sequences; one must occur
+    # A claim of two parts (see claim_parts): the part, 0 or 1, of each term (-1: a key term's alone); else empty.
+    parts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,6 +101,8 @@ class LexicalFeatures:
     share: float = 0.0  # unweighted share of the claim's terms found anywhere
     pairs: float = 0.0  # share of adjacent claim-term pairs found together in one sentence
     rare: float = 0.0  # share of the weight of the claim's RARE_TERMS heaviest terms found anywhere
+    # The claim has two parts ("Putin" and "dead") and the article holds words of one only: see claim_parts.
+    one_of_two: bool = False
     terms: int = 0  # distinct claim terms in the best window
     claim_terms: int = 0  # distinct terms of the claim
     sentence_scores: tuple[tuple[int, float], ...] = ()  # (sentence index, score), non-zero only
@@ -272,13 +276,51 @@ def compile_claim(claim: Claim, default_language: str, allowed: Collection[str] 
         keywords.append(keys)
         for key in keys:
             boosts[key] = max(boosts.get(key, 0.0), KEYWORD_BOOST)
+    terms = tuple(boosts)
+    parts = claim_parts(text, norm)
     return ClaimQuery(
         claim=claim,
         lang=lang,
-        terms=tuple(boosts),
+        terms=terms,
         boosts=tuple(boosts.values()),
         keywords=tuple(keywords),
+        parts=tuple(parts.get(term, -1) for term in terms) if len(set(parts.values())) == 2 else (),
     )
+
+
+def claim_parts(text: str, norm: Normalizer) -> dict[str, int]:
+    """The part of the claim each match key of ``text`` belongs to, numbered from 0 in order.
+
+    A name written in capitals over several words ("Kim Jong-un", "Pope Francis") is one part; every other
+    word is a part of its own. A claim of two parts ("Putin is dead", "Apple is bankrupt", "Kim Jong-un has
+    died") says one thing of one subject: an article that holds words of one part only (every story naming
+    Putin) is not about it, however often it names him, and the lexical stage does not match it alone
+    (Matcher: the semantic stage decides, when there is one).
+    """
+    parts: dict[str, int] = {}
+    count = 0
+    in_name = False
+    words = [(token, norm.key(token.group())) for token in WORD_OR_NUMBER.finditer(text)]
+    gaps = [text[a.end() : b.start()] for (a, _), (b, _) in itertools.pairwise(words)]
+    # In a headline written in title case or in capitals, capitals mark no names: every word is a part.
+    names = any(
+        key is not None and token.group()[:1].islower() and gap[-1:].isspace()
+        for (token, key), gap in zip(words[1:], gaps, strict=True)
+    )
+    keyed = False  # whether the word before has a key
+    for (token, key), gap in zip(words, [" ", *gaps], strict=True):
+        word = token.group()
+        # The same part: the rest of a hyphenated word ("Zehaf-Bibeau"), or a capitalised word that goes on a name.
+        goes_on = (keyed and gap in ("-", "\u2010", "\u2011")) or (
+            names and in_name and gap.isspace() and word[:1].isupper()
+        )
+        if key is not None:
+            if not goes_on:
+                count += 1
+            parts.setdefault(key, count - 1)
+        in_name = key is not None and word[:1].isupper()
+        keyed = key is not None
+    return parts
 
 
 def analyze_article(article: Article, norm: Normalizer, max_sentences: int) -> AnalyzedArticle:
@@ -445,6 +487,7 @@ def _features(
         if reach < floor:
             return None
     window, terms = _best_window(found, held, present_weights)
+    parts = query.parts
     return LexicalFeatures(
         coverage=coverage,
         best=best,
@@ -454,6 +497,7 @@ def _features(
         share=terms_found / claim_terms,
         pairs=pairs,
         rare=rare,
+        one_of_two=bool(parts) and len({parts[i] for i, mask in enumerate(masks) if mask} - {-1}) < 2,
         terms=terms,
         claim_terms=claim_terms,
         sentence_scores=tuple(scores),

@@ -49,6 +49,9 @@ SEMANTIC_TOP = 3  # sentences averaged for ScoredPair.semantic_mean
 # Scores are stored rounded to 4 places, and compared with the threshold as stored: a pair this far below
 # its threshold cannot reach it.
 MATCH_FLOOR_SLACK = 1e-4
+# Without a semantic stage, a pair whose article holds one part of a two-part claim scores at most this below the
+# claim's threshold (see _finish): no match, and shown as none at three decimals.
+ONE_PART_MARGIN = 1e-3
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +146,7 @@ class ScoredPair:
             semantic=round(self.semantic, 4) if self.semantic is not None else None,
             evidence=self.evidence,
             matched=self.matched,
+            one_part=self.features.one_of_two,
         )
 
 
@@ -454,7 +458,7 @@ class Matcher:
     # -- semantic stage ------------------------------------------------------------------------
 
     def _wants_semantic(self, pair: _Pair) -> bool:
-        if pair.cross_lingual:
+        if pair.cross_lingual or pair.features.one_of_two:  # the words shared tell too little: see _finish
             return True
         return self._settings.candidate_floor <= pair.lexical < self._settings.semantic_ceiling
 
@@ -539,18 +543,30 @@ class Matcher:
     # -- scoring -------------------------------------------------------------------------------
 
     def _finish(self, pair: _Pair, doc: AnalyzedArticle) -> ScoredPair:
+        # An article that holds words of one part of a two-part claim (it names Putin; the claim is "Putin is
+        # dead"): the lexical features, fitted on longer claims, score it as high as an article that names him
+        # often, so the words it shares decide nothing. The meaning does when there is a semantic stage, as
+        # across languages; without one, it is scored but does not match.
+        one_of_two = pair.features.one_of_two
+        threshold = self._threshold(pair.query.claim)
         if pair.semantic is None:
             score = pair.lexical
-        elif pair.cross_lingual:  # shared words mean little across languages
+        elif pair.cross_lingual or one_of_two:  # shared words mean little: across languages, or of one part
             score = scorer.SEMANTIC_ONLY.probability(NO_FEATURES, pair.semantic)
         else:
             score = scorer.HYBRID.probability(pair.features, pair.semantic, pair.semantic_mean)
-        if self._settings.title_only_boost and not pair.cross_lingual and _title_only(doc.article):
+        if (
+            self._settings.title_only_boost
+            and not (pair.cross_lingual or one_of_two)
+            and _title_only(doc.article)
+        ):
             boost = (
                 scorer.TITLE_ONLY_BOOST_LEXICAL if pair.semantic is None else scorer.TITLE_ONLY_BOOST_HYBRID
             )
             score = scorer.sigmoid(scorer.logit(score) + boost)
         score = min(round(score, 4), scorer.MAX_SCORE)  # what is stored and shown is what was compared
+        if one_of_two and pair.semantic is None:
+            score = min(score, max(round(threshold - ONE_PART_MARGIN, 4), 0.0))
         return ScoredPair(
             claim=pair.query.claim,
             article_id=doc.article.id,
@@ -559,7 +575,7 @@ class Matcher:
             semantic=pair.semantic,
             semantic_mean=pair.semantic_mean,
             score=score,
-            matched=score >= self._threshold(pair.query.claim),
+            matched=score >= threshold,
             evidence=scorer.evidence(
                 doc.sentences, pair.features.sentence_scores, pair.cosines, self._settings.evidence_sentences
             ),
