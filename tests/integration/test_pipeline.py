@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from storage.sql import SqlStore, open_store
 from tests.support.clock import Clock
@@ -377,26 +378,33 @@ async def until(what: str, check: Callable[[], Any], timeout_s: float = 120.0) -
     raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
+class SlowFeed:
+    """A feed (one unrelated story) that answers only once the test sets ``release``; ``asked`` is set when it
+    is asked. Give its settings an HTTP timeout longer than the test (``HOLD_TIMEOUT_S``)."""
+
+    HOLD_TIMEOUT_S = 300
+
+    def __init__(self, server: FeedServer) -> None:
+        self.asked, self.release = asyncio.Event(), asyncio.Event()
+        server.routes["/slow.xml"] = self.answer
+        self.spec = FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=600)
+
+    async def answer(self, request: web.Request) -> web.Response:
+        self.asked.set()
+        await self.release.wait()
+        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
+
+
 async def test_a_slow_feed_holds_up_nobody_its_peers_are_matched_and_delivered_meanwhile(
     server: FeedServer, receiver: Receiver, store: SqlStore, make_pipeline: Any, db_url: str
 ) -> None:
-    from dataclasses import replace
-
-    from aiohttp import web
-
-    asked, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(request: web.Request) -> web.Response:
-        asked.set()
-        await release.wait()
-        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
-
-    server.routes["/slow.xml"] = slow
+    slow = SlowFeed(server)
+    asked, release = slow.asked, slow.release
     settings = settings_for(server, db_url, receiver)
     settings = replace(
         settings,
-        feeds=(*settings.feeds, FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=600)),
-        http=replace(settings.http, total_timeout_s=300),  # the test, not a timeout, ends the slow answer
+        feeds=(*settings.feeds, slow.spec),
+        http=replace(settings.http, total_timeout_s=SlowFeed.HOLD_TIMEOUT_S),  # the test ends the slow answer
     )
     pipeline = await make_pipeline(settings, Clock())
     cycle = asyncio.create_task(pipeline.cycle(all=True))

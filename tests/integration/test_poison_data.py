@@ -16,19 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from click.testing import CliRunner
 
 import watcher.pipeline as pipeline_module
 from storage.sql import SqlStore
-from tests.integration.test_pipeline import settings_for, until
+from tests.integration.test_pipeline import SlowFeed, settings_for, until
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Route
-from tests.support.stories import CLAIM, DENIAL, STRAIGHT, UNRELATED, fresh, rss
+from tests.support.stories import CLAIM, DENIAL, STRAIGHT, fresh, rss
 from watcher import metrics
 from watcher.cli import cli
 from watcher.config import ClaimSpec
-from watcher.domain import EventType, FeedSpec
+from watcher.domain import EventType
 from watcher.pipeline import CycleReport, Pipeline
 
 POISON = (
@@ -149,14 +148,8 @@ async def test_a_round_that_fails_while_feeds_are_polled_is_counted_in_the_cycle
     """A round of matching that fails while a slow feed is still answering: its articles stay leased, so the last
     round, which succeeds, does not match them. The cycle says so (``rounds_failed``; poll-once exits 1 on it)
     instead of reading as a cycle that did all its work."""
-    asked, release = asyncio.Event(), asyncio.Event()
-
-    async def slow(request: web.Request) -> web.Response:
-        asked.set()
-        await release.wait()
-        return web.Response(body=rss("Slow Times", [UNRELATED]), content_type="application/rss+xml")
-
-    server.routes["/slow.xml"] = slow
+    slow = SlowFeed(server)
+    asked, release = slow.asked, slow.release
     explain = pipeline_module.explain
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -168,8 +161,8 @@ async def test_a_round_that_fails_while_feeds_are_polled_is_counted_in_the_cycle
     settings = replace(
         settings,
         # Kyiv Post's one article stored first, in one round of its own; the slow feed's last.
-        feeds=(settings.feeds[0], FeedSpec(url=server.url("/slow.xml"), outlet="Slow Times", interval_s=600)),
-        http=replace(settings.http, total_timeout_s=300),  # the test, not a timeout, ends the slow answer
+        feeds=(settings.feeds[0], slow.spec),
+        http=replace(settings.http, total_timeout_s=SlowFeed.HOLD_TIMEOUT_S),  # the test ends the slow answer
     )
     pipeline = await make_pipeline(settings, Clock())
     cycle = asyncio.create_task(pipeline.cycle(all=True))
