@@ -171,10 +171,16 @@ class Article:
 
     @property
     def published(self) -> datetime:
-        """Publication time: the stored one, never later than first seen (first seen when unknown)."""
-        if self.published_at is None or self.published_at > self.first_seen_at:
-            return self.first_seen_at
-        return self.published_at
+        """Publication time in UTC: the stored one, never later than first seen (first seen when unknown).
+
+        Compared as instants (a naive time is UTC, the storage convention): two times in one feed zone around the
+        hour that repeats when daylight saving time ends compare right, and naive beside aware does not raise."""
+        seen = _as_utc(self.first_seen_at)
+        return seen if self.published_at is None else min(_as_utc(self.published_at), seen)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -281,8 +281,9 @@ def revision_plan(
     versions: Mapping[int, Sequence[ArticleVersion]] | None = None,
 ) -> tuple[list[EventDraft], datetime | None]:
     """The ``article_revised`` drafts for the claim's revisions that ``previous`` does not hold yet, and when
-    the earliest revision held back now is to be announced (the end of its story's cooldown; None: none held):
-    detection must run again then, whether or not new coverage comes.
+    the earliest revision held back now is to be announced (the end of its story's cooldown, or the time of a
+    revision seen after ``now`` by a clock ahead; None: none held): detection must run again then, whether or
+    not new coverage comes.
 
     A revision is fresh by when watcher saw it, not by its article's publication: a draft whose trigger
     is more than ``fresh_window_s`` (when > 0) before ``now`` is ``backfill``. ``outlets``: match id
@@ -296,15 +297,22 @@ def revision_plan(
     announced once, then its net state when the cooldown ends, not at every flip. Replayed from the stored
     events, so a re-run agrees.
     """
+    now = _utc(now)  # naive is UTC, as everywhere in detection
     mine = [e for e in previous if e.claim_id == claim.id]
     announced = {e.dedupe_key: event_time(e) for e in mine}
     told = {e.dedupe_key: frozenset(_listed_changes(e)) for e in mine}
     by_story: dict[int, list[MatchRevision]] = {}
-    for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
-        if revision.changes and revision.claim_id == claim.id:
-            by_story.setdefault(revision.story_id, []).append(revision)
-    drafts = []
     due: datetime | None = None
+    for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
+        if not revision.changes or revision.claim_id != claim.id:
+            continue
+        if _utc(revision.revised_at) > now:
+            # Seen by a clock ahead of this one: not yet on the claim's timeline (shift detection ignores it
+            # too), so detection must run again when it is.
+            due = _utc(revision.revised_at) if due is None else min(due, _utc(revision.revised_at))
+            continue
+        by_story.setdefault(revision.story_id, []).append(revision)
+    drafts = []
     for story in by_story.values():
         announcements, held_until = _announcements(story, announced, told, now, cooldown_s, versions or {})
         if held_until is not None and (due is None or held_until < due):

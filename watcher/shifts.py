@@ -30,6 +30,8 @@ _TYPE_ORDER = {event_type: index for index, event_type in enumerate(EventType)}
 # Slack for float noise, so that a share moving by exactly the minimum (0.6 - 0.35) still counts.
 _EPSILON = 1e-9
 _MIX_STANCES = (Stance.DISPUTES, Stance.SUPPORTS)
+# Decimal places of the stance shares a stance-mix shift announces (0.6667 for two thirds).
+SHARE_DIGITS = 4
 FIRST_SEEN_KEY = "first_seen"
 # A spike is the press taking a claim up: one outlet's run of items (a live blog filed as separate items, a
 # series) is that outlet's coverage, however many, not a surge.
@@ -204,7 +206,7 @@ def _iso(value: datetime) -> str:
 
 def _seen(match: Match) -> datetime:
     """A story's time on the timeline: its publication time, clamped to first seen."""
-    return _utc(match.article.published)
+    return match.article.published
 
 
 def _story_order(match: Match) -> tuple[datetime, bool, int, int]:
@@ -291,31 +293,35 @@ def _framing_state(state: dict[str, Any]) -> tuple[Stance, float] | None:
 def _as_published(
     stories: list[Match], revisions: Sequence[MatchRevision], now: datetime
 ) -> tuple[list[Match], list[_Restance]]:
-    """The stories as framed when published, and each later change of framing from when it was seen."""
+    """The stories as framed when published, and each later change of framing from when it was seen.
+
+    A match stands as its newest revision left it; a revision seen after ``now`` (stamped by a clock ahead)
+    is not on the timeline yet, so the match is framed as it was before it until then.
+    """
     by_match: dict[int, list[MatchRevision]] = {}
     for revision in revisions:
-        if _utc(revision.revised_at) <= now:
-            by_match.setdefault(revision.match_id, []).append(revision)
+        by_match.setdefault(revision.match_id, []).append(revision)
     published, restances = [], []
     for index, story in enumerate(stories):
         revised = sorted(by_match.get(story.id, ()), key=lambda r: (_utc(r.revised_at), r.id))
+        seen = [revision for revision in revised if _utc(revision.revised_at) <= now]
+        ahead = len(seen) < len(revised)
         first = _framing_state(revised[0].before) if revised else None
         steps: list[tuple[datetime, tuple[Stance, float]]] = []
         state = first
-        for revision in revised:
+        for revision in seen:
             after = _framing_state(revision.after)  # None: no longer matches, its last framing stays
             if after is not None and after != state:
                 steps.append((max(_utc(revision.revised_at), _seen(story)), after))
                 state = after
-        if first is None or not steps:
+        if first is None or not (steps or ahead):
             published.append(story)
             continue
         published.append(replace(story, stance=first[0], skepticism=first[1]))
         for number, (at, (stance, skepticism)) in enumerate(steps, 1):
-            # The last step is the match as it stands (with its cues).
-            now_framed = (
-                story if number == len(steps) else replace(story, stance=stance, skepticism=skepticism)
-            )
+            # The last step is the match as it stands (with its cues), unless a revision ahead reframed it.
+            last = number == len(steps) and not ahead
+            now_framed = story if last else replace(story, stance=stance, skepticism=skepticism)
             restances.append(_Restance(at=at, index=index, story=now_framed))
     restances.sort(key=lambda change: (change.at, change.index))
     return published, restances
@@ -907,7 +913,8 @@ class _Replay:
         """
         if told is None:
             return False
-        moved = share - told.get(str(stance), 0.0)
+        # ``told`` holds the shares as announced, rounded: compare the share as it would read.
+        moved = round(share, SHARE_DIGITS) - told.get(str(stance), 0.0)
         return moved * change <= 0 or abs(moved) + _EPSILON < self.settings.framing_min_change
 
     def _mix_details(
@@ -915,8 +922,12 @@ class _Replay:
     ) -> tuple[dict[str, Any], list[int]]:
         timeline = self.timeline
         before, after = timeline.count(start, middle), timeline.count(middle, at)
-        shares_before = {str(s): round(timeline.stance_count(s, start, middle) / before, 4) for s in Stance}
-        shares_after = {str(s): round(timeline.stance_count(s, middle, at) / after, 4) for s in Stance}
+        shares_before = {
+            str(s): round(timeline.stance_count(s, start, middle) / before, SHARE_DIGITS) for s in Stance
+        }
+        shares_after = {
+            str(s): round(timeline.stance_count(s, middle, at) / after, SHARE_DIGITS) for s in Stance
+        }
         details = {
             "stance": str(stance),
             "window": {"start": _iso(middle), "end": _iso(at)},
