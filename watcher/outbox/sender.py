@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import logging
 import os
 import socket
@@ -154,7 +156,7 @@ class Sender:
         outcome = classify(status)
         error = None
         if outcome is not Outcome.DELIVERED:
-            error = _scrub(f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}", destination)
+            error = f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}"
         result = SendResult(
             outcome=outcome, status=status, error=error, retry_after_s=retry_after, elapsed_ms=elapsed_ms
         )
@@ -173,8 +175,15 @@ class Sender:
         if destination.kind == WEBHOOK:
             headers.update(self._signing_headers(destination, message_id, attempt_at, data))
         try:
+            # No decoding of the answer: aiohttp refuses one whose Content-Encoding it cannot undo (br without
+            # Brotli, zstd) before its status is seen, which would make a received 2xx a failure, sent again.
             async with self._session_for(destination).post(
-                url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
+                url,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+                auto_decompress=False,
             ) as response:
                 # The status decides the outcome: once it is in, nothing the body does can undo it. A 2xx
                 # whose body stalls was received, and sending it again would duplicate it (Slack cannot
@@ -182,14 +191,15 @@ class Sender:
                 retry_after = None
                 if response.status in RETRY_AFTER_STATUSES:
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
-                return response.status, await self._snippet(response), retry_after
+                return response.status, await self._snippet(response, destination), retry_after
         except TimeoutError:
             raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
         except aiohttp.ClientError as exc:
             raise _Failure(*_describe(exc)) from None
 
-    async def _snippet(self, response: aiohttp.ClientResponse) -> str:
-        """The start of the answer's body, for an error; empty when it is slow, broken or not kept.
+    async def _snippet(self, response: aiohttp.ClientResponse, destination: Destination) -> str:
+        """The start of the answer's body, for an error, scrubbed of the destination's secrets; empty when it
+        is slow, broken or not kept.
 
         A 2xx body is read too (and dropped): a short one read to its end lets the connection be reused.
         """
@@ -200,7 +210,11 @@ class Sender:
                 raw = await response.content.read(MAX_SNIPPET_BYTES)
         except (TimeoutError, aiohttp.ClientError):
             return ""
-        return one_line(raw.decode("utf-8", "replace"))
+        # Cut at the size limit or where a chunk ended. Then a character split by the cut is left out (not
+        # made U+FFFD, which would hide a secret's start before it) and a tail that starts a secret is redacted.
+        cut = not response.content.at_eof()
+        text = codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=not cut)
+        return _scrub(one_line(text), destination, cut=cut)
 
     def _prepare(self, destination: Destination, body: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         if destination.kind not in KINDS:
@@ -209,7 +223,8 @@ class Sender:
             data = webhook.encode_body(body)
         except NotifyError as exc:
             raise _Failure(ErrorKind.INVALID, str(exc)) from None
-        return data, {"Content-Type": webhook.CONTENT_TYPE}
+        # identity: the start of an error's body is kept as text, and it is not decoded (see _post).
+        return data, {"Content-Type": webhook.CONTENT_TYPE, "Accept-Encoding": "identity"}
 
     def _signing_headers(
         self, destination: Destination, message_id: str, attempt_at: datetime, data: bytes
@@ -261,6 +276,9 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
         return ErrorKind.INVALID, NOT_PUBLIC
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         return ErrorKind.NETWORK, "TLS certificate verification failed"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        # Its errno is an OpenSSL code: os.strerror would call a handshake failure "Operation not permitted".
+        return ErrorKind.NETWORK, "TLS handshake failed"
     if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
         return ErrorKind.NETWORK, "name resolution failed"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -273,25 +291,63 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
     return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
 
 
-def _scrub(text: str, destination: Destination) -> str:
+MIN_CUT_CHARS = 4  # the shortest tail of a cut error text redacted as the start of a secret (see _scrub)
+
+
+def _scrub(text: str, destination: Destination, *, cut: bool = False) -> str:
     """Remove the destination's URL, its secret, and the parts of its URL that may be credentials from text
-    that may echo them back: the path and query, raw (percent-encoded) and decoded, and each path segment and
-    query value of 8 or more characters."""
+    that may echo them back: the user name, path and query, raw (percent-encoded) and decoded, and each path
+    segment and query value of 8 or more characters; and, whatever their length, the password and the Basic
+    token sent for the URL's userinfo.
+
+    :param cut: ``text`` is the start of something longer, so its end may be the start of a secret: the
+        longest such tail is redacted too.
+    """
     secrets = [destination.url, *_url_parts(destination.url)]
     if destination.secret:
         secrets += [destination.secret, destination.secret.removeprefix(webhook.SECRET_PREFIX)]
-    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
+    found = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} | set(_userinfo_credentials(destination.url))
+    for secret in sorted(found, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
+    if cut:
+        tail = max((_shared_start(text, secret) for secret in found), default=0)
+        text = text[: len(text) - tail] + REDACTED if tail else text
     return text
 
 
+def _shared_start(text: str, secret: str) -> int:
+    """The length of the longest tail of ``text`` that ``secret`` starts with (and is not the whole of), if at
+    least MIN_CUT_CHARS long: a shorter tail tells nothing of a secret, and may be any word's end."""
+    for length in range(min(len(text), len(secret) - 1), MIN_CUT_CHARS - 1, -1):
+        if secret.startswith(text[-length:]):
+            return length
+    return 0
+
+
+def _userinfo_credentials(url_text: str) -> list[str]:
+    """The password of a URL's userinfo, as written and decoded, and the Basic token aiohttp sends for the
+    userinfo (a receiver may quote its Authorization header back)."""
+    try:
+        url = yarl.URL(url_text)
+    except ValueError:
+        return []
+    found = [s for s in (url.raw_password, url.password) if s]
+    # A name or password aiohttp cannot encode (outside Latin-1) fails here, and so would the request.
+    with contextlib.suppress(ValueError):
+        if (auth := aiohttp.BasicAuth.from_url(url)) is not None:
+            found.append(auth.encode().removeprefix("Basic "))
+    return found
+
+
 def _url_parts(url_text: str) -> list[str]:
-    """The path, query, path segments and query values of a URL, as written and decoded."""
+    """The user name, path, query, path segments and query values of a URL, as written and decoded."""
     try:
         url = yarl.URL(url_text)
         # A Slack webhook URL is a secret as a whole; so are its path and its segments (the token), and a
         # gateway's key may sit in the query. Receivers echo them raw as often as decoded.
+        # "https://TOKEN@host/" puts the key in the user name.
         parts = [url.raw_path_qs, url.path_qs, url.raw_path, url.path, *url.raw_parts, *url.parts]
+        parts += [s for s in (url.raw_user, url.user) if s]
         parts += [str(v) for v in url.query.values()]
     except ValueError:
         return []
