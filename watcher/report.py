@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import math
@@ -59,6 +60,9 @@ EVENT_LABELS = {
 MIN_BUCKETS = 12  # a lone article still gets some time around it, not one bar across the page
 MAX_OUTLETS = 12
 MAX_ROWS = 2000  # the newest; beyond that a page gets slow to open and nobody scrolls that far
+# The newest events charted and listed: each is drawn on every chart, and thousands made a page of tens of MB
+# that took seconds to build (a claim whose articles are revised all day gathers an event per revision).
+MAX_EVENTS = 200
 # Nothing can load or run: the page is meant to be mailed around and opened from disk.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 _SAFE_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f]+\Z", re.IGNORECASE)
@@ -104,7 +108,11 @@ async def build_report(store: ReportSource, claim_ref: str | int) -> str:
     events = await store.events_for_claim(claim.id)
     revisions = await store.revisions_for_claim(claim.id)
     logger.debug("report for claim %s: %d matches, %d events", claim.name, len(matches), len(events))
-    return render_report(claim, matches, events, now=datetime.now(UTC), revisions=revisions, removed=removed)
+    # In a worker thread: a claim with many matches takes seconds to render, and the daemon's event loop (its
+    # polls, deliveries and /healthz) must not wait for a page.
+    return await asyncio.to_thread(
+        render_report, claim, matches, events, now=datetime.now(UTC), revisions=revisions, removed=removed
+    )
 
 
 def render_report(
@@ -125,12 +133,15 @@ def render_report(
     stories = group_stories(matches)
     restanced = stance_changes(matches, revisions)
     ordered_events = sorted(events, key=lambda e: (event_time(e), e.id))
-    buckets = choose_buckets([s.at for s in stories] + [event_time(e) for e in ordered_events], now)
+    shown = ordered_events[-MAX_EVENTS:]
+    buckets = choose_buckets([s.at for s in stories] + [event_time(e) for e in shown], now)
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
         header=_header(claim, stories, removed=removed),
         figures=_figures(matches, stories, ordered_events),
-        timeline=_timeline(stories, ordered_events, buckets, restanced),
+        timeline=_timeline(
+            stories, shown, buckets, restanced, claim=claim, older=len(ordered_events) - len(shown)
+        ),
         outlets=_outlets(matches),
         table=_table(matches, {s.first.id for s in stories}, restanced),
         footer=_footer(now, buckets),
@@ -491,10 +502,17 @@ def _stance_mix(stance: Counter[Stance], n: int) -> str:
 
 
 def _timeline(
-    stories: Sequence[Story], events: Sequence[Event], buckets: Buckets | None, restanced: dict[int, Restance]
+    stories: Sequence[Story],
+    events: Sequence[Event],
+    buckets: Buckets | None,
+    restanced: dict[int, Restance],
+    *,
+    claim: Claim,
+    older: int,
 ) -> str:
+    """The charts and the events list; ``events`` are the newest (see ``MAX_EVENTS``), ``older`` the others."""
     head = '<section class="card timeline"><h2>Coverage timeline</h2>'
-    events_html = _events_list(events, _event_format(buckets))
+    events_html = _events_list(events, _event_format(buckets), claim=claim, older=older)
     if buckets is None or not stories:
         empty = '<p class="empty">No coverage yet: no article has matched this claim.</p>'
         return f"{head}{empty}{events_html}</section>"
@@ -676,9 +694,16 @@ def _event_format(buckets: Buckets | None) -> str:
     return "%d %b %H:%M"
 
 
-def _events_list(events: Sequence[Event], fmt: str) -> str:
-    """The numbered list that keys the chart's markers: same numbers, same colours, right under the chart."""
-    head = f'<div class="eventlist"><h3>Events <span class="count">{len(events)}</span></h3>'
+def _events_list(events: Sequence[Event], fmt: str, *, claim: Claim, older: int) -> str:
+    """The numbered list that keys the chart's markers: same numbers, same colours, right under the chart;
+    ``older`` events not charted are counted in a note that says where to read them."""
+    head = f'<div class="eventlist"><h3>Events <span class="count">{len(events) + older}</span></h3>'
+    if older:
+        total = len(events) + older
+        head += (
+            f'<p class="note">The newest {len(events)} are charted and listed; <code>watcher events list '
+            f"--claim {_e(claim.id)} --limit {total}</code> shows all {total}.</p>"
+        )
     if not events:
         return head + '<p class="empty">No events yet.</p></div>'
     items = "".join(

@@ -6,9 +6,10 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -21,6 +22,7 @@ from watcher.errors import NotFoundError
 from watcher.report import ReportSource, build_report
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class WebStore(ReportSource, Protocol):
@@ -67,6 +69,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 OPEN_PATHS = frozenset({"/healthz"})  # container healthchecks and load balancers carry no token
+# How long /healthz and /metrics wait for the database: SQLite waits up to 30 s for a write lock another process
+# holds, and a PostgreSQL connection for a pool slot, while a probe or a scrape gives up after a few seconds.
+PING_TIMEOUT_S = 5.0
 _DEFAULTS = DaemonSettings()
 
 
@@ -87,17 +92,56 @@ class ServerLimits:
     log_interval_s: float = 60.0
 
 
-async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any]]:
+class _Shared(Generic[T]):
+    """A database read of an endpoint (the ping of /healthz, the outbox counts of /metrics): one at a time,
+    however many requests ask, and an answer within ``PING_TIMEOUT_S``. A read cannot be cancelled while it
+    waits for a lock, so one that runs over is left to finish and the requests meanwhile share it, rather than
+    each taking one more connection of the pool."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]], name: str) -> None:
+        self._read = read
+        self._name = name
+        self._task: asyncio.Task[T] | None = None
+
+    async def __call__(self) -> T:
+        """The read's result; raises its error, or TimeoutError without an answer in time."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._coro(), name=self._name)
+            # A read that fails after its requests gave up is not "never retrieved": the next request starts anew.
+            self._task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        done, _ = await asyncio.wait({self._task}, timeout=PING_TIMEOUT_S)
+        if not done:
+            raise TimeoutError(f"no answer within {PING_TIMEOUT_S:g} s")
+        return self._task.result()
+
+    async def _coro(self) -> T:
+        return await self._read()
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+PING_KEY = web.AppKey("ping", _Shared[None])
+COUNTS_KEY = web.AppKey("counts", _Shared[dict[str, int]])
+
+
+async def health(
+    state: DaemonState, tick_s: float, *, ping: Callable[[], Awaitable[None]] | None = None
+) -> tuple[bool, dict[str, Any]]:
     """Database reachable and writable, scheduler ticking, and progress recent enough (six ticks, at least
     60 s). ``database`` says "ok", the daemon's :attr:`DaemonState.database_problem`, or why it is unreachable.
+    ``ping`` is the database round trip (``state.store.ping`` unless given).
 
     Progress, not the end of a pass: a busy daemon's pass runs on as long as feeds fall due, so
     ``last_cycle_age_s`` may be null or old while polls finish (it is shown, not judged).
     """
     checks: dict[str, Any] = {}
     try:
-        await state.store.ping()
+        await (ping or state.store.ping)()
         checks["database"] = state.database_problem or "ok"
+    except TimeoutError as exc:
+        checks["database"] = f"unreachable: {exc}"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["scheduler"] = "running" if state.scheduler_running else "stopped"
@@ -113,13 +157,13 @@ async def health(state: DaemonState, tick_s: float) -> tuple[bool, dict[str, Any
 
 
 async def healthz(request: web.Request) -> web.Response:
-    ok, body = await health(request.app[STATE_KEY], request.app[TICK_KEY])
+    ok, body = await health(request.app[STATE_KEY], request.app[TICK_KEY], ping=request.app[PING_KEY])
     return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
     try:
-        counts = await request.app[STATE_KEY].store.counts()
+        counts = await request.app[COUNTS_KEY]()
         for status in DeliveryStatus:
             metrics.DELIVERY_STATUS.labels(status.value).set(counts.get(f"deliveries_{status.value}", 0))
     except Exception:
@@ -134,6 +178,11 @@ async def report_view(request: web.Request) -> web.Response:
     except NotFoundError as exc:
         raise web.HTTPNotFound(text=str(exc)) from None
     return web.Response(text=html, content_type="text/html")
+
+
+async def _cancel_reads(app: web.Application) -> None:
+    app[PING_KEY].cancel()
+    app[COUNTS_KEY].cancel()
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -155,9 +204,12 @@ async def _require_token(request: web.Request, handler: Any) -> web.StreamRespon
     token = request.app[TOKEN_KEY]
     public = request.path in OPEN_PATHS or (request.path == "/metrics" and request.app[METRICS_PUBLIC_KEY])
     if token and not public:
-        # aiohttp decodes header bytes that are not UTF-8 as lone surrogates; surrogateescape gives them back.
-        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+        # The scheme is case-insensitive (RFC 9110 11.1: "bearer" is "Bearer"); the token is compared in
+        # constant time. aiohttp decodes header bytes that are not UTF-8 as lone surrogates; surrogateescape
+        # gives them back.
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        credentials = given.lstrip(" ").encode("utf-8", "surrogateescape")
+        if not (scheme.lower() == "bearer" and hmac.compare_digest(credentials, token.encode())):
             raise web.HTTPUnauthorized(
                 text="401: a bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="watcher"'}
             )
@@ -348,6 +400,9 @@ def make_app(
     app[TICK_KEY] = tick_s
     app[TOKEN_KEY] = token or ""
     app[METRICS_PUBLIC_KEY] = metrics_public
+    app[PING_KEY] = _Shared(state.store.ping, "healthz-ping")
+    app[COUNTS_KEY] = _Shared(state.store.counts, "metrics-counts")
+    app.on_cleanup.append(_cancel_reads)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/claims/{claim}/report", report_view)
