@@ -37,7 +37,8 @@ def verify_standard_webhook(
     """Verify a request as the Standard Webhooks spec describes it, written from the spec, not a library.
 
     The signed content is ``{webhook-id}.{webhook-timestamp}.{raw body}``; the key is the base64 part of the
-    ``whsec_`` secret; ``webhook-signature`` is a space-separated list of ``v1,<base64 HMAC-SHA256>``.
+    ``whsec_`` secret, its padding optional; ``webhook-signature`` is a space-separated list of
+    ``v1,<base64 HMAC-SHA256>``, one per secret the sender signs with, and one match is enough.
     """
     lower = {k.lower(): v for k, v in headers.items()}
     msg_id, timestamp, signatures = (
@@ -50,7 +51,8 @@ def verify_standard_webhook(
     current = time.time() if now is None else now
     if abs(current - int(timestamp)) > TOLERANCE_S:
         raise SignatureError("timestamp outside tolerance")
-    key = base64.b64decode(secret.removeprefix("whsec_"))
+    raw = secret.removeprefix("whsec_")
+    key = base64.b64decode(raw + "=" * (-len(raw) % 4))
     signed = msg_id.encode() + b"." + timestamp.encode() + b"." + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
     for candidate in signatures.split(" "):

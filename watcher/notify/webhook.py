@@ -40,18 +40,31 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
         raise NotifyError(f"alert body is not valid JSON: {exc}") from None
 
 
-def decode_secret(secret: str) -> bytes:
-    """The HMAC key of a ``whsec_<base64>`` secret (the prefix is optional, padding may be omitted).
+def decode_secret(secret: str) -> tuple[bytes, ...]:
+    """The HMAC keys of a destination's ``secret``: one ``whsec_<base64>`` secret (padding may be omitted), or
+    several separated by whitespace while a receiver's secret is rotated, in the order given.
 
-    Raises NotifyError, whose message never repeats the secret.
+    The one rule for secrets: feeds.yaml accepts exactly what this accepts. Raises NotifyError, whose message
+    never repeats a secret.
     """
-    raw = secret.strip().removeprefix(SECRET_PREFIX)
+    parts = secret.split()
+    if not parts:
+        raise NotifyError("signing secret is empty")
+    return tuple(_decode_one(part, n, len(parts)) for n, part in enumerate(parts, 1))
+
+
+def _decode_one(part: str, n: int, count: int) -> bytes:
+    """The key of the ``n``th of ``count`` secrets; errors name it by its position, never by its value."""
+    which = "signing secret" if count == 1 else f"signing secret {n} of {count}"
+    if not part.startswith(SECRET_PREFIX):
+        raise NotifyError(f"{which} does not start with {SECRET_PREFIX}")
+    raw = part.removeprefix(SECRET_PREFIX)
     try:
         key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise NotifyError("signing secret is not base64 after the whsec_ prefix") from None
+        raise NotifyError(f"{which} is not base64 after the {SECRET_PREFIX} prefix") from None
     if not key:
-        raise NotifyError("signing secret is empty")
+        raise NotifyError(f"{which} is empty after the {SECRET_PREFIX} prefix")
     return key
 
 
@@ -61,14 +74,19 @@ def sign(key: bytes, message_id: str, timestamp: datetime, body: bytes) -> str:
 
 
 def webhook_headers(
-    *, message_id: str, timestamp: datetime, body: bytes, key: bytes | None
+    *, message_id: str, timestamp: datetime, body: bytes, key: bytes | tuple[bytes, ...] | None
 ) -> dict[str, str]:
-    """Headers for one attempt; ``key`` None sends the request unsigned (no ``webhook-signature``)."""
+    """Headers for one attempt; ``key`` None sends the request unsigned (no ``webhook-signature``).
+
+    Several keys (a rotation) give one ``v1`` signature each, in their order, separated by spaces as the spec
+    has it: a receiver holding any one of the secrets accepts the request. One key gives one signature.
+    """
     headers = {
         "Content-Type": CONTENT_TYPE,
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
     }
-    if key is not None:
-        headers["webhook-signature"] = sign(key, message_id, timestamp, body)
+    keys = () if key is None else (key,) if isinstance(key, bytes) else key
+    if keys:
+        headers["webhook-signature"] = " ".join(sign(k, message_id, timestamp, body) for k in keys)
     return headers

@@ -229,10 +229,10 @@ class Sender:
     def _signing_headers(
         self, destination: Destination, message_id: str, attempt_at: datetime, data: bytes
     ) -> dict[str, str]:
-        key = None
+        keys = None
         if destination.secret:
             try:
-                key = webhook.decode_secret(destination.secret)
+                keys = webhook.decode_secret(destination.secret)
             except NotifyError as exc:
                 raise _Failure(ErrorKind.INVALID, str(exc)) from None
         elif destination.name not in self._warned_unsigned:
@@ -242,7 +242,7 @@ class Sender:
                 destination.name,
                 extra={"destination": destination.name},
             )
-        return webhook.webhook_headers(message_id=message_id, timestamp=attempt_at, body=data, key=key)
+        return webhook.webhook_headers(message_id=message_id, timestamp=attempt_at, body=data, key=keys)
 
     def _failed(
         self, destination: Destination, message_id: str, failure: _Failure, started: float
@@ -305,7 +305,9 @@ def _scrub(text: str, destination: Destination, *, cut: bool = False) -> str:
     """
     secrets = [destination.url, *_url_parts(destination.url)]
     if destination.secret:
-        secrets += [destination.secret, destination.secret.removeprefix(webhook.SECRET_PREFIX)]
+        # Each secret of a rotation on its own: a receiver knows, and may quote, only one of them.
+        for secret in destination.secret.split():
+            secrets += [secret, secret.removeprefix(webhook.SECRET_PREFIX)]
     found = {s for s in secrets if len(s) >= MIN_SECRET_CHARS} | set(_userinfo_credentials(destination.url))
     for secret in sorted(found, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
