@@ -197,7 +197,12 @@ class DaemonProcess:
     async def kill(self) -> None:
         assert self.proc is not None
         self.sample_rss()
-        self.proc.send_signal(signal.SIGKILL)
+        try:
+            self.proc.send_signal(signal.SIGKILL)
+        except ProcessLookupError:
+            # A daemon that exited on its own is the failure to report, with its log, not the kill that found it gone.
+            code = await self.proc.wait()
+            raise AssertionError(f"the daemon exited ({code}) before the kill\n{self.tail()}") from None
         assert await self.proc.wait() == -signal.SIGKILL
 
     async def stop(self) -> int:
