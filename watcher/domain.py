@@ -175,11 +175,12 @@ class Article:
 
         Compared as instants (a naive time is UTC, the storage convention): two times in one feed zone around the
         hour that repeats when daylight saving time ends compare right, and naive beside aware does not raise."""
-        seen = _as_utc(self.first_seen_at)
-        return seen if self.published_at is None else min(_as_utc(self.published_at), seen)
+        seen = as_utc(self.first_seen_at)
+        return seen if self.published_at is None else min(as_utc(self.published_at), seen)
 
 
-def _as_utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; a naive value is taken to be UTC already (the storage convention)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

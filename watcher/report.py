@@ -27,6 +27,7 @@ from watcher.domain import (
     Match,
     MatchRevision,
     Stance,
+    as_utc,
 )
 from watcher.errors import NotFoundError
 from watcher.revisions import CONTEXT_WORDS, Diff, changed, event_time, word_diff
@@ -169,10 +170,10 @@ class Dated:
 def publication_time(article: Article) -> Dated:
     """The article's publication time as the report uses it: ``published_at`` clamped to no later than
     ``first_seen_at``, else ``first_seen_at``."""
-    seen = _utc(article.first_seen_at)
+    seen = as_utc(article.first_seen_at)
     if article.published_at is None or article.published_at_basis == "first_seen":
         return Dated(seen, "undated")
-    published = _utc(article.published_at)
+    published = as_utc(article.published_at)
     if published > seen:
         return Dated(seen, "clamped", published)
     if article.published_at_basis == "clamped":  # stored clamped: the feed's own date is not kept
@@ -222,7 +223,7 @@ def stance_changes(matches: Sequence[Match], revisions: Sequence[MatchRevision])
         by_match.setdefault(r.match_id, []).append(r)
     out = {}
     for m in matches:
-        revised = sorted(by_match.get(m.id, ()), key=lambda r: (_utc(r.revised_at), r.id))
+        revised = sorted(by_match.get(m.id, ()), key=lambda r: (as_utc(r.revised_at), r.id))
         first = _stance_of(revised[0].before) if revised else None
         if first is None or first == m.stance:
             continue
@@ -231,7 +232,7 @@ def stance_changes(matches: Sequence[Match], revisions: Sequence[MatchRevision])
             for r in revised
             if (after := _stance_of(r.after)) is not None and after != _stance_of(r.before)
         ]
-        out[m.id] = Restance(was=first, at=_utc(changed_at[-1] if changed_at else revised[-1].revised_at))
+        out[m.id] = Restance(was=first, at=as_utc(changed_at[-1] if changed_at else revised[-1].revised_at))
     return out
 
 
@@ -253,7 +254,7 @@ class Buckets:
     count: int
 
     def index(self, t: datetime) -> int:
-        return min(self.count - 1, max(0, int((_utc(t) - self.start) / self.step)))
+        return min(self.count - 1, max(0, int((as_utc(t) - self.start) / self.step)))
 
     def at(self, i: int) -> datetime:
         return self.start + i * self.step
@@ -271,7 +272,7 @@ def choose_buckets(times: Sequence[datetime], now: datetime) -> Buckets | None:
     count = int((end - start) / step) + 1
     if count < MIN_BUCKETS:
         # Pad forward up to now (never into the future), the rest backwards.
-        ahead = max(0, min(MIN_BUCKETS - count, int((_floor(_utc(now), unit) - end) / step)))
+        ahead = max(0, min(MIN_BUCKETS - count, int((_floor(as_utc(now), unit) - end) / step)))
         start -= (MIN_BUCKETS - count - ahead) * step
         count = MIN_BUCKETS
     return Buckets(unit=unit, start=start, step=step, count=count)
@@ -983,13 +984,8 @@ def _event_label(event: Event) -> str:
     return _e(EVENT_LABELS.get(event.type.value, event.type.value))
 
 
-def _utc(t: datetime) -> datetime:
-    # The store returns aware UTC; records built by hand may be naive, which we read as UTC.
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
 def _floor(t: datetime, unit: str) -> datetime:
-    t = _utc(t)
+    t = as_utc(t)
     if unit == "hour":
         return t.replace(minute=0, second=0, microsecond=0)
     day = t.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -997,11 +993,11 @@ def _floor(t: datetime, unit: str) -> datetime:
 
 
 def _fmt(t: datetime, fmt: str = "%d %b %H:%M") -> str:
-    return _utc(t).strftime(fmt)
+    return as_utc(t).strftime(fmt)
 
 
 def _iso(t: datetime) -> str:
-    return _utc(t).isoformat().replace("+00:00", "Z")
+    return as_utc(t).isoformat().replace("+00:00", "Z")
 
 
 def _bucket_label(buckets: Buckets, i: int) -> str:

@@ -10,7 +10,7 @@ import difflib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from watcher.domain import (
@@ -24,6 +24,7 @@ from watcher.domain import (
     Match,
     MatchRevision,
     MatchScore,
+    as_utc,
 )
 
 HEADLINE = "headline"
@@ -297,19 +298,19 @@ def revision_plan(
     announced once, then its net state when the cooldown ends, not at every flip. Replayed from the stored
     events, so a re-run agrees.
     """
-    now = _utc(now)  # naive is UTC, as everywhere in detection
+    now = as_utc(now)  # naive is UTC, as everywhere in detection
     mine = [e for e in previous if e.claim_id == claim.id]
     announced = {e.dedupe_key: event_time(e) for e in mine}
     told = {e.dedupe_key: frozenset(_listed_changes(e)) for e in mine}
     by_story: dict[int, list[MatchRevision]] = {}
     due: datetime | None = None
-    for revision in sorted(revisions, key=lambda r: (_utc(r.revised_at), r.id)):
+    for revision in sorted(revisions, key=lambda r: (as_utc(r.revised_at), r.id)):
         if not revision.changes or revision.claim_id != claim.id:
             continue
-        if _utc(revision.revised_at) > now:
+        if as_utc(revision.revised_at) > now:
             # Seen by a clock ahead of this one: not yet on the claim's timeline (shift detection ignores it
             # too), so detection must run again when it is.
-            due = _utc(revision.revised_at) if due is None else min(due, _utc(revision.revised_at))
+            due = as_utc(revision.revised_at) if due is None else min(due, as_utc(revision.revised_at))
             continue
         by_story.setdefault(revision.story_id, []).append(revision)
     drafts = []
@@ -385,7 +386,7 @@ def _announcements(
         )
 
     for revision in story:
-        seen = _utc(revision.revised_at)
+        seen = as_utc(revision.revised_at)
         key = dedupe_key(revision)
         stored = announced.get(key)
         if stored is not None:  # announced before (or a copy of what was): the cooldown counts from then
@@ -473,15 +474,11 @@ def event_time(event: Event) -> datetime:
     raw = event.details.get("trigger_at") if isinstance(event.details, dict) else None
     if isinstance(raw, str):
         try:
-            return _utc(datetime.fromisoformat(raw))
+            return as_utc(datetime.fromisoformat(raw))
         except ValueError:
             pass
-    return _utc(event.created_at)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(event.created_at)
 
 
 def _iso(value: datetime) -> str:
-    return _utc(value).isoformat().replace("+00:00", "Z")
+    return as_utc(value).isoformat().replace("+00:00", "Z")

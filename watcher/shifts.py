@@ -8,10 +8,10 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance
+from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance, as_utc
 from watcher.revisions import event_time
 from watcher.text.display import counted
 
@@ -181,7 +181,7 @@ def detect_shifts(
     correction raises its framing_shift then). Stories of a feed's undated backlog (``Article.backlog``)
     have no place in coverage or stance-mix windows, and what they alone raise is ``backfill``.
     """
-    now = _utc(now)
+    now = as_utc(now)
     stories, restances = _as_published(_stories(claim, matches, now), revisions, now)
     ledger = _Ledger.from_events(claim.id, previous)
     fired = _Replay(claim, stories, ledger, settings, now, restances).run()
@@ -195,13 +195,8 @@ def detect_shifts(
 # --- stories and time -------------------------------------------------------------------------------------
 
 
-def _utc(value: datetime) -> datetime:
-    """Aware UTC datetime; a naive value is taken to be UTC already (the storage convention)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _iso(value: datetime) -> str:
-    return _utc(value).isoformat().replace("+00:00", "Z")
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def _seen(match: Match) -> datetime:
@@ -229,7 +224,7 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
         if match.claim_id != claim.id:
             logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
             continue
-        if _utc(match.article.first_seen_at) <= now:
+        if as_utc(match.article.first_seen_at) <= now:
             live.append(match)
     return first_of_stories(live)
 
@@ -303,8 +298,8 @@ def _as_published(
         by_match.setdefault(revision.match_id, []).append(revision)
     published, restances = [], []
     for index, story in enumerate(stories):
-        revised = sorted(by_match.get(story.id, ()), key=lambda r: (_utc(r.revised_at), r.id))
-        seen = [revision for revision in revised if _utc(revision.revised_at) <= now]
+        revised = sorted(by_match.get(story.id, ()), key=lambda r: (as_utc(r.revised_at), r.id))
+        seen = [revision for revision in revised if as_utc(revision.revised_at) <= now]
         ahead = len(seen) < len(revised)
         first = _framing_state(revised[0].before) if revised else None
         steps: list[tuple[datetime, tuple[Stance, float]]] = []
@@ -312,7 +307,7 @@ def _as_published(
         for revision in seen:
             after = _framing_state(revision.after)  # None: no longer matches, its last framing stays
             if after is not None and after != state:
-                steps.append((max(_utc(revision.revised_at), _seen(story)), after))
+                steps.append((max(as_utc(revision.revised_at), _seen(story)), after))
                 state = after
         if first is None or not (steps or ahead):
             published.append(story)
@@ -420,7 +415,7 @@ class _Ledger:
     @classmethod
     def from_events(cls, claim_id: int, events: Sequence[Event]) -> _Ledger:
         ledger = cls()
-        for event in sorted(events, key=lambda e: (_utc(e.created_at), e.dedupe_key)):
+        for event in sorted(events, key=lambda e: (as_utc(e.created_at), e.dedupe_key)):
             if event.claim_id != claim_id:
                 continue
             ledger.keys.add(event.dedupe_key)
@@ -593,9 +588,9 @@ class _Replay:
         self.settings = settings
         self.now = now
         # The baseline rate of a claim counts from when it was tracked or covered, whichever came first.
-        starts = [*self.timeline.times[:1], *([_utc(claim.created_at)] if claim.created_at else [])]
+        starts = [*self.timeline.times[:1], *([as_utc(claim.created_at)] if claim.created_at else [])]
         self.coverage_start = min(starts) if starts else now
-        self.tracked_at = _utc(claim.created_at) if claim.created_at else None
+        self.tracked_at = as_utc(claim.created_at) if claim.created_at else None
         self.first_seen_was_old: tuple[int, bool] | None = None  # see _first_was_old_news
         self.initial_segments: set[tuple[str, str]] = set()
         self.pending_segments: dict[str, tuple[str, str, Match]] = {}
@@ -726,7 +721,7 @@ class _Replay:
         if window <= 0:
             return False
         published = _seen(story)
-        late = (_utc(story.article.first_seen_at) - published).total_seconds() > window
+        late = (as_utc(story.article.first_seen_at) - published).total_seconds() > window
         before = self.tracked_at is not None and (self.tracked_at - published).total_seconds() > window
         return story.article.backlog or late or before
 
