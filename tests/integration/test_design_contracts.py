@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from storage.sql import SqlStore
-from tests.support.cli import Watcher
+from tests.support.cli import ARTICLE_KEYS, MATCH_KEYS, Watcher
 from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer
 from tests.support.outbox import seed_events
@@ -22,18 +22,6 @@ from watcher.outbox import Outbox, requeue
 from watcher.outbox.sender import Sender
 
 PUBLIC_URL = "https://watcher.example.org"
-MATCH_KEYS = {"claim", "article", "score", "stance", "skepticism", "cues", "evidence", "matched_at"}
-ARTICLE_KEYS = {
-    "id",
-    "url",
-    "title",
-    "outlet",
-    "country",
-    "language",
-    "leaning",
-    "ownership",
-    "published_at",
-}
 EVENT_KEYS = {"id", "type", "claim", "summary", "details", "articles", "created_at"}
 EVENT_TYPES = {"first_seen", "coverage_spike", "new_segment", "framing_shift", "article_revised"}
 FILTERED = ["first_seen", "coverage_spike", "new_segment", "framing_shift"]

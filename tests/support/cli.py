@@ -21,6 +21,21 @@ class Result:
         return json.loads(self.out)
 
 
+# The fields DESIGN.md names for a match of `matches list --json`, and for its article.
+MATCH_KEYS = {"claim", "article", "score", "stance", "skepticism", "cues", "evidence", "matched_at"}
+ARTICLE_KEYS = {
+    "id",
+    "url",
+    "title",
+    "outlet",
+    "country",
+    "language",
+    "leaning",
+    "ownership",
+    "published_at",
+}
+
+
 class Watcher:
     """Runs ``python -m watcher`` with a config file in a temp dir."""
 
