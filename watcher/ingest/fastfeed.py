@@ -44,7 +44,7 @@ _RSS_ITEM_IGNORED = frozenset(
         "dc:type", "dc:format", "wfw:commentrss", "wfw:comment", "slash:comments",
     }
 )  # fmt: skip
-_RSS_ITEM_EMPTY = frozenset({"enclosure", "media:content", "media:thumbnail"})
+_RSS_ITEM_EMPTY = frozenset({"media:content", "media:thumbnail"})
 # Namespaces whose elements may appear (feedparser's prefixes); any other namespace declines the body.
 _RSS_NAMESPACES = {
     _DC: "dc",
@@ -157,6 +157,8 @@ def _rss_item(item: Any, lang: str | None) -> dict[str, Any]:
                 raise Decline  # feedparser resolves repeats in ways of its own
             seen.add(name)
             read(entry, child, lang)
+        elif name == "enclosure":
+            _rss_enclosure(entry, child)
         elif name in _RSS_ITEM_IGNORED:
             _leaf(child)
         elif name in _RSS_ITEM_EMPTY:
@@ -222,6 +224,20 @@ _RSS_ITEM_READERS: dict[str, _Reader] = {
     "dc:date": _rss_updated,
     "feedburner:origlink": _rss_origlink,
 }
+
+
+def _rss_enclosure(entry: dict[str, Any], element: Any) -> None:
+    """Add the enclosure to ``entry["enclosures"]`` as feedparser does: attribute names lower-cased, ``rel`` and
+    ``type`` values too, ``url`` as ``href`` (not resolved), in document order."""
+    _leaf(element, text=False)
+    attributes: dict[str, str] = {}
+    for name, value in element.attrib.items():
+        key = str(name).lower()
+        if key.startswith("{") or key in attributes:
+            raise Decline  # a namespaced attribute, or two names that differ in case: feedparser's own ways
+        attributes[key] = str(value).lower() if key in ("rel", "type") else str(value)
+    attributes.pop("rel", None)  # feedparser sets it to "enclosure" and leaves it out of ``enclosures``
+    entry.setdefault("enclosures", []).append(_FeedParserMixin._enforce_href(attributes))
 
 
 def _rss_image(feed: dict[str, Any], element: Any) -> None:
@@ -307,9 +323,11 @@ def _atom_entry(element: Any, lang: str | None) -> dict[str, Any]:
             seen.add(name)
             read(entry, child, lang)
         elif name == "link":
-            href = _atom_link(child)
-            if href is not None:
+            link = _atom_link(child)
+            if (href := _alternate_href(link)) is not None:
                 entry["link"] = href  # the last alternate link wins, as in feedparser
+            elif link["rel"] == "enclosure":
+                entry.setdefault("enclosures", []).append({k: v for k, v in link.items() if k != "rel"})
         elif name in _PERSON:
             _person(child)
         elif name == "category":
@@ -383,18 +401,28 @@ _ATOM_ENTRY_READERS: dict[str, _Reader] = {
 }
 
 
-def _atom_link(element: Any) -> str | None:
-    """The href of an alternate HTML link (what feedparser takes as the link), else None."""
+def _atom_link(element: Any) -> dict[str, str]:
+    """The link's attributes as feedparser keeps them: ``rel`` and ``type`` lower-cased and defaulted, ``href``
+    resolved."""
     if len(element) or (element.text or "").strip():
         raise Decline
     attributes = _attributes(element)
     if attributes - {"href", "rel", "type", "hreflang", "title", "length"} or "href" not in attributes:
         raise Decline
-    rel = element.get("rel", "alternate")
-    kind = element.get("type", "application/atom+xml" if rel == "self" else "text/html")
-    if rel == "alternate" and _FeedParserMixin.map_content_type(kind) in _FeedParserMixin.html_types:
-        return _resolve(str(element.get("href")))
-    return None
+    link = {name: str(element.get(name)) for name in attributes}
+    for name in ("rel", "type"):
+        if name in link:
+            link[name] = link[name].lower()
+    link.setdefault("rel", "alternate")
+    link.setdefault("type", "application/atom+xml" if link["rel"] == "self" else "text/html")
+    link["href"] = _resolve(link["href"])
+    return link
+
+
+def _alternate_href(link: dict[str, str]) -> str | None:
+    """The href of an alternate HTML link (what feedparser takes as the link), else None."""
+    kind = _FeedParserMixin.map_content_type(link["type"])
+    return link["href"] if link["rel"] == "alternate" and kind in _FeedParserMixin.html_types else None
 
 
 def _person(element: Any) -> None:

@@ -165,7 +165,9 @@ def parse_entries(
         warnings.append(f"feed has {len(entries)} items; only the first {MAX_ITEMS} were read")
         entries = entries[:MAX_ITEMS]
     language = normalize_language(_text_value(channel.get("language"))) or normalize_language(feed_language)
-    drafts = [d for d in (_draft(e, url, language, now) for e in entries) if d is not None]
+    # Searched only where it decides something: an item with an empty link beside its GUID (rare).
+    guid_links = not any(_blank_link(e) for e in entries) or not _NOT_PERMALINK.search(data)
+    drafts = [d for d in (_draft(e, url, language, now, guid_links) for e in entries) if d is not None]
     undated = sum(1 for e in entries if _date_given(e) and _published(e, now) is None)
     if undated:
         warnings.append(
@@ -366,12 +368,15 @@ class _Draft:
     updated_at: datetime | None = None
 
 
-def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime) -> _Draft | None:
+def _draft(
+    entry: Mapping[str, Any], base: str, feed_language: str | None, now: datetime, guid_links: bool
+) -> _Draft | None:
     title = _clean_title(entry.get("title_detail"), entry.get("title"))
     text = _clean_text(_best_content(entry))
-    link = unwrap_redirect(resolve(_entry_link(entry), base) or "")
+    link = unwrap_redirect(resolve(_entry_link(entry, guid_links), base) or "")
     if not (title or text or link):
         return None
+    link = link or _enclosure_link(entry, base)
     guid = _clean_line(_text_value(entry.get("id")) or "") or None
     return _Draft(
         guid=guid,
@@ -386,7 +391,7 @@ def _draft(entry: Mapping[str, Any], base: str, feed_language: str | None, now: 
     )
 
 
-def _entry_link(entry: Mapping[str, Any]) -> str:
+def _entry_link(entry: Mapping[str, Any], guid_links: bool) -> str:
     """The entry's link as written: FeedBurner's original link where there is one, and no GUID that is no URL.
 
     FeedBurner replaced every link with one through its own proxy (feedproxy.google.com, long gone) and kept
@@ -394,14 +399,56 @@ def _entry_link(entry: Mapping[str, Any]) -> str:
     (feedparser takes it as one when the item has no link), but many feeds give plain ids ("12345") without
     saying so: resolved against the feed, those became links to pages that do not exist, shared by unrelated
     items of feeds on one host. A GUID is taken as the link only when it has a scheme or an absolute path.
+
+    An empty or blank link (``<link/>``, Atom ``href=""``) counts as none, so the GUID stands in for it as
+    it would with no link element. feedparser does not keep ``isPermaLink``: ``guid_links`` is False when
+    some GUID of the body may be marked as no permalink, and then an empty link stays empty.
     """
     original = _text_value(entry.get("feedburner_origlink")) or ""
     if resolve(original):
         return original
     link = _text_value(entry.get("link")) or ""
-    if link == entry.get("id") and not _URL_LIKE.match(link.strip()):
+    guid = _text_value(entry.get("id")) or ""
+    if guid_links and _blank_link(entry):
+        link = guid
+    if link == guid and not _URL_LIKE.match(link.strip()):
         return ""
     return link
+
+
+# An isPermaLink attribute whose value is not exactly "true" (feedparser's test: "false", "False", " true "), or
+# the name anywhere else (in escaped text): the GUIDs of such a body are not all permalinks.
+_NOT_PERMALINK = re.compile(rb"(?i:ispermalink)\s*=\s*(?![\"']true[\"'])")
+
+
+def _blank_link(entry: Mapping[str, Any]) -> bool:
+    """Whether the entry has a link element with nothing in it, and a GUID that might stand in for it."""
+    link, guid = entry.get("link"), entry.get("id")
+    return isinstance(link, str) and not link.strip() and isinstance(guid, str) and bool(guid.strip())
+
+
+# Enclosure types that make an item a podcast's or a video feed's episode: an image enclosure (a news item's
+# picture) is no address for the item.
+_EPISODE_TYPES = ("audio/", "video/")
+
+
+def _enclosure_link(entry: Mapping[str, Any], base: str) -> str:
+    """The address of the entry's first audio or video enclosure (RSS ``<enclosure url>``, Atom
+    ``<link rel="enclosure">``), resolved against ``base``; "" without one.
+
+    A podcast's item often has no link and no GUID that is a URL: its episode is the item, so the episode's
+    address is its link (the item's own link or permalink GUID comes first). Only an item with a title or text
+    is kept: an enclosure alone gives nothing to match or to show.
+    """
+    enclosures = entry.get("enclosures")
+    for enclosure in enclosures if isinstance(enclosures, list) else ():
+        if not isinstance(enclosure, Mapping):
+            continue
+        kind = _text_value(enclosure.get("type")) or ""
+        href = resolve(_text_value(enclosure.get("href")) or "", base)
+        if href and kind.strip().lower().startswith(_EPISODE_TYPES):
+            return href
+    return ""
 
 
 def assign_keys(drafts: Sequence[_Draft], warnings: list[str]) -> list[ArticleIn]:

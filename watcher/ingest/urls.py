@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Literal
 from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from yarl import URL
@@ -35,17 +36,25 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
     Relative URLs are resolved against ``base``. The canonical form has a lower-case scheme and
     host, no userinfo, no default port, no fragment, no tracking parameters and the remaining
     query parameters sorted by name (values keep their original encoding and relative order).
+    An AMP copy of a page canonicalises as the page itself (see :func:`_without_amp`), and a link
+    through an AMP cache or Google's AMP viewer as the publisher's (see :func:`amp_origin`).
     """
     absolute = resolve(url, base)
     if absolute is None:
         return None
+    while (origin := amp_origin(absolute)) is not None:  # each is shorter: the loop ends
+        absolute = origin
     parts = urlsplit(absolute)
     host = _host(parts.hostname)
     if not host:
         return None
     port = parts.port  # resolve() has rejected malformed ports
     netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", _clean_query(parts.query), ""))
+    path = parts.path or "/"
+    # A cache's or viewer's link that amp_origin did not take keeps its path: stripped, it could become one.
+    if not _amp_host(host):
+        path = _without_amp(path)
+    return urlunsplit((parts.scheme, netloc, path, _clean_query(parts.query), ""))
 
 
 # A lone surrogate (JSON may escape one: "\ud800") is no character, and a control character (NUL from "&#0;" or
@@ -89,18 +98,107 @@ def unwrap_redirect(url: str) -> str:
     """The article link a known redirector's link carries (an absolute http(s) URL), else ``url`` itself.
 
     The same story reached through Google Alerts and through its outlet's own feed has one link, and the page
-    fetched for its text is the article, not the redirector's.
+    fetched for its text is the article, not the redirector's. An AMP cache's or Google's AMP viewer's link
+    counts as a redirector's: it serves a copy of the publisher's page (see :func:`amp_origin`).
     """
+    target = _redirect_target(url) or url
+    return amp_origin(target) or target
+
+
+def _redirect_target(url: str) -> str | None:
     try:
         parts = urlsplit(url.strip())
         names = _REDIRECTORS.get(((parts.hostname or "").rstrip("."), parts.path), ())
     except ValueError:
-        return url
+        return None
     query = parse_qs(parts.query)
     for target in (value for name in names for value in query.get(name, [])):
         if absolute := resolve(target):
             return absolute
-    return url
+    return None
+
+
+# AMP (Accelerated Mobile Pages) copies of an article, in the forms publishers and Google use. Only these: "amp"
+# as a whole path segment or a ".amp" extension, never as part of a word (/camping/, /amp-stadium-opens), and
+# nothing site-specific (an "amp." host names no rule for its non-AMP host).
+#
+# AMP caches serve a publisher's page at https://<host with dots as dashes>.cdn.ampproject.org/c/s/<host>/<path>
+# ("v" for the viewer, "s/" for https), and Google's viewer at https://www.google.com/amp/s/<host>/<path>. Images
+# and resources ("i", "r") are not pages.
+_AMP_CACHE_SUFFIX = ".cdn.ampproject.org"
+_AMP_CACHE_PATH = re.compile(r"/[cv]/(s/)?([^/]*\.[^/]*)(/.*)?", re.DOTALL)
+_AMP_VIEWER_HOSTS = frozenset({"www.google.com", "google.com"})
+_AMP_VIEWER_PATH = re.compile(r"/amp/(s/)?([^/]*\.[^/]*)(/.*)?", re.DOTALL)
+# Query parameters the cache and the viewer add to the publisher's (script version, referrer, sharing state).
+_AMP_VIEWER_PARAMS = frozenset(
+    {"amp_js_v", "amp_gsa", "amp_tf", "amp_ct", "amp_r", "usqp", "ampshare", "aoh"}
+)
+# "/amp/<path>", "<path>/amp" and "<path>/amp/" (WordPress pairs "/story/" with "/story/amp/"), "<name>.amp" and
+# "<name>.amp.html" (the non-AMP page is "<name>.html"). Each needs a path besides the marker: "/amp" alone is a
+# site's AMP home page, which no rule maps.
+_AMP_EXTENSION = re.compile(r"(.*?[^.])(?:\.amp)+(\.html?)?", re.DOTALL)
+MAX_AMP_PATH_CHARS = 2048  # a longer path is left as it is: no article's is, and the work stays small
+# Query parameters that ask for the AMP copy, by name and the values that do ("?amp=0" asks for the page).
+_AMP_PARAMS = {"amp": frozenset({"", "1", "true"}), "outputtype": frozenset({"amp"})}
+
+
+def amp_origin(url: str) -> str | None:
+    """The publisher's URL of a page served through an AMP cache or Google's AMP viewer, else None.
+
+    ``https://www-example-com.cdn.ampproject.org/c/s/www.example.com/story`` and
+    ``https://www.google.com/amp/s/www.example.com/story`` are ``https://www.example.com/story``.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in HTTP_SCHEMES or not (kind := _amp_host(host)):
+        return None
+    match = (_AMP_CACHE_PATH if kind == "cache" else _AMP_VIEWER_PATH).fullmatch(parts.path)
+    if match is None:
+        return None
+    secure, origin_host, path = match.groups()
+    scheme = "https" if secure else "http"
+    query = "&".join(
+        segment
+        for segment in parts.query.split("&")
+        if segment and unquote_plus(segment.split("=", 1)[0]).lower() not in _AMP_VIEWER_PARAMS
+    )
+    origin = urlunsplit((scheme, origin_host, path or "/", query, ""))
+    # The segment must be a host: "/c/s/user@host" hides one behind userinfo.
+    return None if "@" in origin_host else resolve(origin)
+
+
+def _amp_host(host: str) -> Literal["cache", "viewer", ""]:
+    """Whether ``host`` (lower case, no trailing dot) is an AMP cache's, the AMP viewer's, or neither ("")."""
+    if host.endswith(_AMP_CACHE_SUFFIX) and len(host) > len(_AMP_CACHE_SUFFIX):
+        return "cache"
+    return "viewer" if host in _AMP_VIEWER_HOSTS else ""
+
+
+def _without_amp(path: str) -> str:
+    """``path`` (absolute) without its AMP markers: leading "amp" segments, trailing ones and ".amp" extensions of
+    its last segment, all of them, so that canonicalising twice changes nothing ("/amp/story/amp/" is "/story/")."""
+    if "amp" not in path or len(path) > MAX_AMP_PATH_CHARS:
+        return path
+    segments = path.split("/")[1:]
+    slash = segments[-1] == ""
+    if slash:
+        segments.pop()
+    words = [k for k, segment in enumerate(segments) if segment]
+    first, last = 0, len(segments) - 1
+    while words and first < words[-1] and segments[first] == "amp":
+        first += 1
+    while last >= first:
+        segment = segments[last]
+        if segment == "amp" and last > first and segments[last - 1]:
+            last -= 1
+        elif match := _AMP_EXTENSION.fullmatch(segment):
+            segments[last] = match.group(1) + (match.group(2) or "")
+        else:
+            break
+    return "/" + "/".join(segments[first : last + 1]) + ("/" if slash else "")
 
 
 def redact_url(url: str) -> str:
@@ -177,11 +275,18 @@ def _clean_query(query: str) -> str:
         if not segment:
             continue
         name = unquote_plus(segment.split("=", 1)[0])
-        if not is_tracking_param(name):
+        if not (is_tracking_param(name) or _asks_for_amp(name, segment)):
             kept.append((name, segment))
     # A stable sort: repeated parameters (arrays) keep their relative order.
     kept.sort(key=lambda item: item[0])
     return "&".join(segment for _, segment in kept)
+
+
+def _asks_for_amp(name: str, segment: str) -> bool:
+    """Whether the query parameter ``segment`` (named ``name``) asks for a page's AMP copy (``amp=1``, ``amp``,
+    ``outputType=amp``)."""
+    values = _AMP_PARAMS.get(name.lower())
+    return values is not None and unquote_plus(segment.partition("=")[2]).strip().lower() in values
 
 
 def same_feed_key(url: str) -> str:
