@@ -17,6 +17,10 @@ from watcher.text.display import display_title
 logger = logging.getLogger(__name__)
 
 DIGEST_TYPE = "digest"
+# Articles in a webhook body: an event about a large shift can rest on thousands of matches, and each
+# renders to a kilobyte or more. A body whose list was cut says so with ``articles_total``.
+MAX_EVENT_ARTICLES = 50
+MAX_DIGEST_EVENT_ARTICLES = 10  # per event of a digest, which carries up to notify.digest.MAX_DIGEST_EVENTS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,26 +96,46 @@ def report_url(public_url: str | None, claim: Claim) -> str | None:
     return f"{public_url.rstrip('/')}/claims/{urllib.parse.quote(claim.name, safe='')}/report"
 
 
+def top_matches(matches: Sequence[Match], limit: int) -> list[Match]:
+    """The ``limit`` most relevant of ``matches`` (highest score; the newest match among equal scores), in
+    the order given; all of them when there are no more than ``limit``."""
+    if len(matches) <= limit:
+        return list(matches)
+    ranked = sorted(range(len(matches)), key=lambda i: (matches[i].score, matches[i].id), reverse=True)
+    return [matches[i] for i in sorted(ranked[: max(limit, 0)])]
+
+
 def render_event(
-    event: Event, claim: Claim, matches: Sequence[Match], *, report: str | None = None
+    event: Event,
+    claim: Claim,
+    matches: Sequence[Match],
+    *,
+    report: str | None = None,
+    max_articles: int | None = None,
 ) -> dict[str, Any]:
     """The event JSON of DESIGN.md, which is also the body of a generic webhook.
 
     :param matches: the matches behind the event, rendered in the order given.
     :param report: the claim's report page (``report_url``); the body has a ``report_url`` when given.
+    :param max_articles: render only this many of ``matches``, the most relevant (``top_matches``); None
+        renders all. A body with fewer articles than ``matches`` has ``articles_total``, their number: the
+        keys of DESIGN.md stay as they are, and a receiver that knows none of this reads a shorter list.
     """
+    shown = matches if max_articles is None else top_matches(matches, max_articles)
     body = {
         "id": event.id,
         "type": str(event.type),
         "claim": {"id": claim.id, "name": claim.name, "text": claim.text},
         "summary": event.summary,
         "details": jsonable(event.details),
-        "articles": [render_match(m) for m in matches],
+        "articles": [render_match(m) for m in shown],
         "created_at": iso_z(event.created_at),
         "backfill": event.backfill,
     }
     if report is not None:
         body["report_url"] = report
+    if len(shown) < len(matches):
+        body["articles_total"] = len(matches)
     return body
 
 
@@ -128,13 +152,21 @@ def render_digest(
 
     Only destinations configured with ``digest_minutes`` receive this shape; the id is derived from the
     event ids so that every retry of the same digest carries the same id. With the daemon's ``public_url``
-    each event has its ``report_url``, as a single event's body does.
+    each event has its ``report_url``, as a single event's body does. Each event carries its
+    MAX_DIGEST_EVENT_ARTICLES most relevant articles (and ``articles_total`` when it has more).
     """
     return {
         "id": digest_message_id([b.event.id for b in bundles]),
         "type": DIGEST_TYPE,
         "events": [
-            render_event(b.event, b.claim, b.matches, report=report_url(public_url, b.claim)) for b in bundles
+            render_event(
+                b.event,
+                b.claim,
+                b.matches,
+                report=report_url(public_url, b.claim),
+                max_articles=MAX_DIGEST_EVENT_ARTICLES,
+            )
+            for b in bundles
         ],
         "created_at": iso_z(created_at),
     }

@@ -10,7 +10,7 @@ import yarl
 from watcher.domain import Claim, Destination, Event, Match
 from watcher.errors import NotifyError
 from watcher.notify import webhook
-from watcher.notify.payload import EventBundle, render_digest, render_event, report_url
+from watcher.notify.payload import MAX_EVENT_ARTICLES, EventBundle, render_digest, render_event, report_url
 from watcher.notify.slack import render_slack, render_slack_digest
 
 SLACK = "slack"
@@ -28,12 +28,13 @@ def render_for(
 ) -> dict[str, Any]:
     """The body ``destination`` receives for one event: Block Kit for Slack, the event JSON otherwise.
 
-    With the daemon's ``public_url`` both link to the claim's report page.
+    With the daemon's ``public_url`` both link to the claim's report page. Both show the most relevant
+    articles (``payload.top_matches``): a webhook at most MAX_EVENT_ARTICLES, and ``articles_total`` if cut.
     """
     report = report_url(public_url, claim)
     if destination.kind == SLACK:
         return render_slack(event, claim, matches, report=report)
-    return render_event(event, claim, matches, report=report)
+    return render_event(event, claim, matches, report=report, max_articles=MAX_EVENT_ARTICLES)
 
 
 def render_digest_for(

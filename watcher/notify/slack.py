@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from watcher.domain import Claim, Event, EventType, Match, Stance
-from watcher.notify.payload import EventBundle, iso_z, report_url
+from watcher.notify.payload import EventBundle, iso_z, report_url, top_matches
 from watcher.text.display import display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,8 @@ def render_slack(
     if quote is not None:
         blocks.append(_section(quote))
     blocks.append({"type": "divider"})
-    blocks.extend(_section(_article_line(m)) for m in matches[:MAX_ARTICLES])
+    # The same choice as a webhook's (the most relevant, in their order), cut shorter for a message.
+    blocks.extend(_section(_article_line(m)) for m in top_matches(matches, MAX_ARTICLES))
     if len(matches) > MAX_ARTICLES:
         blocks.append(_context(f"{ELLIPSIS} and {len(matches) - MAX_ARTICLES} more articles"))
     if report is not None:
@@ -255,7 +256,7 @@ def _digest_entry(bundle: EventBundle, report: str | None = None) -> str:
     # Three long links can outgrow a section: stop at the one that would not fit, and count it as "more".
     budget = MAX_SECTION_CHARS - len(head) - len(f"\n{ELLIPSIS} and {len(bundle.matches)} more")
     lines: list[str] = []
-    for m in bundle.matches[:MAX_DIGEST_LINKS]:
+    for m in top_matches(bundle.matches, MAX_DIGEST_LINKS):
         line = f"• {_title_link(m)} — {_outlet(m)}"
         budget -= len(line) + 1
         if budget < 0:

@@ -139,13 +139,8 @@ class Outbox:
         body = render_digest_for(dest, bundles, public_url=self.public_url)
         result = await self.sender.send(dest, body, message_id=digest_id, now=utcnow())
 
-        async def record_all() -> bool:
-            ok = True
-            for d in deliveries:
-                ok = await self._record_outcome(d, dest, result, label=f"digest {digest_id}") and ok
-            return ok
-
-        return await _finish_even_if_cancelled(record_all())
+        label = f"digest {digest_id} ({len(deliveries)} events)"
+        return await _finish_even_if_cancelled(self._record_outcome(deliveries, dest, result, label=label))
 
     async def _deliver_queue(self, queue: Sequence[Delivery]) -> list[bool]:
         return [await self._guarded_deliver(d) for d in queue]
@@ -195,7 +190,7 @@ class Outbox:
         # Signatures carry the real time of the attempt (receivers check it against their clocks).
         result = await self.sender.send(dest, body, message_id=event.id, now=utcnow())
         ok = await _finish_even_if_cancelled(
-            self._record_outcome(delivery, dest, result, label=event.id, lease=lease)
+            self._record_outcome([delivery], dest, result, label=event.id, lease=lease)
         )
         if ok and matches:
             first = min(m.article.first_seen_at for m in matches)
@@ -204,26 +199,55 @@ class Outbox:
 
     async def _record_outcome(
         self,
-        delivery: Delivery,
+        deliveries: Sequence[Delivery],
         dest: Destination,
         result: SendResult,
         *,
         label: str,
         lease: datetime | None = None,
     ) -> bool:
-        update = apply_outcome(delivery, result, self.clock(), self._rng)
-        if not await self.store.update_delivery(delivery.id, update, lease=lease):
-            logger.warning("delivery %s: outcome not recorded, the delivery changed meanwhile", delivery.id)
-        metrics.DELIVERIES.labels(update.status.value).inc()
+        """Record one send's outcome on the deliveries it carried (one event, or a digest's), and log it
+        in one line: a digest is one message, and so is its outcome."""
+        now = self.clock()
+        updates = [apply_outcome(d, result, now, self._rng) for d in deliveries]
+        lost = 0
+        for delivery, update in zip(deliveries, updates, strict=True):
+            if not await self.store.update_delivery(delivery.id, update, lease=lease):
+                lost += 1
+            metrics.DELIVERIES.labels(update.status.value).inc()
+        update = updates[0]
         extra = {
-            "delivery_id": delivery.id,
+            "delivery_id": deliveries[0].id,
             "destination": dest.name,
             "status": result.status,
             "attempt": update.attempts,
         }
+        if lost:
+            logger.warning(
+                "%s to %s: outcome not recorded on %d of %d deliveries, changed meanwhile (no longer ours)",
+                label,
+                dest.name,
+                lost,
+                len(deliveries),
+                extra=extra,
+            )
         if update.status is DeliveryStatus.DELIVERED:
             logger.info("delivered %s to %s (attempt %d)", label, dest.name, update.attempts, extra=extra)
             return True
+        if update.disable_destination:
+            # Once per send, after its own deliveries are recorded: the rest of a digest is not "other
+            # pending deliveries", and their outcomes must not race the cancellation.
+            n = await self.store.disable_destination(dest.name, update.last_error or "disabled", self.clock())
+            logger.warning(
+                "destination %s is gone and now disabled: it answered %s with %s; %d other pending "
+                "deliveries cancelled; `watcher alerts retry ID` enables it again",
+                dest.name,
+                label,
+                update.last_error or f"HTTP {result.status}",
+                n,
+                extra=extra,
+            )
+            return False
         logger.warning(
             "delivery %s to %s failed (attempt %d, now %s): %s",
             label,
@@ -233,11 +257,6 @@ class Outbox:
             update.last_error,
             extra=extra,
         )
-        if update.disable_destination:
-            n = await self.store.disable_destination(dest.name, update.last_error or "disabled", self.clock())
-            logger.error(
-                "destination %s disabled (HTTP 410 Gone); %d pending deliveries cancelled", dest.name, n
-            )
         return False
 
 

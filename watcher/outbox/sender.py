@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import contextvars
+import functools
 import logging
 import os
+import re
 import socket
 import time
 import urllib.parse
@@ -18,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import yarl
+from aiohttp.client_proto import ResponseHandler
 
 from watcher import __version__
 from watcher.domain import Destination
@@ -40,6 +44,61 @@ NO_BODY_STATUSES = frozenset({401, 403})
 MIN_SECRET_CHARS = 8  # shorter parts of a URL ("v1", "hooks") are too common to be redacted everywhere
 REDACTED = "[redacted]"
 NOT_PUBLIC = "address is not public (set allow_private to allow it)"
+MAX_STATUS_LINE_BYTES = 8190  # aiohttp's own limit for a response's first line
+_STATUS_LINE = re.compile(rb"HTTP/\d\.\d (\d{3})(?:[ \t]|\r?$)")
+
+
+class _StatusLine:
+    """The first line of the answer to one attempt, as it came off the wire, before aiohttp parsed it."""
+
+    __slots__ = ("_head", "status")
+
+    def __init__(self) -> None:
+        self._head = b""
+        self.status: int | None = None  # the status code, once a whole, well-formed status line is in
+
+    def feed(self, data: bytes) -> None:
+        if self.status is not None or len(self._head) > MAX_STATUS_LINE_BYTES:
+            return
+        self._head += data[: MAX_STATUS_LINE_BYTES + 1]
+        line, newline, _ = self._head.partition(b"\n")
+        if newline and (found := _STATUS_LINE.match(line)):
+            self.status = int(found.group(1))
+
+
+# The attempt in progress in this task; the connection picks it up when its request is sent.
+_ATTEMPT: contextvars.ContextVar[_StatusLine | None] = contextvars.ContextVar("_ATTEMPT", default=None)
+
+
+class _StatusLineRecorder(ResponseHandler):
+    """aiohttp's connection protocol, also keeping each answer's status line.
+
+    aiohttp parses the status line and the headers as one message: a receiver that answers 200 with one
+    malformed header (a bad Content-Length, a line that is not a header) makes the whole answer an error,
+    and its 200 is lost. Read here, the status survives that, so a received 2xx is not sent again.
+    """
+
+    _attempt: _StatusLine | None = None
+
+    def set_response_params(self, **kwargs: Any) -> None:
+        # Called by the request's own task for each request on this connection, kept-alive ones included.
+        self._attempt = _ATTEMPT.get()
+        super().set_response_params(**kwargs)
+
+    def data_received(self, data: bytes) -> None:
+        if self._attempt is not None:
+            self._attempt.feed(data)
+        super().data_received(data)
+
+
+def _record_status_lines(session: aiohttp.ClientSession) -> None:
+    """Make ``session``'s new connections keep each answer's status line (see ``_StatusLineRecorder``)."""
+    connector: Any = session.connector
+    factory = getattr(connector, "_factory", None)
+    if isinstance(factory, functools.partial) and factory.func is ResponseHandler:
+        connector._factory = functools.partial(_StatusLineRecorder, *factory.args, **factory.keywords)
+    else:  # another aiohttp: answers are read as before, a malformed 2xx is retried
+        logger.warning("status lines of alert answers cannot be kept with this aiohttp version")
 
 
 @dataclass(slots=True)
@@ -124,6 +183,7 @@ class Sender:
                 user_agent=self._user_agent, allow_private=allow_private, limit_per_host=0
             )
             session = self._sessions[allow_private] = make_session(settings)
+            _record_status_lines(session)
         return session
 
     async def send(
@@ -174,10 +234,13 @@ class Sender:
         attempt_at = now + timedelta(seconds=waited)
         if destination.kind == WEBHOOK:
             headers.update(self._signing_headers(destination, message_id, attempt_at, data))
+        session = self._session_for(destination)
+        wire = _StatusLine()
+        token = _ATTEMPT.set(wire)
         try:
             # No decoding of the answer: aiohttp refuses one whose Content-Encoding it cannot undo (br without
             # Brotli, zstd) before its status is seen, which would make a received 2xx a failure, sent again.
-            async with self._session_for(destination).post(
+            async with session.post(
                 url,
                 data=data,
                 headers=headers,
@@ -193,9 +256,12 @@ class Sender:
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"), attempt_at)
                 return response.status, await self._snippet(response, destination), retry_after
         except TimeoutError:
-            raise _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s") from None
+            failure = _Failure(ErrorKind.TIMEOUT, f"timed out after {self._timeout_s:g} s")
         except aiohttp.ClientError as exc:
-            raise _Failure(*_describe(exc)) from None
+            failure = _Failure(*_describe(exc))
+        finally:
+            _ATTEMPT.reset(token)
+        return _after_status_line(destination, message_id, wire.status, failure)
 
     async def _snippet(self, response: aiohttp.ClientResponse, destination: Destination) -> str:
         """The start of the answer's body, for an error, scrubbed of the destination's secrets; empty when it
@@ -258,6 +324,30 @@ class Sender:
         return result
 
 
+def _after_status_line(
+    destination: Destination, message_id: str, status: int | None, failure: _Failure
+) -> tuple[int, str, float | None]:
+    """The outcome of an attempt whose answer broke off or was malformed after its status line.
+
+    A 2xx status line means the receiver accepted the alert: what follows it (a bad header, a stalled or
+    cut body) cannot undo that, and sending it again would duplicate it. Any other status is not trusted
+    from a malformed answer: the attempt stays a failure, to be retried.
+    """
+    if status is None or not 200 <= status < 300:
+        if status is not None:
+            failure.message = f"HTTP {status}, then {failure.message}"
+        raise failure
+    logger.warning(
+        "%s answered %s for %s, then %s: counted as delivered",
+        destination.name,
+        status,
+        message_id,
+        _scrub(failure.message, destination),
+        extra={"destination": destination.name, "message_id": message_id, "status": status},
+    )
+    return status, "", None
+
+
 def _target(destination: Destination) -> yarl.URL:
     """The URL to post to, after refusing non-http(s) URLs (the session refuses non-public addresses)."""
     try:
@@ -288,6 +378,9 @@ def _describe(exc: aiohttp.ClientError) -> tuple[ErrorKind, str]:
         return ErrorKind.NETWORK, f"connection failed: {reason}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return ErrorKind.NETWORK, "server disconnected"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # Statuses are read, not raised (raise_for_status is off): this is an answer aiohttp could not parse.
+        return ErrorKind.NETWORK, "malformed response"
     return ErrorKind.NETWORK, f"request failed: {type(exc).__name__}"
 
 
@@ -365,6 +458,9 @@ def _log_result(destination: Destination, message_id: str, result: SendResult) -
         logger.info(
             "delivered %s to %s in %.0f ms", message_id, destination.name, result.elapsed_ms, extra=extra
         )
+    elif result.outcome is Outcome.DISABLE:
+        # The outbox says it once, with what it did about it (the destination disabled).
+        logger.debug("%s answered %s with HTTP 410 Gone", destination.name, message_id, extra=extra)
     else:
         logger.warning(
             "delivery of %s to %s: %s (%s)",
