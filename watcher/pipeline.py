@@ -760,13 +760,17 @@ class Pipeline:
             if m.claim_id in active
         }
         by_id = {a.id: a for a in revised}
+        # A move across the threshold of marked skepticism is a change of framing, kept with its time.
+        skeptical_at = self.settings.shifts.skeptical_threshold
         fresh: list[tuple[MatchScore, Framing]] = []
         out: list[MatchRevision] = []
         for score, framing in results:
             before = had.pop((score.claim_id, score.article_id), None)
             if before is None:
                 fresh.append((score, framing))
-            elif (revision := revise(before, by_id[score.article_id], (score, framing))) is not None:
+                continue
+            revision = revise(before, by_id[score.article_id], (score, framing), skeptical_at=skeptical_at)
+            if revision is not None:
                 out.append(revision)
         for (claim_id, article_id), before in had.items():
             article = by_id[article_id]

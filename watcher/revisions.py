@@ -32,6 +32,7 @@ EVIDENCE = "evidence"
 STANCE = "stance"
 UNMATCHED = "unmatched"  # the new version no longer matches the claim
 REMATCHED = "rematched"  # a version matches again after one that did not
+SKEPTICISM = "skepticism"  # same stance, but the article now presents the claim with more (or less) doubt
 # Whether the article covers the claim at all. A live blog whose feed item carries its latest update goes in
 # and out of matching with every few updates: only the first such flip in a cooldown is announced at once.
 MATCH_STATUS = frozenset({UNMATCHED, REMATCHED})
@@ -41,6 +42,13 @@ STANCE_CHANGE = frozenset({STANCE})
 # The urgent changes, by kind, announced at once whatever the cooldown: the article now says something else about
 # the claim, or no longer (or again) covers it; each kind only once per cooldown of a story.
 URGENT_KINDS = (MATCH_STATUS, STANCE_CHANGE)
+# Changes kept in the claim's history (match_revisions, and the framing timeline from when they were seen) that
+# raise no article_revised on their own: an article adding "critics say the figures do not add up" is told with
+# the story's next announcement, if any, and counts as markedly skeptical from when it was seen.
+QUIET = frozenset({SKEPTICISM})
+# How far the skepticism (0..1) of an article whose stance did not change must move to be a change of its own,
+# short of crossing the claim's threshold of marked skepticism: rewording moves it by a few hundredths.
+SKEPTICISM_STEP = 0.2
 
 # A word diff is a list of [op, words]: "=" unchanged, "-" removed, "+" added.
 Diff = list[list[str]]
@@ -143,10 +151,12 @@ def revise(
     update: tuple[MatchScore, Framing] | None,
     *,
     new_score: float | None = None,
+    skeptical_at: float | None = None,
 ) -> MatchRevision | None:
     """How a claim sees an article's new version: the match as it stood (``match``, whose article carries its
     versions) against the new score and framing (``update``; None when the new version does not match, with
-    its score ``new_score`` if known).
+    its score ``new_score`` if known). ``skeptical_at``: the skepticism from which an article counts as
+    markedly skeptical (shift detection's threshold); a move across it is a change whatever its size.
 
     Returns None when there is nothing to write: the article still does not match. Otherwise a revision
     whose ``changes`` list what a reader cares about, possibly none (a new score, the same story):
@@ -164,7 +174,7 @@ def revise(
     current = versions.get(article.version)
     before = _state(previous.title if previous else match.article.title, match)
     after = _after(article, update, new_score)
-    changes = _changes(before, after, was_unmatched=match.unmatched_at is not None)
+    changes = _changes(before, after, was_unmatched=match.unmatched_at is not None, skeptical_at=skeptical_at)
     if UNMATCHED in changes and _carries(f"{article.title}\n{article.text}", match.evidence):
         changes = ()
     last = versions.get(article.version - 1)
@@ -247,7 +257,9 @@ def _carries(text: str, sentences: Sequence[str]) -> bool:
     return bool(sentences) and all(_words(sentence) in words for sentence in sentences)
 
 
-def _changes(before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bool) -> tuple[str, ...]:
+def _changes(
+    before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bool, skeptical_at: float | None = None
+) -> tuple[str, ...]:
     if not after["matched"]:
         return (UNMATCHED,)
     found = []
@@ -259,7 +271,36 @@ def _changes(before: dict[str, Any], after: dict[str, Any], *, was_unmatched: bo
         found.append(EVIDENCE)
     if before["stance"] != after["stance"]:
         found.append(STANCE)
+    elif not was_unmatched and _doubt_moved(before, after, skeptical_at):
+        found.append(SKEPTICISM)
     return tuple(found)
+
+
+def _doubt_moved(before: dict[str, Any], after: dict[str, Any], skeptical_at: float | None) -> bool:
+    """Whether the skepticism moved by :data:`SKEPTICISM_STEP` or more, or across ``skeptical_at``."""
+    old, new = _skepticism(before), _skepticism(after)
+    if old is None or new is None:
+        return False
+    if skeptical_at is not None and (old >= skeptical_at) != (new >= skeptical_at):
+        return True
+    # Stored rounded to four places: 0.1 to 0.3 is a step of 0.2, not of 0.19999999999999998.
+    return abs(new - old) >= SKEPTICISM_STEP - 1e-9
+
+
+def _shown(state: dict[str, Any]) -> str | None:
+    """The skepticism as a summary shows it (two places); None where the article did not match."""
+    value = _skepticism(state)
+    return None if value is None else f"{value:.2f}"
+
+
+def _skepticism(state: dict[str, Any]) -> float | None:
+    value = state.get("skepticism")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _loud(changes: Sequence[str]) -> bool:
+    """Whether ``changes`` call for an article_revised: any but the :data:`QUIET` ones."""
+    return any(change not in QUIET for change in changes)
 
 
 # --- events -------------------------------------------------------------------------------------------------
@@ -297,6 +338,11 @@ def revision_plan(
     live blog flipping in and out of the claim, or between supporting and disputing it, with its updates is
     announced once, then its net state when the cooldown ends, not at every flip. Replayed from the stored
     events, so a re-run agrees.
+
+    A revision whose changes are all :data:`QUIET` (the skepticism alone) is announced with the story's next
+    announcement, never on its own. Copies of a story (its matches in several feeds) held together are folded
+    each on its own: one whose new content another's announcement covers adds nothing, one that says
+    something else (a correction only the copy carries) is announced too.
     """
     now = as_utc(now)  # naive is UTC, as everywhere in detection
     mine = [e for e in previous if e.claim_id == claim.id]
@@ -368,15 +414,18 @@ def _announcements(
 
     def announce(at: datetime) -> None:
         nonlocal last, held
-        revision, fold = _folded(held, versions), held
-        held = []
-        if not revision.changes:
-            return  # back where the last announcement left it: nothing to say
-        key = dedupe_key(revision)
-        announced[key] = last = at
-        told[key] = frozenset(revision.changes)
-        note(key, at)
-        out.append((at, revision, len({r.content_hash for r in fold})))
+        fold, held = held, []
+        covered: set[str] = set()  # contents told by this announcement: a copy at one of them adds nothing
+        for revisions in _by_match(fold):
+            revision = _folded(revisions, versions)
+            if revision.content_hash in covered or not _loud(revision.changes):
+                continue  # back where the last announcement left it, or doubt alone: nothing to say
+            covered.update(r.content_hash for r in revisions)
+            key = dedupe_key(revision)
+            announced[key] = last = at
+            told[key] = frozenset(revision.changes)
+            note(key, at)
+            out.append((at, revision, len({r.content_hash for r in revisions})))
 
     def urgent(revision: MatchRevision, seen: datetime) -> bool:
         changes = set(revision.changes)
@@ -394,11 +443,24 @@ def _announcements(
             note(key, stored)
             continue
         held.append(revision)
+        if not _loud(revision.changes):
+            continue  # kept for the next announcement, which tells it with what else changed
         if urgent(revision, seen) or last is None or seen - last >= cooldown:
             announce(seen)
-    if held and last is not None and last + cooldown <= now:
+    pending = any(_loud(r.changes) for r in held)
+    if pending and last is not None and last + cooldown <= now:
         announce(last + cooldown)  # nothing came after the cooldown: announce what it held back
-    return out, (last + cooldown if held and last is not None else None)
+        pending = any(_loud(r.changes) for r in held)
+    return out, (last + cooldown if pending and last is not None else None)
+
+
+def _by_match(fold: list[MatchRevision]) -> list[list[MatchRevision]]:
+    """``fold``'s revisions by match (each copy of the story), in the order seen; the copy revised last comes
+    first, so that where copies reached the same content, the announcement is that copy's."""
+    by_match: dict[int, list[MatchRevision]] = {}
+    for revision in reversed(fold):
+        by_match.setdefault(revision.match_id, []).append(revision)
+    return [list(reversed(revisions)) for revisions in by_match.values()]
 
 
 def _folded(fold: list[MatchRevision], versions: Mapping[int, Sequence[ArticleVersion]]) -> MatchRevision:
@@ -419,12 +481,19 @@ def _folded(fold: list[MatchRevision], versions: Mapping[int, Sequence[ArticleVe
     was_unmatched = not first.before.get("matched", True)
     # Out of the claim before the fold and out of it after: nothing changed for the claim, whatever between.
     still_out = was_unmatched and not newest.after.get("matched", True)
+    changes = () if still_out else _changes(first.before, newest.after, was_unmatched=was_unmatched)
+    if (
+        changes
+        and SKEPTICISM not in changes
+        and STANCE not in changes
+        and any(SKEPTICISM in r.changes for r in fold)
+        and _shown(first.before) != _shown(newest.after)
+    ):
+        # A revision of the fold moved the doubt by enough (or across the claim's threshold) and it has not
+        # moved back: the net move is told, though it may be smaller than the step.
+        changes = (*changes, SKEPTICISM)
     return replace(
-        newest,
-        previous_version=first.previous_version,
-        changes=() if still_out else _changes(first.before, newest.after, was_unmatched=was_unmatched),
-        before=first.before,
-        diff=diff,
+        newest, previous_version=first.previous_version, changes=changes, before=first.before, diff=diff
     )
 
 
@@ -447,6 +516,10 @@ def summary(revision: MatchRevision, outlet: str) -> str:
         text += ", which matches the claim again"
     if STANCE in changes:
         text += f" (stance {revision.before['stance']} → {revision.after['stance']})"
+    elif SKEPTICISM in changes:
+        old, new = _shown(revision.before), _shown(revision.after)
+        if old is not None and new is not None:
+            text += f" (skepticism {old} → {new})"
     return text
 
 
