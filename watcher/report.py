@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import heapq
 import html
 import logging
 import math
@@ -31,7 +33,7 @@ from watcher.domain import (
 )
 from watcher.errors import NotFoundError
 from watcher.revisions import CONTEXT_WORDS, Diff, changed, event_time, word_diff
-from watcher.shifts import first_of_stories
+from watcher.shifts import first_of_stories, outlet_key, outlet_names, segment_value
 from watcher.text.display import counted, display_title, strip_bidi
 
 logger = logging.getLogger(__name__)
@@ -132,6 +134,7 @@ def render_report(
     coverage ends where watcher stopped looking, not where the press did.
     """
     stories = group_stories(matches)
+    names = outlet_names(matches)
     restanced = stance_changes(matches, revisions)
     ordered_events = sorted(events, key=lambda e: (event_time(e), e.id))
     shown = ordered_events[-MAX_EVENTS:]
@@ -139,11 +142,11 @@ def render_report(
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
         header=_header(claim, stories, removed=removed),
-        figures=_figures(matches, stories, ordered_events),
+        figures=_figures(matches, stories, ordered_events, names),
         timeline=_timeline(
             stories, shown, buckets, restanced, claim=claim, older=len(ordered_events) - len(shown)
         ),
-        outlets=_outlets(matches),
+        outlets=_outlets(matches, names),
         table=_table(matches, {s.first.id for s in stories}, restanced),
         footer=_footer(now, buckets),
         css=_CSS,
@@ -223,7 +226,9 @@ def stance_changes(matches: Sequence[Match], revisions: Sequence[MatchRevision])
         by_match.setdefault(r.match_id, []).append(r)
     out = {}
     for m in matches:
-        revised = sorted(by_match.get(m.id, ()), key=lambda r: (as_utc(r.revised_at), r.id))
+        if m.id not in by_match:  # most articles are never revised
+            continue
+        revised = sorted(by_match[m.id], key=lambda r: (as_utc(r.revised_at), r.id))
         first = _stance_of(revised[0].before) if revised else None
         if first is None or first == m.stance:
             continue
@@ -295,13 +300,17 @@ class View:
 
 def build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
     """The timeline four ways: by stance, and by the outlet's country, leaning and ownership."""
+    # Each story's bucket once for all four views: a claim's report may chart 100,000 stories.
+    slots = [buckets.index(s.at) for s in stories]
     return [
-        _view("stance", "Stance", stories, buckets, lambda m: m.stance.value,
+        _view("stance", "Stance", stories, slots, buckets, lambda m: m.stance.value,
               [(s.value, s.value.capitalize(), STANCE_COLORS[s]) for s in STANCES]),
-        _country_view(stories, buckets),
-        _view("leaning", "Leaning", stories, buckets, lambda m: _known(m.article.leaning, LEANINGS),
+        _country_view(stories, slots, buckets),
+        _view("leaning", "Leaning", stories, slots, buckets,
+              lambda m: _known("leaning", m.article.leaning, LEANINGS),
               [(k, k, LEANING_COLORS[k]) for k in LEANINGS]),
-        _view("ownership", "Ownership", stories, buckets, lambda m: _known(m.article.ownership, OWNERSHIPS),
+        _view("ownership", "Ownership", stories, slots, buckets,
+              lambda m: _known("ownership", m.article.ownership, OWNERSHIPS),
               [(k, k, OWNERSHIP_COLORS[k]) for k in OWNERSHIPS]),
     ]  # fmt: skip
 
@@ -310,19 +319,21 @@ def _view(
     key: str,
     label: str,
     stories: Sequence[Story],
+    slots: Sequence[int],
     buckets: Buckets,
     segment: Callable[[Match], str],
     keys: Sequence[tuple[str, str, str]],
 ) -> View:
+    """``slots``: each story's bucket index."""
     counts = {k: [0] * buckets.count for k, _, _ in keys}
-    for s in stories:
-        counts[segment(s.first)][buckets.index(s.at)] += 1
+    for s, slot in zip(stories, slots, strict=True):
+        counts[segment(s.first)][slot] += 1
     # Segments nobody covered would only clutter the legend.
     series = tuple(Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k]))
     return View(key, label, series)
 
 
-def _country_view(stories: Sequence[Story], buckets: Buckets) -> View:
+def _country_view(stories: Sequence[Story], slots: Sequence[int], buckets: Buckets) -> View:
     ranked = [c for c, _ in Counter(_country_of(s.first) for s in stories).most_common()]
     # With one country more than colours, naming it beats an "other" of one.
     top = ranked if len(ranked) <= len(COUNTRY_PALETTE) + 1 else ranked[: len(COUNTRY_PALETTE)]
@@ -333,15 +344,28 @@ def _country_view(stories: Sequence[Story], buckets: Buckets) -> View:
         c = _country_of(m)
         return c if c in top else "other"
 
-    return _view("country", "Country", stories, buckets, segment, [*keys, ("other", "other", OTHER_COLOR)])
+    return _view(
+        "country", "Country", stories, slots, buckets, segment, [*keys, ("other", "other", OTHER_COLOR)]
+    )
 
 
 def _country_of(m: Match) -> str:
-    return (m.article.country or "ZZ").upper()
+    # Compared as shift detection compares segments: " us" and "US" are one country, "unknown" none.
+    return _segment(("country", m.article.country)) or "ZZ"
 
 
-def _known(value: str, allowed: Sequence[str]) -> str:
-    return value if value in allowed else "unknown"
+def _known(dimension: str, value: str, allowed: Sequence[str]) -> str:
+    normalised = _segment((dimension, value))
+    return normalised if normalised is not None and normalised in allowed else "unknown"
+
+
+_outlet_key = functools.lru_cache(maxsize=4096)(outlet_key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(dimension_value: tuple[str, str]) -> str | None:
+    # A claim's articles come from a few hundred feeds: each spelling is normalised once, not per article.
+    return segment_value(*dimension_value)
 
 
 def place_markers(xs: Sequence[float], right: float = _W - _RIGHT) -> list[tuple[float, int]]:
@@ -452,8 +476,11 @@ def _header(claim: Claim, stories: Sequence[Story], *, removed: bool) -> str:
     )
 
 
-def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequence[Event]) -> str:
-    outlets = Counter(m.article.outlet for m in matches)
+def _figures(
+    matches: Sequence[Match], stories: Sequence[Story], events: Sequence[Event], names: dict[str, str]
+) -> str:
+    """``names``: :func:`watcher.shifts.outlet_names` of ``matches``."""
+    outlets = Counter(_outlet_key(m.article.outlet) for m in matches)
     # ZZ (no country configured) is no country: it neither counts as one nor names one.
     countries = Counter(c for m in matches if (c := _country_of(m)) != "ZZ")
     unplaced = len(matches) - countries.total()
@@ -461,7 +488,7 @@ def _figures(matches: Sequence[Match], stories: Sequence[Story], events: Sequenc
     n = len(stories)
     copies = len(matches) - n
     disputing = f"{stance[Stance.DISPUTES] / n:.0%}" if n else "–"
-    top_outlet = f"most: {_feed(outlets.most_common(1)[0][0])}" if outlets else "none yet"
+    top_outlet = f"most: {_feed(names[outlets.most_common(1)[0][0]])}" if outlets else "none yet"
     top_countries = ", ".join(_e(c) for c, _ in countries.most_common(4)) if countries else "none yet"
     if unplaced:
         top_countries = (
@@ -723,12 +750,13 @@ _BACKFILL = (
 )
 
 
-def _outlets(matches: Sequence[Match]) -> str:
+def _outlets(matches: Sequence[Match], names: dict[str, str]) -> str:
     if not matches:
         return ""
+    # One outlet however its feeds spell it ("BBC News", "bbc news "), named as its first article does.
     by_outlet: dict[str, list[Match]] = {}
     for m in matches:
-        by_outlet.setdefault(m.article.outlet, []).append(m)
+        by_outlet.setdefault(names[_outlet_key(m.article.outlet)], []).append(m)
     ranked = sorted(by_outlet.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
     rows = "".join(_outlet_row(name, ms) for name, ms in ranked[:MAX_OUTLETS])
     more = len(ranked) - MAX_OUTLETS
@@ -768,7 +796,7 @@ def _table(matches: Sequence[Match], firsts: set[int], restanced: dict[int, Rest
         return (
             f'{head}<p class="empty">No coverage yet: articles appear here once feeds carry it.</p></section>'
         )
-    ordered = sorted(matches, key=lambda m: (publication_time(m.article).at, m.article.id), reverse=True)
+    ordered = newest_matches(matches, MAX_ROWS)
     # The match score only tells an editor something when it tells articles apart: with one article, or all
     # scores equal at two decimals, the column would repeat one number on every row, so it becomes one line
     # of the note instead. Where scores differ it stays, small and muted: a qualifier, not a headline.
@@ -778,9 +806,9 @@ def _table(matches: Sequence[Match], firsts: set[int], restanced: dict[int, Rest
             "Article", "Evidence and cues"]  # fmt: skip
     ths = "".join(f'<th class="{_column_class(c)}"{_column_title(c)}>{c}</th>' for c in cols)
     rows = "".join(
-        _row(m, show_score, copy=m.id not in firsts, restance=restanced.get(m.id)) for m in ordered[:MAX_ROWS]
+        _row(m, show_score, copy=m.id not in firsts, restance=restanced.get(m.id)) for m in ordered
     )
-    more = len(ordered) - MAX_ROWS
+    more = len(matches) - MAX_ROWS
     notes = ["Newest first, by publication time; highlighted words carry the stance."]
     if not show_score:
         notes.append(f"Match score {scores.pop()} for every article.")
@@ -798,6 +826,12 @@ def _table(matches: Sequence[Match], firsts: set[int], restanced: dict[int, Rest
         f'<div class="scroll"><table class="matches"><thead><tr>{ths}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>{tail if more > 0 else ''}</section>"
     )
+
+
+def newest_matches(matches: Sequence[Match], limit: int) -> list[Match]:
+    """The ``limit`` newest matches by publication time, newest first: what the table shows, found without
+    sorting every match of a claim (the same order as sorting them all, ties included)."""
+    return heapq.nlargest(limit, matches, key=lambda m: (publication_time(m.article).at, m.article.id))
 
 
 def _column_class(column: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
-from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+import unicodedata
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -233,8 +235,9 @@ def first_of_stories(matches: Sequence[Match]) -> list[Match]:
     """The first match of each story among ``matches``, in publication order: an ``article.story_id``, and
     every match with the same :func:`copy_key` published within COPY_SPAN of the first of them. What
     detection counts as one story, and the report too."""
-    ordered = sorted(matches, key=_story_order)
-    times = [_seen(match) for match in ordered]
+    keyed = sorted(((_story_order(match), match) for match in matches), key=_order_key)
+    ordered = [match for _, match in keyed]
+    times = [order[0] for order, _ in keyed]
     # Union by story id and by copy key; the earliest match of a group comes first, so it is the root.
     root = list(range(len(ordered)))
 
@@ -256,6 +259,10 @@ def first_of_stories(matches: Sequence[Match]) -> list[Match]:
             if a != b:
                 root[max(a, b)] = min(a, b)
     return [match for position, match in enumerate(ordered) if find(position) == position]
+
+
+def _order_key(keyed: tuple[tuple[datetime, bool, int, int], Match]) -> tuple[datetime, bool, int, int]:
+    return keyed[0]
 
 
 def copy_key(match: Match) -> tuple[str, str, tuple[str, ...]] | None:
@@ -298,7 +305,10 @@ def _as_published(
         by_match.setdefault(revision.match_id, []).append(revision)
     published, restances = [], []
     for index, story in enumerate(stories):
-        revised = sorted(by_match.get(story.id, ()), key=lambda r: (as_utc(r.revised_at), r.id))
+        if story.id not in by_match:  # most stories never change
+            published.append(story)
+            continue
+        revised = sorted(by_match[story.id], key=lambda r: (as_utc(r.revised_at), r.id))
         seen = [revision for revision in revised if as_utc(revision.revised_at) <= now]
         ahead = len(seen) < len(revised)
         first = _framing_state(revised[0].before) if revised else None
@@ -350,16 +360,26 @@ class _Timeline:
         self.stories[index] = story
         self._recount(index)
 
+    def position(self, t: datetime) -> int:
+        """Where ``t`` bounds a window: windows are half-open, (start, end], so a story at a window's end
+        belongs to it. Rules that count several windows sharing a bound look each bound up once."""
+        return bisect_right(self.times, t)
+
     def _bounds(self, start: datetime, end: datetime) -> tuple[int, int]:
-        # Windows are half-open, (start, end], so a story at a window's end belongs to it.
-        return bisect_right(self.times, start), bisect_right(self.times, end)
+        return self.position(start), self.position(end)
 
     def count(self, start: datetime, end: datetime) -> int:
-        low, high = self._bounds(start, end)
+        return self.count_at(*self._bounds(start, end))
+
+    def count_at(self, low: int, high: int) -> int:
+        """:meth:`count` of the window between two :meth:`position` s."""
         return max(self._live[high] - self._live[low], 0)
 
     def stance_count(self, stance: Stance, start: datetime, end: datetime) -> int:
-        low, high = self._bounds(start, end)
+        return self.stance_count_at(stance, *self._bounds(start, end))
+
+    def stance_count_at(self, stance: Stance, low: int, high: int) -> int:
+        """:meth:`stance_count` of the window between two :meth:`position` s."""
         counts = self._prefix[stance]
         return max(counts[high] - counts[low], 0)
 
@@ -405,11 +425,12 @@ class _Ledger:
     """Events raised so far: the stored ones plus those this replay fires (emitted or aged out)."""
 
     keys: set[str] = field(default_factory=set)
-    fired_at: dict[str, list[datetime]] = field(default_factory=dict)
+    fired_at: dict[str, list[datetime]] = field(default_factory=dict)  # by type, in time order
     covered: set[str] = field(default_factory=set)  # once-only framing facts already announced
     first_seen: dict[str, Any] | None = None  # details of the stored first_seen event
     first_seen_matches: tuple[int, ...] = ()  # the match the stored first_seen is about
-    # (trigger time, stance shares of its window) of each stance-mix shift raised, stored or replayed.
+    # (trigger time, stance shares of its window) of each stance-mix shift raised, stored or replayed, in
+    # time order (those of one time in the order raised).
     mixes: list[tuple[datetime, dict[str, float]]] = field(default_factory=list)
 
     @classmethod
@@ -419,7 +440,11 @@ class _Ledger:
             if event.claim_id != claim_id:
                 continue
             ledger.keys.add(event.dedupe_key)
-            ledger.fired_at.setdefault(str(event.type), []).append(event_time(event))
+            if event.type == EventType.NEW_SEGMENT:
+                # An event keyed by a spelling of its segment that segment_value now folds ("Straße" and
+                # "strasse") announced the same segment: it is not announced again.
+                ledger.keys.add(_segment_key(event.dedupe_key))
+            insort(ledger.fired_at.setdefault(str(event.type), []), event_time(event))
             if event.type == EventType.FRAMING_SHIFT:
                 ledger.covered.update(_framing_reasons(event))
                 ledger.add_mix(event_time(event), event.details)
@@ -430,12 +455,17 @@ class _Ledger:
     def in_cooldown(self, event_type: EventType, at: datetime, cooldown_s: int) -> bool:
         # Symmetric on purpose: an event stored with a later trigger (after a backfill, say) blocks an
         # earlier one just the same, so no two events of a type are ever closer than the cooldown.
-        earlier = self.fired_at.get(str(event_type), [])
-        return cooldown_s > 0 and any(abs((at - other).total_seconds()) < cooldown_s for other in earlier)
+        if cooldown_s <= 0:
+            return False
+        # The nearest trigger on either side is the closest of all: a busy claim asks at every story.
+        fired = self.fired_at.get(str(event_type), [])
+        after = bisect_left(fired, at)
+        nearest = fired[max(after - 1, 0) : after + 1]
+        return any(abs((at - other).total_seconds()) < cooldown_s for other in nearest)
 
     def record(self, candidate: _Candidate) -> None:
         self.keys.add(candidate.key)
-        self.fired_at.setdefault(str(candidate.type), []).append(candidate.at)
+        insort(self.fired_at.setdefault(str(candidate.type), []), candidate.at)
         self.covered.update(candidate.reasons)
         if candidate.type == EventType.FRAMING_SHIFT:
             self.add_mix(candidate.at, candidate.details)
@@ -446,14 +476,29 @@ class _Ledger:
         shares = mix.get("shares_after") if isinstance(mix, dict) else None
         if isinstance(shares, dict):
             known = {str(k): float(v) for k, v in shares.items() if isinstance(v, int | float)}
-            self.mixes.append((at, known))
+            insort(self.mixes, (at, known), key=_mix_time)
 
     def announced_mix(self, at: datetime, horizon_s: int) -> dict[str, float] | None:
         """The stance shares of the last stance-mix shift triggered before ``at`` and within ``horizon_s``."""
-        earlier = [
-            (when, shares) for when, shares in self.mixes if 0 < (at - when).total_seconds() <= horizon_s
-        ]
-        return max(earlier, key=lambda item: item[0])[1] if earlier else None
+        before = bisect_left(self.mixes, at, key=_mix_time)
+        if before == 0:
+            return None
+        last = self.mixes[before - 1][0]
+        if not 0 < (at - last).total_seconds() <= horizon_s:
+            return None
+        # Of several at that instant, the first raised.
+        return self.mixes[bisect_left(self.mixes, last, key=_mix_time)][1]
+
+
+def _mix_time(mix: tuple[datetime, dict[str, float]]) -> datetime:
+    return mix[0]
+
+
+def _segment_key(key: str) -> str:
+    """A new_segment dedupe key (``new_segment:dimension:value``) with its value normalised as today."""
+    _, dimension, raw = [*key.split(":", 2), "", ""][:3]
+    value = segment_value(dimension, raw)
+    return f"new_segment:{dimension}:{value}" if value is not None else key
 
 
 def _framing_reasons(event: Event) -> set[str]:
@@ -467,30 +512,64 @@ def _framing_reasons(event: Event) -> set[str]:
 # --- describing stories -----------------------------------------------------------------------------------
 
 
-def _segment_value(dimension: str, raw: object) -> str | None:
-    """Normalised segment value, or None for a placeholder that says nothing ("unknown", "ZZ", "und")."""
+def _folded(text: str) -> str:
+    """``text`` Unicode NFKC-normalised, case-folded, with every run of whitespace one space, none at the ends."""
+    return unicodedata.normalize("NFKC", " ".join(unicodedata.normalize("NFKC", text).split()).casefold())
+
+
+def outlet_key(name: str) -> str:
+    """What tells outlets apart: case, runs of whitespace and Unicode compatibility forms (full-width
+    letters, no-break spaces) aside, so "BBC News", "bbc news " and "BBC  News" are one outlet."""
+    return _folded(name)
+
+
+def outlet_names(matches: Iterable[Match]) -> dict[str, str]:
+    """By :func:`outlet_key`, the outlet's name as its earliest published match spells it."""
+    keys: dict[str, str] = {}  # by name: a claim has a few hundred outlets and many thousand matches
+    first: dict[str, tuple[tuple[datetime, bool, int, int], str]] = {}
+    for match in matches:
+        name = match.article.outlet
+        key = keys.get(name)
+        if key is None:
+            key = keys[name] = outlet_key(name)
+        order = _story_order(match)
+        if key not in first or order < first[key][0]:
+            first[key] = (order, name)
+    return {key: name for key, (_, name) in first.items()}
+
+
+def segment_value(dimension: str, raw: object) -> str | None:
+    """Normalised segment value (NFKC, whitespace collapsed; countries upper case, the rest case-folded), or
+    None for a placeholder that says nothing ("unknown", "ZZ", "und")."""
     if not isinstance(raw, str):
         return None
-    value = raw.strip()
-    if value.lower() in UNKNOWN_SEGMENT_VALUES:
+    value = _folded(raw)
+    if value in UNKNOWN_SEGMENT_VALUES:
         return None
-    return value.upper() if dimension == "country" else value.lower()
+    return value.upper() if dimension == "country" else value
 
 
-def _segments(match: Match) -> list[tuple[str, str]]:
+def _segments(match: Match) -> tuple[tuple[str, str], ...]:
+    article = match.article
+    return _segments_of(article.country, article.language, article.leaning, article.ownership)
+
+
+@functools.lru_cache(maxsize=4096)
+def _segments_of(*raw: object) -> tuple[tuple[str, str], ...]:
+    # A claim's stories come from a few hundred feeds: each one's segments are worked out once, not per story.
     found = []
-    for dimension in SEGMENT_DIMENSIONS:
-        value = _segment_value(dimension, getattr(match.article, dimension))
-        if value is not None:
-            found.append((dimension, value))
-    return found
+    for dimension, value in zip(SEGMENT_DIMENSIONS, raw, strict=True):
+        normalised = segment_value(dimension, value)
+        if normalised is not None:
+            found.append((dimension, normalised))
+    return tuple(found)
 
 
 def _outlet(match: Match) -> str:
     """The outlet with whichever of its country and ownership are known, e.g. ``RT (RU, state)``."""
     article = match.article
-    country = _segment_value("country", article.country)
-    ownership = _segment_value("ownership", article.ownership)
+    country = segment_value("country", article.country)
+    ownership = segment_value("ownership", article.ownership)
     known = [value for value in (country, ownership) if value is not None]
     return f"{article.outlet} ({', '.join(known)})" if known else article.outlet
 
@@ -594,10 +673,15 @@ class _Replay:
         self.first_seen_was_old: tuple[int, bool] | None = None  # see _first_was_old_news
         self.initial_segments: set[tuple[str, str]] = set()
         self.pending_segments: dict[str, tuple[str, str, Match]] = {}
+        # Segments met so far: pending until raised, then in the ledger, so met again they change nothing.
+        self.segments_met: set[tuple[str, str]] = set()
         # The story behind each once-only framing fact, and whether it is backlog (a revision is news).
         self.first_disputes: tuple[Match, bool] | None = None
         self.first_skeptical: tuple[Match, bool] | None = None
         self.emitted: list[_Candidate] = []
+        # outlet_key of each outlet name met, and by key the name of the outlet's first story on the timeline
+        self.outlet_keys: dict[str, str] = {}
+        self.outlet_names: dict[str, str] = {}
 
     def run(self) -> list[_Candidate]:
         stories, times = self.timeline.stories, self.timeline.times
@@ -643,7 +727,7 @@ class _Replay:
         info = stored if stored is not None and isinstance(stored.get("segments"), dict) else None
         info = info or _story_details(first)
         for dimension, raw in info["segments"].items():
-            value = _segment_value(dimension, raw) if dimension in SEGMENT_DIMENSIONS else None
+            value = segment_value(dimension, raw) if dimension in SEGMENT_DIMENSIONS else None
             if value is not None:
                 self.initial_segments.add((dimension, value))
         if info.get("stance") == Stance.DISPUTES:
@@ -652,8 +736,19 @@ class _Replay:
         if isinstance(skepticism, int | float) and skepticism >= self.settings.skeptical_threshold:
             self.ledger.covered.add(FIRST_SKEPTICAL)
 
+    def _outlet_key(self, story: Match) -> str:
+        name = story.article.outlet
+        key = self.outlet_keys.get(name)
+        if key is None:
+            key = self.outlet_keys[name] = outlet_key(name)
+        return key
+
     def _absorb(self, story: Match) -> None:
+        self.outlet_names.setdefault(self._outlet_key(story), story.article.outlet)
         for dimension, value in _segments(story):
+            if (dimension, value) in self.segments_met:
+                continue
+            self.segments_met.add((dimension, value))
             key = f"new_segment:{dimension}:{value}"
             if (dimension, value) not in self.initial_segments and key not in self.pending_segments:
                 self.pending_segments[key] = (dimension, value, story)
@@ -764,12 +859,13 @@ class _Replay:
     def _coverage_spike(self, at: datetime) -> _Candidate | None:
         settings = self.settings
         window_start = at - timedelta(seconds=settings.spike_window_s)
-        in_window = self.timeline.count(window_start, at)
+        window_low, window_high = self.timeline.position(window_start), self.timeline.position(at)
+        in_window = self.timeline.count_at(window_low, window_high)
         # Cheap checks first: a busy claim is evaluated at every story of a long history.
         if in_window < settings.spike_min_stories or self._cooling(EventType.COVERAGE_SPIKE, at):
             return None
         baseline_start = window_start - timedelta(seconds=settings.spike_baseline_s)
-        in_baseline = self.timeline.count(baseline_start, window_start)
+        in_baseline = self.timeline.count_at(self.timeline.position(baseline_start), window_low)
         observed_s = (window_start - max(baseline_start, self.coverage_start)).total_seconds()
         span_s = min(max(observed_s, settings.spike_min_baseline_s), settings.spike_baseline_s)
         rate = in_baseline / (span_s / 3600) if span_s > 0 else 0.0
@@ -778,7 +874,8 @@ class _Replay:
         if ratio + _EPSILON < settings.spike_min_ratio:
             return None
         stories = self.timeline.between(window_start, at)
-        outlets = sorted({story.article.outlet for story in stories})
+        # One outlet however its feeds spell it ("BBC News", "bbc news "), named as it was first seen.
+        outlets = sorted({self.outlet_names[self._outlet_key(story)] for story in stories})
         if len(outlets) < SPIKE_MIN_OUTLETS:
             return None
         details = {
@@ -873,17 +970,18 @@ class _Replay:
 
     def _stance_mix(self, at: datetime) -> tuple[dict[str, Any], list[int]] | None:
         """The stance whose share moved most significantly between the two windows, if any did enough."""
-        settings = self.settings
+        settings, timeline = self.settings, self.timeline
         middle = at - timedelta(seconds=settings.framing_window_s)
         start = middle - timedelta(seconds=settings.framing_baseline_s)
-        before, after = self.timeline.count(start, middle), self.timeline.count(middle, at)
+        low, mid, high = timeline.position(start), timeline.position(middle), timeline.position(at)
+        before, after = timeline.count_at(low, mid), timeline.count_at(mid, high)
         if min(before, after) < settings.framing_min_stories:
             return None
         told = self.ledger.announced_mix(at, settings.framing_baseline_s)
         best: tuple[float, Stance] | None = None
         for stance in _MIX_STANCES:
-            hits_before = self.timeline.stance_count(stance, start, middle)
-            hits_after = self.timeline.stance_count(stance, middle, at)
+            hits_before = timeline.stance_count_at(stance, low, mid)
+            hits_after = timeline.stance_count_at(stance, mid, high)
             z = _two_proportion_z(hits_before, before, hits_after, after)
             change = hits_after / after - hits_before / before
             moved = change != 0 and abs(change) + _EPSILON >= settings.framing_min_change
