@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from watcher.errors import ConfigError, StorageError
+from watcher.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +55,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 "database URL: with uri=true the database is a file: URI "
                 "(sqlite+aiosqlite:///file:/path/watcher.db?mode=ro&uri=true)"
             )
+        file = sqlite_file(url)
+        problem = None if file is None else _sqlite_path_problem(file)
+        if problem is not None:
+            raise ConfigError(f"cannot use the SQLite database {file}: {problem}")
         folder = _sqlite_folder(parsed.database, parsed.query)
         if folder is not None:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:  # e.g. a file where a folder should be
-                raise StorageError(
-                    f"cannot create the database folder {folder}: {exc.strerror or type(exc).__name__}"
+            except OSError as exc:  # e.g. a folder under /proc
+                raise ConfigError(
+                    f"cannot use the SQLite database {file}: cannot create its folder {folder}: "
+                    f"{exc.strerror or type(exc).__name__}"
                 ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         read_only = _sqlite_mode(parsed.database, parsed.query) == "ro"
@@ -100,6 +107,61 @@ def _sqlite_mode(database: str | None, query: Mapping[str, Any]) -> str:
     if not database or query.get("uri") != "true":
         return "rwc"
     return str(query.get("mode") or dict(parse_qsl(urlsplit(database).query)).get("mode", "rwc"))
+
+
+def _sqlite_path_problem(path: Path) -> str | None:
+    """Why no SQLite database can be at ``path`` whatever the permissions, or None: it is a folder or another
+    kind of file than a regular one, or a folder on its way is a file. Looks, writes nothing."""
+    try:
+        if path.is_dir():
+            return f"it is a folder, not a database file (name a file in it, such as {path / 'watcher.db'})"
+        if path.exists() and not path.is_file():
+            return "it is not a regular file (a device, pipe or socket)"
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            return f"{'its folder ' if above == path.parent else ''}{above} is a file, not a folder"
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def sqlite_open_problem(url: str) -> str | None:
+    """Why SQLite cannot open the database of ``url``, as one line naming its file, or None when no cause is
+    found (or ``url`` is no SQLite file). Asked before opening, or after an open failed with "unable to open
+    database file". Whether a missing file can be created is found by creating another in its folder, then
+    removing it."""
+    path = sqlite_file(url)
+    if path is None:
+        return None
+    parsed = make_url(normalise_url(url))
+    mode = _sqlite_mode(parsed.database, parsed.query)
+    why = _sqlite_path_problem(path) or _sqlite_access_problem(path, mode)
+    return None if why is None else f"cannot use the SQLite database {path}: {why}"
+
+
+def _sqlite_access_problem(path: Path, mode: str) -> str | None:
+    folder = path.parent
+    writes = mode != "ro"
+    if path.exists():
+        if not os.access(path, os.R_OK | (os.W_OK if writes else 0)):
+            return f"this user may not {'read and write' if writes else 'read'} it"
+        if writes and not os.access(folder, os.W_OK | os.X_OK):
+            return f"its folder {folder} is not writable (SQLite keeps its -wal and -shm files beside it)"
+        return None
+    if mode in ("ro", "rw"):
+        return f"it does not exist (mode={mode} does not create it)"
+    if not folder.is_dir():
+        return None  # make_engine creates it, or says why it cannot
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable, so the file cannot be created"
+    try:
+        # A file of its own name: another process may be creating the database itself right now.
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".watcher-probe-")
+    except OSError as exc:  # /proc and /sys take no new files, whatever the permissions say
+        return f"no file can be created in {folder}: {exc.strerror or type(exc).__name__}"
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 def _sqlite_read_pragmas(dbapi_conn: Any, _record: Any) -> None:

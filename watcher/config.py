@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -70,6 +71,7 @@ MAX_KEYWORD = 100
 MAX_URL = 2_048
 MAX_OUTLET = 200
 MAX_LANGUAGE_TAG = 64
+MAX_ERRORS_SHOWN = 20  # validation errors listed in one message
 # Any duration (a feed's interval, timeouts, TTLs, windows): far beyond it a poll's next date leaves the calendar
 # and the seconds leave SQLite's integers; a year is more than any setting here needs.
 MAX_DURATION_S = 365 * 86400
@@ -180,8 +182,10 @@ def parse_duration(value: object) -> float:
     else:
         m = _DURATION_RE.match(str(value))
         if not m:
-            raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 15m, 1h, 2d)")
+            raise ValueError(f"{str(value)[:40]!r} is not a duration (use e.g. 30s, 15m, 1h, 2d)")
         seconds = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        if math.isinf(seconds):  # digits beyond any float: written out, it is finite, only far too long
+            raise ValueError(too_long)
     if not math.isfinite(seconds):
         raise ValueError("a duration must be a finite number")
     if seconds <= 0:
@@ -303,6 +307,9 @@ class DaemonSettings:
     # Connections the server holds at once; more are closed as they come, so that clients holding connections
     # cannot take every file descriptor (and with them feed polling and deliveries).
     server_max_connections: int = 256
+    # Of those, what one peer address may hold, so that one client cannot lock out the health probe; None: three
+    # quarters of server_max_connections (see watcher.web.ServerLimits for why).
+    server_max_connections_per_client: int | None = None
     server_header_timeout_s: float = (
         10.0  # a connection sends its first request head within this, or is closed
     )
@@ -550,6 +557,9 @@ class _Server(_Model):
     max_connections: int = Field(
         default=_default(DaemonSettings, "server_max_connections"), gt=0, le=MAX_SERVER_CONNECTIONS
     )
+    max_connections_per_client: int | None = Field(
+        default=_default(DaemonSettings, "server_max_connections_per_client"), gt=0, le=MAX_SERVER_CONNECTIONS
+    )
     header_timeout: float = _default(DaemonSettings, "server_header_timeout_s")
     keepalive_timeout: float = _default(DaemonSettings, "server_keepalive_timeout_s")
 
@@ -644,15 +654,21 @@ class Settings:
 
 # --- YAML with line numbers -------------------------------------------------------------------
 
-# Replaced in _Composer by YAML 1.2's forms.
-_YAML11_NUMBERS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+# Replaced in _Composer by YAML 1.2's forms; timestamps are dropped (YAML 1.2 has none, and no setting is a date).
+_YAML11_NUMBERS = (
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+)
 
 
 class _Composer(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's parser when there
     """YAML 1.2 booleans and numbers. YAML 1.1 also reads yes/no/on/off as booleans, which turns
     ``country: NO`` (Norway) and ``language: no`` (Norwegian) into False; pydantic still reads ``yes`` or ``off``
     as a boolean where a field is one. It also reads ``1:30`` as 90 (base 60) and ``010`` as 8 (octal): here
-    they stay text, so ``interval: 1:30`` is refused and ``interval: 010`` is 10 s."""
+    they stay text, so ``interval: 1:30`` is refused and ``interval: 010`` is 10 s. A date such as
+    ``name: 2025-11-06`` stays text too (``!!timestamp`` still reads one)."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML11_NUMBERS]
@@ -697,7 +713,7 @@ def _check_nodes(node: yaml.Node, path: Path) -> None:
                 line = k.start_mark.line + 1
                 if key in keys:
                     raise ConfigError(
-                        f"{path}:{line}: duplicate key {key!r} (first given on line {keys[key]})"
+                        f"{path}:{line}: duplicate key {_repr(key):.80} (first given on line {keys[key]})"
                     )
                 keys[key] = line
                 stack.extend((k, v))
@@ -705,17 +721,108 @@ def _check_nodes(node: yaml.Node, path: Path) -> None:
             stack.extend(n.value)
 
 
+# The sections whose length is capped, and their caps: checked on the YAML nodes, before a file of 400,000 feeds
+# is built into objects and validated one by one (a minute, a GiB) only to be refused.
+_SECTION_CAPS = {"feeds": MAX_FEEDS, "claims": MAX_CLAIMS, "destinations": MAX_DESTINATIONS}
+
+
+def _check_counts(node: yaml.Node, path: Path) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        return
+    for k, v in node.value:
+        cap = _SECTION_CAPS.get(k.value) if isinstance(k, yaml.ScalarNode) else None
+        if cap is not None and isinstance(v, yaml.SequenceNode) and len(v.value) > cap:
+            raise ConfigError(
+                f"{path}:{v.start_mark.line + 1}: {k.value}: List should have at most {cap} items, not {len(v.value)}"
+            )
+
+
+class _Unreadable(yaml.YAMLError):  # type: ignore[misc]  # PyYAML ships no types
+    """A value the safe constructor could not build: its node and why, in words that never hold the value."""
+
+    def __init__(self, node: yaml.Node, problem: str, *, tagged: bool = True) -> None:
+        super().__init__(problem)
+        self.node, self.problem, self.tagged = node, problem, tagged
+
+
+# What a tagged value must be, for the message when it is not: the value itself is never quoted (``secret: !!int
+# whsec_...`` would put a signing key in the log).
+_TAG_FORMS = {
+    "tag:yaml.org,2002:int": "not an integer",
+    "tag:yaml.org,2002:float": "not a number",
+    "tag:yaml.org,2002:bool": "not true or false",
+    "tag:yaml.org,2002:timestamp": "not a valid date or time (YYYY-MM-DD, optionally with a time)",
+    "tag:yaml.org,2002:binary": "not base64",
+}
+
+
+def _too_many_digits(node: yaml.Node) -> _Unreadable:
+    text = str(node.value).lstrip("+-").replace("_", "")
+    hexadecimal = text[:2].lower() == "0x"
+    digits = f"{len(text) - 2} hexadecimal digits" if hexadecimal else f"{len(text)} digits"
+    return _Unreadable(
+        node,
+        f"a number of {digits}: far too large for any setting (integers of more than "
+        f"{sys.get_int_max_str_digits()} decimal digits are not read)",
+        tagged=False,
+    )
+
+
 class _Constructor(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
-    """SafeLoader's constructor, whose failures on a value (``!!int abc``, ``!!timestamp 2020-02-31``) name
-    the value's line like every other YAML error."""
+    """SafeLoader's constructor, whose failures on a value (``!!int abc``, ``!!timestamp 2020-02-31``, ``!!bool
+    x``) name the value's line and field like every other YAML error, and never the value: it may be a secret."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
-            return super().construct_object(node, deep)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {node.tag} value: {exc}", node.start_mark
-            ) from None
+            data = super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+                raise _too_many_digits(node) from None
+            # A bad literal fails in many ways (ValueError, KeyError for !!bool, AttributeError for !!timestamp,
+            # binascii.Error for !!binary), each quoting the value: only the tag's form is said.
+            raise _Unreadable(node, _TAG_FORMS.get(node.tag, "not a valid value of this tag")) from None
+        if isinstance(data, int) and not isinstance(data, bool) and _int_too_long(data):
+            # A hexadecimal integer has no digit limit, but its decimal form (every message, every repr) has.
+            raise _too_many_digits(node)
+        return data
+
+
+def _int_too_long(value: int) -> bool:
+    limit = sys.get_int_max_str_digits()
+    # 10**limit has limit+1 digits; a bit length well below it cannot reach the limit.
+    return limit > 0 and value.bit_length() > 3 * limit and abs(value) >= 10**limit
+
+
+def _path_of(root: yaml.Node, target: yaml.Node) -> tuple[tuple[int | str, ...], bool] | None:
+    """Where ``target`` is under ``root``: its location as pydantic writes one, and whether it is a key."""
+    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(root, ())]
+    while stack:
+        n, loc = stack.pop()
+        if n is target:
+            return loc, False
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else "?"
+                if k is target:
+                    return (*loc, key), True
+                stack.append((v, (*loc, key)))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(n.value))
+    return None
+
+
+def _unreadable_error(exc: _Unreadable, root: yaml.Node, path: Path) -> ConfigError:
+    """``file:line: field: problem`` for a value the constructor could not build; the value is not shown."""
+    found = _path_of(root, exc.node)
+    field = "(top level)" if found is None else _dotted(found[0]) + (" (a key)" if found[1] else "")
+    at = f"{path}:{exc.node.start_mark.line + 1}"
+    if not exc.tagged:
+        return ConfigError(f"{at}: {field}: {exc.problem}")
+    tag = str(exc.node.tag)
+    shown = tag if len(tag) <= 60 else f"{tag[:57]}..."
+    return ConfigError(f"{at}: invalid YAML: cannot read {shown} value of {field}: {exc.problem}")
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
@@ -726,7 +833,13 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
         lines = text.splitlines()
         line = lines[mark.line] if mark and mark.line < len(lines) else ""
         tab = " (a tab: YAML indents with spaces only)" if "\t" in line[: mark.column + 1] else ""
-        return ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}{tab}")
+        problem = str(exc.problem or exc.context)
+        if exc.problem and exc.context and exc.context.startswith("expected"):
+            # "but found another document" alone does not say what was expected: a single document.
+            problem = f"{exc.context}, {exc.problem}"
+        if len(problem) > 200:  # an unknown tag is quoted whole, and may be as long as the file
+            problem = f"{problem[:197]}..."
+        return ConfigError(f"{where}: invalid YAML: {problem}{tab}")
     if isinstance(exc, yaml.reader.ReaderError):
         # A character YAML does not allow (NUL, most control characters); position counts characters.
         line = text.count("\n", 0, max(exc.position, 0)) + 1
@@ -764,9 +877,12 @@ def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
     if node is None:
         return {}, None
     _check_nodes(node, path)
+    _check_counts(node, path)
     loader = _Constructor("")
     try:
         data = loader.construct_document(node)
+    except _Unreadable as exc:
+        raise _unreadable_error(exc, node, path) from None
     except yaml.YAMLError as exc:
         # An unknown tag (``!!python/object/apply``, ``!foo``): the safe constructor knows none of them.
         raise _yaml_error(exc, text, path) from None
@@ -800,6 +916,10 @@ def _line(node: yaml.Node | None) -> str:
 def _dotted(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and "://" in part:
+            part = display_url(part)  # an unknown key that is a URL (``- https://u:pw@host/rss: x``)
+        if isinstance(part, str) and len(part) > 80:
+            part = f"{part[:77]}..."  # an unknown key may be as long as the file
         if isinstance(part, str) and CONTROL_CHARACTERS.search(part):
             part = part.encode("unicode_escape").decode("ascii")  # an unknown key's escapes reach no terminal
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -870,6 +990,11 @@ def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[
         problem = control_character_problem(data) or _surrogate_problem(data)
         if problem:
             raise ConfigError(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {problem}")
+    elif isinstance(data, bytes):
+        # pydantic would take UTF-8 bytes as text, past the checks above: ``name: !!binary AAEC`` is a NUL.
+        raise ConfigError(
+            f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: a binary (!!binary) value: write the text itself"
+        )
 
 
 # Keys whose values may be secrets, in any letter case: a value under one is never echoed back. (A feed's URL is
@@ -892,13 +1017,17 @@ def _validation_message(
     exc: ValidationError, node: yaml.Node | None, path: Path, interpolated: set[tuple[Any, ...]]
 ) -> str:
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_ERRORS_SHOWN]:
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
         msg = _MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg += _did_you_mean(loc)
-        value = f" (got {_shown(err['input'])!r:.60})" if _echoes(err, loc, interpolated) else ""
+        value = f" (got {_repr(_shown(err['input'])):.60})" if _echoes(err, loc, interpolated) else ""
         lines.append(f"{path}{_line(_node_at(node, loc))}: {_dotted(loc)}: {msg}{value}")
+    if len(errors) > MAX_ERRORS_SHOWN:
+        # A file of 20,000 bad feeds made a message of 20,000 lines: the first ones say what to fix.
+        lines.append(f"{path}: ... and {len(errors) - MAX_ERRORS_SHOWN} more errors")
     return "\n".join(lines)
 
 
@@ -906,6 +1035,9 @@ def _validation_message(
 _MESSAGES = {
     "model_type": "must be a mapping (key: value lines)",
     "model_attributes_type": "must be a mapping (key: value lines)",
+    # ``token: 1234567890123456`` is a number to YAML: say how to keep it text.
+    "string_type": "must be text (put quotes around a value YAML would read as a number or true/false)",
+    "string_unicode": "must be text, not binary data",
 }
 
 
@@ -926,13 +1058,24 @@ def _did_you_mean(loc: Sequence[int | str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_SHOWN_ITEMS = 8
+
+
+def _repr(value: object) -> str:
+    """``repr(value)``, or a word for a value Python cannot write out (an integer beyond the digit limit)."""
+    try:
+        return repr(value)
+    except ValueError:
+        return "a number too large to show"
+
+
 def _shown(value: object) -> object:
     """A rejected value as an error may echo it: URLs, also inside lists and mappings, without userinfo or
-    credential query values."""
+    credential query values. Of a long list or mapping only the first items, all a message shows of it."""
     if isinstance(value, dict):
-        return {k: _shown(v) for k, v in value.items()}
+        return {_shown(k): _shown(v) for k, v in list(value.items())[:_SHOWN_ITEMS]}
     if isinstance(value, list):
-        return [_shown(v) for v in value]
+        return [_shown(v) for v in value[:_SHOWN_ITEMS]]
     return display_url(value) if isinstance(value, str) and "://" in value else value
 
 
@@ -1073,8 +1216,9 @@ def _server_address(server: _Server, env: Mapping[str, str]) -> tuple[str, int]:
     raw = env.get("WATCHER_SERVER_PORT")
     if raw is None:
         return host, server.port
-    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 65535:
-        raise ConfigError(f"WATCHER_SERVER_PORT: {raw!r} is not a TCP port")
+    # At most 5 significant digits before int(): a string of 5,000 is beyond int()'s digit limit.
+    if not (raw.isascii() and raw.isdigit() and len(raw.lstrip("0")) <= 5) or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"WATCHER_SERVER_PORT: {raw[:40]!r} is not a TCP port")
     return host, int(raw)
 
 
@@ -1167,7 +1311,7 @@ def _server_token(
         raise ConfigError(f"{source}: must be at least {MIN_TOKEN_CHARS} characters")
     if token is None and server.enabled and not _is_loopback(host):
         raise ConfigError(
-            f"{path}: daemon.server.token: required when daemon.server.host is {host!r} (not loopback): set "
+            f"{path}: daemon.server.token: required when daemon.server.host is {host[:100]!r} (not loopback): set "
             "WATCHER_SERVER_TOKEN or token: ${WATCHER_SERVER_TOKEN} (e.g. openssl rand -hex 32)"
         )
     return token
@@ -1192,9 +1336,19 @@ def _daemon_settings(
         server_token=token,
         server_metrics_public=d.server.metrics_public,
         server_max_connections=d.server.max_connections,
+        server_max_connections_per_client=d.server.max_connections_per_client,
         server_header_timeout_s=d.server.header_timeout,
         server_keepalive_timeout_s=d.server.keepalive_timeout,
     )
+
+
+def _config_exists(path: Path) -> bool:
+    """Whether the config file is there; a name the system cannot look up (too long) is an error naming it."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}..."
+        raise ConfigError(f"{shown}: cannot read: {exc.strerror or type(exc).__name__}") from None
 
 
 def load(
@@ -1212,7 +1366,8 @@ def load(
     env = os.environ if environ is None else environ
     explicit = path is not None or "WATCHER_CONFIG" in env
     cfg_path = Path(path if path is not None else env.get("WATCHER_CONFIG", DEFAULT_CONFIG))
-    if cfg_path.exists():
+    exists = _config_exists(cfg_path)
+    if exists:
         try:
             # Read at most one byte past the cap: a FIFO, /dev/stdin or /dev/zero has no size to check first.
             with cfg_path.open("rb") as file:
@@ -1241,7 +1396,7 @@ def load(
     feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, node, cfg_path)
     return Settings(
         database_url=url,
-        config_path=cfg_path if cfg_path.exists() else None,
+        config_path=cfg_path if exists else None,
         feeds=feeds,
         destinations=_destinations(doc, node, cfg_path),
         claims=claims,

@@ -277,6 +277,7 @@ class Daemon:
             metrics_public=d.server_metrics_public,
             limits=ServerLimits(
                 max_connections=d.server_max_connections,
+                max_connections_per_client=d.server_max_connections_per_client,
                 header_timeout_s=d.server_header_timeout_s,
                 keepalive_timeout_s=d.server_keepalive_timeout_s,
             ),

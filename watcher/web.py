@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -80,16 +81,40 @@ class ServerLimits:
     """What clients may hold of the server (``daemon.server.*`` in feeds.yaml). Times are seconds.
 
     :param max_connections: connections open at once; a further one is closed as soon as it is accepted.
+    :param max_connections_per_client: of those, connections open at once from one peer address (see
+        :func:`client_address`); a further one from that address is closed as soon as it is accepted. None:
+        :attr:`per_client`'s default. Above ``max_connections`` it is ``max_connections`` (no per-client cap).
     :param header_timeout_s: a connection that has not sent a complete request head within this is closed.
     :param keepalive_timeout_s: a connection idle between requests (or slow to send the next head) is closed.
     :param log_interval_s: refused connections and failed accepts are logged once per interval, not each.
     """
 
     max_connections: int = _DEFAULTS.server_max_connections
+    max_connections_per_client: int | None = _DEFAULTS.server_max_connections_per_client
     header_timeout_s: float = _DEFAULTS.server_header_timeout_s
     keepalive_timeout_s: float = _DEFAULTS.server_keepalive_timeout_s
     backlog: int = 128
     log_interval_s: float = 60.0
+
+    @property
+    def per_client(self) -> int:
+        """Connections one peer address may hold: ``max_connections_per_client``, by default three quarters of
+        ``max_connections`` (192 of 256), so that a quarter is always left to the other addresses.
+
+        The cap exists so that one client (a scraper, a slowloris) cannot take every connection and lock out the
+        orchestrator's health probe. A large share rather than a fair one (say a quarter each) because real
+        traffic often arrives from one address: everything relayed by a reverse proxy or a load balancer, and in a
+        container everything through Docker's port proxy (the bridge's gateway address). A small share would cap
+        all of that while the probe only needs room left over. Probes come from loopback (the image's
+        HEALTHCHECK runs ``watcher check`` against 127.0.0.1, as do exec probes) or from the node's address
+        (kubelet HTTP probes): another address than that traffic, so they keep the quarter left. Loopback is a
+        client like any other: exempting it would hand every connection back to whatever a proxy on the same
+        host relays. Below 4 connections there is no quarter to leave, and no per-client cap by default.
+        """
+        wanted = self.max_connections_per_client
+        if wanted is None:
+            wanted = self.max_connections - self.max_connections // 4
+        return max(1, min(wanted, self.max_connections))
 
 
 class _Shared(Generic[T]):
@@ -279,11 +304,36 @@ class _AcceptErrors(logging.Filter):
         return True
 
 
-class _Refused(asyncio.Protocol):
-    """A connection beyond the cap: closed as soon as it is made, before any byte is read."""
+def client_address(peername: object) -> str:
+    """The address a connection counts under for ``max_connections_per_client``: the peer's IP address, with an
+    IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, a dual-stack socket's IPv4 peer) as its IPv4 address;
+    "unknown" when the socket names none."""
+    host = peername[0] if isinstance(peername, tuple) and peername else peername
+    try:
+        ip = ipaddress.ip_address(host) if isinstance(host, str) else None
+    except ValueError:
+        ip = None
+    if ip is None:
+        return "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+class _Admission(asyncio.Protocol):
+    """A connection until the gate has seen its peer address: handed to aiohttp's protocol, or, beyond a cap,
+    closed as soon as it is made, before any byte is read. (The protocol factory is not told the peer.)"""
+
+    def __init__(self, gate: _Gate) -> None:
+        self._gate = gate
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.close()
+        conn = self._gate.admit(client_address(transport.get_extra_info("peername")))
+        if conn is None:
+            transport.close()
+            return
+        transport.set_protocol(conn)
+        conn.connection_made(transport)
 
 
 class _Connection(web.RequestHandler):
@@ -332,16 +382,39 @@ class _Connection(web.RequestHandler):
 
 
 class _Gate:
-    """The protocol factory of the listening socket: aiohttp's protocol while fewer than ``max_connections``
-    are open, else :class:`_Refused`. The cap keeps clients from taking every file descriptor of the daemon."""
+    """The protocol factory of the listening socket: a connection gets aiohttp's protocol while fewer than
+    ``max_connections`` are open, and fewer than :attr:`ServerLimits.per_client` from its peer address; else it
+    is closed at once. The caps keep clients from taking every file descriptor of the daemon, and one client
+    from taking every connection (and with them the health probe's)."""
 
     def __init__(self, server: web.Server, limits: ServerLimits) -> None:
         self._server = server
         self._limits = limits
-        self._open: set[_Connection] = set()
+        self._per_client = limits.per_client
+        self._open: dict[_Connection, str] = {}  # each open connection's client address
+        self._by_client: dict[str, int] = {}  # open connections per client address; none at 0
         self._refusals = _EveryInterval(limits.log_interval_s)
+        self._client_refusals = _EveryInterval(limits.log_interval_s)
 
     def __call__(self) -> asyncio.BaseProtocol:
+        return _Admission(self)
+
+    def admit(self, client: str) -> _Connection | None:
+        """aiohttp's protocol for a new connection from ``client``, counted under the caps; None beyond them."""
+        held = self._by_client.get(client, 0)
+        if held >= self._per_client:
+            skipped = self._client_refusals.skipped
+            if self._client_refusals.due():
+                self._client_refusals.skipped = 0
+                logger.warning(
+                    "refusing connections from %s: %d open from that address, the limit "
+                    "(daemon.server.max_connections_per_client); %d more refused for that limit since the last "
+                    "such line",
+                    client,
+                    held,
+                    skipped,
+                )
+            return None
         if len(self._open) >= self._limits.max_connections:
             skipped = self._refusals.skipped
             if self._refusals.due():
@@ -352,7 +425,7 @@ class _Gate:
                     len(self._open),
                     skipped,
                 )
-            return _Refused()
+            return None
         conn = _Connection(
             self._server,
             gate=self,
@@ -361,11 +434,19 @@ class _Gate:
             keepalive_timeout=self._limits.keepalive_timeout_s,
             access_log=None,
         )
-        self._open.add(conn)
+        self._open[conn] = client
+        self._by_client[client] = held + 1
         return conn
 
     def release(self, conn: _Connection) -> None:
-        self._open.discard(conn)
+        client = self._open.pop(conn, None)
+        if client is None:
+            return
+        left = self._by_client[client] - 1
+        if left:
+            self._by_client[client] = left
+        else:
+            del self._by_client[client]
 
 
 class _Runner(web.AppRunner):

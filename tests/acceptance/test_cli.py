@@ -113,13 +113,15 @@ async def test_an_unusable_database_is_one_clear_error(server: FeedServer, tmp_p
     read_only = Watcher(tmp_path, f"sqlite+aiosqlite:///file:{file}?mode=ro&uri=true")
     (tmp_path / "a-file").write_text("not a folder")
     no_folder = Watcher(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'a-file' / 'w.db'}")
-    for w, expected in ((read_only, "read-only"), (no_folder, "a-file")):
+    # Writing to a database opened read-only fails at run time (1); a path that cannot be a database file (a folder
+    # on the way is a file) is bad configuration (2), found before SQLite opens it.
+    for w, expected, code in ((read_only, "read-only", 1), (no_folder, "a-file is a file, not a folder", 2)):
         for argv in (
             ("claims", "add", "Russia has run out of shells", "--name", "shells"),
             ("poll-once", "--all"),
         ):
             r = await w(*argv)
-            assert r.code == 1, (argv, r.err)
+            assert r.code == code, (argv, r.err)
             assert "Traceback" not in r.err and "INSERT" not in r.err and "parameters" not in r.err, r.err
             assert expected in r.err.strip().splitlines()[-1], r.err
 

@@ -8,13 +8,14 @@ import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 
 from watcher.cli.common import (
     LIMIT,
+    SINCE,
     THRESHOLD,
     Context,
     claim_name,
@@ -103,7 +104,7 @@ def _language_option(_ctx: click.Context, _param: click.Parameter, value: str | 
         return None
     code = normalize_language(language_subtag(value))
     if code is None:
-        raise click.BadParameter(f"{value!r} is not {LANGUAGE_FORM}")
+        raise click.BadParameter(f"{value[:40]!r} is not {LANGUAGE_FORM}")
     return code
 
 
@@ -425,14 +426,17 @@ async def claims_test(
 @click.argument("claim")
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Only articles first seen since (UTC).",
+    type=SINCE,
+    metavar="DATE",
+    help="Only articles first seen since this date or time (ISO 8601; UTC unless it gives an offset).",
 )
 @click.option("--batch", type=LIMIT, default=500, show_default=True, help="Articles per batch.")
 @json_option
 @pass_ctx
 @run_async
-async def claims_backfill(ctx: Context, claim: str, since: Any, batch: int, as_json: bool) -> None:
+async def claims_backfill(
+    ctx: Context, claim: str, since: datetime | None, batch: int, as_json: bool
+) -> None:
     """Match stored articles against one claim (for a claim added after the articles came in).
 
     Shows progress on stderr. Matches already stored are kept; the daemon then detects shifts on them.
@@ -441,7 +445,7 @@ async def claims_backfill(ctx: Context, claim: str, since: Any, batch: int, as_j
     """
     from tqdm import tqdm
 
-    start = since.replace(tzinfo=UTC) if since else None
+    start = since
     bars: list[tqdm[Any]] = []
 
     def show(state: BackfillProgress) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import math
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -16,6 +17,7 @@ from watcher.config import (
     INT64_MAX,
     MAX_KEYWORD,
     MAX_KEYWORDS,
+    MAX_NAME,
     Settings,
     claim_name_problem,
     keyword_problem,
@@ -54,6 +56,7 @@ class Context:
         :param create: whether a missing SQLite file may be created (commands that add or migrate); without
             it a missing file is an error, so that a mistyped path does not yield an empty database.
         """
+        from storage.engine import sqlite_open_problem
         from storage.sql import open_store
 
         url = self.settings.database_url
@@ -63,12 +66,38 @@ class Context:
                 f"no database at {missing}: check --database / WATCHER_DATABASE_URL, "
                 "or create it with: watcher db upgrade"
             )
-        return await open_store(url, upgrade=True)
+        # Found before SQLite tries: a failed open leaves aiosqlite's thread to report into a closed event loop.
+        problem = sqlite_open_problem(url)
+        if problem is not None:
+            raise ConfigError(problem)
+        try:
+            return await open_store(url, upgrade=True)
+        except Exception as exc:
+            raise _open_problem(url, exc) from None
 
     async def pipeline(self, store: Store) -> Pipeline:
         from watcher.pipeline import Pipeline
 
         return await Pipeline.open(self.settings, store)
+
+
+def _open_problem(url: str, exc: Exception) -> Exception:
+    """What to raise when the store of ``url`` could not be opened: for a SQLite file SQLite could not open,
+    a one-line error naming the file and why (a bad path is bad configuration); else ``exc`` itself."""
+    from storage.engine import database_problem, sqlite_file, sqlite_open_problem
+
+    cannot_open = "unable to open database file" in str(exc) or (
+        database_problem(exc) == "cannot open the database file"
+    )
+    file = sqlite_file(url)
+    if not cannot_open or file is None:
+        return exc
+    problem = sqlite_open_problem(url)
+    if problem is not None:
+        return ConfigError(problem)
+    return WatcherError(
+        f"cannot use the SQLite database {file}: SQLite could not open it (check the path and its permissions)"
+    )
 
 
 def missing_sqlite_file(url: str) -> Path | None:
@@ -191,15 +220,63 @@ TEXT = Text()
 
 
 def check_text_params(command: click.Command) -> None:
-    """Give every plain string parameter of ``command`` and its subcommands the :class:`Text` type (paths, files
-    and choices keep theirs: a file name may be any bytes)."""
+    """Give every plain string parameter of ``command`` and its subcommands the :class:`Text` type, a CLAIM the
+    :class:`ClaimRef` type (paths, files and choices keep theirs: a file name may be any bytes)."""
     for param in command.params:
         if type(param.type) is click.types.StringParamType:
-            param.type = TEXT
+            param.type = CLAIM if param.name == "claim" else TEXT
     for sub in getattr(command, "commands", {}).values():
         check_text_params(sub)
 
 
+class Since(click.DateTime):
+    """A point in time from the command line, as ISO 8601 writes one: ``2025-11-01``, ``2025-11-01T10:00``,
+    ``2025-11-01 10:00:00``, with ``Z`` or an offset such as ``+02:00``; without one it is UTC. Read as UTC."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        text = str(value).strip()
+        try:
+            parsed = datetime.fromisoformat(text) if len(text) <= 64 else None  # no date and time is longer
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail(
+                f"{text[:40]!r} is not a date: give YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS], in UTC or with an "
+                "offset such as Z or +02:00",
+                param,
+                ctx,
+            )
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before the first day Python counts
+            self.fail(f"{text!r} falls outside the years 1 to 9999 once read as UTC", param, ctx)
+
+
+class ClaimRef(Text):
+    """A claim's id or name from the command line. A name longer than any stored one names no claim: said here,
+    without echoing a value of any length back in the error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = super().convert(value, param, ctx)
+        if len(text) > MAX_STORED_NAME and not text.isdigit():
+            self.fail(
+                f"no claim has a name of {len(text)} characters (names are at most {MAX_NAME}); give its id or "
+                "name (see `watcher claims list`)",
+                param,
+                ctx,
+            )
+        return text
+
+
+MAX_STORED_NAME = 200  # the width of the claims.name column: older databases may hold names up to it
+SINCE = Since()
+CLAIM = ClaimRef()
 THRESHOLD = Threshold(0, 1)
 ID = click.IntRange(1, INT64_MAX)  # a row id: above int64 is a usage error, not an overflow
 LIMIT = click.IntRange(1, INT64_MAX)

@@ -100,7 +100,7 @@ def _feed_language(_ctx: click.Context, _param: click.Parameter, value: str) -> 
 
     code = language_subtag(value)
     if code is None:
-        raise click.BadParameter(f"{value!r} is not {LANGUAGE_FORM}")
+        raise click.BadParameter(f"{value[:40]!r} is not {LANGUAGE_FORM}")
     return code
 
 
@@ -112,7 +112,7 @@ def _feed_country(_ctx: click.Context, _param: click.Parameter, value: str) -> s
     problem = country_problem(value)
     code = country_code(value)
     if problem is not None or code is None:
-        raise click.BadParameter(f"{value!r} is not {problem}")
+        raise click.BadParameter(f"{value[:40]!r} is not {problem}")
     return code
 
 
