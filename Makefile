@@ -22,8 +22,8 @@ install-test: $(BIN)/python
 	$(BIN)/pip install -q "$(TORCH)"
 	$(BIN)/pip install -q -e '.[test,dev]'
 
-test: install-test               ## install what the tests need and run the whole suite
-	$(BIN)/python -m pytest -q
+test: install-test               ## install what the tests need and run the whole suite, a worker per core
+	$(BIN)/python -m pytest -q -n auto
 
 lint:
 	$(BIN)/ruff check watcher storage tests bench
