@@ -51,6 +51,17 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
+    """A migrated SQLite store of its own, for tests that need no PostgreSQL leg."""
+    s = await open_store(sqlite_url, upgrade=True)
+    assert isinstance(s, SqlStore)
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
 async def store(db_url: str) -> AsyncIterator[SqlStore]:
     """The concrete store (tests may read its tables), empty, on each backend of ``db_url``."""
     s = await open_store(db_url, upgrade=True)

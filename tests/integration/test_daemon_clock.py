@@ -6,12 +6,11 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
 
-from storage.sql import SqlStore, open_store
+from storage.sql import SqlStore
 from watcher.config import DaemonSettings, MatchSettings, Settings
 from watcher.daemon import Daemon
 from watcher.domain import FeedSpec, utcnow
@@ -24,16 +23,6 @@ def settings_for(db_url: str) -> Settings:
     return Settings(
         database_url=db_url, matching=MatchSettings(model=None), daemon=DaemonSettings(server_enabled=False)
     )
-
-
-@pytest.fixture
-async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
-    s = await open_store(sqlite_url, upgrade=True)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def ahead() -> datetime:

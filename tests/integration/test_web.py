@@ -21,15 +21,6 @@ from watcher.pipeline import Pipeline
 from watcher.web import ServerLimits, make_app, start_server
 
 
-@pytest.fixture
-async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
-    s = await open_store(sqlite_url, upgrade=True)
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
 async def test_healthz_reports_each_check(sqlite_store: SqlStore, aiohttp_client: AiohttpClient) -> None:
     state = DaemonStub(store=sqlite_store, started_monotonic=time.monotonic())
     client = await aiohttp_client(make_app(state, tick_s=10.0))

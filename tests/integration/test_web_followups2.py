@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from storage.sql import SqlStore, open_store
+from storage.sql import SqlStore
 from tests.support.fixtures import DaemonStub
 from watcher.config import load
 from watcher.errors import ConfigError
@@ -32,16 +32,6 @@ def held_limits(max_connections: int, per_client: int | None = None) -> ServerLi
         header_timeout_s=60,
         keepalive_timeout_s=60,
     )
-
-
-@pytest.fixture
-async def sqlite_store(sqlite_url: str) -> AsyncIterator[SqlStore]:
-    s = await open_store(sqlite_url, upgrade=True)
-    assert isinstance(s, SqlStore)
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 @pytest.fixture
