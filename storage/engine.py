@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from watcher.errors import ConfigError
+from watcher.text.display import display_path
 
 logger = logging.getLogger(__name__)
 
@@ -58,15 +59,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         file = sqlite_file(url)
         problem = None if file is None else _sqlite_path_problem(file)
         if problem is not None:
-            raise ConfigError(f"cannot use the SQLite database {file}: {problem}")
+            raise ConfigError(f"cannot use the SQLite database {display_path(str(file))}: {problem}")
         folder = _sqlite_folder(parsed.database, parsed.query)
         if folder is not None:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:  # e.g. a folder under /proc
                 raise ConfigError(
-                    f"cannot use the SQLite database {file}: cannot create its folder {folder}: "
-                    f"{exc.strerror or type(exc).__name__}"
+                    f"cannot use the SQLite database {display_path(str(file))}: cannot create its folder "
+                    f"{display_path(folder)}: {exc.strerror or type(exc).__name__}"
                 ) from None
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         read_only = _sqlite_mode(parsed.database, parsed.query) == "ro"
@@ -114,12 +115,12 @@ def _sqlite_path_problem(path: Path) -> str | None:
     kind of file than a regular one, or a folder on its way is a file. Looks, writes nothing."""
     try:
         if path.is_dir():
-            return f"it is a folder, not a database file (name a file in it, such as {path / 'watcher.db'})"
+            return f"it is a folder, not a database file (name a file in it, such as {display_path(path / 'watcher.db')})"
         if path.exists() and not path.is_file():
             return "it is not a regular file (a device, pipe or socket)"
         above = next((p for p in path.parents if p.exists()), None)
         if above is not None and not above.is_dir():
-            return f"{'its folder ' if above == path.parent else ''}{above} is a file, not a folder"
+            return f"{'its folder ' if above == path.parent else ''}{display_path(above)} is a file, not a folder"
     except OSError as exc:  # a name too long for the file system, a loop of links
         return exc.strerror or type(exc).__name__
     return None
@@ -136,7 +137,7 @@ def sqlite_open_problem(url: str) -> str | None:
     parsed = make_url(normalise_url(url))
     mode = _sqlite_mode(parsed.database, parsed.query)
     why = _sqlite_path_problem(path) or _sqlite_access_problem(path, mode)
-    return None if why is None else f"cannot use the SQLite database {path}: {why}"
+    return None if why is None else f"cannot use the SQLite database {display_path(path)}: {why}"
 
 
 def _sqlite_access_problem(path: Path, mode: str) -> str | None:
@@ -146,19 +147,19 @@ def _sqlite_access_problem(path: Path, mode: str) -> str | None:
         if not os.access(path, os.R_OK | (os.W_OK if writes else 0)):
             return f"this user may not {'read and write' if writes else 'read'} it"
         if writes and not os.access(folder, os.W_OK | os.X_OK):
-            return f"its folder {folder} is not writable (SQLite keeps its -wal and -shm files beside it)"
+            return f"its folder {display_path(folder)} is not writable (SQLite keeps its -wal and -shm files beside it)"
         return None
     if mode in ("ro", "rw"):
         return f"it does not exist (mode={mode} does not create it)"
     if not folder.is_dir():
         return None  # make_engine creates it, or says why it cannot
     if not os.access(folder, os.W_OK | os.X_OK):
-        return f"its folder {folder} is not writable, so the file cannot be created"
+        return f"its folder {display_path(folder)} is not writable, so the file cannot be created"
     try:
         # A file of its own name: another process may be creating the database itself right now.
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".watcher-probe-")
     except OSError as exc:  # /proc and /sys take no new files, whatever the permissions say
-        return f"no file can be created in {folder}: {exc.strerror or type(exc).__name__}"
+        return f"no file can be created in {display_path(folder)}: {exc.strerror or type(exc).__name__}"
     os.close(fd)
     os.unlink(probe)
     return None
@@ -201,7 +202,7 @@ def display_database(url: str | URL) -> str:
     try:
         parsed = url if isinstance(url, URL) else make_url(normalise_url(url))
         if parsed.get_backend_name() == "sqlite":  # a path, as typed (a file: URI unquoted)
-            return f"{parsed.drivername}:///{parsed.database or ''}"
+            return f"{parsed.drivername}:///{display_path(parsed.database or '')}"
         shown = URL.create(parsed.drivername, host=parsed.host, port=parsed.port, database=parsed.database)
         return shown.render_as_string(hide_password=True)
     except Exception:

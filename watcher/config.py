@@ -37,6 +37,7 @@ from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.notify.webhook import decode_secret
 from watcher.shifts import ShiftSettingError, ShiftSettings
+from watcher.text.display import display_path, escaped_name
 
 logger = logging.getLogger(__name__)
 
@@ -694,13 +695,27 @@ _Composer.add_implicit_resolver(
 )
 
 
-def _check_nodes(node: yaml.Node, path: Path) -> None:
+# Tags of keys YAML reads as something other than text (``1:``, ``true:``, ``null:``): every key feeds.yaml takes is
+# a name, and pydantic's "[1]: Keys should be strings" reads like a list index.
+_NOT_TEXT_KEYS = frozenset(
+    f"tag:yaml.org,2002:{kind}" for kind in ("int", "float", "bool", "null", "timestamp", "binary")
+)
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _check_nodes(node: yaml.Node, path: str) -> None:
     """Refuse aliases (a few hundred bytes of them expand to gigabytes) and a key given twice in one mapping
-    (YAML would silently keep the last), naming the lines. An alias is a node reached a second time."""
+    (YAML would silently keep the last), naming the lines. An alias is a node reached a second time.
+
+    Then the first key (by line) that is not text (``1:``, ``true:``, ``null:``, a list) or is a merge key
+    (``<<:``). Merge keys are refused, not supported: they merge anchored mappings, and anchors are refused; and
+    an inline one (``<<: {url: ...}`` beside ``url: ...``) would give a key twice with no duplicate found.
+    """
     seen_nodes: set[int] = set()
-    stack = [node]
+    key_problem: tuple[int, str] | None = None
+    stack: list[tuple[yaml.Node, tuple[int | str, ...]]] = [(node, ())]
     while stack:
-        n = stack.pop()
+        n, loc = stack.pop()
         if id(n) in seen_nodes:
             raise ConfigError(
                 f"{path}:{n.start_mark.line + 1}: invalid YAML: anchors and aliases (&name, *name) are not allowed"
@@ -716,9 +731,32 @@ def _check_nodes(node: yaml.Node, path: Path) -> None:
                         f"{path}:{line}: duplicate key {_repr(key):.80} (first given on line {keys[key]})"
                     )
                 keys[key] = line
-                stack.extend((k, v))
+                problem = _key_problem(k, loc)
+                if problem is not None and (key_problem is None or line < key_problem[0]):
+                    key_problem = line, problem
+                stack.extend(((k, loc), (v, (*loc, k.value if isinstance(k, yaml.ScalarNode) else "?"))))
         elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
+            stack.extend((v, (*loc, i)) for i, v in enumerate(n.value))
+    if key_problem is not None:
+        line, problem = key_problem
+        raise ConfigError(f"{path}:{line}: {problem}")
+
+
+def _key_problem(key: yaml.Node, loc: tuple[int | str, ...]) -> str | None:
+    """Why ``key``, a key of the mapping at ``loc``, cannot be one, or None: it is not text, or a merge key."""
+    if key.tag == _MERGE:
+        problem = "merge keys (<<) are not supported: write the keys out in the mapping itself"
+    elif not isinstance(key, yaml.ScalarNode):
+        problem = f"a key must be text, not {'a list' if isinstance(key, yaml.SequenceNode) else 'a mapping'}"
+    elif key.tag in _NOT_TEXT_KEYS:
+        if key.tag.endswith(":binary"):  # it may hold a secret: never shown
+            problem = "a key must be text, not binary data (!!binary)"
+        else:
+            shown = display_path(str(key.value)[:80]) or "null"
+            problem = f"key {shown} must be text (put quotes around it if it is meant as text)"
+    else:
+        return None
+    return f"{_dotted(loc)}: {problem}" if loc else problem
 
 
 # The sections whose length is capped, and their caps: checked on the YAML nodes, before a file of 400,000 feeds
@@ -726,7 +764,7 @@ def _check_nodes(node: yaml.Node, path: Path) -> None:
 _SECTION_CAPS = {"feeds": MAX_FEEDS, "claims": MAX_CLAIMS, "destinations": MAX_DESTINATIONS}
 
 
-def _check_counts(node: yaml.Node, path: Path) -> None:
+def _check_counts(node: yaml.Node, path: str) -> None:
     if not isinstance(node, yaml.MappingNode):
         return
     for k, v in node.value:
@@ -813,7 +851,7 @@ def _path_of(root: yaml.Node, target: yaml.Node) -> tuple[tuple[int | str, ...],
     return None
 
 
-def _unreadable_error(exc: _Unreadable, root: yaml.Node, path: Path) -> ConfigError:
+def _unreadable_error(exc: _Unreadable, root: yaml.Node, path: str) -> ConfigError:
     """``file:line: field: problem`` for a value the constructor could not build; the value is not shown."""
     found = _path_of(root, exc.node)
     field = "(top level)" if found is None else _dotted(found[0]) + (" (a key)" if found[1] else "")
@@ -825,7 +863,7 @@ def _unreadable_error(exc: _Unreadable, root: yaml.Node, path: Path) -> ConfigEr
     return ConfigError(f"{at}: invalid YAML: cannot read {shown} value of {field}: {exc.problem}")
 
 
-def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
+def _yaml_error(exc: yaml.YAMLError, text: str, path: str) -> ConfigError:
     """``file:line: invalid YAML: problem`` for any YAML error: unknown tags, bad characters, bad syntax."""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -851,7 +889,7 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
     return ConfigError(f"{path}: invalid YAML: {exc}")
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def _decode(raw: bytes, path: str) -> str:
     """The file's text: UTF-8, or UTF-16/32 with a byte-order mark (as YAML allows); else a clear error."""
     if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE starts both
         encoding = "utf-32"
@@ -869,7 +907,7 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from None
 
 
-def _compose(text: str, path: Path) -> tuple[Any, yaml.Node | None]:
+def _compose(text: str, path: str) -> tuple[Any, yaml.Node | None]:
     try:
         node = yaml.compose(text, Loader=_Composer)
     except yaml.YAMLError as exc:
@@ -930,7 +968,7 @@ def _interpolate(
     data: Any,
     node: yaml.Node | None,
     environ: Mapping[str, str],
-    path: Path,
+    path: str,
     loc: tuple[Any, ...] = (),
     interpolated: set[tuple[Any, ...]] | None = None,
 ) -> Any:
@@ -976,7 +1014,7 @@ def _surrogate_problem(text: str) -> str | None:
     )
 
 
-def _check_characters(data: Any, node: yaml.Node | None, path: Path, loc: tuple[Any, ...] = ()) -> None:
+def _check_characters(data: Any, node: yaml.Node | None, path: str, loc: tuple[Any, ...] = ()) -> None:
     """Refuse a value holding a control character (from a ``"\\0"`` or ``"\\e"`` escape, or ${ENV}) or a lone
     surrogate: NUL would reach the database, escapes the terminal. The message names the line and key, never the
     value."""
@@ -1014,7 +1052,7 @@ def _echoes(err: Any, loc: Sequence[int | str], interpolated: set[tuple[Any, ...
 
 
 def _validation_message(
-    exc: ValidationError, node: yaml.Node | None, path: Path, interpolated: set[tuple[Any, ...]]
+    exc: ValidationError, node: yaml.Node | None, path: str, interpolated: set[tuple[Any, ...]]
 ) -> str:
     lines = []
     errors = exc.errors()
@@ -1107,7 +1145,7 @@ def feed_url(url: str) -> str:
     return _Feed(url=url).url
 
 
-def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpec, ...]:
+def _feed_specs(doc: _File, node: yaml.Node | None, path: str) -> tuple[FeedSpec, ...]:
     d = doc.defaults
     seen: dict[str, int] = {}
     specs = []
@@ -1140,7 +1178,7 @@ def _feed_specs(doc: _File, node: yaml.Node | None, path: Path) -> tuple[FeedSpe
     return tuple(specs)
 
 
-def _destinations(doc: _File, node: yaml.Node | None, path: Path) -> tuple[Destination, ...]:
+def _destinations(doc: _File, node: yaml.Node | None, path: str) -> tuple[Destination, ...]:
     seen: dict[str, int] = {}
     for i, d in enumerate(doc.destinations):
         if d.name in seen:
@@ -1160,7 +1198,7 @@ def _destinations(doc: _File, node: yaml.Node | None, path: Path) -> tuple[Desti
     )
 
 
-def _claims(doc: _File, node: yaml.Node | None, path: Path) -> tuple[ClaimSpec, ...]:
+def _claims(doc: _File, node: yaml.Node | None, path: str) -> tuple[ClaimSpec, ...]:
     # Names are compared as the store compares them (folded_name, ASCII letters in any case): "NATO-ammo" and
     # "nato-ammo" would share one report file where file names ignore case, and one name when typed.
     seen: dict[str, int] = {}
@@ -1189,7 +1227,7 @@ def _claims(doc: _File, node: yaml.Node | None, path: Path) -> tuple[ClaimSpec, 
 
 def _duplicate_name(
     node: yaml.Node | None,
-    path: Path,
+    path: str,
     section: str,
     i: int,
     first: int,
@@ -1242,7 +1280,7 @@ def _match_settings(m: _Matching, feeds: Sequence[FeedSpec], claims: Sequence[Cl
     return replace(settings, threshold=m.threshold)
 
 
-def _check_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
+def _check_together(doc: _File, node: yaml.Node | None, path: str) -> None:
     """Settings that are each valid but not together; the error names the line of the first one."""
     if doc.pages.min_text_chars > doc.pages.max_text_chars:
         at = _node_at(node, ("pages", "min_text_chars"))
@@ -1252,7 +1290,7 @@ def _check_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
         )
 
 
-def _warn_together(doc: _File, node: yaml.Node | None, path: Path) -> None:
+def _warn_together(doc: _File, node: yaml.Node | None, path: str) -> None:
     """Settings that work together but not well: a warning, since tests and trials set them so on purpose."""
     lease, timeout = doc.daemon.lease, doc.http.total_timeout_s
     if lease <= timeout:
@@ -1271,7 +1309,7 @@ def _seconds(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def _shift_settings(doc: _File, node: yaml.Node | None, path: Path) -> ShiftSettings:
+def _shift_settings(doc: _File, node: yaml.Node | None, path: str) -> ShiftSettings:
     """ShiftSettings from ``shifts:``; a value out of range is an error naming its line and key."""
     values = doc.shifts.model_dump()
     fresh_window = values.pop("fresh_window")
@@ -1299,7 +1337,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _server_token(
-    server: _Server, host: str, env: Mapping[str, str], node: yaml.Node | None, path: Path
+    server: _Server, host: str, env: Mapping[str, str], node: yaml.Node | None, path: str
 ) -> str | None:
     """daemon.server.token ($WATCHER_SERVER_TOKEN wins); required when the server binds beyond loopback."""
     from_env = env.get("WATCHER_SERVER_TOKEN")
@@ -1317,9 +1355,7 @@ def _server_token(
     return token
 
 
-def _daemon_settings(
-    doc: _File, node: yaml.Node | None, env: Mapping[str, str], path: Path
-) -> DaemonSettings:
+def _daemon_settings(doc: _File, node: yaml.Node | None, env: Mapping[str, str], path: str) -> DaemonSettings:
     d = doc.daemon
     host, port = _server_address(d.server, env)
     token = _server_token(d.server, host, env, node, path)
@@ -1347,7 +1383,8 @@ def _config_exists(path: Path) -> bool:
     try:
         return path.exists()
     except OSError as exc:
-        shown = str(path) if len(str(path)) <= 200 else f"{str(path)[:200]}..."
+        text = str(path)
+        shown = escaped_name(text) if len(text) <= 200 else f"{escaped_name(text[:200])}..."
         raise ConfigError(f"{shown}: cannot read: {exc.strerror or type(exc).__name__}") from None
 
 
@@ -1367,45 +1404,47 @@ def load(
     explicit = path is not None or "WATCHER_CONFIG" in env
     cfg_path = Path(path if path is not None else env.get("WATCHER_CONFIG", DEFAULT_CONFIG))
     exists = _config_exists(cfg_path)
+    # The name as every message shows it: a name given on the command line may hold line breaks or escapes.
+    where = display_path(cfg_path)
     if exists:
         try:
             # Read at most one byte past the cap: a FIFO, /dev/stdin or /dev/zero has no size to check first.
             with cfg_path.open("rb") as file:
                 raw_bytes = file.read(MAX_CONFIG_BYTES + 1)
         except OSError as exc:
-            raise ConfigError(f"{cfg_path}: cannot read: {exc.strerror or exc}") from None
+            raise ConfigError(f"{where}: cannot read: {exc.strerror or type(exc).__name__}") from None
         if len(raw_bytes) > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{cfg_path}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
-        raw, node = _compose(_decode(raw_bytes, cfg_path), cfg_path)
+            raise ConfigError(f"{where}: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
+        raw, node = _compose(_decode(raw_bytes, where), where)
     elif explicit or required:
-        raise ConfigError(f"{cfg_path}: config file not found")
+        raise ConfigError(f"{where}: config file not found")
     else:
         raw, node = {}, None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{cfg_path}:1: the top level must be a mapping (database, feeds, claims, ...)")
+        raise ConfigError(f"{where}:1: the top level must be a mapping (database, feeds, claims, ...)")
     interpolated: set[tuple[Any, ...]] = set()
-    raw = _interpolate(raw, node, env, cfg_path, interpolated=interpolated)
-    _check_characters(raw, node, cfg_path)
+    raw = _interpolate(raw, node, env, where, interpolated=interpolated)
+    _check_characters(raw, node, where)
     try:
         doc = _File.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(exc, node, cfg_path, interpolated)) from None
+        raise ConfigError(_validation_message(exc, node, where, interpolated)) from None
     url = database_url or env.get("WATCHER_DATABASE_URL") or doc.database or DEFAULT_DATABASE_URL
-    _check_together(doc, node, cfg_path)
-    _warn_together(doc, node, cfg_path)
-    feeds, claims = _feed_specs(doc, node, cfg_path), _claims(doc, node, cfg_path)
+    _check_together(doc, node, where)
+    _warn_together(doc, node, where)
+    feeds, claims = _feed_specs(doc, node, where), _claims(doc, node, where)
     return Settings(
         database_url=url,
         config_path=cfg_path if exists else None,
         feeds=feeds,
-        destinations=_destinations(doc, node, cfg_path),
+        destinations=_destinations(doc, node, where),
         claims=claims,
         http=HttpSettings(**doc.http.model_dump()),
         ingest=IngestSettings(**doc.ingest.model_dump()),
         matching=_match_settings(doc.matching, feeds, claims),
         pages=PageSettings(**doc.pages.model_dump()),
-        shifts=_shift_settings(doc, node, cfg_path),
-        daemon=_daemon_settings(doc, node, env, cfg_path),
+        shifts=_shift_settings(doc, node, where),
+        daemon=_daemon_settings(doc, node, env, where),
     )
 
 

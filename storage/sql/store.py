@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from storage.base import Store
-from storage.engine import make_engine
+from storage.engine import display_database, make_engine
 from storage.sql.articles import ArticleQueries
 from storage.sql.claims import ClaimQueries
 from storage.sql.core import insert
@@ -91,25 +92,34 @@ async def open_store(url: str, *, upgrade: bool = False, retries: int = 0) -> St
     """The store for ``url``; with ``upgrade`` the schema is migrated first.
 
     ``retries`` > 0 waits for a database that is still starting (containers), 1 s apart.
-    Raises StorageError when the database cannot be reached.
+    Raises StorageError when the database cannot be reached. On any failure the engine is disposed first.
     """
     store = SqlStore(make_engine(url))
-    for attempt in range(retries + 1):
-        try:
-            await store.ping()
-            break
-        except Exception as exc:
-            if attempt == retries:
-                await store.close()
-                raise StorageError(
-                    f"cannot reach the database ({type(exc).__name__}: {_safe(exc)})"
-                ) from None
-            await asyncio.sleep(1)
-    if upgrade:
-        await store.upgrade()
+    try:
+        for attempt in range(retries + 1):
+            try:
+                await store.ping()
+                break
+            except Exception as exc:
+                if attempt == retries:
+                    raise StorageError(
+                        f"cannot reach the database {display_database(url)} ({type(exc).__name__}: {_safe(exc)})"
+                    ) from None
+                await asyncio.sleep(1)
+        if upgrade:
+            await store.upgrade()
+    except BaseException:
+        # Disposed here, in the event loop. Left to the garbage collector, a pooled aiosqlite connection is
+        # stopped from wherever the collector runs: its thread may then answer into an event loop that has
+        # closed, and print a traceback ("Event loop is closed") after the error.
+        with contextlib.suppress(Exception):
+            await store.close()
+        raise
     return store
 
 
 def _safe(exc: BaseException) -> str:
-    """An exception text without credentials (drivers may echo the DSN)."""
-    return re.sub(r"://[^@/\s]+@", "://***@", str(exc))[:300]
+    """An exception text without credentials (drivers may echo the DSN): its first line, at most 300 characters
+    (SQLAlchemy adds lines with the SQL and a link)."""
+    lines = str(exc).strip().splitlines()
+    return re.sub(r"://[^@/\s]+@", "://***@", lines[0] if lines else "")[:300]

@@ -58,12 +58,13 @@ class Context:
         """
         from storage.engine import sqlite_open_problem
         from storage.sql import open_store
+        from watcher.text.display import display_path
 
         url = self.settings.database_url
         missing = None if create else missing_sqlite_file(url)
         if missing is not None:
             raise ConfigError(
-                f"no database at {missing}: check --database / WATCHER_DATABASE_URL, "
+                f"no database at {display_path(missing)}: check --database / WATCHER_DATABASE_URL, "
                 "or create it with: watcher db upgrade"
             )
         # Found before SQLite tries: a failed open leaves aiosqlite's thread to report into a closed event loop.
@@ -85,6 +86,7 @@ def _open_problem(url: str, exc: Exception) -> Exception:
     """What to raise when the store of ``url`` could not be opened: for a SQLite file SQLite could not open,
     a one-line error naming the file and why (a bad path is bad configuration); else ``exc`` itself."""
     from storage.engine import database_problem, sqlite_file, sqlite_open_problem
+    from watcher.text.display import display_path
 
     cannot_open = "unable to open database file" in str(exc) or (
         database_problem(exc) == "cannot open the database file"
@@ -96,13 +98,14 @@ def _open_problem(url: str, exc: Exception) -> Exception:
     if problem is not None:
         return ConfigError(problem)
     return WatcherError(
-        f"cannot use the SQLite database {file}: SQLite could not open it (check the path and its permissions)"
+        f"cannot use the SQLite database {display_path(file)}: SQLite could not open it (check the path and its "
+        "permissions)"
     )
 
 
 def missing_sqlite_file(url: str) -> Path | None:
     """The file of a SQLite database URL when it does not exist; None when it does, or for other databases,
-    in-memory ones and URLs that are not valid (opening them reports those)."""
+    in-memory ones, URLs that are not valid and names that cannot be looked up (opening them reports those)."""
     from sqlalchemy.engine import make_url
 
     from storage.engine import normalise_url
@@ -122,7 +125,10 @@ def missing_sqlite_file(url: str) -> Path | None:
         if not database or database == ":memory:":
             return None
     path = Path(database)
-    return None if path.exists() else path
+    try:
+        return None if path.exists() else path
+    except OSError:  # a name too long to look up: sqlite_open_problem says so, naming it shortened
+        return None
 
 
 pass_ctx = click.make_pass_decorator(Context)
