@@ -189,6 +189,13 @@ class Store(Protocol):
     async def matches_for_claim(self, claim_id: int) -> list[Match]:
         """Every match of a claim (removed claims included), oldest first."""
 
+    async def match_summaries_for_claim(self, claim_id: int) -> list[Match]:
+        """Every match of a claim (removed claims included), oldest first, as :meth:`matches_for_claim` returns
+        them less what only a match shown in full needs: the match's ``cues`` and its article's ``text``,
+        ``url``, ``canonical_url`` and ``content_hash`` are empty, ``page_fetched_at`` None and ``versions`` ()
+        (scores, framing, evidence, times, title, story and outlet metadata are as stored). For figures over all
+        of a claim's matches; :meth:`matches_by_id` reads the few shown."""
+
     async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
         """The matches with these ids, by id; unknown ids are left out."""
 
@@ -241,6 +248,14 @@ class Store(Protocol):
 
     async def events_for_claim(self, claim_id: int) -> list[Event]:
         """Every event of a claim, oldest first."""
+
+    async def event_summaries_for_claim(self, claim_id: int) -> list[Event]:
+        """Every event of a claim, oldest first, as :meth:`events_for_claim` returns them with only their id,
+        type, ``created_at`` and ``backfill``: ``details`` holds the stored ``trigger_at`` alone (when there is
+        one), and the summary, dedupe key and match ids are empty. :meth:`events_by_id` reads the few shown."""
+
+    async def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        """The events with these ids, by id; unknown ids are left out."""
 
     async def record_events(
         self,

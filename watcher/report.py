@@ -91,8 +91,10 @@ class ReportSource(Protocol):
     """What a report reads from the store (``storage.sql.SqlStore`` provides it)."""
 
     async def get_claim(self, ref: str | int, *, include_deleted: bool = False) -> Claim: ...
-    async def matches_for_claim(self, claim_id: int) -> list[Match]: ...
-    async def events_for_claim(self, claim_id: int) -> list[Event]: ...
+    async def match_summaries_for_claim(self, claim_id: int) -> list[Match]: ...
+    async def matches_by_id(self, ids: Sequence[int]) -> list[Match]: ...
+    async def event_summaries_for_claim(self, claim_id: int) -> list[Event]: ...
+    async def events_by_id(self, ids: Sequence[str]) -> list[Event]: ...
     async def revisions_for_claim(self, claim_id: int) -> list[MatchRevision]: ...
 
 
@@ -107,15 +109,35 @@ async def build_report(store: ReportSource, claim_ref: str | int) -> str:
         removed = False
     except NotFoundError:
         removed = True  # found only among the removed claims
-    matches = await store.matches_for_claim(claim.id)
-    events = await store.events_for_claim(claim.id)
+    # The figures read every match and event, but only what they count by; the rows and events shown in full
+    # (text, cues, versions, summaries) are read by id: a claim of 100,000 matches loaded whole took seconds
+    # and hundreds of MB for a page that shows 2,000 of them.
+    matches = await store.match_summaries_for_claim(claim.id)
+    events = await store.event_summaries_for_claim(claim.id)
     revisions = await store.revisions_for_claim(claim.id)
     logger.debug("report for claim %s: %d matches, %d events", claim.name, len(matches), len(events))
-    # In a worker thread: a claim with many matches takes seconds to render, and the daemon's event loop (its
+    # In worker threads: a claim with many matches takes seconds to render, and the daemon's event loop (its
     # polls, deliveries and /healthz) must not wait for a page.
+    rows, shown = await asyncio.to_thread(_shown, matches, events)
+    full_rows = {m.id: m for m in await store.matches_by_id([m.id for m in rows])}
+    full_events = {e.id: e for e in await store.events_by_id([e.id for e in shown])}
     return await asyncio.to_thread(
-        render_report, claim, matches, events, now=datetime.now(UTC), revisions=revisions, removed=removed
+        render_report,
+        claim,
+        matches,
+        events,
+        now=datetime.now(UTC),
+        revisions=revisions,
+        removed=removed,
+        # A match or event deleted between the two reads (nothing deletes them today) would keep its summary.
+        shown_rows=[full_rows.get(m.id, m) for m in rows],
+        shown_events=[full_events.get(e.id, e) for e in shown],
     )
+
+
+def _shown(matches: Sequence[Match], events: Sequence[Event]) -> tuple[list[Match], list[Event]]:
+    """The table's rows and the events charted, as :func:`render_report` picks them."""
+    return newest_matches(matches, MAX_ROWS), newest_events(events, MAX_EVENTS)
 
 
 def render_report(
@@ -126,18 +148,25 @@ def render_report(
     now: datetime,
     revisions: Sequence[MatchRevision] = (),
     removed: bool = False,
+    shown_rows: Sequence[Match] | None = None,
+    shown_events: Sequence[Event] | None = None,
 ) -> str:
     """The report page as one HTML document; every feed-derived string is escaped, links are http(s) only.
 
     ``revisions`` are the claim's stored match revisions: an article whose stance a revision changed shows
     the stance it was published with beside the one it has now. ``removed``: the claim was removed, so its
     coverage ends where watcher stopped looking, not where the press did.
+
+    ``shown_rows`` and ``shown_events``: the table's rows (``newest_matches(matches, MAX_ROWS)``) and the
+    events charted (``newest_events(events, MAX_EVENTS)``) in full, in that order, where ``matches`` and
+    ``events`` are summaries (``Store.match_summaries_for_claim``, ``Store.event_summaries_for_claim``);
+    None: picked from ``matches`` and ``events``, which are then full records.
     """
     stories = group_stories(matches)
     names = outlet_names(matches)
     restanced = stance_changes(matches, revisions)
-    ordered_events = sorted(events, key=lambda e: (event_time(e), e.id))
-    shown = ordered_events[-MAX_EVENTS:]
+    ordered_events = sorted(events, key=_event_order)
+    shown = list(shown_events) if shown_events is not None else ordered_events[-MAX_EVENTS:]
     buckets = choose_buckets([s.at for s in stories] + [event_time(e) for e in shown], now)
     return _PAGE.substitute(
         title=_e(f"{claim.name} — coverage report"),
@@ -147,7 +176,7 @@ def render_report(
             stories, shown, buckets, restanced, claim=claim, older=len(ordered_events) - len(shown)
         ),
         outlets=_outlets(matches, names),
-        table=_table(matches, {s.first.id for s in stories}, restanced),
+        table=_table(matches, {s.first.id for s in stories}, restanced, shown_rows),
         footer=_footer(now, buckets),
         css=_CSS,
         csp=CSP,
@@ -790,13 +819,19 @@ def _outlet_row(name: str, ms: Sequence[Match]) -> str:
     )
 
 
-def _table(matches: Sequence[Match], firsts: set[int], restanced: dict[int, Restance]) -> str:
+def _table(
+    matches: Sequence[Match],
+    firsts: set[int],
+    restanced: dict[int, Restance],
+    shown: Sequence[Match] | None = None,
+) -> str:
+    """``shown``: the rows in full, newest first (see :func:`render_report`); None: picked from ``matches``."""
     head = f'<section class="card"><h2>Matched articles <span class="count">{len(matches)}</span></h2>'
     if not matches:
         return (
             f'{head}<p class="empty">No coverage yet: articles appear here once feeds carry it.</p></section>'
         )
-    ordered = newest_matches(matches, MAX_ROWS)
+    ordered = list(shown) if shown is not None else newest_matches(matches, MAX_ROWS)
     # The match score only tells an editor something when it tells articles apart: with one article, or all
     # scores equal at two decimals, the column would repeat one number on every row, so it becomes one line
     # of the note instead. Where scores differ it stays, small and muted: a qualifier, not a headline.
@@ -832,6 +867,16 @@ def newest_matches(matches: Sequence[Match], limit: int) -> list[Match]:
     """The ``limit`` newest matches by publication time, newest first: what the table shows, found without
     sorting every match of a claim (the same order as sorting them all, ties included)."""
     return heapq.nlargest(limit, matches, key=lambda m: (publication_time(m.article).at, m.article.id))
+
+
+def newest_events(events: Sequence[Event], limit: int) -> list[Event]:
+    """The ``limit`` (> 0) newest events by event time (ties by id), oldest first: what the timeline charts and
+    lists."""
+    return sorted(events, key=_event_order)[-limit:]
+
+
+def _event_order(event: Event) -> tuple[datetime, str]:
+    return event_time(event), event.id
 
 
 def _column_class(column: str) -> str:

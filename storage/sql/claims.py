@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.base import SyncReport
 from storage.sql.articles import load_versions
 from storage.sql.core import SqlBase, insert, lease_free
-from storage.sql.rows import ARTICLE_COLS, to_claim, to_match, to_match_revision
+from storage.sql.rows import (
+    ARTICLE_COLS,
+    ARTICLE_SUMMARY_COLS,
+    to_claim,
+    to_match,
+    to_match_revision,
+    to_match_summary,
+)
 from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
 from watcher.domain import (
     Claim,
@@ -76,6 +83,29 @@ def _match_query() -> Select[Any]:
         matches_t.c.version.label("match_version"),
         matches_t.c.unmatched_at,
         *ARTICLE_COLS,
+    ).select_from(
+        matches_t.join(claims_t, claims_t.c.id == matches_t.c.claim_id)
+        .join(articles_t, articles_t.c.id == matches_t.c.article_id)
+        .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
+    )
+
+
+def _summary_query() -> Select[Any]:
+    """Matches as rows.to_match_summary reads them: _match_query without the cues and the article's text."""
+    return select(
+        matches_t.c.id.label("match_id"),
+        matches_t.c.claim_id,
+        claims_t.c.name.label("claim_name"),
+        matches_t.c.score,
+        matches_t.c.lexical,
+        matches_t.c.semantic,
+        matches_t.c.stance,
+        matches_t.c.skepticism,
+        matches_t.c.evidence,
+        matches_t.c.matched_at,
+        matches_t.c.version.label("match_version"),
+        matches_t.c.unmatched_at,
+        *ARTICLE_SUMMARY_COLS,
     ).select_from(
         matches_t.join(claims_t, claims_t.c.id == matches_t.c.claim_id)
         .join(articles_t, articles_t.c.id == matches_t.c.article_id)
@@ -330,6 +360,11 @@ class ClaimQueries(SqlBase):
         q = _match_query().where(matches_t.c.claim_id == claim_id).order_by(matches_t.c.id)
         async with self.engine.connect() as conn:
             return await _read_matches(conn, q)
+
+    async def match_summaries_for_claim(self, claim_id: int) -> list[Match]:
+        q = _summary_query().where(matches_t.c.claim_id == claim_id).order_by(matches_t.c.id)
+        async with self.engine.connect() as conn:
+            return [to_match_summary(r) for r in (await conn.execute(q)).mappings()]
 
     async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
         if not ids:

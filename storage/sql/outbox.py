@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 
 from storage.sql.core import SqlBase, insert, lease_free
-from storage.sql.rows import to_delivery, to_event
+from storage.sql.rows import to_delivery, to_event, to_event_summary
 from storage.tables import claims_t, deliveries_t, destinations_t, events_t, matches_t
 from watcher.domain import (
     Delivery,
@@ -46,6 +46,30 @@ class OutboxQueries(SqlBase):
             .where(events_t.c.claim_id == claim_id)
             .order_by(events_t.c.created_at, events_t.c.id)
         )
+        async with self.engine.connect() as conn:
+            return [to_event(r) for r in (await conn.execute(q)).mappings()]
+
+    async def event_summaries_for_claim(self, claim_id: int) -> list[Event]:
+        # The trigger time alone of each event's details: the JSON path is compiled for each database.
+        q = (
+            select(
+                events_t.c.id,
+                events_t.c.type,
+                events_t.c.claim_id,
+                events_t.c.details["trigger_at"].label("trigger_at"),
+                events_t.c.created_at,
+                events_t.c.backfill,
+            )
+            .where(events_t.c.claim_id == claim_id)
+            .order_by(events_t.c.created_at, events_t.c.id)
+        )
+        async with self.engine.connect() as conn:
+            return [to_event_summary(r) for r in (await conn.execute(q)).mappings()]
+
+    async def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        if not ids:
+            return []
+        q = select(events_t).where(events_t.c.id.in_(sorted(set(ids)))).order_by(events_t.c.id)
         async with self.engine.connect() as conn:
             return [to_event(r) for r in (await conn.execute(q)).mappings()]
 

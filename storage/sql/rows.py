@@ -168,6 +168,60 @@ def to_match(r: RowMapping) -> Match:
     )
 
 
+# What to_match_summary reads of a match's article: ARTICLE_COLS less its text, page text, URLs and content hash.
+ARTICLE_SUMMARY_COLS = [
+    c
+    for c in ARTICLE_COLS
+    if c.key not in {"text", "page_text", "url", "canonical_url", "content_hash", "page_fetched_at"}
+]
+
+
+def to_match_summary(r: RowMapping) -> Match:
+    """A match from the claims module's summary query: as :func:`to_match` reads it, with the article's text, URLs
+    and content hash empty and the match's cues empty (see ``Store.match_summaries_for_claim``)."""
+    language = r["language"]
+    if language in (None, "", "und"):
+        language = r["feed_language"] or "und"
+    article = Article(
+        id=r["id"],
+        feed_id=r["feed_id"],
+        story_id=r["story_id"] or r["id"],
+        url="",
+        canonical_url="",
+        title=r["title"],
+        text="",
+        content_hash="",
+        published_at=r["published_at"],
+        first_seen_at=r["first_seen_at"],
+        language=language,
+        outlet=r["outlet"],
+        country=r["country"],
+        leaning=r["leaning"],
+        ownership=r["ownership"],
+        published_at_basis=r["published_at_basis"],
+        full_text=r["full_text"],
+        version=r["version"],
+        updated_at=r["updated_at"],
+        backlog=bool(r["backlog"]),
+    )
+    return Match(
+        id=r["match_id"],
+        claim_id=r["claim_id"],
+        claim_name=r["claim_name"],
+        article=article,
+        score=r["score"],
+        lexical=r["lexical"],
+        semantic=r["semantic"],
+        stance=Stance(r["stance"]),
+        skepticism=r["skepticism"],
+        cues=(),
+        evidence=tuple(r["evidence"] or ()),
+        matched_at=r["matched_at"],
+        version=r["match_version"],
+        unmatched_at=r["unmatched_at"],
+    )
+
+
 def to_event(r: RowMapping) -> Event:
     return Event(
         id=r["id"],
@@ -177,6 +231,23 @@ def to_event(r: RowMapping) -> Event:
         summary=r["summary"],
         details=dict(r["details"] or {}),
         match_ids=tuple(r["match_ids"] or ()),
+        created_at=r["created_at"],
+        backfill=bool(r["backfill"]),
+    )
+
+
+def to_event_summary(r: RowMapping) -> Event:
+    """An event from the outbox module's summary query: its type, times and backfill mark, with the summary,
+    dedupe key and match ids empty and ``details`` holding its ``trigger_at`` alone (when it has one)."""
+    trigger_at = r["trigger_at"]
+    return Event(
+        id=r["id"],
+        type=EventType(r["type"]),
+        claim_id=r["claim_id"],
+        dedupe_key="",
+        summary="",
+        details={} if trigger_at is None else {"trigger_at": trigger_at},
+        match_ids=(),
         created_at=r["created_at"],
         backfill=bool(r["backfill"]),
     )
