@@ -37,7 +37,7 @@ from watcher.match.lexical import compile_claim
 from watcher.match.matcher import MatchSettings
 from watcher.notify.webhook import decode_secret
 from watcher.shifts import ShiftSettingError, ShiftSettings
-from watcher.text.display import display_path, escaped_name
+from watcher.text.display import display_path
 
 logger = logging.getLogger(__name__)
 
@@ -1383,9 +1383,9 @@ def _config_exists(path: Path) -> bool:
     try:
         return path.exists()
     except OSError as exc:
-        text = str(path)
-        shown = escaped_name(text) if len(text) <= 200 else f"{escaped_name(text[:200])}..."
-        raise ConfigError(f"{shown}: cannot read: {exc.strerror or type(exc).__name__}") from None
+        raise ConfigError(
+            f"{display_path(path)}: cannot read: {exc.strerror or type(exc).__name__}"
+        ) from None
 
 
 def load(

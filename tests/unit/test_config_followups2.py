@@ -15,6 +15,7 @@ from storage.engine import make_engine, sqlite_open_problem
 from watcher.cli import cli
 from watcher.config import MAX_FEEDS, load
 from watcher.errors import ConfigError
+from watcher.text.display import display_path
 
 SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5"  # a Standard Webhooks secret, as a user pastes it
 TEXT = "NATO has surpassed Russia in ammunition production"
@@ -393,7 +394,8 @@ def test_a_config_path_too_long_for_the_file_system_is_a_config_error(tmp_path: 
     name = str(tmp_path / ("a" * 5000))
     with pytest.raises(ConfigError) as err:
         load(name, environ={})
-    assert str(err.value) == f"{name[:200]}...: cannot read: File name too long"
+    assert str(err.value) == f"{display_path(name)}: cannot read: File name too long"
+    assert "characters left out" in str(err.value) and len(str(err.value)) < 300
     r = CliRunner().invoke(cli, ["--config", name, "claims", "list"])
     assert_usage_error(r, "cannot read: File name too long")
 

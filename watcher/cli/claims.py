@@ -43,6 +43,7 @@ from watcher.cli.render import (
 from watcher.config import LANGUAGE_FORM, claim_name_problem, claim_text_problem, language_subtag
 from watcher.domain import Claim, ClaimStatus, same_name, utcnow
 from watcher.errors import ConflictError, WatcherError
+from watcher.text.display import display_path
 
 if TYPE_CHECKING:
     from storage.base import Store
@@ -309,7 +310,7 @@ def _note_if_declared(ctx: Context, name: str, renamed: str | None = None) -> No
     back, and tracks a claim renamed here (to ``renamed``) under the file's name again, as a new claim."""
     if not any(same_name(spec.name, name) for spec in ctx.settings.claims):
         return
-    where = ctx.settings.config_path or "the configuration"
+    where = display_path(ctx.settings.config_path) if ctx.settings.config_path else "the configuration"
     if renamed is not None and not same_name(renamed, name):
         then = f"tracks {name!r} again, as a new claim beside {renamed!r}"
     else:

@@ -61,10 +61,10 @@ def display_path(path: str | Path) -> str:
     if len(text) > MAX_PATH_SHOWN:
         head, tail = text[: MAX_PATH_SHOWN * 3 // 5], text[-(MAX_PATH_SHOWN // 4) :]
         left_out = len(text) - len(head) - len(tail)
-        return f"{escaped_name(head)}...({left_out:,} characters left out)...{escaped_name(tail)}"
-    return escaped_name(text)
+        return f"{_escaped(head)}...({left_out:,} characters left out)...{_escaped(tail)}"
+    return _escaped(text)
 
 
-def escaped_name(text: str) -> str:
+def _escaped(text: str) -> str:
     """``text`` with what a file name may not bring into a message escaped as Python writes it (``\\n``)."""
     return _UNSHOWABLE.sub(lambda m: ascii(m.group())[1:-1], text)
