@@ -20,7 +20,6 @@ from storage.sql.rows import (
     to_claim,
     to_match,
     to_match_revision,
-    to_match_summary,
 )
 from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
 from watcher.domain import (
@@ -66,8 +65,9 @@ def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
     return ConflictError(f"a claim named {claim.name!r} already exists")
 
 
-def _match_query() -> Select[Any]:
-    """Matches with their claim's name and their article (what rows.to_match reads)."""
+def _match_query(*, summary: bool = False) -> Select[Any]:
+    """Matches with their claim's name and their article (what rows.to_match reads); with ``summary``, without
+    the cues and the article's text, URLs and content hash (read as empty)."""
     return select(
         matches_t.c.id.label("match_id"),
         matches_t.c.claim_id,
@@ -77,35 +77,12 @@ def _match_query() -> Select[Any]:
         matches_t.c.semantic,
         matches_t.c.stance,
         matches_t.c.skepticism,
-        matches_t.c.cues,
+        *(() if summary else (matches_t.c.cues,)),
         matches_t.c.evidence,
         matches_t.c.matched_at,
         matches_t.c.version.label("match_version"),
         matches_t.c.unmatched_at,
-        *ARTICLE_COLS,
-    ).select_from(
-        matches_t.join(claims_t, claims_t.c.id == matches_t.c.claim_id)
-        .join(articles_t, articles_t.c.id == matches_t.c.article_id)
-        .join(feeds_t, feeds_t.c.id == articles_t.c.feed_id)
-    )
-
-
-def _summary_query() -> Select[Any]:
-    """Matches as rows.to_match_summary reads them: _match_query without the cues and the article's text."""
-    return select(
-        matches_t.c.id.label("match_id"),
-        matches_t.c.claim_id,
-        claims_t.c.name.label("claim_name"),
-        matches_t.c.score,
-        matches_t.c.lexical,
-        matches_t.c.semantic,
-        matches_t.c.stance,
-        matches_t.c.skepticism,
-        matches_t.c.evidence,
-        matches_t.c.matched_at,
-        matches_t.c.version.label("match_version"),
-        matches_t.c.unmatched_at,
-        *ARTICLE_SUMMARY_COLS,
+        *(ARTICLE_SUMMARY_COLS if summary else ARTICLE_COLS),
     ).select_from(
         matches_t.join(claims_t, claims_t.c.id == matches_t.c.claim_id)
         .join(articles_t, articles_t.c.id == matches_t.c.article_id)
@@ -362,9 +339,9 @@ class ClaimQueries(SqlBase):
             return await _read_matches(conn, q)
 
     async def match_summaries_for_claim(self, claim_id: int) -> list[Match]:
-        q = _summary_query().where(matches_t.c.claim_id == claim_id).order_by(matches_t.c.id)
+        q = _match_query(summary=True).where(matches_t.c.claim_id == claim_id).order_by(matches_t.c.id)
         async with self.engine.connect() as conn:
-            return [to_match_summary(r) for r in (await conn.execute(q)).mappings()]
+            return [to_match(r) for r in (await conn.execute(q)).mappings()]
 
     async def matches_by_id(self, ids: Sequence[int]) -> list[Match]:
         if not ids:

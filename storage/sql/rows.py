@@ -84,11 +84,12 @@ def to_article(r: RowMapping) -> Article:
         id=r["id"],
         feed_id=r["feed_id"],
         story_id=r["story_id"] or r["id"],
-        url=r["url"],
-        canonical_url=r["canonical_url"],
+        # A summary row (ARTICLE_SUMMARY_COLS) has no URLs, text or content hash: they are empty.
+        url=r.get("url", ""),
+        canonical_url=r.get("canonical_url", ""),
         title=r["title"],
-        text=r["page_text"] or r["text"],
-        content_hash=r["content_hash"],
+        text=r.get("page_text") or r.get("text", ""),
+        content_hash=r.get("content_hash", ""),
         published_at=r["published_at"],
         first_seen_at=r["first_seen_at"],
         language=language,
@@ -98,7 +99,7 @@ def to_article(r: RowMapping) -> Article:
         ownership=r["ownership"],
         published_at_basis=r["published_at_basis"],
         full_text=r["full_text"],
-        page_fetched_at=r["page_fetched_at"],
+        page_fetched_at=r.get("page_fetched_at"),
         version=r["version"],
         updated_at=r["updated_at"],
         backlog=bool(r["backlog"]),
@@ -160,7 +161,7 @@ def to_match(r: RowMapping) -> Match:
         semantic=r["semantic"],
         stance=Stance(r["stance"]),
         skepticism=r["skepticism"],
-        cues=tuple(Cue(kind=c["kind"], text=c["text"]) for c in r["cues"] or ()),
+        cues=tuple(Cue(kind=c["kind"], text=c["text"]) for c in r.get("cues") or ()),
         evidence=tuple(r["evidence"] or ()),
         matched_at=r["matched_at"],
         version=r["match_version"],
@@ -168,58 +169,13 @@ def to_match(r: RowMapping) -> Match:
     )
 
 
-# What to_match_summary reads of a match's article: ARTICLE_COLS less its text, page text, URLs and content hash.
+# A match's article as a summary reads it (to_article, to_match): ARTICLE_COLS less its text, page text, URLs and
+# content hash.
 ARTICLE_SUMMARY_COLS = [
     c
     for c in ARTICLE_COLS
     if c.key not in {"text", "page_text", "url", "canonical_url", "content_hash", "page_fetched_at"}
 ]
-
-
-def to_match_summary(r: RowMapping) -> Match:
-    """A match from the claims module's summary query: as :func:`to_match` reads it, with the article's text, URLs
-    and content hash empty and the match's cues empty (see ``Store.match_summaries_for_claim``)."""
-    language = r["language"]
-    if language in (None, "", "und"):
-        language = r["feed_language"] or "und"
-    article = Article(
-        id=r["id"],
-        feed_id=r["feed_id"],
-        story_id=r["story_id"] or r["id"],
-        url="",
-        canonical_url="",
-        title=r["title"],
-        text="",
-        content_hash="",
-        published_at=r["published_at"],
-        first_seen_at=r["first_seen_at"],
-        language=language,
-        outlet=r["outlet"],
-        country=r["country"],
-        leaning=r["leaning"],
-        ownership=r["ownership"],
-        published_at_basis=r["published_at_basis"],
-        full_text=r["full_text"],
-        version=r["version"],
-        updated_at=r["updated_at"],
-        backlog=bool(r["backlog"]),
-    )
-    return Match(
-        id=r["match_id"],
-        claim_id=r["claim_id"],
-        claim_name=r["claim_name"],
-        article=article,
-        score=r["score"],
-        lexical=r["lexical"],
-        semantic=r["semantic"],
-        stance=Stance(r["stance"]),
-        skepticism=r["skepticism"],
-        cues=(),
-        evidence=tuple(r["evidence"] or ()),
-        matched_at=r["matched_at"],
-        version=r["match_version"],
-        unmatched_at=r["unmatched_at"],
-    )
 
 
 def to_event(r: RowMapping) -> Event:
