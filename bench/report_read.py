@@ -46,6 +46,7 @@ async def seed(url: str, n: int, events: int, seed: int) -> int:
 
     from storage.sql import SqlStore, open_store
     from storage.tables import article_versions_t, articles_t, events_t, feeds_t, match_revisions_t, matches_t
+    from tests.support.records import stance_revision_row
     from watcher.domain import Claim
 
     rnd = random.Random(seed)
@@ -139,23 +140,13 @@ async def seed(url: str, n: int, events: int, seed: int) -> int:
             )
             if revised:
                 revisions.append(
-                    {
-                        "match_id": i,
-                        "claim_id": claim.id,
-                        "article_id": i,
-                        "story_id": copy_of or i,
-                        "version": 2,
-                        "previous_version": 1,
-                        "content_hash": f"{i}-2",
-                        "changes": ["stance"],
-                        "before": {
-                            "stance": "neutral" if stance != "neutral" else "supports",
-                            "matched": True,
-                        },
-                        "after": {"stance": stance, "matched": True},
-                        "diff": {"text": [["+", " ".join(WORDS)]]},
-                        "revised_at": t + timedelta(hours=2),
-                    }
+                    stance_revision_row(
+                        matches[-1],
+                        was="neutral" if stance != "neutral" else "supports",
+                        revised_at=t + timedelta(hours=2),
+                        diff={"text": [["+", " ".join(WORDS)]]},
+                        content_hash=f"{i}-2",
+                    )
                 )
         async with store.engine.begin() as conn:
             await conn.execute(insert(articles_t), articles)

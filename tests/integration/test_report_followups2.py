@@ -16,7 +16,7 @@ from sqlalchemy import insert
 
 from storage.sql import SqlStore
 from storage.tables import articles_t, events_t, feeds_t, match_revisions_t, matches_t
-from tests.support.records import make_article, make_match
+from tests.support.records import make_article, make_match, stance_revision_row
 from tests.support.report_samples import NOW, sample_claim, sample_events, sample_matches
 from watcher import report
 from watcher.domain import LEANINGS, OWNERSHIPS, Claim, Match, MatchRevision, as_utc
@@ -276,23 +276,11 @@ async def _bulk_claim(store: SqlStore, n: int, *, events: int = 0, revised: int 
             await conn.execute(
                 insert(match_revisions_t),
                 [
-                    {
-                        "match_id": m["id"],
-                        "claim_id": claim.id,
-                        "article_id": m["article_id"],
-                        "story_id": m["story_id"],
-                        "version": 2,
-                        "previous_version": 1,
-                        "content_hash": f"r{m['id']}",
-                        "changes": ["stance"],
-                        "before": {
-                            "stance": "neutral" if m["stance"] != "neutral" else "supports",
-                            "matched": True,
-                        },
-                        "after": {"stance": m["stance"], "matched": True},
-                        "diff": {},
-                        "revised_at": m["matched_at"] + timedelta(hours=1),
-                    }
+                    stance_revision_row(
+                        m,
+                        was="neutral" if m["stance"] != "neutral" else "supports",
+                        revised_at=m["matched_at"] + timedelta(hours=1),
+                    )
                     for m in rnd.sample(matches, k=revised)
                 ],
             )

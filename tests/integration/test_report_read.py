@@ -21,6 +21,7 @@ from storage.tables import (
     match_revisions_t,
     matches_t,
 )
+from tests.support.records import stance_revision_row
 from watcher import report
 from watcher.domain import Claim, Match
 from watcher.report import build_report
@@ -163,20 +164,12 @@ async def _seed(store: SqlStore, n: int, *, events: int, seed: int = 3) -> Claim
             }
         )
     revisions = [
-        {
-            "match_id": m["id"],
-            "claim_id": claim.id,
-            "article_id": m["article_id"],
-            "story_id": m["story_id"],
-            "version": 2,
-            "previous_version": 1,
-            "content_hash": f"r{m['id']}",
-            "changes": ["stance"],
-            "before": {"stance": "neutral" if m["stance"] != "neutral" else "disputes", "matched": True},
-            "after": {"stance": m["stance"], "matched": True},
-            "diff": {"title": [["=", "x"]], "text": [["+", "much more text " * 20]]},
-            "revised_at": m["matched_at"] + timedelta(hours=1),
-        }
+        stance_revision_row(
+            m,
+            was="neutral" if m["stance"] != "neutral" else "disputes",
+            revised_at=m["matched_at"] + timedelta(hours=1),
+            diff={"title": [["=", "x"]], "text": [["+", "much more text " * 20]]},
+        )
         for m in rnd.sample(matches, k=n // 10)
     ]
     rows = []

@@ -6,6 +6,7 @@ everything else a plain English news item first seen at T0.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -134,3 +135,29 @@ def make_delivery(**overrides: Any) -> Delivery:
         "created_at": T0,
     }
     return Delivery(**(fields | overrides))
+
+
+def stance_revision_row(
+    match: Mapping[str, Any],
+    *,
+    was: str,
+    revised_at: datetime,
+    diff: Mapping[str, Any] | None = None,
+    content_hash: str | None = None,
+) -> dict[str, Any]:
+    """A ``match_revisions`` row, for bulk inserts: the stored match row ``match`` (a ``matches`` row as inserted)
+    moved from stance ``was`` to its own at ``revised_at``, its article from version 1 to 2."""
+    return {
+        "match_id": match["id"],
+        "claim_id": match["claim_id"],
+        "article_id": match["article_id"],
+        "story_id": match["story_id"],
+        "version": 2,
+        "previous_version": 1,
+        "content_hash": content_hash or f"r{match['id']}",
+        "changes": ["stance"],
+        "before": {"stance": was, "matched": True},
+        "after": {"stance": match["stance"], "matched": True},
+        "diff": dict(diff or {}),
+        "revised_at": revised_at,
+    }
