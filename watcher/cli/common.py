@@ -67,7 +67,7 @@ class Context:
                 f"no database at {display_path(missing)}: check --database / WATCHER_DATABASE_URL, "
                 "or create it with: watcher db upgrade"
             )
-        # Found before SQLite tries: a failed open leaves aiosqlite's thread to report into a closed event loop.
+        # Found before SQLite tries: a path that cannot work is bad configuration (exit 2), named in one line.
         problem = sqlite_open_problem(url)
         if problem is not None:
             raise ConfigError(problem)
