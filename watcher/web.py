@@ -81,9 +81,10 @@ class ServerLimits:
     """What clients may hold of the server (``daemon.server.*`` in feeds.yaml). Times are seconds.
 
     :param max_connections: connections open at once; a further one is closed as soon as it is accepted.
-    :param max_connections_per_client: of those, connections open at once from one peer address (see
-        :func:`client_address`); a further one from that address is closed as soon as it is accepted. None:
-        :attr:`per_client`'s default. Above ``max_connections`` it is ``max_connections`` (no per-client cap).
+    :param max_connections_per_client: of those, connections open at once from one client: a peer address, an
+        IPv6 one by its /64 (see :func:`client_address`); a further one from that client is closed as soon as it
+        is accepted. None: :attr:`per_client`'s default. Above ``max_connections`` it is ``max_connections`` (no
+        per-client cap).
     :param header_timeout_s: a connection that has not sent a complete request head within this is closed.
     :param keepalive_timeout_s: a connection idle between requests (or slow to send the next head) is closed.
     :param log_interval_s: refused connections and failed accepts are logged once per interval, not each.
@@ -98,8 +99,8 @@ class ServerLimits:
 
     @property
     def per_client(self) -> int:
-        """Connections one peer address may hold: ``max_connections_per_client``, by default three quarters of
-        ``max_connections`` (192 of 256), so that a quarter is always left to the other addresses.
+        """Connections one client (see :func:`client_address`) may hold: ``max_connections_per_client``, by
+        default three quarters of ``max_connections`` (192 of 256), so that a quarter is left to others.
 
         The cap exists so that one client (a scraper, a slowloris) cannot take every connection and lock out the
         orchestrator's health probe. A large share rather than a fair one (say a quarter each) because real
@@ -305,9 +306,10 @@ class _AcceptErrors(logging.Filter):
 
 
 def client_address(peername: object) -> str:
-    """The address a connection counts under for ``max_connections_per_client``: the peer's IP address, with an
-    IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, a dual-stack socket's IPv4 peer) as its IPv4 address;
-    "unknown" when the socket names none."""
+    """The client a connection counts under for ``max_connections_per_client``: an IPv4 peer's address; an IPv6
+    peer's /64 (``2001:db8:1:2::/64``), since a host is handed at least a /64 and may take any address of it; an
+    IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, a dual-stack socket's IPv4 peer) as its IPv4 address, and
+    the IPv6 loopback ``::1`` as itself; "unknown" when the socket names none."""
     host = peername[0] if isinstance(peername, tuple) and peername else peername
     try:
         ip = ipaddress.ip_address(host) if isinstance(host, str) else None
@@ -315,8 +317,13 @@ def client_address(peername: object) -> str:
         ip = None
     if ip is None:
         return "unknown"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            # A link-local /64 (fe80::/64) is on every link: its zone ("%eth0") tells the links apart.
+            zone = f"%{ip.scope_id}" if ip.scope_id else ""
+            return f"{ipaddress.IPv6Network((ip, 64), strict=False)}{zone}"
     return str(ip)
 
 
@@ -383,7 +390,7 @@ class _Connection(web.RequestHandler):
 
 class _Gate:
     """The protocol factory of the listening socket: a connection gets aiohttp's protocol while fewer than
-    ``max_connections`` are open, and fewer than :attr:`ServerLimits.per_client` from its peer address; else it
+    ``max_connections`` are open, and fewer than :attr:`ServerLimits.per_client` from its client; else it
     is closed at once. The caps keep clients from taking every file descriptor of the daemon, and one client
     from taking every connection (and with them the health probe's)."""
 
@@ -407,7 +414,7 @@ class _Gate:
             if self._client_refusals.due():
                 self._client_refusals.skipped = 0
                 logger.warning(
-                    "refusing connections from %s: %d open from that address, the limit "
+                    "refusing connections from %s: %d open from that client, the limit "
                     "(daemon.server.max_connections_per_client); %d more refused for that limit since the last "
                     "such line",
                     client,

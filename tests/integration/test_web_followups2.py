@@ -127,7 +127,7 @@ async def test_one_address_cannot_hold_every_connection(
     assert await refused(port, "127.0.0.1")
     lines = refusal_lines(caplog)
     assert len(lines) == 1, lines  # one line per interval, not one per refusal
-    assert lines[0].startswith("refusing connections from 127.0.0.2: 2 open from that address")
+    assert lines[0].startswith("refusing connections from 127.0.0.2: 2 open from that client")
     assert "daemon.server.max_connections_per_client" in lines[0]
 
 
@@ -186,7 +186,7 @@ def test_the_per_client_cap(max_connections: int, per_client: int | None, expect
         (("127.0.0.2", 5000), "127.0.0.2"),
         (("::ffff:127.0.0.2", 5000, 0, 0), "127.0.0.2"),
         (("::FFFF:7f00:2", 5000, 0, 0), "127.0.0.2"),
-        (("2001:DB8::0:1", 5000, 0, 0), "2001:db8::1"),
+        (("2001:DB8::0:1", 5000, 0, 0), "2001:db8::/64"),
         (("::1", 5000, 0, 0), "::1"),
         (None, "unknown"),
         ("", "unknown"),
