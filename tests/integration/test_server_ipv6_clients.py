@@ -1,6 +1,5 @@
 """The per-client connection cap groups an IPv6 client by its /64: a host handed a /64 cannot dodge the cap by
-taking a new address for each connection. (Lease warnings and compound number words have their own files:
-test_config_lease_warning.py, test_number_words.py.)"""
+taking a new address for each connection."""
 
 from __future__ import annotations
 
