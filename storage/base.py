@@ -212,10 +212,12 @@ class Store(Protocol):
 
     async def sync_claims(self, specs: Sequence[ClaimSpec], *, now: datetime) -> SyncReport:
         """Claims from feeds.yaml, by name: added if new, updated if their text, keywords, threshold or
-        status changed (idempotent). Never removes a claim; a removed claim is not brought back."""
+        status changed (idempotent), a change of status kept as :meth:`update_claim` keeps it. Never removes a
+        claim; a removed claim is not brought back."""
 
     async def add_claim(self, claim: Claim, *, now: datetime, source: str = "cli") -> Claim:
-        """Insert a claim (``claim.id`` is ignored); returns it as stored.
+        """Insert a claim (``claim.id`` and ``claim.pauses`` are ignored; one added paused is paused from
+        ``now``); returns it as stored.
 
         Raises StorageError when a claim of that name exists.
         """
@@ -225,10 +227,16 @@ class Store(Protocol):
         ``include_deleted``. Raises NotFoundError."""
 
     async def list_claims(self, *, status: ClaimStatus | None = None) -> list[Claim]:
-        """Claims not removed, by id, optionally only those of one status."""
+        """Claims not removed, by id, optionally only those of one status.
+
+        Every claim read (here, :meth:`get_claim`, :meth:`lease_claims_to_detect`) carries its ``pauses``.
+        """
 
     async def update_claim(self, claim: Claim, *, now: datetime) -> Claim:
         """Write the name, text, keywords, threshold and status of claim ``claim.id``; returns it as stored.
+
+        A change of status is kept in ``Claim.pauses`` (``claim.pauses`` itself is not written): pausing opens
+        a pause at ``now``, resuming closes the open one at ``now``.
 
         Raises StorageError when another claim has the name, NotFoundError when the claim is gone.
         """

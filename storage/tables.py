@@ -175,6 +175,18 @@ class ClaimRow(Base):
     detect_due_at: Mapped[datetime | None]
 
 
+class ClaimPauseRow(Base):
+    """A span a claim was paused (it matched nothing then), so that shift detection does not read it as
+    silence of the press. Written when a claim's status changes."""
+
+    __tablename__ = "claim_pauses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"), index=True)
+    paused_at: Mapped[datetime]
+    resumed_at: Mapped[datetime | None]  # NULL: paused still
+
+
 class MatchRow(Base):
     __tablename__ = "matches"
     __table_args__ = (
@@ -283,6 +295,7 @@ feeds_t = cast(Table, FeedRow.__table__)
 articles_t = cast(Table, ArticleRow.__table__)
 article_versions_t = cast(Table, ArticleVersionRow.__table__)
 claims_t = cast(Table, ClaimRow.__table__)
+claim_pauses_t = cast(Table, ClaimPauseRow.__table__)
 matches_t = cast(Table, MatchRow.__table__)
 match_revisions_t = cast(Table, MatchRevisionRow.__table__)
 events_t = cast(Table, EventRow.__table__)

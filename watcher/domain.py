@@ -197,6 +197,14 @@ class ClaimSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimPause:
+    """A span a claim was paused (``claims pause`` to ``claims resume``): it matched nothing then."""
+
+    paused_at: datetime
+    resumed_at: datetime | None = None  # None: paused still
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     id: int
     name: str
@@ -206,6 +214,8 @@ class Claim:
     status: ClaimStatus = ClaimStatus.ACTIVE
     created_at: datetime | None = None
     language: str | None = None  # ISO 639-1 as configured; None: detected from the text when compiled
+    # The spans it was paused, oldest first: the store keeps them as the status changes (never written as given).
+    pauses: tuple[ClaimPause, ...] = ()
 
 
 def folded_name(name: str) -> str | None:

@@ -13,7 +13,17 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from watcher.domain import Claim, Event, EventDraft, EventType, Match, MatchRevision, Stance, as_utc
+from watcher.domain import (
+    Claim,
+    ClaimPause,
+    Event,
+    EventDraft,
+    EventType,
+    Match,
+    MatchRevision,
+    Stance,
+    as_utc,
+)
 from watcher.revisions import event_time
 from watcher.text.display import counted
 
@@ -54,9 +64,10 @@ class ShiftSettings:
     """
 
     # coverage_spike: distinct stories in the last spike_window_s against the claim's own rate over the
-    # spike_baseline_s before that window. The rate is averaged over the claim's observed history, but over
-    # no less than spike_min_baseline_s, and is never taken below spike_floor_per_hour (the prior that
-    # keeps a young claim from spiking on its first handful of stories).
+    # spike_baseline_s before that window. The rate is averaged over the claim's observed history (from when
+    # it was tracked or first covered, less the spans it was paused: Claim.pauses), but over no less than
+    # spike_min_baseline_s, and is never taken below spike_floor_per_hour (the prior that keeps a young claim
+    # from spiking on its first handful of stories).
     spike_window_s: int = 3600
     spike_baseline_s: int = 86400
     spike_min_baseline_s: int = 21600
@@ -388,6 +399,27 @@ class _Timeline:
         return [story for story in self.stories[low:high] if not story.article.backlog]
 
 
+def _paused_spans(pauses: Sequence[ClaimPause], now: datetime) -> list[tuple[datetime, datetime]]:
+    """The spans a claim was paused (``Claim.pauses``), merged and in time order; one not resumed lasts until
+    ``now``."""
+    spans = sorted((as_utc(p.paused_at), as_utc(p.resumed_at) if p.resumed_at else now) for p in pauses)
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlap_s(spans: Sequence[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+    """Seconds of ``start``..``end`` that ``spans`` (disjoint) cover."""
+    covered = (min(span_end, end) - max(span_start, start) for span_start, span_end in spans)
+    return sum(max(part.total_seconds(), 0.0) for part in covered)
+
+
 # --- what has been raised ---------------------------------------------------------------------------------
 
 
@@ -666,9 +698,11 @@ class _Replay:
         self.ledger = ledger
         self.settings = settings
         self.now = now
-        # The baseline rate of a claim counts from when it was tracked or covered, whichever came first.
+        # The baseline rate of a claim counts from when it was tracked or covered, whichever came first, and
+        # not over the spans it was paused: it matched nothing then, which says nothing of the press.
         starts = [*self.timeline.times[:1], *([as_utc(claim.created_at)] if claim.created_at else [])]
         self.coverage_start = min(starts) if starts else now
+        self.paused = _paused_spans(claim.pauses, now)
         self.tracked_at = as_utc(claim.created_at) if claim.created_at else None
         self.first_seen_was_old: tuple[int, bool] | None = None  # see _first_was_old_news
         self.initial_segments: set[tuple[str, str]] = set()
@@ -866,7 +900,11 @@ class _Replay:
             return None
         baseline_start = window_start - timedelta(seconds=settings.spike_baseline_s)
         in_baseline = self.timeline.count_at(self.timeline.position(baseline_start), window_low)
-        observed_s = (window_start - max(baseline_start, self.coverage_start)).total_seconds()
+        observed_from = max(baseline_start, self.coverage_start)
+        observed_s = (window_start - observed_from).total_seconds()
+        paused_s = _overlap_s(self.paused, observed_from, window_start) if self.paused else 0.0
+        if paused_s:
+            observed_s -= paused_s
         span_s = min(max(observed_s, settings.spike_min_baseline_s), settings.spike_baseline_s)
         rate = in_baseline / (span_s / 3600) if span_s > 0 else 0.0
         expected = max(rate, settings.spike_floor_per_hour) * settings.spike_window_s / 3600
@@ -880,7 +918,8 @@ class _Replay:
             return None
         details = {
             "window": {"start": _iso(window_start), "end": _iso(at)},
-            "baseline": {"start": _iso(baseline_start), "end": _iso(window_start), "span_s": span_s},
+            "baseline": {"start": _iso(baseline_start), "end": _iso(window_start), "span_s": span_s}
+            | ({"paused_s": paused_s} if paused_s else {}),
             "stories_in_window": in_window,
             "stories_in_baseline": in_baseline,
             "baseline_per_hour": round(rate, 4),

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import RowMapping, Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,9 +21,10 @@ from storage.sql.rows import (
     to_match,
     to_match_revision,
 )
-from storage.tables import articles_t, claims_t, feeds_t, match_revisions_t, matches_t
+from storage.tables import articles_t, claim_pauses_t, claims_t, feeds_t, match_revisions_t, matches_t
 from watcher.domain import (
     Claim,
+    ClaimPause,
     ClaimSpec,
     ClaimStatus,
     Framing,
@@ -63,6 +64,41 @@ def _claim_refused(exc: IntegrityError, claim: Claim) -> StorageError:
     if "threshold_range" in str(exc.orig):
         return StorageError(f"claim {claim.name!r}: the threshold must be a number from 0 to 1")
     return ConflictError(f"a claim named {claim.name!r} already exists")
+
+
+async def _status_changed(
+    conn: AsyncConnection, claim_id: int, before: str | None, after: str, now: datetime
+) -> None:
+    """Keep the claim's pauses (see ``Claim.pauses``): pausing it at ``now`` opens one, resuming closes the one
+    open. ``before``: its stored status, None for a new claim."""
+    if after == before:
+        return
+    if after == ClaimStatus.PAUSED.value:
+        await conn.execute(claim_pauses_t.insert().values(claim_id=claim_id, paused_at=now))
+    elif before == ClaimStatus.PAUSED.value:
+        await conn.execute(
+            update(claim_pauses_t)
+            .where(claim_pauses_t.c.claim_id == claim_id, claim_pauses_t.c.resumed_at.is_(None))
+            .values(resumed_at=now)
+        )
+
+
+async def _claims_of(conn: AsyncConnection, rows: Sequence[RowMapping]) -> list[Claim]:
+    """Claims from their rows, each with its pauses (one query for all)."""
+    claims = [to_claim(r) for r in rows]
+    if not claims:
+        return claims
+    q = (
+        select(claim_pauses_t)
+        .where(claim_pauses_t.c.claim_id.in_([c.id for c in claims]))
+        .order_by(claim_pauses_t.c.paused_at, claim_pauses_t.c.id)
+    )
+    pauses: dict[int, list[ClaimPause]] = {}
+    for p in (await conn.execute(q)).mappings():
+        pauses.setdefault(p["claim_id"], []).append(
+            ClaimPause(paused_at=p["paused_at"], resumed_at=p["resumed_at"])
+        )
+    return [replace(c, pauses=tuple(pauses[c.id])) if c.id in pauses else c for c in claims]
 
 
 def _match_query(*, summary: bool = False) -> Select[Any]:
@@ -129,16 +165,18 @@ class ClaimQueries(SqlBase):
                 if row is not None and row["name"] != s.name:
                     values["name"] = s.name
                 if row is None:
-                    await conn.execute(
-                        claims_t.insert().values(
-                            name=s.name, source="config", created_at=now, updated_at=now, **values
-                        )
+                    res = await conn.execute(
+                        claims_t.insert()
+                        .values(name=s.name, source="config", created_at=now, updated_at=now, **values)
+                        .returning(claims_t.c.id)
                     )
+                    await _status_changed(conn, res.scalar_one(), None, s.status, now)
                     added += 1
                 elif row["deleted_at"] is None and any(row[k] != v for k, v in values.items()):
                     await conn.execute(
                         update(claims_t).where(claims_t.c.id == row["id"]).values(updated_at=now, **values)
                     )
+                    await _status_changed(conn, row["id"], row["status"], s.status, now)
                     updated += 1
         return SyncReport(added=added, updated=updated)
 
@@ -162,6 +200,7 @@ class ClaimQueries(SqlBase):
                     .returning(claims_t.c.id)
                 )
                 claim_id = res.scalar_one()
+                await _status_changed(conn, claim_id, None, claim.status.value, now)
         except IntegrityError as exc:
             raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim_id)
@@ -195,22 +234,24 @@ class ClaimQueries(SqlBase):
                         .mappings()
                         .first()
                     )
-        if row is None:
-            raise NotFoundError(f"no claim {ref!r} (give its id or name; see `watcher claims list`)")
-        return to_claim(row)
+            if row is None:
+                raise NotFoundError(f"no claim {ref!r} (give its id or name; see `watcher claims list`)")
+            (claim,) = await _claims_of(conn, [row])
+        return claim
 
     async def list_claims(self, *, status: ClaimStatus | None = None) -> list[Claim]:
         q = select(claims_t).where(claims_t.c.deleted_at.is_(None)).order_by(claims_t.c.id)
         if status is not None:
             q = q.where(claims_t.c.status == status.value)
         async with self.engine.connect() as conn:
-            return [to_claim(r) for r in (await conn.execute(q)).mappings()]
+            return await _claims_of(conn, list((await conn.execute(q)).mappings()))
 
     async def update_claim(self, claim: Claim, *, now: datetime) -> Claim:
         try:
             async with self.engine.begin() as conn:
-                stored = select(claims_t.c.name).where(claims_t.c.id == claim.id)
-                if (await conn.execute(stored)).scalar() != claim.name:
+                stored = select(claims_t.c.name, claims_t.c.status).where(claims_t.c.id == claim.id)
+                name, status = (await conn.execute(stored)).first() or (None, None)
+                if name != claim.name:
                     await _name_taken(conn, claim.name, claim.id)  # a rename; not an edit of a name kept
                 await conn.execute(
                     update(claims_t)
@@ -225,6 +266,8 @@ class ClaimQueries(SqlBase):
                         updated_at=now,
                     )
                 )
+                if status is not None:
+                    await _status_changed(conn, claim.id, status, claim.status.value, now)
         except IntegrityError as exc:
             raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim.id)
@@ -263,7 +306,7 @@ class ClaimQueries(SqlBase):
             rows = (
                 await conn.execute(select(claims_t).where(claims_t.c.id.in_(ids)).order_by(claims_t.c.id))
             ).mappings()
-            return [to_claim(r) for r in rows]
+            return await _claims_of(conn, list(rows))
 
     # matches
 

@@ -47,7 +47,7 @@ async def test_upgrade_resets_thresholds_outside_0_1_to_the_default(
                 await conn.execute(text(INSERT_CLAIM), {"name": name, "threshold": threshold})
         with caplog.at_level(logging.WARNING, logger="storage.migrations"):
             await upgrade(engine)
-        assert await current(engine) == "0010"
+        assert await current(engine) == "0011"
         assert await thresholds(engine) == {"nan": None, "big": None, "negative": None, "ok": 0.7}
         # Every claim can be updated again, and the check still refuses a bad threshold.
         async with engine.begin() as conn:
