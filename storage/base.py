@@ -241,6 +241,11 @@ class Store(Protocol):
         Raises StorageError when another claim has the name, NotFoundError when the claim is gone.
         """
 
+    async def claim_observed(self, claim_id: int, since: datetime | None, until: datetime) -> None:
+        """The articles first seen from ``since`` (None: ever) to ``until`` have been matched against the claim
+        (``claims backfill``): its pauses (``Claim.pauses``) no longer cover that span, which is now observed.
+        A pause still open goes on from ``until``."""
+
     async def remove_claim(self, claim_id: int, *, now: datetime) -> None:
         """Soft delete: the claim is paused and renamed ``name~id`` (freeing its name), and leaves
         listings, matching and detection; its matches and events stay for reports."""

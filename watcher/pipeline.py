@@ -914,6 +914,7 @@ class Pipeline:
         picks the new matches up. ``progress`` is called before the first batch and after each one.
         """
         found = await self.store.get_claim(claim)
+        started = self.clock()
         total = await self.store.count_articles_since(since)
         active = [replace(found, status=ClaimStatus.ACTIVE)]
         matcher = (await self.matcher()).with_claims(active)
@@ -930,6 +931,8 @@ class Pipeline:
             after = articles[-1].id
             if progress is not None:
                 progress(state)
+        # The time the claim was paused within the span is matched now: no longer a hole in its coverage.
+        await self.store.claim_observed(found.id, since, started)
         return state
 
     # -- detect ---------------------------------------------------------------------------------

@@ -272,6 +272,36 @@ class ClaimQueries(SqlBase):
             raise _claim_refused(exc, claim) from None
         return await self.get_claim(claim.id)
 
+    async def claim_observed(self, claim_id: int, since: datetime | None, until: datetime) -> None:
+        pauses = claim_pauses_t.c
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(claim_pauses_t).where(pauses.claim_id == claim_id).with_for_update()
+                )
+            ).mappings()
+            for row in list(rows):
+                paused_at, resumed_at = row["paused_at"], row["resumed_at"]
+                before = since is not None and paused_at < since  # a part before the span stays a hole
+                after = resumed_at is None or resumed_at > until  # so does a part after it
+                if paused_at >= until or (
+                    since is not None and resumed_at is not None and resumed_at <= since
+                ):
+                    continue  # outside the span
+                this = update(claim_pauses_t).where(pauses.id == row["id"])
+                if before:
+                    await conn.execute(this.values(resumed_at=since))
+                    if after:
+                        await conn.execute(
+                            claim_pauses_t.insert().values(
+                                claim_id=claim_id, paused_at=until, resumed_at=resumed_at
+                            )
+                        )
+                elif after:
+                    await conn.execute(this.values(paused_at=until))
+                else:
+                    await conn.execute(claim_pauses_t.delete().where(pauses.id == row["id"]))
+
     async def remove_claim(self, claim_id: int, *, now: datetime) -> None:
         """Hide the claim and free its name: it is renamed NAME~ID (with more ``~`` while that is taken)."""
         async with self.engine.begin() as conn:

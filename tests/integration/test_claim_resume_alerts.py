@@ -76,6 +76,8 @@ async def test_resuming_a_claim_does_not_alert_on_the_coverage_published_while_i
     # and raises no spike about a burst two days old.
     done = await pipeline.backfill(CLAIM.name, None)
     assert done.new_matches == 6
+    # Its paused days are matched now: no longer a hole that its spike baseline leaves out.
+    assert (await store.get_claim(CLAIM.name)).pauses == ()
     await pipeline.cycle(all=True)
     events = await store.list_events()
     assert alerts(events) == [("first_seen", "first_seen")]

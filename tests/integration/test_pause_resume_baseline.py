@@ -212,6 +212,38 @@ async def test_detection_leases_claims_with_their_pauses(store: SqlStore) -> Non
     assert leased.pauses == (ClaimPause(paused_at=START + EVERY, resumed_at=PAUSED),)
 
 
+async def test_a_backfill_leaves_the_span_it_matched_out_of_the_pauses(store: SqlStore) -> None:
+    hour = timedelta(hours=1)
+    claim = await store.add_claim(make_claim(name="nato-ammo"), now=START)
+    for paused_at, resumed_at in (
+        (START, START + hour),
+        (START + 2 * hour, START + 4 * hour),
+        (PAUSED, None),
+    ):
+        await set_status(store, ClaimStatus.PAUSED, paused_at)
+        if resumed_at is not None:
+            await set_status(store, ClaimStatus.ACTIVE, resumed_at)
+
+    # `claims backfill --since START+3h`, run at RESUMED: the part of a pause before the span stays, the pause
+    # within it goes, and the one still open goes on from when the backfill ran.
+    await store.claim_observed(claim.id, START + 3 * hour, RESUMED)
+    assert (await store.get_claim(claim.id)).pauses == (
+        ClaimPause(paused_at=START, resumed_at=START + hour),
+        ClaimPause(paused_at=START + 2 * hour, resumed_at=START + 3 * hour),
+        ClaimPause(paused_at=RESUMED),
+    )
+    # A still open pause begun before the span is cut in two; a span before every pause changes nothing.
+    await store.claim_observed(claim.id, RESUMED + hour, RESUMED + 2 * hour)
+    await store.claim_observed(claim.id, None, START)
+    assert (await store.get_claim(claim.id)).pauses[2:] == (
+        ClaimPause(paused_at=RESUMED, resumed_at=RESUMED + hour),
+        ClaimPause(paused_at=RESUMED + 2 * hour),
+    )
+    # Backfilling everything leaves only what is still to come.
+    await store.claim_observed(claim.id, None, RESUMED + 3 * hour)
+    assert (await store.get_claim(claim.id)).pauses == (ClaimPause(paused_at=RESUMED + 3 * hour),)
+
+
 def test_pauses_that_overlap_are_one_and_one_not_resumed_lasts_until_now() -> None:
     now = RESUMED
     pauses = (
