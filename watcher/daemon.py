@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +20,13 @@ from watcher import metrics
 from watcher.config import Settings
 from watcher.domain import utcnow
 from watcher.errors import StorageError
-from watcher.pipeline import Pipeline
+from watcher.pipeline import CLOCK_WARN_S, DatabaseClock, Pipeline, clock_warning
 from watcher.web import ServerLimits, start_server
 
 logger = logging.getLogger(__name__)
 
 CLOCK_CHECK_S = 60.0  # how often the offset from the database server's clock is measured again
-CLOCK_WARN_S = 2.0  # an offset above this is logged (it is corrected whatever its size)
-CLOCK_MAX_ROUND_TRIP_S = 2.0  # a slower measurement is too imprecise to use: the last offset is kept
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # each drains and exits 0
-
-
-class DatabaseClock:
-    """This host's clock corrected by its offset from the database server's.
-
-    Leases and schedules are written and compared with each worker's own clock: workers sharing a
-    PostgreSQL database must agree on the time, so the daemon reads the database's (:meth:`Daemon.sync_clock`).
-    """
-
-    def __init__(self, local: Callable[[], datetime] = utcnow) -> None:
-        self.local = local
-        self.offset = timedelta(0)  # database time - local time
-
-    def __call__(self) -> datetime:
-        return self.local() + self.offset
 
 
 class Daemon:
@@ -141,31 +124,17 @@ class Daemon:
             raise StorageError(self.fatal)
 
     async def sync_clock(self) -> None:
-        """Measure this host's offset from the database server's clock and correct :attr:`clock` by it.
-
-        PostgreSQL only (SQLite is a file on this host). The local reading is the midpoint of the round trip.
-        """
-        before = self.clock.local()
-        at = await self.store.database_now()
-        after = self.clock.local()
-        if at is None:
+        """Measure this host's offset from the database server's clock and correct :attr:`clock` by it
+        (PostgreSQL only: see :meth:`DatabaseClock.measure`); a large offset is logged when it is first seen
+        and when it changes."""
+        previous = self.clock.offset
+        measured = await self.clock.measure(self.store)
+        if measured is None:
             return
-        round_trip = (after - before).total_seconds()
-        if round_trip > CLOCK_MAX_ROUND_TRIP_S:
-            logger.debug("clock check skipped: the database answered in %.1fs", round_trip)
-            return
-        local = before + (after - before) / 2
-        previous, self.clock.offset = self.clock.offset, at - local
         offset_s = self.clock.offset.total_seconds()
         if abs(offset_s) > CLOCK_WARN_S:
             if not self._clock_reported or abs(offset_s - previous.total_seconds()) > CLOCK_WARN_S:
-                logger.warning(
-                    "this host's clock is %+.1fs off the database server's (host %s, database %s): "
-                    "leases and schedules use the database's time; fix the host's time sync (NTP)",
-                    -offset_s,
-                    local.isoformat(timespec="seconds"),
-                    at.isoformat(timespec="seconds"),
-                )
+                logger.warning(clock_warning(*measured))
             self._clock_reported = True
         elif self._clock_reported:
             logger.info("this host's clock agrees with the database server's again (%+.1fs)", -offset_s)
@@ -303,6 +272,6 @@ def _file_id(path: Path | None) -> tuple[int, int] | None:
 
 
 def _now() -> Any:
-    from datetime import UTC, datetime
+    from datetime import UTC
 
     return datetime.now(UTC)

@@ -60,6 +60,54 @@ ALL_PASS_KEY = "poll_all_pass"  # state: "BEGUN RENEWED" of the --all pass in pr
 
 Clock = Callable[[], datetime]
 
+CLOCK_WARN_S = (
+    2.0  # an offset from the database server's clock above this is logged (corrected whatever its size)
+)
+CLOCK_MAX_ROUND_TRIP_S = 2.0  # a slower measurement is too imprecise to use: the last offset is kept
+
+
+class DatabaseClock:
+    """This host's clock corrected by its offset from the database server's.
+
+    Leases and schedules are written and compared with each worker's own clock: workers sharing a
+    PostgreSQL database must agree on the time, so the daemon (``Daemon.sync_clock``, every minute) and each
+    command that opens the pipeline (``poll-once`` from cron on several hosts, ``alerts``) read the database's.
+    """
+
+    def __init__(self, local: Clock = utcnow) -> None:
+        self.local = local
+        self.offset = timedelta(0)  # database time - local time
+
+    def __call__(self) -> datetime:
+        return self.local() + self.offset
+
+    async def measure(self, store: Store) -> tuple[datetime, datetime] | None:
+        """Read the database server's clock and set :attr:`offset` from it; returns this host's reading (the
+        midpoint of the round trip) and the database's. None, the offset kept: SQLite (a file on this host,
+        whose time is ours), or a round trip too slow to be precise."""
+        before = self.local()
+        at = await store.database_now()
+        after = self.local()
+        if at is None:
+            return None
+        round_trip = (after - before).total_seconds()
+        if round_trip > CLOCK_MAX_ROUND_TRIP_S:
+            logger.debug("clock check skipped: the database answered in %.1fs", round_trip)
+            return None
+        local = before + (after - before) / 2
+        self.offset = at - local
+        return local, at
+
+
+def clock_warning(local: datetime, database: datetime) -> str:
+    """The line that says this host's clock (``local``) is off the database server's."""
+    return (
+        f"this host's clock is {(local - database).total_seconds():+.1f}s off the database server's (host "
+        f"{local.isoformat(timespec='seconds')}, database {database.isoformat(timespec='seconds')}): "
+        "leases and schedules use the database's time; fix the host's time sync (NTP)"
+    )
+
+
 _IN_THREAD = ParsePool(0)  # check_feed's parser unless given one
 
 
@@ -282,6 +330,21 @@ class Pipeline:
         session = make_session(settings.http)
         sender = Sender()  # http.allow_private is for feeds and pages; each destination has its own switch
         return cls(settings, store, session=session, sender=sender, **kwargs)
+
+    async def use_database_clock(self, local: Clock = utcnow) -> DatabaseClock | None:
+        """On PostgreSQL, read the time as the database server's (see :class:`DatabaseClock`; ``local``: this
+        host's clock) from now on, and warn when this host's clock is off it; the corrected clock, or None
+        (SQLite, a clock a test injected, or a measurement too slow to use)."""
+        if self.clock is not utcnow:
+            return None
+        clock = DatabaseClock(local)
+        measured = await clock.measure(self.store)
+        if measured is None:
+            return None
+        if abs(clock.offset.total_seconds()) > CLOCK_WARN_S:
+            logger.warning(clock_warning(*measured))
+        self.clock = self.outbox.clock = clock
+        return clock
 
     async def close(self) -> None:
         await self.session.close()

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from storage.sql import SqlStore
+from watcher.cli.common import Context
 from watcher.config import DaemonSettings, MatchSettings, Settings
 from watcher.daemon import Daemon
 from watcher.domain import FeedSpec, utcnow
-from watcher.pipeline import Pipeline
+from watcher.pipeline import DatabaseClock, Pipeline
 
 SKEW = timedelta(minutes=10)  # twice daemon.lease: enough for a worker to take leases another holds
 
@@ -61,6 +62,35 @@ async def test_a_worker_whose_clock_is_ahead_leases_nothing_another_holds(
         await daemon.sync_clock()
         assert abs(daemon.clock.offset) < timedelta(seconds=1)
         assert any("agrees with the database" in r.getMessage() for r in caplog.records)
+    finally:
+        await pipeline.close()
+
+
+async def test_a_command_reads_the_database_servers_time_too(
+    store: SqlStore, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``poll-once`` run from cron on several hosts, or an ``alerts`` command beside the daemons, leases with
+    the database's time as the daemon does: a host 10 min ahead takes no lease another worker holds."""
+    await store.sync_feeds(
+        [FeedSpec(url="https://feeds.example/rss", outlet="O")], source="config", now=utcnow()
+    )
+    assert len(await store.lease_due_feeds(utcnow(), 10, lease_s=300)) == 1  # another worker, right clock
+    context = Context(None, db_url, 0, "text")
+    context._settings = settings_for(db_url)
+    pipeline = await context.pipeline(store)  # what every command runs on
+    try:
+        caplog.set_level(logging.INFO, logger="watcher")
+        if store.dialect == "sqlite":
+            assert pipeline.clock is utcnow and await pipeline.use_database_clock(ahead) is None
+            return
+        assert isinstance(pipeline.clock, DatabaseClock) and pipeline.outbox.clock is pipeline.clock
+        pipeline.clock = pipeline.outbox.clock = utcnow
+        clock = await pipeline.use_database_clock(ahead)  # this host's clock is 10 min fast
+        assert clock is not None and pipeline.clock is clock and pipeline.outbox.clock is clock
+        assert abs(clock() - utcnow()) < timedelta(seconds=1)
+        (warned,) = [r for r in caplog.records if "off the database server's" in r.getMessage()]
+        assert warned.levelno == logging.WARNING and "+600" in warned.getMessage()
+        assert await store.lease_due_feeds(pipeline.clock(), 10, lease_s=300) == []
     finally:
         await pipeline.close()
 

@@ -79,7 +79,14 @@ class Context:
     async def pipeline(self, store: Store) -> Pipeline:
         from watcher.pipeline import Pipeline
 
-        return await Pipeline.open(self.settings, store)
+        pipeline = await Pipeline.open(self.settings, store)
+        try:
+            # Workers on other hosts lease feeds and deliveries with the database's time: so does a command.
+            await pipeline.use_database_clock()
+        except BaseException:
+            await pipeline.close()
+            raise
+        return pipeline
 
 
 def _open_problem(url: str, exc: Exception) -> Exception:
