@@ -68,7 +68,9 @@ class MatchSettings:
     # paraphrases and embeds more articles.
     candidate_floor: float = scorer.CANDIDATE_FLOOR
     semantic_ceiling: float = scorer.SEMANTIC_CEILING
-    batch_size: int = 32  # sentences per encoder batch
+    batch_size: int = (
+        32  # sentences per encoder batch (onnx-int8 encodes each alone: see semantic.OnnxEmbedder)
+    )
     max_sentences: int = 80  # sentences read per article (the title counts as one)
     # Sentences embedded per article at most: the title and lead, then the sentences that hold words of the
     # claims the stage scores, best first.

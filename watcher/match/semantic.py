@@ -488,6 +488,10 @@ class OnnxEmbedder:
     holds no export, and again when its export is incomplete or damaged (a file whose size or checksum is
     not the manifest's); refuses an export of another model. Encoding imports neither torch nor
     sentence-transformers.
+
+    A text's vector depends on that text alone, not on the texts encoded with it: the float export runs
+    ``batch_size`` texts at a time, padded and masked; the int8 export runs each text on its own
+    (``batch_size`` is not used), as its activations are quantised with one scale per inference call.
     """
 
     def __init__(
@@ -517,7 +521,10 @@ class OnnxEmbedder:
         self._pad = int(manifest["pad_id"])
         self._dimension = int(manifest["dimension"])
         self._name = f"{model} [onnx-int8]" if quantized else f"{model} [onnx]"
-        self._batch_size = batch_size
+        # DynamicQuantizeLinear takes one scale and zero point over its whole input: in a batch, over every
+        # text of it (and the padding), so a text's int8 vector would depend on its neighbours; and a
+        # vector the sentence cache keeps, on the batch it was first seen in. One text a call: its own scale.
+        self._batch_size = 1 if quantized else batch_size
         self.directory = folder
         self.encoded = 0  # texts encoded since creation
 
@@ -533,7 +540,9 @@ class OnnxEmbedder:
             return out
         self.encoded += len(texts)
         encodings = self._tokenizer.encode_batch(_clipped(texts, self._max_tokens))
-        # Batches of similar lengths pad little (sentence-transformers does the same).
+        # Batches of similar lengths pad little (sentence-transformers does the same). On the float export
+        # the mask keeps padding out of attention and pooling, so a text padded in a batch gets its vector
+        # alone (bit for bit on FNC-1 sentences, at worst float rounding); the int8 export runs one at a time.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self._batch_size):
             rows = order[start : start + self._batch_size]
