@@ -3,16 +3,14 @@ it: the int8 export quantises its activations with one scale per inference call,
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.match_corpus import BACKGROUND, DENIES, NATO_AMMO, NATO_SUMMIT, REPORTS
+from tests.support.match_corpus import BACKGROUND, DENIES, NATO_SUMMIT, REPORTS
 from tests.unit.test_match_semantic import model_path
-from watcher.match import Matcher, MatchSettings
 from watcher.match.semantic import OnnxEmbedder, SentenceCache, export_onnx
 
 if TYPE_CHECKING:
@@ -103,24 +101,7 @@ def test_an_int8_vector_from_the_cache_is_the_one_encoded_alone(exported: Path) 
     assert np.array_equal(first_seen_with_long, first_seen_alone)
 
 
-def test_on_int8_an_article_scores_exactly_the_same_alone_in_a_batch_and_from_the_cache(
-    exported: Path,
-) -> None:
-    embedder = _embedder(exported, quantized=True)
-    settings = MatchSettings(candidate_floor=0.01, semantic_ceiling=1.0)  # every candidate embedded
-
-    def fresh(chosen: MatchSettings = settings) -> Matcher:
-        matcher = Matcher([NATO_AMMO], chosen, embedder)
-        matcher.observe(BACKGROUND)
-        return matcher
-
-    alone = fresh().match([DENIES])
-    batched_matcher = fresh()
-    batched = [m for m in batched_matcher.match([REPORTS, DENIES, NATO_SUMMIT]) if m.article_id == DENIES.id]
-    cached = batched_matcher.match([dataclasses.replace(DENIES, id=99)])  # every sentence a cache hit
-    uncached = fresh(dataclasses.replace(settings, sentence_cache=0)).match([DENIES])
-    scores = [m.semantic for m in (*alone, *batched, *cached, *uncached)]
-    assert len(scores) == 4 and scores[0] is not None and len(set(scores)) == 1, scores
+# An article's score alone, in a batch and from the cache: test_semantic_setup_and_bounds.py, on every backend.
 
 
 def test_the_float_export_keeps_its_batches_and_gives_the_vector_alone(exported: Path) -> None:
