@@ -215,13 +215,12 @@ def publication_time(article: Article) -> Dated:
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """One story as matched: its copies count once, at the first published."""
+    """One story as matched: its copies count once, at the first published (``at`` and ``basis`` as
+    :func:`publication_time` has them)."""
 
     first: Match
-
-    @property
-    def at(self) -> datetime:
-        return publication_time(self.first.article).at
+    at: datetime
+    basis: Literal["published", "clamped", "undated"]
 
 
 def group_stories(matches: Sequence[Match]) -> list[Story]:
@@ -232,8 +231,13 @@ def group_stories(matches: Sequence[Match]) -> list[Story]:
     every article with the same headline and claim sentences published within ``shifts.COPY_SPAN`` of the first (a
     wire story reprinted under another link and byline). Its first is the earliest published.
     """
-    firsts = first_of_stories(matches)
-    return [Story(first=m) for m in firsts]
+    return [_story(m) for m in first_of_stories(matches)]
+
+
+def _story(first: Match) -> Story:
+    # Each story's publication time once: the header, buckets, charts and notes all read it.
+    dated = publication_time(first.article)
+    return Story(first, dated.at, dated.basis)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,17 +333,16 @@ class View:
 
 def build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
     """The timeline four ways: by stance, and by the outlet's country, leaning and ownership."""
-    # Each story's bucket once for all four views: a claim's report may chart 100,000 stories.
+    # Each story's bucket and segments once for all four views: a claim's report may chart 100,000 stories.
     slots = [buckets.index(s.at) for s in stories]
+    articles = [s.first.article for s in stories]
     return [
-        _view("stance", "Stance", stories, slots, buckets, lambda m: m.stance.value,
+        _view("stance", "Stance", [s.first.stance.value for s in stories], slots, buckets,
               [(s.value, s.value.capitalize(), STANCE_COLORS[s]) for s in STANCES]),
-        _country_view(stories, slots, buckets),
-        _view("leaning", "Leaning", stories, slots, buckets,
-              lambda m: _known("leaning", m.article.leaning, LEANINGS),
+        _country_view(_each(_country, [a.country for a in articles]), slots, buckets),
+        _view("leaning", "Leaning", _each(_leaning, [a.leaning for a in articles]), slots, buckets,
               [(k, k, LEANING_COLORS[k]) for k in LEANINGS]),
-        _view("ownership", "Ownership", stories, slots, buckets,
-              lambda m: _known("ownership", m.article.ownership, OWNERSHIPS),
+        _view("ownership", "Ownership", _each(_ownership, [a.ownership for a in articles]), slots, buckets,
               [(k, k, OWNERSHIP_COLORS[k]) for k in OWNERSHIPS]),
     ]  # fmt: skip
 
@@ -347,45 +350,64 @@ def build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
 def _view(
     key: str,
     label: str,
-    stories: Sequence[Story],
+    segments: Sequence[str],
     slots: Sequence[int],
     buckets: Buckets,
-    segment: Callable[[Match], str],
     keys: Sequence[tuple[str, str, str]],
 ) -> View:
-    """``slots``: each story's bucket index."""
+    """``segments`` and ``slots``: each story's segment key and bucket index."""
     counts = {k: [0] * buckets.count for k, _, _ in keys}
-    for s, slot in zip(stories, slots, strict=True):
-        counts[segment(s.first)][slot] += 1
+    for (segment, slot), n in Counter(zip(segments, slots, strict=True)).items():
+        counts[segment][slot] += n
     # Segments nobody covered would only clutter the legend.
     series = tuple(Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k]))
     return View(key, label, series)
 
 
-def _country_view(stories: Sequence[Story], slots: Sequence[int], buckets: Buckets) -> View:
-    ranked = [c for c, _ in Counter(_country_of(s.first) for s in stories).most_common()]
+def _country_view(countries: Sequence[str], slots: Sequence[int], buckets: Buckets) -> View:
+    """``countries``: each story's country (:func:`_country`)."""
+    ranked = [c for c, _ in Counter(countries).most_common()]
     # With one country more than colours, naming it beats an "other" of one.
     top = ranked if len(ranked) <= len(COUNTRY_PALETTE) + 1 else ranked[: len(COUNTRY_PALETTE)]
     palette = (*COUNTRY_PALETTE, OTHER_COLOR)
     keys = [(c, "unknown" if c == "ZZ" else c, palette[i]) for i, c in enumerate(top)]
-
-    def segment(m: Match) -> str:
-        c = _country_of(m)
-        return c if c in top else "other"
-
-    return _view(
-        "country", "Country", stories, slots, buckets, segment, [*keys, ("other", "other", OTHER_COLOR)]
-    )
+    named = set(top)
+    segments = [c if c in named else "other" for c in countries]
+    return _view("country", "Country", segments, slots, buckets, [*keys, ("other", "other", OTHER_COLOR)])
 
 
-def _country_of(m: Match) -> str:
+def _country(value: str) -> str:
     # Compared as shift detection compares segments: " us" and "US" are one country, "unknown" none.
-    return _segment(("country", m.article.country)) or "ZZ"
+    return _segment(("country", value)) or "ZZ"
+
+
+def _leaning(value: str) -> str:
+    return _known("leaning", value, LEANINGS)
+
+
+def _ownership(value: str) -> str:
+    return _known("ownership", value, OWNERSHIPS)
 
 
 def _known(dimension: str, value: str, allowed: Sequence[str]) -> str:
     normalised = _segment((dimension, value))
     return normalised if normalised is not None and normalised in allowed else "unknown"
+
+
+def _each(key: Callable[[str], str], values: Sequence[str]) -> list[str]:
+    """``key`` of each value, worked out once per distinct value: a claim's articles come from a few hundred
+    feeds, so their outlets, countries, leanings and ownerships repeat."""
+    of = {value: key(value) for value in set(values)}
+    return [of[value] for value in values]
+
+
+def _count_by(key: Callable[[str], str], values: Iterable[str]) -> Counter[str]:
+    """``values`` counted by ``key``, worked out once per distinct value. Keys are in order of first occurrence,
+    as counting ``key(value)`` for each value would have them (``most_common`` breaks ties by that order)."""
+    counts: Counter[str] = Counter()
+    for value, n in Counter(values).items():
+        counts[key(value)] += n
+    return counts
 
 
 _outlet_key = functools.lru_cache(maxsize=4096)(outlet_key)
@@ -457,6 +479,8 @@ def excerpt(sentence: str, spans: Iterable[str], limit: int = EVIDENCE_CHARS) ->
     return "…" + text[start : start + limit - 2].strip() + "…"
 
 
+# A claim's cues repeat from row to row ("claimed", "reportedly"): each span becomes a pattern once.
+@functools.lru_cache(maxsize=4096)
 def _span_pattern(span: str) -> re.Pattern[str] | None:
     # Cues are tokens joined by spaces ("Moscow denied", "claims , without"): words need whitespace between
     # them, punctuation may sit right against a word.
@@ -509,10 +533,10 @@ def _figures(
     matches: Sequence[Match], stories: Sequence[Story], events: Sequence[Event], names: dict[str, str]
 ) -> str:
     """``names``: :func:`watcher.shifts.outlet_names` of ``matches``."""
-    outlets = Counter(_outlet_key(m.article.outlet) for m in matches)
+    outlets = _count_by(_outlet_key, (m.article.outlet for m in matches))
     # ZZ (no country configured) is no country: it neither counts as one nor names one.
-    countries = Counter(c for m in matches if (c := _country_of(m)) != "ZZ")
-    unplaced = len(matches) - countries.total()
+    countries = _count_by(_country, (m.article.country for m in matches))
+    unplaced = countries.pop("ZZ", 0)
     stance = Counter(s.first.stance for s in stories)
     n = len(stories)
     copies = len(matches) - n
@@ -585,7 +609,7 @@ def _timeline(
         f"{_legend(v, bool(events))}</figure>"
         for v in views
     )
-    fallback = sum(publication_time(s.first.article).basis != "published" for s in stories)
+    fallback = sum(s.basis != "published" for s in stories)
     undated = (
         f" Without a usable feed date, {fallback} of {len(stories)} sit at first seen." if fallback else ""
     )
@@ -783,9 +807,10 @@ def _outlets(matches: Sequence[Match], names: dict[str, str]) -> str:
     if not matches:
         return ""
     # One outlet however its feeds spell it ("BBC News", "bbc news "), named as its first article does.
+    named = _each(lambda outlet: names[_outlet_key(outlet)], [m.article.outlet for m in matches])
     by_outlet: dict[str, list[Match]] = {}
-    for m in matches:
-        by_outlet.setdefault(names[_outlet_key(m.article.outlet)], []).append(m)
+    for m, name in zip(matches, named, strict=True):
+        by_outlet.setdefault(name, []).append(m)
     ranked = sorted(by_outlet.items(), key=lambda kv: (-len(kv[1]), kv[0].casefold()))
     rows = "".join(_outlet_row(name, ms) for name, ms in ranked[:MAX_OUTLETS])
     more = len(ranked) - MAX_OUTLETS
