@@ -80,16 +80,18 @@ def to_article(r: RowMapping) -> Article:
     language = r["language"]
     if language in (None, "", "und"):
         language = r["feed_language"] or "und"
+    # A summary row (ARTICLE_SUMMARY_COLS) has no URLs, text or content hash: they are empty. Asked once per row:
+    # a row's get() of a column it lacks raises and catches inside SQLAlchemy (some 2.5 us a column).
+    full = "text" in r
     return Article(
         id=r["id"],
         feed_id=r["feed_id"],
         story_id=r["story_id"] or r["id"],
-        # A summary row (ARTICLE_SUMMARY_COLS) has no URLs, text or content hash: they are empty.
-        url=r.get("url", ""),
-        canonical_url=r.get("canonical_url", ""),
+        url=r["url"] if full else "",
+        canonical_url=r["canonical_url"] if full else "",
         title=r["title"],
-        text=r.get("page_text") or r.get("text", ""),
-        content_hash=r.get("content_hash", ""),
+        text=(r["page_text"] or r["text"]) if full else "",
+        content_hash=r["content_hash"] if full else "",
         published_at=r["published_at"],
         first_seen_at=r["first_seen_at"],
         language=language,
@@ -99,7 +101,7 @@ def to_article(r: RowMapping) -> Article:
         ownership=r["ownership"],
         published_at_basis=r["published_at_basis"],
         full_text=r["full_text"],
-        page_fetched_at=r.get("page_fetched_at"),
+        page_fetched_at=r["page_fetched_at"] if full else None,
         version=r["version"],
         updated_at=r["updated_at"],
         backlog=bool(r["backlog"]),
@@ -161,7 +163,7 @@ def to_match(r: RowMapping) -> Match:
         semantic=r["semantic"],
         stance=Stance(r["stance"]),
         skepticism=r["skepticism"],
-        cues=tuple(Cue(kind=c["kind"], text=c["text"]) for c in r.get("cues") or ()),
+        cues=tuple(Cue(kind=c["kind"], text=c["text"]) for c in r["cues"] or ()) if "cues" in r else (),
         evidence=tuple(r["evidence"] or ()),
         matched_at=r["matched_at"],
         version=r["match_version"],
