@@ -1,6 +1,6 @@
 """Held-out figures of the shipped defaults on public test sets that nothing here was trained or tuned on.
 
-Usage: python -m bench.heldout [--fnc-test DIR] [--emergent CSV ...] [--model PATH] [--rules-only]
+Usage: python -m bench.heldout [--fnc-test DIR] [--emergent CSV ...] [--stance-test DIR] [--model PATH] [--rules-only]
 
 ``--fnc-test``: the FNC-1 competition test split (``competition_test_bodies.csv`` and
 ``competition_test_stances.csv`` of github.com/FakeNewsChallenge/fnc-1): 25,413 headline-body pairs about
@@ -22,6 +22,10 @@ from them, so they are not seen as items, but the claims' topics overlap FNC-1's
 (output/eop/fold-*/*.xml_results.xml: <t> the headline, <h> the claim, ``benchmark`` ENTAILMENT / UNKNOWN /
 CONTRADICTION): its ten folds hold the Emergent training split (2,086 pairs over 240 claims), a development
 set of headlines rather than a held-out one.
+
+``--stance-test``: a folder in the FNC-1 competition test layout (``competition_test_bodies.csv``,
+``competition_test_stances.csv``) whose stance alone is scored on its gold related pairs, matching skipped:
+e.g. the ARC test split (``arc_bodies.csv`` and ``arc_stances_test.csv`` copied under those names).
 
 Without ``--model`` the matcher is lexical only (a core install); with a sentence-transformers model path
 the semantic stage runs too.
@@ -153,6 +157,26 @@ def fnc_test(folder: Path, embedder: Embedder | None, settings: MatchSettings, r
     print(format_report("FNC-1 competition test, stance alone on the gold related pairs", report))
 
 
+def stance_test(folder: Path, rules_only: bool) -> None:
+    """Stance alone on the gold related pairs of a folder in the FNC-1 competition test layout."""
+    csv.field_size_limit(sys.maxsize)
+    with (folder / "competition_test_bodies.csv").open(encoding="utf-8", newline="") as handle:
+        bodies = {r["Body ID"]: r["articleBody"] for r in csv.DictReader(handle)}
+    with (folder / "competition_test_stances.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [
+            (r["Headline"], r["Body ID"], r["Stance"])
+            for r in csv.DictReader(handle)
+            if r["Stance"] in STANCE_OF
+        ]
+    model = None if rules_only else SHIPPED
+    cpu = time.process_time()
+    predicted = [frame(h, "", bodies[b], model=model).stance for h, b, _ in rows]
+    ms = 1000 * (time.process_time() - cpu) / max(1, len(rows))
+    print(f"\n== {folder}: stance on {len(rows):,} gold related pairs; {ms:.2f} ms CPU each")
+    report = evaluate([STANCE_OF[s] for _, _, s in rows], predicted)
+    print(format_report(f"{folder.name}, stance alone on the gold related pairs", report))
+
+
 def emergent_matching(
     rows: Sequence[tuple[str, str, Stance]], embedder: Embedder | None, settings: MatchSettings
 ) -> None:
@@ -228,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--emergent", type=Path, nargs="*", default=[], help="Emergent CSV files (or EOP fold XML files)"
     )
+    parser.add_argument(
+        "--stance-test", type=Path, help="folder in the FNC-1 test layout: stance on its gold related pairs"
+    )
     parser.add_argument("--model", help="sentence-transformers model for the semantic stage (default: none)")
     parser.add_argument("--rules-only", action="store_true", help="stance from the rules alone")
     parser.add_argument("--floor", type=float, help="the matcher's candidate floor (default: shipped)")
@@ -239,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = dataclasses.replace(settings, candidate_floor=args.floor)
     if args.emergent:
         emergent(args.emergent, args.rules_only, embedder, settings)
+    if args.stance_test:
+        stance_test(args.stance_test, args.rules_only)
     if args.fnc_test:
         fnc_test(args.fnc_test, embedder, settings, args.rules_only)
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.heldout import emergent, fnc_score, fnc_test
+from bench.heldout import emergent, fnc_score, fnc_test, stance_test
 from watcher.match import MatchSettings
 
 
@@ -69,3 +69,7 @@ def test_readers_run_on_the_published_layouts(tmp_path: Path, capsys: pytest.Cap
     assert "2 pairs, 1 headlines, 2 bodies" in out
     assert "related P 1.0000  R 1.0000" in out
     assert "FNC score 100.00%" in out
+    stance_test(tmp_path, rules_only=False)  # stance alone on the one gold related pair, matching skipped
+    out = capsys.readouterr().out
+    assert "stance on 1 gold related pairs" in out
+    assert "stance alone on the gold related pairs" in out and "accuracy 1.000" in out
