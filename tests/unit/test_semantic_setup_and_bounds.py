@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -295,6 +296,38 @@ def test_an_article_scores_the_same_alone_in_a_batch_and_from_the_cache(
     assert len(scores) == 4 and scores[0] is not None and len(set(scores)) == 1
 
 
+def test_a_name_to_download_fails_at_once_when_the_hub_cannot_be_reached(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without network the library retries each file of the model for some 20 s: a minute and a half of warnings
+    before the error. One connection attempt tells first, naming the host, not the endpoint's credentials."""
+    from watcher.match.semantic import _load_sentence_transformer, hub_unreachable
+
+    with socket.socket() as closed:  # a loopback port nobody listens on: the connection is refused at once
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://bob:s3cret@127.0.0.1:{port}")
+    calls: list[dict[str, object]] = []
+
+    def cache_only(model: str, **options: object) -> str:
+        calls.append(options)
+        raise OSError("not in the cache")
+
+    started = time.monotonic()
+    with pytest.raises(
+        MatchError, match=r"cannot be loaded: it is not in the local cache, and 127\.0\.0\.1 cannot be "
+    ) as err:
+        _load_sentence_transformer(cache_only, "sentence-transformers/all-MiniLM-L6-v2")
+    assert calls == [{"local_files_only": True}] and time.monotonic() - started < 5
+    assert "s3cret" not in str(err.value)
+    # A folder is the library's to explain; behind a proxy only the library can tell.
+    assert hub_unreachable("/models/minilm") is None and hub_unreachable("./minilm") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert hub_unreachable("sentence-transformers/all-MiniLM-L6-v2") is None
+
+
 def test_a_model_is_loaded_from_the_local_copy_first_and_downloaded_only_when_missing() -> None:
     """A start without network must not spend a minute on retries for a model already here; a name not here
     is loaded as the library would (a download, which cannot run here: the loader stands in for it)."""
@@ -317,12 +350,13 @@ def test_a_model_is_loaded_from_the_local_copy_first_and_downloaded_only_when_mi
             raise OSError("not in the cache")
         return f"downloaded {model}"
 
-    assert _load_sentence_transformer(downloadable, "m", device="cpu") == "downloaded m"
+    reachable = {"unreachable": lambda model: None}  # the Hub answers (it cannot from here)
+    assert _load_sentence_transformer(downloadable, "m", device="cpu", **reachable) == "downloaded m"
     assert calls == [{"local_files_only": True, "device": "cpu"}, {"device": "cpu"}]
 
     def nowhere(model: str, **options: object) -> str:
         raise OSError(f"{model} not found at https://bob:s3cret@hub.example/")
 
     with pytest.raises(MatchError, match=r"^matching\.model 'm' cannot be loaded: .*\*\*\*@hub") as err:
-        _load_sentence_transformer(nowhere, "m")
+        _load_sentence_transformer(nowhere, "m", **reachable)
     assert "s3cret" not in str(err.value)

@@ -14,12 +14,14 @@ import logging
 import os
 import re
 import shutil
+import socket
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
+from urllib.parse import urlsplit
 
 from watcher import errors
 
@@ -194,19 +196,55 @@ def _clipped(texts: list[str], max_tokens: int) -> list[str]:
     return [t if len(t) <= limit else t[:limit] for t in texts]
 
 
-def _load_sentence_transformer(loader: Any, model: str, **options: Any) -> Any:
+def _load_sentence_transformer(
+    loader: Any, model: str, *, unreachable: Callable[[str], str | None] | None = None, **options: Any
+) -> Any:
     """``loader(model, **options)`` (the SentenceTransformer class), from the local copy first: a folder, or a
     name already in the Hugging Face cache loads without a request, so that a start without network is not a
-    minute of retries and a daemon runs the model it ran before; else as the library would (a download).
+    minute of retries and a daemon runs the model it ran before; else as the library would (a download), once
+    ``unreachable`` (default :func:`hub_unreachable`) has not found the Hub out of reach: without network the
+    library retries each of the model's files for some 20 s before it gives up.
     Raises the one-line MatchError of :func:`_unloadable`."""
     try:
         return loader(model, local_files_only=True, **options)
     except Exception:  # not here: a name to download (or what the second try explains)
         logger.debug("model %r is not in the local cache; loading it as sentence-transformers would", model)
+    why = (unreachable or hub_unreachable)(model)
+    if why is not None:
+        raise _unloadable(model, OSError(why))
     try:
         return loader(model, **options)
     except Exception as exc:  # the library raises OSError, ValueError, HTTP errors...
         raise _unloadable(model, exc) from exc
+
+
+# A download's first connection may take this long; a host without network fails at once (no name resolves).
+HUB_CONNECT_TIMEOUT_S = 5.0
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def hub_unreachable(model: str) -> str | None:
+    """Why ``model``, not in the local cache, cannot be downloaded from the Hugging Face Hub (``HF_ENDPOINT``,
+    by default huggingface.co) from this host, found with one connection attempt; None when it may be. Not
+    checked for a path (a folder that is not there: the library says so) or behind a proxy, which the library
+    goes through and a direct connection would not."""
+    if (
+        model.startswith((".", "~"))
+        or Path(model).is_absolute()
+        or any(os.environ.get(v) for v in _PROXY_VARIABLES)
+    ):
+        return None
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname
+    if not host:
+        return None
+    try:
+        port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+        socket.create_connection((host, port), timeout=HUB_CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as exc:  # ValueError: a port out of range
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        return f"it is not in the local cache, and {host} cannot be reached from this host to download it ({reason})"
+    return None
 
 
 def _missing(*modules: str) -> str:
