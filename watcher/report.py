@@ -282,6 +282,9 @@ def _stance_of(state: object) -> Stance | None:
         return None
 
 
+ADVERBS = {"hour": "hourly", "day": "daily", "week": "weekly"}  # a bucket's unit in the footer
+
+
 @dataclass(frozen=True, slots=True)
 class Buckets:
     """The timeline's time axis: ``count`` buckets of ``step`` from ``start`` (UTC)."""
@@ -1048,7 +1051,7 @@ def _evidence_cell(m: Match) -> str:
 
 
 def _footer(now: datetime, buckets: Buckets | None) -> str:
-    per = f" · timeline in {buckets.unit}ly buckets" if buckets else ""
+    per = f" · timeline in {ADVERBS[buckets.unit]} buckets" if buckets else ""
     return (
         f"<footer>Generated {_fmt(now, '%d %b %Y %H:%M')} UTC by watcher {_e(__version__)} · "
         f"times in UTC{per} · stance: supports = the article presents the claim as true, "

@@ -244,6 +244,7 @@ def test_the_page_is_what_the_plain_per_match_passes_render(
     assert "revised 1×" in page
     assert 'data-key="other"' in page  # more countries than colours
     assert "Stories per day (UTC)" in page  # twelve days: daily buckets
+    assert "timeline in daily buckets" in page
     assert "undated items of a feed's first poll" in page and "no longer match the claim" in page
 
 
