@@ -19,6 +19,13 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def head() -> str:
+    """The latest schema revision this version of watcher knows."""
+    from alembic.script import ScriptDirectory
+
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
