@@ -8,12 +8,14 @@ import math
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watcher.domain import (
+    Article,
     Claim,
     ClaimPause,
     Event,
@@ -212,14 +214,29 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
+def _published(article: Article) -> datetime:
+    """``article.published``, without its two :func:`as_utc` calls when both times are UTC already (as storage
+    returns them): the same value, for it runs per match of a claim on every detection and report."""
+    seen = article.first_seen_at
+    if seen.tzinfo is not UTC:
+        seen = as_utc(seen)
+    published = article.published_at
+    if published is None:
+        return seen
+    if published.tzinfo is not UTC:
+        published = as_utc(published)
+    return seen if seen < published else published
+
+
 def _seen(match: Match) -> datetime:
     """A story's time on the timeline: its publication time, clamped to first seen."""
-    return match.article.published
+    return _published(match.article)
 
 
 def _story_order(match: Match) -> tuple[datetime, bool, int, int]:
     # At one instant, dated coverage comes before undated backlog: it is what first_seen and segments describe.
-    return (_seen(match), match.article.backlog, match.article.id, match.id)
+    article = match.article
+    return (_published(article), article.backlog, article.id, match.id)
 
 
 def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
@@ -237,7 +254,8 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
         if match.claim_id != claim.id:
             logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
             continue
-        if as_utc(match.article.first_seen_at) <= now:
+        seen = match.article.first_seen_at
+        if (seen if seen.tzinfo is UTC else as_utc(seen)) <= now:
             live.append(match)
     return first_of_stories(live)
 
@@ -246,10 +264,14 @@ def first_of_stories(matches: Sequence[Match]) -> list[Match]:
     """The first match of each story among ``matches``, in publication order: an ``article.story_id``, and
     every match with the same :func:`copy_key` published within COPY_SPAN of the first of them. What
     detection counts as one story, and the report too."""
-    keyed = sorted(((_story_order(match), match) for match in matches), key=_order_key)
-    ordered = [match for _, match in keyed]
-    times = [order[0] for order, _ in keyed]
-    # Union by story id and by copy key; the earliest match of a group comes first, so it is the root.
+    # It runs over every match of a claim at each detection and report: each order key is worked out once.
+    orders = [_story_order(match) for match in matches]
+    positions = sorted(range(len(orders)), key=orders.__getitem__)
+    ordered = [matches[index] for index in positions]
+    times = [orders[index][0] for index in positions]
+    # Union by story id and by copy key; the earliest match of a group comes first, so it is the root. A
+    # group's root is its earliest position whatever order the links are made in, and a key met once links
+    # nothing, so only the links between two positions are made.
     root = list(range(len(ordered)))
 
     def find(position: int) -> int:
@@ -258,32 +280,64 @@ def first_of_stories(matches: Sequence[Match]) -> list[Match]:
             position = root[position]
         return position
 
-    first_of: dict[object, int] = {}
+    def link(other: int, position: int) -> None:
+        a, b = find(other), find(position)
+        if a != b:
+            root[max(a, b)] = min(a, b)
+
+    first_of_story: dict[int, int] = {}
     for position, match in enumerate(ordered):
-        for key in (("story", match.article.story_id), copy_key(match)):
-            if key is None:
-                continue
-            other = first_of.setdefault(key, position)
-            if key[0] == "copy" and times[position] - times[other] > COPY_SPAN:
-                first_of[key] = other = position  # too late to be a copy of that one: a new piece
-            a, b = find(other), find(position)
-            if a != b:
-                root[max(a, b)] = min(a, b)
-    return [match for position, match in enumerate(ordered) if find(position) == position]
+        other = first_of_story.setdefault(match.article.story_id, position)
+        if other != position:
+            link(other, position)
+    first_of_copy: dict[tuple[str, tuple[str, ...]], int] = {}
+    for position, key in _copy_keys(ordered):
+        other = first_of_copy.setdefault(key, position)
+        if times[position] - times[other] > COPY_SPAN:
+            first_of_copy[key] = position  # too late to be a copy of that one: a new piece
+        elif other != position:
+            link(other, position)
+    return [match for position, match in enumerate(ordered) if root[position] == position]
 
 
-def _order_key(keyed: tuple[tuple[datetime, bool, int, int], Match]) -> tuple[datetime, bool, int, int]:
-    return keyed[0]
+def _copy_keys(matches: Sequence[Match]) -> Iterator[tuple[int, tuple[str, tuple[str, ...]]]]:
+    """(position, copy key less its tag) of each match in ``matches`` whose headline another one shares, in
+    order: a key met once links nothing, and most headlines are met once, so their evidence is never read."""
+    words: dict[str, str] = {}  # by text as given: copies tend to share it
+    titles = []
+    for match in matches:
+        text = match.article.title
+        title = words.get(text)
+        if title is None:
+            title = words[text] = _words(text)
+        titles.append(title)
+    counts = Counter(titles)
+    for position, title in enumerate(titles):
+        if not title or counts[title] < 2:
+            continue
+        evidence = []
+        for sentence in matches[position].evidence:
+            said = words.get(sentence)
+            if said is None:
+                said = words[sentence] = _words(sentence)
+            evidence.append(said)
+        if any(evidence):
+            yield position, (title, tuple(evidence))
 
 
 def copy_key(match: Match) -> tuple[str, str, tuple[str, ...]] | None:
     """What makes two matches copies of one story: the same headline and the same evidence sentences,
     compared word for word (case and punctuation aside); None when either is empty."""
-    title = " ".join(_WORD.findall(match.article.title.casefold()))
-    evidence = tuple(" ".join(_WORD.findall(sentence.casefold())) for sentence in match.evidence)
+    title = _words(match.article.title)
+    evidence = tuple(_words(sentence) for sentence in match.evidence)
     if not title or not any(evidence):
         return None
     return ("copy", title, evidence)
+
+
+def _words(text: str) -> str:
+    """``text``'s words, case-folded, one space apart: what :func:`copy_key` compares."""
+    return " ".join(_WORD.findall(text.casefold()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,9 +618,16 @@ def outlet_names(matches: Iterable[Match]) -> dict[str, str]:
         key = keys.get(name)
         if key is None:
             key = keys[name] = outlet_key(name)
-        order = _story_order(match)
-        if key not in first or order < first[key][0]:
-            first[key] = (order, name)
+        known = first.get(key)
+        if known is None:
+            first[key] = (_story_order(match), name)
+            continue
+        # Only a match published no later than the earliest so far can come first: the order of the rest
+        # need not be built.
+        if _published(match.article) <= known[0][0]:
+            order = _story_order(match)
+            if order < known[0]:
+                first[key] = (order, name)
     return {key: name for key, (_, name) in first.items()}
 
 
