@@ -17,22 +17,14 @@ from sqlalchemy import insert
 from storage.sql import SqlStore
 from storage.tables import articles_t, events_t, feeds_t, match_revisions_t, matches_t
 from tests.support.records import make_article, make_match, stance_revision_row
+from tests.support.report_reference import plain_build_views
 from tests.support.report_samples import NOW, sample_claim, sample_events, sample_matches
 from watcher import report
 from watcher.domain import LEANINGS, OWNERSHIPS, Claim, Match, MatchRevision, as_utc
 from watcher.report import (
-    COUNTRY_PALETTE,
-    LEANING_COLORS,
     MAX_EVENTS,
     MAX_ROWS,
-    OTHER_COLOR,
-    OWNERSHIP_COLORS,
-    STANCE_COLORS,
-    STANCES,
-    Buckets,
     Restance,
-    Story,
-    View,
     build_report,
     publication_time,
     render_report,
@@ -106,41 +98,6 @@ def test_segments_spelled_differently_chart_as_one() -> None:
 # match, outlet names in one pass, revisions looked up only for revised matches) against the plain versions.
 
 
-def _reference_build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
-    def view(
-        key: str, label: str, segment: Callable[[Match], str], keys: Sequence[tuple[str, str, str]]
-    ) -> View:
-        counts = {k: [0] * buckets.count for k, _, _ in keys}
-        for s in stories:
-            counts[segment(s.first)][buckets.index(publication_time(s.first.article).at)] += 1
-        series = tuple(
-            report.Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k])
-        )
-        return View(key, label, series)
-
-    def known(dimension: str, value: str, allowed: Sequence[str]) -> str:
-        normalised = segment_value(dimension, value)
-        return normalised if normalised is not None and normalised in allowed else "unknown"
-
-    def country(m: Match) -> str:
-        return segment_value("country", m.article.country) or "ZZ"
-
-    ranked = [c for c, _ in Counter(country(s.first) for s in stories).most_common()]
-    top = ranked if len(ranked) <= len(COUNTRY_PALETTE) + 1 else ranked[: len(COUNTRY_PALETTE)]
-    palette = (*COUNTRY_PALETTE, OTHER_COLOR)
-    country_keys = [(c, "unknown" if c == "ZZ" else c, palette[i]) for i, c in enumerate(top)]
-    return [
-        view("stance", "Stance", lambda m: m.stance.value,
-             [(s.value, s.value.capitalize(), STANCE_COLORS[s]) for s in STANCES]),
-        view("country", "Country", lambda m: country(m) if country(m) in top else "other",
-             [*country_keys, ("other", "other", OTHER_COLOR)]),
-        view("leaning", "Leaning", lambda m: known("leaning", m.article.leaning, LEANINGS),
-             [(k, k, LEANING_COLORS[k]) for k in LEANINGS]),
-        view("ownership", "Ownership", lambda m: known("ownership", m.article.ownership, OWNERSHIPS),
-             [(k, k, OWNERSHIP_COLORS[k]) for k in OWNERSHIPS]),
-    ]  # fmt: skip
-
-
 def _reference_newest_matches(matches: Sequence[Match], limit: int) -> list[Match]:
     return sorted(matches, key=lambda m: (publication_time(m.article).at, m.article.id), reverse=True)[:limit]
 
@@ -178,7 +135,7 @@ def plain(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[[], An
 
     def run(call: Callable[[], Any]) -> Any:
         with monkeypatch.context() as patched:
-            patched.setattr(report, "build_views", _reference_build_views)
+            patched.setattr(report, "build_views", plain_build_views)
             patched.setattr(report, "newest_matches", _reference_newest_matches)
             patched.setattr(report, "outlet_names", _reference_outlet_names)
             patched.setattr(report, "stance_changes", _reference_stance_changes)

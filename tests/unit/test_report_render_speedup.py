@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support.records import make_article, make_claim, make_event, make_match
+from tests.support.report_reference import plain_build_views, plain_country
 from watcher import report
 from watcher.domain import (
     LEANINGS,
@@ -25,16 +26,8 @@ from watcher.domain import (
     Stance,
 )
 from watcher.report import (
-    COUNTRY_PALETTE,
-    LEANING_COLORS,
-    OTHER_COLOR,
-    OWNERSHIP_COLORS,
-    STANCE_COLORS,
     STANCES,
-    Buckets,
-    Series,
     Story,
-    View,
     publication_time,
     render_report,
 )
@@ -167,41 +160,6 @@ def _plain_group_stories(matches: Sequence[Match]) -> list[Story]:
     ]
 
 
-def _plain_country(m: Match) -> str:
-    return segment_value("country", m.article.country) or "ZZ"
-
-
-def _plain_known(dimension: str, value: str, allowed: Sequence[str]) -> str:
-    normalised = segment_value(dimension, value)
-    return normalised if normalised is not None and normalised in allowed else "unknown"
-
-
-def _plain_build_views(stories: Sequence[Story], buckets: Buckets) -> list[View]:
-    def view(
-        key: str, label: str, segment: Callable[[Match], str], keys: Sequence[tuple[str, str, str]]
-    ) -> View:
-        counts = {k: [0] * buckets.count for k, _, _ in keys}
-        for s in stories:
-            counts[segment(s.first)][buckets.index(publication_time(s.first.article).at)] += 1
-        series = tuple(Series(k, lab, color, tuple(counts[k])) for k, lab, color in keys if any(counts[k]))
-        return View(key, label, series)
-
-    ranked = [c for c, _ in Counter(_plain_country(s.first) for s in stories).most_common()]
-    top = ranked if len(ranked) <= len(COUNTRY_PALETTE) + 1 else ranked[: len(COUNTRY_PALETTE)]
-    palette = (*COUNTRY_PALETTE, OTHER_COLOR)
-    country_keys = [(c, "unknown" if c == "ZZ" else c, palette[i]) for i, c in enumerate(top)]
-    return [
-        view("stance", "Stance", lambda m: m.stance.value,
-             [(s.value, s.value.capitalize(), STANCE_COLORS[s]) for s in STANCES]),
-        view("country", "Country", lambda m: _plain_country(m) if _plain_country(m) in top else "other",
-             [*country_keys, ("other", "other", OTHER_COLOR)]),
-        view("leaning", "Leaning", lambda m: _plain_known("leaning", m.article.leaning, LEANINGS),
-             [(k, k, LEANING_COLORS[k]) for k in LEANINGS]),
-        view("ownership", "Ownership", lambda m: _plain_known("ownership", m.article.ownership, OWNERSHIPS),
-             [(k, k, OWNERSHIP_COLORS[k]) for k in OWNERSHIPS]),
-    ]  # fmt: skip
-
-
 def _plain_each(key: Callable[[str], str], values: Sequence[str]) -> list[str]:
     return [key(value) for value in values]
 
@@ -227,7 +185,7 @@ def test_the_page_is_what_the_plain_per_match_passes_render(
 
     with monkeypatch.context() as plain:
         plain.setattr(report, "group_stories", _plain_group_stories)
-        plain.setattr(report, "build_views", _plain_build_views)
+        plain.setattr(report, "build_views", plain_build_views)
         plain.setattr(report, "_each", _plain_each)
         plain.setattr(report, "_count_by", _plain_count_by)
         plain.setattr(report, "_span_pattern", report._span_pattern.__wrapped__)
@@ -262,7 +220,7 @@ def test_the_figures_count_what_a_plain_count_of_the_matches_gives(
         assert found is not None
         return found.group(1)
 
-    countries = {c for m in matches if (c := _plain_country(m)) != "ZZ"}
+    countries = {c for m in matches if (c := plain_country(m)) != "ZZ"}
     assert figure("stories") == str(len(stories))
     assert figure("outlets") == str(len({outlet_key(m.article.outlet) for m in matches}))
     assert figure("countries") == str(len(countries))
