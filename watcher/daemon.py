@@ -62,8 +62,11 @@ class Daemon:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._database_problems: dict[str, str] = {}  # job → why its last run found the database unusable
-        self.clock = DatabaseClock()
-        self._clock_reported = False  # whether the offset now in use was logged as too large
+        # The pipeline's clock when its command already measured the database's (watcher run), which this one
+        # keeps measuring; else a new one.
+        self.clock = pipeline.clock if isinstance(pipeline.clock, DatabaseClock) else DatabaseClock()
+        # Whether the offset now in use was logged as too large (the command did so when it measured it).
+        self._clock_reported = abs(self.clock.offset.total_seconds()) > CLOCK_WARN_S
         if pipeline.clock is utcnow:  # the system clock is corrected; a clock a test injected is kept
             pipeline.clock = pipeline.outbox.clock = self.clock
 

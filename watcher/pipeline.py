@@ -60,9 +60,8 @@ ALL_PASS_KEY = "poll_all_pass"  # state: "BEGUN RENEWED" of the --all pass in pr
 
 Clock = Callable[[], datetime]
 
-CLOCK_WARN_S = (
-    2.0  # an offset from the database server's clock above this is logged (corrected whatever its size)
-)
+# An offset from the database server's clock above this is logged (it is corrected whatever its size).
+CLOCK_WARN_S = 2.0
 CLOCK_MAX_ROUND_TRIP_S = 2.0  # a slower measurement is too imprecise to use: the last offset is kept
 
 
@@ -71,7 +70,8 @@ class DatabaseClock:
 
     Leases and schedules are written and compared with each worker's own clock: workers sharing a
     PostgreSQL database must agree on the time, so the daemon (``Daemon.sync_clock``, every minute) and each
-    command that opens the pipeline (``poll-once`` from cron on several hosts, ``alerts``) read the database's.
+    command that runs the pipeline (``poll-once`` from cron on several hosts, ``sync``, ``claims backfill``) read
+    the database's.
     """
 
     def __init__(self, local: Clock = utcnow) -> None:

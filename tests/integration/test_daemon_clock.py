@@ -91,6 +91,16 @@ async def test_a_command_reads_the_database_servers_time_too(
         (warned,) = [r for r in caplog.records if "off the database server's" in r.getMessage()]
         assert warned.levelno == logging.WARNING and "+600" in warned.getMessage()
         assert await store.lease_due_feeds(pipeline.clock(), 10, lease_s=300) == []
+        # `watcher run` starts the daemon on that pipeline: it keeps measuring the same clock, and does not
+        # repeat the warning the command gave.
+        daemon = Daemon(context.settings, store, pipeline, install_signal_handlers=False)
+        assert daemon.clock is clock
+        await daemon.sync_clock()
+        assert len([r for r in caplog.records if "off the database server's" in r.getMessage()]) == 1
+        clock.local = utcnow  # the host's time is set right
+        await daemon.sync_clock()
+        assert abs(clock.offset) < timedelta(seconds=1) and pipeline.clock is clock
+        assert any("agrees with the database" in r.getMessage() for r in caplog.records)
     finally:
         await pipeline.close()
 
