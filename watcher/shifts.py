@@ -406,24 +406,32 @@ class _Timeline:
     def __init__(self, stories: list[Match]) -> None:
         self.stories = stories
         self.times = [_seen(story) for story in stories]
-        self._live: list[int] = [0]
-        self._prefix: dict[Stance, list[int]] = {stance: [0] for stance in Stance}
+        self.live: list[int] = [0]
+        self.prefix: dict[Stance, list[int]] = {stance: [0] for stance in Stance}
         self._recount(0)
 
     def _recount(self, start: int) -> None:
-        del self._live[start + 1 :]
-        for counts in self._prefix.values():
+        del self.live[start + 1 :]
+        for counts in self.prefix.values():
             del counts[start + 1 :]
         for story in self.stories[start:]:
             live = not story.article.backlog
-            self._live.append(self._live[-1] + live)
-            for stance, counts in self._prefix.items():
+            self.live.append(self.live[-1] + live)
+            for stance, counts in self.prefix.items():
                 counts.append(counts[-1] + (live and story.stance == stance))
 
     def restance(self, index: int, story: Match) -> None:
-        """Story ``index`` is framed as ``story`` from now on (rare: a revision changed its stance)."""
+        """Story ``index`` is framed as ``story`` from now on (a revision changed its stance)."""
+        was = self.stories[index]
         self.stories[index] = story
-        self._recount(index)
+        if was.article.backlog != story.article.backlog:
+            self._recount(index)  # never from a revision (one article), but the counts stay right
+        elif was.stance != story.stance and not story.article.backlog:
+            # Only the two stances' counts after it move, by one: a slice each, not a recount of the rest of
+            # the timeline per revision.
+            old, new = self.prefix[was.stance], self.prefix[story.stance]
+            old[index + 1 :] = [count - 1 for count in old[index + 1 :]]
+            new[index + 1 :] = [count + 1 for count in new[index + 1 :]]
 
     def position(self, t: datetime) -> int:
         """Where ``t`` bounds a window: windows are half-open, (start, end], so a story at a window's end
@@ -438,14 +446,14 @@ class _Timeline:
 
     def count_at(self, low: int, high: int) -> int:
         """:meth:`count` of the window between two :meth:`position` s."""
-        return max(self._live[high] - self._live[low], 0)
+        return max(self.live[high] - self.live[low], 0)
 
     def stance_count(self, stance: Stance, start: datetime, end: datetime) -> int:
         return self.stance_count_at(stance, *self._bounds(start, end))
 
     def stance_count_at(self, stance: Stance, low: int, high: int) -> int:
         """:meth:`stance_count` of the window between two :meth:`position` s."""
-        counts = self._prefix[stance]
+        counts = self.prefix[stance]
         return max(counts[high] - counts[low], 0)
 
     def between(self, start: datetime, end: datetime) -> list[Match]:
@@ -543,11 +551,16 @@ class _Ledger:
         # earlier one just the same, so no two events of a type are ever closer than the cooldown.
         if cooldown_s <= 0:
             return False
-        # The nearest trigger on either side is the closest of all: a busy claim asks at every story.
-        fired = self.fired_at.get(str(event_type), [])
+        fired = self.fired_at.get(str(event_type))
+        if not fired:
+            return False
+        # The nearest trigger on either side is the closest of all: a busy claim asks at every story. A gap
+        # under a whole number of seconds as a timedelta is one under it in total_seconds(): no float rounding.
+        cooldown = _span(cooldown_s)
         after = bisect_left(fired, at)
-        nearest = fired[max(after - 1, 0) : after + 1]
-        return any(abs((at - other).total_seconds()) < cooldown_s for other in nearest)
+        if after < len(fired) and fired[after] - at < cooldown:
+            return True
+        return after > 0 and at - fired[after - 1] < cooldown
 
     def record(self, candidate: _Candidate) -> None:
         self.keys.add(candidate.key)
@@ -566,6 +579,8 @@ class _Ledger:
 
     def announced_mix(self, at: datetime, horizon_s: int) -> dict[str, float] | None:
         """The stance shares of the last stance-mix shift triggered before ``at`` and within ``horizon_s``."""
+        if not self.mixes:
+            return None
         before = bisect_left(self.mixes, at, key=_mix_time)
         if before == 0:
             return None
@@ -574,6 +589,12 @@ class _Ledger:
             return None
         # Of several at that instant, the first raised.
         return self.mixes[bisect_left(self.mixes, last, key=_mix_time)][1]
+
+
+@functools.lru_cache(maxsize=64)
+def _span(seconds: int) -> timedelta:
+    """``timedelta(seconds=seconds)``, built once per cooldown rather than at each story a rule asks at."""
+    return timedelta(seconds=seconds)
 
 
 def _mix_time(mix: tuple[datetime, dict[str, float]]) -> datetime:
@@ -777,6 +798,12 @@ class _Replay:
         # outlet_key of each outlet name met, and by key the name of the outlet's first story on the timeline
         self.outlet_keys: dict[str, str] = {}
         self.outlet_names: dict[str, str] = {}
+        # What the rules look up at every story, worked out once per replay.
+        self.cooldowns = {str(event_type): settings.cooldown_s(event_type) for event_type in EventType}
+        self.spike_window = timedelta(seconds=settings.spike_window_s)
+        self.spike_baseline = timedelta(seconds=settings.spike_baseline_s)
+        self.framing_window = timedelta(seconds=settings.framing_window_s)
+        self.framing_baseline = timedelta(seconds=settings.framing_baseline_s)
 
     def run(self) -> list[_Candidate]:
         stories, times = self.timeline.stories, self.timeline.times
@@ -871,7 +898,7 @@ class _Replay:
             yield framing
 
     def _cooling(self, event_type: EventType, at: datetime) -> bool:
-        return self.ledger.in_cooldown(event_type, at, self.settings.cooldown_s(event_type))
+        return self.ledger.in_cooldown(event_type, at, self.cooldowns[event_type])
 
     def _offer(self, candidate: _Candidate) -> None:
         if candidate.key in self.ledger.keys:
@@ -933,6 +960,8 @@ class _Replay:
         return _first_seen_of(stories[0], at, FIRST_FRESH_KEY, "First fresh coverage", earlier=True)
 
     def _new_segments(self, at: datetime) -> Iterator[_Candidate]:
+        if not self.pending_segments:  # the rule of most stories: every segment met is announced
+            return
         for key, (dimension, value, story) in list(self.pending_segments.items()):
             if key in self.ledger.keys:
                 del self.pending_segments[key]
@@ -952,15 +981,17 @@ class _Replay:
     # --- coverage_spike ---
 
     def _coverage_spike(self, at: datetime) -> _Candidate | None:
-        settings = self.settings
-        window_start = at - timedelta(seconds=settings.spike_window_s)
-        window_low, window_high = self.timeline.position(window_start), self.timeline.position(at)
-        in_window = self.timeline.count_at(window_low, window_high)
-        # Cheap checks first: a busy claim is evaluated at every story of a long history.
+        settings, timeline = self.settings, self.timeline
+        window_start = at - self.spike_window
+        # Cheap checks first, inline: a busy claim is evaluated at every story of a long history. Positions
+        # and counts as Timeline.position and count_at work them out.
+        times, live = timeline.times, timeline.live
+        window_low = bisect_right(times, window_start)
+        in_window = live[bisect_right(times, at)] - live[window_low]
         if in_window < settings.spike_min_stories or self._cooling(EventType.COVERAGE_SPIKE, at):
             return None
-        baseline_start = window_start - timedelta(seconds=settings.spike_baseline_s)
-        in_baseline = self.timeline.count_at(self.timeline.position(baseline_start), window_low)
+        baseline_start = window_start - self.spike_baseline
+        in_baseline = live[window_low] - live[bisect_right(times, baseline_start)]
         observed_from = max(baseline_start, self.coverage_start)
         observed_s = (window_start - observed_from).total_seconds()
         paused_s = _overlap_s(self.paused, observed_from, window_start) if self.paused else 0.0
@@ -1071,23 +1102,30 @@ class _Replay:
     def _stance_mix(self, at: datetime) -> tuple[dict[str, Any], list[int]] | None:
         """The stance whose share moved most significantly between the two windows, if any did enough."""
         settings, timeline = self.settings, self.timeline
-        middle = at - timedelta(seconds=settings.framing_window_s)
-        start = middle - timedelta(seconds=settings.framing_baseline_s)
-        low, mid, high = timeline.position(start), timeline.position(middle), timeline.position(at)
-        before, after = timeline.count_at(low, mid), timeline.count_at(mid, high)
-        if min(before, after) < settings.framing_min_stories:
+        middle = at - self.framing_window
+        start = middle - self.framing_baseline
+        # Positions and counts as Timeline.position, count_at and stance_count_at work them out, inline: this
+        # runs at every story of a busy claim.
+        times, live = timeline.times, timeline.live
+        low, mid, high = bisect_right(times, start), bisect_right(times, middle), bisect_right(times, at)
+        before, after = live[mid] - live[low], live[high] - live[mid]
+        if before < settings.framing_min_stories or after < settings.framing_min_stories:
             return None
-        told = self.ledger.announced_mix(at, settings.framing_baseline_s)
+        told: dict[str, float] | None = None
+        looked_up = False  # the last shift announced is only needed once a share has moved enough
         best: tuple[float, Stance] | None = None
         for stance in _MIX_STANCES:
-            hits_before = timeline.stance_count_at(stance, low, mid)
-            hits_after = timeline.stance_count_at(stance, mid, high)
-            z = _two_proportion_z(hits_before, before, hits_after, after)
+            counts = timeline.prefix[stance]
+            hits_before, hits_after = counts[mid] - counts[low], counts[high] - counts[mid]
             change = hits_after / after - hits_before / before
-            moved = change != 0 and abs(change) + _EPSILON >= settings.framing_min_change
-            if moved and self._retold(told, stance, hits_after / after, change):
+            if change == 0 or abs(change) + _EPSILON < settings.framing_min_change:
+                continue  # not moved
+            if not looked_up:
+                told, looked_up = self.ledger.announced_mix(at, settings.framing_baseline_s), True
+            if self._retold(told, stance, hits_after / after, change):
                 continue
-            if moved and abs(z) >= settings.framing_min_z and (best is None or abs(z) > abs(best[0])):
+            z = _two_proportion_z(hits_before, before, hits_after, after)
+            if abs(z) >= settings.framing_min_z and (best is None or abs(z) > abs(best[0])):
                 best = (z, stance)
         if best is None:
             return None
