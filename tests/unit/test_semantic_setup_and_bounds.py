@@ -306,7 +306,15 @@ def test_a_name_to_download_fails_at_once_when_the_hub_cannot_be_reached(
     with socket.socket() as closed:  # a loopback port nobody listens on: the connection is refused at once
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+    for name in (
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HF_HUB_OFFLINE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", f"http://bob:s3cret@127.0.0.1:{port}")
     calls: list[dict[str, object]] = []
@@ -324,6 +332,9 @@ def test_a_name_to_download_fails_at_once_when_the_hub_cannot_be_reached(
     assert "s3cret" not in str(err.value)
     # A folder is the library's to explain; behind a proxy only the library can tell.
     assert hub_unreachable("/models/minilm") is None and hub_unreachable("./minilm") is None
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the library says so at once itself
+    assert hub_unreachable("sentence-transformers/all-MiniLM-L6-v2") is None
+    monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     assert hub_unreachable("sentence-transformers/all-MiniLM-L6-v2") is None
 

@@ -226,10 +226,12 @@ _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "A
 def hub_unreachable(model: str) -> str | None:
     """Why ``model``, not in the local cache, cannot be downloaded from the Hugging Face Hub (``HF_ENDPOINT``,
     by default huggingface.co) from this host, found with one connection attempt; None when it may be. Not
-    checked for a path (a folder that is not there: the library says so) or behind a proxy, which the library
-    goes through and a direct connection would not."""
+    checked for a path (a folder that is not there: the library says so), with ``HF_HUB_OFFLINE`` set (the
+    library then fails at once, saying so) or behind a proxy, which the library goes through and a direct
+    connection would not."""
     if (
-        model.startswith((".", "~"))
+        os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+        or model.startswith((".", "~"))
         or Path(model).is_absolute()
         or any(os.environ.get(v) for v in _PROXY_VARIABLES)
     ):
