@@ -47,7 +47,7 @@ async def seed(url: str, n: int, events: int, seed: int) -> int:
 
     from storage.sql import SqlStore, open_store
     from storage.tables import article_versions_t, articles_t, events_t, feeds_t, match_revisions_t, matches_t
-    from tests.support.records import stance_revision_row
+    from tests.support.records import feed_row, stance_revision_row
     from watcher.domain import Claim
 
     rnd = random.Random(seed)
@@ -60,17 +60,14 @@ async def seed(url: str, n: int, events: int, seed: int) -> int:
     leanings = ("left", "lean-left", "center", "lean-right", "right", "unknown")
     owners = ("private", "public", "state", "unknown")
     feeds = [
-        {
-            "id": i,
-            "url": f"https://feed{i}.example/rss",
-            "outlet": f"Outlet {i % 150}",
-            "country": countries[i % len(countries)],
-            "language": "en",
-            "leaning": leanings[i % len(leanings)],
-            "ownership": owners[i % len(owners)],
-            "next_poll_at": T0,
-            "created_at": T0,
-        }
+        feed_row(
+            i,
+            outlet=f"Outlet {i % 150}",
+            country=countries[i % len(countries)],
+            leaning=leanings[i % len(leanings)],
+            ownership=owners[i % len(owners)],
+            now=T0,
+        )
         for i in range(1, 301)
     ]
     async with store.engine.begin() as conn:

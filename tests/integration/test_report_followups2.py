@@ -16,7 +16,7 @@ from sqlalchemy import insert
 
 from storage.sql import SqlStore
 from storage.tables import articles_t, events_t, feeds_t, match_revisions_t, matches_t
-from tests.support.records import make_article, make_match, stance_revision_row
+from tests.support.records import feed_row, make_article, make_match, stance_revision_row
 from tests.support.report_reference import plain_build_views
 from tests.support.report_samples import NOW, sample_claim, sample_events, sample_matches
 from watcher import report
@@ -160,17 +160,14 @@ async def _bulk_claim(store: SqlStore, n: int, *, events: int = 0, revised: int 
     claim = await store.add_claim(Claim(id=0, name=f"big-{n}", text=CLAIM_TEXT), now=T0)
     countries = ("US", "GB", "DE", "FR", "RU", "UA", "PL", "IT", "ZZ")
     feeds = [
-        {
-            "id": i,
-            "url": f"https://feed{i}.example/rss",
-            "outlet": f"Outlet {i % 40}" if i % 7 else f"outlet  {i % 40} ",
-            "country": countries[i % len(countries)],
-            "language": "en",
-            "leaning": LEANINGS[i % len(LEANINGS)],
-            "ownership": OWNERSHIPS[i % len(OWNERSHIPS)],
-            "next_poll_at": T0,
-            "created_at": T0,
-        }
+        feed_row(
+            i,
+            outlet=f"Outlet {i % 40}" if i % 7 else f"outlet  {i % 40} ",
+            country=countries[i % len(countries)],
+            leaning=LEANINGS[i % len(LEANINGS)],
+            ownership=OWNERSHIPS[i % len(OWNERSHIPS)],
+            now=T0,
+        )
         for i in range(1, 61)
     ]
     articles: list[dict[str, Any]] = []

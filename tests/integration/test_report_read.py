@@ -21,7 +21,7 @@ from storage.tables import (
     match_revisions_t,
     matches_t,
 )
-from tests.support.records import stance_revision_row
+from tests.support.records import feed_row, stance_revision_row
 from watcher import report
 from watcher.domain import Claim, Match
 from watcher.report import build_report
@@ -54,19 +54,17 @@ async def _seed(store: SqlStore, n: int, *, events: int, seed: int = 3) -> Claim
     rnd = random.Random(seed)
     claim = await store.add_claim(Claim(id=0, name="read-claim", text=CLAIM_TEXT), now=T0)
     feeds = [
-        {
-            "id": i + 1,
-            "url": f"https://feed{i + 1}.example/rss",
-            "outlet": ("BBC News", "bbc news ", "ＢＢＣ  News", "Le Monde", "<b>RT</b>", "صحيفة")[i % 6]
+        feed_row(
+            i + 1,
+            outlet=("BBC News", "bbc news ", "ＢＢＣ  News", "Le Monde", "<b>RT</b>", "صحيفة")[i % 6]
             + f" {i % 4}",
-            "country": country,
-            "language": language,
-            "leaning": leaning,
-            "ownership": ownership,
-            "next_poll_at": T0,
-            "created_at": T0,
-            "full_text": ("auto", "always", "never")[i % 3],
-        }
+            country=country,
+            leaning=leaning,
+            ownership=ownership,
+            now=T0,
+            language=language,
+            full_text=("auto", "always", "never")[i % 3],
+        )
         for i, (country, leaning, ownership, language) in enumerate(SEGMENTS)
     ]
     articles: list[dict[str, Any]] = []

@@ -137,6 +137,24 @@ def make_delivery(**overrides: Any) -> Delivery:
     return Delivery(**(fields | overrides))
 
 
+def feed_row(
+    feed_id: int, *, outlet: str, country: str, leaning: str, ownership: str, now: datetime, **more: Any
+) -> dict[str, Any]:
+    """A ``feeds`` row, for bulk inserts: feed ``feed_id`` at https://feed{id}.example/rss, in English unless
+    ``more`` says otherwise, due at ``now``."""
+    return {
+        "id": feed_id,
+        "url": f"https://feed{feed_id}.example/rss",
+        "outlet": outlet,
+        "country": country,
+        "language": "en",
+        "leaning": leaning,
+        "ownership": ownership,
+        "next_poll_at": now,
+        "created_at": now,
+    } | more
+
+
 def stance_revision_row(
     match: Mapping[str, Any],
     *,
