@@ -8,24 +8,11 @@ from pathlib import Path
 import pytest
 
 from storage.engine import database_problem, display_database, migration_problem
+from tests.support.config_files import refused
+from tests.support.config_files import write_config as write
 from watcher.config import MAX_OUTLET, country_code, country_problem, load
-from watcher.errors import ConfigError
 from watcher.ingest.discover import candidate_problem, feed_links
 from watcher.ingest.opml import read_opml
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(text)
-    return path
-
-
-def refused(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> str:
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ=environ or {})
-    return str(err.value).replace(str(path), "F")
-
 
 # --- country codes --------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from storage.engine import make_engine, sqlite_open_problem
+from tests.support.config_files import refused
 from watcher.cli import cli
 from watcher.config import MAX_FEEDS, load
 from watcher.errors import ConfigError
@@ -21,14 +22,6 @@ SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5"  # a Standard Webhooks secret, as a us
 TEXT = "NATO has surpassed Russia in ammunition production"
 LEXICAL = "matching: {model: null}\n"
 HAS_PROC = Path("/proc/self").is_dir()
-
-
-def refused(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ={})
-    return str(err.value).replace(str(path), "F")
 
 
 def watcher(tmp_path: Path, config: str, *args: str, database: str | None = None) -> Result:

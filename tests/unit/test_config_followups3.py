@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from storage.engine import display_database, make_engine
 from storage.sql import open_store
 from tests.support.cli import Watcher
+from tests.support.config_files import refused
 from watcher.cli import cli
 from watcher.config import load
 from watcher.errors import ConfigError, StorageError
@@ -20,14 +21,6 @@ from watcher.text.display import MAX_PATH_SHOWN, display_path
 
 LEXICAL = "matching: {model: null}\n"
 FORGED = "\nerror: forged line\x1b[2J\x1b]0;title\x07\u202e"
-
-
-def refused(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ={})
-    return str(err.value).replace(str(path), "F")
 
 
 # --- keys that are not text ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from storage.sql import SqlStore, open_store
 from tests.support.cli import Watcher
 from tests.support.clock import Clock
+from tests.support.config_files import refused
 from tests.support.feed_server import FeedServer
 from tests.support.fixtures import loopback_settings
 from watcher.config import (
@@ -28,17 +29,6 @@ from watcher.ingest.opml import read_opml
 
 LONG_HOST = "http://" + "h" * 5000 + ".example/rss"
 BAD_URLS = ["http://[::1", "http://", "http://a.example:99999/rss", LONG_HOST, "ftp://a.example/rss"]
-
-
-def refused(tmp_path: Path, text: str | bytes) -> str:
-    path = tmp_path / "feeds.yaml"
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ={})
-    return str(err.value).replace(str(path), "F")
 
 
 # --- YAML the loader cannot construct ---------------------------------------------------------

@@ -7,22 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.config_files import refused
+from tests.support.config_files import write_config as write
 from watcher import config
 from watcher.config import DaemonSettings, load
 from watcher.errors import ConfigError
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(text)
-    return path
-
-
-def refused(tmp_path: Path, text: str) -> str:
-    path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ={})
-    return str(err.value).replace(str(path), "F")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.config_files import refused as config_refused
 from watcher.config import MAX_BATCH, MAX_CONFIG_BYTES, load
 from watcher.errors import ConfigError
 
@@ -18,11 +19,7 @@ ENV = {"WATCHER_SERVER_TOKEN": TOKEN, "HOOK": HOOK, "CMS_SECRET": WHSEC}
 
 
 def refused(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> str:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as err:
-        load(path, environ=ENV if environ is None else environ)
-    return str(err.value).replace(str(path), "F")
+    return config_refused(tmp_path, text, ENV if environ is None else environ)
 
 
 @pytest.mark.parametrize(
