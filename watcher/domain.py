@@ -181,6 +181,8 @@ class Article:
 
 def as_utc(value: datetime) -> datetime:
     """Aware UTC datetime; a naive value is taken to be UTC already (the storage convention)."""
+    if value.tzinfo is UTC:  # as storage returns times: the value itself (detection asks per match, twice)
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

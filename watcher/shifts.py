@@ -11,11 +11,10 @@ from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from watcher.domain import (
-    Article,
     Claim,
     ClaimPause,
     Event,
@@ -214,29 +213,15 @@ def _iso(value: datetime) -> str:
     return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
-def _published(article: Article) -> datetime:
-    """``article.published``, without its two :func:`as_utc` calls when both times are UTC already (as storage
-    returns them): the same value, for it runs per match of a claim on every detection and report."""
-    seen = article.first_seen_at
-    if seen.tzinfo is not UTC:
-        seen = as_utc(seen)
-    published = article.published_at
-    if published is None:
-        return seen
-    if published.tzinfo is not UTC:
-        published = as_utc(published)
-    return seen if seen < published else published
-
-
 def _seen(match: Match) -> datetime:
     """A story's time on the timeline: its publication time, clamped to first seen."""
-    return _published(match.article)
+    return match.article.published
 
 
 def _story_order(match: Match) -> tuple[datetime, bool, int, int]:
     # At one instant, dated coverage comes before undated backlog: it is what first_seen and segments describe.
     article = match.article
-    return (_published(article), article.backlog, article.id, match.id)
+    return (article.published, article.backlog, article.id, match.id)
 
 
 def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Match]:
@@ -254,8 +239,7 @@ def _stories(claim: Claim, matches: Sequence[Match], now: datetime) -> list[Matc
         if match.claim_id != claim.id:
             logger.debug("ignoring match %s of claim %s (expected %s)", match.id, match.claim_id, claim.id)
             continue
-        seen = match.article.first_seen_at
-        if (seen if seen.tzinfo is UTC else as_utc(seen)) <= now:
+        if as_utc(match.article.first_seen_at) <= now:
             live.append(match)
     return first_of_stories(live)
 
@@ -645,7 +629,7 @@ def outlet_names(matches: Iterable[Match]) -> dict[str, str]:
             continue
         # Only a match published no later than the earliest so far can come first: the order of the rest
         # need not be built.
-        if _published(match.article) <= known[0][0]:
+        if match.article.published <= known[0][0]:
             order = _story_order(match)
             if order < known[0]:
                 first[key] = (order, name)
