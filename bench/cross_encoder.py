@@ -109,7 +109,7 @@ class CrossEncoderStance:
         out.update({f"head.{name}": p for name, p in self.head.named_parameters()})
         return out
 
-    def _logits(self, batch: Sequence[tuple[str, str]]) -> Any:
+    def _logits(self, batch: Sequence[tuple[str, str]], dropout: Any = None) -> Any:
         enc = self.tokenizer(
             [a for a, _ in batch],
             [b for _, b in batch],
@@ -121,7 +121,7 @@ class CrossEncoderStance:
         hidden = self.encoder(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return self.head(pooled)
+        return self.head(pooled if dropout is None else dropout(pooled))
 
     def train(
         self,
@@ -166,18 +166,8 @@ class CrossEncoderStance:
             if len(order) < batch:
                 order += torch.randperm(len(texts), generator=generator).tolist()
             chosen, order = order[:batch], order[batch:]
-            enc = self.tokenizer(
-                [texts[i][0] for i in chosen],
-                [texts[i][1] for i in chosen],
-                truncation="only_second",
-                max_length=self.max_tokens,
-                padding=True,
-                return_tensors="pt",
-            )
-            hidden = self.encoder(**enc).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = dropout((hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0))
-            loss = torch.nn.functional.cross_entropy(self.head(pooled), y[chosen], weight=weights)
+            logits = self._logits([texts[i] for i in chosen], dropout)
+            loss = torch.nn.functional.cross_entropy(logits, y[chosen], weight=weights)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(list(trained.values()), 1.0)
             optimiser.step()

@@ -32,8 +32,7 @@ from pathlib import Path
 
 from bench.cross_encoder import CLASSES, CrossEncoderStance, pair_text, pair_text_of
 from bench.stance_data import LABELS, ORDER, Pair, evaluate, format_report, load_pairs
-from watcher.domain import Stance
-from watcher.framing import Analysis, analyse, decide, settle, short_text
+from watcher.framing import analyse, decide, settle_analysed
 
 SPLITS = {"test": ("competition_test_bodies.csv", "competition_test_stances.csv")}
 
@@ -76,31 +75,15 @@ def compare(spec: str, pairs: Sequence[Pair], model: CrossEncoderStance) -> None
         "shipped (rules + small model)": [d.stance for d in decisions],
         "cross-encoder alone": [max(c, key=c.__getitem__) for c in crossed],
         "cross-encoder under the rules' guards": [
-            guarded(a, d.rule, c) for a, d, c in zip(analyses, decisions, crossed, strict=True)
+            settle_analysed(c, d.rule, a)[0] for a, d, c in zip(analyses, decisions, crossed, strict=True)
         ],
         "mean of both under the guards": [
-            guarded(a, d.rule, m) for a, d, m in zip(analyses, decisions, mean, strict=True)
+            settle_analysed(m, d.rule, a)[0] for a, d, m in zip(analyses, decisions, mean, strict=True)
         ],
     }
     print(f"\n#### {spec}: {len(pairs)} related pairs; cross-encoder {ms:.1f} ms CPU per pair", flush=True)
     for name, predicted in runs.items():
         print(format_report(f"{spec}: {name}", evaluate(gold, predicted)), flush=True)
-
-
-def guarded(analysis: Analysis, rule: Stance, probabilities: dict[Stance, float]) -> Stance:
-    """``probabilities`` settled as decide() settles the small model's."""
-    stance, _ = settle(
-        probabilities,
-        rule,
-        governed=analysis.governed,
-        debunks=analysis.echoes_the_claim,
-        short=short_text(analysis),
-        asserted=analysis.asserted,
-        figure_missed=analysis.figure_missed,
-        asks=analysis.headline_asks,
-        corrected=analysis.corrected,
-    )
-    return stance
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "resolve",
     "rule_stance",
     "settle",
+    "settle_analysed",
     "short_text",
     "shown_evidence",
     "skepticism",
@@ -152,7 +153,15 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
     if learned is None or analysis.title_only:
         return Decision(rule, rule, None, False)
     probabilities = learned.probabilities(analysis, rule)
-    stance, guarded = settle(
+    stance, guarded = settle_analysed(probabilities, rule, analysis)
+    return Decision(stance, rule, probabilities, guarded)
+
+
+def settle_analysed(
+    probabilities: Mapping[Stance, float], rule: Stance, analysis: Analysis
+) -> tuple[Stance, bool]:
+    """settle() with the guards' inputs read from the pair's analysis."""
+    return settle(
         probabilities,
         rule,
         governed=analysis.governed,
@@ -163,7 +172,6 @@ def decide(analysis: Analysis, model: ModelChoice = SHIPPED) -> Decision:
         asks=analysis.headline_asks,
         corrected=analysis.corrected,
     )
-    return Decision(stance, rule, probabilities, guarded)
 
 
 def cues(analysis: Analysis) -> tuple[Cue, ...]:
