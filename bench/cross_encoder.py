@@ -77,7 +77,7 @@ class CrossEncoderStance:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as handle:
-            meta = json.loads(handle.metadata()["watcher"])
+            meta = json.loads((handle.metadata() or {}).get("watcher", "{}"))
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         if meta.get("format") != FORMAT:
             raise ValueError(

@@ -65,3 +65,6 @@ def test_a_file_of_another_format_is_refused_naming_it(tmp_path: Path) -> None:
     save_file({"head.bias": torch.zeros(3)}, str(path), metadata={"watcher": '{"format": 0}'})
     with pytest.raises(ValueError, match=r"old\.safetensors: cross-encoder format 0"):
         CrossEncoderStance.load(path, base=str(model_path()))
+    save_file({"head.bias": torch.zeros(3)}, str(path))  # no metadata at all: another tool's file
+    with pytest.raises(ValueError, match=r"old\.safetensors: cross-encoder format None"):
+        CrossEncoderStance.load(path, base=str(model_path()))
