@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from tests.support.records import make_article, make_match
 from watcher import shifts
 from watcher.domain import Article, Claim, Event, EventDraft, Match, MatchRevision, Stance
 from watcher.shifts import COPY_SPAN, copy_key, detect_shifts, first_of_stories, outlet_key, outlet_names
@@ -241,35 +242,22 @@ def _item(
     backlog: bool = False,
 ) -> Match:
     """Match ``i`` of a headline ``after`` T0, with the evidence every such item has."""
-    article = Article(
+    article = make_article(
         id=i,
         feed_id=i,
-        story_id=i,
         url=f"https://n.example/{i}",
         canonical_url=f"https://n.example/{i}",
         title=title,
-        text="...",
-        content_hash=f"h{i}",
         published_at=T0 + after,
         first_seen_at=T0 + after,
-        language="en",
         outlet=outlet or f"Outlet {i}",
-        country="US",
-        leaning="center",
-        ownership="private",
         backlog=backlog,
     )
-    return Match(
+    return make_match(
         id=i,
-        claim_id=1,
         claim_name="c",
         article=article,
-        score=0.8,
-        lexical=0.8,
-        semantic=None,
         stance=Stance.NEUTRAL,
-        skepticism=0.0,
-        cues=(),
         evidence=("NATO makes more shells.",),
         matched_at=T0,
     )
