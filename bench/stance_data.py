@@ -19,7 +19,12 @@ from watcher.framing import analyse, features, rule_stance
 LABELS = {"agree": Stance.SUPPORTS, "discuss": Stance.NEUTRAL, "disagree": Stance.DISPUTES}
 ORDER = (Stance.SUPPORTS, Stance.NEUTRAL, Stance.DISPUTES)
 FNC_NAME = {Stance.SUPPORTS: "agree", Stance.NEUTRAL: "discuss", Stance.DISPUTES: "disagree"}
-FILES = {"fnc": ("train_bodies.csv", "train_stances.csv"), "arc": ("arc_bodies.csv", "arc_stances_train.csv")}
+FILES = {
+    "fnc": ("train_bodies.csv", "train_stances.csv"),
+    "arc": ("arc_bodies.csv", "arc_stances_train.csv"),
+    # the FNC-1 competition test, or another split laid out the same way (the ARC test in the heldout bench)
+    "test": ("competition_test_bodies.csv", "competition_test_stances.csv"),
+}
 
 L = TypeVar("L")  # a class label: a Stance, or a string of the FNC-1 test's four
 

@@ -19,7 +19,6 @@ with the CPU milliseconds per pair of inference.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import random
@@ -31,28 +30,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.cross_encoder import CLASSES, CrossEncoderStance, pair_text, pair_text_of
-from bench.stance_data import LABELS, ORDER, Pair, evaluate, format_report, load_pairs
+from bench.stance_data import FILES, ORDER, Pair, evaluate, format_report, load_pairs
 from watcher.framing import analyse, decide, settle_analysed
-
-SPLITS = {"test": ("competition_test_bodies.csv", "competition_test_stances.csv")}
 
 
 def load(spec: str) -> list[Pair]:
     name, _, folder = spec.partition("=")
-    if name in ("fnc", "arc"):
-        return load_pairs(name, Path(folder))
-    if name != "test":
-        raise SystemExit(f"unknown data set {name!r}: fnc, arc or test")
-    csv.field_size_limit(sys.maxsize)
-    bodies_file, stances_file = SPLITS[name]
-    with (Path(folder) / bodies_file).open(encoding="utf-8", newline="") as handle:
-        bodies = {row["Body ID"]: row["articleBody"] for row in csv.DictReader(handle)}
-    with (Path(folder) / stances_file).open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["Stance"] in LABELS]
-    return [
-        Pair(folder, r["Headline"], r["Body ID"], bodies[r["Body ID"]], LABELS[r["Stance"]], r["Headline"])
-        for r in rows
-    ]
+    if name not in FILES:
+        raise SystemExit(f"unknown data set {name!r}: {', '.join(FILES)}")
+    return load_pairs(name, Path(folder))
 
 
 def compare(spec: str, pairs: Sequence[Pair], model: CrossEncoderStance) -> None:
