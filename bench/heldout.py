@@ -45,7 +45,7 @@ from xml.etree import ElementTree
 
 from bench.common import header, offline_embedder
 from bench.match_data import Item, to_article
-from bench.stance_data import ORDER, evaluate, format_report, per_class
+from bench.stance_data import ORDER, evaluate, format_report, load_pairs, per_class
 from watcher.domain import Claim, Stance
 from watcher.framing import SHIPPED, frame
 from watcher.match import Embedder, Matcher, MatchSettings
@@ -159,21 +159,13 @@ def fnc_test(folder: Path, embedder: Embedder | None, settings: MatchSettings, r
 
 def stance_test(folder: Path, rules_only: bool) -> None:
     """Stance alone on the gold related pairs of a folder in the FNC-1 competition test layout."""
-    csv.field_size_limit(sys.maxsize)
-    with (folder / "competition_test_bodies.csv").open(encoding="utf-8", newline="") as handle:
-        bodies = {r["Body ID"]: r["articleBody"] for r in csv.DictReader(handle)}
-    with (folder / "competition_test_stances.csv").open(encoding="utf-8", newline="") as handle:
-        rows = [
-            (r["Headline"], r["Body ID"], r["Stance"])
-            for r in csv.DictReader(handle)
-            if r["Stance"] in STANCE_OF
-        ]
+    pairs = load_pairs("test", folder)
     model = None if rules_only else SHIPPED
     cpu = time.process_time()
-    predicted = [frame(h, "", bodies[b], model=model).stance for h, b, _ in rows]
-    ms = 1000 * (time.process_time() - cpu) / max(1, len(rows))
-    print(f"\n== {folder}: stance on {len(rows):,} gold related pairs; {ms:.2f} ms CPU each")
-    report = evaluate([STANCE_OF[s] for _, _, s in rows], predicted)
+    predicted = [frame(p.headline, "", p.body, model=model).stance for p in pairs]
+    ms = 1000 * (time.process_time() - cpu) / max(1, len(pairs))
+    print(f"\n== {folder}: stance on {len(pairs):,} gold related pairs; {ms:.2f} ms CPU each")
+    report = evaluate([p.stance for p in pairs], predicted)
     print(format_report(f"{folder.name}, stance alone on the gold related pairs", report))
 
 
